@@ -1,0 +1,1600 @@
+//! The pure runtime: `step(flow, state, event) -> (state, effects)`.
+//!
+//! No IO, no clock, no randomness. What the outside world must do (send a message, call a
+//! webhook, ask the AI, hand over, set a timer) comes out as [`Effect`] data; what happens out
+//! there comes back in as an [`Event`]. Facts the flow reads about the world right now (is the
+//! team open, is an agent online, the workspace's hand-off settings) come from a [`World`],
+//! which callers build from data they hold, so a step is a function of its inputs.
+
+use crate::document::*;
+use crate::flow::Flow;
+use crate::matching::{self, MAX_INPUT_CHARS};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// Most nodes one event may run through before the runtime stops the flow: a guard against
+/// loops that never wait for the customer (validation reports them as `loop_without_wait`).
+pub const MAX_NODES_PER_EVENT: u32 = 100;
+/// How many recent node ids the state keeps for the hand-over's "path that led here".
+pub const PATH_LENGTH: usize = 24;
+/// Most variables a conversation holds.
+pub const MAX_VARIABLES: usize = 200;
+/// Largest value (as JSON) a variable holds.
+pub const MAX_VALUE_BYTES: usize = 8 * 1024;
+
+// ---------------------------------------------------------------------------------------------
+// State
+// ---------------------------------------------------------------------------------------------
+
+/// A conversation's position in its flow. Small and serialisable: the transcript lives
+/// elsewhere.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct State {
+    pub status: Status,
+    /// The node the flow is stopped at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+    #[serde(default)]
+    pub wait: Wait,
+    /// Failed answers (Collect Input) or re-asks (Options) at the current node.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub attempts: u32,
+    /// Answers given by the current Let AI Answer node.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub turns: u32,
+    /// True while the customer's last message has not been used by a node yet.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pending_text: bool,
+    #[serde(default)]
+    pub vars: BTreeMap<String, Value>,
+    /// The most recent nodes run, oldest first.
+    #[serde(default)]
+    pub path: Vec<String>,
+    /// Next id for a webhook call, AI request or timer: ids are never reused in a conversation.
+    #[serde(default)]
+    pub next_id: u64,
+    /// How many times this conversation was queued for a person.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub handovers: u32,
+    /// With `status: ended`: whether the conversation was resolved.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub resolved: bool,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Waiting for a start event.
+    #[default]
+    NotStarted,
+    /// The flow (bot) is in charge.
+    Bot,
+    /// Waiting for a person to claim it; the bot is silent.
+    Queued,
+    /// A person is in charge; the bot is silent.
+    Assigned,
+    /// The flow has ended.
+    Ended,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::NotStarted => "not_started",
+            Status::Bot => "bot",
+            Status::Queued => "queued",
+            Status::Assigned => "assigned",
+            Status::Ended => "ended",
+        }
+    }
+}
+
+/// What the flow is waiting for.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(tag = "for", rename_all = "snake_case")]
+pub enum Wait {
+    #[default]
+    Nothing,
+    /// The customer's next message or press.
+    Customer,
+    Webhook {
+        request: u64,
+    },
+    Ai {
+        request: u64,
+    },
+    /// A person: queued at a Handover node, or taken over by an agent while the flow waited
+    /// (`barged_in`), in which case hand-back resumes at the node the flow was at.
+    Person {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stalling_timer: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_wait_timer: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        agent: Option<String>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        barged_in: bool,
+    },
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events and effects
+// ---------------------------------------------------------------------------------------------
+
+/// Something that happened to the conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// The conversation starts. `variables` seeds contact and conversation facts
+    /// (`contact.name`, `conversation.channel`); `message` is the first customer message, if
+    /// any (keyword triggers read it); `event` names an API event.
+    Start {
+        #[serde(default)]
+        variables: BTreeMap<String, Value>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        event: Option<String>,
+    },
+    CustomerText {
+        text: String,
+    },
+    /// The customer pressed a button (an option id).
+    ButtonPressed {
+        option: String,
+    },
+    AgentTookOver {
+        agent: String,
+    },
+    /// An agent's reply: the flow only notes who is in charge; the transcript is kept outside.
+    AgentReplied {
+        agent: String,
+    },
+    HandedBack {
+        #[serde(default)]
+        variables: BTreeMap<String, Value>,
+        /// Resume at this node instead of the `handed_back` port.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume_at: Option<String>,
+    },
+    Resolved,
+    CustomerCancelled,
+    WebhookResult {
+        request: u64,
+        result: WebhookOutcome,
+    },
+    AiResult {
+        request: u64,
+        result: AiOutcome,
+    },
+    TimerFired {
+        timer: u64,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum WebhookOutcome {
+    /// A response arrived (any status; 2xx leaves through `success`).
+    Response {
+        status: u16,
+        #[serde(default)]
+        body: Value,
+    },
+    /// No usable response after all retries.
+    Failed { reason: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AiOutcome {
+    /// A classification: `category` is None when nothing is close enough.
+    Category {
+        category: Option<String>,
+        #[serde(default)]
+        confidence: f64,
+    },
+    Fields {
+        values: BTreeMap<String, Value>,
+    },
+    Text {
+        text: String,
+    },
+    Sentiment {
+        sentiment: String,
+        #[serde(default)]
+        frustrated: bool,
+    },
+    Answer {
+        #[serde(default)]
+        text: String,
+        #[serde(default)]
+        sources: Vec<Source>,
+        intent: AnswerIntent,
+    },
+    Failed {
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AnswerIntent {
+    /// An answer was found; the conversation goes on.
+    Answered,
+    /// Nothing confident enough was found.
+    Unanswered,
+    /// The customer asked for a person.
+    Human,
+    /// The customer said it is solved.
+    Resolved,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Source {
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// Something the outside world must do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Effect {
+    /// The flow moved along an edge (or hit an unwired port: `to` is None).
+    Route {
+        from: String,
+        port: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<String>,
+    },
+    Send(OutMessage),
+    CallWebhook(WebhookCall),
+    AskAi(AiRequest),
+    HandOver(Handover),
+    SetTimer {
+        timer: u64,
+        purpose: TimerPurpose,
+        after_ms: u64,
+    },
+    CancelTimer {
+        timer: u64,
+    },
+    /// Variables changed (after a node stored values, or an agent's hand-back).
+    SetVariables {
+        values: BTreeMap<String, Value>,
+    },
+    /// The flow ended.
+    End { resolve: bool },
+    /// The flow could not go on (e.g. a loop without a wait); it has ended.
+    Error {
+        node: String,
+        code: String,
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutMessage {
+    pub node: String,
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub buttons: Vec<Button>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<Image>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<Link>,
+    /// Only a button press is accepted (Options in `strict` mode): the widget disables typing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub buttons_only: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Button {
+    pub id: String,
+    pub label: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebhookCall {
+    pub request: u64,
+    pub node: String,
+    pub method: HttpMethod,
+    pub url: String,
+    pub headers: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    pub timeout_ms: u32,
+    pub retries: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AiRequest {
+    pub request: u64,
+    pub node: String,
+    pub query: AiQuery,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "task", rename_all = "snake_case")]
+pub enum AiQuery {
+    Classify {
+        text: String,
+        categories: Vec<Category>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        threshold: Option<f64>,
+    },
+    Extract {
+        text: String,
+        fields: Vec<ExtractField>,
+    },
+    /// Summarise the conversation's transcript (held outside the flow).
+    Summarize,
+    Sentiment {
+        text: String,
+    },
+    Instruction {
+        instruction: String,
+        text: String,
+    },
+    Answer {
+        question: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        collections: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        threshold: Option<f64>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimerPurpose {
+    /// Tell a queued customer that nobody is free yet.
+    Stalling,
+    /// Leave a Handover node through `timeout`.
+    MaxWait,
+}
+
+/// The conversation moves to the inbox with what the agent needs to know.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Handover {
+    pub node: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    pub priority: Priority,
+    pub context: ContextPackage,
+}
+
+/// Shown first in the inbox. The transcript, an AI summary and sentiment are added by the
+/// server, which holds the conversation's messages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContextPackage {
+    /// Why: the node's reason, or which node was reached.
+    pub reason: String,
+    /// The nodes that led here, oldest first.
+    pub path: Vec<String>,
+    /// The variables the node names, typed, with their values (None: never collected).
+    pub variables: Vec<ContextVariable>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_message: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContextVariable {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub var_type: VarType,
+    pub value: Option<Value>,
+}
+
+/// Whether the step changed anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handled {
+    Applied,
+    /// The event does not apply in this state (e.g. a stale timer, text after the end).
+    Ignored(&'static str),
+}
+
+// ---------------------------------------------------------------------------------------------
+// The world the flow reads
+// ---------------------------------------------------------------------------------------------
+
+/// The workspace's hand-off settings; a Handover node's own fields override them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HandoffSettings {
+    pub confirmation_message: String,
+    pub off_hours_message: String,
+    pub no_agent_message: String,
+    pub stalling_message: String,
+    pub cancelled_message: String,
+    /// 0: never send the stalling message.
+    pub stalling_seconds: u32,
+    /// 0: wait forever.
+    pub max_wait_seconds: u32,
+}
+
+impl Default for HandoffSettings {
+    fn default() -> Self {
+        HandoffSettings {
+            confirmation_message: "Thanks! I'm connecting you to a person from our team. They'll be with you shortly.".into(),
+            off_hours_message: "Our team is offline right now.".into(),
+            no_agent_message: "Nobody from our team is available right now.".into(),
+            stalling_message: "Everyone on our team is busy right now, but you're still in the queue. Thanks for waiting.".into(),
+            cancelled_message: "Okay, I've cancelled your request for a person.".into(),
+            stalling_seconds: 120,
+            max_wait_seconds: 1800,
+        }
+    }
+}
+
+/// Facts about the world right now, as the flow may read them.
+pub trait World {
+    fn settings(&self) -> &HandoffSettings;
+    /// Hand-off to people is switched on for the workspace.
+    fn handoff_enabled(&self) -> bool;
+    /// The team (None: the workspace default) is within its business hours.
+    fn is_open(&self, team: Option<&str>) -> bool;
+    /// An agent of the team (or the named agent) is online.
+    fn agents_available(&self, team: Option<&str>, agent: Option<&str>) -> bool;
+}
+
+/// A [`World`] from plain values, for tests, the CLI and simulations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StaticWorld {
+    pub settings: HandoffSettings,
+    pub handoff_enabled: bool,
+    pub open: bool,
+    pub agents_online: bool,
+}
+
+impl Default for StaticWorld {
+    fn default() -> Self {
+        StaticWorld {
+            settings: HandoffSettings::default(),
+            handoff_enabled: true,
+            open: true,
+            agents_online: true,
+        }
+    }
+}
+
+impl World for StaticWorld {
+    fn settings(&self) -> &HandoffSettings {
+        &self.settings
+    }
+    fn handoff_enabled(&self) -> bool {
+        self.handoff_enabled
+    }
+    fn is_open(&self, _team: Option<&str>) -> bool {
+        self.open
+    }
+    fn agents_available(&self, _team: Option<&str>, _agent: Option<&str>) -> bool {
+        self.agents_online
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stepping
+// ---------------------------------------------------------------------------------------------
+
+/// Applies one event: returns the new state and what the world must do.
+pub fn step(flow: &Flow, state: State, event: &Event, world: &dyn World) -> (State, Vec<Effect>) {
+    let mut state = state;
+    let mut effects = Vec::new();
+    step_in_place(flow, &mut state, event, world, &mut effects);
+    (state, effects)
+}
+
+/// [`step`] without moving the state, appending effects to `out`: the form servers and
+/// benchmarks use.
+pub fn step_in_place(
+    flow: &Flow,
+    state: &mut State,
+    event: &Event,
+    world: &dyn World,
+    out: &mut Vec<Effect>,
+) -> Handled {
+    let mut m = Machine {
+        flow,
+        state,
+        world,
+        out,
+        budget: MAX_NODES_PER_EVENT,
+    };
+    m.handle(event)
+}
+
+/// Where a node sends the flow next.
+enum Next {
+    Port(&'static str),
+    /// A port named by the document (an option, branch or category id).
+    Named(String),
+    /// The node waits (for the customer, an effect result or a person).
+    Wait,
+    /// The flow ended.
+    Stop,
+}
+
+struct Machine<'a> {
+    flow: &'a Flow,
+    state: &'a mut State,
+    world: &'a dyn World,
+    out: &'a mut Vec<Effect>,
+    budget: u32,
+}
+
+impl Machine<'_> {
+    fn handle(&mut self, event: &Event) -> Handled {
+        match event {
+            Event::Start {
+                variables,
+                message,
+                event,
+            } => self.start(variables, message.as_deref(), event.as_deref()),
+            Event::CustomerText { text } => self.customer_text(text),
+            Event::ButtonPressed { option } => self.button(option),
+            Event::AgentTookOver { agent } => self.took_over(agent),
+            Event::AgentReplied { agent } => match self.state.status {
+                Status::Queued | Status::Bot => self.took_over(agent),
+                Status::Assigned => Handled::Applied,
+                _ => Handled::Ignored("the conversation has ended"),
+            },
+            Event::HandedBack {
+                variables,
+                resume_at,
+            } => self.handed_back(variables, resume_at.as_deref()),
+            Event::Resolved => self.resolved(),
+            Event::CustomerCancelled => self.cancelled(),
+            Event::WebhookResult { request, result } => self.webhook_result(*request, result),
+            Event::AiResult { request, result } => self.ai_result(*request, result),
+            Event::TimerFired { timer } => self.timer(*timer),
+        }
+    }
+
+    // --- events --------------------------------------------------------------------------
+
+    fn start(
+        &mut self,
+        variables: &BTreeMap<String, Value>,
+        message: Option<&str>,
+        event: Option<&str>,
+    ) -> Handled {
+        if self.state.status != Status::NotStarted {
+            return Handled::Ignored("the conversation has already started");
+        }
+        let Some(trigger) = self.flow.trigger() else {
+            return Handled::Ignored("the flow has no trigger");
+        };
+        if let NodeKind::Trigger(t) = &self.flow.node(trigger).kind {
+            match t.on {
+                TriggerOn::ConversationStart => {}
+                TriggerOn::Keyword => {
+                    let text = matching::normalize(message.unwrap_or(""));
+                    let padded = format!(" {text} ");
+                    let hit = t.keywords.iter().any(|k| {
+                        let k = matching::normalize(k);
+                        !k.is_empty() && padded.contains(&format!(" {k} "))
+                    });
+                    if !hit {
+                        return Handled::Ignored("the first message has none of the trigger's keywords");
+                    }
+                }
+                TriggerOn::ApiEvent => {
+                    if event != t.event.as_deref() {
+                        return Handled::Ignored("the API event is not the trigger's");
+                    }
+                }
+            }
+        }
+        for (k, v) in variables {
+            self.set_var(k, v.clone());
+        }
+        if let Some(text) = message {
+            self.set_var("last_message", Value::String(cut(text)));
+            self.state.pending_text = true;
+        }
+        self.state.status = Status::Bot;
+        self.run_from(trigger);
+        Handled::Applied
+    }
+
+    fn customer_text(&mut self, text: &str) -> Handled {
+        match self.state.status {
+            Status::NotStarted | Status::Ended => return Handled::Ignored("the flow is not running"),
+            _ => {}
+        }
+        let text = cut(text);
+        self.set_var("last_message", Value::String(text.clone()));
+        self.state.pending_text = true;
+        match self.state.status {
+            Status::Queued => {
+                let Some(i) = self.current() else {
+                    return Handled::Applied;
+                };
+                if let NodeKind::Handover(h) = &self.flow.node(i).kind {
+                    let t = matching::normalize(&text);
+                    if h.cancel_keywords.iter().any(|k| matching::normalize(k) == t) {
+                        return self.cancelled();
+                    }
+                }
+                // The bot stays silent while a person is expected.
+                Handled::Applied
+            }
+            Status::Assigned => Handled::Applied,
+            _ => {
+                if self.state.wait != Wait::Customer {
+                    // Waiting on a webhook or the AI: the text is kept as last_message.
+                    return Handled::Applied;
+                }
+                let Some(i) = self.current() else {
+                    return Handled::Ignored("the flow is not at a node");
+                };
+                self.answer_at(i, &text);
+                Handled::Applied
+            }
+        }
+    }
+
+    fn button(&mut self, option: &str) -> Handled {
+        if self.state.status != Status::Bot || self.state.wait != Wait::Customer {
+            return match self.state.status {
+                Status::Queued | Status::Assigned => Handled::Applied,
+                _ => Handled::Ignored("no question is waiting for a press"),
+            };
+        }
+        let Some(i) = self.current() else {
+            return Handled::Ignored("the flow is not at a node");
+        };
+        if let NodeKind::Options(o) = &self.flow.node(i).kind {
+            if let Some(k) = o.options.iter().position(|c| c.id == option) {
+                let label = o.options[k].label.clone();
+                self.set_var("last_message", Value::String(label));
+                self.state.pending_text = false;
+                return self.pick(i, k);
+            }
+        }
+        // A press that is not an option of this node reads as its text.
+        self.customer_text(option)
+    }
+
+    fn took_over(&mut self, agent: &str) -> Handled {
+        match (self.state.status, &self.state.wait) {
+            (Status::Queued, Wait::Person { stalling_timer, max_wait_timer, .. }) => {
+                let timers = [*stalling_timer, *max_wait_timer];
+                for t in timers.into_iter().flatten() {
+                    self.out.push(Effect::CancelTimer { timer: t });
+                }
+                self.state.status = Status::Assigned;
+                self.state.wait = Wait::Person {
+                    stalling_timer: None,
+                    max_wait_timer: None,
+                    agent: Some(agent.to_string()),
+                    barged_in: false,
+                };
+                Handled::Applied
+            }
+            (Status::Assigned, Wait::Person { barged_in, .. }) => {
+                let barged_in = *barged_in;
+                self.state.wait = Wait::Person {
+                    stalling_timer: None,
+                    max_wait_timer: None,
+                    agent: Some(agent.to_string()),
+                    barged_in,
+                };
+                Handled::Applied
+            }
+            (Status::Bot, _) => {
+                // An agent steps into a bot conversation: the flow pauses where it is.
+                self.state.status = Status::Assigned;
+                self.state.wait = Wait::Person {
+                    stalling_timer: None,
+                    max_wait_timer: None,
+                    agent: Some(agent.to_string()),
+                    barged_in: true,
+                };
+                Handled::Applied
+            }
+            _ => Handled::Ignored("the conversation is not waiting for a person"),
+        }
+    }
+
+    fn handed_back(&mut self, variables: &BTreeMap<String, Value>, resume_at: Option<&str>) -> Handled {
+        if !matches!(self.state.status, Status::Queued | Status::Assigned) {
+            return Handled::Ignored("no person has the conversation");
+        }
+        let resume = match resume_at {
+            Some(id) => match self.flow.index_of(id) {
+                Some(i) => Some(i),
+                None => return Handled::Ignored("the node to resume at does not exist"),
+            },
+            None => None,
+        };
+        let barged_in = self.leave_person();
+        if !variables.is_empty() {
+            for (k, v) in variables {
+                self.set_var(k, v.clone());
+            }
+            self.out.push(Effect::SetVariables {
+                values: variables.clone(),
+            });
+        }
+        self.state.status = Status::Bot;
+        self.state.pending_text = false;
+        let Some(at) = self.current() else {
+            return Handled::Ignored("the flow is not at a node");
+        };
+        match resume {
+            Some(i) => self.run_from(i),
+            None if barged_in => self.run_from(at),
+            None => self.follow_and_run(at, "handed_back"),
+        }
+        Handled::Applied
+    }
+
+    fn resolved(&mut self) -> Handled {
+        match self.state.status {
+            Status::Queued | Status::Assigned => {
+                let barged_in = self.leave_person();
+                self.state.status = Status::Bot;
+                let at = self.current();
+                match at {
+                    Some(i) if !barged_in && self.flow.target(i, "resolved").is_some() => {
+                        self.follow_and_run(i, "resolved")
+                    }
+                    _ => self.end(true),
+                }
+                Handled::Applied
+            }
+            Status::Bot => {
+                self.cancel_wait_timers();
+                self.end(true);
+                Handled::Applied
+            }
+            _ => Handled::Ignored("the conversation has ended"),
+        }
+    }
+
+    fn cancelled(&mut self) -> Handled {
+        if self.state.status != Status::Queued {
+            return Handled::Ignored("the conversation is not queued");
+        }
+        self.leave_person();
+        self.state.status = Status::Bot;
+        let text = self.world.settings().cancelled_message.clone();
+        let Some(i) = self.current() else {
+            return Handled::Applied;
+        };
+        self.send_plain(i, text);
+        self.follow_and_run(i, "cancelled");
+        Handled::Applied
+    }
+
+    fn webhook_result(&mut self, request: u64, result: &WebhookOutcome) -> Handled {
+        if self.state.wait != (Wait::Webhook { request }) || self.state.status != Status::Bot {
+            return Handled::Ignored("no webhook call with this id is awaited");
+        }
+        let Some(i) = self.current() else {
+            return Handled::Ignored("the flow is not at a node");
+        };
+        let NodeKind::Webhook(w) = &self.flow.node(i).kind else {
+            return Handled::Ignored("the flow is not at a webhook node");
+        };
+        self.state.wait = Wait::Nothing;
+        let port = match result {
+            WebhookOutcome::Response { status, body } if (200..300).contains(status) => {
+                let mut values = BTreeMap::new();
+                for (var, path) in &w.response_mapping {
+                    let found = if path == "status" {
+                        Some(Value::from(*status))
+                    } else {
+                        lookup_path(body, path).cloned()
+                    };
+                    if let Some(v) = found {
+                        values.insert(var.clone(), v);
+                    }
+                }
+                self.store(values);
+                "success"
+            }
+            _ => "failure",
+        };
+        self.follow_and_run(i, port);
+        Handled::Applied
+    }
+
+    fn ai_result(&mut self, request: u64, result: &AiOutcome) -> Handled {
+        if self.state.wait != (Wait::Ai { request }) || self.state.status != Status::Bot {
+            return Handled::Ignored("no AI request with this id is awaited");
+        }
+        let Some(i) = self.current() else {
+            return Handled::Ignored("the flow is not at a node");
+        };
+        self.state.wait = Wait::Nothing;
+        let flow = self.flow;
+        let next = match &flow.node(i).kind {
+            NodeKind::Options(o) => match result {
+                AiOutcome::Category {
+                    category: Some(c), ..
+                } => match o.options.iter().position(|x| &x.id == c) {
+                    Some(k) => {
+                        self.state.pending_text = false;
+                        return self.pick(i, k);
+                    }
+                    None => Next::Port("no_match"),
+                },
+                _ => Next::Port("no_match"),
+            },
+            NodeKind::AiAction(a) => self.ai_action_result(a, result),
+            NodeKind::AiAnswer(a) => self.ai_answer_result(i, a, result),
+            _ => return Handled::Ignored("the flow is not at an AI node"),
+        };
+        self.continue_with(i, next);
+        Handled::Applied
+    }
+
+    fn timer(&mut self, timer: u64) -> Handled {
+        let Wait::Person {
+            stalling_timer,
+            max_wait_timer,
+            ..
+        } = self.state.wait.clone()
+        else {
+            return Handled::Ignored("no timer is awaited");
+        };
+        if self.state.status != Status::Queued {
+            return Handled::Ignored("the conversation is not queued");
+        }
+        let Some(i) = self.current() else {
+            return Handled::Ignored("the flow is not at a node");
+        };
+        let NodeKind::Handover(h) = &self.flow.node(i).kind else {
+            return Handled::Ignored("the flow is not at a handover node");
+        };
+        if stalling_timer == Some(timer) {
+            if let Wait::Person { stalling_timer, .. } = &mut self.state.wait {
+                *stalling_timer = None;
+            }
+            let text = match &h.stalling_message {
+                Some(t) => self.render(t),
+                None => self.world.settings().stalling_message.clone(),
+            };
+            self.send_plain(i, text);
+            Handled::Applied
+        } else if max_wait_timer == Some(timer) {
+            self.leave_person();
+            self.state.status = Status::Bot;
+            self.follow_and_run(i, "timeout");
+            Handled::Applied
+        } else {
+            Handled::Ignored("the timer is no longer awaited")
+        }
+    }
+
+    // --- nodes ---------------------------------------------------------------------------
+
+    /// Runs nodes from `start` until one waits or the flow ends.
+    fn run_from(&mut self, start: usize) {
+        let mut cur = start;
+        loop {
+            if self.budget == 0 {
+                let id = self.flow.node(cur).id.clone();
+                self.out.push(Effect::Error {
+                    node: id.clone(),
+                    code: "loop_without_wait".into(),
+                    message: format!(
+                        "The flow ran through {MAX_NODES_PER_EVENT} nodes without waiting for the customer and was stopped at `{id}`."
+                    ),
+                });
+                self.end(false);
+                return;
+            }
+            self.budget -= 1;
+            self.visit(cur);
+            let next = self.enter(cur);
+            match self.resolve_next(cur, next) {
+                Some(n) => cur = n,
+                None => return,
+            }
+        }
+    }
+
+    fn continue_with(&mut self, at: usize, next: Next) {
+        if let Some(n) = self.resolve_next(at, next) {
+            self.run_from(n);
+        }
+    }
+
+    fn follow_and_run(&mut self, at: usize, port: &str) {
+        if let Some(n) = self.follow(at, port) {
+            self.run_from(n);
+        }
+    }
+
+    fn resolve_next(&mut self, at: usize, next: Next) -> Option<usize> {
+        match next {
+            Next::Port(p) => self.follow(at, p),
+            Next::Named(p) => self.follow(at, &p),
+            Next::Wait | Next::Stop => None,
+        }
+    }
+
+    /// Leaves `at` through `port`. An unwired port ends the flow (not resolved).
+    fn follow(&mut self, at: usize, port: &str) -> Option<usize> {
+        let from = &self.flow.node(at).id;
+        let target = self.flow.target(at, port);
+        self.out.push(Effect::Route {
+            from: from.clone(),
+            port: port.to_string(),
+            to: target.map(|t| self.flow.node(t).id.clone()),
+        });
+        self.state.attempts = 0;
+        self.state.turns = 0;
+        if target.is_none() {
+            self.end(false);
+        }
+        target
+    }
+
+    fn visit(&mut self, i: usize) {
+        let id = &self.flow.node(i).id;
+        if self.state.path.len() >= PATH_LENGTH {
+            self.state.path.remove(0);
+        }
+        self.state.path.push(id.clone());
+        if self.state.at.as_deref() != Some(id) {
+            self.state.at = Some(id.clone());
+        }
+        self.state.wait = Wait::Nothing;
+    }
+
+    fn current(&self) -> Option<usize> {
+        self.state.at.as_deref().and_then(|id| self.flow.index_of(id))
+    }
+
+    /// Runs a node on arrival.
+    fn enter(&mut self, i: usize) -> Next {
+        let flow = self.flow;
+        let node = flow.node(i);
+        match &node.kind {
+            NodeKind::Trigger(_) => Next::Port("next"),
+            NodeKind::Message(m) => {
+                let text = self.render(&m.text);
+                let links = m
+                    .links
+                    .iter()
+                    .map(|l| Link {
+                        label: self.render(&l.label),
+                        url: self.render(&l.url),
+                    })
+                    .collect();
+                let image = m.image.as_ref().map(|img| Image {
+                    url: self.render(&img.url),
+                    alt: img.alt.clone(),
+                });
+                self.out.push(Effect::Send(OutMessage {
+                    node: node.id.clone(),
+                    text,
+                    buttons: Vec::new(),
+                    image,
+                    links,
+                    buttons_only: false,
+                }));
+                Next::Port("next")
+            }
+            NodeKind::Options(o) => {
+                self.state.pending_text = false;
+                self.ask_options(i, o, None);
+                Next::Wait
+            }
+            NodeKind::CollectInput(c) => {
+                self.state.pending_text = false;
+                let text = self.render(&c.text);
+                self.send_plain(i, text);
+                self.state.wait = Wait::Customer;
+                Next::Wait
+            }
+            NodeKind::Branch(b) => {
+                for case in &b.branches {
+                    let hits = case.conditions.iter().map(|c| self.condition(c));
+                    let ok = match case.match_mode {
+                        MatchMode::All => hits.fold(true, |a, b| a & b),
+                        MatchMode::Any => hits.fold(false, |a, b| a | b),
+                    };
+                    if ok && !case.conditions.is_empty() {
+                        return Next::Named(case.id.clone());
+                    }
+                }
+                Next::Port("else")
+            }
+            NodeKind::AiAction(a) => {
+                let text = match &a.input {
+                    Some(t) => self.render(t),
+                    None => self.last_message(),
+                };
+                self.state.pending_text = false;
+                let query = match a.task {
+                    AiTask::Classify => AiQuery::Classify {
+                        text,
+                        categories: a.categories.clone(),
+                        threshold: a.threshold,
+                    },
+                    AiTask::Extract => AiQuery::Extract {
+                        text,
+                        fields: a.fields.clone(),
+                    },
+                    AiTask::Summarize => AiQuery::Summarize,
+                    AiTask::Sentiment => AiQuery::Sentiment { text },
+                    AiTask::Instruction => AiQuery::Instruction {
+                        instruction: a.instruction.as_deref().map(|s| self.render(s)).unwrap_or_default(),
+                        text,
+                    },
+                };
+                self.ask_ai(i, query);
+                Next::Wait
+            }
+            NodeKind::AiAnswer(a) => {
+                if a.answer_last_message && self.state.pending_text {
+                    let question = self.last_message();
+                    self.ask_answer(i, a, question);
+                } else {
+                    if let Some(intro) = &a.intro {
+                        let text = self.render(intro);
+                        if !text.trim().is_empty() {
+                            self.send_plain(i, text);
+                        }
+                    }
+                    self.state.wait = Wait::Customer;
+                }
+                Next::Wait
+            }
+            NodeKind::Webhook(w) => {
+                let request = self.new_id();
+                let headers = w
+                    .headers
+                    .iter()
+                    .map(|(k, v)| (k.clone(), self.render(v)))
+                    .collect();
+                let body = w.body.as_ref().map(|b| self.render_json(b).to_string());
+                self.out.push(Effect::CallWebhook(WebhookCall {
+                    request,
+                    node: node.id.clone(),
+                    method: w.method,
+                    url: self.render(&w.url),
+                    headers,
+                    body,
+                    timeout_ms: w.timeout_ms,
+                    retries: w.retries,
+                }));
+                self.state.wait = Wait::Webhook { request };
+                Next::Wait
+            }
+            NodeKind::Handover(h) => self.enter_handover(i, h),
+            NodeKind::End(e) => {
+                if let Some(m) = &e.message {
+                    let text = self.render(m);
+                    if !text.trim().is_empty() {
+                        self.send_plain(i, text);
+                    }
+                }
+                self.end(e.resolve);
+                Next::Stop
+            }
+        }
+    }
+
+    fn enter_handover(&mut self, i: usize, h: &HandoverNode) -> Next {
+        let team = h.team.as_deref();
+        let settings = self.world.settings();
+        if !self.world.handoff_enabled() || !self.world.is_open(team) {
+            let text = match &h.off_hours_message {
+                Some(t) => self.render(t),
+                None => settings.off_hours_message.clone(),
+            };
+            self.send_plain(i, text);
+            return Next::Port("off_hours");
+        }
+        if !self.world.agents_available(team, h.agent.as_deref()) {
+            let text = match &h.no_agent_message {
+                Some(t) => self.render(t),
+                None => settings.no_agent_message.clone(),
+            };
+            self.send_plain(i, text);
+            return Next::Port("no_agent");
+        }
+        let node = &self.flow.node(i).id;
+        let confirmation = match &h.message {
+            Some(t) => self.render(t),
+            None => settings.confirmation_message.clone(),
+        };
+        self.send_plain(i, confirmation);
+        let declared = self.flow.declared_variables();
+        let variables = h
+            .context
+            .iter()
+            .map(|name| ContextVariable {
+                name: name.clone(),
+                var_type: declared.get(name).copied().unwrap_or_default(),
+                value: self.state.vars.get(name).cloned(),
+            })
+            .collect();
+        let reason = match &h.reason {
+            Some(r) => self.render(r),
+            None => format!("The flow reached `{node}`."),
+        };
+        self.out.push(Effect::HandOver(Handover {
+            node: node.clone(),
+            team: h.team.clone(),
+            agent: h.agent.clone(),
+            priority: h.priority,
+            context: ContextPackage {
+                reason,
+                path: self.state.path.clone(),
+                variables,
+                last_message: self.state.vars.get("last_message").map(crate::template::display_value),
+            },
+        }));
+        let stalling = h.stalling_seconds.unwrap_or(settings.stalling_seconds);
+        let max_wait = h.max_wait_seconds.unwrap_or(settings.max_wait_seconds);
+        let stalling_timer = (stalling > 0 && (max_wait == 0 || stalling < max_wait)).then(|| {
+            let timer = self.new_id();
+            self.out.push(Effect::SetTimer {
+                timer,
+                purpose: TimerPurpose::Stalling,
+                after_ms: u64::from(stalling) * 1000,
+            });
+            timer
+        });
+        let max_wait_timer = (max_wait > 0).then(|| {
+            let timer = self.new_id();
+            self.out.push(Effect::SetTimer {
+                timer,
+                purpose: TimerPurpose::MaxWait,
+                after_ms: u64::from(max_wait) * 1000,
+            });
+            timer
+        });
+        self.state.handovers += 1;
+        self.state.status = Status::Queued;
+        self.state.pending_text = false;
+        self.state.wait = Wait::Person {
+            stalling_timer,
+            max_wait_timer,
+            agent: None,
+            barged_in: false,
+        };
+        Next::Wait
+    }
+
+    /// The customer answered the node the flow waits at.
+    fn answer_at(&mut self, i: usize, text: &str) {
+        let flow = self.flow;
+        match &flow.node(i).kind {
+            NodeKind::Options(o) => {
+                let found = match o.typed_text {
+                    TypedTextMode::Reprompt => matching::fuzzy_option(text, &o.options),
+                    TypedTextMode::Strict | TypedTextMode::Bail | TypedTextMode::AiClassify => {
+                        matching::exact_option(text, &o.options)
+                    }
+                };
+                if let Some(k) = found {
+                    self.state.pending_text = false;
+                    self.pick(i, k);
+                    return;
+                }
+                match o.typed_text {
+                    TypedTextMode::Strict => self.ask_options(i, o, Some(&o.reprompt_text)),
+                    TypedTextMode::Reprompt => {
+                        if self.state.attempts < o.max_reprompts {
+                            self.state.attempts += 1;
+                            self.ask_options(i, o, Some(&o.reprompt_text));
+                        } else {
+                            self.follow_and_run(i, "no_match");
+                        }
+                    }
+                    TypedTextMode::Bail => self.follow_and_run(i, "no_match"),
+                    TypedTextMode::AiClassify => {
+                        let categories = o
+                            .options
+                            .iter()
+                            .map(|c| Category {
+                                id: c.id.clone(),
+                                description: Some(c.label.clone()),
+                                examples: c.synonyms.clone(),
+                            })
+                            .collect();
+                        self.ask_ai(
+                            i,
+                            AiQuery::Classify {
+                                text: text.to_string(),
+                                categories,
+                                threshold: None,
+                            },
+                        );
+                    }
+                }
+            }
+            NodeKind::CollectInput(c) => {
+                let pattern = c.pattern.as_deref().and_then(|p| flow.regex(p));
+                match matching::validate_input(c.input, text, pattern) {
+                    Ok(value) => {
+                        self.state.pending_text = false;
+                        let mut values = BTreeMap::new();
+                        values.insert(c.variable.clone(), value);
+                        self.store(values);
+                        self.follow_and_run(i, "next");
+                    }
+                    Err(()) => {
+                        self.state.attempts += 1;
+                        if self.state.attempts >= c.max_attempts {
+                            self.follow_and_run(i, "invalid");
+                        } else {
+                            let text = match &c.error_text {
+                                Some(t) => self.render(t),
+                                None => default_error_text(c.input).to_string(),
+                            };
+                            self.send_plain(i, text);
+                            self.state.wait = Wait::Customer;
+                        }
+                    }
+                }
+            }
+            NodeKind::AiAnswer(a) => self.ask_answer(i, a, text.to_string()),
+            _ => {}
+        }
+    }
+
+    fn pick(&mut self, i: usize, k: usize) -> Handled {
+        let NodeKind::Options(o) = &self.flow.node(i).kind else {
+            return Handled::Ignored("the flow is not at an options node");
+        };
+        let choice = &o.options[k];
+        if let Some(v) = &o.variable {
+            let mut values = BTreeMap::new();
+            values.insert(v.clone(), Value::String(choice.label.clone()));
+            values.insert(format!("{v}_id"), Value::String(choice.id.clone()));
+            self.store(values);
+        }
+        let port = choice.id.clone();
+        self.continue_with(i, Next::Named(port));
+        Handled::Applied
+    }
+
+    fn ask_options(&mut self, i: usize, o: &OptionsNode, before: Option<&str>) {
+        let question = self.render(&o.text);
+        let text = match before {
+            Some(b) => format!("{}\n{}", self.render(b), question),
+            None => question,
+        };
+        self.out.push(Effect::Send(OutMessage {
+            node: self.flow.node(i).id.clone(),
+            text,
+            buttons: o
+                .options
+                .iter()
+                .map(|c| Button {
+                    id: c.id.clone(),
+                    label: c.label.clone(),
+                })
+                .collect(),
+            image: None,
+            links: Vec::new(),
+            buttons_only: o.typed_text == TypedTextMode::Strict,
+        }));
+        self.state.wait = Wait::Customer;
+    }
+
+    fn ask_answer(&mut self, i: usize, a: &AiAnswerNode, question: String) {
+        self.state.pending_text = false;
+        self.ask_ai(
+            i,
+            AiQuery::Answer {
+                question,
+                collections: a.collections.clone(),
+                threshold: a.threshold,
+            },
+        );
+    }
+
+    fn ask_ai(&mut self, i: usize, query: AiQuery) {
+        let request = self.new_id();
+        self.out.push(Effect::AskAi(AiRequest {
+            request,
+            node: self.flow.node(i).id.clone(),
+            query,
+        }));
+        self.state.wait = Wait::Ai { request };
+    }
+
+    fn ai_action_result(&mut self, a: &AiActionNode, result: &AiOutcome) -> Next {
+        let mut values = BTreeMap::new();
+        let next = match (a.task, result) {
+            (_, AiOutcome::Failed { .. }) => return Next::Port("error"),
+            (AiTask::Classify, AiOutcome::Category { category, .. }) => {
+                let known = category
+                    .as_ref()
+                    .filter(|c| a.categories.iter().any(|x| &x.id == *c));
+                if let (Some(v), Some(c)) = (&a.variable, known) {
+                    values.insert(v.clone(), Value::String(c.clone()));
+                }
+                match known {
+                    Some(c) => Next::Named(c.clone()),
+                    None => Next::Port("unknown"),
+                }
+            }
+            (AiTask::Extract, AiOutcome::Fields { values: found }) => {
+                for f in &a.fields {
+                    if let Some(v) = found.get(&f.variable) {
+                        if !v.is_null() {
+                            values.insert(f.variable.clone(), v.clone());
+                        }
+                    }
+                }
+                Next::Port("next")
+            }
+            (AiTask::Summarize | AiTask::Instruction, AiOutcome::Text { text }) => {
+                if let Some(v) = &a.variable {
+                    values.insert(v.clone(), Value::String(text.clone()));
+                }
+                Next::Port("next")
+            }
+            (AiTask::Sentiment, AiOutcome::Sentiment { sentiment, frustrated }) => {
+                if let Some(v) = &a.variable {
+                    values.insert(v.clone(), Value::String(sentiment.clone()));
+                }
+                if let Some(v) = &a.frustration_variable {
+                    values.insert(v.clone(), Value::Bool(*frustrated));
+                }
+                Next::Port("next")
+            }
+            _ => Next::Port("error"),
+        };
+        self.store(values);
+        next
+    }
+
+    fn ai_answer_result(&mut self, i: usize, a: &AiAnswerNode, result: &AiOutcome) -> Next {
+        let AiOutcome::Answer {
+            text,
+            sources,
+            intent,
+        } = result
+        else {
+            return Next::Port("unanswered");
+        };
+        match intent {
+            AnswerIntent::Human => Next::Port("human"),
+            AnswerIntent::Unanswered => Next::Port("unanswered"),
+            AnswerIntent::Resolved => {
+                if !text.trim().is_empty() {
+                    self.send_plain(i, text.clone());
+                }
+                Next::Port("resolved")
+            }
+            AnswerIntent::Answered => {
+                self.out.push(Effect::Send(OutMessage {
+                    node: self.flow.node(i).id.clone(),
+                    text: text.clone(),
+                    buttons: Vec::new(),
+                    image: None,
+                    links: sources
+                        .iter()
+                        .filter_map(|s| {
+                            s.url.as_ref().map(|u| Link {
+                                label: s.title.clone(),
+                                url: u.clone(),
+                            })
+                        })
+                        .collect(),
+                    buttons_only: false,
+                }));
+                self.state.turns += 1;
+                if self.state.turns >= a.max_turns {
+                    Next::Port("resolved")
+                } else {
+                    self.state.wait = Wait::Customer;
+                    Next::Wait
+                }
+            }
+        }
+    }
+
+    fn condition(&self, c: &Condition) -> bool {
+        let value = c.variable.as_deref().and_then(|v| self.state.vars.get(v));
+        let is_set = value.is_some_and(|v| match v {
+            Value::Null => false,
+            Value::String(s) => !s.trim().is_empty(),
+            _ => true,
+        });
+        let text = || value.map(crate::template::display_value).unwrap_or_default();
+        let expected_text = || match &c.value {
+            Some(Value::String(s)) => self.render(s),
+            Some(v) => crate::template::display_value(v),
+            None => String::new(),
+        };
+        match c.op {
+            ConditionOp::IsSet => is_set,
+            ConditionOp::IsNotSet => !is_set,
+            ConditionOp::Equals => eq_loose(&text(), &expected_text()),
+            ConditionOp::NotEquals => !eq_loose(&text(), &expected_text()),
+            ConditionOp::Contains => {
+                let needle = expected_text().to_lowercase();
+                !needle.is_empty() && text().to_lowercase().contains(&needle)
+            }
+            ConditionOp::Matches => match &c.value {
+                Some(Value::String(p)) => self.flow.regex(p).is_some_and(|re| re.is_match(&text())),
+                _ => false,
+            },
+            ConditionOp::GreaterThan | ConditionOp::LessThan => {
+                let left = value.and_then(matching::value_as_number);
+                let right = c.value.as_ref().and_then(matching::value_as_number);
+                match (left, right) {
+                    (Some(l), Some(r)) if c.op == ConditionOp::GreaterThan => l > r,
+                    (Some(l), Some(r)) => l < r,
+                    _ => false,
+                }
+            }
+            ConditionOp::InList => match &c.value {
+                Some(Value::Array(items)) => {
+                    let t = text();
+                    items
+                        .iter()
+                        .any(|item| eq_loose(&t, &crate::template::display_value(item)))
+                }
+                _ => false,
+            },
+            ConditionOp::BusinessHoursOpen => self.world.is_open(c.team.as_deref()),
+        }
+    }
+
+    // --- helpers -------------------------------------------------------------------------
+
+    /// Leaves the person wait: cancels its timers; returns whether it was a barge-in.
+    fn leave_person(&mut self) -> bool {
+        let barged = matches!(self.state.wait, Wait::Person { barged_in: true, .. });
+        self.cancel_wait_timers();
+        self.state.wait = Wait::Nothing;
+        barged
+    }
+
+    fn cancel_wait_timers(&mut self) {
+        if let Wait::Person {
+            stalling_timer,
+            max_wait_timer,
+            ..
+        } = &self.state.wait
+        {
+            for t in [*stalling_timer, *max_wait_timer].into_iter().flatten() {
+                self.out.push(Effect::CancelTimer { timer: t });
+            }
+        }
+    }
+
+    fn end(&mut self, resolve: bool) {
+        self.state.status = Status::Ended;
+        self.state.wait = Wait::Nothing;
+        self.state.resolved = resolve;
+        self.out.push(Effect::End { resolve });
+    }
+
+    fn new_id(&mut self) -> u64 {
+        self.state.next_id += 1;
+        self.state.next_id
+    }
+
+    fn render(&self, source: &str) -> String {
+        self.flow.render(source, &self.state.vars)
+    }
+
+    fn render_json(&self, value: &Value) -> Value {
+        match value {
+            Value::String(s) => Value::String(self.render(s)),
+            Value::Array(items) => Value::Array(items.iter().map(|v| self.render_json(v)).collect()),
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(k, v)| (k.clone(), self.render_json(v)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+
+    fn last_message(&self) -> String {
+        self.state
+            .vars
+            .get("last_message")
+            .map(crate::template::display_value)
+            .unwrap_or_default()
+    }
+
+    fn send_plain(&mut self, i: usize, text: String) {
+        if text.trim().is_empty() {
+            return;
+        }
+        self.out.push(Effect::Send(OutMessage {
+            node: self.flow.node(i).id.clone(),
+            text,
+            buttons: Vec::new(),
+            image: None,
+            links: Vec::new(),
+            buttons_only: false,
+        }));
+    }
+
+    /// Stores values a node produced and reports them.
+    fn store(&mut self, values: BTreeMap<String, Value>) {
+        if values.is_empty() {
+            return;
+        }
+        for (k, v) in &values {
+            self.set_var(k, v.clone());
+        }
+        self.out.push(Effect::SetVariables { values });
+    }
+
+    /// Sets a variable within the limits; names that are not variable paths are dropped.
+    fn set_var(&mut self, name: &str, value: Value) {
+        if !crate::template::is_valid_path(name) {
+            return;
+        }
+        if !self.state.vars.contains_key(name) && self.state.vars.len() >= MAX_VARIABLES {
+            return;
+        }
+        let value = match value {
+            Value::String(s) if s.len() > MAX_VALUE_BYTES => {
+                let mut at = MAX_VALUE_BYTES;
+                while !s.is_char_boundary(at) {
+                    at -= 1;
+                }
+                Value::String(s[..at].to_string())
+            }
+            v @ (Value::Array(_) | Value::Object(_)) if v.to_string().len() > MAX_VALUE_BYTES => Value::Null,
+            v => v,
+        };
+        self.state.vars.insert(name.to_string(), value);
+    }
+}
+
+fn cut(text: &str) -> String {
+    text.chars().take(MAX_INPUT_CHARS).collect()
+}
+
+/// Equal ignoring case and surrounding spaces; numbers compare by value ("3" = "3.0").
+fn eq_loose(a: &str, b: &str) -> bool {
+    let (a, b) = (a.trim(), b.trim());
+    if let (Ok(x), Ok(y)) = (a.parse::<f64>(), b.parse::<f64>()) {
+        return x == y;
+    }
+    a.to_lowercase() == b.to_lowercase()
+}
+
+fn default_error_text(kind: InputKind) -> &'static str {
+    match kind {
+        InputKind::Email => "That doesn't look like an email address. Could you check it and send it again?",
+        InputKind::Phone => "That doesn't look like a phone number. Please send it with digits only, e.g. +1 555 010 9999.",
+        InputKind::Number => "Please answer with a number.",
+        InputKind::Date => "Please give the date as YYYY-MM-DD or DD/MM/YYYY.",
+        InputKind::Name => "Please tell me your name using letters only.",
+        InputKind::Text | InputKind::Regex => "Sorry, that doesn't look right. Please try again.",
+    }
+}
+
+/// Reads a dotted path (`order.items.0.sku`) in a JSON value.
+pub fn lookup_path<'v>(value: &'v Value, path: &str) -> Option<&'v Value> {
+    let mut cur = value;
+    for seg in path.split('.') {
+        cur = match cur {
+            Value::Object(map) => map.get(seg)?,
+            Value::Array(items) => items.get(seg.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(cur)
+}
