@@ -1,1 +1,98 @@
-fn main() {}
+//! The `baton` binary.
+
+mod chat;
+mod report;
+mod test_cmd;
+mod validate_cmd;
+mod webhook;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "baton", version, about = "Baton: AI customer-support flows with a clean hand-over to people")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check flow files and print every finding; exits 1 when any has errors.
+    Validate {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: OutputFormat,
+    },
+    /// Run a flow's scripted tests (embedded in the flow and/or in test files) with coverage.
+    Test {
+        flow: PathBuf,
+        /// Test files: {"format": 1, "tests": [...]}.
+        tests: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: OutputFormat,
+        /// Print the whole transcript of every test, not only of failures.
+        #[arg(long)]
+        verbose: bool,
+    },
+    /// Talk to a flow in the terminal as the customer; play the agent and the clock with /commands.
+    Chat {
+        flow: PathBuf,
+        /// Answer webhook nodes with a failure instead of calling them.
+        #[arg(long)]
+        mock_webhooks: bool,
+        /// Contact or conversation facts, e.g. --var contact.name=Ana.
+        #[arg(long = "var", value_name = "NAME=VALUE")]
+        vars: Vec<String>,
+    },
+    /// Print the JSON Schema of the flow document (or of a scripted tests file).
+    Schema {
+        #[arg(long)]
+        tests: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Validate { files, format } => validate_cmd::run(&files, format),
+        Command::Test {
+            flow,
+            tests,
+            format,
+            verbose,
+        } => test_cmd::run(&flow, &tests, format, verbose),
+        Command::Chat {
+            flow,
+            mock_webhooks,
+            vars,
+        } => chat::run(&flow, mock_webhooks, &vars),
+        Command::Schema { tests } => {
+            if tests {
+                print!("{}", baton_flow::schema::tests_schema_json());
+            } else {
+                print!("{}", baton_flow::schema::flow_schema_json());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
