@@ -2,6 +2,7 @@
 
 mod chat;
 mod report;
+mod serve;
 mod test_cmd;
 mod validate_cmd;
 mod webhook;
@@ -12,7 +13,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "baton", version, about = "Baton: AI customer-support flows with a clean hand-over to people")]
+#[command(
+    name = "baton",
+    version,
+    about = "Baton: AI customer-support flows with a clean hand-over to people"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -54,6 +59,10 @@ enum Command {
         #[arg(long = "var", value_name = "NAME=VALUE")]
         vars: Vec<String>,
     },
+    /// Run the server: customers chat over HTTP and WebSocket; flows, members and API keys.
+    Serve(serve::ServeArgs),
+    /// Print the OpenAPI document of the server's API.
+    Openapi,
     /// Print the JSON Schema of the flow document (or of a scripted tests file).
     Schema {
         #[arg(long)]
@@ -86,6 +95,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             mock_webhooks,
             vars,
         } => chat::run(&flow, mock_webhooks, &vars),
+        Command::Serve(args) => serve::run(args),
+        Command::Openapi => {
+            print!("{}", baton_server::routes::system::openapi_text());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Schema { tests } => {
             if tests {
                 print!("{}", baton_flow::schema::tests_schema_json());

@@ -10,7 +10,12 @@ use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-pub fn run(flow_path: &Path, test_paths: &[PathBuf], format: OutputFormat, verbose: bool) -> Result<ExitCode> {
+pub fn run(
+    flow_path: &Path,
+    test_paths: &[PathBuf],
+    format: OutputFormat,
+    verbose: bool,
+) -> Result<ExitCode> {
     let name = flow_path.display().to_string();
     let text = read_limited(flow_path)?;
     let checked = check(&text).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
@@ -46,7 +51,13 @@ pub fn run(flow_path: &Path, test_paths: &[PathBuf], format: OutputFormat, verbo
             for r in &results {
                 print_result(r, verbose);
             }
-            let pct = |a: usize, b: usize| if b == 0 { 100.0 } else { a as f64 * 100.0 / b as f64 };
+            let pct = |a: usize, b: usize| {
+                if b == 0 {
+                    100.0
+                } else {
+                    a as f64 * 100.0 / b as f64
+                }
+            };
             println!(
                 "coverage: nodes {}/{} ({:.0}%), ports {}/{} ({:.0}%)",
                 summary.nodes_covered,
@@ -57,7 +68,10 @@ pub fn run(flow_path: &Path, test_paths: &[PathBuf], format: OutputFormat, verbo
                 pct(summary.ports_covered, summary.ports_total)
             );
             if !summary.uncovered_nodes.is_empty() {
-                println!("  nodes not reached: {}", summary.uncovered_nodes.join(", "));
+                println!(
+                    "  nodes not reached: {}",
+                    summary.uncovered_nodes.join(", ")
+                );
             }
             if !summary.uncovered_ports.is_empty() {
                 println!("  ports not taken: {}", summary.uncovered_ports.join(", "));
@@ -65,17 +79,29 @@ pub fn run(flow_path: &Path, test_paths: &[PathBuf], format: OutputFormat, verbo
             println!("{} passed, {} failed", results.len() - failed, failed);
         }
     }
-    Ok(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn collect_tests(flow: &Flow, paths: &[PathBuf]) -> Result<Vec<TestCase>> {
     let mut tests: Vec<TestCase> = flow.tests().to_vec();
     for path in paths {
         let text = read_limited(path)?;
-        let file: TestFile = serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a tests file ({{\"format\": 1, \"tests\": [...]}})", path.display()))?;
+        let file: TestFile = serde_json::from_str(&text).with_context(|| {
+            format!(
+                "{} is not a tests file ({{\"format\": 1, \"tests\": [...]}})",
+                path.display()
+            )
+        })?;
         if file.format != 1 {
-            bail!("{}: `format` is {}; this version reads format 1", path.display(), file.format);
+            bail!(
+                "{}: `format` is {}; this version reads format 1",
+                path.display(),
+                file.format
+            );
         }
         tests.extend(file.tests);
     }

@@ -22,7 +22,11 @@ fn write_temp(name: &str, content: &str) -> PathBuf {
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 /// A hand-over that promises the agent an email no path collects, and a dead end.
@@ -88,11 +92,19 @@ fn validate_explains_a_broken_escalation_path_and_exits_1() {
     assert!(t.contains("email"), "{t}");
     assert!(t.contains("hint:"), "{t}");
 
-    let out = baton().args(["validate", "--format", "json"]).arg(&path).output().unwrap();
+    let out = baton()
+        .args(["validate", "--format", "json"])
+        .arg(&path)
+        .output()
+        .unwrap();
     let report: Value = serde_json::from_slice(&out.stdout).expect("json output");
     let diags = report["files"][0]["diagnostics"].as_array().unwrap();
-    assert!(diags.iter().any(|d| d["code"] == "missing_information" && d["node"] == "human"));
-    assert!(diags.iter().any(|d| d["code"] == "unreachable_node" && d["node"] == "lonely"));
+    assert!(diags
+        .iter()
+        .any(|d| d["code"] == "missing_information" && d["node"] == "human"));
+    assert!(diags
+        .iter()
+        .any(|d| d["code"] == "unreachable_node" && d["node"] == "lonely"));
     assert_eq!(report["files"][0]["ok"], false);
 }
 
@@ -100,8 +112,14 @@ fn validate_explains_a_broken_escalation_path_and_exits_1() {
 fn validate_reports_unreadable_documents_clearly() {
     let cases = [
         ("{ not json", "invalid_json"),
-        (r#"{"format": 2, "name": "x", "nodes": []}"#, "unsupported_format"),
-        (r#"{"format": 1, "name": "x", "nodes": [{"id": "a", "type": "teleport"}]}"#, "unknown_node_type"),
+        (
+            r#"{"format": 2, "name": "x", "nodes": []}"#,
+            "unsupported_format",
+        ),
+        (
+            r#"{"format": 1, "name": "x", "nodes": [{"id": "a", "type": "teleport"}]}"#,
+            "unknown_node_type",
+        ),
         (
             r#"{"format": 1, "name": "x", "nodes": [{"id": "a", "type": "trigger"}, {"id": "a", "type": "end"}]}"#,
             "duplicate_node_id",
@@ -126,7 +144,10 @@ fn validate_reports_unreadable_documents_clearly() {
 
 #[test]
 fn test_runs_scripted_tests_with_coverage_and_fails_with_a_diff() {
-    let path = write_temp("good.flow.json", &good_flow("http://127.0.0.1:9/orders").to_string());
+    let path = write_temp(
+        "good.flow.json",
+        &good_flow("http://127.0.0.1:9/orders").to_string(),
+    );
     let out = baton().arg("test").arg(&path).output().unwrap();
     let t = text(&out);
     assert!(out.status.success(), "{t}");
@@ -150,7 +171,11 @@ fn test_runs_scripted_tests_with_coverage_and_fails_with_a_diff() {
 #[test]
 fn schema_prints_the_checked_in_schema() {
     let out = baton().arg("schema").output().unwrap();
-    let stored = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/flow.schema.json")).unwrap();
+    let stored = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/flow.schema.json"
+    ))
+    .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), stored);
 }
 
@@ -182,7 +207,8 @@ fn receiver(response: &'static str) -> (String, mpsc::Receiver<String>) {
                 response.len()
             );
             stream.write_all(reply.as_bytes()).unwrap();
-            tx.send(format!("{head}\n{}", String::from_utf8_lossy(&body))).unwrap();
+            tx.send(format!("{head}\n{}", String::from_utf8_lossy(&body)))
+                .unwrap();
         }
     });
     (url, rx)
@@ -210,10 +236,16 @@ fn chat_calls_a_real_webhook_and_plays_the_agent() {
     let t = text(&out);
     assert!(out.status.success(), "{t}");
     assert!(t.contains("bot> Your order number?"), "{t}");
-    assert!(t.contains("bot> Sorry, that doesn't look right"), "re-prompt on invalid input: {t}");
+    assert!(
+        t.contains("bot> Sorry, that doesn't look right"),
+        "re-prompt on invalid input: {t}"
+    );
     assert!(t.contains("bot> Order 12345 is on its way."), "{t}");
     assert!(t.contains("order_status = \"on its way\""), "{t}");
-    assert!(t.contains("path: ask_order -next-> lookup -success-> tell -next-> bye"), "{t}");
+    assert!(
+        t.contains("path: ask_order -next-> lookup -success-> tell -next-> bye"),
+        "{t}"
+    );
     let request = requests.recv().unwrap();
     assert!(request.starts_with("POST /orders"), "{request}");
     assert!(request.ends_with(r#"{"order":"12345"}"#), "{request}");
@@ -254,11 +286,17 @@ fn chat_plays_agent_and_clock() {
     let out = child.wait_with_output().unwrap();
     let t = text(&out);
     assert!(t.contains("[queued at human]"), "{t}");
-    assert!(t.contains("still in the queue"), "stalling message after /wait: {t}");
+    assert!(
+        t.contains("still in the queue"),
+        "stalling message after /wait: {t}"
+    );
     assert!(t.contains("Sam took over"), "{t}");
     assert!(t.contains("agent> Hi Ana"), "{t}");
     assert!(t.contains("bot> Back with the bot. Ticket T-9."), "{t}");
     assert!(t.contains("unknown command /nonsense"), "{t}");
     let after_question = t.split("hello?").nth(1).unwrap_or("");
-    assert!(!after_question.contains("Email?"), "the bot stays silent while queued: {t}");
+    assert!(
+        !after_question.contains("Email?"),
+        "the bot stays silent while queued: {t}"
+    );
 }

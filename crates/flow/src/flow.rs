@@ -22,6 +22,8 @@ pub struct Flow {
     wires: Vec<Vec<(String, Option<usize>)>>,
     templates: HashMap<String, Template>,
     regexes: HashMap<String, Regex>,
+    /// Collect Input patterns, anchored to match the whole answer.
+    whole_regexes: HashMap<String, Regex>,
 }
 
 /// The result of loading: the flow when its structure holds, and every finding so far.
@@ -42,9 +44,8 @@ impl Flow {
 
     /// Loads and insists on a runnable flow: any structural finding is returned as `Err`.
     pub fn from_json(text: &str) -> Result<Flow, Vec<Diagnostic>> {
-        let loaded = Flow::load(text).map_err(|e| {
-            vec![Diagnostic::error(e.code(), e.to_string()).at("(document)")]
-        })?;
+        let loaded = Flow::load(text)
+            .map_err(|e| vec![Diagnostic::error(e.code(), e.to_string()).at("(document)")])?;
         match loaded.flow {
             Some(flow) => Ok(flow),
             None => Err(loaded.diagnostics),
@@ -53,10 +54,11 @@ impl Flow {
 
     /// Builds a flow from a typed document (as the API and builder hold it).
     pub fn from_document(document: FlowDocument) -> Result<Flow, Vec<Diagnostic>> {
-        let value = serde_json::to_value(&document)
-            .map_err(|e| vec![Diagnostic::error("invalid_document", e.to_string())])?;
+        let value = serde_json::to_value(&document).map_err(|e| {
+            vec![Diagnostic::error("invalid_document", e.to_string()).at("(document)")]
+        })?;
         let raw = raw_from_value(value)
-            .map_err(|e| vec![Diagnostic::error(e.code(), e.to_string())])?;
+            .map_err(|e| vec![Diagnostic::error(e.code(), e.to_string()).at("(document)")])?;
         let loaded = load_raw(raw);
         loaded.flow.ok_or(loaded.diagnostics)
     }
@@ -120,6 +122,11 @@ impl Flow {
         self.regexes.get(source)
     }
 
+    /// A Collect Input pattern compiled to match the whole answer (`^(?:pattern)$`).
+    pub fn whole_regex(&self, source: &str) -> Option<&Regex> {
+        self.whole_regexes.get(source)
+    }
+
     /// Variables declared in the document or stored by a node, with their types.
     pub fn declared_variables(&self) -> BTreeMap<String, VarType> {
         let mut out = BTreeMap::new();
@@ -143,7 +150,10 @@ impl Flow {
 pub fn stored_variables(kind: &NodeKind) -> Vec<(String, VarType)> {
     match kind {
         NodeKind::Options(o) => match &o.variable {
-            Some(v) => vec![(v.clone(), VarType::Text), (format!("{v}_id"), VarType::Text)],
+            Some(v) => vec![
+                (v.clone(), VarType::Text),
+                (format!("{v}_id"), VarType::Text),
+            ],
             None => Vec::new(),
         },
         NodeKind::CollectInput(c) => vec![(c.variable.clone(), c.input.var_type())],
@@ -161,7 +171,20 @@ pub fn stored_variables(kind: &NodeKind) -> Vec<(String, VarType)> {
 pub fn node_templates(kind: &NodeKind) -> Vec<(String, &str)> {
     let mut out: Vec<(String, &str)> = Vec::new();
     match kind {
-        NodeKind::Trigger(_) | NodeKind::Branch(_) => {}
+        NodeKind::Trigger(_) => {}
+        NodeKind::Branch(b) => {
+            for (i, case) in b.branches.iter().enumerate() {
+                for (j, cond) in case.conditions.iter().enumerate() {
+                    let textual = matches!(
+                        cond.op,
+                        ConditionOp::Equals | ConditionOp::NotEquals | ConditionOp::Contains
+                    );
+                    if let (true, Some(Value::String(v))) = (textual, &cond.value) {
+                        out.push((format!("branches[{i}].conditions[{j}].value"), v));
+                    }
+                }
+            }
+        }
         NodeKind::Message(m) => {
             out.push(("text".into(), &m.text));
             if let Some(img) = &m.image {
@@ -352,7 +375,9 @@ fn load_raw(raw: RawDocument) -> Loaded {
                 diags.push(
                     Diagnostic::error("invalid_edge", format!("{at}: {message}"))
                         .at(at)
-                        .hint("An edge is {\"from\": node id, \"port\": port name, \"to\": node id}."),
+                        .hint(
+                            "An edge is {\"from\": node id, \"port\": port name, \"to\": node id}.",
+                        ),
                 );
                 continue;
             }
@@ -386,7 +411,7 @@ fn load_raw(raw: RawDocument) -> Loaded {
                 Diagnostic::error(
                     "edge_unknown_port",
                     format!(
-                        "{at} leaves `{}` through a port `{}` that a {} node does not have; {list}.",
+                        "{at} leaves `{}` through a port `{}` that this {} node does not have; {list}.",
                         edge.from,
                         edge.port,
                         nodes[from].kind.type_name()
@@ -394,7 +419,8 @@ fn load_raw(raw: RawDocument) -> Loaded {
                 )
                 .at_node(edge.from.clone())
                 .at_port(edge.port.clone())
-                .at(at),
+                .at(at)
+                .hint("Connect the edge to one of the node's ports, or delete it."),
             );
             continue;
         };
@@ -439,6 +465,7 @@ fn load_raw(raw: RawDocument) -> Loaded {
 
     let mut templates = HashMap::new();
     let mut regexes = HashMap::new();
+    let mut whole_regexes = HashMap::new();
     for (i, node) in nodes.iter().enumerate() {
         for (field, source) in node_templates(&node.kind) {
             if templates.contains_key(source) {
@@ -465,6 +492,11 @@ fn load_raw(raw: RawDocument) -> Loaded {
             }
             match compile_pattern(source) {
                 Ok(r) => {
+                    if matches!(node.kind, NodeKind::CollectInput(_)) {
+                        if let Ok(whole) = compile_pattern(&format!("^(?:{source})$")) {
+                            whole_regexes.insert(source.to_string(), whole);
+                        }
+                    }
                     regexes.insert(source.to_string(), r);
                 }
                 Err(e) => diags.push(
@@ -495,6 +527,7 @@ fn load_raw(raw: RawDocument) -> Loaded {
             wires,
             templates,
             regexes,
+            whole_regexes,
         }),
         diagnostics: diags,
     }
@@ -508,7 +541,14 @@ pub fn compile_pattern(source: &str) -> Result<Regex, String> {
     regex::RegexBuilder::new(source)
         .size_limit(1 << 20)
         .build()
-        .map_err(|e| e.to_string().lines().last().unwrap_or("").trim().to_string())
+        .map_err(|e| {
+            e.to_string()
+                .lines()
+                .last()
+                .unwrap_or("")
+                .trim()
+                .to_string()
+        })
 }
 
 /// Checks inside one node's settings that need no graph: names, limits, required fields.
@@ -533,35 +573,38 @@ fn check_node_settings(node: &Node, i: usize, diags: &mut Vec<Diagnostic>) {
             ));
         }
     };
-    let check_ports = |field: &str, ids: Vec<&str>, reserved: &[&str], diags: &mut Vec<Diagnostic>| {
-        let mut seen = std::collections::HashSet::new();
-        for (k, port) in ids.iter().enumerate() {
-            if !is_valid_id(port) {
-                diags.push(err(
-                    "invalid_port_name",
-                    &format!("{field}[{k}].id"),
-                    format!("`{port}` in `{id}` is not usable as a port name."),
-                    "Use 1 to 64 letters, digits, `_` or `-`.",
-                ));
+    let check_ports =
+        |field: &str, ids: Vec<&str>, reserved: &[&str], diags: &mut Vec<Diagnostic>| {
+            let mut seen = std::collections::HashSet::new();
+            for (k, port) in ids.iter().enumerate() {
+                if !is_valid_id(port) {
+                    diags.push(err(
+                        "invalid_port_name",
+                        &format!("{field}[{k}].id"),
+                        format!("`{port}` in `{id}` is not usable as a port name."),
+                        "Use 1 to 64 letters, digits, `_` or `-`.",
+                    ));
+                }
+                if reserved.contains(port) {
+                    diags.push(err(
+                        "reserved_port_name",
+                        &format!("{field}[{k}].id"),
+                        format!(
+                            "`{port}` in `{id}` is a name this node already uses for its own port."
+                        ),
+                        "Choose another id.",
+                    ));
+                }
+                if !seen.insert(*port) {
+                    diags.push(err(
+                        "duplicate_port",
+                        &format!("{field}[{k}].id"),
+                        format!("Two entries of `{id}` have the id `{port}`; each needs its own."),
+                        "",
+                    ));
+                }
             }
-            if reserved.contains(port) {
-                diags.push(err(
-                    "reserved_port_name",
-                    &format!("{field}[{k}].id"),
-                    format!("`{port}` in `{id}` is a name this node already uses for its own port."),
-                    "Choose another id.",
-                ));
-            }
-            if !seen.insert(*port) {
-                diags.push(err(
-                    "duplicate_port",
-                    &format!("{field}[{k}].id"),
-                    format!("Two entries of `{id}` have the id `{port}`; each needs its own."),
-                    "",
-                ));
-            }
-        }
-    };
+        };
     match &node.kind {
         NodeKind::Trigger(t) => {
             if t.on == TriggerOn::Keyword && t.keywords.is_empty() {
@@ -621,7 +664,12 @@ fn check_node_settings(node: &Node, i: usize, diags: &mut Vec<Diagnostic>) {
                     ));
                 }
             }
-            check_ports("options", o.options.iter().map(|c| c.id.as_str()).collect(), &["no_match"], diags);
+            check_ports(
+                "options",
+                o.options.iter().map(|c| c.id.as_str()).collect(),
+                &["no_match"],
+                diags,
+            );
             if let Some(v) = &o.variable {
                 check_var("variable", v, diags);
             }
@@ -654,7 +702,12 @@ fn check_node_settings(node: &Node, i: usize, diags: &mut Vec<Diagnostic>) {
                     "Add a branch with a condition, or remove the node.",
                 ));
             }
-            check_ports("branches", b.branches.iter().map(|c| c.id.as_str()).collect(), &["else"], diags);
+            check_ports(
+                "branches",
+                b.branches.iter().map(|c| c.id.as_str()).collect(),
+                &["else"],
+                diags,
+            );
             for (k, case) in b.branches.iter().enumerate() {
                 if case.conditions.is_empty() {
                     diags.push(err(
@@ -679,7 +732,8 @@ fn check_node_settings(node: &Node, i: usize, diags: &mut Vec<Diagnostic>) {
                     let value_ok = match (cond.op, &cond.value) {
                         (op, None) => !op.needs_value(),
                         (ConditionOp::GreaterThan | ConditionOp::LessThan, Some(v)) => {
-                            v.is_number() || v.as_str().is_some_and(|s| s.trim().parse::<f64>().is_ok())
+                            v.is_number()
+                                || v.as_str().is_some_and(|s| s.trim().parse::<f64>().is_ok())
                         }
                         (ConditionOp::InList, Some(v)) => v.is_array(),
                         (ConditionOp::Matches, Some(v)) => v.is_string(),
@@ -737,7 +791,10 @@ fn check_node_settings(node: &Node, i: usize, diags: &mut Vec<Diagnostic>) {
                             diags.push(err(
                                 "missing_pattern",
                                 &format!("fields[{k}].pattern"),
-                                format!("Field `{}` of `{id}` is extracted by pattern but has none.", f.variable),
+                                format!(
+                                    "Field `{}` of `{id}` is extracted by pattern but has none.",
+                                    f.variable
+                                ),
                                 "",
                             ));
                         }
@@ -748,11 +805,16 @@ fn check_node_settings(node: &Node, i: usize, diags: &mut Vec<Diagnostic>) {
                         diags.push(err(
                             "missing_variable",
                             "variable",
-                            format!("`{id}` ({}) does not say where to store its result.", a.task.as_str()),
+                            format!(
+                                "`{id}` ({}) does not say where to store its result.",
+                                a.task.as_str()
+                            ),
                             "Set `variable`.",
                         ));
                     }
-                    if a.task == AiTask::Instruction && a.instruction.as_deref().unwrap_or("").trim().is_empty() {
+                    if a.task == AiTask::Instruction
+                        && a.instruction.as_deref().unwrap_or("").trim().is_empty()
+                    {
                         diags.push(err(
                             "missing_instruction",
                             "instruction",
@@ -770,20 +832,31 @@ fn check_node_settings(node: &Node, i: usize, diags: &mut Vec<Diagnostic>) {
             }
             if let Some(t) = a.threshold {
                 if !(0.0..=1.0).contains(&t) {
-                    diags.push(err("invalid_threshold", "threshold", format!("`{id}` has a threshold of {t}; use 0 to 1."), ""));
+                    diags.push(err(
+                        "invalid_threshold",
+                        "threshold",
+                        format!("`{id}` has a threshold of {t}; use 0 to 1."),
+                        "",
+                    ));
                 }
             }
         }
         NodeKind::AiAnswer(a) => {
             if let Some(t) = a.threshold {
                 if !(0.0..=1.0).contains(&t) {
-                    diags.push(err("invalid_threshold", "threshold", format!("`{id}` has a threshold of {t}; use 0 to 1."), ""));
+                    diags.push(err(
+                        "invalid_threshold",
+                        "threshold",
+                        format!("`{id}` has a threshold of {t}; use 0 to 1."),
+                        "",
+                    ));
                 }
             }
         }
         NodeKind::Webhook(w) => {
             let url = w.url.trim();
-            if !(url.starts_with("http://") || url.starts_with("https://") || url.starts_with("{{")) {
+            if !(url.starts_with("http://") || url.starts_with("https://") || url.starts_with("{{"))
+            {
                 diags.push(err(
                     "invalid_webhook_url",
                     "url",
@@ -792,17 +865,36 @@ fn check_node_settings(node: &Node, i: usize, diags: &mut Vec<Diagnostic>) {
                 ));
             }
             if w.timeout_ms == 0 || w.timeout_ms > 30_000 {
-                diags.push(err("invalid_webhook_timeout", "timeout_ms", format!("`{id}` waits {} ms; use 1 to 30000.", w.timeout_ms), ""));
+                diags.push(err(
+                    "invalid_webhook_timeout",
+                    "timeout_ms",
+                    format!("`{id}` waits {} ms; use 1 to 30000.", w.timeout_ms),
+                    "",
+                ));
             }
             if w.retries > 5 {
-                diags.push(err("invalid_webhook_retries", "retries", format!("`{id}` retries {} times; at most 5.", w.retries), ""));
+                diags.push(err(
+                    "invalid_webhook_retries",
+                    "retries",
+                    format!("`{id}` retries {} times; at most 5.", w.retries),
+                    "",
+                ));
             }
             for name in w.response_mapping.keys() {
                 check_var(&format!("response_mapping.{name}"), name, diags);
             }
             for name in w.headers.keys() {
-                if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-                    diags.push(err("invalid_header", &format!("headers.{name}"), format!("`{name}` is not a usable header name in `{id}`."), ""));
+                if name.is_empty()
+                    || !name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                {
+                    diags.push(err(
+                        "invalid_header",
+                        &format!("headers.{name}"),
+                        format!("`{name}` is not a usable header name in `{id}`."),
+                        "",
+                    ));
                 }
             }
         }

@@ -37,7 +37,9 @@ pub fn exact_option(text: &str, choices: &[Choice]) -> Option<usize> {
         }
     }
     choices.iter().position(|c| {
-        normalize(&c.label) == t || normalize(&c.id) == t || c.synonyms.iter().any(|s| normalize(s) == t)
+        normalize(&c.label) == t
+            || normalize(&c.id) == t
+            || c.synonyms.iter().any(|s| normalize(s) == t)
     })
 }
 
@@ -120,55 +122,64 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
+/// A Collect Input answer that does not validate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InvalidInput;
+
 /// Checks a Collect Input answer. `Ok` holds the value to store (normalised: trimmed text,
-/// lower-case email, digits-only phone with `+`, a number, an ISO date).
-pub fn validate_input(kind: InputKind, text: &str, pattern: Option<&regex::Regex>) -> Result<Value, ()> {
+/// lower-case email, digits-only phone with `+`, a number, an ISO date). `pattern` (for
+/// `regex`) must match the whole answer: compile it anchored, as [`crate::Flow::whole_regex`].
+pub fn validate_input(
+    kind: InputKind,
+    text: &str,
+    pattern: Option<&regex::Regex>,
+) -> Result<Value, InvalidInput> {
     let t = text.trim();
     if t.is_empty() || t.chars().count() > MAX_INPUT_CHARS {
-        return Err(());
+        return Err(InvalidInput);
     }
     match kind {
         InputKind::Text => Ok(Value::String(t.to_string())),
         InputKind::Name => {
             let ok = t.chars().count() <= 100
                 && t.chars().any(char::is_alphabetic)
-                && t.chars().all(|c| c.is_alphabetic() || matches!(c, ' ' | '-' | '\'' | '.' | '’'));
+                && t.chars()
+                    .all(|c| c.is_alphabetic() || matches!(c, ' ' | '-' | '\'' | '.' | '’'));
             if ok {
-                Ok(Value::String(t.split_whitespace().collect::<Vec<_>>().join(" ")))
+                Ok(Value::String(
+                    t.split_whitespace().collect::<Vec<_>>().join(" "),
+                ))
             } else {
-                Err(())
+                Err(InvalidInput)
             }
         }
         InputKind::Email => {
             if is_email(t) {
                 Ok(Value::String(t.to_lowercase()))
             } else {
-                Err(())
+                Err(InvalidInput)
             }
         }
         InputKind::Phone => {
-            let ok_chars = t.chars().all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '(' | ')' | '.'));
+            let ok_chars = t
+                .chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '(' | ')' | '.'));
             let plus_ok = t.rfind('+').is_none_or(|i| i == 0);
             let digits: String = t.chars().filter(char::is_ascii_digit).collect();
             if ok_chars && plus_ok && (7..=15).contains(&digits.len()) {
                 let prefix = if t.starts_with('+') { "+" } else { "" };
                 Ok(Value::String(format!("{prefix}{digits}")))
             } else {
-                Err(())
+                Err(InvalidInput)
             }
         }
-        InputKind::Number => parse_number(t).map(number_value).ok_or(()),
-        InputKind::Date => parse_date(t).map(Value::String).ok_or(()),
+        InputKind::Number => parse_number(t).map(number_value).ok_or(InvalidInput),
+        InputKind::Date => parse_date(t).map(Value::String).ok_or(InvalidInput),
         InputKind::Regex => match pattern {
-            Some(re) if full_match(re, t) => Ok(Value::String(t.to_string())),
-            _ => Err(()),
+            Some(re) if re.is_match(t) => Ok(Value::String(t.to_string())),
+            _ => Err(InvalidInput),
         },
     }
-}
-
-/// True when the pattern matches the whole text.
-pub fn full_match(re: &regex::Regex, text: &str) -> bool {
-    re.find(text).is_some_and(|m| m.start() == 0 && m.end() == text.len())
 }
 
 fn number_value(n: f64) -> Value {
@@ -214,17 +225,29 @@ fn is_email(t: &str) -> bool {
         && !domain.starts_with('.')
         && !domain.ends_with('.')
         && !domain.contains("..")
-        && domain.chars().all(|c| c.is_alphanumeric() || c == '.' || c == '-')
-        && domain.rsplit('.').next().is_some_and(|tld| tld.chars().count() >= 2)
+        && domain
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '.' || c == '-')
+        && domain
+            .rsplit('.')
+            .next()
+            .is_some_and(|tld| tld.chars().count() >= 2)
 }
 
 /// Reads `2026-03-14`, `14/03/2026` or `14.03.2026` (day first) and returns `2026-03-14`.
 pub fn parse_date(t: &str) -> Option<String> {
     let parts: Vec<&str> = t.split(['-', '/', '.']).map(str::trim).collect();
-    if parts.len() != 3 || parts.iter().any(|p| p.is_empty() || !p.chars().all(|c| c.is_ascii_digit())) {
+    if parts.len() != 3
+        || parts
+            .iter()
+            .any(|p| p.is_empty() || !p.chars().all(|c| c.is_ascii_digit()))
+    {
         return None;
     }
-    let nums: Vec<u32> = parts.iter().map(|p| p.parse().ok()).collect::<Option<_>>()?;
+    let nums: Vec<u32> = parts
+        .iter()
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
     let (y, m, d) = if parts[0].len() == 4 {
         (nums[0], nums[1], nums[2])
     } else if parts[2].len() == 4 {
@@ -273,29 +296,55 @@ mod tests {
         assert_eq!(exact_option("I want my money back", &c), None);
         assert_eq!(fuzzy_option("I want my money back", &c), Some(1));
         assert_eq!(fuzzy_option("refnd", &c), Some(1));
-        assert_eq!(fuzzy_option("there is a wrong charge on my invoice", &c), Some(0));
-        assert_eq!(fuzzy_option("refund the invoice", &c), None, "two options named: ambiguous");
+        assert_eq!(
+            fuzzy_option("there is a wrong charge on my invoice", &c),
+            Some(0)
+        );
+        assert_eq!(
+            fuzzy_option("refund the invoice", &c),
+            None,
+            "two options named: ambiguous"
+        );
         assert_eq!(fuzzy_option("hello", &c), None);
     }
 
     #[test]
     fn input_validators() {
         use InputKind::*;
-        assert_eq!(validate_input(Email, " Ana@Example.COM ", None), Ok(json!("ana@example.com")));
+        assert_eq!(
+            validate_input(Email, " Ana@Example.COM ", None),
+            Ok(json!("ana@example.com"))
+        );
         assert!(validate_input(Email, "ana@example", None).is_err());
         assert!(validate_input(Email, "not an email", None).is_err());
-        assert_eq!(validate_input(Phone, "+44 (20) 7946-0958", None), Ok(json!("+442079460958")));
+        assert_eq!(
+            validate_input(Phone, "+44 (20) 7946-0958", None),
+            Ok(json!("+442079460958"))
+        );
         assert!(validate_input(Phone, "12", None).is_err());
         assert!(validate_input(Phone, "12+345678", None).is_err());
         assert_eq!(validate_input(Number, "1,299", None), Ok(json!(1299)));
         assert_eq!(validate_input(Number, "-3.5", None), Ok(json!(-3.5)));
         assert!(validate_input(Number, "twelve", None).is_err());
-        assert_eq!(validate_input(Date, "14/03/2026", None), Ok(json!("2026-03-14")));
-        assert_eq!(validate_input(Date, "2024-02-29", None), Ok(json!("2024-02-29")));
+        assert_eq!(
+            validate_input(Date, "14/03/2026", None),
+            Ok(json!("2026-03-14"))
+        );
+        assert_eq!(
+            validate_input(Date, "2024-02-29", None),
+            Ok(json!("2024-02-29"))
+        );
         assert!(validate_input(Date, "2025-02-29", None).is_err());
-        assert_eq!(validate_input(Name, "  Ana   López ", None), Ok(json!("Ana López")));
+        assert_eq!(
+            validate_input(Name, "  Ana   López ", None),
+            Ok(json!("Ana López"))
+        );
         assert!(validate_input(Name, "R2D2", None).is_err());
-        let re = regex::Regex::new(r"[A-Z]{2}\d{4}").unwrap();
+        let re = regex::Regex::new(r"^(?:[A-Z]{2}\d{4}|\d{3}|\d{3}-\d{4})$").unwrap();
+        assert!(
+            validate_input(Regex, "555-1234", Some(&re)).is_ok(),
+            "a later alternative matches the whole answer"
+        );
         assert!(validate_input(Regex, "AB1234", Some(&re)).is_ok());
         assert!(validate_input(Regex, "xAB1234", Some(&re)).is_err());
         assert!(validate_input(Text, "   ", None).is_err());

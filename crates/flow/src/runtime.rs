@@ -271,7 +271,9 @@ pub enum Effect {
         values: BTreeMap<String, Value>,
     },
     /// The flow ended.
-    End { resolve: bool },
+    End {
+        resolve: bool,
+    },
     /// The flow could not go on (e.g. a loop without a wait); it has ended.
     Error {
         node: String,
@@ -409,6 +411,7 @@ pub enum Handled {
 
 /// The workspace's hand-off settings; a Handover node's own fields override them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct HandoffSettings {
     pub confirmation_message: String,
     pub off_hours_message: String,
@@ -584,7 +587,9 @@ impl Machine<'_> {
                         !k.is_empty() && padded.contains(&format!(" {k} "))
                     });
                     if !hit {
-                        return Handled::Ignored("the first message has none of the trigger's keywords");
+                        return Handled::Ignored(
+                            "the first message has none of the trigger's keywords",
+                        );
                     }
                 }
                 TriggerOn::ApiEvent => {
@@ -608,7 +613,9 @@ impl Machine<'_> {
 
     fn customer_text(&mut self, text: &str) -> Handled {
         match self.state.status {
-            Status::NotStarted | Status::Ended => return Handled::Ignored("the flow is not running"),
+            Status::NotStarted | Status::Ended => {
+                return Handled::Ignored("the flow is not running")
+            }
             _ => {}
         }
         let text = cut(text);
@@ -621,7 +628,10 @@ impl Machine<'_> {
                 };
                 if let NodeKind::Handover(h) = &self.flow.node(i).kind {
                     let t = matching::normalize(&text);
-                    if h.cancel_keywords.iter().any(|k| matching::normalize(k) == t) {
+                    if h.cancel_keywords
+                        .iter()
+                        .any(|k| matching::normalize(k) == t)
+                    {
                         return self.cancelled();
                     }
                 }
@@ -667,7 +677,14 @@ impl Machine<'_> {
 
     fn took_over(&mut self, agent: &str) -> Handled {
         match (self.state.status, &self.state.wait) {
-            (Status::Queued, Wait::Person { stalling_timer, max_wait_timer, .. }) => {
+            (
+                Status::Queued,
+                Wait::Person {
+                    stalling_timer,
+                    max_wait_timer,
+                    ..
+                },
+            ) => {
                 let timers = [*stalling_timer, *max_wait_timer];
                 for t in timers.into_iter().flatten() {
                     self.out.push(Effect::CancelTimer { timer: t });
@@ -706,7 +723,11 @@ impl Machine<'_> {
         }
     }
 
-    fn handed_back(&mut self, variables: &BTreeMap<String, Value>, resume_at: Option<&str>) -> Handled {
+    fn handed_back(
+        &mut self,
+        variables: &BTreeMap<String, Value>,
+        resume_at: Option<&str>,
+    ) -> Handled {
         if !matches!(self.state.status, Status::Queued | Status::Assigned) {
             return Handled::Ignored("no person has the conversation");
         }
@@ -956,7 +977,10 @@ impl Machine<'_> {
     }
 
     fn current(&self) -> Option<usize> {
-        self.state.at.as_deref().and_then(|id| self.flow.index_of(id))
+        self.state
+            .at
+            .as_deref()
+            .and_then(|id| self.flow.index_of(id))
     }
 
     /// Runs a node on arrival.
@@ -1033,7 +1057,11 @@ impl Machine<'_> {
                     AiTask::Summarize => AiQuery::Summarize,
                     AiTask::Sentiment => AiQuery::Sentiment { text },
                     AiTask::Instruction => AiQuery::Instruction {
-                        instruction: a.instruction.as_deref().map(|s| self.render(s)).unwrap_or_default(),
+                        instruction: a
+                            .instruction
+                            .as_deref()
+                            .map(|s| self.render(s))
+                            .unwrap_or_default(),
                         text,
                     },
                 };
@@ -1138,7 +1166,11 @@ impl Machine<'_> {
                 reason,
                 path: self.state.path.clone(),
                 variables,
-                last_message: self.state.vars.get("last_message").map(crate::template::display_value),
+                last_message: self
+                    .state
+                    .vars
+                    .get("last_message")
+                    .map(crate::template::display_value),
             },
         }));
         let stalling = h.stalling_seconds.unwrap_or(settings.stalling_seconds);
@@ -1222,7 +1254,7 @@ impl Machine<'_> {
                 }
             }
             NodeKind::CollectInput(c) => {
-                let pattern = c.pattern.as_deref().and_then(|p| flow.regex(p));
+                let pattern = c.pattern.as_deref().and_then(|p| flow.whole_regex(p));
                 match matching::validate_input(c.input, text, pattern) {
                     Ok(value) => {
                         self.state.pending_text = false;
@@ -1231,7 +1263,7 @@ impl Machine<'_> {
                         self.store(values);
                         self.follow_and_run(i, "next");
                     }
-                    Err(()) => {
+                    Err(matching::InvalidInput) => {
                         self.state.attempts += 1;
                         if self.state.attempts >= c.max_attempts {
                             self.follow_and_run(i, "invalid");
@@ -1345,7 +1377,13 @@ impl Machine<'_> {
                 }
                 Next::Port("next")
             }
-            (AiTask::Sentiment, AiOutcome::Sentiment { sentiment, frustrated }) => {
+            (
+                AiTask::Sentiment,
+                AiOutcome::Sentiment {
+                    sentiment,
+                    frustrated,
+                },
+            ) => {
                 if let Some(v) = &a.variable {
                     values.insert(v.clone(), Value::String(sentiment.clone()));
                 }
@@ -1413,7 +1451,11 @@ impl Machine<'_> {
             Value::String(s) => !s.trim().is_empty(),
             _ => true,
         });
-        let text = || value.map(crate::template::display_value).unwrap_or_default();
+        let text = || {
+            value
+                .map(crate::template::display_value)
+                .unwrap_or_default()
+        };
         let expected_text = || match &c.value {
             Some(Value::String(s)) => self.render(s),
             Some(v) => crate::template::display_value(v),
@@ -1458,7 +1500,13 @@ impl Machine<'_> {
 
     /// Leaves the person wait: cancels its timers; returns whether it was a barge-in.
     fn leave_person(&mut self) -> bool {
-        let barged = matches!(self.state.wait, Wait::Person { barged_in: true, .. });
+        let barged = matches!(
+            self.state.wait,
+            Wait::Person {
+                barged_in: true,
+                ..
+            }
+        );
         self.cancel_wait_timers();
         self.state.wait = Wait::Nothing;
         barged
@@ -1496,7 +1544,9 @@ impl Machine<'_> {
     fn render_json(&self, value: &Value) -> Value {
         match value {
             Value::String(s) => Value::String(self.render(s)),
-            Value::Array(items) => Value::Array(items.iter().map(|v| self.render_json(v)).collect()),
+            Value::Array(items) => {
+                Value::Array(items.iter().map(|v| self.render_json(v)).collect())
+            }
             Value::Object(map) => Value::Object(
                 map.iter()
                     .map(|(k, v)| (k.clone(), self.render_json(v)))
@@ -1555,7 +1605,9 @@ impl Machine<'_> {
                 }
                 Value::String(s[..at].to_string())
             }
-            v @ (Value::Array(_) | Value::Object(_)) if v.to_string().len() > MAX_VALUE_BYTES => Value::Null,
+            v @ (Value::Array(_) | Value::Object(_)) if v.to_string().len() > MAX_VALUE_BYTES => {
+                Value::Null
+            }
             v => v,
         };
         self.state.vars.insert(name.to_string(), value);

@@ -55,7 +55,11 @@ impl Coverage {
     /// (covered, total) nodes, and (covered, total) wired ports of the flow.
     pub fn summary(&self, flow: &Flow) -> CoverageSummary {
         let nodes_total = flow.nodes().len();
-        let nodes_covered = flow.nodes().iter().filter(|n| self.nodes.contains(&n.id)).count();
+        let nodes_covered = flow
+            .nodes()
+            .iter()
+            .filter(|n| self.nodes.contains(&n.id))
+            .count();
         let mut ports_total = 0;
         let mut ports_covered = 0;
         let mut uncovered_ports = Vec::new();
@@ -137,7 +141,12 @@ impl<'f> Simulator<'f> {
     }
 
     /// Starts the conversation.
-    pub fn start(&mut self, variables: BTreeMap<String, Value>, message: Option<String>, ex: &mut dyn Executor) -> Handled {
+    pub fn start(
+        &mut self,
+        variables: BTreeMap<String, Value>,
+        message: Option<String>,
+        ex: &mut dyn Executor,
+    ) -> Handled {
         if let Some(m) = &message {
             self.line(Speaker::Customer, m.clone(), Vec::new());
         }
@@ -156,7 +165,12 @@ impl<'f> Simulator<'f> {
 
     pub fn say(&mut self, text: &str, ex: &mut dyn Executor) -> Handled {
         self.line(Speaker::Customer, text.to_string(), Vec::new());
-        self.apply(Event::CustomerText { text: text.to_string() }, ex)
+        self.apply(
+            Event::CustomerText {
+                text: text.to_string(),
+            },
+            ex,
+        )
     }
 
     pub fn press(&mut self, option: &str, ex: &mut dyn Executor) -> Handled {
@@ -166,22 +180,48 @@ impl<'f> Simulator<'f> {
             .find(|b| b.id == option)
             .map_or_else(|| option.to_string(), |b| b.label);
         self.line(Speaker::Customer, format!("[{label}]"), Vec::new());
-        self.apply(Event::ButtonPressed { option: option.to_string() }, ex)
+        self.apply(
+            Event::ButtonPressed {
+                option: option.to_string(),
+            },
+            ex,
+        )
     }
 
     pub fn agent_takes_over(&mut self, agent: &str, ex: &mut dyn Executor) -> Handled {
         self.line(Speaker::Event, format!("{agent} took over"), Vec::new());
-        self.apply(Event::AgentTookOver { agent: agent.to_string() }, ex)
+        self.apply(
+            Event::AgentTookOver {
+                agent: agent.to_string(),
+            },
+            ex,
+        )
     }
 
     pub fn agent_replies(&mut self, agent: &str, text: &str, ex: &mut dyn Executor) -> Handled {
         self.line(Speaker::Agent, text.to_string(), Vec::new());
-        self.apply(Event::AgentReplied { agent: agent.to_string() }, ex)
+        self.apply(
+            Event::AgentReplied {
+                agent: agent.to_string(),
+            },
+            ex,
+        )
     }
 
-    pub fn hand_back(&mut self, variables: BTreeMap<String, Value>, resume_at: Option<String>, ex: &mut dyn Executor) -> Handled {
+    pub fn hand_back(
+        &mut self,
+        variables: BTreeMap<String, Value>,
+        resume_at: Option<String>,
+        ex: &mut dyn Executor,
+    ) -> Handled {
         self.line(Speaker::Event, "handed back to the flow".into(), Vec::new());
-        self.apply(Event::HandedBack { variables, resume_at }, ex)
+        self.apply(
+            Event::HandedBack {
+                variables,
+                resume_at,
+            },
+            ex,
+        )
     }
 
     pub fn resolve(&mut self, ex: &mut dyn Executor) -> Handled {
@@ -226,7 +266,11 @@ impl<'f> Simulator<'f> {
         while let Some(event) = queue.pop_front() {
             count += 1;
             if count > MAX_EVENTS_PER_ACTION {
-                self.line(Speaker::Event, "stopped: too many events for one action".into(), Vec::new());
+                self.line(
+                    Speaker::Event,
+                    "stopped: too many events for one action".into(),
+                    Vec::new(),
+                );
                 break;
             }
             let mut out = Vec::new();
@@ -262,7 +306,11 @@ impl<'f> Simulator<'f> {
                     WebhookOutcome::Response { status, .. } => format!("HTTP {status}"),
                     WebhookOutcome::Failed { reason } => format!("failed: {reason}"),
                 };
-                self.line(Speaker::Event, format!("webhook {} {} → {summary}", call.method.as_str(), call.url), Vec::new());
+                self.line(
+                    Speaker::Event,
+                    format!("webhook {} {} → {summary}", call.method.as_str(), call.url),
+                    Vec::new(),
+                );
                 queue.push_back(Event::WebhookResult {
                     request: call.request,
                     result,
@@ -277,19 +325,32 @@ impl<'f> Simulator<'f> {
             }
             Effect::HandOver(h) => {
                 let team = h.team.as_deref().unwrap_or("default queue");
-                self.line(Speaker::Event, format!("handed over to {team} ({} priority)", h.priority.as_str()), Vec::new());
+                self.line(
+                    Speaker::Event,
+                    format!("handed over to {team} ({} priority)", h.priority.as_str()),
+                    Vec::new(),
+                );
                 self.handovers.push(h.clone());
             }
-            Effect::SetTimer { timer, after_ms, .. } => {
-                self.timers.push((self.now_ms.saturating_add(*after_ms), *timer));
+            Effect::SetTimer {
+                timer, after_ms, ..
+            } => {
+                self.timers
+                    .push((self.now_ms.saturating_add(*after_ms), *timer));
             }
             Effect::CancelTimer { timer } => self.timers.retain(|(_, t)| t != timer),
             Effect::SetVariables { .. } => {}
             Effect::End { resolve } => {
                 let how = if *resolve { "resolved" } else { "not resolved" };
-                self.line(Speaker::Event, format!("conversation ended ({how})"), Vec::new());
+                self.line(
+                    Speaker::Event,
+                    format!("conversation ended ({how})"),
+                    Vec::new(),
+                );
             }
-            Effect::Error { message, .. } => self.line(Speaker::Event, format!("error: {message}"), Vec::new()),
+            Effect::Error { message, .. } => {
+                self.line(Speaker::Event, format!("error: {message}"), Vec::new())
+            }
         }
     }
 
@@ -327,11 +388,19 @@ impl<'f> Simulator<'f> {
 /// when the customer says so).
 pub fn baseline_ai(request: &AiRequest, transcript: &[Line]) -> AiOutcome {
     match &request.query {
-        AiQuery::Classify { text, categories, threshold } => {
+        AiQuery::Classify {
+            text,
+            categories,
+            threshold,
+        } => {
             let words = word_set(text);
             let mut best: Option<(&str, f64)> = None;
             for c in categories {
-                let phrases = c.examples.iter().chain(c.description.iter()).chain(std::iter::once(&c.id));
+                let phrases = c
+                    .examples
+                    .iter()
+                    .chain(c.description.iter())
+                    .chain(std::iter::once(&c.id));
                 for p in phrases {
                     let pw = word_set(&p.replace('_', " "));
                     if pw.is_empty() {
@@ -381,11 +450,34 @@ pub fn baseline_ai(request: &AiRequest, transcript: &[Line]) -> AiOutcome {
         }
         AiQuery::Sentiment { text } => {
             let t = crate::matching::normalize(text);
-            let negative = ["angry", "terrible", "awful", "worst", "ridiculous", "useless", "hate", "annoyed", "frustrated", "unacceptable"];
-            let positive = ["thanks", "thank", "great", "perfect", "love", "awesome", "happy"];
+            let negative = [
+                "angry",
+                "terrible",
+                "awful",
+                "worst",
+                "ridiculous",
+                "useless",
+                "hate",
+                "annoyed",
+                "frustrated",
+                "unacceptable",
+            ];
+            let positive = [
+                "thanks", "thank", "great", "perfect", "love", "awesome", "happy",
+            ];
             let has = |list: &[&str]| list.iter().any(|w| t.split(' ').any(|x| x == *w));
-            let frustrated = has(&negative) || text.contains("!!") || (text.len() > 12 && *text == text.to_uppercase() && text.chars().any(char::is_alphabetic));
-            let sentiment = if frustrated { "negative" } else if has(&positive) { "positive" } else { "neutral" };
+            let frustrated = has(&negative)
+                || text.contains("!!")
+                || (text.len() > 12
+                    && *text == text.to_uppercase()
+                    && text.chars().any(char::is_alphabetic));
+            let sentiment = if frustrated {
+                "negative"
+            } else if has(&positive) {
+                "positive"
+            } else {
+                "neutral"
+            };
             AiOutcome::Sentiment {
                 sentiment: sentiment.into(),
                 frustrated,
@@ -403,8 +495,26 @@ pub fn baseline_ai(request: &AiRequest, transcript: &[Line]) -> AiOutcome {
 /// Recognises "I want a person" and "that solved it".
 pub fn answer_intent(text: &str) -> Option<AnswerIntent> {
     let t = format!(" {} ", crate::matching::normalize(text));
-    let human = [" human ", " person ", " agent ", " real person", " someone ", " representative ", " operator ", " talk to a "];
-    let solved = [" that solved it", " that helped", " thanks that", " problem solved", " it worked", " that works", " all good", " resolved "];
+    let human = [
+        " human ",
+        " person ",
+        " agent ",
+        " real person",
+        " someone ",
+        " representative ",
+        " operator ",
+        " talk to a ",
+    ];
+    let solved = [
+        " that solved it",
+        " that helped",
+        " thanks that",
+        " problem solved",
+        " it worked",
+        " that works",
+        " all good",
+        " resolved ",
+    ];
     if human.iter().any(|h| t.contains(h)) {
         Some(AnswerIntent::Human)
     } else if solved.iter().any(|s| t.contains(s)) {
@@ -426,25 +536,42 @@ fn word_set(text: &str) -> BTreeSet<String> {
 pub fn extract_field(kind: ExtractKind, pattern: Option<&str>, text: &str) -> Option<Value> {
     let words: Vec<&str> = text
         .split_whitespace()
-        .map(|w| w.trim_matches(|c: char| matches!(c, ',' | ';' | ':' | '!' | '?' | '(' | ')' | '"' | '\'')))
+        .map(|w| {
+            w.trim_matches(|c: char| {
+                matches!(c, ',' | ';' | ':' | '!' | '?' | '(' | ')' | '"' | '\'')
+            })
+        })
         .collect();
     match kind {
         ExtractKind::Email => words.iter().find_map(|w| {
-            crate::matching::validate_input(crate::document::InputKind::Email, w.trim_end_matches('.'), None).ok()
+            crate::matching::validate_input(
+                crate::document::InputKind::Email,
+                w.trim_end_matches('.'),
+                None,
+            )
+            .ok()
         }),
         ExtractKind::Phone => {
             let re = regex::Regex::new(r"\+?[\d][\d ()\-.]{5,}\d").ok()?;
             let found = re.find_iter(text).find_map(|m| {
-                crate::matching::validate_input(crate::document::InputKind::Phone, m.as_str(), None).ok()
+                crate::matching::validate_input(crate::document::InputKind::Phone, m.as_str(), None)
+                    .ok()
             });
             found
         }
         ExtractKind::OrderId => {
             let re = regex::Regex::new(r"(?i)\b(?:#?[A-Z]{1,4}-?\d{3,}|#\d{3,}|\d{5,})\b").ok()?;
-            re.find(text).map(|m| Value::String(m.as_str().trim_start_matches('#').to_string()))
+            re.find(text)
+                .map(|m| Value::String(m.as_str().trim_start_matches('#').to_string()))
         }
-        ExtractKind::Number => words.iter().find_map(|w| crate::matching::parse_number(w.trim_end_matches('.'))).map(|n| serde_json::json!(n)),
-        ExtractKind::Date => words.iter().find_map(|w| crate::matching::parse_date(w.trim_end_matches('.'))).map(Value::String),
+        ExtractKind::Number => words
+            .iter()
+            .find_map(|w| crate::matching::parse_number(w.trim_end_matches('.')))
+            .map(|n| serde_json::json!(n)),
+        ExtractKind::Date => words
+            .iter()
+            .find_map(|w| crate::matching::parse_date(w.trim_end_matches('.')))
+            .map(Value::String),
         ExtractKind::Name => {
             let lower = text.to_lowercase();
             for cue in ["my name is ", "i am ", "i'm ", "this is "] {
@@ -456,13 +583,17 @@ pub fn extract_field(kind: ExtractKind, pattern: Option<&str>, text: &str) -> Op
                         .take(3)
                         .collect();
                     if !name.is_empty() {
-                        return Some(Value::String(name.join(" ").trim_end_matches(['.', ',']).to_string()));
+                        return Some(Value::String(
+                            name.join(" ").trim_end_matches(['.', ',']).to_string(),
+                        ));
                     }
                 }
             }
             None
         }
-        ExtractKind::Text => (!text.trim().is_empty()).then(|| Value::String(text.trim().to_string())),
+        ExtractKind::Text => {
+            (!text.trim().is_empty()).then(|| Value::String(text.trim().to_string()))
+        }
         ExtractKind::Regex => {
             let re = crate::flow::compile_pattern(pattern?).ok()?;
             let caps = re.captures(text)?;

@@ -8,7 +8,13 @@ use std::fmt::Write;
 
 /// Filters a template may use.
 pub const FILTERS: [&str; 7] = [
-    "default", "upper", "lower", "title", "trim", "truncate", "first_word",
+    "default",
+    "upper",
+    "lower",
+    "title",
+    "trim",
+    "truncate",
+    "first_word",
 ];
 
 /// Longest text a template renders to; the rest is cut.
@@ -93,7 +99,7 @@ impl Template {
         }
     }
 
-    /// The variable paths this template reads, excluding those guarded by `default`.
+    /// The variable paths this template reads, each with whether a `default` filter guards it.
     pub fn variables(&self) -> impl Iterator<Item = (&str, bool)> {
         self.parts.iter().filter_map(|p| match p {
             Part::Hole { path, filters } => Some((
@@ -177,7 +183,9 @@ fn apply(filter: &Filter, value: String) -> String {
             .map(|w| {
                 let mut chars = w.chars();
                 match chars.next() {
-                    Some(first) => first.to_uppercase().collect::<String>() + &chars.as_str().to_lowercase(),
+                    Some(first) => {
+                        first.to_uppercase().collect::<String>() + &chars.as_str().to_lowercase()
+                    }
                     None => String::new(),
                 }
             })

@@ -11,11 +11,21 @@ fn arb_json() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(|n| json!(n)),
-        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(|f| json!(f)),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(|f| json!(f)),
         "[a-z_{}|() \"]{0,12}".prop_map(Value::String),
         prop_oneof![
-            Just("next"), Just("trigger"), Just("message"), Just("options"), Just("handover"),
-            Just("collect_input"), Just("branch"), Just("end"), Just("id"), Just("email")
+            Just("next"),
+            Just("trigger"),
+            Just("message"),
+            Just("options"),
+            Just("handover"),
+            Just("collect_input"),
+            Just("branch"),
+            Just("end"),
+            Just("id"),
+            Just("email")
         ]
         .prop_map(|s| Value::String(s.into())),
     ];
@@ -25,9 +35,15 @@ fn arb_json() -> impl Strategy<Value = Value> {
             prop::collection::vec(
                 (
                     prop_oneof![
-                        Just("id".to_string()), Just("type".to_string()), Just("text".to_string()),
-                        Just("from".to_string()), Just("to".to_string()), Just("port".to_string()),
-                        Just("options".to_string()), Just("variable".to_string()), "[a-z]{1,6}"
+                        Just("id".to_string()),
+                        Just("type".to_string()),
+                        Just("text".to_string()),
+                        Just("from".to_string()),
+                        Just("to".to_string()),
+                        Just("port".to_string()),
+                        Just("options".to_string()),
+                        Just("variable".to_string()),
+                        "[a-z]{1,6}"
                     ],
                     inner
                 ),
@@ -39,7 +55,16 @@ fn arb_json() -> impl Strategy<Value = Value> {
 }
 
 const TYPES: [&str; 10] = [
-    "trigger", "message", "options", "collect_input", "branch", "ai_action", "ai_answer", "webhook", "handover", "end",
+    "trigger",
+    "message",
+    "options",
+    "collect_input",
+    "branch",
+    "ai_action",
+    "ai_answer",
+    "webhook",
+    "handover",
+    "end",
 ];
 
 fn pick(names: &[&'static str], variant: u8) -> &'static str {
@@ -65,15 +90,25 @@ fn node_json(id: &str, kind: usize, variant: u8) -> Value {
         "ai_action" => match variant % 3 {
             0 => json!({"id": id, "type": "ai_action", "task": "classify", "variable": var,
                 "categories": [{"id": "c1", "examples": ["card lost"]}, {"id": "c2", "examples": ["refund"]}]}),
-            1 => json!({"id": id, "type": "ai_action", "task": "extract", "fields": [{"variable": var, "kind": "email"}]}),
-            _ => json!({"id": id, "type": "ai_action", "task": "sentiment", "variable": var, "frustration_variable": "angry"}),
+            1 => {
+                json!({"id": id, "type": "ai_action", "task": "extract", "fields": [{"variable": var, "kind": "email"}]})
+            }
+            _ => {
+                json!({"id": id, "type": "ai_action", "task": "sentiment", "variable": var, "frustration_variable": "angry"})
+            }
         },
-        "ai_answer" => json!({"id": id, "type": "ai_answer", "intro": "Ask me", "max_turns": 1 + u32::from(variant % 3)}),
-        "webhook" => json!({"id": id, "type": "webhook", "url": "https://example.test/{{ order_id }}",
-            "response_mapping": {"status_code": "status"}, "body": {"e": "{{ email }}"}}),
-        "handover" => json!({"id": id, "type": "handover", "context": [var], "stalling_seconds": u32::from(variant % 3) * 30,
-            "max_wait_seconds": u32::from(variant % 2) * 60}),
-        _ => json!({"id": id, "type": "end", "resolve": variant % 2 == 0}),
+        "ai_answer" => {
+            json!({"id": id, "type": "ai_answer", "intro": "Ask me", "max_turns": 1 + u32::from(variant % 3)})
+        }
+        "webhook" => {
+            json!({"id": id, "type": "webhook", "url": "https://example.test/{{ order_id }}",
+            "response_mapping": {"status_code": "status"}, "body": {"e": "{{ email }}"}})
+        }
+        "handover" => {
+            json!({"id": id, "type": "handover", "context": [var], "stalling_seconds": u32::from(variant % 3) * 30,
+            "max_wait_seconds": u32::from(variant % 2) * 60})
+        }
+        _ => json!({"id": id, "type": "end", "resolve": variant.is_multiple_of(2)}),
     }
 }
 
@@ -94,10 +129,14 @@ fn arb_flow() -> impl Strategy<Value = Value> {
             let mut edges = Vec::new();
             let mut t = targets.into_iter();
             for node in &nodes {
-                let Ok(flow_node) = baton_flow::document::parse_node(node) else { continue };
+                let Ok(flow_node) = baton_flow::document::parse_node(node) else {
+                    continue;
+                };
                 for port in flow_node.kind.ports() {
                     if let Some(Some(to)) = t.next() {
-                        edges.push(json!({"from": flow_node.id, "port": port, "to": format!("n{to}")}));
+                        edges.push(
+                            json!({"from": flow_node.id, "port": port, "to": format!("n{to}")}),
+                        );
                     }
                 }
             }
@@ -107,34 +146,72 @@ fn arb_flow() -> impl Strategy<Value = Value> {
 
 fn arb_event() -> impl Strategy<Value = Event> {
     let text = prop_oneof![
-        Just("alpha".to_string()), Just("ana@example.com".to_string()), Just("42".to_string()),
-        Just("cancel".to_string()), Just("I want a person".to_string()), Just("2026-01-31".to_string()),
+        Just("alpha".to_string()),
+        Just("ana@example.com".to_string()),
+        Just("42".to_string()),
+        Just("cancel".to_string()),
+        Just("I want a person".to_string()),
+        Just("2026-01-31".to_string()),
         ".{0,40}",
     ];
     prop_oneof![
         text.clone().prop_map(|text| Event::CustomerText { text }),
-        prop_oneof![Just("a"), Just("b"), Just("zz")].prop_map(|o| Event::ButtonPressed { option: o.into() }),
-        Just(Event::AgentTookOver { agent: "Sam".into() }),
-        Just(Event::AgentReplied { agent: "Sam".into() }),
+        prop_oneof![Just("a"), Just("b"), Just("zz")]
+            .prop_map(|o| Event::ButtonPressed { option: o.into() }),
+        Just(Event::AgentTookOver {
+            agent: "Sam".into()
+        }),
+        Just(Event::AgentReplied {
+            agent: "Sam".into()
+        }),
         (prop::option::of(0usize..12), any::<bool>()).prop_map(|(n, v)| Event::HandedBack {
-            variables: if v { [("email".to_string(), json!("x@y.zz"))].into_iter().collect() } else { Default::default() },
+            variables: if v {
+                [("email".to_string(), json!("x@y.zz"))]
+                    .into_iter()
+                    .collect()
+            } else {
+                Default::default()
+            },
             resume_at: n.map(|n| format!("n{n}")),
         }),
         Just(Event::Resolved),
         Just(Event::CustomerCancelled),
-        (0u64..8, any::<bool>(), 100u16..600).prop_map(|(request, ok, status)| Event::WebhookResult {
-            request,
-            result: if ok { WebhookOutcome::Response { status, body: json!({"a": 1}) } } else { WebhookOutcome::Failed { reason: "x".into() } },
+        (0u64..8, any::<bool>(), 100u16..600).prop_map(|(request, ok, status)| {
+            Event::WebhookResult {
+                request,
+                result: if ok {
+                    WebhookOutcome::Response {
+                        status,
+                        body: json!({"a": 1}),
+                    }
+                } else {
+                    WebhookOutcome::Failed { reason: "x".into() }
+                },
+            }
         }),
         (0u64..8, 0u8..6, text).prop_map(|(request, k, text)| Event::AiResult {
             request,
             result: match k {
-                0 => AiOutcome::Category { category: Some(["c1", "c2", "a", "zz"][usize::from(k) % 4].into()), confidence: 0.9 },
-                1 => AiOutcome::Fields { values: [("email".to_string(), json!(text))].into_iter().collect() },
+                0 => AiOutcome::Category {
+                    category: Some(["c1", "c2", "a", "zz"][usize::from(k) % 4].into()),
+                    confidence: 0.9
+                },
+                1 => AiOutcome::Fields {
+                    values: [("email".to_string(), json!(text))].into_iter().collect()
+                },
                 2 => AiOutcome::Text { text },
-                3 => AiOutcome::Sentiment { sentiment: "negative".into(), frustrated: true },
-                4 => AiOutcome::Answer { text, sources: vec![], intent: AnswerIntent::Answered },
-                _ => AiOutcome::Failed { reason: "down".into() },
+                3 => AiOutcome::Sentiment {
+                    sentiment: "negative".into(),
+                    frustrated: true
+                },
+                4 => AiOutcome::Answer {
+                    text,
+                    sources: vec![],
+                    intent: AnswerIntent::Answered
+                },
+                _ => AiOutcome::Failed {
+                    reason: "down".into()
+                },
             },
         }),
         (0u64..8).prop_map(|timer| Event::TimerFired { timer }),

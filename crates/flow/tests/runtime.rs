@@ -68,124 +68,154 @@ fn refund_flow() -> Flow {
 
 #[test]
 fn happy_path_hand_over_and_back() {
-    run(&refund_flow(), json!({
-        "name": "refund",
-        "setup": {"variables": {"contact.name": "Ana"}},
-        "steps": [
-            {"expect_reply": "Hi Ana!"},
-            {"expect_reply": {"equals": "What is it about?", "buttons": ["Refund", "Something else"]}},
-            {"say": "I want my money back"},
-            {"expect_variables": {"topic": "Refund", "topic_id": "refund"}},
-            {"expect_reply": "Your email?"},
-            {"say": "not-an-email"},
-            {"expect_reply": {"contains": "email address"}},
-            {"say": "Ana@Example.com"},
-            {"expect_reply": {"contains": "connecting you"}},
-            {"expect_handover": {"team": "billing", "priority": "high", "context": ["email", "topic"],
-                                  "values": {"email": "ana@example.com"}}},
-            {"expect_status": "queued"},
-            {"say": "hello? anyone?"},
-            "expect_no_reply",
-            {"take_over": "Sam"},
-            {"expect_status": "assigned"},
-            {"agent_reply": "Hi Ana, refund done."},
-            "expect_no_reply",
-            {"hand_back": {"variables": {"refund_id": "R-1"}}},
-            {"expect_reply": "Welcome back, ana@example.com."},
-            {"expect_reply": "Bye!"},
-            {"expect_end": {"resolved": true}},
-            {"expect_variables": {"refund_id": "R-1"}}
-        ]
-    }));
+    run(
+        &refund_flow(),
+        json!({
+            "name": "refund",
+            "setup": {"variables": {"contact.name": "Ana"}},
+            "steps": [
+                {"expect_reply": "Hi Ana!"},
+                {"expect_reply": {"equals": "What is it about?", "buttons": ["Refund", "Something else"]}},
+                {"say": "I want my money back"},
+                {"expect_variables": {"topic": "Refund", "topic_id": "refund"}},
+                {"expect_reply": "Your email?"},
+                {"say": "not-an-email"},
+                {"expect_reply": {"contains": "email address"}},
+                {"say": "Ana@Example.com"},
+                {"expect_reply": {"contains": "connecting you"}},
+                {"expect_handover": {"team": "billing", "priority": "high", "context": ["email", "topic"],
+                                      "values": {"email": "ana@example.com"}}},
+                {"expect_status": "queued"},
+                {"say": "hello? anyone?"},
+                "expect_no_reply",
+                {"take_over": "Sam"},
+                {"expect_status": "assigned"},
+                {"agent_reply": "Hi Ana, refund done."},
+                "expect_no_reply",
+                {"hand_back": {"variables": {"refund_id": "R-1"}}},
+                {"expect_reply": "Welcome back, ana@example.com."},
+                {"expect_reply": "Bye!"},
+                {"expect_end": {"resolved": true}},
+                {"expect_variables": {"refund_id": "R-1"}}
+            ]
+        }),
+    );
 }
 
 #[test]
 fn stalling_then_timeout() {
-    run(&refund_flow(), json!({
-        "name": "timeout",
-        "steps": [
-            {"press": "other"},
-            {"expect_handover": {"node": "human"}},
-            {"expect_reply": "Hi there!"},
-            {"expect_reply": {"contains": "What is it"}},
-            {"expect_reply": {"contains": "connecting"}},
-            {"advance": "59s"},
-            "expect_no_reply",
-            {"advance": "1s"},
-            {"expect_reply": {"contains": "still in the queue"}},
-            {"advance": "9m"},
-            {"expect_reply": "Sorry for the wait; we'll email you."},
-            {"expect_end": {"resolved": false}}
-        ]
-    }));
+    run(
+        &refund_flow(),
+        json!({
+            "name": "timeout",
+            "steps": [
+                {"press": "other"},
+                {"expect_handover": {"node": "human"}},
+                {"expect_reply": "Hi there!"},
+                {"expect_reply": {"contains": "What is it"}},
+                {"expect_reply": {"contains": "connecting"}},
+                {"advance": "59s"},
+                "expect_no_reply",
+                {"advance": "1s"},
+                {"expect_reply": {"contains": "still in the queue"}},
+                {"advance": "9m"},
+                {"expect_reply": "Sorry for the wait; we'll email you."},
+                {"expect_end": {"resolved": false}}
+            ]
+        }),
+    );
 }
 
 #[test]
 fn off_hours_and_cancel_and_resolve() {
-    run(&refund_flow(), json!({
-        "name": "off hours",
-        "setup": {"open": false},
-        "steps": [
-            {"press": "other"},
-            {"expect_reply": "Hi there!"},
-            {"expect_reply": {"contains": "What is it"}},
-            {"expect_reply": "Our team is offline right now."},
-            {"expect_reply": {"contains": "email you"}},
-            {"expect_end": {}}
-        ]
-    }));
-    run(&refund_flow(), json!({
-        "name": "cancel by keyword",
-        "steps": [
-            {"press": "other"},
-            {"say": "cancel"},
-            {"expect_status": "ended"}
-        ]
-    }));
-    run(&refund_flow(), json!({
-        "name": "resolve without a resolved port closes",
-        "steps": [
-            {"press": "other"},
-            {"take_over": "Sam"},
-            "resolve",
-            {"expect_end": {"resolved": true}}
-        ]
-    }));
+    run(
+        &refund_flow(),
+        json!({
+            "name": "off hours",
+            "setup": {"open": false},
+            "steps": [
+                {"press": "other"},
+                {"expect_reply": "Hi there!"},
+                {"expect_reply": {"contains": "What is it"}},
+                {"expect_reply": "Our team is offline right now."},
+                {"expect_reply": {"contains": "email you"}},
+                {"expect_end": {}}
+            ]
+        }),
+    );
+    run(
+        &refund_flow(),
+        json!({
+            "name": "cancel by keyword",
+            "steps": [
+                {"press": "other"},
+                {"say": "cancel"},
+                {"expect_status": "ended"}
+            ]
+        }),
+    );
+    run(
+        &refund_flow(),
+        json!({
+            "name": "resolve without a resolved port closes",
+            "steps": [
+                {"press": "other"},
+                {"take_over": "Sam"},
+                "resolve",
+                {"expect_end": {"resolved": true}}
+            ]
+        }),
+    );
 }
 
 #[test]
 fn reprompt_then_no_match_and_invalid() {
-    run(&refund_flow(), json!({
-        "name": "no match",
-        "steps": [
-            {"say": "blah"},
-            {"say": "blah"},
-            {"say": "blah"},
-            {"expect_handover": {"node": "human"}}
-        ]
-    }));
-    run(&refund_flow(), json!({
-        "name": "invalid email twice",
-        "steps": [
-            {"press": "refund"},
-            {"say": "x"},
-            {"say": "y"},
-            {"expect_handover": {"node": "human"}},
-            {"expect_variables": {"email": null}}
-        ]
-    }));
+    run(
+        &refund_flow(),
+        json!({
+            "name": "no match",
+            "steps": [
+                {"say": "blah"},
+                {"say": "blah"},
+                {"say": "blah"},
+                {"expect_handover": {"node": "human"}}
+            ]
+        }),
+    );
+    run(
+        &refund_flow(),
+        json!({
+            "name": "invalid email twice",
+            "steps": [
+                {"press": "refund"},
+                {"say": "x"},
+                {"say": "y"},
+                {"expect_handover": {"node": "human"}},
+                {"expect_variables": {"email": null}}
+            ]
+        }),
+    );
 }
 
 #[test]
 fn stale_timer_and_unknown_events_are_ignored() {
     let f = refund_flow();
     let world = StaticWorld::default();
-    let (state, _) = step(&f, State::default(), &Event::TimerFired { timer: 9 }, &world);
+    let (state, _) = step(
+        &f,
+        State::default(),
+        &Event::TimerFired { timer: 9 },
+        &world,
+    );
     assert_eq!(state, State::default());
     let (state, effects) = step(
         &f,
         State::default(),
-        &Event::Start { variables: Default::default(), message: None, event: None },
+        &Event::Start {
+            variables: Default::default(),
+            message: None,
+            event: None,
+        },
         &world,
     );
     assert_eq!(state.status, Status::Bot);
@@ -215,9 +245,15 @@ fn loop_without_wait_stops_with_an_error() {
     let (state, effects) = step(
         &f,
         State::default(),
-        &Event::Start { variables: Default::default(), message: None, event: None },
+        &Event::Start {
+            variables: Default::default(),
+            message: None,
+            event: None,
+        },
         &StaticWorld::default(),
     );
     assert_eq!(state.status, Status::Ended);
-    assert!(effects.iter().any(|e| matches!(e, Effect::Error { code, .. } if code == "loop_without_wait")));
+    assert!(effects
+        .iter()
+        .any(|e| matches!(e, Effect::Error { code, .. } if code == "loop_without_wait")));
 }

@@ -1,0 +1,109 @@
+//! `baton serve`
+
+use anyhow::{Context, Result};
+use baton_server::webhook::AddressPolicy;
+use baton_server::{start, Config};
+use clap::{Args, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080", env = "BATON_ADDR")]
+    addr: SocketAddr,
+    /// Where the embedded database lives (ignored with --database-url).
+    #[arg(long, default_value = "baton-data", env = "BATON_DATA_DIR")]
+    data_dir: PathBuf,
+    /// postgres://… to use PostgreSQL instead of the embedded SQLite file.
+    #[arg(long, env = "BATON_DATABASE_URL")]
+    database_url: Option<String>,
+    /// Which addresses webhook nodes may call: public (default), loopback too, or any.
+    #[arg(
+        long,
+        value_enum,
+        default_value = "public",
+        env = "BATON_WEBHOOK_TARGETS"
+    )]
+    webhook_targets: WebhookTargets,
+    /// Mark session cookies Secure (when served over HTTPS).
+    #[arg(long)]
+    secure_cookies: bool,
+    /// Logs as JSON lines.
+    #[arg(long)]
+    json_logs: bool,
+    /// Tests only: start a manual clock at this time (ms since the epoch), moved with
+    /// POST /api/v1/test/clock.
+    #[arg(long, hide = true)]
+    manual_clock: Option<i64>,
+    /// Tests only: conversation starts and messages are not rate limited.
+    #[arg(long, hide = true)]
+    no_rate_limits: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum WebhookTargets {
+    Public,
+    Loopback,
+    Any,
+}
+
+pub fn run(args: ServeArgs) -> Result<ExitCode> {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,sqlx=warn".into());
+    if args.json_logs {
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .json()
+            .init();
+    } else {
+        tracing_subscriber::fmt().with_env_filter(filter).init();
+    }
+    let database_url = match &args.database_url {
+        Some(url) => url.clone(),
+        None => {
+            std::fs::create_dir_all(&args.data_dir)
+                .with_context(|| format!("cannot create {}", args.data_dir.display()))?;
+            format!("sqlite://{}", args.data_dir.join("baton.db").display())
+        }
+    };
+    let mut config = Config::new(database_url, args.addr);
+    config.webhook_policy = match args.webhook_targets {
+        WebhookTargets::Public => AddressPolicy::PublicOnly,
+        WebhookTargets::Loopback => AddressPolicy::AllowLoopback,
+        WebhookTargets::Any => AddressPolicy::AllowAll,
+    };
+    config.secure_cookies = args.secure_cookies;
+    config.manual_clock_start = args.manual_clock;
+    if args.no_rate_limits {
+        config.start_limit = (u32::MAX / 2, u32::MAX / 2);
+        config.message_limit = (u32::MAX / 2, u32::MAX / 2);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let running = start(config).await?;
+        let base = format!("http://{}", running.addr);
+        println!("Baton is running at {base}");
+        println!("  API docs:   {base}/docs");
+        if let Some(first) = &running.first_start {
+            let w = &first.workspace;
+            println!("First start: created the Demo workspace with a live demo flow. Shown once:");
+            println!("  owner:      {} / {}", w.owner_email, w.owner_password);
+            println!("  API key:    {}", w.api_key);
+            println!("  widget key: {}", w.widget_key);
+            println!("  try it:     curl -s -X POST {base}/api/v1/widget/conversations -H 'content-type: application/json' -d '{{\"widget_key\": \"{}\"}}'", w.widget_key);
+        }
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {
+                println!("stopping");
+                running.state.core.store.close().await;
+            }
+            _ = running.server => {}
+        }
+        Ok::<_, anyhow::Error>(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}

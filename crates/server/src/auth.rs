@@ -1,0 +1,191 @@
+//! Who is asking: members by session cookie (with a CSRF token for changes) or API key;
+//! customers by their conversation token.
+
+use crate::error::{ApiError, ApiResult};
+use crate::ids::{constant_time_eq, hash_token};
+use crate::AppState;
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
+use argon2::Argon2;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method};
+use baton_store::{Conversation, Member};
+
+pub const SESSION_COOKIE: &str = "baton_session";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+/// API keys start with this, so they are easy to recognise (and to scan for in leaks).
+pub const API_KEY_PREFIX: &str = "bk_";
+/// Sessions last this long.
+pub const SESSION_MS: i64 = 14 * 24 * 3600 * 1000;
+
+pub fn hash_password(password: &str) -> ApiResult<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| ApiError::internal(format!("hashing the password: {e}")))
+}
+
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    Agent,
+    Admin,
+    Owner,
+}
+
+impl Role {
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "owner" => Some(Role::Owner),
+            "admin" => Some(Role::Admin),
+            "agent" => Some(Role::Agent),
+            _ => None,
+        }
+    }
+}
+
+/// A signed-in member (or an API key acting for the workspace).
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub workspace_id: String,
+    /// The member, when signed in with a session.
+    pub member: Option<Member>,
+    pub role: Role,
+}
+
+impl Caller {
+    /// Refuses callers below `role`.
+    pub fn require(&self, role: Role) -> ApiResult<()> {
+        if self.role >= role {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "this needs the {} role",
+                match role {
+                    Role::Owner => "owner",
+                    Role::Admin => "admin",
+                    Role::Agent => "agent",
+                }
+            )))
+        }
+    }
+
+    pub fn member_id(&self) -> Option<&str> {
+        self.member.as_ref().map(|m| m.id.as_str())
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+}
+
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let store = &state.core.store;
+        if let Some(token) = bearer(&parts.headers) {
+            if !token.starts_with(API_KEY_PREFIX) {
+                return Err(ApiError::unauthorized(
+                    "this endpoint takes an API key (bk_…) or a signed-in session",
+                ));
+            }
+            let key = store
+                .api_key_by_hash(&hash_token(token))
+                .await?
+                .filter(|k| k.revoked_at.is_none())
+                .ok_or_else(|| ApiError::unauthorized("unknown or revoked API key"))?;
+            let role = Role::parse(&key.role).unwrap_or(Role::Agent);
+            return Ok(Caller {
+                workspace_id: key.workspace_id,
+                member: None,
+                role,
+            });
+        }
+        let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
+            return Err(ApiError::unauthorized(
+                "sign in first (POST /api/v1/auth/login) or send an API key",
+            ));
+        };
+        let session = store
+            .session(&hash_token(token))
+            .await?
+            .filter(|s| s.expires_at > state.core.clock.now_ms())
+            .ok_or_else(|| ApiError::unauthorized("the session has expired; sign in again"))?;
+        let unsafe_method = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+        if unsafe_method {
+            let sent = parts
+                .headers
+                .get(CSRF_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            if !constant_time_eq(sent, &session.csrf_token) {
+                return Err(ApiError::forbidden(format!(
+                    "missing or wrong {CSRF_HEADER} header (the csrf_token from login)"
+                )));
+            }
+        }
+        let member = store
+            .member(&session.member_id)
+            .await?
+            .ok_or_else(|| ApiError::unauthorized("the member no longer exists"))?;
+        Ok(Caller {
+            workspace_id: member.workspace_id.clone(),
+            role: Role::parse(&member.role).unwrap_or(Role::Agent),
+            member: Some(member),
+        })
+    }
+}
+
+/// The conversation a customer's token opens (header `Authorization: Bearer …` or `?token=`).
+pub async fn customer_conversation(
+    state: &AppState,
+    conversation_id: &str,
+    headers: &HeaderMap,
+    query_token: Option<&str>,
+) -> ApiResult<Conversation> {
+    let token = bearer(headers).or(query_token).ok_or_else(|| {
+        ApiError::unauthorized("send the conversation token as `Authorization: Bearer …`")
+    })?;
+    let conv = state
+        .core
+        .store
+        .conversation(conversation_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("conversation"))?;
+    if !constant_time_eq(&conv.token_hash, &hash_token(token)) {
+        // Same answer as a missing conversation: ids cannot be probed.
+        return Err(ApiError::not_found("conversation"));
+    }
+    Ok(conv)
+}

@@ -1,0 +1,155 @@
+//! Baton's server: customers chat with published flows over HTTP and WebSocket; support leads
+//! manage flows; every turn is durable before it is acknowledged.
+//!
+//! `app()` builds the router (tested with real HTTP on loopback); `start()` opens the store,
+//! applies migrations, starts the writer and workers and serves.
+
+pub mod auth;
+pub mod bootstrap;
+pub mod clock;
+pub mod engine;
+pub mod error;
+pub mod hub;
+pub mod ids;
+pub mod json;
+pub mod metrics;
+pub mod ratelimit;
+pub mod routes;
+pub mod settings;
+pub mod webhook;
+pub mod workers;
+
+use crate::clock::Clock;
+use crate::engine::{Core, Engine};
+use crate::ratelimit::RateLimiter;
+use crate::webhook::{AddressPolicy, WebhookClient};
+use baton_store::Store;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How a server runs.
+pub struct Config {
+    /// `sqlite://PATH` or `postgres://…`.
+    pub database_url: String,
+    pub addr: SocketAddr,
+    /// Which webhook targets are allowed (private and loopback addresses are refused by default).
+    pub webhook_policy: AddressPolicy,
+    /// Start a manual clock at this time (ms) instead of the system clock: for tests only; it
+    /// also enables `POST /api/v1/test/clock`.
+    pub manual_clock_start: Option<i64>,
+    /// Mark session cookies `Secure` (serve over HTTPS).
+    pub secure_cookies: bool,
+    /// On first start, create the demo workspace, owner and published demo flow.
+    pub create_demo: bool,
+    /// Conversation starts per client address: burst and per minute.
+    pub start_limit: (u32, u32),
+    /// Customer messages per conversation: burst and per minute.
+    pub message_limit: (u32, u32),
+}
+
+impl Config {
+    pub fn new(database_url: impl Into<String>, addr: SocketAddr) -> Config {
+        Config {
+            database_url: database_url.into(),
+            addr,
+            webhook_policy: AddressPolicy::PublicOnly,
+            manual_clock_start: None,
+            secure_cookies: false,
+            create_demo: true,
+            start_limit: (30, 60),
+            message_limit: (60, 120),
+        }
+    }
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub core: Arc<Core>,
+    pub engine: Engine,
+    pub secure_cookies: bool,
+    pub manual_clock: bool,
+    pub start_limiter: Arc<RateLimiter>,
+    pub message_limiter: Arc<RateLimiter>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Store(#[from] baton_store::StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("first start: {0}")]
+    Bootstrap(String),
+}
+
+/// A started server.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    /// Filled on the first start: the demo workspace's credentials, to print once.
+    pub first_start: Option<bootstrap::FirstStart>,
+    pub server: tokio::task::JoinHandle<()>,
+}
+
+/// Opens the store, migrates, bootstraps, starts the writer and workers, and serves.
+pub async fn start(config: Config) -> Result<Running, ServerError> {
+    let store = Store::connect(&config.database_url).await?;
+    store.migrate().await?;
+    let clock = match config.manual_clock_start {
+        Some(start) => Clock::manual(start),
+        None => Clock::System,
+    };
+    let first_start = if config.create_demo {
+        bootstrap::first_start(&store, &clock)
+            .await
+            .map_err(|e| ServerError::Bootstrap(e.message))?
+    } else {
+        None
+    };
+    let core = Arc::new(Core::new(store, clock));
+    let engine = Engine::start(core.clone());
+    let webhooks = Arc::new(WebhookClient::new(
+        config.webhook_policy,
+        Duration::from_millis(200),
+    ));
+    workers::start(core.clone(), engine.clone(), webhooks);
+    let state = AppState {
+        core,
+        engine,
+        secure_cookies: config.secure_cookies,
+        manual_clock: config.manual_clock_start.is_some(),
+        start_limiter: Arc::new(RateLimiter::new(config.start_limit.0, config.start_limit.1)),
+        message_limiter: Arc::new(RateLimiter::new(
+            config.message_limit.0,
+            config.message_limit.1,
+        )),
+    };
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .map_err(|source| ServerError::Bind {
+            addr: config.addr,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| ServerError::Bind {
+        addr: config.addr,
+        source,
+    })?;
+    let app = routes::app(state.clone());
+    let server = tokio::spawn(async move {
+        let service = app.into_make_service_with_connect_info::<SocketAddr>();
+        if let Err(e) = axum::serve(listener, service).await {
+            tracing::error!(error = %e, "server stopped");
+        }
+    });
+    Ok(Running {
+        addr,
+        state,
+        first_start,
+        server,
+    })
+}

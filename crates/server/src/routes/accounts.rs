@@ -1,0 +1,378 @@
+//! Signing in, the workspace and its settings, members, API keys.
+
+use crate::auth::{
+    hash_password, verify_password, Caller, Role, API_KEY_PREFIX, CSRF_HEADER, SESSION_COOKIE,
+    SESSION_MS,
+};
+use crate::error::{ApiError, ApiResult};
+use crate::ids::{hash_token, new_id, random_token};
+use crate::json::ApiJson;
+use crate::settings::WorkspaceSettings;
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post, put};
+use axum::{Json, Router};
+use baton_store::{ApiKey, Member, NewApiKey, NewMember, Session};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/auth/login", post(login))
+        .route("/api/v1/auth/logout", post(logout))
+        .route("/api/v1/me", get(me))
+        .route("/api/v1/workspace", get(workspace))
+        .route("/api/v1/workspace/settings", put(update_settings))
+        .route("/api/v1/members", get(list_members).post(create_member))
+        .route("/api/v1/api-keys", get(list_keys).post(create_key))
+        .route("/api/v1/api-keys/{id}", delete(revoke_key))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LoginResponse {
+    pub member: MemberView,
+    /// Send it as the `x-csrf-token` header with every change made with the session cookie.
+    pub csrf_token: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MemberView {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    /// `owner`, `admin` or `agent`.
+    pub role: String,
+    pub workspace_id: String,
+}
+
+impl From<&Member> for MemberView {
+    fn from(m: &Member) -> Self {
+        MemberView {
+            id: m.id.clone(),
+            email: m.email.clone(),
+            name: m.name.clone(),
+            role: m.role.clone(),
+            workspace_id: m.workspace_id.clone(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WorkspaceView {
+    pub id: String,
+    pub name: String,
+    /// Public: put it in the widget's script tag.
+    pub widget_key: String,
+    pub settings: WorkspaceSettings,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewMemberRequest {
+    pub email: String,
+    pub name: String,
+    /// `owner`, `admin` or `agent`.
+    pub role: String,
+    /// At least 10 characters.
+    pub password: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewKeyRequest {
+    pub name: String,
+    /// `admin` (default) or `agent`; owners create `owner` keys.
+    #[serde(default)]
+    pub role: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NewKeyResponse {
+    #[schema(value_type = Object)]
+    pub key: ApiKey,
+    /// The key itself, shown this once.
+    pub secret: String,
+}
+
+/// Signs in with email and password: sets the session cookie and returns the CSRF token.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "members", request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse), (status = 401, body = crate::error::ErrorBody)))]
+async fn login(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> ApiResult<Response> {
+    let store = &state.core.store;
+    let member = store.member_by_email(req.email.trim()).await?;
+    // Verify against a dummy hash when the email is unknown, so timing does not tell.
+    let ok = match &member {
+        Some(m) => verify_password(&req.password, &m.password_hash),
+        None => {
+            let _ = verify_password(&req.password, "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$2XLVPnzDjGNUUMBK5lsU0BZa8EzQhlJeDb9iqFqvnIU");
+            false
+        }
+    };
+    let Some(member) = member.filter(|_| ok) else {
+        return Err(ApiError::unauthorized("wrong email or password"));
+    };
+    let token = random_token(32);
+    let csrf = random_token(24);
+    store
+        .create_session(&Session {
+            token_hash: hash_token(&token),
+            member_id: member.id.clone(),
+            csrf_token: csrf.clone(),
+            expires_at: state.core.clock.now_ms() + SESSION_MS,
+        })
+        .await?;
+    let secure = if state.secure_cookies { "; Secure" } else { "" };
+    let cookie = format!(
+        "{SESSION_COOKIE}={token}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}{secure}",
+        SESSION_MS / 1000
+    );
+    let body = LoginResponse {
+        member: MemberView::from(&member),
+        csrf_token: csrf,
+    };
+    Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
+}
+
+/// Ends the session.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "members", security(("session" = [])),
+    responses((status = 204, description = "signed out")))]
+async fn logout(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let _ = caller;
+    if let Some(token) = crate::auth::cookie(&headers, SESSION_COOKIE) {
+        state.core.store.delete_session(&hash_token(token)).await?;
+    }
+    let clear = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0");
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, clear)]).into_response())
+}
+
+/// Who is signed in.
+#[utoipa::path(get, path = "/api/v1/me", tag = "members", security(("session" = []), ("api_key" = [])),
+    responses((status = 200, body = Object), (status = 401, body = crate::error::ErrorBody)))]
+async fn me(caller: Caller) -> ApiResult<Json<serde_json::Value>> {
+    let member = caller.member.as_ref().map(MemberView::from);
+    Ok(Json(serde_json::json!({
+        "workspace_id": caller.workspace_id,
+        "member": member,
+        "csrf_header": CSRF_HEADER,
+    })))
+}
+
+/// The workspace, its widget key and settings.
+#[utoipa::path(get, path = "/api/v1/workspace", tag = "members", security(("session" = []), ("api_key" = [])),
+    responses((status = 200, body = WorkspaceView)))]
+async fn workspace(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<WorkspaceView>> {
+    caller.require(Role::Agent)?;
+    let ws = state
+        .core
+        .store
+        .workspace(&caller.workspace_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("workspace"))?;
+    let settings = state.core.settings.get(&ws.id).await?;
+    Ok(Json(WorkspaceView {
+        id: ws.id,
+        name: ws.name,
+        widget_key: ws.widget_key,
+        settings: (*settings).clone(),
+    }))
+}
+
+/// Replaces the workspace settings.
+#[utoipa::path(put, path = "/api/v1/workspace/settings", tag = "members", security(("session" = []), ("api_key" = [])),
+    request_body = WorkspaceSettings,
+    responses((status = 200, body = WorkspaceSettings), (status = 400, body = crate::error::ErrorBody)))]
+async fn update_settings(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(settings): ApiJson<WorkspaceSettings>,
+) -> ApiResult<Json<WorkspaceSettings>> {
+    caller.require(Role::Admin)?;
+    if settings.allowed_origins.len() > 50 {
+        return Err(ApiError::invalid_field(
+            "allowed_origins",
+            "at most 50 origins",
+        ));
+    }
+    for (i, o) in settings.allowed_origins.iter().enumerate() {
+        if !(o.starts_with("http://") || o.starts_with("https://"))
+            || o.ends_with('/')
+            || o.len() > 200
+        {
+            return Err(ApiError::invalid_field(
+                &format!("allowed_origins[{i}]"),
+                "an origin is scheme and host, e.g. https://shop.example (no path, no trailing /)",
+            ));
+        }
+    }
+    let text = serde_json::to_string(&settings).map_err(|e| ApiError::internal(e.to_string()))?;
+    state
+        .core
+        .store
+        .update_workspace_settings(&caller.workspace_id, &text)
+        .await?;
+    state.core.settings.forget(&caller.workspace_id);
+    Ok(Json(settings))
+}
+
+/// The workspace's members.
+#[utoipa::path(get, path = "/api/v1/members", tag = "members", security(("session" = []), ("api_key" = [])),
+    responses((status = 200, body = Vec<MemberView>)))]
+async fn list_members(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<MemberView>>> {
+    caller.require(Role::Agent)?;
+    let members = state.core.store.members(&caller.workspace_id).await?;
+    Ok(Json(members.iter().map(MemberView::from).collect()))
+}
+
+/// Adds a member. Admins add agents and admins; only owners add owners.
+#[utoipa::path(post, path = "/api/v1/members", tag = "members", security(("session" = []), ("api_key" = [])),
+    request_body = NewMemberRequest,
+    responses((status = 201, body = MemberView), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn create_member(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<NewMemberRequest>,
+) -> ApiResult<Response> {
+    caller.require(Role::Admin)?;
+    let role = Role::parse(&req.role)
+        .ok_or_else(|| ApiError::invalid_field("role", "owner, admin or agent"))?;
+    if role == Role::Owner {
+        caller.require(Role::Owner)?;
+    }
+    let email = req.email.trim().to_lowercase();
+    if baton_flow::matching::validate_input(baton_flow::document::InputKind::Email, &email, None)
+        .is_err()
+    {
+        return Err(ApiError::invalid_field("email", "not an email address"));
+    }
+    if req.name.trim().is_empty() || req.name.chars().count() > 100 {
+        return Err(ApiError::invalid_field("name", "1 to 100 characters"));
+    }
+    if req.password.chars().count() < 10 || req.password.len() > 200 {
+        return Err(ApiError::invalid_field("password", "10 to 200 characters"));
+    }
+    let id = new_id("mem");
+    let result = state
+        .core
+        .store
+        .create_member(NewMember {
+            id: &id,
+            workspace_id: &caller.workspace_id,
+            email: &email,
+            name: req.name.trim(),
+            role: &req.role,
+            password_hash: &hash_password(&req.password)?,
+            now: state.core.clock.now_ms(),
+        })
+        .await;
+    match result {
+        Err(e) if e.is_unique_violation() => {
+            return Err(
+                ApiError::conflict("email_taken", "a member with this email exists").field("email"),
+            )
+        }
+        Err(e) => return Err(e.into()),
+        Ok(()) => {}
+    }
+    let member = state
+        .core
+        .store
+        .member(&id)
+        .await?
+        .ok_or_else(|| ApiError::internal("member vanished"))?;
+    Ok((StatusCode::CREATED, Json(MemberView::from(&member))).into_response())
+}
+
+/// The workspace's API keys (not their secrets).
+#[utoipa::path(get, path = "/api/v1/api-keys", tag = "members", security(("session" = []), ("api_key" = [])),
+    responses((status = 200, body = Vec<Object>)))]
+async fn list_keys(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<ApiKey>>> {
+    caller.require(Role::Admin)?;
+    Ok(Json(state.core.store.api_keys(&caller.workspace_id).await?))
+}
+
+/// Creates an API key; its secret is in the answer once.
+#[utoipa::path(post, path = "/api/v1/api-keys", tag = "members", security(("session" = []), ("api_key" = [])),
+    request_body = NewKeyRequest,
+    responses((status = 201, body = NewKeyResponse), (status = 422, body = crate::error::ErrorBody)))]
+async fn create_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<NewKeyRequest>,
+) -> ApiResult<Response> {
+    caller.require(Role::Admin)?;
+    let role_name = req.role.unwrap_or_else(|| "admin".into());
+    let role = Role::parse(&role_name)
+        .ok_or_else(|| ApiError::invalid_field("role", "owner, admin or agent"))?;
+    caller.require(role)?;
+    if req.name.trim().is_empty() || req.name.chars().count() > 100 {
+        return Err(ApiError::invalid_field("name", "1 to 100 characters"));
+    }
+    let secret = format!("{API_KEY_PREFIX}{}", random_token(24));
+    let id = new_id("key");
+    state
+        .core
+        .store
+        .create_api_key(NewApiKey {
+            id: &id,
+            workspace_id: &caller.workspace_id,
+            name: req.name.trim(),
+            key_hash: &hash_token(&secret),
+            prefix: &secret[..8],
+            role: &role_name,
+            now: state.core.clock.now_ms(),
+        })
+        .await?;
+    let key = state
+        .core
+        .store
+        .api_keys(&caller.workspace_id)
+        .await?
+        .into_iter()
+        .find(|k| k.id == id)
+        .ok_or_else(|| ApiError::internal("key vanished"))?;
+    Ok((StatusCode::CREATED, Json(NewKeyResponse { key, secret })).into_response())
+}
+
+/// Revokes an API key.
+#[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "members", params(("id" = String, Path)),
+    security(("session" = []), ("api_key" = [])),
+    responses((status = 204, description = "revoked"), (status = 404, body = crate::error::ErrorBody)))]
+async fn revoke_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    caller.require(Role::Admin)?;
+    if state
+        .core
+        .store
+        .revoke_api_key(&caller.workspace_id, &id, state.core.clock.now_ms())
+        .await?
+    {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("API key"))
+    }
+}

@@ -1,0 +1,646 @@
+//! The customer channel: start a conversation with a widget key, send messages (idempotent by
+//! client id), read replies by polling or over a WebSocket.
+
+use crate::auth::{customer_conversation, Caller, Role};
+use crate::engine::{CustomerContent, StartConversation, TurnInput, TurnOutcome};
+use crate::error::{ApiError, ApiResult};
+use crate::ids::{hash_token, new_id, random_token};
+use crate::json::ApiJson;
+use crate::metrics::METRICS;
+use crate::AppState;
+use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use baton_flow::matching::MAX_INPUT_CHARS;
+use baton_store::{Conversation, Message, WebhookDelivery};
+use futures_util::{SinkExt, StreamExt};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use utoipa::ToSchema;
+
+/// Longest client message id.
+const MAX_CLIENT_ID: usize = 100;
+/// Most messages one poll returns.
+const MAX_PAGE: i64 = 200;
+/// Most contact attributes sent at start, and their total size.
+const MAX_ATTRIBUTES: usize = 50;
+const MAX_ATTRIBUTES_BYTES: usize = 16 * 1024;
+
+pub fn customer_routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/widget/conversations", post(start_conversation))
+        .route("/api/v1/conversations/{id}", get(get_conversation))
+        .route(
+            "/api/v1/conversations/{id}/messages",
+            post(send_message).get(list_messages),
+        )
+        .route("/api/v1/conversations/{id}/ws", get(websocket))
+}
+
+pub fn member_routes() -> Router<AppState> {
+    Router::new().route("/api/v1/conversations/{id}/deliveries", get(deliveries))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartRequest {
+    /// The workspace's public widget key.
+    pub widget_key: String,
+    /// Who the customer is; attributes are kept on the contact across conversations.
+    #[serde(default)]
+    pub contact: Option<ContactInput>,
+    /// A live flow of the workspace (default: the most recently changed live flow).
+    #[serde(default)]
+    pub flow_id: Option<String>,
+    /// The customer's first message, if they wrote one before the conversation started.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// Where the customer is: `widget` (default), `api`, …
+    #[serde(default)]
+    pub channel: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContactInput {
+    /// Your id for this customer: the same id finds the same contact again.
+    #[serde(default)]
+    pub external_id: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    /// More attributes, readable in flows as `contact.<name>`.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub attributes: Map<String, Value>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StartResponse {
+    pub conversation: ConversationView,
+    /// The customer's secret for this conversation: send it as `Authorization: Bearer …`.
+    pub token: String,
+    /// What the flow said first.
+    pub messages: Vec<MessageView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ConversationView {
+    pub id: String,
+    /// `bot`, `queued`, `assigned` or `resolved`.
+    pub status: String,
+    pub flow_id: String,
+    pub flow_version: i64,
+    pub channel: String,
+    /// The sequence number of the newest message.
+    pub last_seq: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl From<&Conversation> for ConversationView {
+    fn from(c: &Conversation) -> Self {
+        ConversationView {
+            id: c.id.clone(),
+            status: c.status.clone(),
+            flow_id: c.flow_id.clone(),
+            flow_version: c.flow_version,
+            channel: c.channel.clone(),
+            last_seq: c.last_seq,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema, Clone)]
+pub struct MessageView {
+    /// Order within the conversation, from 1.
+    pub seq: i64,
+    /// `customer`, `bot` or `agent`.
+    pub role: String,
+    /// Plain text: show it as text, never as HTML.
+    pub text: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub buttons: Vec<Value>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub links: Vec<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub image: Option<Value>,
+    /// Only a button press is accepted: disable typing.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub buttons_only: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    pub created_at: i64,
+}
+
+impl MessageView {
+    pub fn from_message(m: &Message) -> MessageView {
+        let payload: Value = m
+            .payload
+            .as_deref()
+            .and_then(|p| serde_json::from_str(p).ok())
+            .unwrap_or(Value::Null);
+        let list = |key: &str| {
+            payload
+                .get(key)
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+        };
+        MessageView {
+            seq: m.seq,
+            role: m.role.clone(),
+            text: m.text.clone(),
+            buttons: list("buttons"),
+            links: list("links"),
+            image: payload.get("image").filter(|v| !v.is_null()).cloned(),
+            buttons_only: payload
+                .get("buttons_only")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            author: m.author.clone(),
+            client_id: m.client_id.clone(),
+            created_at: m.created_at,
+        }
+    }
+}
+
+/// Roles a customer may see.
+fn customer_visible(m: &Message) -> bool {
+    matches!(m.role.as_str(), "customer" | "bot" | "agent")
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendRequest {
+    /// Your id for this message (e.g. a UUID): a retry with the same id is answered with the
+    /// first answer and never makes a second turn.
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// What the customer typed.
+    #[serde(default)]
+    pub text: Option<String>,
+    /// The id of a button the customer pressed.
+    #[serde(default)]
+    pub button: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SendResponse {
+    pub conversation: ConversationView,
+    /// The replies this message produced (for a retry: the replies of the first time).
+    pub messages: Vec<MessageView>,
+    /// The message was a retry of one already handled.
+    pub duplicate: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MessagesPage {
+    pub messages: Vec<MessageView>,
+    pub last_seq: i64,
+}
+
+#[derive(Deserialize)]
+pub struct AfterQuery {
+    #[serde(default)]
+    after: Option<i64>,
+    #[serde(default)]
+    limit: Option<i64>,
+    #[serde(default)]
+    token: Option<String>,
+}
+
+fn client_ip(headers: &HeaderMap, addr: SocketAddr) -> String {
+    // Behind a proxy, the operator's proxy sets X-Forwarded-For.
+    headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|| addr.ip().to_string())
+}
+
+fn check_text(field: &str, text: &str) -> ApiResult<()> {
+    if text.trim().is_empty() {
+        return Err(ApiError::invalid_field(
+            field,
+            format!("`{field}` is empty"),
+        ));
+    }
+    if text.chars().count() > MAX_INPUT_CHARS {
+        return Err(ApiError::invalid_field(
+            field,
+            format!("`{field}` is longer than {MAX_INPUT_CHARS} characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// Starts a conversation on a live flow.
+#[utoipa::path(post, path = "/api/v1/widget/conversations", tag = "customer",
+    request_body = StartRequest,
+    responses((status = 201, body = StartResponse), (status = 404, body = crate::error::ErrorBody),
+              (status = 409, description = "no live flow", body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
+async fn start_conversation(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<StartRequest>,
+) -> ApiResult<Response> {
+    if !state.start_limiter.allow(&client_ip(&headers, addr)) {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many conversations started; wait a minute",
+        ));
+    }
+    let store = &state.core.store;
+    let workspace = store
+        .workspace_by_widget_key(&req.widget_key)
+        .await?
+        .ok_or_else(|| ApiError::not_found("widget key").field("widget_key"))?;
+    let settings = state.core.settings.get(&workspace.id).await?;
+    if !settings.allowed_origins.is_empty() {
+        let origin = headers
+            .get("origin")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !settings.allowed_origins.iter().any(|o| o == origin) {
+            return Err(ApiError::forbidden(format!(
+                "the origin `{origin}` may not start conversations for this workspace"
+            )));
+        }
+    }
+    let flow = match &req.flow_id {
+        Some(id) => store
+            .flow(&workspace.id, id)
+            .await?
+            .filter(|f| f.live && f.live_version.is_some())
+            .ok_or_else(|| ApiError::not_found("live flow").field("flow_id"))?,
+        None => store
+            .live_flows(&workspace.id)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| {
+                ApiError::conflict(
+                    "no_live_flow",
+                    "the workspace has no live flow: publish one and switch it on",
+                )
+            })?,
+    };
+    let version = flow
+        .live_version
+        .ok_or_else(|| ApiError::conflict("no_live_flow", "the flow has no published version"))?;
+    let mut attributes = Map::new();
+    let mut external_id = None;
+    if let Some(c) = req.contact {
+        if c.attributes.len() > MAX_ATTRIBUTES
+            || Value::Object(c.attributes.clone()).to_string().len() > MAX_ATTRIBUTES_BYTES
+        {
+            return Err(ApiError::invalid_field(
+                "contact.attributes",
+                format!("at most {MAX_ATTRIBUTES} attributes and {MAX_ATTRIBUTES_BYTES} bytes"),
+            ));
+        }
+        for key in c.attributes.keys() {
+            if !baton_flow::template::is_valid_path(key) || key.contains('.') {
+                return Err(ApiError::invalid_field(
+                    &format!("contact.attributes.{key}"),
+                    "attribute names are letters, digits and _",
+                ));
+            }
+        }
+        attributes = c.attributes;
+        if let Some(name) = c.name {
+            attributes.insert("name".into(), Value::String(name));
+        }
+        if let Some(email) = c.email {
+            attributes.insert("email".into(), Value::String(email));
+        }
+        if let Some(ext) = c.external_id {
+            if ext.is_empty() || ext.len() > 200 {
+                return Err(ApiError::invalid_field(
+                    "contact.external_id",
+                    "1 to 200 characters",
+                ));
+            }
+            external_id = Some(ext);
+        }
+    }
+    if let Some(m) = &req.message {
+        check_text("message", m)?;
+    }
+    let channel = req.channel.unwrap_or_else(|| "widget".into());
+    if channel.is_empty()
+        || channel.len() > 40
+        || !channel
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(ApiError::invalid_field(
+            "channel",
+            "1 to 40 letters, digits, _ or -",
+        ));
+    }
+    let token = random_token(24);
+    let outcome = state
+        .engine
+        .submit(TurnInput::Start(StartConversation {
+            workspace_id: workspace.id.clone(),
+            conversation_id: new_id("conv"),
+            token_hash: hash_token(&token),
+            channel,
+            flow_id: flow.id.clone(),
+            flow_version: version,
+            external_id,
+            attributes,
+            first_message: req.message,
+        }))
+        .await?;
+    let body = StartResponse {
+        conversation: ConversationView::from(&outcome.conversation),
+        token,
+        messages: outcome
+            .messages
+            .iter()
+            .map(MessageView::from_message)
+            .collect(),
+    };
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// The conversation's status.
+#[utoipa::path(get, path = "/api/v1/conversations/{id}", tag = "customer",
+    params(("id" = String, Path)), security(("conversation_token" = [])),
+    responses((status = 200, body = ConversationView), (status = 404, body = crate::error::ErrorBody)))]
+async fn get_conversation(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Json<ConversationView>> {
+    let conv = customer_conversation(&state, &id, &headers, None).await?;
+    Ok(Json(ConversationView::from(&conv)))
+}
+
+/// Sends the customer's message (text or a button press) and returns the replies once stored.
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/messages", tag = "customer",
+    params(("id" = String, Path)), security(("conversation_token" = [])), request_body = SendRequest,
+    responses((status = 200, body = SendResponse), (status = 404, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
+async fn send_message(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<SendRequest>,
+) -> ApiResult<Json<SendResponse>> {
+    let conv = customer_conversation(&state, &id, &headers, None).await?;
+    let outcome = send(&state, &conv, req).await?;
+    Ok(Json(SendResponse {
+        conversation: ConversationView::from(&outcome.conversation),
+        messages: outcome
+            .messages
+            .iter()
+            .map(MessageView::from_message)
+            .collect(),
+        duplicate: outcome.duplicate,
+    }))
+}
+
+async fn send(state: &AppState, conv: &Conversation, req: SendRequest) -> ApiResult<TurnOutcome> {
+    if !state.message_limiter.allow(&conv.id) {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many messages; slow down",
+        ));
+    }
+    if let Some(c) = &req.client_id {
+        if c.is_empty() || c.len() > MAX_CLIENT_ID {
+            return Err(ApiError::invalid_field(
+                "client_id",
+                format!("1 to {MAX_CLIENT_ID} characters"),
+            ));
+        }
+    }
+    let content = match (req.text, req.button) {
+        (Some(text), None) => {
+            check_text("text", &text)?;
+            CustomerContent::Text(text)
+        }
+        (None, Some(button)) => {
+            if button.is_empty() || button.len() > 64 {
+                return Err(ApiError::invalid_field(
+                    "button",
+                    "a button id of 1 to 64 characters",
+                ));
+            }
+            CustomerContent::Button(button)
+        }
+        (Some(_), Some(_)) => {
+            return Err(ApiError::invalid_field(
+                "button",
+                "send `text` or `button`, not both",
+            ))
+        }
+        (None, None) => {
+            return Err(ApiError::invalid_field(
+                "text",
+                "send `text` (what the customer typed) or `button`",
+            ))
+        }
+    };
+    state
+        .engine
+        .submit(TurnInput::Customer {
+            conversation_id: conv.id.clone(),
+            client_id: req.client_id,
+            content,
+        })
+        .await
+}
+
+/// Messages after a sequence number (polling).
+#[utoipa::path(get, path = "/api/v1/conversations/{id}/messages", tag = "customer",
+    params(("id" = String, Path), ("after" = Option<i64>, Query, description = "only messages with a larger seq"),
+           ("limit" = Option<i64>, Query, description = "at most this many (default and maximum 200)")),
+    security(("conversation_token" = [])),
+    responses((status = 200, body = MessagesPage), (status = 404, body = crate::error::ErrorBody)))]
+async fn list_messages(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<AfterQuery>,
+) -> ApiResult<Json<MessagesPage>> {
+    let conv = customer_conversation(&state, &id, &headers, q.token.as_deref()).await?;
+    let limit = q.limit.unwrap_or(MAX_PAGE).clamp(1, MAX_PAGE);
+    let messages = state
+        .core
+        .store
+        .messages_after(&conv.id, q.after.unwrap_or(0).max(0), limit)
+        .await?;
+    let last_seq = messages.last().map_or(q.after.unwrap_or(0), |m| m.seq);
+    Ok(Json(MessagesPage {
+        messages: messages
+            .iter()
+            .filter(|m| customer_visible(m))
+            .map(MessageView::from_message)
+            .collect(),
+        last_seq,
+    }))
+}
+
+/// A WebSocket that receives every new message of the conversation as
+/// `{"type": "message", "message": {…}}` (first those after `?after=`), and accepts the
+/// customer's messages as `{"type": "message", "client_id": …, "text": …}` or `"button"`.
+#[utoipa::path(get, path = "/api/v1/conversations/{id}/ws", tag = "customer",
+    params(("id" = String, Path), ("token" = String, Query, description = "the conversation token"),
+           ("after" = Option<i64>, Query)),
+    responses((status = 101, description = "switching to WebSocket"), (status = 404, body = crate::error::ErrorBody)))]
+async fn websocket(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<AfterQuery>,
+    ws: WebSocketUpgrade,
+) -> ApiResult<Response> {
+    let conv = customer_conversation(&state, &id, &headers, q.token.as_deref()).await?;
+    let after = q.after.unwrap_or(0).max(0);
+    Ok(ws
+        .max_message_size(CUSTOMER_WS_FRAME)
+        .on_upgrade(move |socket| follow(state, conv, after, socket)))
+}
+
+const CUSTOMER_WS_FRAME: usize = 64 * 1024;
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+enum WsIncoming {
+    Message {
+        #[serde(default)]
+        client_id: Option<String>,
+        #[serde(default)]
+        text: Option<String>,
+        #[serde(default)]
+        button: Option<String>,
+    },
+    Ping,
+}
+
+async fn follow(state: AppState, conv: Conversation, after: i64, socket: WebSocket) {
+    METRICS.ws_connections.fetch_add(1, Ordering::Relaxed);
+    let mut updates = state.core.hub.subscribe(&conv.id);
+    let (mut sink, mut stream) = socket.split();
+    let mut sent = after;
+    // Subscribed first, then the backlog: nothing committed in between is missed.
+    if let Ok(backlog) = state
+        .core
+        .store
+        .messages_after(&conv.id, after, MAX_PAGE)
+        .await
+    {
+        for m in backlog.iter().filter(|m| customer_visible(m)) {
+            if send_ws(&mut sink, m).await.is_err() {
+                METRICS.ws_connections.fetch_sub(1, Ordering::Relaxed);
+                return;
+            }
+        }
+        if let Some(last) = backlog.last() {
+            sent = last.seq;
+        }
+    }
+    loop {
+        tokio::select! {
+            update = updates.recv() => match update {
+                Ok(m) => {
+                    if m.seq <= sent || !customer_visible(&m) {
+                        continue;
+                    }
+                    sent = m.seq;
+                    if send_ws(&mut sink, &m).await.is_err() {
+                        break;
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                    // Too far behind: catch up from the store.
+                    match state.core.store.messages_after(&conv.id, sent, MAX_PAGE).await {
+                        Ok(missed) => {
+                            for m in missed.iter().filter(|m| customer_visible(m)) {
+                                if send_ws(&mut sink, m).await.is_err() {
+                                    break;
+                                }
+                                sent = m.seq;
+                            }
+                        }
+                        Err(_) => break,
+                    }
+                }
+                Err(_) => break,
+            },
+            incoming = stream.next() => match incoming {
+                Some(Ok(WsMessage::Text(text))) => {
+                    let reply = match crate::json::parse::<WsIncoming>(text.as_bytes()) {
+                        Ok(WsIncoming::Ping) => serde_json::json!({"type": "pong"}),
+                        Ok(WsIncoming::Message { client_id, text, button }) => {
+                            match send(&state, &conv, SendRequest { client_id, text, button }).await {
+                                Ok(o) => serde_json::json!({"type": "ack", "duplicate": o.duplicate, "status": o.conversation.status}),
+                                Err(e) => serde_json::json!({"type": "error", "code": e.code, "message": e.message, "field": e.field}),
+                            }
+                        }
+                        Err(e) => serde_json::json!({"type": "error", "code": e.code, "message": e.message, "field": e.field}),
+                    };
+                    if sink.send(WsMessage::Text(reply.to_string().into())).await.is_err() {
+                        break;
+                    }
+                }
+                Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+    METRICS.ws_connections.fetch_sub(1, Ordering::Relaxed);
+}
+
+async fn send_ws<S>(sink: &mut S, m: &Message) -> Result<(), ()>
+where
+    S: futures_util::Sink<WsMessage> + Unpin,
+{
+    let frame = serde_json::json!({"type": "message", "message": MessageView::from_message(m)});
+    sink.send(WsMessage::Text(frame.to_string().into()))
+        .await
+        .map_err(|_| ())
+}
+
+/// The webhook delivery log of a conversation (every attempt, with status or error).
+#[utoipa::path(get, path = "/api/v1/conversations/{id}/deliveries", tag = "members",
+    params(("id" = String, Path)), security(("session" = []), ("api_key" = [])),
+    responses((status = 200, body = Vec<Object>), (status = 404, body = crate::error::ErrorBody)))]
+async fn deliveries(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<WebhookDelivery>>> {
+    caller.require(Role::Agent)?;
+    let conv = state
+        .core
+        .store
+        .conversation(&id)
+        .await?
+        .filter(|c| c.workspace_id == caller.workspace_id)
+        .ok_or_else(|| ApiError::not_found("conversation"))?;
+    Ok(Json(state.core.store.deliveries(&conv.id).await?))
+}

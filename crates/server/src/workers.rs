@@ -1,0 +1,238 @@
+//! Background work: carrying out outbox effects (webhook calls, AI requests) and firing due
+//! timers. Both feed their results back through the engine as turns; both resume after a
+//! restart from what the store holds.
+
+use crate::engine::{Core, Engine, TurnInput};
+use crate::metrics::METRICS;
+use crate::webhook::{Signing, WebhookClient};
+use baton_flow::runtime::{AiRequest, Event, WebhookCall};
+use baton_flow::sim::{baseline_ai, Line, Speaker};
+use baton_store::{NewDelivery, OutboxItem};
+use std::collections::HashSet;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+/// Effects carried out at once.
+const OUTBOX_CONCURRENCY: usize = 64;
+/// How often the store is polled when nothing wakes the workers.
+const POLL: Duration = Duration::from_millis(500);
+
+pub fn start(core: Arc<Core>, engine: Engine, webhooks: Arc<WebhookClient>) {
+    tokio::spawn(outbox_loop(core.clone(), engine.clone(), webhooks));
+    tokio::spawn(timer_loop(core, engine));
+}
+
+async fn outbox_loop(core: Arc<Core>, engine: Engine, webhooks: Arc<WebhookClient>) {
+    let in_flight: Arc<Mutex<HashSet<i64>>> = Arc::default();
+    let permits = Arc::new(Semaphore::new(OUTBOX_CONCURRENCY));
+    loop {
+        let now = core.clock.now_ms();
+        match core.store.due_outbox(now, OUTBOX_CONCURRENCY as i64).await {
+            Ok(items) => {
+                for item in items {
+                    if !in_flight
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(item.id)
+                    {
+                        continue;
+                    }
+                    let Ok(permit) = permits.clone().acquire_owned().await else {
+                        return;
+                    };
+                    let (core, engine, webhooks, in_flight) = (
+                        core.clone(),
+                        engine.clone(),
+                        webhooks.clone(),
+                        in_flight.clone(),
+                    );
+                    tokio::spawn(async move {
+                        let id = item.id;
+                        carry_out(&core, &engine, &webhooks, item).await;
+                        in_flight
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .remove(&id);
+                        drop(permit);
+                    });
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "reading the outbox failed"),
+        }
+        tokio::select! {
+            _ = core.outbox_wake.notified() => {}
+            _ = tokio::time::sleep(POLL) => {}
+        }
+    }
+}
+
+/// Carries out one effect and feeds its result back. When the result cannot be stored, the
+/// item stays pending and is tried again later (a webhook may then be called twice: receivers
+/// deduplicate by the `webhook-id` header).
+async fn carry_out(core: &Core, engine: &Engine, webhooks: &WebhookClient, item: OutboxItem) {
+    let event = match item.kind.as_str() {
+        "webhook" => match serde_json::from_str::<WebhookCall>(&item.payload) {
+            Ok(call) => Some(call_webhook(core, webhooks, &item, &call).await),
+            Err(e) => {
+                tracing::error!(id = item.id, error = %e, "unreadable webhook effect");
+                None
+            }
+        },
+        "ai" => match serde_json::from_str::<AiRequest>(&item.payload) {
+            Ok(request) => Some(ask_ai(core, &item, &request).await),
+            Err(e) => {
+                tracing::error!(id = item.id, error = %e, "unreadable AI effect");
+                None
+            }
+        },
+        other => {
+            tracing::error!(id = item.id, kind = other, "unknown outbox kind");
+            None
+        }
+    };
+    let Some(event) = event else {
+        let _ = core
+            .store
+            .reschedule_outbox(
+                item.id,
+                item.attempts + 1,
+                i64::MAX / 2,
+                "unreadable effect",
+            )
+            .await;
+        return;
+    };
+    let input = TurnInput::EffectResult {
+        conversation_id: item.conversation_id.clone(),
+        outbox_id: item.id,
+        event,
+    };
+    if let Err(e) = engine.submit(input).await {
+        tracing::warn!(id = item.id, error = %e.message, "storing an effect result failed; will retry");
+        let backoff = 1000 * (1i64 << item.attempts.clamp(0, 6));
+        let _ = core
+            .store
+            .reschedule_outbox(
+                item.id,
+                item.attempts + 1,
+                core.clock.now_ms() + backoff,
+                &e.message,
+            )
+            .await;
+    }
+}
+
+async fn call_webhook(
+    core: &Core,
+    webhooks: &WebhookClient,
+    item: &OutboxItem,
+    call: &WebhookCall,
+) -> Event {
+    let secret = match core.store.workspace(&item.workspace_id).await {
+        Ok(Some(ws)) => ws.webhook_secret,
+        _ => String::new(),
+    };
+    let signing = Signing {
+        secret,
+        message_id: format!("msg_{}_{}", item.conversation_id, item.id),
+        timestamp: core.clock.now_ms() / 1000,
+    };
+    let (outcome, attempts) = webhooks.call(call, Some(&signing)).await;
+    METRICS
+        .webhook_attempts
+        .fetch_add(attempts.len() as u64, Ordering::Relaxed);
+    if matches!(outcome, baton_flow::runtime::WebhookOutcome::Failed { .. }) {
+        METRICS.webhook_failures.fetch_add(1, Ordering::Relaxed);
+    }
+    for a in &attempts {
+        let delivery = NewDelivery {
+            workspace_id: &item.workspace_id,
+            conversation_id: &item.conversation_id,
+            node: &call.node,
+            url: &call.url,
+            attempt: i64::from(a.attempt),
+            status_code: a.status.map(i64::from),
+            error: a.error.as_deref(),
+            duration_ms: i64::try_from(a.duration_ms).unwrap_or(i64::MAX),
+            now: core.clock.now_ms(),
+        };
+        if let Err(e) = core.store.insert_delivery(delivery).await {
+            tracing::warn!(error = %e, "recording a webhook delivery failed");
+        }
+    }
+    Event::WebhookResult {
+        request: call.request,
+        result: outcome,
+    }
+}
+
+/// The built-in offline AI until a provider is configured (the AI issue brings retrieval over
+/// the knowledge base and OpenAI-compatible endpoints).
+async fn ask_ai(core: &Core, item: &OutboxItem, request: &AiRequest) -> Event {
+    let transcript: Vec<Line> = core
+        .store
+        .messages_after(&item.conversation_id, 0, 500)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|m| {
+            let speaker = match m.role.as_str() {
+                "customer" => Speaker::Customer,
+                "bot" => Speaker::Bot,
+                "agent" => Speaker::Agent,
+                _ => return None,
+            };
+            Some(Line {
+                at_ms: u64::try_from(m.created_at).unwrap_or(0),
+                speaker,
+                text: m.text,
+                buttons: Vec::new(),
+            })
+        })
+        .collect();
+    Event::AiResult {
+        request: request.request,
+        result: baseline_ai(request, &transcript),
+    }
+}
+
+async fn timer_loop(core: Arc<Core>, engine: Engine) {
+    loop {
+        let now = core.clock.now_ms();
+        match core.store.due_timers(now, 256).await {
+            Ok(timers) => {
+                for t in timers {
+                    let input = TurnInput::Timer {
+                        conversation_id: t.conversation_id.clone(),
+                        timer_id: t.timer_id,
+                    };
+                    if let Err(e) = engine.submit(input).await {
+                        tracing::warn!(conversation = %t.conversation_id, error = %e.message, "firing a timer failed; will retry");
+                    }
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "reading timers failed"),
+        }
+        let wait = match core.store.next_timer_due().await {
+            Ok(Some(due)) => Duration::from_millis(
+                u64::try_from(due - core.clock.now_ms())
+                    .unwrap_or(0)
+                    .min(1000),
+            ),
+            _ => Duration::from_millis(1000),
+        };
+        let moved = async {
+            match &core.clock {
+                crate::clock::Clock::Manual(m) => m.moved.notified().await,
+                crate::clock::Clock::System => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = core.timer_wake.notified() => {}
+            _ = moved => {}
+            _ = tokio::time::sleep(wait.max(Duration::from_millis(5))) => {}
+        }
+    }
+}

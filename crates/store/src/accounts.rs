@@ -1,0 +1,188 @@
+//! Workspaces, members, sessions and API keys.
+
+use crate::{on_pool, Result, Store};
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Workspace {
+    pub id: String,
+    pub name: String,
+    pub widget_key: String,
+    #[serde(skip)]
+    pub webhook_secret: String,
+    /// JSON object of workspace settings.
+    #[serde(skip)]
+    pub settings: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Member {
+    pub id: String,
+    pub workspace_id: String,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    #[serde(skip)]
+    pub password_hash: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct Session {
+    pub token_hash: String,
+    pub member_id: String,
+    pub csrf_token: String,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct ApiKey {
+    pub id: String,
+    pub workspace_id: String,
+    pub name: String,
+    #[serde(skip)]
+    pub key_hash: String,
+    /// The first characters of the key, to recognise it in a list.
+    pub prefix: String,
+    pub role: String,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+pub struct NewWorkspace<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub widget_key: &'a str,
+    pub webhook_secret: &'a str,
+    pub settings: &'a str,
+    pub now: i64,
+}
+
+pub struct NewMember<'a> {
+    pub id: &'a str,
+    pub workspace_id: &'a str,
+    pub email: &'a str,
+    pub name: &'a str,
+    pub role: &'a str,
+    pub password_hash: &'a str,
+    pub now: i64,
+}
+
+pub struct NewApiKey<'a> {
+    pub id: &'a str,
+    pub workspace_id: &'a str,
+    pub name: &'a str,
+    pub key_hash: &'a str,
+    pub prefix: &'a str,
+    pub role: &'a str,
+    pub now: i64,
+}
+
+impl Store {
+    pub async fn create_workspace(&self, w: NewWorkspace<'_>) -> Result<()> {
+        on_pool!(self, pool => sqlx::query(
+            "INSERT INTO workspaces (id, name, widget_key, webhook_secret, settings, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(w.id).bind(w.name).bind(w.widget_key).bind(w.webhook_secret).bind(w.settings).bind(w.now)
+            .execute(pool).await?.rows_affected());
+        Ok(())
+    }
+
+    pub async fn workspace(&self, id: &str) -> Result<Option<Workspace>> {
+        Ok(on_pool!(self, pool => sqlx::query_as(
+            "SELECT id, name, widget_key, webhook_secret, settings, created_at FROM workspaces WHERE id = $1")
+            .bind(id).fetch_optional(pool).await?))
+    }
+
+    pub async fn workspace_by_widget_key(&self, key: &str) -> Result<Option<Workspace>> {
+        Ok(on_pool!(self, pool => sqlx::query_as(
+            "SELECT id, name, widget_key, webhook_secret, settings, created_at FROM workspaces WHERE widget_key = $1")
+            .bind(key).fetch_optional(pool).await?))
+    }
+
+    pub async fn workspaces(&self) -> Result<Vec<Workspace>> {
+        Ok(on_pool!(self, pool => sqlx::query_as(
+            "SELECT id, name, widget_key, webhook_secret, settings, created_at FROM workspaces ORDER BY created_at, id")
+            .fetch_all(pool).await?))
+    }
+
+    pub async fn update_workspace_settings(&self, id: &str, settings: &str) -> Result<()> {
+        on_pool!(self, pool => sqlx::query("UPDATE workspaces SET settings = $1 WHERE id = $2")
+            .bind(settings).bind(id).execute(pool).await?.rows_affected());
+        Ok(())
+    }
+
+    pub async fn create_member(&self, m: NewMember<'_>) -> Result<()> {
+        on_pool!(self, pool => sqlx::query(
+            "INSERT INTO members (id, workspace_id, email, name, role, password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(m.id).bind(m.workspace_id).bind(m.email).bind(m.name).bind(m.role).bind(m.password_hash).bind(m.now)
+            .execute(pool).await?.rows_affected());
+        Ok(())
+    }
+
+    pub async fn member(&self, id: &str) -> Result<Option<Member>> {
+        Ok(on_pool!(self, pool => sqlx::query_as(
+            "SELECT id, workspace_id, email, name, role, password_hash, created_at FROM members WHERE id = $1")
+            .bind(id).fetch_optional(pool).await?))
+    }
+
+    pub async fn member_by_email(&self, email: &str) -> Result<Option<Member>> {
+        Ok(on_pool!(self, pool => sqlx::query_as(
+            "SELECT id, workspace_id, email, name, role, password_hash, created_at FROM members WHERE email = $1")
+            .bind(email).fetch_optional(pool).await?))
+    }
+
+    pub async fn members(&self, workspace_id: &str) -> Result<Vec<Member>> {
+        Ok(on_pool!(self, pool => sqlx::query_as(
+            "SELECT id, workspace_id, email, name, role, password_hash, created_at FROM members WHERE workspace_id = $1 ORDER BY created_at, id")
+            .bind(workspace_id).fetch_all(pool).await?))
+    }
+
+    pub async fn create_session(&self, s: &Session) -> Result<()> {
+        on_pool!(self, pool => sqlx::query(
+            "INSERT INTO sessions (token_hash, member_id, csrf_token, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(&s.token_hash).bind(&s.member_id).bind(&s.csrf_token).bind(s.expires_at)
+            .execute(pool).await?.rows_affected());
+        Ok(())
+    }
+
+    pub async fn session(&self, token_hash: &str) -> Result<Option<Session>> {
+        Ok(on_pool!(self, pool => sqlx::query_as(
+            "SELECT token_hash, member_id, csrf_token, expires_at FROM sessions WHERE token_hash = $1")
+            .bind(token_hash).fetch_optional(pool).await?))
+    }
+
+    pub async fn delete_session(&self, token_hash: &str) -> Result<()> {
+        on_pool!(self, pool => sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash).execute(pool).await?.rows_affected());
+        Ok(())
+    }
+
+    pub async fn create_api_key(&self, k: NewApiKey<'_>) -> Result<()> {
+        on_pool!(self, pool => sqlx::query(
+            "INSERT INTO api_keys (id, workspace_id, name, key_hash, prefix, role, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(k.id).bind(k.workspace_id).bind(k.name).bind(k.key_hash).bind(k.prefix).bind(k.role).bind(k.now)
+            .execute(pool).await?.rows_affected());
+        Ok(())
+    }
+
+    pub async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>> {
+        Ok(on_pool!(self, pool => sqlx::query_as(
+            "SELECT id, workspace_id, name, key_hash, prefix, role, created_at, revoked_at FROM api_keys WHERE key_hash = $1")
+            .bind(key_hash).fetch_optional(pool).await?))
+    }
+
+    pub async fn api_keys(&self, workspace_id: &str) -> Result<Vec<ApiKey>> {
+        Ok(on_pool!(self, pool => sqlx::query_as(
+            "SELECT id, workspace_id, name, key_hash, prefix, role, created_at, revoked_at FROM api_keys WHERE workspace_id = $1 ORDER BY created_at, id")
+            .bind(workspace_id).fetch_all(pool).await?))
+    }
+
+    /// Revokes a key of the workspace; false when there is no such key.
+    pub async fn revoke_api_key(&self, workspace_id: &str, id: &str, now: i64) -> Result<bool> {
+        let done = on_pool!(self, pool => sqlx::query(
+            "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND workspace_id = $3 AND revoked_at IS NULL")
+            .bind(now).bind(id).bind(workspace_id).execute(pool).await?.rows_affected());
+        Ok(done > 0)
+    }
+}

@@ -1,0 +1,178 @@
+//! Contacts, conversations and messages; the writes of a turn happen inside a [`Tx`].
+
+use crate::{on_pool, on_tx, Dialect, Result, Store, Tx};
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Contact {
+    pub id: String,
+    pub workspace_id: String,
+    pub external_id: Option<String>,
+    /// JSON object of attributes.
+    pub attributes: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Conversation {
+    pub id: String,
+    pub workspace_id: String,
+    pub contact_id: String,
+    pub flow_id: String,
+    pub flow_version: i64,
+    #[serde(skip)]
+    pub token_hash: String,
+    pub channel: String,
+    /// `bot`, `queued`, `assigned` or `resolved`.
+    pub status: String,
+    /// The flow runtime's state (JSON text).
+    #[serde(skip)]
+    pub state: String,
+    pub last_seq: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Message {
+    pub conversation_id: String,
+    pub seq: i64,
+    /// `customer`, `bot`, `agent` or `system`.
+    pub role: String,
+    pub text: String,
+    /// JSON: buttons, links, image of a bot message.
+    pub payload: Option<String>,
+    pub client_id: Option<String>,
+    pub author: Option<String>,
+    pub created_at: i64,
+}
+
+const CONVERSATION_COLUMNS_SQLITE: &str = "SELECT id, workspace_id, contact_id, flow_id, flow_version, token_hash, channel, status, state, last_seq, created_at, updated_at FROM conversations WHERE id = $1";
+const CONVERSATION_COLUMNS_PG_LOCK: &str = "SELECT id, workspace_id, contact_id, flow_id, flow_version, token_hash, channel, status, state, last_seq, created_at, updated_at FROM conversations WHERE id = $1 FOR UPDATE";
+
+impl Store {
+    pub async fn contact(&self, id: &str) -> Result<Option<Contact>> {
+        Ok(on_pool!(self, pool => sqlx::query_as(
+            "SELECT id, workspace_id, external_id, attributes, created_at, updated_at FROM contacts WHERE id = $1")
+            .bind(id).fetch_optional(pool).await?))
+    }
+
+    pub async fn contact_by_external_id(
+        &self,
+        workspace_id: &str,
+        external_id: &str,
+    ) -> Result<Option<Contact>> {
+        Ok(on_pool!(self, pool => sqlx::query_as(
+            "SELECT id, workspace_id, external_id, attributes, created_at, updated_at FROM contacts WHERE workspace_id = $1 AND external_id = $2")
+            .bind(workspace_id).bind(external_id).fetch_optional(pool).await?))
+    }
+
+    pub async fn conversation(&self, id: &str) -> Result<Option<Conversation>> {
+        Ok(
+            on_pool!(self, pool => sqlx::query_as(CONVERSATION_COLUMNS_SQLITE)
+            .bind(id).fetch_optional(pool).await?),
+        )
+    }
+
+    /// Messages with `seq` greater than `after`, oldest first.
+    pub async fn messages_after(
+        &self,
+        conversation_id: &str,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<Message>> {
+        Ok(on_pool!(self, pool => sqlx::query_as(
+            "SELECT conversation_id, seq, role, text, payload, client_id, author, created_at FROM messages WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3")
+            .bind(conversation_id).bind(after).bind(limit).fetch_all(pool).await?))
+    }
+}
+
+impl Tx {
+    pub async fn insert_contact(&mut self, c: &Contact) -> Result<()> {
+        on_tx!(self, conn => sqlx::query(
+            "INSERT INTO contacts (id, workspace_id, external_id, attributes, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(&c.id).bind(&c.workspace_id).bind(&c.external_id).bind(&c.attributes).bind(c.created_at).bind(c.updated_at)
+            .execute(conn).await?.rows_affected());
+        Ok(())
+    }
+
+    pub async fn contact(&mut self, id: &str) -> Result<Option<Contact>> {
+        Ok(on_tx!(self, conn => sqlx::query_as(
+            "SELECT id, workspace_id, external_id, attributes, created_at, updated_at FROM contacts WHERE id = $1")
+            .bind(id).fetch_optional(conn).await?))
+    }
+
+    pub async fn update_contact_attributes(
+        &mut self,
+        id: &str,
+        attributes: &str,
+        now: i64,
+    ) -> Result<()> {
+        on_tx!(self, conn => sqlx::query("UPDATE contacts SET attributes = $1, updated_at = $2 WHERE id = $3")
+            .bind(attributes).bind(now).bind(id).execute(conn).await?.rows_affected());
+        Ok(())
+    }
+
+    pub async fn insert_conversation(&mut self, c: &Conversation) -> Result<()> {
+        on_tx!(self, conn => sqlx::query(
+            "INSERT INTO conversations (id, workspace_id, contact_id, flow_id, flow_version, token_hash, channel, status, state, last_seq, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
+            .bind(&c.id).bind(&c.workspace_id).bind(&c.contact_id).bind(&c.flow_id).bind(c.flow_version).bind(&c.token_hash)
+            .bind(&c.channel).bind(&c.status).bind(&c.state).bind(c.last_seq).bind(c.created_at).bind(c.updated_at)
+            .execute(conn).await?.rows_affected());
+        Ok(())
+    }
+
+    /// Reads a conversation for writing: on PostgreSQL the row stays locked until commit, so
+    /// turns of one conversation are applied one after the other across instances.
+    pub async fn lock_conversation(&mut self, id: &str) -> Result<Option<Conversation>> {
+        let sql = match self.dialect() {
+            Dialect::Sqlite => CONVERSATION_COLUMNS_SQLITE,
+            Dialect::Postgres => CONVERSATION_COLUMNS_PG_LOCK,
+        };
+        Ok(on_tx!(self, conn => sqlx::query_as(sql).bind(id).fetch_optional(conn).await?))
+    }
+
+    pub async fn update_conversation(
+        &mut self,
+        id: &str,
+        status: &str,
+        state: &str,
+        last_seq: i64,
+        now: i64,
+    ) -> Result<()> {
+        on_tx!(self, conn => sqlx::query(
+            "UPDATE conversations SET status = $1, state = $2, last_seq = $3, updated_at = $4 WHERE id = $5")
+            .bind(status).bind(state).bind(last_seq).bind(now).bind(id).execute(conn).await?.rows_affected());
+        Ok(())
+    }
+
+    pub async fn message_by_client_id(
+        &mut self,
+        conversation_id: &str,
+        client_id: &str,
+    ) -> Result<Option<Message>> {
+        Ok(on_tx!(self, conn => sqlx::query_as(
+            "SELECT conversation_id, seq, role, text, payload, client_id, author, created_at FROM messages WHERE conversation_id = $1 AND client_id = $2")
+            .bind(conversation_id).bind(client_id).fetch_optional(conn).await?))
+    }
+
+    pub async fn messages_after(
+        &mut self,
+        conversation_id: &str,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<Message>> {
+        Ok(on_tx!(self, conn => sqlx::query_as(
+            "SELECT conversation_id, seq, role, text, payload, client_id, author, created_at FROM messages WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3")
+            .bind(conversation_id).bind(after).bind(limit).fetch_all(conn).await?))
+    }
+
+    pub async fn insert_message(&mut self, m: &Message) -> Result<()> {
+        on_tx!(self, conn => sqlx::query(
+            "INSERT INTO messages (conversation_id, seq, role, text, payload, client_id, author, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+            .bind(&m.conversation_id).bind(m.seq).bind(&m.role).bind(&m.text).bind(&m.payload).bind(&m.client_id).bind(&m.author).bind(m.created_at)
+            .execute(conn).await?.rows_affected());
+        Ok(())
+    }
+}

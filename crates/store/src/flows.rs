@@ -1,0 +1,152 @@
+//! Flows: an editable draft and immutable, numbered published versions.
+
+use crate::{on_pool, on_tx, Result, Store, StoreError};
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct FlowRow {
+    pub id: String,
+    pub workspace_id: String,
+    pub name: String,
+    /// The draft flow document (JSON text).
+    #[serde(skip)]
+    pub draft: String,
+    pub live: bool,
+    pub live_version: Option<i64>,
+    pub require_tests: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct FlowVersion {
+    pub flow_id: String,
+    pub version: i64,
+    /// The published flow document (JSON text).
+    #[serde(skip)]
+    pub document: String,
+    pub note: Option<String>,
+    pub published_by: Option<String>,
+    pub published_at: i64,
+}
+
+impl Store {
+    pub async fn create_flow(
+        &self,
+        id: &str,
+        workspace_id: &str,
+        name: &str,
+        draft: &str,
+        now: i64,
+    ) -> Result<()> {
+        on_pool!(self, pool => sqlx::query(
+            "INSERT INTO flows (id, workspace_id, name, draft, live, require_tests, created_at, updated_at) VALUES ($1, $2, $3, $4, FALSE, FALSE, $5, $5)")
+            .bind(id).bind(workspace_id).bind(name).bind(draft).bind(now)
+            .execute(pool).await?.rows_affected());
+        Ok(())
+    }
+
+    /// A flow of the workspace (None for another workspace's flow).
+    pub async fn flow(&self, workspace_id: &str, id: &str) -> Result<Option<FlowRow>> {
+        Ok(on_pool!(self, pool => sqlx::query_as(
+            "SELECT id, workspace_id, name, draft, live, live_version, require_tests, created_at, updated_at FROM flows WHERE id = $1 AND workspace_id = $2")
+            .bind(id).bind(workspace_id).fetch_optional(pool).await?))
+    }
+
+    pub async fn flows(&self, workspace_id: &str) -> Result<Vec<FlowRow>> {
+        Ok(on_pool!(self, pool => sqlx::query_as(
+            "SELECT id, workspace_id, name, draft, live, live_version, require_tests, created_at, updated_at FROM flows WHERE workspace_id = $1 ORDER BY created_at, id")
+            .bind(workspace_id).fetch_all(pool).await?))
+    }
+
+    /// Replaces the draft; false when the flow is not the workspace's.
+    pub async fn update_draft(
+        &self,
+        workspace_id: &str,
+        id: &str,
+        name: &str,
+        draft: &str,
+        now: i64,
+    ) -> Result<bool> {
+        let n = on_pool!(self, pool => sqlx::query(
+            "UPDATE flows SET name = $1, draft = $2, updated_at = $3 WHERE id = $4 AND workspace_id = $5")
+            .bind(name).bind(draft).bind(now).bind(id).bind(workspace_id).execute(pool).await?.rows_affected());
+        Ok(n > 0)
+    }
+
+    pub async fn set_flow_live(
+        &self,
+        workspace_id: &str,
+        id: &str,
+        live: bool,
+        now: i64,
+    ) -> Result<bool> {
+        let n = on_pool!(self, pool => sqlx::query(
+            "UPDATE flows SET live = $1, updated_at = $2 WHERE id = $3 AND workspace_id = $4")
+            .bind(live).bind(now).bind(id).bind(workspace_id).execute(pool).await?.rows_affected());
+        Ok(n > 0)
+    }
+
+    pub async fn set_require_tests(
+        &self,
+        workspace_id: &str,
+        id: &str,
+        require: bool,
+        now: i64,
+    ) -> Result<bool> {
+        let n = on_pool!(self, pool => sqlx::query(
+            "UPDATE flows SET require_tests = $1, updated_at = $2 WHERE id = $3 AND workspace_id = $4")
+            .bind(require).bind(now).bind(id).bind(workspace_id).execute(pool).await?.rows_affected());
+        Ok(n > 0)
+    }
+
+    /// Publishes `document` as the flow's next version and makes it the live version.
+    /// Returns the new version number.
+    pub async fn publish_flow(
+        &self,
+        workspace_id: &str,
+        id: &str,
+        document: &str,
+        note: Option<&str>,
+        published_by: Option<&str>,
+        now: i64,
+    ) -> Result<i64> {
+        let mut tx = self.begin().await?;
+        // Locks the flow row (PostgreSQL) so two publishes cannot take the same number.
+        let owned = on_tx!(tx, c => sqlx::query("UPDATE flows SET updated_at = $1 WHERE id = $2 AND workspace_id = $3")
+            .bind(now).bind(id).bind(workspace_id).execute(c).await?.rows_affected());
+        if owned == 0 {
+            return Err(StoreError::Conflict("no such flow".into()));
+        }
+        let (max,): (Option<i64>,) = on_tx!(tx, c => sqlx::query_as("SELECT MAX(version) FROM flow_versions WHERE flow_id = $1")
+            .bind(id).fetch_one(c).await?);
+        let version = max.unwrap_or(0) + 1;
+        on_tx!(tx, c => sqlx::query(
+            "INSERT INTO flow_versions (flow_id, version, document, note, published_by, published_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(id).bind(version).bind(document).bind(note).bind(published_by).bind(now)
+            .execute(c).await?.rows_affected());
+        on_tx!(tx, c => sqlx::query("UPDATE flows SET live_version = $1 WHERE id = $2")
+            .bind(version).bind(id).execute(c).await?.rows_affected());
+        tx.commit().await?;
+        Ok(version)
+    }
+
+    pub async fn flow_versions(&self, flow_id: &str) -> Result<Vec<FlowVersion>> {
+        Ok(on_pool!(self, pool => sqlx::query_as(
+            "SELECT flow_id, version, document, note, published_by, published_at FROM flow_versions WHERE flow_id = $1 ORDER BY version DESC")
+            .bind(flow_id).fetch_all(pool).await?))
+    }
+
+    pub async fn flow_version(&self, flow_id: &str, version: i64) -> Result<Option<FlowVersion>> {
+        Ok(on_pool!(self, pool => sqlx::query_as(
+            "SELECT flow_id, version, document, note, published_by, published_at FROM flow_versions WHERE flow_id = $1 AND version = $2")
+            .bind(flow_id).bind(version).fetch_optional(pool).await?))
+    }
+
+    /// The live flows of a workspace that have a published version, newest first.
+    pub async fn live_flows(&self, workspace_id: &str) -> Result<Vec<FlowRow>> {
+        Ok(on_pool!(self, pool => sqlx::query_as(
+            "SELECT id, workspace_id, name, draft, live, live_version, require_tests, created_at, updated_at FROM flows WHERE workspace_id = $1 AND live = TRUE AND live_version IS NOT NULL ORDER BY updated_at DESC, id")
+            .bind(workspace_id).fetch_all(pool).await?))
+    }
+}

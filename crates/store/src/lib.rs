@@ -1,0 +1,252 @@
+//! Baton's storage: SQLite (the embedded default) and PostgreSQL behind one API.
+//!
+//! Queries are written once in SQL both dialects read (`$1` parameters, `RETURNING`), with
+//! runtime `query_as` + `FromRow`; the few statements that differ (row locks) are chosen per
+//! dialect. Migrations are per dialect, embedded in the binary and applied at start.
+//! Timestamps are milliseconds since the Unix epoch, given by the caller (whose clock tests
+//! control); ids are chosen by the caller.
+
+mod accounts;
+mod conversations;
+mod flows;
+mod work;
+
+pub use accounts::*;
+pub use conversations::*;
+pub use flows::*;
+pub use work::*;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use std::str::FromStr;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://…")]
+    UnsupportedUrl(String),
+    #[error("migration {name} failed: {source}")]
+    Migration {
+        name: &'static str,
+        source: sqlx::Error,
+    },
+    #[error("{0}")]
+    Conflict(String),
+}
+
+impl StoreError {
+    /// True when a unique constraint refused the write.
+    pub fn is_unique_violation(&self) -> bool {
+        match self {
+            StoreError::Database(sqlx::Error::Database(e)) => e.is_unique_violation(),
+            StoreError::Conflict(_) => true,
+            _ => false,
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// The store: a connection pool on one of the two databases.
+#[derive(Clone)]
+pub struct Store {
+    db: Db,
+}
+
+/// Runs `$body` with `$pool` bound to the pool of whichever database this is.
+macro_rules! on_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.db {
+            $crate::Db::Sqlite($pool) => $body,
+            $crate::Db::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+/// Runs `$body` with `$conn` bound to the transaction's connection.
+macro_rules! on_tx {
+    ($tx:expr, $conn:ident => $body:expr) => {
+        match &mut $tx.inner {
+            $crate::TxInner::Sqlite(t) => {
+                let $conn = &mut **t;
+                $body
+            }
+            $crate::TxInner::Postgres(t) => {
+                let $conn = &mut **t;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use on_tx;
+
+/// A database transaction; dropped without `commit`, it rolls back.
+pub struct Tx {
+    inner: TxInner,
+}
+
+enum TxInner {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<()> {
+        match self.inner {
+            TxInner::Sqlite(t) => t.commit().await?,
+            TxInner::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        match self.inner {
+            TxInner::Sqlite(_) => Dialect::Sqlite,
+            TxInner::Postgres(_) => Dialect::Postgres,
+        }
+    }
+}
+
+const SQLITE_MIGRATIONS: &[(&str, &str)] = &[(
+    "0001_init",
+    include_str!("../migrations/sqlite/0001_init.sql"),
+)];
+const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[(
+    "0001_init",
+    include_str!("../migrations/postgres/0001_init.sql"),
+)];
+
+impl Store {
+    /// Connects to `sqlite://PATH` (created when missing) or `postgres://…`.
+    pub async fn connect(url: &str) -> Result<Store> {
+        if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                // FULL: a commit is on disk before the turn is acknowledged, even across a
+                // power loss. Batched commits (one writer) amortise the sync.
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true);
+            let pool = SqlitePoolOptions::new()
+                .max_connections(8)
+                .connect_with(options)
+                .await?;
+            Ok(Store {
+                db: Db::Sqlite(pool),
+            })
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let options = PgConnectOptions::from_str(url)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options)
+                .await?;
+            Ok(Store {
+                db: Db::Postgres(pool),
+            })
+        } else {
+            Err(StoreError::UnsupportedUrl(url.to_string()))
+        }
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        match self.db {
+            Db::Sqlite(_) => Dialect::Sqlite,
+            Db::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// Applies the migrations this database has not seen yet, in order.
+    pub async fn migrate(&self) -> Result<()> {
+        let migrations = match self.dialect() {
+            Dialect::Sqlite => SQLITE_MIGRATIONS,
+            Dialect::Postgres => POSTGRES_MIGRATIONS,
+        };
+        on_pool!(self, pool => {
+            sqlx::query("CREATE TABLE IF NOT EXISTS baton_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)")
+                .execute(pool)
+                .await?
+                .rows_affected();
+        });
+        for (name, sql) in migrations {
+            let mut tx = self.begin().await?;
+            let done: Option<(String,)> = on_tx!(tx, c => sqlx::query_as("SELECT name FROM baton_migrations WHERE name = $1")
+                .bind(*name)
+                .fetch_optional(c)
+                .await?);
+            if done.is_some() {
+                continue;
+            }
+            for statement in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+                on_tx!(tx, c => sqlx::raw_sql(sqlx::AssertSqlSafe(statement.to_string()))
+                    .execute(c)
+                    .await
+                    .map_err(|source| StoreError::Migration { name, source })?
+                    .rows_affected());
+            }
+            on_tx!(tx, c => sqlx::query("INSERT INTO baton_migrations (name, applied_at) VALUES ($1, 0)")
+                .bind(*name)
+                .execute(c)
+                .await?
+                .rows_affected());
+            tx.commit().await?;
+            tracing::info!(migration = name, "applied");
+        }
+        Ok(())
+    }
+
+    /// Begins a write transaction (SQLite: `BEGIN IMMEDIATE`, so writers queue up front).
+    pub async fn begin(&self) -> Result<Tx> {
+        let inner = match &self.db {
+            Db::Sqlite(pool) => TxInner::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
+        };
+        Ok(Tx { inner })
+    }
+
+    /// Closes the pool (waits for connections to be returned).
+    pub async fn close(&self) {
+        on_pool!(self, pool => pool.close().await)
+    }
+
+    /// Deletes every row of every table: for tests that share one PostgreSQL database.
+    pub async fn wipe_for_tests(&self) -> Result<()> {
+        let tables = [
+            "webhook_deliveries",
+            "timers",
+            "outbox",
+            "messages",
+            "conversations",
+            "contacts",
+            "flow_versions",
+            "flows",
+            "api_keys",
+            "sessions",
+            "members",
+            "workspaces",
+        ];
+        let mut tx = self.begin().await?;
+        for t in tables {
+            on_tx!(tx, c => sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DELETE FROM {t}"))).execute(c).await?.rows_affected());
+        }
+        tx.commit().await
+    }
+}

@@ -1,0 +1,154 @@
+//! Work that outlives a request: the outbox of effects, persisted timers, webhook deliveries.
+
+use crate::{on_pool, on_tx, Result, Store, Tx};
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct OutboxItem {
+    pub id: i64,
+    pub workspace_id: String,
+    pub conversation_id: String,
+    /// `webhook` or `ai`.
+    pub kind: String,
+    /// The effect (JSON text).
+    pub payload: String,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub done_at: Option<i64>,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Timer {
+    pub conversation_id: String,
+    pub timer_id: i64,
+    pub due_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct WebhookDelivery {
+    pub id: i64,
+    pub workspace_id: String,
+    pub conversation_id: String,
+    pub node: String,
+    pub url: String,
+    pub attempt: i64,
+    pub status_code: Option<i64>,
+    pub error: Option<String>,
+    pub duration_ms: i64,
+    pub created_at: i64,
+}
+
+pub struct NewDelivery<'a> {
+    pub workspace_id: &'a str,
+    pub conversation_id: &'a str,
+    pub node: &'a str,
+    pub url: &'a str,
+    pub attempt: i64,
+    pub status_code: Option<i64>,
+    pub error: Option<&'a str>,
+    pub duration_ms: i64,
+    pub now: i64,
+}
+
+impl Tx {
+    pub async fn insert_outbox(
+        &mut self,
+        workspace_id: &str,
+        conversation_id: &str,
+        kind: &str,
+        payload: &str,
+        now: i64,
+    ) -> Result<i64> {
+        let (id,): (i64,) = on_tx!(self, conn => sqlx::query_as(
+            "INSERT INTO outbox (workspace_id, conversation_id, kind, payload, attempts, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, 0, $5, $5) RETURNING id")
+            .bind(workspace_id).bind(conversation_id).bind(kind).bind(payload).bind(now)
+            .fetch_one(conn).await?);
+        Ok(id)
+    }
+
+    /// Marks an outbox item done; false when it was already done (a replayed result).
+    pub async fn complete_outbox(&mut self, id: i64, now: i64) -> Result<bool> {
+        let n = on_tx!(self, conn => sqlx::query("UPDATE outbox SET done_at = $1 WHERE id = $2 AND done_at IS NULL")
+            .bind(now).bind(id).execute(conn).await?.rows_affected());
+        Ok(n > 0)
+    }
+
+    pub async fn insert_timer(
+        &mut self,
+        conversation_id: &str,
+        timer_id: i64,
+        due_at: i64,
+    ) -> Result<()> {
+        on_tx!(self, conn => sqlx::query("INSERT INTO timers (conversation_id, timer_id, due_at) VALUES ($1, $2, $3)")
+            .bind(conversation_id).bind(timer_id).bind(due_at).execute(conn).await?.rows_affected());
+        Ok(())
+    }
+
+    /// Removes a timer; false when it was not there (already fired or cancelled).
+    pub async fn delete_timer(&mut self, conversation_id: &str, timer_id: i64) -> Result<bool> {
+        let n = on_tx!(self, conn => sqlx::query("DELETE FROM timers WHERE conversation_id = $1 AND timer_id = $2")
+            .bind(conversation_id).bind(timer_id).execute(conn).await?.rows_affected());
+        Ok(n > 0)
+    }
+}
+
+impl Store {
+    /// Outbox items due at `now`, oldest first.
+    pub async fn due_outbox(&self, now: i64, limit: i64) -> Result<Vec<OutboxItem>> {
+        Ok(on_pool!(self, pool => sqlx::query_as(
+            "SELECT id, workspace_id, conversation_id, kind, payload, attempts, next_attempt_at, done_at, last_error, created_at FROM outbox WHERE done_at IS NULL AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2")
+            .bind(now).bind(limit).fetch_all(pool).await?))
+    }
+
+    pub async fn outbox_item(&self, id: i64) -> Result<Option<OutboxItem>> {
+        Ok(on_pool!(self, pool => sqlx::query_as(
+            "SELECT id, workspace_id, conversation_id, kind, payload, attempts, next_attempt_at, done_at, last_error, created_at FROM outbox WHERE id = $1")
+            .bind(id).fetch_optional(pool).await?))
+    }
+
+    pub async fn pending_outbox_count(&self) -> Result<i64> {
+        let (n,): (i64,) = on_pool!(self, pool => sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE done_at IS NULL")
+            .fetch_one(pool).await?);
+        Ok(n)
+    }
+
+    pub async fn reschedule_outbox(
+        &self,
+        id: i64,
+        attempts: i64,
+        next_attempt_at: i64,
+        error: &str,
+    ) -> Result<()> {
+        on_pool!(self, pool => sqlx::query("UPDATE outbox SET attempts = $1, next_attempt_at = $2, last_error = $3 WHERE id = $4")
+            .bind(attempts).bind(next_attempt_at).bind(error).bind(id).execute(pool).await?.rows_affected());
+        Ok(())
+    }
+
+    /// Timers due at `now`, earliest first.
+    pub async fn due_timers(&self, now: i64, limit: i64) -> Result<Vec<Timer>> {
+        Ok(on_pool!(self, pool => sqlx::query_as(
+            "SELECT conversation_id, timer_id, due_at FROM timers WHERE due_at <= $1 ORDER BY due_at LIMIT $2")
+            .bind(now).bind(limit).fetch_all(pool).await?))
+    }
+
+    pub async fn next_timer_due(&self) -> Result<Option<i64>> {
+        let (n,): (Option<i64>,) = on_pool!(self, pool => sqlx::query_as("SELECT MIN(due_at) FROM timers").fetch_one(pool).await?);
+        Ok(n)
+    }
+
+    pub async fn insert_delivery(&self, d: NewDelivery<'_>) -> Result<()> {
+        on_pool!(self, pool => sqlx::query(
+            "INSERT INTO webhook_deliveries (workspace_id, conversation_id, node, url, attempt, status_code, error, duration_ms, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+            .bind(d.workspace_id).bind(d.conversation_id).bind(d.node).bind(d.url).bind(d.attempt).bind(d.status_code).bind(d.error).bind(d.duration_ms).bind(d.now)
+            .execute(pool).await?.rows_affected());
+        Ok(())
+    }
+
+    pub async fn deliveries(&self, conversation_id: &str) -> Result<Vec<WebhookDelivery>> {
+        Ok(on_pool!(self, pool => sqlx::query_as(
+            "SELECT id, workspace_id, conversation_id, node, url, attempt, status_code, error, duration_ms, created_at FROM webhook_deliveries WHERE conversation_id = $1 ORDER BY id")
+            .bind(conversation_id).fetch_all(pool).await?))
+    }
+}
