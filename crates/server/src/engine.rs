@@ -486,7 +486,7 @@ async fn run_event(
     core: &Core,
     tx: &mut Tx,
     mut conv: Conversation,
-    inbound: Option<Message>,
+    mut inbound: Option<Message>,
     event: &Event,
     now: i64,
 ) -> Result<Applied, JobError> {
@@ -501,6 +501,12 @@ async fn run_event(
     };
     let mut seq = conv.last_seq;
     let mut publish = Vec::new();
+    if let (Some(m), Event::ButtonPressed { option }) = (inbound.as_mut(), event) {
+        // Show what the customer pressed as the button's label.
+        if let Some(label) = button_label(&flow, &state, option) {
+            m.text = label;
+        }
+    }
     if let Some(mut m) = inbound {
         seq += 1;
         m.seq = seq;
@@ -640,6 +646,18 @@ async fn run_event(
         outbox,
         timers,
     })
+}
+
+fn button_label(flow: &Flow, state: &State, option: &str) -> Option<String> {
+    let node = flow.node(flow.index_of(state.at.as_deref()?)?);
+    match &node.kind {
+        baton_flow::document::NodeKind::Options(o) => o
+            .options
+            .iter()
+            .find(|c| c.id == option)
+            .map(|c| c.label.clone()),
+        _ => None,
+    }
 }
 
 /// The conversation status people see, from the flow's state.

@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod ratelimit;
 pub mod routes;
 pub mod settings;
+pub mod testing;
 pub mod webhook;
 pub mod workers;
 

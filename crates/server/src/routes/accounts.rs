@@ -25,6 +25,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/me", get(me))
         .route("/api/v1/workspace", get(workspace))
         .route("/api/v1/workspace/settings", put(update_settings))
+        .route("/api/v1/workspace/signing-secret", get(signing_secret))
         .route("/api/v1/members", get(list_members).post(create_member))
         .route("/api/v1/api-keys", get(list_keys).post(create_key))
         .route("/api/v1/api-keys/{id}", delete(revoke_key))
@@ -194,6 +195,25 @@ async fn workspace(
         widget_key: ws.widget_key,
         settings: (*settings).clone(),
     }))
+}
+
+/// The secret that signs webhook calls and events (Standard Webhooks): give it to receivers.
+#[utoipa::path(get, path = "/api/v1/workspace/signing-secret", tag = "members", security(("session" = []), ("api_key" = [])),
+    responses((status = 200, body = Object), (status = 403, body = crate::error::ErrorBody)))]
+async fn signing_secret(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<serde_json::Value>> {
+    caller.require(Role::Admin)?;
+    let ws = state
+        .core
+        .store
+        .workspace(&caller.workspace_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("workspace"))?;
+    Ok(Json(
+        serde_json::json!({ "secret": ws.webhook_secret, "scheme": "Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256>)" }),
+    ))
 }
 
 /// Replaces the workspace settings.

@@ -527,18 +527,31 @@ async fn websocket(
 
 const CUSTOMER_WS_FRAME: usize = 64 * 1024;
 
-#[derive(Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+/// What a customer's WebSocket frame asks for.
 enum WsIncoming {
-    Message {
-        #[serde(default)]
-        client_id: Option<String>,
-        #[serde(default)]
-        text: Option<String>,
-        #[serde(default)]
-        button: Option<String>,
-    },
+    Message(SendRequest),
     Ping,
+}
+
+/// Reads a frame: `{"type": "ping"}` or `{"type": "message", …SendRequest}`; errors name the field.
+fn parse_frame(text: &str) -> ApiResult<WsIncoming> {
+    let mut value: Value = crate::json::parse(text.as_bytes())?;
+    let kind = value
+        .as_object_mut()
+        .and_then(|o| o.remove("type"))
+        .ok_or_else(|| {
+            ApiError::bad_request("invalid_body", "a frame is a JSON object with a `type`")
+                .field("type")
+        })?;
+    match kind.as_str() {
+        Some("ping") => Ok(WsIncoming::Ping),
+        Some("message") => {
+            crate::json::parse(value.to_string().as_bytes()).map(WsIncoming::Message)
+        }
+        _ => Err(
+            ApiError::bad_request("invalid_body", "`type` is `message` or `ping`").field("type"),
+        ),
+    }
 }
 
 async fn follow(state: AppState, conv: Conversation, after: i64, socket: WebSocket) {
@@ -593,10 +606,10 @@ async fn follow(state: AppState, conv: Conversation, after: i64, socket: WebSock
             },
             incoming = stream.next() => match incoming {
                 Some(Ok(WsMessage::Text(text))) => {
-                    let reply = match crate::json::parse::<WsIncoming>(text.as_bytes()) {
+                    let reply = match parse_frame(&text) {
                         Ok(WsIncoming::Ping) => serde_json::json!({"type": "pong"}),
-                        Ok(WsIncoming::Message { client_id, text, button }) => {
-                            match send(&state, &conv, SendRequest { client_id, text, button }).await {
+                        Ok(WsIncoming::Message(request)) => {
+                            match send(&state, &conv, request).await {
                                 Ok(o) => serde_json::json!({"type": "ack", "duplicate": o.duplicate, "status": o.conversation.status}),
                                 Err(e) => serde_json::json!({"type": "error", "code": e.code, "message": e.message, "field": e.field}),
                             }

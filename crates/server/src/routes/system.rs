@@ -51,6 +51,7 @@ pub fn routes() -> Router<AppState> {
         crate::routes::accounts::me,
         crate::routes::accounts::workspace,
         crate::routes::accounts::update_settings,
+        crate::routes::accounts::signing_secret,
         crate::routes::accounts::list_members,
         crate::routes::accounts::create_member,
         crate::routes::accounts::list_keys,

@@ -1,0 +1,1353 @@
+//! The server over real HTTP and WebSocket on loopback, on SQLite and on PostgreSQL: every
+//! scenario runs against both (PostgreSQL at BATON_TEST_POSTGRES_URL; required in CI).
+
+use baton_server::bootstrap::{create_workspace, CreatedWorkspace};
+use baton_server::webhook::{verify, AddressPolicy};
+use baton_server::{start, Config, Running};
+use futures_util::{SinkExt, StreamExt};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+
+#[derive(Clone, Copy)]
+enum Db {
+    Sqlite,
+    Postgres,
+}
+
+/// Starts at a fixed time; tests move it with POST /api/v1/test/clock.
+const CLOCK_START: i64 = 1_800_000_000_000;
+
+struct TestServer {
+    base: String,
+    running: Running,
+    owner: CreatedWorkspace,
+    http: reqwest::Client,
+}
+
+impl TestServer {
+    async fn start(db: Db) -> Option<TestServer> {
+        TestServer::start_with(db, |_| {}).await
+    }
+
+    async fn start_with(db: Db, tune: impl FnOnce(&mut Config)) -> Option<TestServer> {
+        let url = match db {
+            Db::Sqlite => {
+                let dir = std::env::temp_dir()
+                    .join(format!("baton-api-{}", baton_server::ids::random_token(8)));
+                std::fs::create_dir_all(&dir).unwrap();
+                format!("sqlite://{}", dir.join("baton.db").display())
+            }
+            Db::Postgres => baton_server::testing::fresh_postgres_database()
+                .await
+                .unwrap()?,
+        };
+        let mut config = Config::new(url, "127.0.0.1:0".parse().unwrap());
+        config.webhook_policy = AddressPolicy::AllowLoopback;
+        config.manual_clock_start = Some(CLOCK_START);
+        config.start_limit = (10_000, 10_000);
+        config.message_limit = (10_000, 10_000);
+        tune(&mut config);
+        let running = start(config).await.expect("server starts");
+        let owner = running
+            .first_start
+            .clone()
+            .expect("first start creates the demo")
+            .workspace;
+        Some(TestServer {
+            base: format!("http://{}", running.addr),
+            owner,
+            running,
+            http: reqwest::Client::new(),
+        })
+    }
+
+    /// A request with the owner's API key.
+    async fn api(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        self.api_as(&self.owner.api_key, method, path, body).await
+    }
+
+    async fn api_as(
+        &self,
+        key: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(key);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status();
+        let text = res.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    async fn start_conversation(&self, body: Value) -> (StatusCode, Value) {
+        let res = self
+            .http
+            .post(format!("{}/api/v1/widget/conversations", self.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (res.status(), res.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn customer(&self) -> Customer {
+        let (status, body) = self
+            .start_conversation(json!({"widget_key": self.owner.widget_key, "contact": {"name": "Ana López", "external_id": "cust-1"}}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        Customer::from_start(self, &body)
+    }
+
+    async fn advance_clock(&self, ms: i64) {
+        let res = self
+            .http
+            .post(format!("{}/api/v1/test/clock", self.base))
+            .json(&json!({"advance_ms": ms}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+
+    /// Creates, publishes and switches on a flow; returns its id.
+    async fn publish_flow(&self, document: Value) -> String {
+        let (status, body) = self
+            .api(
+                Method::POST,
+                "/api/v1/flows",
+                Some(json!({"document": document})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let id = body["id"].as_str().unwrap().to_string();
+        let (status, body) = self
+            .api(
+                Method::POST,
+                &format!("/api/v1/flows/{id}/publish"),
+                Some(json!({})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let (status, body) = self
+            .api(
+                Method::PUT,
+                &format!("/api/v1/flows/{id}/live"),
+                Some(json!({"live": true})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        id
+    }
+}
+
+struct Customer {
+    base: String,
+    id: String,
+    token: String,
+    first: Vec<Value>,
+    http: reqwest::Client,
+}
+
+impl Customer {
+    fn from_start(s: &TestServer, body: &Value) -> Customer {
+        Customer {
+            base: s.base.clone(),
+            id: body["conversation"]["id"].as_str().unwrap().to_string(),
+            token: body["token"].as_str().unwrap().to_string(),
+            first: body["messages"].as_array().unwrap().clone(),
+            http: s.http.clone(),
+        }
+    }
+
+    async fn send(&self, body: Value) -> (StatusCode, Value) {
+        let res = self
+            .http
+            .post(format!(
+                "{}/api/v1/conversations/{}/messages",
+                self.base, self.id
+            ))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Sends text; asserts success; returns the reply texts.
+    async fn say(&self, client_id: &str, text: &str) -> Vec<String> {
+        let (status, body) = self
+            .send(json!({"client_id": client_id, "text": text}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        texts(&body["messages"])
+    }
+
+    async fn press(&self, client_id: &str, button: &str) -> Vec<String> {
+        let (status, body) = self
+            .send(json!({"client_id": client_id, "button": button}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        texts(&body["messages"])
+    }
+
+    async fn messages(&self, after: i64) -> Vec<Value> {
+        let res = self
+            .http
+            .get(format!(
+                "{}/api/v1/conversations/{}/messages?after={after}",
+                self.base, self.id
+            ))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let body: Value = res.json().await.unwrap();
+        body["messages"].as_array().unwrap().clone()
+    }
+
+    async fn status(&self) -> String {
+        let res = self
+            .http
+            .get(format!("{}/api/v1/conversations/{}", self.base, self.id))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
+        let body: Value = res.json().await.unwrap();
+        body["status"].as_str().unwrap_or("").to_string()
+    }
+
+    /// Polls until a message containing `needle` appears (the flow goes on after an effect).
+    async fn wait_for(&self, needle: &str) -> Vec<Value> {
+        for _ in 0..200 {
+            let all = self.messages(0).await;
+            if all
+                .iter()
+                .any(|m| m["text"].as_str().unwrap_or("").contains(needle))
+            {
+                return all;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "no message containing {needle:?}: {:#?}",
+            self.messages(0).await
+        );
+    }
+}
+
+fn texts(messages: &Value) -> Vec<String> {
+    messages
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|m| m["text"].as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name(super::Db::Sqlite).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name(super::Db::Postgres).await
+                }
+            }
+        )*
+    };
+}
+
+on_both_databases!(
+    demo_flow_conversation_to_hand_over,
+    retries_with_the_same_client_id_make_one_turn,
+    webhook_reaches_a_real_receiver_signed,
+    bad_input_gets_a_clear_4xx,
+    workspaces_cannot_see_each_other,
+    sessions_need_csrf_and_roles_count,
+    publishing_versions_rollback_and_live_switch,
+    websocket_follows_the_conversation,
+    stalling_timer_fires_when_the_clock_moves,
+    contact_attributes_are_kept_across_conversations,
+);
+
+async fn demo_flow_conversation_to_hand_over(db: Db) {
+    let Some(s) = TestServer::start(db).await else {
+        return;
+    };
+    let c = s.customer().await;
+    assert_eq!(
+        texts(&Value::Array(c.first.clone()))[0].split('!').next(),
+        Some("Hi Ana")
+    );
+    assert_eq!(c.first[1]["buttons"][0]["id"], "name");
+    let replies = c.press("m1", "name").await;
+    assert_eq!(
+        replies,
+        vec!["What's your full name, as it appears on your account?"]
+    );
+    c.say("m2", "Ana López").await;
+    let replies = c.say("m3", "not an email").await;
+    assert!(replies[0].contains("email"), "{replies:?}");
+    c.say("m4", "ana@example.com").await;
+    c.say("m5", "3348917502").await;
+    let replies = c.press("m6", "credit_card").await;
+    assert!(
+        replies
+            .iter()
+            .any(|r| r.contains("passing your refund request to our billing team")),
+        "{replies:?}"
+    );
+    assert_eq!(c.status().await, "queued");
+    // The bot is silent while a person is expected.
+    assert!(c.say("m7", "hello?").await.is_empty());
+    let all = c.messages(0).await;
+    let seqs: Vec<i64> = all.iter().map(|m| m["seq"].as_i64().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+    assert!(
+        all.iter().all(|m| m["role"] != "event"),
+        "internal events are not shown to customers"
+    );
+    let pressed: Vec<&Value> = all.iter().filter(|m| m["role"] == "customer").collect();
+    assert_eq!(
+        pressed[0]["text"], "Full name",
+        "a press reads as the button's label"
+    );
+}
+
+async fn retries_with_the_same_client_id_make_one_turn(db: Db) {
+    let Some(s) = TestServer::start(db).await else {
+        return;
+    };
+    let c = Arc::new(s.customer().await);
+    let first = c.press("press-1", "name").await;
+    let (status, again) = c
+        .send(json!({"client_id": "press-1", "button": "name"}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(again["duplicate"], true);
+    assert_eq!(texts(&again["messages"]), first);
+    // Ten copies of one message at once: exactly one turn.
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let c = c.clone();
+        tasks.push(tokio::spawn(async move {
+            c.send(json!({"client_id": "name-1", "text": "Ana López"}))
+                .await
+        }));
+    }
+    let mut originals = 0;
+    for t in tasks {
+        let (status, body) = t.await.unwrap();
+        assert_eq!(status, StatusCode::OK, "{body}");
+        if body["duplicate"] == false {
+            originals += 1;
+        }
+        assert_eq!(
+            texts(&body["messages"]),
+            vec!["Thanks! What's the email address you used for the order?"]
+        );
+    }
+    assert_eq!(originals, 1);
+    let all = c.messages(0).await;
+    let named = all.iter().filter(|m| m["client_id"] == "name-1").count();
+    assert_eq!(named, 1, "{all:#?}");
+    assert_eq!(
+        all.iter()
+            .filter(|m| m["text"] == "Thanks! What's the email address you used for the order?")
+            .count(),
+        1
+    );
+}
+
+/// A loopback HTTP receiver: records requests; answers each with `respond(n)`.
+async fn receiver(
+    respond: fn(usize) -> (u16, String),
+) -> (String, Arc<Mutex<Vec<(Vec<(String, String)>, String)>>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen: Arc<Mutex<Vec<(Vec<(String, String)>, String)>>> = Arc::default();
+    let record = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let record = record.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = stream.into_split();
+                let mut reader = BufReader::new(read);
+                let mut headers = Vec::new();
+                let mut length = 0;
+                let mut line = String::new();
+                reader.read_line(&mut line).await.unwrap();
+                headers.push(("request-line".to_string(), line.trim().to_string()));
+                loop {
+                    line.clear();
+                    if reader.read_line(&mut line).await.unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some((k, v)) = line.trim().split_once(':') {
+                        let (k, v) = (k.trim().to_ascii_lowercase(), v.trim().to_string());
+                        if k == "content-length" {
+                            length = v.parse().unwrap_or(0);
+                        }
+                        headers.push((k, v));
+                    }
+                }
+                let mut body = vec![0; length];
+                reader.read_exact(&mut body).await.unwrap();
+                let n = {
+                    let mut seen = record.lock().unwrap();
+                    seen.push((headers, String::from_utf8_lossy(&body).to_string()));
+                    seen.len()
+                };
+                let (status, reply) = respond(n);
+                let response = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{reply}",
+                    reply.len()
+                );
+                let _ = write.write_all(response.as_bytes()).await;
+            });
+        }
+    });
+    (url, seen)
+}
+
+fn webhook_flow(url: &str) -> Value {
+    json!({
+        "format": 1, "name": "Order lookup",
+        "variables": [{"name": "order_status"}],
+        "nodes": [
+            {"id": "start", "type": "trigger"},
+            {"id": "ask", "type": "collect_input", "text": "Order number?", "variable": "order_id", "input": "regex", "pattern": "[0-9]{5}"},
+            {"id": "lookup", "type": "webhook", "url": format!("{url}/orders/{{{{ order_id }}}}"), "method": "POST",
+             "headers": {"x-shop": "demo"}, "body": {"order": "{{ order_id }}", "who": "{{ contact.name }}"},
+             "response_mapping": {"order_status": "order.status"}, "retries": 2, "timeout_ms": 2000},
+            {"id": "tell", "type": "message", "text": "Order {{ order_id }} is {{ order_status }}."},
+            {"id": "sorry", "type": "message", "text": "The order system is down."},
+            {"id": "bye", "type": "end"}
+        ],
+        "edges": [
+            {"from": "start", "port": "next", "to": "ask"},
+            {"from": "ask", "port": "next", "to": "lookup"},
+            {"from": "ask", "port": "invalid", "to": "sorry"},
+            {"from": "lookup", "port": "success", "to": "tell"},
+            {"from": "lookup", "port": "failure", "to": "sorry"},
+            {"from": "tell", "port": "next", "to": "bye"},
+            {"from": "sorry", "port": "next", "to": "bye"}
+        ]
+    })
+}
+
+async fn webhook_reaches_a_real_receiver_signed(db: Db) {
+    let Some(s) = TestServer::start(db).await else {
+        return;
+    };
+    // The first attempt fails with 503; the retry succeeds.
+    let (url, seen) = receiver(|n| {
+        if n == 1 {
+            (503, "{}".into())
+        } else {
+            (200, r#"{"order": {"status": "shipped"}}"#.into())
+        }
+    })
+    .await;
+    let flow_id = s.publish_flow(webhook_flow(&url)).await;
+    let (status, body) = s
+        .start_conversation(json!({"widget_key": s.owner.widget_key, "flow_id": flow_id, "contact": {"name": "Ana"}}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let c = Customer::from_start(&s, &body);
+    let replies = c.say("o1", "12345").await;
+    assert!(
+        replies.is_empty(),
+        "the answer comes after the webhook: {replies:?}"
+    );
+    c.wait_for("Order 12345 is shipped.").await;
+
+    let (_, secret) = s
+        .api(Method::GET, "/api/v1/workspace/signing-secret", None)
+        .await;
+    let secret = secret["secret"].as_str().unwrap().to_string();
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2, "one retry after the 503");
+    for (headers, body) in &seen {
+        let h = |k: &str| {
+            headers
+                .iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        assert_eq!(h("request-line"), "POST /orders/12345 HTTP/1.1");
+        assert_eq!(h("x-shop"), "demo");
+        assert_eq!(
+            serde_json::from_str::<Value>(body).unwrap(),
+            json!({"order": "12345", "who": "Ana"})
+        );
+        let now = CLOCK_START / 1000;
+        assert!(
+            verify(
+                &secret,
+                (
+                    &h("webhook-id"),
+                    &h("webhook-timestamp"),
+                    &h("webhook-signature")
+                ),
+                body,
+                now,
+                300
+            ),
+            "signature verifies"
+        );
+        assert!(!verify(
+            &secret,
+            (
+                &h("webhook-id"),
+                &h("webhook-timestamp"),
+                &h("webhook-signature")
+            ),
+            "tampered",
+            now,
+            300
+        ));
+    }
+    assert_eq!(
+        seen[0].0.iter().find(|(k, _)| k == "webhook-id"),
+        seen[1].0.iter().find(|(k, _)| k == "webhook-id"),
+        "a retry keeps its webhook-id"
+    );
+    let (status, log) = s
+        .api(
+            Method::GET,
+            &format!("/api/v1/conversations/{}/deliveries", c.id),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let codes: Vec<i64> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["status_code"].as_i64().unwrap_or(0))
+        .collect();
+    assert_eq!(codes, vec![503, 200]);
+}
+
+async fn bad_input_gets_a_clear_4xx(db: Db) {
+    let Some(s) = TestServer::start(db).await else {
+        return;
+    };
+    let c = s.customer().await;
+    let post = |body: String, content_type: &'static str| {
+        let req = s
+            .http
+            .post(format!("{}/api/v1/conversations/{}/messages", s.base, c.id))
+            .bearer_auth(&c.token)
+            .header("content-type", content_type)
+            .body(body);
+        async move {
+            let res = req.send().await.unwrap();
+            let status = res.status();
+            (status, res.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (status, body) = post("{not json".into(), "application/json").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["code"], "invalid_body");
+    let (status, body) = post(r#"{"text": 42}"#.into(), "application/json").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["field"], "text", "{body}");
+    let (status, body) = post(r#"{"txt": "hi"}"#.into(), "application/json").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown field `txt`"),
+        "{body}"
+    );
+    let (status, body) = post(
+        json!({"text": "x".repeat(4001)}).to_string(),
+        "application/json",
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["error"]["field"], "text");
+    let (status, body) = post(
+        json!({"text": "x".repeat(70_000)}).to_string(),
+        "application/json",
+    )
+    .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert_eq!(body["error"]["code"], "body_too_large");
+    let (status, body) = post("hi".into(), "text/plain").await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{body}");
+    let (status, body) = c.send(json!({"client_id": "", "text": "hi"})).await;
+    assert_eq!(
+        (status, body["error"]["field"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!("client_id"))
+    );
+    let (status, body) = c.send(json!({"text": "a", "button": "b"})).await;
+    assert_eq!(
+        (status, body["error"]["field"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!("button"))
+    );
+    // Nothing of the refused requests was written.
+    assert_eq!(c.messages(0).await.len(), 2);
+    // Wrong token and unknown widget key.
+    let res = s
+        .http
+        .get(format!("{}/api/v1/conversations/{}/messages", s.base, c.id))
+        .bearer_auth("wrong")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let (status, body) = s.start_conversation(json!({"widget_key": "wk_nope"})).await;
+    assert_eq!(
+        (status, body["error"]["field"].clone()),
+        (StatusCode::NOT_FOUND, json!("widget_key"))
+    );
+    let (status, body) = s
+        .start_conversation(
+            json!({"widget_key": s.owner.widget_key, "contact": {"attributes": {"bad name": 1}}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    // A flow document of another format names the field.
+    let (status, body) = s
+        .api(
+            Method::POST,
+            "/api/v1/flows",
+            Some(json!({"document": {"format": 2, "name": "x", "nodes": []}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["error"]["field"], "document.format", "{body}");
+    let (status, body) = s.api(Method::GET, "/api/v1/nope", None).await;
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (StatusCode::NOT_FOUND, json!("not_found"))
+    );
+}
+
+async fn workspaces_cannot_see_each_other(db: Db) {
+    let Some(s) = TestServer::start(db).await else {
+        return;
+    };
+    let store = &s.running.state.core.store;
+    let clock = &s.running.state.core.clock;
+    let other = create_workspace(
+        store,
+        clock,
+        "Other",
+        "other@example.com",
+        Some("a long password"),
+    )
+    .await
+    .unwrap();
+    let (_, flows) = s.api(Method::GET, "/api/v1/flows", None).await;
+    let demo_flow = flows[0]["id"].as_str().unwrap().to_string();
+    let c = s.customer().await;
+    let k = &other.api_key;
+    for (method, path, body) in [
+        (Method::GET, format!("/api/v1/flows/{demo_flow}"), None),
+        (
+            Method::PUT,
+            format!("/api/v1/flows/{demo_flow}/draft"),
+            Some(json!({"document": {"format": 1, "name": "x", "nodes": []}})),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/flows/{demo_flow}/publish"),
+            Some(json!({})),
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/flows/{demo_flow}/versions"),
+            None,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/flows/{demo_flow}/versions/1"),
+            None,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/flows/{demo_flow}/rollback"),
+            Some(json!({"version": 1})),
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/flows/{demo_flow}/live"),
+            Some(json!({"live": false})),
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/flows/{demo_flow}/settings"),
+            Some(json!({"require_tests": true})),
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/flows/{demo_flow}/export"),
+            None,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/conversations/{}/deliveries", c.id),
+            None,
+        ),
+    ] {
+        let (status, body) = s.api_as(k, method.clone(), &path, body).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}: {body}");
+    }
+    let (_, mine) = s.api_as(k, Method::GET, "/api/v1/flows", None).await;
+    assert_eq!(mine, json!([]));
+    let (_, members) = s.api_as(k, Method::GET, "/api/v1/members", None).await;
+    assert_eq!(members.as_array().unwrap().len(), 1);
+    assert_eq!(members[0]["email"], "other@example.com");
+    // The other workspace's API key cannot be revoked from here.
+    let (_, keys) = s.api(Method::GET, "/api/v1/api-keys", None).await;
+    let my_key = keys[0]["id"].as_str().unwrap().to_string();
+    let (status, _) = s
+        .api_as(
+            k,
+            Method::DELETE,
+            &format!("/api/v1/api-keys/{my_key}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // A conversation token opens only its own conversation.
+    let c2 = s.customer().await;
+    let res = s
+        .http
+        .get(format!("{}/api/v1/conversations/{}", s.base, c2.id))
+        .bearer_auth(&c.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+}
+
+async fn sessions_need_csrf_and_roles_count(db: Db) {
+    let Some(s) = TestServer::start(db).await else {
+        return;
+    };
+    let login = |email: &'static str, password: String| {
+        let http = s.http.clone();
+        let url = format!("{}/api/v1/auth/login", s.base);
+        async move {
+            http.post(url)
+                .json(&json!({"email": email, "password": password}))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let res = login("owner@example.com", "wrong password".into()).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = login("owner@example.com", s.owner.owner_password.clone()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    let session = cookie.split(';').next().unwrap().to_string();
+    let body: Value = res.json().await.unwrap();
+    let csrf = body["csrf_token"].as_str().unwrap().to_string();
+    let with_cookie = |method: Method, path: &str, csrf: Option<&str>| {
+        let mut req = s
+            .http
+            .request(method, format!("{}{path}", s.base))
+            .header("cookie", &session);
+        if let Some(c) = csrf {
+            req = req.header("x-csrf-token", c);
+        }
+        req
+    };
+    let res = with_cookie(Method::GET, "/api/v1/me", None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let new_agent = json!({"email": "sam@example.com", "name": "Sam", "role": "agent", "password": "agent password"});
+    let res = with_cookie(Method::POST, "/api/v1/members", None)
+        .json(&new_agent)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::FORBIDDEN,
+        "a change without the CSRF token is refused"
+    );
+    let res = with_cookie(Method::POST, "/api/v1/members", Some(&csrf))
+        .json(&new_agent)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let res = with_cookie(Method::POST, "/api/v1/members", Some(&csrf))
+        .json(&new_agent)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CONFLICT, "the email is taken");
+    // An agent may read flows but not change them.
+    let res = login("sam@example.com", "agent password".into()).await;
+    let agent_session = res.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let agent_csrf = res.json::<Value>().await.unwrap()["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let res = s
+        .http
+        .get(format!("{}/api/v1/flows", s.base))
+        .header("cookie", &agent_session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = s
+        .http
+        .post(format!("{}/api/v1/flows", s.base))
+        .header("cookie", &agent_session)
+        .header("x-csrf-token", &agent_csrf)
+        .json(&json!({"document": {"format": 1, "name": "x", "nodes": []}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    // Logging out ends the session; a revoked key stops working.
+    let res = with_cookie(Method::POST, "/api/v1/auth/logout", Some(&csrf))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let res = with_cookie(Method::GET, "/api/v1/me", None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let (status, key) = s
+        .api(
+            Method::POST,
+            "/api/v1/api-keys",
+            Some(json!({"name": "ci"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let secret = key["secret"].as_str().unwrap().to_string();
+    assert_eq!(
+        s.api_as(&secret, Method::GET, "/api/v1/flows", None)
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let id = key["key"]["id"].as_str().unwrap();
+    assert_eq!(
+        s.api(Method::DELETE, &format!("/api/v1/api-keys/{id}"), None)
+            .await
+            .0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        s.api_as(&secret, Method::GET, "/api/v1/flows", None)
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+fn greeting_flow(greeting: &str) -> Value {
+    json!({
+        "format": 1, "name": "Greeter",
+        "nodes": [
+            {"id": "start", "type": "trigger"},
+            {"id": "ask", "type": "collect_input", "text": "Your name?", "variable": "name", "input": "name"},
+            {"id": "hello", "type": "message", "text": format!("{greeting}, {{{{ name }}}}!")},
+            {"id": "bye", "type": "end"}
+        ],
+        "edges": [
+            {"from": "start", "port": "next", "to": "ask"},
+            {"from": "ask", "port": "next", "to": "hello"},
+            {"from": "ask", "port": "invalid", "to": "bye"},
+            {"from": "hello", "port": "next", "to": "bye"}
+        ],
+        "tests": [{"name": "greets", "steps": [{"say": "Ana"}, {"expect_reply": "Your name?"}, {"expect_reply": format!("{greeting}, Ana!")}]}]
+    })
+}
+
+async fn publishing_versions_rollback_and_live_switch(db: Db) {
+    let Some(s) = TestServer::start(db).await else {
+        return;
+    };
+    // A broken draft is kept, with its findings; publishing it is refused.
+    let mut broken = greeting_flow("Hello");
+    broken["edges"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|e| e["from"] != "ask" || e["port"] != "next");
+    let (status, flow) = s
+        .api(
+            Method::POST,
+            "/api/v1/flows",
+            Some(json!({"document": broken})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let id = flow["id"].as_str().unwrap().to_string();
+    assert!(flow["errors"].as_u64().unwrap() >= 1, "{flow}");
+    assert!(flow["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|d| d["code"] == "dead_end" && d["node"] == "ask"));
+    let (status, body) = s
+        .api(
+            Method::POST,
+            &format!("/api/v1/flows/{id}/publish"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["error"]["code"], "flow_invalid");
+    assert!(body["error"]["details"][0]["code"].is_string());
+    let (status, _) = s
+        .api(
+            Method::PUT,
+            &format!("/api/v1/flows/{id}/live"),
+            Some(json!({"live": true})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "nothing published yet");
+    // Fixed: version 1, live.
+    let (status, _) = s
+        .api(
+            Method::PUT,
+            &format!("/api/v1/flows/{id}/draft"),
+            Some(json!({"document": greeting_flow("Hello")})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, v1) = s
+        .api(
+            Method::POST,
+            &format!("/api/v1/flows/{id}/publish"),
+            Some(json!({"note": "first"})),
+        )
+        .await;
+    assert_eq!(
+        (status, v1["version"].clone()),
+        (StatusCode::CREATED, json!(1))
+    );
+    s.api(
+        Method::PUT,
+        &format!("/api/v1/flows/{id}/live"),
+        Some(json!({"live": true})),
+    )
+    .await;
+    let start_body = json!({"widget_key": s.owner.widget_key, "flow_id": id});
+    let start = |s: &TestServer| {
+        let body = start_body.clone();
+        let http = s.http.clone();
+        let url = format!("{}/api/v1/widget/conversations", s.base);
+        async move {
+            let res = http.post(url).json(&body).send().await.unwrap();
+            (
+                res.status(),
+                res.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    let (_, body) = start(&s).await;
+    let on_v1 = Customer::from_start(&s, &body);
+    assert_eq!(body["conversation"]["flow_version"], 1);
+    // Version 2 changes the greeting; the running conversation stays on version 1.
+    s.api(
+        Method::PUT,
+        &format!("/api/v1/flows/{id}/draft"),
+        Some(json!({"document": greeting_flow("Welcome")})),
+    )
+    .await;
+    let (_, v2) = s
+        .api(
+            Method::POST,
+            &format!("/api/v1/flows/{id}/publish"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(v2["version"], 2);
+    assert_eq!(on_v1.say("n1", "Ana").await, vec!["Hello, Ana!"]);
+    let (_, body) = start(&s).await;
+    let on_v2 = Customer::from_start(&s, &body);
+    assert_eq!(on_v2.say("n1", "Ana").await, vec!["Welcome, Ana!"]);
+    // Rollback publishes version 1's document as version 3 and makes it the draft.
+    let (status, v3) = s
+        .api(
+            Method::POST,
+            &format!("/api/v1/flows/{id}/rollback"),
+            Some(json!({"version": 1})),
+        )
+        .await;
+    assert_eq!(
+        (status, v3["version"].clone()),
+        (StatusCode::CREATED, json!(3))
+    );
+    let (_, versions) = s
+        .api(Method::GET, &format!("/api/v1/flows/{id}/versions"), None)
+        .await;
+    let numbers: Vec<i64> = versions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["version"].as_i64().unwrap())
+        .collect();
+    assert_eq!(numbers, vec![3, 2, 1]);
+    assert_eq!(versions[0]["note"], "rollback to version 1");
+    let (_, body) = start(&s).await;
+    assert_eq!(
+        Customer::from_start(&s, &body).say("n1", "Ana").await,
+        vec!["Hello, Ana!"]
+    );
+    let (status, exported) = s
+        .api(
+            Method::GET,
+            &format!("/api/v1/flows/{id}/export?version=2"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(exported["nodes"][2]["text"], "Welcome, {{ name }}!");
+    // Required tests: a failing test blocks publishing.
+    s.api(
+        Method::PUT,
+        &format!("/api/v1/flows/{id}/settings"),
+        Some(json!({"require_tests": true})),
+    )
+    .await;
+    let mut failing = greeting_flow("Hi");
+    failing["tests"][0]["steps"][2]["expect_reply"] = json!("Hello, Ana!");
+    s.api(
+        Method::PUT,
+        &format!("/api/v1/flows/{id}/draft"),
+        Some(json!({"document": failing})),
+    )
+    .await;
+    let (status, body) = s
+        .api(
+            Method::POST,
+            &format!("/api/v1/flows/{id}/publish"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!("tests_failed")),
+        "{body}"
+    );
+    s.api(
+        Method::PUT,
+        &format!("/api/v1/flows/{id}/draft"),
+        Some(json!({"document": greeting_flow("Hi")})),
+    )
+    .await;
+    let (status, body) = s
+        .api(
+            Method::POST,
+            &format!("/api/v1/flows/{id}/publish"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["tests_passed"].clone()),
+        (StatusCode::CREATED, json!(1))
+    );
+    // Switched off: no new conversations on it.
+    s.api(
+        Method::PUT,
+        &format!("/api/v1/flows/{id}/live"),
+        Some(json!({"live": false})),
+    )
+    .await;
+    let (status, _) = start(&s).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn next_frame(ws: &mut Socket) -> Value {
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .expect("a frame in time")
+            .unwrap()
+            .unwrap();
+        if let tokio_tungstenite::tungstenite::Message::Text(t) = frame {
+            return serde_json::from_str::<Value>(&t).unwrap();
+        }
+    }
+}
+
+async fn websocket_follows_the_conversation(db: Db) {
+    let Some(s) = TestServer::start(db).await else {
+        return;
+    };
+    let c = s.customer().await;
+    let ws_url = format!(
+        "{}/api/v1/conversations/{}/ws?token={}",
+        s.base.replace("http", "ws"),
+        c.id,
+        c.token
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url)
+        .await
+        .expect("websocket opens");
+    // The backlog first.
+    assert_eq!(next_frame(&mut ws).await["message"]["seq"], 1);
+    assert_eq!(next_frame(&mut ws).await["message"]["seq"], 2);
+    // A message sent over HTTP shows up on the socket: the customer's own, then the reply.
+    c.press("w1", "name").await;
+    let own = next_frame(&mut ws).await;
+    assert_eq!(
+        (
+            own["message"]["role"].clone(),
+            own["message"]["client_id"].clone()
+        ),
+        (json!("customer"), json!("w1"))
+    );
+    assert_eq!(
+        next_frame(&mut ws).await["message"]["text"],
+        "What's your full name, as it appears on your account?"
+    );
+    // And messages can be sent over the socket.
+    ws.send(tokio_tungstenite::tungstenite::Message::Text(
+        json!({"type": "message", "client_id": "w2", "text": "Ana López"})
+            .to_string()
+            .into(),
+    ))
+    .await
+    .unwrap();
+    let mut kinds = Vec::new();
+    for _ in 0..3 {
+        let f = next_frame(&mut ws).await;
+        kinds.push(f["type"].as_str().unwrap().to_string());
+    }
+    assert!(kinds.contains(&"ack".to_string()), "{kinds:?}");
+    ws.send(tokio_tungstenite::tungstenite::Message::Text(
+        r#"{"type": "message", "text": 5}"#.into(),
+    ))
+    .await
+    .unwrap();
+    let err = next_frame(&mut ws).await;
+    assert_eq!(
+        (err["type"].clone(), err["field"].clone()),
+        (json!("error"), json!("text")),
+        "{err}"
+    );
+    let bad = tokio_tungstenite::connect_async(format!(
+        "{}/api/v1/conversations/{}/ws?token=nope",
+        s.base.replace("http", "ws"),
+        c.id
+    ))
+    .await;
+    assert!(bad.is_err(), "a wrong token gets no socket");
+}
+
+async fn stalling_timer_fires_when_the_clock_moves(db: Db) {
+    let Some(s) = TestServer::start(db).await else {
+        return;
+    };
+    let flow = json!({
+        "format": 1, "name": "Queue",
+        "nodes": [
+            {"id": "start", "type": "trigger"},
+            {"id": "human", "type": "handover", "stalling_seconds": 60, "max_wait_seconds": 600, "stalling_message": "Still looking for someone."},
+            {"id": "late", "type": "end", "message": "Nobody came; we'll email you.", "resolve": false}
+        ],
+        "edges": [
+            {"from": "start", "port": "next", "to": "human"},
+            {"from": "human", "port": "timeout", "to": "late"}
+        ]
+    });
+    let flow_id = s.publish_flow(flow).await;
+    let (_, body) = s
+        .start_conversation(json!({"widget_key": s.owner.widget_key, "flow_id": flow_id}))
+        .await;
+    let c = Customer::from_start(&s, &body);
+    assert_eq!(c.status().await, "queued");
+    s.advance_clock(59_000).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!texts(&Value::Array(c.messages(0).await))
+        .iter()
+        .any(|t| t.contains("Still looking")));
+    s.advance_clock(1_000).await;
+    c.wait_for("Still looking for someone.").await;
+    s.advance_clock(540_000).await;
+    c.wait_for("Nobody came").await;
+    assert_eq!(c.status().await, "resolved");
+}
+
+async fn contact_attributes_are_kept_across_conversations(db: Db) {
+    let Some(s) = TestServer::start(db).await else {
+        return;
+    };
+    let flow = json!({
+        "format": 1, "name": "Remember",
+        "nodes": [
+            {"id": "start", "type": "trigger"},
+            {"id": "known", "type": "branch", "branches": [{"id": "yes", "conditions": [{"variable": "contact.email", "op": "is_set"}]}]},
+            {"id": "ask", "type": "collect_input", "text": "Email?", "variable": "contact.email", "input": "email"},
+            {"id": "hi", "type": "end", "message": "Welcome back, {{ contact.email }}."}
+        ],
+        "edges": [
+            {"from": "start", "port": "next", "to": "known"},
+            {"from": "known", "port": "yes", "to": "hi"},
+            {"from": "known", "port": "else", "to": "ask"},
+            {"from": "ask", "port": "next", "to": "hi"},
+            {"from": "ask", "port": "invalid", "to": "hi"}
+        ]
+    });
+    let flow_id = s.publish_flow(flow).await;
+    let start = json!({"widget_key": s.owner.widget_key, "flow_id": flow_id, "contact": {"external_id": "u-42"}});
+    let (_, body) = s.start_conversation(start.clone()).await;
+    let first = Customer::from_start(&s, &body);
+    assert_eq!(texts(&body["messages"]), vec!["Email?"]);
+    assert_eq!(
+        first.say("e1", "ana@example.com").await,
+        vec!["Welcome back, ana@example.com."]
+    );
+    let (_, body) = s.start_conversation(start).await;
+    assert_eq!(
+        texts(&body["messages"]),
+        vec!["Welcome back, ana@example.com."],
+        "the contact kept its email"
+    );
+}
+
+#[tokio::test]
+async fn rate_limits_refuse_floods_with_429() {
+    let Some(s) = TestServer::start_with(Db::Sqlite, |c| c.start_limit = (2, 1)).await else {
+        return;
+    };
+    let body = json!({"widget_key": s.owner.widget_key});
+    assert_eq!(
+        s.start_conversation(body.clone()).await.0,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        s.start_conversation(body.clone()).await.0,
+        StatusCode::CREATED
+    );
+    let (status, err) = s.start_conversation(body).await;
+    assert_eq!(
+        (status, err["error"]["code"].clone()),
+        (StatusCode::TOO_MANY_REQUESTS, json!("rate_limited"))
+    );
+}
+
+#[tokio::test]
+async fn health_metrics_and_openapi() {
+    let Some(s) = TestServer::start(Db::Sqlite).await else {
+        return;
+    };
+    let health: Value = s
+        .http
+        .get(format!("{}/healthz", s.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["status"], "ok");
+    s.customer().await;
+    let metrics = s
+        .http
+        .get(format!("{}/metrics", s.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("# TYPE baton_turns_total counter"),
+        "{metrics}"
+    );
+    let turns: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("baton_turns_total "))
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    assert!(turns >= 1);
+    let served = s
+        .http
+        .get(format!("{}/api/openapi.json", s.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let stored = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/openapi.json"
+    ))
+    .unwrap_or_default();
+    assert!(
+        served == stored,
+        "docs/openapi.json is out of date: run `cargo run -p baton -- openapi > docs/openapi.json`"
+    );
+    let doc: Value = serde_json::from_str(&served).unwrap();
+    for path in [
+        "/api/v1/widget/conversations",
+        "/api/v1/conversations/{id}/messages",
+        "/api/v1/flows/{id}/publish",
+    ] {
+        assert!(doc["paths"][path].is_object(), "OpenAPI lacks {path}");
+    }
+    let docs_page = s
+        .http
+        .get(format!("{}/docs", s.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(docs_page.contains("/api/openapi.json"));
+}
