@@ -388,7 +388,7 @@ async fn receiver(
 ) -> (String, Arc<Mutex<Vec<(Vec<(String, String)>, String)>>>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let seen: Arc<Mutex<Vec<(Vec<(String, String)>, String)>>> = Arc::default();
+    let seen: Seen = Arc::default();
     let record = seen.clone();
     tokio::spawn(async move {
         loop {
