@@ -382,10 +382,11 @@ async fn retries_with_the_same_client_id_make_one_turn(db: Db) {
     );
 }
 
+/// Requests a receiver got: (headers, body); the request line is the `request-line` header.
+type Seen = Arc<Mutex<Vec<(Vec<(String, String)>, String)>>>;
+
 /// A loopback HTTP receiver: records requests; answers each with `respond(n)`.
-async fn receiver(
-    respond: fn(usize) -> (u16, String),
-) -> (String, Arc<Mutex<Vec<(Vec<(String, String)>, String)>>>) {
+async fn receiver(respond: fn(usize) -> (u16, String)) -> (String, Seen) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let seen: Seen = Arc::default();
