@@ -3,9 +3,7 @@
 use crate::report::{format_diagnostic, read_limited};
 use crate::webhook;
 use anyhow::{bail, Result};
-use baton_flow::runtime::{
-    AiOutcome, AiRequest, Effect, Handled, StaticWorld, WebhookCall, WebhookOutcome,
-};
+use baton_flow::runtime::{AiOutcome, AiRequest, Effect, Handled, StaticWorld, WebhookCall, WebhookOutcome};
 use baton_flow::script::parse_duration_ms;
 use baton_flow::sim::{baseline_ai, Executor, Line, Simulator, Speaker};
 use baton_flow::{check, Flow};
@@ -162,8 +160,7 @@ impl<'f> Session<'f> {
             "resolve" => applied(self.sim.resolve(ex)),
             "cancel" => applied(self.sim.cancel(ex)),
             "wait" => {
-                let ms =
-                    parse_duration_ms(rest).ok_or("write a duration like 30s, 10m or 1h30m")?;
+                let ms = parse_duration_ms(rest).ok_or("write a duration like 30s, 10m or 1h30m")?;
                 self.sim.advance(ms, ex);
                 println!("  (clock: +{})", format_ms(self.sim.now_ms));
                 Ok(())
@@ -188,10 +185,7 @@ impl<'f> Session<'f> {
                 Ok(())
             }
             "state" => {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&self.sim.state).unwrap_or_default()
-                );
+                println!("{}", serde_json::to_string_pretty(&self.sim.state).unwrap_or_default());
                 Ok(())
             }
             other => Err(format!("unknown command /{other}; /help lists them")),
@@ -221,10 +215,7 @@ impl<'f> Session<'f> {
                     if path.is_empty() {
                         path.push(from.clone());
                     }
-                    path.push(format!(
-                        "-{port}-> {}",
-                        to.as_deref().unwrap_or("(not connected)")
-                    ));
+                    path.push(format!("-{port}-> {}", to.as_deref().unwrap_or("(not connected)")));
                 }
                 Effect::SetVariables { values } => {
                     for (k, v) in values {

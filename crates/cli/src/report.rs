@@ -7,8 +7,7 @@ use std::path::Path;
 
 /// Reads a file with the document size limit.
 pub fn read_limited(path: &Path) -> Result<String> {
-    let meta =
-        std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let meta = std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
     if meta.len() > MAX_DOCUMENT_BYTES as u64 {
         bail!(
             "{} is {} bytes; the limit is {MAX_DOCUMENT_BYTES}",
@@ -33,12 +32,7 @@ pub fn format_diagnostic(file: &str, d: &Diagnostic) -> String {
             place.push_str(&format!(" {loc}"));
         }
     }
-    let mut out = format!(
-        "{file}: {}[{}]{place}: {}",
-        d.severity.as_str(),
-        d.code,
-        d.message
-    );
+    let mut out = format!("{file}: {}[{}]{place}: {}", d.severity.as_str(), d.code, d.message);
     if let Some(h) = &d.hint {
         out.push_str(&format!("\n    hint: {h}"));
     }

@@ -20,16 +20,14 @@ pub struct ServeArgs {
     #[arg(long, env = "BATON_DATABASE_URL")]
     database_url: Option<String>,
     /// Which addresses webhook nodes may call: public (default), loopback too, or any.
-    #[arg(
-        long,
-        value_enum,
-        default_value = "public",
-        env = "BATON_WEBHOOK_TARGETS"
-    )]
+    #[arg(long, value_enum, default_value = "public", env = "BATON_WEBHOOK_TARGETS")]
     webhook_targets: WebhookTargets,
     /// Mark session cookies Secure (when served over HTTPS).
     #[arg(long)]
     secure_cookies: bool,
+    /// Behind a proxy that sets X-Forwarded-For: rate limits count by that address.
+    #[arg(long)]
+    trust_forwarded_for: bool,
     /// Logs as JSON lines.
     #[arg(long)]
     json_logs: bool,
@@ -50,13 +48,9 @@ enum WebhookTargets {
 }
 
 pub fn run(args: ServeArgs) -> Result<ExitCode> {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| "info,sqlx=warn".into());
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into());
     if args.json_logs {
-        tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .json()
-            .init();
+        tracing_subscriber::fmt().with_env_filter(filter).json().init();
     } else {
         tracing_subscriber::fmt().with_env_filter(filter).init();
     }
@@ -75,14 +69,13 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         WebhookTargets::Any => AddressPolicy::AllowAll,
     };
     config.secure_cookies = args.secure_cookies;
+    config.trust_forwarded_for = args.trust_forwarded_for;
     config.manual_clock_start = args.manual_clock;
     if args.no_rate_limits {
         config.start_limit = (u32::MAX / 2, u32::MAX / 2);
         config.message_limit = (u32::MAX / 2, u32::MAX / 2);
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let running = start(config).await?;
         let base = format!("http://{}", running.addr);
@@ -96,13 +89,21 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
             println!("  widget key: {}", w.widget_key);
             println!("  try it:     curl -s -X POST {base}/api/v1/widget/conversations -H 'content-type: application/json' -d '{{\"widget_key\": \"{}\"}}'", w.widget_key);
         }
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {
-                println!("stopping");
-                running.state.core.store.close().await;
+        let terminate = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
             }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => println!("stopping"),
+            _ = terminate => println!("stopping"),
             _ = running.server => {}
         }
+        // Turns are committed before they are answered: stopping here loses nothing; effects
+        // and timers still pending run after the next start.
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(ExitCode::SUCCESS)

@@ -10,12 +10,7 @@ use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-pub fn run(
-    flow_path: &Path,
-    test_paths: &[PathBuf],
-    format: OutputFormat,
-    verbose: bool,
-) -> Result<ExitCode> {
+pub fn run(flow_path: &Path, test_paths: &[PathBuf], format: OutputFormat, verbose: bool) -> Result<ExitCode> {
     let name = flow_path.display().to_string();
     let text = read_limited(flow_path)?;
     let checked = check(&text).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
@@ -68,10 +63,7 @@ pub fn run(
                 pct(summary.ports_covered, summary.ports_total)
             );
             if !summary.uncovered_nodes.is_empty() {
-                println!(
-                    "  nodes not reached: {}",
-                    summary.uncovered_nodes.join(", ")
-                );
+                println!("  nodes not reached: {}", summary.uncovered_nodes.join(", "));
             }
             if !summary.uncovered_ports.is_empty() {
                 println!("  ports not taken: {}", summary.uncovered_ports.join(", "));

@@ -30,10 +30,7 @@ pub fn run(files: &[PathBuf], format: OutputFormat) -> Result<ExitCode> {
                 .iter()
                 .map(|(file, d)| json!({ "file": file, "ok": !has_errors(d), "diagnostics": d }))
                 .collect();
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&json!({ "files": files }))?
-            );
+            println!("{}", serde_json::to_string_pretty(&json!({ "files": files }))?);
         }
         OutputFormat::Text => {
             for (file, diagnostics) in &reports {
@@ -47,9 +44,5 @@ pub fn run(files: &[PathBuf], format: OutputFormat) -> Result<ExitCode> {
             }
         }
     }
-    Ok(if failed {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }

@@ -35,10 +35,7 @@ fn once(agent: &ureq::Agent, call: &WebhookCall) -> Result<(u16, Value), String>
     let mut builder = ureq::http::Request::builder()
         .method(call.method.as_str())
         .uri(&call.url);
-    let has_content_type = call
-        .headers
-        .keys()
-        .any(|k| k.eq_ignore_ascii_case("content-type"));
+    let has_content_type = call.headers.keys().any(|k| k.eq_ignore_ascii_case("content-type"));
     for (k, v) in &call.headers {
         builder = builder.header(k, v);
     }

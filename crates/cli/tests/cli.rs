@@ -112,10 +112,7 @@ fn validate_explains_a_broken_escalation_path_and_exits_1() {
 fn validate_reports_unreadable_documents_clearly() {
     let cases = [
         ("{ not json", "invalid_json"),
-        (
-            r#"{"format": 2, "name": "x", "nodes": []}"#,
-            "unsupported_format",
-        ),
+        (r#"{"format": 2, "name": "x", "nodes": []}"#, "unsupported_format"),
         (
             r#"{"format": 1, "name": "x", "nodes": [{"id": "a", "type": "teleport"}]}"#,
             "unknown_node_type",
@@ -144,10 +141,7 @@ fn validate_reports_unreadable_documents_clearly() {
 
 #[test]
 fn test_runs_scripted_tests_with_coverage_and_fails_with_a_diff() {
-    let path = write_temp(
-        "good.flow.json",
-        &good_flow("http://127.0.0.1:9/orders").to_string(),
-    );
+    let path = write_temp("good.flow.json", &good_flow("http://127.0.0.1:9/orders").to_string());
     let out = baton().arg("test").arg(&path).output().unwrap();
     let t = text(&out);
     assert!(out.status.success(), "{t}");
@@ -171,11 +165,7 @@ fn test_runs_scripted_tests_with_coverage_and_fails_with_a_diff() {
 #[test]
 fn schema_prints_the_checked_in_schema() {
     let out = baton().arg("schema").output().unwrap();
-    let stored = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../docs/flow.schema.json"
-    ))
-    .unwrap();
+    let stored = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/flow.schema.json")).unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), stored);
 }
 
@@ -207,8 +197,7 @@ fn receiver(response: &'static str) -> (String, mpsc::Receiver<String>) {
                 response.len()
             );
             stream.write_all(reply.as_bytes()).unwrap();
-            tx.send(format!("{head}\n{}", String::from_utf8_lossy(&body)))
-                .unwrap();
+            tx.send(format!("{head}\n{}", String::from_utf8_lossy(&body))).unwrap();
         }
     });
     (url, rx)
@@ -286,10 +275,7 @@ fn chat_plays_agent_and_clock() {
     let out = child.wait_with_output().unwrap();
     let t = text(&out);
     assert!(t.contains("[queued at human]"), "{t}");
-    assert!(
-        t.contains("still in the queue"),
-        "stalling message after /wait: {t}"
-    );
+    assert!(t.contains("still in the queue"), "stalling message after /wait: {t}");
     assert!(t.contains("Sam took over"), "{t}");
     assert!(t.contains("agent> Hi Ana"), "{t}");
     assert!(t.contains("bot> Back with the bot. Ticket T-9."), "{t}");

@@ -70,9 +70,7 @@ fn main() {
     let flow = support_flow();
     let world = StaticWorld::default();
     let start_vars: std::collections::BTreeMap<String, serde_json::Value> =
-        [("contact.name".to_string(), json!("Ana"))]
-            .into_iter()
-            .collect();
+        [("contact.name".to_string(), json!("Ana"))].into_iter().collect();
 
     // One customer press runs menu → route → billing_info → greet → menu: 4 nodes entered.
     let mut state = State::default();
@@ -92,27 +90,20 @@ fn main() {
         Event::ButtonPressed {
             option: "billing".into(),
         },
-        Event::ButtonPressed {
-            option: "tech".into(),
-        },
+        Event::ButtonPressed { option: "tech".into() },
         Event::CustomerText {
             text: "my invoice".into(),
         },
     ];
     let mut k = 0;
-    measure(
-        "node steps (press → 4 nodes → wait)",
-        "node steps",
-        budget,
-        || {
-            out.clear();
-            k = (k + 1) % presses.len();
-            step_in_place(&flow, &mut state, &presses[k], &world, &mut out);
-            out.iter()
-                .filter(|e| matches!(e, Effect::Route { to: Some(_), .. }))
-                .count() as u64
-        },
-    );
+    measure("node steps (press → 4 nodes → wait)", "node steps", budget, || {
+        out.clear();
+        k = (k + 1) % presses.len();
+        step_in_place(&flow, &mut state, &presses[k], &world, &mut out);
+        out.iter()
+            .filter(|e| matches!(e, Effect::Route { to: Some(_), .. }))
+            .count() as u64
+    });
 
     let mut json_state = serde_json::to_string(&state).unwrap_or_default();
     measure("turns with state JSON round trip", "turns", budget, || {
@@ -140,14 +131,9 @@ fn main() {
         ]
     }))
     .unwrap_or_else(|e| panic!("bench test: {e}"));
-    measure(
-        "scripted conversations (12 steps)",
-        "conversations",
-        budget,
-        || {
-            let r = run_test(&flow, &test);
-            assert!(r.passed, "{:?}", r.failure);
-            1
-        },
-    );
+    measure("scripted conversations (12 steps)", "conversations", budget, || {
+        let r = run_test(&flow, &test);
+        assert!(r.passed, "{:?}", r.failure);
+        1
+    });
 }

@@ -167,8 +167,7 @@ impl NodeKind {
             }
             NodeKind::AiAction(a) => match a.task {
                 AiTask::Classify => {
-                    let mut ports: Vec<String> =
-                        a.categories.iter().map(|c| c.id.clone()).collect();
+                    let mut ports: Vec<String> = a.categories.iter().map(|c| c.id.clone()).collect();
                     ports.push("unknown".into());
                     ports.push("error".into());
                     ports
@@ -186,10 +185,7 @@ impl NodeKind {
     pub fn waits_for_customer(&self) -> bool {
         matches!(
             self,
-            NodeKind::Options(_)
-                | NodeKind::CollectInput(_)
-                | NodeKind::AiAnswer(_)
-                | NodeKind::Handover(_)
+            NodeKind::Options(_) | NodeKind::CollectInput(_) | NodeKind::AiAnswer(_) | NodeKind::Handover(_)
         )
     }
 }
@@ -710,9 +706,7 @@ fn default_cancel_keywords() -> Vec<String> {
     vec!["cancel".into()]
 }
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Serialize, Deserialize, JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Priority {
     Low,
@@ -790,8 +784,7 @@ pub fn parse_document(text: &str) -> Result<RawDocument, DocumentError> {
     if text.len() > MAX_DOCUMENT_BYTES {
         return Err(DocumentError::TooLarge { size: text.len() });
     }
-    let value: Value =
-        serde_json::from_str(text).map_err(|e| DocumentError::Json(e.to_string()))?;
+    let value: Value = serde_json::from_str(text).map_err(|e| DocumentError::Json(e.to_string()))?;
     raw_from_value(value)
 }
 
@@ -884,15 +877,12 @@ pub fn parse_node(value: &Value) -> Result<Node, String> {
     }
     // Settings are checked without `id` and `position` so that unknown fields are reported.
     let mut settings = map.clone();
-    let id = settings
-        .remove("id")
-        .and_then(|v| v.as_str().map(str::to_owned));
+    let id = settings.remove("id").and_then(|v| v.as_str().map(str::to_owned));
     let position = match settings.remove("position") {
         None | Some(Value::Null) => Position::default(),
         Some(p) => serde_json::from_value(p).map_err(|e| format!("`position`: {e}"))?,
     };
-    let kind: NodeKind =
-        serde_json::from_value(Value::Object(settings)).map_err(|e| e.to_string())?;
+    let kind: NodeKind = serde_json::from_value(Value::Object(settings)).map_err(|e| e.to_string())?;
     Ok(Node {
         id: id.unwrap_or_default(),
         kind,

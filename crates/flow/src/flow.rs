@@ -44,8 +44,7 @@ impl Flow {
 
     /// Loads and insists on a runnable flow: any structural finding is returned as `Err`.
     pub fn from_json(text: &str) -> Result<Flow, Vec<Diagnostic>> {
-        let loaded = Flow::load(text)
-            .map_err(|e| vec![Diagnostic::error(e.code(), e.to_string()).at("(document)")])?;
+        let loaded = Flow::load(text).map_err(|e| vec![Diagnostic::error(e.code(), e.to_string()).at("(document)")])?;
         match loaded.flow {
             Some(flow) => Ok(flow),
             None => Err(loaded.diagnostics),
@@ -54,11 +53,10 @@ impl Flow {
 
     /// Builds a flow from a typed document (as the API and builder hold it).
     pub fn from_document(document: FlowDocument) -> Result<Flow, Vec<Diagnostic>> {
-        let value = serde_json::to_value(&document).map_err(|e| {
-            vec![Diagnostic::error("invalid_document", e.to_string()).at("(document)")]
-        })?;
-        let raw = raw_from_value(value)
-            .map_err(|e| vec![Diagnostic::error(e.code(), e.to_string()).at("(document)")])?;
+        let value = serde_json::to_value(&document)
+            .map_err(|e| vec![Diagnostic::error("invalid_document", e.to_string()).at("(document)")])?;
+        let raw =
+            raw_from_value(value).map_err(|e| vec![Diagnostic::error(e.code(), e.to_string()).at("(document)")])?;
         let loaded = load_raw(raw);
         loaded.flow.ok_or(loaded.diagnostics)
     }
@@ -90,10 +88,7 @@ impl Flow {
 
     /// Where `port` of node `index` leads, if wired.
     pub fn target(&self, index: usize, port: &str) -> Option<usize> {
-        self.wires[index]
-            .iter()
-            .find(|(p, _)| p == port)
-            .and_then(|(_, t)| *t)
+        self.wires[index].iter().find(|(p, _)| p == port).and_then(|(_, t)| *t)
     }
 
     /// The trigger node, when there is exactly one or more (the first).
@@ -150,19 +145,12 @@ impl Flow {
 pub fn stored_variables(kind: &NodeKind) -> Vec<(String, VarType)> {
     match kind {
         NodeKind::Options(o) => match &o.variable {
-            Some(v) => vec![
-                (v.clone(), VarType::Text),
-                (format!("{v}_id"), VarType::Text),
-            ],
+            Some(v) => vec![(v.clone(), VarType::Text), (format!("{v}_id"), VarType::Text)],
             None => Vec::new(),
         },
         NodeKind::CollectInput(c) => vec![(c.variable.clone(), c.input.var_type())],
         NodeKind::AiAction(a) => a.outputs(),
-        NodeKind::Webhook(w) => w
-            .response_mapping
-            .keys()
-            .map(|k| (k.clone(), VarType::Text))
-            .collect(),
+        NodeKind::Webhook(w) => w.response_mapping.keys().map(|k| (k.clone(), VarType::Text)).collect(),
         _ => Vec::new(),
     }
 }
@@ -300,11 +288,7 @@ fn node_patterns(kind: &NodeKind) -> Vec<(String, &str)> {
 
 /// A node id or port name: letters, digits, `_` and `-`, at most 64 characters.
 pub fn is_valid_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 64
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 fn load_raw(raw: RawDocument) -> Loaded {
@@ -337,25 +321,19 @@ fn load_raw(raw: RawDocument) -> Loaded {
     for (i, node) in nodes.iter().enumerate() {
         if !is_valid_id(&node.id) {
             diags.push(
-                Diagnostic::error(
-                    "invalid_node_id",
-                    format!("The node id `{}` is not usable.", node.id),
-                )
-                .at_node(node.id.clone())
-                .at(format!("nodes[{i}].id"))
-                .hint("Use 1 to 64 letters, digits, `_` or `-`, e.g. ask_email."),
+                Diagnostic::error("invalid_node_id", format!("The node id `{}` is not usable.", node.id))
+                    .at_node(node.id.clone())
+                    .at(format!("nodes[{i}].id"))
+                    .hint("Use 1 to 64 letters, digits, `_` or `-`, e.g. ask_email."),
             );
         }
         if index.insert(node.id.clone(), i).is_some() {
             structure_ok = false;
             diags.push(
-                Diagnostic::error(
-                    "duplicate_node_id",
-                    format!("Two nodes have the id `{}`.", node.id),
-                )
-                .at_node(node.id.clone())
-                .at(format!("nodes[{i}].id"))
-                .hint("Give each node its own id."),
+                Diagnostic::error("duplicate_node_id", format!("Two nodes have the id `{}`.", node.id))
+                    .at_node(node.id.clone())
+                    .at(format!("nodes[{i}].id"))
+                    .hint("Give each node its own id."),
             );
         }
         check_node_settings(node, i, &mut diags);
@@ -375,9 +353,7 @@ fn load_raw(raw: RawDocument) -> Loaded {
                 diags.push(
                     Diagnostic::error("invalid_edge", format!("{at}: {message}"))
                         .at(at)
-                        .hint(
-                            "An edge is {\"from\": node id, \"port\": port name, \"to\": node id}.",
-                        ),
+                        .hint("An edge is {\"from\": node id, \"port\": port name, \"to\": node id}."),
                 );
                 continue;
             }
@@ -541,14 +517,7 @@ pub fn compile_pattern(source: &str) -> Result<Regex, String> {
     regex::RegexBuilder::new(source)
         .size_limit(1 << 20)
         .build()
-        .map_err(|e| {
-            e.to_string()
-                .lines()
-                .last()
-                .unwrap_or("")
-                .trim()
-                .to_string()
-        })
+        .map_err(|e| e.to_string().lines().last().unwrap_or("").trim().to_string())
 }
 
 /// Checks inside one node's settings that need no graph: names, limits, required fields.
@@ -573,38 +542,35 @@ fn check_node_settings(node: &Node, i: usize, diags: &mut Vec<Diagnostic>) {
             ));
         }
     };
-    let check_ports =
-        |field: &str, ids: Vec<&str>, reserved: &[&str], diags: &mut Vec<Diagnostic>| {
-            let mut seen = std::collections::HashSet::new();
-            for (k, port) in ids.iter().enumerate() {
-                if !is_valid_id(port) {
-                    diags.push(err(
-                        "invalid_port_name",
-                        &format!("{field}[{k}].id"),
-                        format!("`{port}` in `{id}` is not usable as a port name."),
-                        "Use 1 to 64 letters, digits, `_` or `-`.",
-                    ));
-                }
-                if reserved.contains(port) {
-                    diags.push(err(
-                        "reserved_port_name",
-                        &format!("{field}[{k}].id"),
-                        format!(
-                            "`{port}` in `{id}` is a name this node already uses for its own port."
-                        ),
-                        "Choose another id.",
-                    ));
-                }
-                if !seen.insert(*port) {
-                    diags.push(err(
-                        "duplicate_port",
-                        &format!("{field}[{k}].id"),
-                        format!("Two entries of `{id}` have the id `{port}`; each needs its own."),
-                        "",
-                    ));
-                }
+    let check_ports = |field: &str, ids: Vec<&str>, reserved: &[&str], diags: &mut Vec<Diagnostic>| {
+        let mut seen = std::collections::HashSet::new();
+        for (k, port) in ids.iter().enumerate() {
+            if !is_valid_id(port) {
+                diags.push(err(
+                    "invalid_port_name",
+                    &format!("{field}[{k}].id"),
+                    format!("`{port}` in `{id}` is not usable as a port name."),
+                    "Use 1 to 64 letters, digits, `_` or `-`.",
+                ));
             }
-        };
+            if reserved.contains(port) {
+                diags.push(err(
+                    "reserved_port_name",
+                    &format!("{field}[{k}].id"),
+                    format!("`{port}` in `{id}` is a name this node already uses for its own port."),
+                    "Choose another id.",
+                ));
+            }
+            if !seen.insert(*port) {
+                diags.push(err(
+                    "duplicate_port",
+                    &format!("{field}[{k}].id"),
+                    format!("Two entries of `{id}` have the id `{port}`; each needs its own."),
+                    "",
+                ));
+            }
+        }
+    };
     match &node.kind {
         NodeKind::Trigger(t) => {
             if t.on == TriggerOn::Keyword && t.keywords.is_empty() {
@@ -723,7 +689,10 @@ fn check_node_settings(node: &Node, i: usize, diags: &mut Vec<Diagnostic>) {
                         (None, true) => diags.push(err(
                             "invalid_condition",
                             &field,
-                            format!("A condition of `{}` in `{id}` does not say which variable it tests.", case.id),
+                            format!(
+                                "A condition of `{}` in `{id}` does not say which variable it tests.",
+                                case.id
+                            ),
                             "Set `variable`, e.g. order_total or last_message.",
                         )),
                         (Some(v), _) => check_var(&format!("{field}.variable"), v, diags),
@@ -732,8 +701,7 @@ fn check_node_settings(node: &Node, i: usize, diags: &mut Vec<Diagnostic>) {
                     let value_ok = match (cond.op, &cond.value) {
                         (op, None) => !op.needs_value(),
                         (ConditionOp::GreaterThan | ConditionOp::LessThan, Some(v)) => {
-                            v.is_number()
-                                || v.as_str().is_some_and(|s| s.trim().parse::<f64>().is_ok())
+                            v.is_number() || v.as_str().is_some_and(|s| s.trim().parse::<f64>().is_ok())
                         }
                         (ConditionOp::InList, Some(v)) => v.is_array(),
                         (ConditionOp::Matches, Some(v)) => v.is_string(),
@@ -791,10 +759,7 @@ fn check_node_settings(node: &Node, i: usize, diags: &mut Vec<Diagnostic>) {
                             diags.push(err(
                                 "missing_pattern",
                                 &format!("fields[{k}].pattern"),
-                                format!(
-                                    "Field `{}` of `{id}` is extracted by pattern but has none.",
-                                    f.variable
-                                ),
+                                format!("Field `{}` of `{id}` is extracted by pattern but has none.", f.variable),
                                 "",
                             ));
                         }
@@ -805,16 +770,11 @@ fn check_node_settings(node: &Node, i: usize, diags: &mut Vec<Diagnostic>) {
                         diags.push(err(
                             "missing_variable",
                             "variable",
-                            format!(
-                                "`{id}` ({}) does not say where to store its result.",
-                                a.task.as_str()
-                            ),
+                            format!("`{id}` ({}) does not say where to store its result.", a.task.as_str()),
                             "Set `variable`.",
                         ));
                     }
-                    if a.task == AiTask::Instruction
-                        && a.instruction.as_deref().unwrap_or("").trim().is_empty()
-                    {
+                    if a.task == AiTask::Instruction && a.instruction.as_deref().unwrap_or("").trim().is_empty() {
                         diags.push(err(
                             "missing_instruction",
                             "instruction",
@@ -855,8 +815,7 @@ fn check_node_settings(node: &Node, i: usize, diags: &mut Vec<Diagnostic>) {
         }
         NodeKind::Webhook(w) => {
             let url = w.url.trim();
-            if !(url.starts_with("http://") || url.starts_with("https://") || url.starts_with("{{"))
-            {
+            if !(url.starts_with("http://") || url.starts_with("https://") || url.starts_with("{{")) {
                 diags.push(err(
                     "invalid_webhook_url",
                     "url",
@@ -884,11 +843,7 @@ fn check_node_settings(node: &Node, i: usize, diags: &mut Vec<Diagnostic>) {
                 check_var(&format!("response_mapping.{name}"), name, diags);
             }
             for name in w.headers.keys() {
-                if name.is_empty()
-                    || !name
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-                {
+                if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
                     diags.push(err(
                         "invalid_header",
                         &format!("headers.{name}"),

@@ -36,11 +36,9 @@ pub fn exact_option(text: &str, choices: &[Choice]) -> Option<usize> {
             return Some(n - 1);
         }
     }
-    choices.iter().position(|c| {
-        normalize(&c.label) == t
-            || normalize(&c.id) == t
-            || c.synonyms.iter().any(|s| normalize(s) == t)
-    })
+    choices
+        .iter()
+        .position(|c| normalize(&c.label) == t || normalize(&c.id) == t || c.synonyms.iter().any(|s| normalize(s) == t))
 }
 
 /// A fuzzy match: exact first, then a label or synonym contained in the text as whole words,
@@ -129,11 +127,7 @@ pub struct InvalidInput;
 /// Checks a Collect Input answer. `Ok` holds the value to store (normalised: trimmed text,
 /// lower-case email, digits-only phone with `+`, a number, an ISO date). `pattern` (for
 /// `regex`) must match the whole answer: compile it anchored, as [`crate::Flow::whole_regex`].
-pub fn validate_input(
-    kind: InputKind,
-    text: &str,
-    pattern: Option<&regex::Regex>,
-) -> Result<Value, InvalidInput> {
+pub fn validate_input(kind: InputKind, text: &str, pattern: Option<&regex::Regex>) -> Result<Value, InvalidInput> {
     let t = text.trim();
     if t.is_empty() || t.chars().count() > MAX_INPUT_CHARS {
         return Err(InvalidInput);
@@ -146,9 +140,7 @@ pub fn validate_input(
                 && t.chars()
                     .all(|c| c.is_alphabetic() || matches!(c, ' ' | '-' | '\'' | '.' | '’'));
             if ok {
-                Ok(Value::String(
-                    t.split_whitespace().collect::<Vec<_>>().join(" "),
-                ))
+                Ok(Value::String(t.split_whitespace().collect::<Vec<_>>().join(" ")))
             } else {
                 Err(InvalidInput)
             }
@@ -225,13 +217,8 @@ fn is_email(t: &str) -> bool {
         && !domain.starts_with('.')
         && !domain.ends_with('.')
         && !domain.contains("..")
-        && domain
-            .chars()
-            .all(|c| c.is_alphanumeric() || c == '.' || c == '-')
-        && domain
-            .rsplit('.')
-            .next()
-            .is_some_and(|tld| tld.chars().count() >= 2)
+        && domain.chars().all(|c| c.is_alphanumeric() || c == '.' || c == '-')
+        && domain.rsplit('.').next().is_some_and(|tld| tld.chars().count() >= 2)
 }
 
 /// Reads `2026-03-14`, `14/03/2026` or `14.03.2026` (day first) and returns `2026-03-14`.
@@ -244,10 +231,7 @@ pub fn parse_date(t: &str) -> Option<String> {
     {
         return None;
     }
-    let nums: Vec<u32> = parts
-        .iter()
-        .map(|p| p.parse().ok())
-        .collect::<Option<_>>()?;
+    let nums: Vec<u32> = parts.iter().map(|p| p.parse().ok()).collect::<Option<_>>()?;
     let (y, m, d) = if parts[0].len() == 4 {
         (nums[0], nums[1], nums[2])
     } else if parts[2].len() == 4 {
@@ -296,10 +280,7 @@ mod tests {
         assert_eq!(exact_option("I want my money back", &c), None);
         assert_eq!(fuzzy_option("I want my money back", &c), Some(1));
         assert_eq!(fuzzy_option("refnd", &c), Some(1));
-        assert_eq!(
-            fuzzy_option("there is a wrong charge on my invoice", &c),
-            Some(0)
-        );
+        assert_eq!(fuzzy_option("there is a wrong charge on my invoice", &c), Some(0));
         assert_eq!(
             fuzzy_option("refund the invoice", &c),
             None,
@@ -326,19 +307,10 @@ mod tests {
         assert_eq!(validate_input(Number, "1,299", None), Ok(json!(1299)));
         assert_eq!(validate_input(Number, "-3.5", None), Ok(json!(-3.5)));
         assert!(validate_input(Number, "twelve", None).is_err());
-        assert_eq!(
-            validate_input(Date, "14/03/2026", None),
-            Ok(json!("2026-03-14"))
-        );
-        assert_eq!(
-            validate_input(Date, "2024-02-29", None),
-            Ok(json!("2024-02-29"))
-        );
+        assert_eq!(validate_input(Date, "14/03/2026", None), Ok(json!("2026-03-14")));
+        assert_eq!(validate_input(Date, "2024-02-29", None), Ok(json!("2024-02-29")));
         assert!(validate_input(Date, "2025-02-29", None).is_err());
-        assert_eq!(
-            validate_input(Name, "  Ana   López ", None),
-            Ok(json!("Ana López"))
-        );
+        assert_eq!(validate_input(Name, "  Ana   López ", None), Ok(json!("Ana López")));
         assert!(validate_input(Name, "R2D2", None).is_err());
         let re = regex::Regex::new(r"^(?:[A-Z]{2}\d{4}|\d{3}|\d{3}-\d{4})$").unwrap();
         assert!(

@@ -411,7 +411,7 @@ pub enum Handled {
 
 /// The workspace's hand-off settings; a Handover node's own fields override them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct HandoffSettings {
     pub confirmation_message: String,
     pub off_hours_message: String,
@@ -427,10 +427,12 @@ pub struct HandoffSettings {
 impl Default for HandoffSettings {
     fn default() -> Self {
         HandoffSettings {
-            confirmation_message: "Thanks! I'm connecting you to a person from our team. They'll be with you shortly.".into(),
+            confirmation_message: "Thanks! I'm connecting you to a person from our team. They'll be with you shortly."
+                .into(),
             off_hours_message: "Our team is offline right now.".into(),
             no_agent_message: "Nobody from our team is available right now.".into(),
-            stalling_message: "Everyone on our team is busy right now, but you're still in the queue. Thanks for waiting.".into(),
+            stalling_message:
+                "Everyone on our team is busy right now, but you're still in the queue. Thanks for waiting.".into(),
             cancelled_message: "Okay, I've cancelled your request for a person.".into(),
             stalling_seconds: 120,
             max_wait_seconds: 1800,
@@ -550,10 +552,7 @@ impl Machine<'_> {
                 Status::Assigned => Handled::Applied,
                 _ => Handled::Ignored("the conversation has ended"),
             },
-            Event::HandedBack {
-                variables,
-                resume_at,
-            } => self.handed_back(variables, resume_at.as_deref()),
+            Event::HandedBack { variables, resume_at } => self.handed_back(variables, resume_at.as_deref()),
             Event::Resolved => self.resolved(),
             Event::CustomerCancelled => self.cancelled(),
             Event::WebhookResult { request, result } => self.webhook_result(*request, result),
@@ -564,12 +563,7 @@ impl Machine<'_> {
 
     // --- events --------------------------------------------------------------------------
 
-    fn start(
-        &mut self,
-        variables: &BTreeMap<String, Value>,
-        message: Option<&str>,
-        event: Option<&str>,
-    ) -> Handled {
+    fn start(&mut self, variables: &BTreeMap<String, Value>, message: Option<&str>, event: Option<&str>) -> Handled {
         if self.state.status != Status::NotStarted {
             return Handled::Ignored("the conversation has already started");
         }
@@ -587,9 +581,7 @@ impl Machine<'_> {
                         !k.is_empty() && padded.contains(&format!(" {k} "))
                     });
                     if !hit {
-                        return Handled::Ignored(
-                            "the first message has none of the trigger's keywords",
-                        );
+                        return Handled::Ignored("the first message has none of the trigger's keywords");
                     }
                 }
                 TriggerOn::ApiEvent => {
@@ -613,9 +605,7 @@ impl Machine<'_> {
 
     fn customer_text(&mut self, text: &str) -> Handled {
         match self.state.status {
-            Status::NotStarted | Status::Ended => {
-                return Handled::Ignored("the flow is not running")
-            }
+            Status::NotStarted | Status::Ended => return Handled::Ignored("the flow is not running"),
             _ => {}
         }
         let text = cut(text);
@@ -628,10 +618,7 @@ impl Machine<'_> {
                 };
                 if let NodeKind::Handover(h) = &self.flow.node(i).kind {
                     let t = matching::normalize(&text);
-                    if h.cancel_keywords
-                        .iter()
-                        .any(|k| matching::normalize(k) == t)
-                    {
+                    if h.cancel_keywords.iter().any(|k| matching::normalize(k) == t) {
                         return self.cancelled();
                     }
                 }
@@ -723,11 +710,7 @@ impl Machine<'_> {
         }
     }
 
-    fn handed_back(
-        &mut self,
-        variables: &BTreeMap<String, Value>,
-        resume_at: Option<&str>,
-    ) -> Handled {
+    fn handed_back(&mut self, variables: &BTreeMap<String, Value>, resume_at: Option<&str>) -> Handled {
         if !matches!(self.state.status, Status::Queued | Status::Assigned) {
             return Handled::Ignored("no person has the conversation");
         }
@@ -842,9 +825,7 @@ impl Machine<'_> {
         let flow = self.flow;
         let next = match &flow.node(i).kind {
             NodeKind::Options(o) => match result {
-                AiOutcome::Category {
-                    category: Some(c), ..
-                } => match o.options.iter().position(|x| &x.id == c) {
+                AiOutcome::Category { category: Some(c), .. } => match o.options.iter().position(|x| &x.id == c) {
                     Some(k) => {
                         self.state.pending_text = false;
                         return self.pick(i, k);
@@ -977,10 +958,7 @@ impl Machine<'_> {
     }
 
     fn current(&self) -> Option<usize> {
-        self.state
-            .at
-            .as_deref()
-            .and_then(|id| self.flow.index_of(id))
+        self.state.at.as_deref().and_then(|id| self.flow.index_of(id))
     }
 
     /// Runs a node on arrival.
@@ -1057,11 +1035,7 @@ impl Machine<'_> {
                     AiTask::Summarize => AiQuery::Summarize,
                     AiTask::Sentiment => AiQuery::Sentiment { text },
                     AiTask::Instruction => AiQuery::Instruction {
-                        instruction: a
-                            .instruction
-                            .as_deref()
-                            .map(|s| self.render(s))
-                            .unwrap_or_default(),
+                        instruction: a.instruction.as_deref().map(|s| self.render(s)).unwrap_or_default(),
                         text,
                     },
                 };
@@ -1085,11 +1059,7 @@ impl Machine<'_> {
             }
             NodeKind::Webhook(w) => {
                 let request = self.new_id();
-                let headers = w
-                    .headers
-                    .iter()
-                    .map(|(k, v)| (k.clone(), self.render(v)))
-                    .collect();
+                let headers = w.headers.iter().map(|(k, v)| (k.clone(), self.render(v))).collect();
                 let body = w.body.as_ref().map(|b| self.render_json(b).to_string());
                 self.out.push(Effect::CallWebhook(WebhookCall {
                     request,
@@ -1166,11 +1136,7 @@ impl Machine<'_> {
                 reason,
                 path: self.state.path.clone(),
                 variables,
-                last_message: self
-                    .state
-                    .vars
-                    .get("last_message")
-                    .map(crate::template::display_value),
+                last_message: self.state.vars.get("last_message").map(crate::template::display_value),
             },
         }));
         let stalling = h.stalling_seconds.unwrap_or(settings.stalling_seconds);
@@ -1350,9 +1316,7 @@ impl Machine<'_> {
         let next = match (a.task, result) {
             (_, AiOutcome::Failed { .. }) => return Next::Port("error"),
             (AiTask::Classify, AiOutcome::Category { category, .. }) => {
-                let known = category
-                    .as_ref()
-                    .filter(|c| a.categories.iter().any(|x| &x.id == *c));
+                let known = category.as_ref().filter(|c| a.categories.iter().any(|x| &x.id == *c));
                 if let (Some(v), Some(c)) = (&a.variable, known) {
                     values.insert(v.clone(), Value::String(c.clone()));
                 }
@@ -1377,13 +1341,7 @@ impl Machine<'_> {
                 }
                 Next::Port("next")
             }
-            (
-                AiTask::Sentiment,
-                AiOutcome::Sentiment {
-                    sentiment,
-                    frustrated,
-                },
-            ) => {
+            (AiTask::Sentiment, AiOutcome::Sentiment { sentiment, frustrated }) => {
                 if let Some(v) = &a.variable {
                     values.insert(v.clone(), Value::String(sentiment.clone()));
                 }
@@ -1399,12 +1357,7 @@ impl Machine<'_> {
     }
 
     fn ai_answer_result(&mut self, i: usize, a: &AiAnswerNode, result: &AiOutcome) -> Next {
-        let AiOutcome::Answer {
-            text,
-            sources,
-            intent,
-        } = result
-        else {
+        let AiOutcome::Answer { text, sources, intent } = result else {
             return Next::Port("unanswered");
         };
         match intent {
@@ -1451,11 +1404,7 @@ impl Machine<'_> {
             Value::String(s) => !s.trim().is_empty(),
             _ => true,
         });
-        let text = || {
-            value
-                .map(crate::template::display_value)
-                .unwrap_or_default()
-        };
+        let text = || value.map(crate::template::display_value).unwrap_or_default();
         let expected_text = || match &c.value {
             Some(Value::String(s)) => self.render(s),
             Some(v) => crate::template::display_value(v),
@@ -1500,13 +1449,7 @@ impl Machine<'_> {
 
     /// Leaves the person wait: cancels its timers; returns whether it was a barge-in.
     fn leave_person(&mut self) -> bool {
-        let barged = matches!(
-            self.state.wait,
-            Wait::Person {
-                barged_in: true,
-                ..
-            }
-        );
+        let barged = matches!(self.state.wait, Wait::Person { barged_in: true, .. });
         self.cancel_wait_timers();
         self.state.wait = Wait::Nothing;
         barged
@@ -1544,14 +1487,8 @@ impl Machine<'_> {
     fn render_json(&self, value: &Value) -> Value {
         match value {
             Value::String(s) => Value::String(self.render(s)),
-            Value::Array(items) => {
-                Value::Array(items.iter().map(|v| self.render_json(v)).collect())
-            }
-            Value::Object(map) => Value::Object(
-                map.iter()
-                    .map(|(k, v)| (k.clone(), self.render_json(v)))
-                    .collect(),
-            ),
+            Value::Array(items) => Value::Array(items.iter().map(|v| self.render_json(v)).collect()),
+            Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), self.render_json(v))).collect()),
             other => other.clone(),
         }
     }
@@ -1605,9 +1542,7 @@ impl Machine<'_> {
                 }
                 Value::String(s[..at].to_string())
             }
-            v @ (Value::Array(_) | Value::Object(_)) if v.to_string().len() > MAX_VALUE_BYTES => {
-                Value::Null
-            }
+            v @ (Value::Array(_) | Value::Object(_)) if v.to_string().len() > MAX_VALUE_BYTES => Value::Null,
             v => v,
         };
         self.state.vars.insert(name.to_string(), value);
@@ -1630,7 +1565,9 @@ fn eq_loose(a: &str, b: &str) -> bool {
 fn default_error_text(kind: InputKind) -> &'static str {
     match kind {
         InputKind::Email => "That doesn't look like an email address. Could you check it and send it again?",
-        InputKind::Phone => "That doesn't look like a phone number. Please send it with digits only, e.g. +1 555 010 9999.",
+        InputKind::Phone => {
+            "That doesn't look like a phone number. Please send it with digits only, e.g. +1 555 010 9999."
+        }
         InputKind::Number => "Please answer with a number.",
         InputKind::Date => "Please give the date as YYYY-MM-DD or DD/MM/YYYY.",
         InputKind::Name => "Please tell me your name using letters only.",

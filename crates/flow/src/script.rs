@@ -281,9 +281,7 @@ fn next_fixture<T: Clone>(queue: &mut VecDeque<T>) -> Option<T> {
 impl Executor for FixtureExecutor {
     fn webhook(&mut self, call: &WebhookCall) -> WebhookOutcome {
         match self.webhooks.get_mut(&call.node).and_then(next_fixture) {
-            Some(WebhookFixture::Response { status, body }) => {
-                WebhookOutcome::Response { status, body }
-            }
+            Some(WebhookFixture::Response { status, body }) => WebhookOutcome::Response { status, body },
             Some(WebhookFixture::Failure { error }) => WebhookOutcome::Failed { reason: error },
             None => {
                 self.missing.push(call.node.clone());
@@ -317,11 +315,7 @@ pub fn run_test(flow: &Flow, test: &TestCase) -> TestResult {
         handover_cursor: 0,
         agent: "Agent".to_string(),
     };
-    sim.start(
-        test.setup.variables.clone(),
-        test.setup.first_message.clone(),
-        &mut ex,
-    );
+    sim.start(test.setup.variables.clone(), test.setup.first_message.clone(), &mut ex);
     let mut failure = None;
     for (n, step) in test.steps.iter().enumerate() {
         let result = runner.run_step(&mut sim, &mut ex, step);
@@ -360,12 +354,7 @@ struct Runner {
 type StepResult = Result<(), (String, String)>;
 
 impl Runner {
-    fn run_step(
-        &mut self,
-        sim: &mut Simulator,
-        ex: &mut FixtureExecutor,
-        step: &TestStep,
-    ) -> StepResult {
+    fn run_step(&mut self, sim: &mut Simulator, ex: &mut FixtureExecutor, step: &TestStep) -> StepResult {
         match step {
             TestStep::Say(text) => {
                 sim.say(text, ex);
@@ -410,10 +399,7 @@ impl Runner {
                 self.reply_cursor = sim.transcript.len();
                 match left.first() {
                     None => Ok(()),
-                    Some(l) => Err((
-                        "no bot message".into(),
-                        format!("the bot said: {:?}", l.text),
-                    )),
+                    Some(l) => Err(("no bot message".into(), format!("the bot said: {:?}", l.text))),
                 }
             }
             TestStep::ExpectVariables(expected) => {
@@ -448,24 +434,17 @@ impl Runner {
                 if &got == node {
                     Ok(())
                 } else {
-                    Err((
-                        format!("stopped at `{node}`"),
-                        format!("stopped at `{got}`"),
-                    ))
+                    Err((format!("stopped at `{node}`"), format!("stopped at `{got}`")))
                 }
             }
             TestStep::ExpectEnd(expect) => {
                 if sim.state.status != Status::Ended {
-                    return Err((
-                        "the flow ended".into(),
-                        format!("status {}", sim.state.status.as_str()),
-                    ));
+                    return Err(("the flow ended".into(), format!("status {}", sim.state.status.as_str())));
                 }
                 match expect.resolved {
-                    Some(r) if r != sim.state.resolved => Err((
-                        format!("resolved = {r}"),
-                        format!("resolved = {}", sim.state.resolved),
-                    )),
+                    Some(r) if r != sim.state.resolved => {
+                        Err((format!("resolved = {r}"), format!("resolved = {}", sim.state.resolved)))
+                    }
                     _ => Ok(()),
                 }
             }
@@ -480,26 +459,16 @@ impl Runner {
             TestStep::HandBack(h) => {
                 if let Some(node) = &h.resume_at {
                     if sim.flow().index_of(node).is_none() {
-                        return Err((
-                            format!("a node `{node}` to resume at"),
-                            "no such node".into(),
-                        ));
+                        return Err((format!("a node `{node}` to resume at"), "no such node".into()));
                     }
                 }
-                expect_applied(
-                    sim.hand_back(h.variables.clone(), h.resume_at.clone(), ex),
-                    "hand back",
-                )
+                expect_applied(sim.hand_back(h.variables.clone(), h.resume_at.clone(), ex), "hand back")
             }
             TestStep::Resolve => expect_applied(sim.resolve(ex), "resolve"),
             TestStep::Cancel => expect_applied(sim.cancel(ex), "cancel"),
             TestStep::Advance(d) => {
-                let ms = parse_duration_ms(d).ok_or_else(|| {
-                    (
-                        "a duration like 30s, 10m or 1h30m".to_string(),
-                        format!("{d:?}"),
-                    )
-                })?;
+                let ms = parse_duration_ms(d)
+                    .ok_or_else(|| ("a duration like 30s, 10m or 1h30m".to_string(), format!("{d:?}")))?;
                 sim.advance(ms, ex);
                 Ok(())
             }
@@ -522,10 +491,7 @@ impl Runner {
 fn expect_applied(handled: Handled, what: &str) -> StepResult {
     match handled {
         Handled::Applied => Ok(()),
-        Handled::Ignored(why) => Err((
-            format!("the {what} to apply"),
-            format!("it was ignored: {why}"),
-        )),
+        Handled::Ignored(why) => Err((format!("the {what} to apply"), format!("it was ignored: {why}"))),
     }
 }
 
@@ -691,9 +657,6 @@ mod tests {
             matches!(&steps[2], TestStep::ExpectReply(TextExpect::Detailed(c)) if c.contains.as_deref() == Some("mail"))
         );
         let bad: Result<Vec<TestStep>, _> = serde_json::from_str(r#"[{"sya": "hi"}]"#);
-        assert!(bad
-            .unwrap_err()
-            .to_string()
-            .contains("unknown variant `sya`"));
+        assert!(bad.unwrap_err().to_string().contains("unknown variant `sya`"));
     }
 }

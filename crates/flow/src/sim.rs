@@ -55,11 +55,7 @@ impl Coverage {
     /// (covered, total) nodes, and (covered, total) wired ports of the flow.
     pub fn summary(&self, flow: &Flow) -> CoverageSummary {
         let nodes_total = flow.nodes().len();
-        let nodes_covered = flow
-            .nodes()
-            .iter()
-            .filter(|n| self.nodes.contains(&n.id))
-            .count();
+        let nodes_covered = flow.nodes().iter().filter(|n| self.nodes.contains(&n.id)).count();
         let mut ports_total = 0;
         let mut ports_covered = 0;
         let mut uncovered_ports = Vec::new();
@@ -165,12 +161,7 @@ impl<'f> Simulator<'f> {
 
     pub fn say(&mut self, text: &str, ex: &mut dyn Executor) -> Handled {
         self.line(Speaker::Customer, text.to_string(), Vec::new());
-        self.apply(
-            Event::CustomerText {
-                text: text.to_string(),
-            },
-            ex,
-        )
+        self.apply(Event::CustomerText { text: text.to_string() }, ex)
     }
 
     pub fn press(&mut self, option: &str, ex: &mut dyn Executor) -> Handled {
@@ -215,13 +206,7 @@ impl<'f> Simulator<'f> {
         ex: &mut dyn Executor,
     ) -> Handled {
         self.line(Speaker::Event, "handed back to the flow".into(), Vec::new());
-        self.apply(
-            Event::HandedBack {
-                variables,
-                resume_at,
-            },
-            ex,
-        )
+        self.apply(Event::HandedBack { variables, resume_at }, ex)
     }
 
     pub fn resolve(&mut self, ex: &mut dyn Executor) -> Handled {
@@ -332,25 +317,16 @@ impl<'f> Simulator<'f> {
                 );
                 self.handovers.push(h.clone());
             }
-            Effect::SetTimer {
-                timer, after_ms, ..
-            } => {
-                self.timers
-                    .push((self.now_ms.saturating_add(*after_ms), *timer));
+            Effect::SetTimer { timer, after_ms, .. } => {
+                self.timers.push((self.now_ms.saturating_add(*after_ms), *timer));
             }
             Effect::CancelTimer { timer } => self.timers.retain(|(_, t)| t != timer),
             Effect::SetVariables { .. } => {}
             Effect::End { resolve } => {
                 let how = if *resolve { "resolved" } else { "not resolved" };
-                self.line(
-                    Speaker::Event,
-                    format!("conversation ended ({how})"),
-                    Vec::new(),
-                );
+                self.line(Speaker::Event, format!("conversation ended ({how})"), Vec::new());
             }
-            Effect::Error { message, .. } => {
-                self.line(Speaker::Event, format!("error: {message}"), Vec::new())
-            }
+            Effect::Error { message, .. } => self.line(Speaker::Event, format!("error: {message}"), Vec::new()),
         }
     }
 
@@ -462,15 +438,11 @@ pub fn baseline_ai(request: &AiRequest, transcript: &[Line]) -> AiOutcome {
                 "frustrated",
                 "unacceptable",
             ];
-            let positive = [
-                "thanks", "thank", "great", "perfect", "love", "awesome", "happy",
-            ];
+            let positive = ["thanks", "thank", "great", "perfect", "love", "awesome", "happy"];
             let has = |list: &[&str]| list.iter().any(|w| t.split(' ').any(|x| x == *w));
             let frustrated = has(&negative)
                 || text.contains("!!")
-                || (text.len() > 12
-                    && *text == text.to_uppercase()
-                    && text.chars().any(char::is_alphabetic));
+                || (text.len() > 12 && *text == text.to_uppercase() && text.chars().any(char::is_alphabetic));
             let sentiment = if frustrated {
                 "negative"
             } else if has(&positive) {
@@ -536,26 +508,16 @@ fn word_set(text: &str) -> BTreeSet<String> {
 pub fn extract_field(kind: ExtractKind, pattern: Option<&str>, text: &str) -> Option<Value> {
     let words: Vec<&str> = text
         .split_whitespace()
-        .map(|w| {
-            w.trim_matches(|c: char| {
-                matches!(c, ',' | ';' | ':' | '!' | '?' | '(' | ')' | '"' | '\'')
-            })
-        })
+        .map(|w| w.trim_matches(|c: char| matches!(c, ',' | ';' | ':' | '!' | '?' | '(' | ')' | '"' | '\'')))
         .collect();
     match kind {
         ExtractKind::Email => words.iter().find_map(|w| {
-            crate::matching::validate_input(
-                crate::document::InputKind::Email,
-                w.trim_end_matches('.'),
-                None,
-            )
-            .ok()
+            crate::matching::validate_input(crate::document::InputKind::Email, w.trim_end_matches('.'), None).ok()
         }),
         ExtractKind::Phone => {
             let re = regex::Regex::new(r"\+?[\d][\d ()\-.]{5,}\d").ok()?;
             let found = re.find_iter(text).find_map(|m| {
-                crate::matching::validate_input(crate::document::InputKind::Phone, m.as_str(), None)
-                    .ok()
+                crate::matching::validate_input(crate::document::InputKind::Phone, m.as_str(), None).ok()
             });
             found
         }
@@ -583,17 +545,13 @@ pub fn extract_field(kind: ExtractKind, pattern: Option<&str>, text: &str) -> Op
                         .take(3)
                         .collect();
                     if !name.is_empty() {
-                        return Some(Value::String(
-                            name.join(" ").trim_end_matches(['.', ',']).to_string(),
-                        ));
+                        return Some(Value::String(name.join(" ").trim_end_matches(['.', ',']).to_string()));
                     }
                 }
             }
             None
         }
-        ExtractKind::Text => {
-            (!text.trim().is_empty()).then(|| Value::String(text.trim().to_string()))
-        }
+        ExtractKind::Text => (!text.trim().is_empty()).then(|| Value::String(text.trim().to_string())),
         ExtractKind::Regex => {
             let re = crate::flow::compile_pattern(pattern?).ok()?;
             let caps = re.captures(text)?;

@@ -7,15 +7,7 @@ use serde_json::Value;
 use std::fmt::Write;
 
 /// Filters a template may use.
-pub const FILTERS: [&str; 7] = [
-    "default",
-    "upper",
-    "lower",
-    "title",
-    "trim",
-    "truncate",
-    "first_word",
-];
+pub const FILTERS: [&str; 7] = ["default", "upper", "lower", "title", "trim", "truncate", "first_word"];
 
 /// Longest text a template renders to; the rest is cut.
 pub const MAX_RENDERED_CHARS: usize = 8_000;
@@ -102,10 +94,9 @@ impl Template {
     /// The variable paths this template reads, each with whether a `default` filter guards it.
     pub fn variables(&self) -> impl Iterator<Item = (&str, bool)> {
         self.parts.iter().filter_map(|p| match p {
-            Part::Hole { path, filters } => Some((
-                path.as_str(),
-                filters.iter().any(|f| matches!(f, Filter::Default(_))),
-            )),
+            Part::Hole { path, filters } => {
+                Some((path.as_str(), filters.iter().any(|f| matches!(f, Filter::Default(_)))))
+            }
             Part::Text(_) => None,
         })
     }
@@ -183,9 +174,7 @@ fn apply(filter: &Filter, value: String) -> String {
             .map(|w| {
                 let mut chars = w.chars();
                 match chars.next() {
-                    Some(first) => {
-                        first.to_uppercase().collect::<String>() + &chars.as_str().to_lowercase()
-                    }
+                    Some(first) => first.to_uppercase().collect::<String>() + &chars.as_str().to_lowercase(),
                     None => String::new(),
                 }
             })

@@ -154,11 +154,7 @@ impl<'f> Graph<'f> {
     }
 
     fn port(&self, i: usize, k: usize) -> &'f str {
-        self.flow
-            .wires(i)
-            .get(k)
-            .map(|(p, _)| p.as_str())
-            .unwrap_or("")
+        self.flow.wires(i).get(k).map(|(p, _)| p.as_str()).unwrap_or("")
     }
 
     /// Whether rules about where conversations go look at this node: nodes a conversation can
@@ -197,11 +193,7 @@ fn and_list(ids: &[&str]) -> String {
     match (shown.len(), more) {
         (0, _) => String::new(),
         (1, 0) => shown[0].clone(),
-        (_, 0) => format!(
-            "{} and {}",
-            shown[..shown.len() - 1].join(", "),
-            shown[shown.len() - 1]
-        ),
+        (_, 0) => format!("{} and {}", shown[..shown.len() - 1].join(", "), shown[shown.len() - 1]),
         (_, more) => format!("{} and {more} more", shown.join(", ")),
     }
 }
@@ -362,9 +354,9 @@ fn dead_end_message(node: &Node, port: &str) -> Option<String> {
         (NodeKind::CollectInput(_), "next") => Some(format!(
             "After the customer answers {id} the flow has nowhere to go {tail}"
         )),
-        (NodeKind::AiAction(_), "next") => Some(format!(
-            "After the AI step {id} runs the flow has nowhere to go {tail}"
-        )),
+        (NodeKind::AiAction(_), "next") => {
+            Some(format!("After the AI step {id} runs the flow has nowhere to go {tail}"))
+        }
         (NodeKind::Webhook(_), "success") => Some(format!(
             "When the webhook {id} succeeds the flow has nowhere to go {tail}"
         )),
@@ -462,18 +454,16 @@ fn open_port_message(node: &Node, port: &str) -> Option<(String, String)> {
                 "When Let AI Answer at {id} finishes with the customer's question answered \
                  (resolved), {ends}."
             ),
-            "unanswered" => format!(
-                "When the AI at {id} cannot answer from the knowledge base (unanswered), {ends}."
-            ),
+            "unanswered" => format!("When the AI at {id} cannot answer from the knowledge base (unanswered), {ends}."),
             "human" => format!(
                 "When the customer asks {id} for a person (human), {ends} instead of reaching \
                  one."
             ),
             _ => return None,
         },
-        NodeKind::Webhook(_) if port == "failure" => format!(
-            "If the webhook {id} fails (an error status, a timeout or no connection), {ends}."
-        ),
+        NodeKind::Webhook(_) if port == "failure" => {
+            format!("If the webhook {id} fails (an error status, a timeout or no connection), {ends}.")
+        }
         _ => return None,
     };
     Some((message, generic_hint))
@@ -542,10 +532,7 @@ fn strongly_connected(g: &Graph) -> Vec<Vec<usize>> {
 
 fn loops(g: &Graph, out: &mut Vec<Diagnostic>) {
     for mut comp in strongly_connected(g) {
-        let is_cycle = comp.len() > 1
-            || comp
-                .first()
-                .is_some_and(|&v| g.succ[v].iter().any(|&(_, t)| t == v));
+        let is_cycle = comp.len() > 1 || comp.first().is_some_and(|&v| g.succ[v].iter().any(|&(_, t)| t == v));
         if !is_cycle {
             continue;
         }
@@ -780,11 +767,7 @@ impl DataFlow {
                     if is_must && t == trigger {
                         continue;
                     }
-                    let dst = if is_must {
-                        &mut self.must
-                    } else {
-                        &mut self.may
-                    };
+                    let dst = if is_must { &mut self.must } else { &mut self.may };
                     let mut changed = false;
                     for (d, s) in dst[t * w..(t + 1) * w].iter_mut().zip(&scratch) {
                         let new = if is_must { *d & *s } else { *d | *s };
@@ -817,13 +800,7 @@ impl DataFlow {
 
     /// A path from the trigger to `to` on which `v` is never set, as (node, port index) steps
     /// ending with `(to, usize::MAX)`. None when there is none or too many were asked for.
-    fn path_without(
-        &mut self,
-        g: &Graph,
-        trigger: usize,
-        v: usize,
-        to: usize,
-    ) -> Option<Vec<(usize, usize)>> {
+    fn path_without(&mut self, g: &Graph, trigger: usize, v: usize, to: usize) -> Option<Vec<(usize, usize)>> {
         if !self.witness.contains_key(&v) {
             if self.witness.len() >= WITNESS_LIMIT {
                 return None;
@@ -888,9 +865,7 @@ impl DataFlow {
             .copied()
             .filter(|&(i, k)| {
                 g.flow.wires(i).iter().enumerate().any(|(k2, (_, target))| {
-                    k2 != k
-                        && (self.sets(i, k2, v)
-                            || target.is_some_and(|t| t != to && can_set.get(t) == Some(&true)))
+                    k2 != k && (self.sets(i, k2, v) || target.is_some_and(|t| t != to && can_set.get(t) == Some(&true)))
                 })
             })
             .collect();
@@ -931,12 +906,7 @@ impl DataFlow {
 
 fn data_flow(g: &Graph, out: &mut Vec<Diagnostic>) {
     let flow = g.flow;
-    let declared: HashSet<&str> = flow
-        .document()
-        .variables
-        .iter()
-        .map(|v| v.name.as_str())
-        .collect();
+    let declared: HashSet<&str> = flow.document().variables.iter().map(|v| v.name.as_str()).collect();
     let mut stored: HashMap<String, Vec<usize>> = HashMap::new();
     for i in 0..g.n {
         for (name, _) in stored_variables(&g.node(i).kind) {
@@ -978,26 +948,22 @@ fn data_flow(g: &Graph, out: &mut Vec<Diagnostic>) {
                 )
             };
             out.push(
-                g.at(
-                    Diagnostic::warning("variable_never_set", message),
-                    i,
-                    &u.field,
-                )
-                .hint(if u.condition {
-                    format!(
-                        "Check the spelling, collect `{v}` first (Collect Input, Options, AI \
+                g.at(Diagnostic::warning("variable_never_set", message), i, &u.field)
+                    .hint(if u.condition {
+                        format!(
+                            "Check the spelling, collect `{v}` first (Collect Input, Options, AI \
                          Action or a webhook mapping), or declare it in the flow's variables if \
                          it comes from outside.",
-                        v = u.var
-                    )
-                } else {
-                    format!(
-                        "Check the spelling, collect `{v}` first (Collect Input, Options, AI \
+                            v = u.var
+                        )
+                    } else {
+                        format!(
+                            "Check the spelling, collect `{v}` first (Collect Input, Options, AI \
                          Action or a webhook mapping), declare it in the flow's variables if it \
                          comes from outside, or add a fallback: {{{{ {v} | default(\"…\") }}}}.",
-                        v = u.var
-                    )
-                }),
+                            v = u.var
+                        )
+                    }),
             );
         }
         uses.retain(|u| stored.contains_key(&u.var));
@@ -1045,10 +1011,7 @@ fn data_flow(g: &Graph, out: &mut Vec<Diagnostic>) {
                         u.var
                     ),
                     if u.condition {
-                        format!(
-                            "Set `{}` on every path to {id}, or test it with is_set first.",
-                            u.var
-                        )
+                        format!("Set `{}` on every path to {id}, or test it with is_set first.", u.var)
                     } else {
                         format!(
                             "Set `{v}` on every path to {id}, or add a fallback: \
@@ -1082,12 +1045,8 @@ fn data_flow(g: &Graph, out: &mut Vec<Diagnostic>) {
                 )
             };
             out.push(
-                g.at(
-                    Diagnostic::warning("variable_maybe_unset", message),
-                    i,
-                    &u.field,
-                )
-                .hint(hint),
+                g.at(Diagnostic::warning("variable_maybe_unset", message), i, &u.field)
+                    .hint(hint),
             );
         }
     }
@@ -1125,12 +1084,8 @@ fn data_flow(g: &Graph, out: &mut Vec<Diagnostic>) {
                     // The customer gives what a question asks; the rest (AI, webhooks) is
                     // worked out by the flow.
                     let asked = stored.get(var).is_some_and(|list| {
-                        list.iter().all(|&n| {
-                            matches!(
-                                g.node(n).kind,
-                                NodeKind::CollectInput(_) | NodeKind::Options(_)
-                            )
-                        })
+                        list.iter()
+                            .all(|&n| matches!(g.node(n).kind, NodeKind::CollectInput(_) | NodeKind::Options(_)))
                     });
                     let (without, fix) = if asked {
                         ("without giving one", format!("Ask for `{var}`"))
@@ -1198,13 +1153,7 @@ fn capitalise(s: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 
 fn webhook_mappings(g: &Graph, out: &mut Vec<Diagnostic>) {
-    let mut known: BTreeSet<String> = g
-        .flow
-        .document()
-        .variables
-        .iter()
-        .map(|v| v.name.clone())
-        .collect();
+    let mut known: BTreeSet<String> = g.flow.document().variables.iter().map(|v| v.name.clone()).collect();
     for i in 0..g.n {
         let kind = &g.node(i).kind;
         if matches!(
@@ -1516,9 +1465,7 @@ fn is_routing(node: &Node) -> bool {
 }
 
 fn excessive_routing(g: &Graph, out: &mut Vec<Diagnostic>) {
-    let routing: Vec<bool> = (0..g.n)
-        .map(|i| g.considered(i) && is_routing(g.node(i)))
-        .collect();
+    let routing: Vec<bool> = (0..g.n).map(|i| g.considered(i) && is_routing(g.node(i))).collect();
     // Longest chain of routing nodes from each routing node (back edges ignored).
     let mut longest = vec![0usize; g.n];
     let mut next: Vec<Option<usize>> = vec![None; g.n];
@@ -1558,9 +1505,7 @@ fn excessive_routing(g: &Graph, out: &mut Vec<Diagnostic>) {
             continue;
         }
         // A chain starts where the conversation arrives from something that is not routing.
-        let entered = g.pred[s]
-            .iter()
-            .any(|&(p, _)| g.considered(p) && !routing[p]);
+        let entered = g.pred[s].iter().any(|&(p, _)| g.considered(p) && !routing[p]);
         if !entered {
             continue;
         }
@@ -1655,13 +1600,10 @@ fn double_handover(g: &Graph, out: &mut Vec<Diagnostic>) {
                 tick(g.id(i))
             )
         };
-        out.push(
-            g.at(Diagnostic::warning("double_handover", message), i, "")
-                .hint(
-                    "Make sure a customer who already had a person isn't queued again on the same \
+        out.push(g.at(Diagnostic::warning("double_handover", message), i, "").hint(
+            "Make sure a customer who already had a person isn't queued again on the same \
                  path: end the flow there, or ask first whether they need more help.",
-                ),
-        );
+        ));
     }
 }
 
@@ -1672,12 +1614,7 @@ fn double_handover(g: &Graph, out: &mut Vec<Diagnostic>) {
 /// Sorts by node order in the document (findings about the whole flow first), then code, and
 /// drops duplicates.
 fn finish(flow: &Flow, mut out: Vec<Diagnostic>) -> Vec<Diagnostic> {
-    let order = |d: &Diagnostic| -> usize {
-        d.node
-            .as_deref()
-            .and_then(|id| flow.index_of(id))
-            .map_or(0, |i| i + 1)
-    };
+    let order = |d: &Diagnostic| -> usize { d.node.as_deref().and_then(|id| flow.index_of(id)).map_or(0, |i| i + 1) };
     out.sort_by(|a, b| {
         order(a)
             .cmp(&order(b))

@@ -18,8 +18,8 @@ fn examples_dir() -> PathBuf {
 /// Every `examples/*.flow.json`, sorted by name.
 fn example_files() -> Vec<PathBuf> {
     let dir = examples_dir();
-    let entries = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("cannot read the examples directory {}: {e}", dir.display()));
+    let entries =
+        std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("cannot read the examples directory {}: {e}", dir.display()));
     let mut files: Vec<PathBuf> = entries
         .map(|e| e.expect("a directory entry").path())
         .filter(|p| {
@@ -33,10 +33,7 @@ fn example_files() -> Vec<PathBuf> {
 }
 
 fn name_of(path: &Path) -> String {
-    path.file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("?")
-        .to_string()
+    path.file_name().and_then(|n| n.to_str()).unwrap_or("?").to_string()
 }
 
 fn describe_failure(file: &str, result: &TestResult) -> String {
@@ -80,14 +77,11 @@ fn there_are_at_least_five_examples() {
 
 #[test]
 fn examples_are_listed_in_the_readme() {
-    let readme = std::fs::read_to_string(examples_dir().join("README.md"))
-        .expect("examples/README.md describes the examples");
+    let readme =
+        std::fs::read_to_string(examples_dir().join("README.md")).expect("examples/README.md describes the examples");
     for file in example_files() {
         let name = name_of(&file);
-        assert!(
-            readme.contains(&name),
-            "examples/README.md does not mention {name}"
-        );
+        assert!(readme.contains(&name), "examples/README.md does not mention {name}");
     }
 }
 
@@ -103,8 +97,7 @@ fn examples_load_pass_their_tests_and_cover_the_flow() {
     }
     for path in &files {
         let file = name_of(path);
-        let text = std::fs::read_to_string(path)
-            .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+        let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
         let checked = match baton_flow::check(&text) {
             Ok(c) => c,
             Err(e) => {
@@ -118,10 +111,7 @@ fn examples_load_pass_their_tests_and_cover_the_flow() {
                 d.severity.as_str(),
                 d.code,
                 d.node.as_deref().unwrap_or("(flow)"),
-                d.port
-                    .as_deref()
-                    .map(|p| format!(".{p}"))
-                    .unwrap_or_default(),
+                d.port.as_deref().map(|p| format!(".{p}")).unwrap_or_default(),
                 d.message
             );
             if d.severity == Severity::Error {
@@ -302,8 +292,7 @@ fn json_examples_in_the_docs_are_real() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut problems = Vec::new();
     for doc in DOCS {
-        let text = std::fs::read_to_string(root.join(doc))
-            .unwrap_or_else(|e| panic!("cannot read {doc}: {e}"));
+        let text = std::fs::read_to_string(root.join(doc)).unwrap_or_else(|e| panic!("cannot read {doc}: {e}"));
         let blocks = json_blocks(&text);
         assert!(!blocks.is_empty(), "{doc} has no ```json examples");
         let mut kinds: std::collections::BTreeMap<&str, usize> = Default::default();

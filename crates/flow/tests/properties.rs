@@ -134,9 +134,7 @@ fn arb_flow() -> impl Strategy<Value = Value> {
                 };
                 for port in flow_node.kind.ports() {
                     if let Some(Some(to)) = t.next() {
-                        edges.push(
-                            json!({"from": flow_node.id, "port": port, "to": format!("n{to}")}),
-                        );
+                        edges.push(json!({"from": flow_node.id, "port": port, "to": format!("n{to}")}));
                     }
                 }
             }
@@ -156,19 +154,12 @@ fn arb_event() -> impl Strategy<Value = Event> {
     ];
     prop_oneof![
         text.clone().prop_map(|text| Event::CustomerText { text }),
-        prop_oneof![Just("a"), Just("b"), Just("zz")]
-            .prop_map(|o| Event::ButtonPressed { option: o.into() }),
-        Just(Event::AgentTookOver {
-            agent: "Sam".into()
-        }),
-        Just(Event::AgentReplied {
-            agent: "Sam".into()
-        }),
+        prop_oneof![Just("a"), Just("b"), Just("zz")].prop_map(|o| Event::ButtonPressed { option: o.into() }),
+        Just(Event::AgentTookOver { agent: "Sam".into() }),
+        Just(Event::AgentReplied { agent: "Sam".into() }),
         (prop::option::of(0usize..12), any::<bool>()).prop_map(|(n, v)| Event::HandedBack {
             variables: if v {
-                [("email".to_string(), json!("x@y.zz"))]
-                    .into_iter()
-                    .collect()
+                [("email".to_string(), json!("x@y.zz"))].into_iter().collect()
             } else {
                 Default::default()
             },
@@ -209,9 +200,7 @@ fn arb_event() -> impl Strategy<Value = Event> {
                     sources: vec![],
                     intent: AnswerIntent::Answered
                 },
-                _ => AiOutcome::Failed {
-                    reason: "down".into()
-                },
+                _ => AiOutcome::Failed { reason: "down".into() },
             },
         }),
         (0u64..8).prop_map(|timer| Event::TimerFired { timer }),

@@ -201,12 +201,7 @@ fn reprompt_then_no_match_and_invalid() {
 fn stale_timer_and_unknown_events_are_ignored() {
     let f = refund_flow();
     let world = StaticWorld::default();
-    let (state, _) = step(
-        &f,
-        State::default(),
-        &Event::TimerFired { timer: 9 },
-        &world,
-    );
+    let (state, _) = step(&f, State::default(), &Event::TimerFired { timer: 9 }, &world);
     assert_eq!(state, State::default());
     let (state, effects) = step(
         &f,

@@ -3,9 +3,7 @@
 use std::path::PathBuf;
 
 fn docs(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../docs")
-        .join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs").join(name)
 }
 
 fn assert_fresh(name: &str, fresh: &str, command: &str) {
@@ -40,9 +38,6 @@ fn tests_schema_is_fresh() {
 fn schema_names_every_node_type() {
     let schema = baton_flow::schema::flow_schema_json();
     for t in baton_flow::document::NODE_TYPES {
-        assert!(
-            schema.contains(&format!("\"{t}\"")),
-            "schema lacks node type {t}"
-        );
+        assert!(schema.contains(&format!("\"{t}\"")), "schema lacks node type {t}");
     }
 }

@@ -100,13 +100,7 @@ fn with_code<'a>(d: &'a [Diagnostic], code: &str) -> Vec<&'a Diagnostic> {
 /// Exactly one finding with this code at this node and port; checks its severity and that it
 /// reads like a finding (names the node, has a hint). Returns it for further checks.
 #[track_caller]
-fn expect(
-    d: &[Diagnostic],
-    code: &str,
-    severity: Severity,
-    node: &str,
-    port: Option<&str>,
-) -> Diagnostic {
+fn expect(d: &[Diagnostic], code: &str, severity: Severity, node: &str, port: Option<&str>) -> Diagnostic {
     expect_where(d, code, severity, node, port, |_| true)
 }
 
@@ -138,10 +132,7 @@ fn expect_where(
         "message names the node: {f:#?}"
     );
     assert!(f.message.ends_with('.'), "a sentence: {f:#?}");
-    assert!(
-        f.hint.as_deref().is_some_and(|h| !h.is_empty()),
-        "has a hint: {f:#?}"
-    );
+    assert!(f.hint.as_deref().is_some_and(|h| !h.is_empty()), "has a hint: {f:#?}");
     assert!(
         f.location
             .as_deref()
@@ -215,18 +206,9 @@ fn edge_into_the_trigger_is_reported_at_the_edge() {
     let mut bad = base();
     wire(&mut bad, "thanks", "next", "start");
     let d = run(&bad);
-    let f = expect(
-        &d,
-        "trigger_has_incoming",
-        Severity::Warning,
-        "thanks",
-        Some("next"),
-    );
+    let f = expect(&d, "trigger_has_incoming", Severity::Warning, "thanks", Some("next"));
     assert!(f.message.contains("`start`"), "{f:#?}");
-    assert!(
-        f.location.as_deref().unwrap().starts_with("edges["),
-        "{f:#?}"
-    );
+    assert!(f.location.as_deref().unwrap().starts_with("edges["), "{f:#?}");
     assert!(f.hint.as_deref().unwrap().contains("`hello`"), "{f:#?}");
     absent(&run(&base()), "trigger_has_incoming");
 }
@@ -289,11 +271,7 @@ fn unwired_next_of_a_message_is_a_dead_end() {
 fn dead_ends_of_every_node_type_with_one_way_on() {
     let cases: Vec<(Value, &str, &str)> = vec![
         (json!({"id": "x", "type": "trigger"}), "x", "next"),
-        (
-            json!({"id": "x", "type": "message", "text": "Hi"}),
-            "x",
-            "next",
-        ),
+        (json!({"id": "x", "type": "message", "text": "Hi"}), "x", "next"),
         (
             json!({"id": "x", "type": "collect_input", "text": "?", "variable": "v"}),
             "x",
@@ -359,29 +337,11 @@ fn open_ports_of_options_branch_and_collect() {
     unwire(&mut bad, "topic", "other");
     unwire(&mut bad, "ask_email", "invalid");
     let d = run(&bad);
-    let f = expect(
-        &d,
-        "port_unwired",
-        Severity::Warning,
-        "topic",
-        Some("other"),
-    );
+    let f = expect(&d, "port_unwired", Severity::Warning, "topic", Some("other"));
     assert!(f.message.contains("Something else"), "{f:#?}");
     assert!(f.message.contains("ends there"), "{f:#?}");
-    expect(
-        &d,
-        "port_unwired",
-        Severity::Warning,
-        "topic",
-        Some("no_match"),
-    );
-    expect(
-        &d,
-        "port_unwired",
-        Severity::Warning,
-        "ask_email",
-        Some("invalid"),
-    );
+    expect(&d, "port_unwired", Severity::Warning, "topic", Some("no_match"));
+    expect(&d, "port_unwired", Severity::Warning, "ask_email", Some("invalid"));
 
     let mut good = bad.clone();
     wire(&mut good, "topic", "other", "ask_email");
@@ -416,17 +376,8 @@ fn open_branch_port() {
         {"id": "a", "type": "end", "message": "VIP"},
         {"id": "b", "type": "end", "message": "Regular"}
     ]);
-    let bad = doc(
-        nodes.clone(),
-        &[["start", "next", "route"], ["route", "vip", "a"]],
-    );
-    let f = expect(
-        &run(&bad),
-        "port_unwired",
-        Severity::Warning,
-        "route",
-        Some("else"),
-    );
+    let bad = doc(nodes.clone(), &[["start", "next", "route"], ["route", "vip", "a"]]);
+    let f = expect(&run(&bad), "port_unwired", Severity::Warning, "route", Some("else"));
     assert!(f.message.contains("none of the branches"), "{f:#?}");
     let good = doc(
         nodes,
@@ -442,23 +393,11 @@ fn open_branch_port() {
 #[test]
 fn handover_ports_resolved_may_stay_open_handed_back_may_not() {
     let mut bad = base();
-    for port in [
-        "handed_back",
-        "off_hours",
-        "no_agent",
-        "timeout",
-        "cancelled",
-    ] {
+    for port in ["handed_back", "off_hours", "no_agent", "timeout", "cancelled"] {
         unwire(&mut bad, "human", port);
     }
     let d = run(&bad);
-    let f = expect(
-        &d,
-        "port_unwired",
-        Severity::Warning,
-        "human",
-        Some("handed_back"),
-    );
+    let f = expect(&d, "port_unwired", Severity::Warning, "human", Some("handed_back"));
     assert!(f.message.contains("hands the conversation"), "{f:#?}");
     assert!(f.message.contains("nowhere to continue"), "{f:#?}");
     for port in ["off_hours", "no_agent", "timeout", "cancelled"] {
@@ -502,24 +441,12 @@ fn open_ports_of_ai_nodes_and_webhooks() {
     );
     let d = run(&bad);
     for port in ["tech", "unknown", "error"] {
-        expect(
-            &d,
-            "port_unwired",
-            Severity::Warning,
-            "classify",
-            Some(port),
-        );
+        expect(&d, "port_unwired", Severity::Warning, "classify", Some(port));
     }
     for port in ["resolved", "unanswered", "human"] {
         expect(&d, "port_unwired", Severity::Warning, "answer", Some(port));
     }
-    let f = expect(
-        &d,
-        "port_unwired",
-        Severity::Warning,
-        "hook",
-        Some("failure"),
-    );
+    let f = expect(&d, "port_unwired", Severity::Warning, "hook", Some("failure"));
     assert!(f.message.contains("fails"), "{f:#?}");
     absent(&d, "dead_end");
 
@@ -567,10 +494,7 @@ fn loop_without_a_waiting_node_is_an_error() {
     );
     let d = run(&bad);
     let f = expect(&d, "loop_without_wait", Severity::Error, "say", None);
-    assert!(
-        f.message.contains("`check`"),
-        "lists the loop's nodes: {f:#?}"
-    );
+    assert!(f.message.contains("`check`"), "lists the loop's nodes: {f:#?}");
     assert_eq!(with_code(&d, "loop_without_wait").len(), 1, "once per loop");
 
     // The same loop through a question waits for the customer each time round.
@@ -625,10 +549,7 @@ fn variable_never_set_in_a_template() {
     node(&mut bad, "thanks")["text"] = json!("Thanks, {{ emial }}.");
     let d = run(&bad);
     let f = expect(&d, "variable_never_set", Severity::Warning, "thanks", None);
-    assert!(
-        f.message.contains("`emial`") && f.message.contains("empty"),
-        "{f:#?}"
-    );
+    assert!(f.message.contains("`emial`") && f.message.contains("empty"), "{f:#?}");
     assert_eq!(f.location.as_deref(), Some("nodes[5].text"));
 
     // Fallbacks, declared variables and always-known values are fine.
@@ -704,10 +625,7 @@ fn variable_maybe_unset_on_some_paths() {
     let d = run(&maybe_flow("Your tier: {{ tier }}"));
     let f = expect(&d, "variable_maybe_unset", Severity::Warning, "show", None);
     assert!(f.message.contains("`tier`"), "{f:#?}");
-    assert!(
-        f.message.contains("`ask` → silver"),
-        "names the path: {f:#?}"
-    );
+    assert!(f.message.contains("`ask` → silver"), "names the path: {f:#?}");
     absent(&d, "variable_never_set");
     // With a fallback it is fine.
     absent(
@@ -763,13 +681,7 @@ fn variable_used_before_it_is_set() {
     let mut own = good.clone();
     node(&mut own, "ask_name")["error_text"] = json!("{{ name }} is not a name.");
     let d = run(&own);
-    let f = expect(
-        &d,
-        "variable_maybe_unset",
-        Severity::Warning,
-        "ask_name",
-        None,
-    );
+    let f = expect(&d, "variable_maybe_unset", Severity::Warning, "ask_name", None);
     assert!(f.message.contains("itself"), "{f:#?}");
     assert_eq!(f.location.as_deref(), Some("nodes[2].error_text"));
 }
@@ -809,14 +721,9 @@ fn ports_set_only_what_they_set() {
         ("mood", "`ai` → error"),
         ("angry", "`ai` → error"),
     ] {
-        let f = expect_where(
-            &d,
-            "variable_maybe_unset",
-            Severity::Warning,
-            "show",
-            None,
-            |x| x.message.starts_with(&format!("`{var}`")),
-        );
+        let f = expect_where(&d, "variable_maybe_unset", Severity::Warning, "show", None, |x| {
+            x.message.starts_with(&format!("`{var}`"))
+        });
         assert!(f.message.contains(path), "{f:#?}");
         assert_eq!(f.location.as_deref(), Some("nodes[4].text"));
     }
@@ -829,10 +736,7 @@ fn ports_set_only_what_they_set() {
         .unwrap()
         .retain(|e| !matches!(e["port"].as_str(), Some("no_match" | "failure" | "error")));
     node(&mut good, "pick")["typed_text"] = json!("strict");
-    add_node(
-        &mut good,
-        json!({"id": "stop", "type": "end", "message": "Sorry."}),
-    );
+    add_node(&mut good, json!({"id": "stop", "type": "end", "message": "Sorry."}));
     wire(&mut good, "hook", "failure", "stop");
     wire(&mut good, "ai", "error", "stop");
     absent(&run(&good), "variable_maybe_unset");
@@ -849,24 +753,16 @@ fn handover_missing_email_on_one_path_names_the_path() {
     node(&mut bad, "topic")["typed_text"] = json!("bail");
     wire(&mut bad, "topic", "no_match", "human");
     let d = run(&bad);
-    let f = expect_where(
-        &d,
-        "missing_information",
-        Severity::Warning,
-        "human",
-        None,
-        |x| x.location.as_deref() == Some("nodes[4].context[0]"),
-    );
+    let f = expect_where(&d, "missing_information", Severity::Warning, "human", None, |x| {
+        x.location.as_deref() == Some("nodes[4].context[0]")
+    });
     assert_eq!(
         f.message,
         "The hand-over `human` promises the agent `email`, but a customer coming through \
          `topic` → no_match reaches it without giving one."
     );
     assert_eq!(f.location.as_deref(), Some("nodes[4].context[0]"));
-    assert!(
-        f.hint.as_deref().unwrap().contains("before the hand-over"),
-        "{f:#?}"
-    );
+    assert!(f.hint.as_deref().unwrap().contains("before the hand-over"), "{f:#?}");
     // `topic` is not set on no_match either.
     assert_eq!(with_code(&d, "missing_information").len(), 2, "{d:#?}");
     absent(&run(&base()), "missing_information");
@@ -955,18 +851,9 @@ fn webhook_flow(variables: Value) -> Value {
 #[test]
 fn webhook_mapping_to_undeclared_variable_is_an_error() {
     let d = run(&webhook_flow(json!([])));
-    let f = expect(
-        &d,
-        "webhook_undeclared_variable",
-        Severity::Error,
-        "lookup",
-        None,
-    );
+    let f = expect(&d, "webhook_undeclared_variable", Severity::Error, "lookup", None);
     assert!(f.message.contains("`order_status`"), "{f:#?}");
-    assert_eq!(
-        f.location.as_deref(),
-        Some("nodes[2].response_mapping.order_status")
-    );
+    assert_eq!(f.location.as_deref(), Some("nodes[2].response_mapping.order_status"));
     // `order_id` is stored by the Collect Input node, so it counts as declared.
     assert_eq!(with_code(&d, "webhook_undeclared_variable").len(), 1);
     let good = webhook_flow(json!([{"name": "order_status"}]));
@@ -982,13 +869,7 @@ fn long_button_labels_many_options_and_long_texts() {
     let mut bad = base();
     node(&mut bad, "topic")["options"][1]["label"] = json!("Something else entirely"); // 23
     let d = run(&bad);
-    let f = expect(
-        &d,
-        "channel_limit",
-        Severity::Warning,
-        "topic",
-        Some("other"),
-    );
+    let f = expect(&d, "channel_limit", Severity::Warning, "topic", Some("other"));
     assert!(f.message.contains("20"), "{f:#?}");
     assert_eq!(f.location.as_deref(), Some("nodes[2].options[1].label"));
 
@@ -1008,13 +889,7 @@ fn long_button_labels_many_options_and_long_texts() {
 
     let mut long = base();
     node(&mut long, "thanks")["text"] = json!("a".repeat(4097));
-    expect(
-        &run(&long),
-        "channel_limit",
-        Severity::Warning,
-        "thanks",
-        None,
-    );
+    expect(&run(&long), "channel_limit", Severity::Warning, "thanks", None);
 
     let mut good = base();
     node(&mut good, "topic")["options"][1]["label"] = json!("Exactly twenty chars"); // 20
@@ -1047,13 +922,7 @@ fn handover_straight_from_the_start() {
     bad_edges.push(["start", "next", "hello"]);
     bad_edges.push(["ask", "next", "bye"]);
     let d = run(&doc(nodes.clone(), &bad_edges));
-    let f = expect(
-        &d,
-        "handover_before_context",
-        Severity::Warning,
-        "human",
-        None,
-    );
+    let f = expect(&d, "handover_before_context", Severity::Warning, "human", None);
     assert!(f.message.contains("`start` → `hello` → `human`"), "{f:#?}");
 
     edges.push(["start", "next", "ask"]);
@@ -1074,13 +943,7 @@ fn handover_before_context_does_not_look_past_another_handover() {
         &[["start", "next", "first"], ["first", "off_hours", "second"]],
     );
     let d = run(&bad);
-    expect(
-        &d,
-        "handover_before_context",
-        Severity::Warning,
-        "first",
-        None,
-    );
+    expect(&d, "handover_before_context", Severity::Warning, "first", None);
     assert_eq!(with_code(&d, "handover_before_context").len(), 1, "{d:#?}");
 }
 
@@ -1104,30 +967,15 @@ fn handover_with_empty_message_is_silent() {
 #[test]
 fn off_hours_and_no_agent_paths_that_say_nothing() {
     let mut bad = base();
-    add_node(
-        &mut bad,
-        json!({"id": "quiet_end", "type": "end", "resolve": false}),
-    );
+    add_node(&mut bad, json!({"id": "quiet_end", "type": "end", "resolve": false}));
     node(&mut bad, "human")["off_hours_message"] = json!("");
     node(&mut bad, "human")["no_agent_message"] = json!(" ");
     wire(&mut bad, "human", "off_hours", "quiet_end");
     wire(&mut bad, "human", "no_agent", "quiet_end");
     let d = run(&bad);
-    let f = expect(
-        &d,
-        "handover_silent",
-        Severity::Warning,
-        "human",
-        Some("off_hours"),
-    );
+    let f = expect(&d, "handover_silent", Severity::Warning, "human", Some("off_hours"));
     assert_eq!(f.location.as_deref(), Some("nodes[4].off_hours_message"));
-    expect(
-        &d,
-        "handover_silent",
-        Severity::Warning,
-        "human",
-        Some("no_agent"),
-    );
+    expect(&d, "handover_silent", Severity::Warning, "human", Some("no_agent"));
 
     // The path says something (the base flow's `later` end has a message): fine.
     let mut good = bad.clone();
@@ -1184,11 +1032,7 @@ fn more_than_four_routing_steps_in_a_row() {
     let d = run(&routing_chain(5));
     let f = expect(&d, "excessive_routing", Severity::Warning, "r0", None);
     assert!(f.message.contains("5 routing steps"), "{f:#?}");
-    assert_eq!(
-        with_code(&d, "excessive_routing").len(),
-        1,
-        "once per chain: {d:#?}"
-    );
+    assert_eq!(with_code(&d, "excessive_routing").len(), 1, "once per chain: {d:#?}");
     absent(&run(&routing_chain(4)), "excessive_routing");
 }
 
@@ -1303,10 +1147,7 @@ fn messy() -> Value {
     node(&mut d, "human")["context"] = json!(["email", "email", "order_id"]);
     unwire(&mut d, "human", "handed_back");
     unwire(&mut d, "thanks", "next");
-    add_node(
-        &mut d,
-        json!({"id": "orphan", "type": "message", "text": "?"}),
-    );
+    add_node(&mut d, json!({"id": "orphan", "type": "message", "text": "?"}));
     add_node(&mut d, json!({"id": "start2", "type": "trigger"}));
     d
 }
@@ -1318,12 +1159,7 @@ fn findings_are_sorted_by_node_order_without_duplicates() {
     assert_eq!(d, validate(&flow), "deterministic");
     let order: Vec<usize> = d
         .iter()
-        .map(|x| {
-            x.node
-                .as_deref()
-                .and_then(|id| flow.index_of(id))
-                .map_or(0, |i| i + 1)
-        })
+        .map(|x| x.node.as_deref().and_then(|id| flow.index_of(id)).map_or(0, |i| i + 1))
         .collect();
     assert!(order.windows(2).all(|w| w[0] <= w[1]), "{d:#?}");
     for w in d.windows(2) {
@@ -1335,10 +1171,7 @@ fn findings_are_sorted_by_node_order_without_duplicates() {
     // `emial` used twice in one text, `email` listed twice in the context: one finding each.
     let never: Vec<_> = with_code(&d, "variable_never_set");
     assert_eq!(
-        never
-            .iter()
-            .filter(|x| x.message.contains("`emial`"))
-            .count(),
+        never.iter().filter(|x| x.message.contains("`emial`")).count(),
         1,
         "{never:#?}"
     );
@@ -1399,8 +1232,10 @@ fn big_flow(n: usize) -> Value {
         let back = format!("n{}", k / 2);
         match k % 4 {
             0 => {
-                nodes.push(json!({"id": id, "type": "collect_input", "text": format!("Q{k} {{{{ v{} }}}}", k / 3),
-                                  "variable": format!("v{k}")}));
+                nodes.push(
+                    json!({"id": id, "type": "collect_input", "text": format!("Q{k} {{{{ v{} }}}}", k / 3),
+                                  "variable": format!("v{k}")}),
+                );
                 edges.push([id.clone(), "next".into(), next]);
                 edges.push([id, "invalid".into(), back]);
             }
@@ -1413,15 +1248,15 @@ fn big_flow(n: usize) -> Value {
                 edges.push([id, "else".into(), next]);
             }
             2 => {
-                nodes.push(json!({"id": id, "type": "handover", "context": [format!("v{}", k - 2), format!("v{}", k / 5)],
-                                  "message": "ok"}));
+                nodes.push(
+                    json!({"id": id, "type": "handover", "context": [format!("v{}", k - 2), format!("v{}", k / 5)],
+                                  "message": "ok"}),
+                );
                 edges.push([id.clone(), "handed_back".into(), next]);
                 edges.push([id, "off_hours".into(), back]);
             }
             _ => {
-                nodes.push(
-                    json!({"id": id, "type": "message", "text": format!("{{{{ v{} }}}}", k / 7)}),
-                );
+                nodes.push(json!({"id": id, "type": "message", "text": format!("{{{{ v{} }}}}", k / 7)}));
                 edges.push([id, "next".into(), next]);
             }
         }
@@ -1454,12 +1289,8 @@ fn every_code_is_documented() {
     let docs = include_str!("../../../docs/validation.md");
     let mut codes: Vec<String> = CODES.iter().map(|(c, _)| c.to_string()).collect();
     // Structural codes from loading, found in the source so that new ones are not forgotten.
-    let sources = [
-        include_str!("../src/flow.rs"),
-        include_str!("../src/document.rs"),
-    ];
-    let re = regex::Regex::new(r#"(?:err|Diagnostic::error|Diagnostic::warning)\(\s*"([a-z_]+)""#)
-        .unwrap();
+    let sources = [include_str!("../src/flow.rs"), include_str!("../src/document.rs")];
+    let re = regex::Regex::new(r#"(?:err|Diagnostic::error|Diagnostic::warning)\(\s*"([a-z_]+)""#).unwrap();
     let returned = regex::Regex::new(r#"=> "([a-z_]+)",\s*$|\{\s*"([a-z_]+)"\s*\}"#).unwrap();
     for src in sources {
         codes.extend(re.captures_iter(src).map(|c| c[1].to_string()));
@@ -1477,14 +1308,8 @@ fn every_code_is_documented() {
     codes.sort();
     codes.dedup();
     assert!(codes.len() > 40, "found {codes:?}");
-    let missing: Vec<&String> = codes
-        .iter()
-        .filter(|c| !docs.contains(&format!("### `{c}`")))
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "not documented in docs/validation.md: {missing:?}"
-    );
+    let missing: Vec<&String> = codes.iter().filter(|c| !docs.contains(&format!("### `{c}`"))).collect();
+    assert!(missing.is_empty(), "not documented in docs/validation.md: {missing:?}");
 }
 
 /// Many variables, each set on some paths only, read many times: the worst case for the
@@ -1498,8 +1323,10 @@ fn many_variables_flow(questions: usize, readers: usize, reads: usize) -> Value 
         } else {
             "m0".into()
         };
-        nodes.push(json!({"id": format!("q{k}"), "type": "options", "text": "?", "variable": format!("v{k}"),
-                          "typed_text": "bail", "options": [{"id": "a", "label": "A"}, {"id": "b", "label": "B"}]}));
+        nodes.push(
+            json!({"id": format!("q{k}"), "type": "options", "text": "?", "variable": format!("v{k}"),
+                          "typed_text": "bail", "options": [{"id": "a", "label": "A"}, {"id": "b", "label": "B"}]}),
+        );
         for port in ["a", "b", "no_match"] {
             edges.push(json!({"from": format!("q{k}"), "port": port, "to": next}));
         }

@@ -4,9 +4,7 @@
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{constant_time_eq, hash_token};
 use crate::AppState;
-use argon2::password_hash::{
-    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
-};
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -30,11 +28,7 @@ pub fn hash_password(password: &str) -> ApiResult<String> {
 
 pub fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|parsed| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
-        })
+        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
         .unwrap_or(false)
 }
 
@@ -109,10 +103,7 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let store = &state.core.store;
         if let Some(token) = bearer(&parts.headers) {
             if !token.starts_with(API_KEY_PREFIX) {
@@ -174,9 +165,9 @@ pub async fn customer_conversation(
     headers: &HeaderMap,
     query_token: Option<&str>,
 ) -> ApiResult<Conversation> {
-    let token = bearer(headers).or(query_token).ok_or_else(|| {
-        ApiError::unauthorized("send the conversation token as `Authorization: Bearer …`")
-    })?;
+    let token = bearer(headers)
+        .or(query_token)
+        .ok_or_else(|| ApiError::unauthorized("send the conversation token as `Authorization: Bearer …`"))?;
     let conv = state
         .core
         .store

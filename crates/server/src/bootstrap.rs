@@ -55,6 +55,21 @@ pub async fn first_start(store: &Store, clock: &Clock) -> ApiResult<Option<First
     store
         .set_flow_live(&workspace.workspace_id, &flow_id, true, now)
         .await?;
+    // The demo flow hands over to `billing`; the owner is its first agent.
+    let team_id = new_id("team");
+    store
+        .create_team(&baton_store::Team {
+            id: team_id.clone(),
+            workspace_id: workspace.workspace_id.clone(),
+            name: "Billing".into(),
+            slug: "billing".into(),
+            business_hours: None,
+            created_at: now,
+        })
+        .await?;
+    if let Some(owner) = store.member_by_email(&workspace.owner_email).await? {
+        store.set_team_members(&team_id, &[owner.id]).await?;
+    }
     Ok(Some(FirstStart {
         workspace,
         demo_flow_id: flow_id,
@@ -73,8 +88,8 @@ pub async fn create_workspace(
     let now = clock.now_ms();
     let workspace_id = new_id("ws");
     let widget_key = format!("wk_{}", random_token(18));
-    let settings = serde_json::to_string(&WorkspaceSettings::default())
-        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let settings =
+        serde_json::to_string(&WorkspaceSettings::default()).map_err(|e| ApiError::internal(e.to_string()))?;
     store
         .create_workspace(NewWorkspace {
             id: &workspace_id,

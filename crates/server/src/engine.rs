@@ -10,10 +10,10 @@ use crate::clock::Clock;
 use crate::error::ApiError;
 use crate::hub::Hub;
 use crate::metrics::METRICS;
-use crate::settings::{ServerWorld, SettingsCache};
+use crate::settings::{Assignment, AvailabilityCache, ServerWorld, SettingsCache};
 use baton_flow::runtime::{step_in_place, Effect, Event, Handled, State, Status};
 use baton_flow::Flow;
-use baton_store::{Contact, Conversation, Message, Store, StoreError, Tx};
+use baton_store::{Contact, Conversation, Handover, Member, Message, Store, StoreError, Tx};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -46,6 +46,47 @@ pub enum TurnInput {
         conversation_id: String,
         timer_id: i64,
     },
+    /// A member acts on the conversation (inbox).
+    Agent {
+        conversation_id: String,
+        member_id: String,
+        action: AgentAction,
+    },
+    /// The customer stops waiting for a person.
+    CustomerCancel {
+        conversation_id: String,
+    },
+}
+
+/// What an agent does to a conversation.
+#[derive(Debug, Clone)]
+pub enum AgentAction {
+    /// Takes a queued conversation.
+    Claim,
+    /// Gives it to a member (admins, or an agent passing it on).
+    Assign {
+        member_id: String,
+    },
+    /// Moves it to another team's queue, or to a member.
+    Transfer {
+        team: Option<String>,
+        member_id: Option<String>,
+    },
+    /// Writes to the customer (claims it first when it is still queued).
+    Reply {
+        text: String,
+        client_id: Option<String>,
+    },
+    /// Writes a note only members see.
+    Note {
+        text: String,
+    },
+    /// Gives the conversation back to the flow, with variables, optionally at another node.
+    HandBack {
+        variables: BTreeMap<String, Value>,
+        resume_at: Option<String>,
+    },
+    Resolve,
 }
 
 #[derive(Debug, Clone)]
@@ -107,6 +148,7 @@ pub struct Core {
     pub clock: Clock,
     pub hub: Hub,
     pub settings: SettingsCache,
+    pub availability: AvailabilityCache,
     flows: Mutex<HashMap<(String, i64), Arc<Flow>>>,
     pub outbox_wake: Notify,
     pub timer_wake: Notify,
@@ -116,6 +158,7 @@ impl Core {
     pub fn new(store: Store, clock: Clock) -> Core {
         Core {
             settings: SettingsCache::new(store.clone()),
+            availability: AvailabilityCache::new(store.clone()),
             store,
             clock,
             hub: Hub::default(),
@@ -128,26 +171,16 @@ impl Core {
     /// A published flow version, loaded once (versions never change).
     pub async fn flow(&self, flow_id: &str, version: i64) -> Result<Arc<Flow>, ApiError> {
         let key = (flow_id.to_string(), version);
-        if let Some(f) = self
-            .flows
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&key)
-        {
+        if let Some(f) = self.flows.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
             return Ok(f.clone());
         }
         let row = self
             .store
             .flow_version(flow_id, version)
             .await?
-            .ok_or_else(|| {
-                ApiError::internal(format!("flow {flow_id} version {version} is missing"))
-            })?;
-        let flow = Flow::from_json(&row.document).map_err(|d| {
-            ApiError::internal(format!(
-                "published flow {flow_id} v{version} does not load: {d:?}"
-            ))
-        })?;
+            .ok_or_else(|| ApiError::internal(format!("flow {flow_id} version {version} is missing")))?;
+        let flow = Flow::from_json(&row.document)
+            .map_err(|d| ApiError::internal(format!("published flow {flow_id} v{version} does not load: {d:?}")))?;
         let flow = Arc::new(flow);
         self.flows
             .lock()
@@ -183,9 +216,8 @@ impl Engine {
             .send(job)
             .await
             .map_err(|_| ApiError::unavailable("the server is shutting down"))?;
-        rx.await.map_err(|_| {
-            ApiError::unavailable("the turn was not applied; retry with the same client id")
-        })?
+        rx.await
+            .map_err(|_| ApiError::unavailable("the turn was not applied; retry with the same client id"))?
     }
 }
 
@@ -207,9 +239,7 @@ async fn writer(core: Arc<Core>, mut rx: mpsc::Receiver<Job>) {
 async fn run_batch(core: &Core, batch: Vec<Job>) {
     match try_batch(core, &batch).await {
         Ok(results) => {
-            METRICS
-                .turn_batches
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            METRICS.turn_batches.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             finish(core, batch, results);
         }
         Err(e) if batch.len() > 1 => {
@@ -237,14 +267,13 @@ fn fail(batch: Vec<Job>, e: &StoreError) {
 struct Applied {
     outcome: TurnOutcome,
     publish: Vec<Message>,
+    /// Inbox events for the workspace's agents.
+    inbox: Vec<Value>,
     outbox: bool,
     timers: bool,
 }
 
-async fn try_batch(
-    core: &Core,
-    batch: &[Job],
-) -> Result<Vec<Result<Applied, ApiError>>, StoreError> {
+async fn try_batch(core: &Core, batch: &[Job]) -> Result<Vec<Result<Applied, ApiError>>, StoreError> {
     let mut tx = core.store.begin().await?;
     let mut results = Vec::with_capacity(batch.len());
     for job in batch {
@@ -264,9 +293,7 @@ fn finish(core: &Core, batch: Vec<Job>, results: Vec<Result<Applied, ApiError>>)
     for (job, result) in batch.into_iter().zip(results) {
         let reply = match result {
             Ok(applied) => {
-                METRICS
-                    .turns
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                METRICS.turns.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 METRICS
                     .turn_latency
                     .observe_us(job.enqueued.elapsed().as_micros() as u64);
@@ -274,6 +301,9 @@ fn finish(core: &Core, batch: Vec<Job>, results: Vec<Result<Applied, ApiError>>)
                 wake_timers |= applied.timers;
                 for m in applied.publish {
                     core.hub.publish(m);
+                }
+                for e in applied.inbox {
+                    core.hub.publish_inbox(&applied.outcome.conversation.workspace_id, e);
                 }
                 Ok(applied.outcome)
             }
@@ -298,10 +328,7 @@ async fn apply(core: &Core, tx: &mut Tx, input: &TurnInput) -> Result<Applied, J
             client_id,
             content,
         } => {
-            let conv = tx
-                .lock_conversation(conversation_id)
-                .await?
-                .ok_or_else(|| ApiError::not_found("conversation"))?;
+            let conv = lock(tx, conversation_id).await?;
             if let Some(client_id) = client_id {
                 if let Some(first) = tx.message_by_client_id(conversation_id, client_id).await? {
                     METRICS
@@ -314,113 +341,114 @@ async fn apply(core: &Core, tx: &mut Tx, input: &TurnInput) -> Result<Applied, J
                         .take_while(|m| m.role != "customer")
                         .filter(|m| m.role == "bot" || m.role == "agent")
                         .collect();
-                    return Ok(Applied {
-                        outcome: TurnOutcome {
-                            conversation: conv,
-                            messages: replies,
-                            duplicate: true,
-                        },
-                        publish: Vec::new(),
-                        outbox: false,
-                        timers: false,
-                    });
+                    return Ok(unchanged(conv, replies, true));
                 }
             }
+            let mut turn = Turn::begin(core, tx, conv, now).await?;
             let (text, event) = match content {
                 CustomerContent::Text(t) => (t.clone(), Event::CustomerText { text: t.clone() }),
                 CustomerContent::Button(option) => (
-                    format!("[{option}]"),
-                    Event::ButtonPressed {
-                        option: option.clone(),
-                    },
+                    turn.button_label(option).unwrap_or_else(|| format!("[{option}]")),
+                    Event::ButtonPressed { option: option.clone() },
                 ),
             };
-            let inbound = Message {
-                conversation_id: conv.id.clone(),
-                seq: 0,
-                role: "customer".into(),
-                text,
-                payload: match content {
-                    CustomerContent::Button(option) => {
-                        Some(json!({ "button": option }).to_string())
-                    }
-                    CustomerContent::Text(_) => None,
-                },
-                client_id: client_id.clone(),
-                author: None,
-                created_at: now,
+            let payload = match content {
+                CustomerContent::Button(option) => Some(json!({ "button": option })),
+                CustomerContent::Text(_) => None,
             };
-            run_event(core, tx, conv, Some(inbound), &event, now).await
+            turn.message(tx, "customer", &text, payload, client_id.clone(), None)
+                .await?;
+            turn.step(core, tx, &event).await?;
+            turn.finish(tx).await
         }
         TurnInput::EffectResult {
             conversation_id,
             outbox_id,
             event,
         } => {
-            let conv = tx
-                .lock_conversation(conversation_id)
-                .await?
-                .ok_or_else(|| ApiError::not_found("conversation"))?;
+            let conv = lock(tx, conversation_id).await?;
             if !tx.complete_outbox(*outbox_id, now).await? {
-                return Ok(unchanged(conv));
+                return Ok(unchanged(conv, Vec::new(), false));
             }
-            run_event(core, tx, conv, None, event, now).await
+            let mut turn = Turn::begin(core, tx, conv, now).await?;
+            turn.step(core, tx, event).await?;
+            turn.finish(tx).await
         }
         TurnInput::Timer {
             conversation_id,
             timer_id,
         } => {
-            let conv = tx
-                .lock_conversation(conversation_id)
-                .await?
-                .ok_or_else(|| ApiError::not_found("conversation"))?;
+            let conv = lock(tx, conversation_id).await?;
             if !tx.delete_timer(conversation_id, *timer_id).await? {
-                return Ok(unchanged(conv));
+                return Ok(unchanged(conv, Vec::new(), false));
             }
+            let mut turn = Turn::begin(core, tx, conv, now).await?;
             let event = Event::TimerFired {
                 timer: u64::try_from(*timer_id).unwrap_or(0),
             };
-            run_event(core, tx, conv, None, &event, now).await
+            turn.step(core, tx, &event).await?;
+            turn.finish(tx).await
+        }
+        TurnInput::CustomerCancel { conversation_id } => {
+            let conv = lock(tx, conversation_id).await?;
+            let mut turn = Turn::begin(core, tx, conv, now).await?;
+            if turn.open.as_ref().map(|h| h.status.as_str()) != Some("queued") {
+                return Err(ApiError::conflict("not_queued", "the conversation is not waiting for a person").into());
+            }
+            turn.step(core, tx, &Event::CustomerCancelled).await?;
+            turn.finish(tx).await
+        }
+        TurnInput::Agent {
+            conversation_id,
+            member_id,
+            action,
+        } => {
+            let conv = lock(tx, conversation_id).await?;
+            let member = tx
+                .member(member_id)
+                .await?
+                .filter(|m| m.workspace_id == conv.workspace_id)
+                .ok_or_else(|| ApiError::not_found("member"))?;
+            let mut turn = Turn::begin(core, tx, conv, now).await?;
+            turn.agent(core, tx, &member, action).await?;
+            turn.finish(tx).await
         }
     }
 }
 
-fn unchanged(conv: Conversation) -> Applied {
+async fn lock(tx: &mut Tx, conversation_id: &str) -> Result<Conversation, JobError> {
+    Ok(tx
+        .lock_conversation(conversation_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("conversation"))?)
+}
+
+fn unchanged(conv: Conversation, messages: Vec<Message>, duplicate: bool) -> Applied {
     Applied {
         outcome: TurnOutcome {
             conversation: conv,
-            messages: Vec::new(),
-            duplicate: false,
+            messages,
+            duplicate,
         },
         publish: Vec::new(),
+        inbox: Vec::new(),
         outbox: false,
         timers: false,
     }
 }
 
-async fn apply_start(
-    core: &Core,
-    tx: &mut Tx,
-    start: &StartConversation,
-    now: i64,
-) -> Result<Applied, JobError> {
+async fn apply_start(core: &Core, tx: &mut Tx, start: &StartConversation, now: i64) -> Result<Applied, JobError> {
     let existing = match &start.external_id {
-        Some(ext) => {
-            core.store
-                .contact_by_external_id(&start.workspace_id, ext)
-                .await?
-        }
+        Some(ext) => core.store.contact_by_external_id(&start.workspace_id, ext).await?,
         None => None,
     };
     let contact = match existing {
         Some(mut c) => {
-            let mut attrs: Map<String, Value> =
-                serde_json::from_str(&c.attributes).unwrap_or_default();
+            let mut attrs: Map<String, Value> = serde_json::from_str(&c.attributes).unwrap_or_default();
             if !start.attributes.is_empty() {
                 attrs.extend(start.attributes.clone());
                 c.attributes = Value::Object(attrs).to_string();
-                tx.update_contact_attributes(&c.id, &c.attributes, now)
-                    .await?;
+                tx.update_contact_attributes(&c.id, &c.attributes, now).await?;
             }
             c
         }
@@ -450,6 +478,10 @@ async fn apply_start(
         last_seq: 0,
         created_at: now,
         updated_at: now,
+        team: None,
+        assignee: None,
+        priority: None,
+        queued_at: None,
     };
     tx.insert_conversation(&conv).await?;
     let mut variables = BTreeMap::new();
@@ -459,213 +491,631 @@ async fn apply_start(
     }
     variables.insert("contact.id".into(), Value::String(contact.id.clone()));
     variables.insert("conversation.id".into(), Value::String(conv.id.clone()));
-    variables.insert(
-        "conversation.channel".into(),
-        Value::String(conv.channel.clone()),
-    );
-    let inbound = start.first_message.as_ref().map(|text| Message {
-        conversation_id: conv.id.clone(),
-        seq: 0,
-        role: "customer".into(),
-        text: text.clone(),
-        payload: None,
-        client_id: None,
-        author: None,
-        created_at: now,
-    });
+    variables.insert("conversation.channel".into(), Value::String(conv.channel.clone()));
+    let mut turn = Turn::begin(core, tx, conv, now).await?;
+    turn.timeline(
+        tx,
+        "started",
+        None,
+        json!({ "flow_id": start.flow_id, "version": start.flow_version }),
+    )
+    .await?;
+    if let Some(text) = &start.first_message {
+        turn.message(tx, "customer", text, None, None, None).await?;
+    }
     let event = Event::Start {
         variables,
         message: start.first_message.clone(),
         event: None,
     };
-    run_event(core, tx, conv, inbound, &event, now).await
+    turn.step(core, tx, &event).await?;
+    turn.finish(tx).await
 }
 
-/// Steps the flow with `event` and writes everything the step produced.
-async fn run_event(
-    core: &Core,
-    tx: &mut Tx,
-    mut conv: Conversation,
-    mut inbound: Option<Message>,
-    event: &Event,
+/// One turn of one conversation inside the batch's transaction.
+struct Turn {
+    conv: Conversation,
+    flow: Arc<Flow>,
+    state: State,
+    settings: Arc<crate::settings::WorkspaceSettings>,
+    /// The hand-over waiting or in progress, if any.
+    open: Option<Handover>,
     now: i64,
-) -> Result<Applied, JobError> {
-    let flow = core.flow(&conv.flow_id, conv.flow_version).await?;
-    let settings = core.settings.get(&conv.workspace_id).await?;
-    let world = ServerWorld::new(&settings);
-    let mut state: State = if conv.state == "{}" {
-        State::default()
-    } else {
-        serde_json::from_str(&conv.state)
-            .map_err(|e| ApiError::internal(format!("conversation state unreadable: {e}")))?
-    };
-    let mut seq = conv.last_seq;
-    let mut publish = Vec::new();
-    if let (Some(m), Event::ButtonPressed { option }) = (inbound.as_mut(), event) {
-        // Show what the customer pressed as the button's label.
-        if let Some(label) = button_label(&flow, &state, option) {
-            m.text = label;
+    outbound: Vec<Message>,
+    publish: Vec<Message>,
+    inbox: Vec<Value>,
+    outbox: bool,
+    timers: bool,
+}
+
+impl Turn {
+    async fn begin(core: &Core, tx: &mut Tx, conv: Conversation, now: i64) -> Result<Turn, JobError> {
+        let flow = core.flow(&conv.flow_id, conv.flow_version).await?;
+        let settings = core.settings.get(&conv.workspace_id).await?;
+        let state: State = if conv.state == "{}" {
+            State::default()
+        } else {
+            serde_json::from_str(&conv.state)
+                .map_err(|e| ApiError::internal(format!("conversation state unreadable: {e}")))?
+        };
+        let open = if matches!(state.status, Status::Queued | Status::Assigned) {
+            tx.open_handover(&conv.id).await?
+        } else {
+            None
+        };
+        Ok(Turn {
+            conv,
+            flow,
+            state,
+            settings,
+            open,
+            now,
+            outbound: Vec::new(),
+            publish: Vec::new(),
+            inbox: Vec::new(),
+            outbox: false,
+            timers: false,
+        })
+    }
+
+    fn button_label(&self, option: &str) -> Option<String> {
+        let node = self.flow.node(self.flow.index_of(self.state.at.as_deref()?)?);
+        match &node.kind {
+            baton_flow::document::NodeKind::Options(o) => {
+                o.options.iter().find(|c| c.id == option).map(|c| c.label.clone())
+            }
+            _ => None,
         }
     }
-    if let Some(mut m) = inbound {
-        seq += 1;
-        m.seq = seq;
+
+    /// Writes a message of the conversation and tells whoever follows it.
+    async fn message(
+        &mut self,
+        tx: &mut Tx,
+        role: &str,
+        text: &str,
+        payload: Option<Value>,
+        client_id: Option<String>,
+        author: Option<String>,
+    ) -> Result<Message, JobError> {
+        self.conv.last_seq += 1;
+        let m = Message {
+            conversation_id: self.conv.id.clone(),
+            seq: self.conv.last_seq,
+            role: role.to_string(),
+            text: text.to_string(),
+            payload: payload.map(|p| p.to_string()),
+            client_id,
+            author,
+            created_at: self.now,
+        };
         tx.insert_message(&m).await?;
-        publish.push(m);
+        if matches!(role, "bot" | "agent" | "system") {
+            self.outbound.push(m.clone());
+        }
+        if role != "event" {
+            self.inbox.push(json!({ "type": "message.created", "conversation_id": self.conv.id, "message": crate::routes::conversations::MessageView::from_message(&m) }));
+        }
+        if matches!(role, "customer" | "bot" | "agent") {
+            self.emit(
+                tx,
+                "message.created",
+                json!({ "message": crate::routes::conversations::MessageView::from_message(&m) }),
+            )
+            .await?;
+        }
+        self.publish.push(m.clone());
+        Ok(m)
     }
-    let mut effects = Vec::new();
-    let handled = step_in_place(&flow, &mut state, event, &world, &mut effects);
-    if let Handled::Ignored(why) = handled {
-        tracing::debug!(conversation = %conv.id, why, "event ignored by the flow");
+
+    async fn timeline(&mut self, tx: &mut Tx, kind: &str, actor: Option<&str>, data: Value) -> Result<(), JobError> {
+        tx.add_timeline(
+            &self.conv.workspace_id,
+            &self.conv.id,
+            kind,
+            actor,
+            Some(&data.to_string()),
+            self.now,
+        )
+        .await?;
+        Ok(())
     }
-    let mut outbound = Vec::new();
-    let mut outbox = false;
-    let mut timers = false;
-    let mut contact_updates: Map<String, Value> = Map::new();
-    for effect in &effects {
-        match effect {
-            Effect::Send(m) => {
-                seq += 1;
-                let payload = json!({
-                    "node": m.node,
-                    "buttons": m.buttons,
-                    "links": m.links,
-                    "image": m.image,
-                    "buttons_only": m.buttons_only,
-                });
-                let msg = Message {
-                    conversation_id: conv.id.clone(),
-                    seq,
-                    role: "bot".into(),
-                    text: m.text.clone(),
-                    payload: Some(payload.to_string()),
-                    client_id: None,
-                    author: None,
-                    created_at: now,
-                };
-                tx.insert_message(&msg).await?;
-                outbound.push(msg.clone());
-                publish.push(msg);
-            }
-            Effect::CallWebhook(call) => {
-                let payload =
-                    serde_json::to_string(call).map_err(|e| ApiError::internal(e.to_string()))?;
-                tx.insert_outbox(&conv.workspace_id, &conv.id, "webhook", &payload, now)
-                    .await?;
-                outbox = true;
-            }
-            Effect::AskAi(req) => {
-                let payload =
-                    serde_json::to_string(req).map_err(|e| ApiError::internal(e.to_string()))?;
-                tx.insert_outbox(&conv.workspace_id, &conv.id, "ai", &payload, now)
-                    .await?;
-                outbox = true;
-            }
-            Effect::SetTimer {
-                timer, after_ms, ..
-            } => {
-                let due = now.saturating_add(i64::try_from(*after_ms).unwrap_or(i64::MAX / 2));
-                tx.insert_timer(&conv.id, i64::try_from(*timer).unwrap_or(0), due)
-                    .await?;
-                timers = true;
-            }
-            Effect::CancelTimer { timer } => {
-                tx.delete_timer(&conv.id, i64::try_from(*timer).unwrap_or(0))
-                    .await?;
-            }
-            Effect::SetVariables { values } => {
-                for (k, v) in values {
-                    if let Some(attr) = k.strip_prefix("contact.") {
-                        contact_updates.insert(attr.to_string(), v.clone());
+
+    /// Queues an outbound event and tells the inbox.
+    async fn emit(&mut self, tx: &mut Tx, event_type: &str, data: Value) -> Result<(), JobError> {
+        let mut body = json!({ "conversation_id": self.conv.id, "workspace_id": self.conv.workspace_id });
+        if let (Value::Object(b), Value::Object(d)) = (&mut body, data) {
+            b.extend(d);
+        }
+        if crate::events::emit(tx, &self.conv.workspace_id, event_type, &body, self.now).await? {
+            self.outbox = true;
+        }
+        if event_type.starts_with("conversation.") {
+            let mut inbox_event = body;
+            inbox_event["type"] = json!(event_type);
+            self.inbox.push(inbox_event);
+        }
+        Ok(())
+    }
+
+    /// Steps the flow with `event` and writes everything the step produced.
+    async fn step(&mut self, core: &Core, tx: &mut Tx, event: &Event) -> Result<(), JobError> {
+        let availability = core.availability.get(&self.conv.workspace_id).await?;
+        let world = ServerWorld::new(&self.settings, &availability, self.now);
+        let mut effects = Vec::new();
+        let handled = step_in_place(&self.flow, &mut self.state, event, &world, &mut effects);
+        if let Handled::Ignored(why) = handled {
+            tracing::debug!(conversation = %self.conv.id, why, "event ignored by the flow");
+        }
+        let mut auto_assign: Option<Member> = None;
+        let mut contact_updates: Map<String, Value> = Map::new();
+        for effect in &effects {
+            match effect {
+                Effect::Send(m) => {
+                    let payload = json!({
+                        "node": m.node,
+                        "buttons": m.buttons,
+                        "links": m.links,
+                        "image": m.image,
+                        "buttons_only": m.buttons_only,
+                    });
+                    self.message(tx, "bot", &m.text, Some(payload), None, None).await?;
+                }
+                Effect::CallWebhook(call) => {
+                    let payload = serde_json::to_string(call).map_err(|e| ApiError::internal(e.to_string()))?;
+                    tx.insert_outbox(&self.conv.workspace_id, &self.conv.id, "webhook", &payload, self.now)
+                        .await?;
+                    self.outbox = true;
+                }
+                Effect::AskAi(req) => {
+                    let payload = serde_json::to_string(req).map_err(|e| ApiError::internal(e.to_string()))?;
+                    tx.insert_outbox(&self.conv.workspace_id, &self.conv.id, "ai", &payload, self.now)
+                        .await?;
+                    self.outbox = true;
+                }
+                Effect::SetTimer { timer, after_ms, .. } => {
+                    let due = self
+                        .now
+                        .saturating_add(i64::try_from(*after_ms).unwrap_or(i64::MAX / 2));
+                    tx.insert_timer(&self.conv.id, i64::try_from(*timer).unwrap_or(0), due)
+                        .await?;
+                    self.timers = true;
+                }
+                Effect::CancelTimer { timer } => {
+                    tx.delete_timer(&self.conv.id, i64::try_from(*timer).unwrap_or(0))
+                        .await?;
+                }
+                Effect::SetVariables { values } => {
+                    for (k, v) in values {
+                        if let Some(attr) = k.strip_prefix("contact.") {
+                            contact_updates.insert(attr.to_string(), v.clone());
+                        }
                     }
                 }
+                Effect::HandOver(h) => {
+                    auto_assign = self.queue(core, tx, h).await?;
+                }
+                Effect::Route { from, port, .. } => {
+                    let is_handover_port = baton_flow::document::HANDOVER_PORTS.contains(&port.as_str());
+                    let from_handover = self
+                        .flow
+                        .index_of(from)
+                        .is_some_and(|i| matches!(self.flow.node(i).kind, baton_flow::document::NodeKind::Handover(_)));
+                    if is_handover_port && from_handover {
+                        match port.as_str() {
+                            "off_hours" | "no_agent" => self.unreachable(tx, from, port).await?,
+                            _ => self.close_handover(tx, port, None).await?,
+                        }
+                    }
+                }
+                Effect::End { .. } => {
+                    if self.open.is_some() {
+                        let outcome = if matches!(event, Event::Resolved) {
+                            "resolved"
+                        } else {
+                            "ended"
+                        };
+                        self.close_handover(tx, outcome, None).await?;
+                    }
+                }
+                Effect::Error { node, code, message } => {
+                    self.message(
+                        tx,
+                        "event",
+                        message,
+                        Some(json!({ "error": code, "node": node })),
+                        None,
+                        None,
+                    )
+                    .await?;
+                }
             }
-            Effect::HandOver(h) => {
-                seq += 1;
-                let msg = Message {
-                    conversation_id: conv.id.clone(),
-                    seq,
-                    role: "event".into(),
-                    text: format!(
-                        "Handed over to {}",
-                        h.team.as_deref().unwrap_or("the default queue")
-                    ),
-                    payload: Some(json!({ "handover": h }).to_string()),
-                    client_id: None,
-                    author: None,
-                    created_at: now,
-                };
-                tx.insert_message(&msg).await?;
-            }
-            Effect::Error {
-                node,
-                code,
-                message,
-            } => {
-                seq += 1;
-                let msg = Message {
-                    conversation_id: conv.id.clone(),
-                    seq,
-                    role: "event".into(),
-                    text: message.clone(),
-                    payload: Some(json!({ "error": code, "node": node }).to_string()),
-                    client_id: None,
-                    author: None,
-                    created_at: now,
-                };
-                tx.insert_message(&msg).await?;
-            }
-            Effect::Route { .. } | Effect::End { .. } => {}
         }
-    }
-    if !contact_updates.is_empty() {
-        if let Some(contact) = tx.contact(&conv.contact_id).await? {
-            let mut attrs: Map<String, Value> =
-                serde_json::from_str(&contact.attributes).unwrap_or_default();
-            attrs.extend(contact_updates);
-            tx.update_contact_attributes(&contact.id, &Value::Object(attrs).to_string(), now)
-                .await?;
+        if !contact_updates.is_empty() {
+            if let Some(contact) = tx.contact(&self.conv.contact_id).await? {
+                let mut attrs: Map<String, Value> = serde_json::from_str(&contact.attributes).unwrap_or_default();
+                attrs.extend(contact_updates);
+                tx.update_contact_attributes(&contact.id, &Value::Object(attrs).to_string(), self.now)
+                    .await?;
+            }
         }
+        if self.open.is_some() && !matches!(self.state.status, Status::Queued | Status::Assigned) {
+            self.close_handover(tx, "ended", None).await?;
+        }
+        if let Some(agent) = auto_assign {
+            Box::pin(self.take(core, tx, &agent, None)).await?;
+        }
+        Ok(())
     }
-    let status = conversation_status(&state);
-    let state_json =
-        serde_json::to_string(&state).map_err(|e| ApiError::internal(e.to_string()))?;
-    tx.update_conversation(&conv.id, status, &state_json, seq, now)
-        .await?;
-    conv.status = status.to_string();
-    conv.state = state_json;
-    conv.last_seq = seq;
-    conv.updated_at = now;
-    Ok(Applied {
-        outcome: TurnOutcome {
-            conversation: conv,
-            messages: outbound,
-            duplicate: false,
-        },
-        publish,
-        outbox,
-        timers,
-    })
-}
 
-fn button_label(flow: &Flow, state: &State, option: &str) -> Option<String> {
-    let node = flow.node(flow.index_of(state.at.as_deref()?)?);
-    match &node.kind {
-        baton_flow::document::NodeKind::Options(o) => o
-            .options
+    /// The flow reached a Handover node and the conversation is queued: the hand-over is
+    /// recorded with its context package. Returns the agent round-robin picks, if any.
+    async fn queue(
+        &mut self,
+        core: &Core,
+        tx: &mut Tx,
+        h: &baton_flow::runtime::Handover,
+    ) -> Result<Option<Member>, JobError> {
+        let transcript = tx.messages_after(&self.conv.id, 0, 500).await?;
+        let said: Vec<&str> = transcript
             .iter()
-            .find(|c| c.id == option)
-            .map(|c| c.label.clone()),
-        _ => None,
+            .filter(|m| m.role == "customer")
+            .map(|m| m.text.as_str())
+            .collect();
+        let summary = crate::context::summary(&said);
+        let sentiment = crate::context::sentiment(&said);
+        let context = json!({
+            "reason": h.context.reason,
+            "node": h.node,
+            "path": h.context.path,
+            "variables": h.context.variables,
+            "last_message": h.context.last_message,
+            "summary": summary,
+            "sentiment": sentiment.0,
+            "frustrated": sentiment.1,
+        });
+        let handover = Handover {
+            id: crate::ids::new_id("ho"),
+            workspace_id: self.conv.workspace_id.clone(),
+            conversation_id: self.conv.id.clone(),
+            flow_id: self.conv.flow_id.clone(),
+            flow_version: self.conv.flow_version,
+            node: h.node.clone(),
+            team: h.team.clone(),
+            assignee: None,
+            priority: h.priority.as_str().to_string(),
+            status: "queued".into(),
+            context: context.to_string(),
+            queued_at: self.now,
+            assigned_at: None,
+            ended_at: None,
+        };
+        tx.insert_handover(&handover).await?;
+        self.timeline(
+            tx,
+            "queued",
+            None,
+            json!({ "handover": handover.id, "node": h.node, "team": h.team, "priority": handover.priority }),
+        )
+        .await?;
+        self.message(
+            tx,
+            "event",
+            &format!("Queued for {}", h.team.as_deref().unwrap_or("the default queue")),
+            Some(json!({ "handover": handover.id })),
+            None,
+            None,
+        )
+        .await?;
+        self.emit(
+            tx,
+            "conversation.queued",
+            json!({ "handover_id": handover.id, "team": h.team, "priority": handover.priority, "context": context }),
+        )
+        .await?;
+        self.open = Some(handover);
+        if self.settings.assignment == Assignment::RoundRobin {
+            let candidates = tx
+                .online_team_members(&self.conv.workspace_id, h.team.as_deref())
+                .await?;
+            let wanted = h.agent.as_deref();
+            let pick = candidates
+                .into_iter()
+                .find(|m| wanted.is_none_or(|a| m.email.eq_ignore_ascii_case(a)));
+            let _ = core;
+            return Ok(pick);
+        }
+        Ok(None)
     }
-}
 
-/// The conversation status people see, from the flow's state.
-pub fn conversation_status(state: &State) -> &'static str {
-    match state.status {
-        Status::NotStarted | Status::Bot => "bot",
-        Status::Queued => "queued",
-        Status::Assigned => "assigned",
-        Status::Ended => "resolved",
+    /// A Handover node left through off_hours / no_agent: recorded for analytics.
+    async fn unreachable(&mut self, tx: &mut Tx, node: &str, outcome: &str) -> Result<(), JobError> {
+        let (team, priority) = match self.flow.index_of(node).map(|i| &self.flow.node(i).kind) {
+            Some(baton_flow::document::NodeKind::Handover(h)) => (h.team.clone(), h.priority.as_str().to_string()),
+            _ => (None, "normal".to_string()),
+        };
+        let handover = Handover {
+            id: crate::ids::new_id("ho"),
+            workspace_id: self.conv.workspace_id.clone(),
+            conversation_id: self.conv.id.clone(),
+            flow_id: self.conv.flow_id.clone(),
+            flow_version: self.conv.flow_version,
+            node: node.to_string(),
+            team,
+            assignee: None,
+            priority,
+            status: outcome.to_string(),
+            context: "{}".into(),
+            queued_at: self.now,
+            assigned_at: None,
+            ended_at: Some(self.now),
+        };
+        tx.insert_handover(&handover).await?;
+        self.timeline(tx, outcome, None, json!({ "node": node })).await?;
+        self.emit(tx, &format!("conversation.{outcome}"), json!({ "node": node }))
+            .await
+    }
+
+    /// The open hand-over ends with `outcome`.
+    async fn close_handover(&mut self, tx: &mut Tx, outcome: &str, actor: Option<&Member>) -> Result<(), JobError> {
+        let Some(mut h) = self.open.take() else {
+            return Ok(());
+        };
+        h.status = outcome.to_string();
+        h.ended_at = Some(self.now);
+        tx.update_handover(&h).await?;
+        self.timeline(tx, outcome, actor.map(|m| m.id.as_str()), json!({ "handover": h.id }))
+            .await?;
+        self.emit(
+            tx,
+            &format!("conversation.{outcome}"),
+            json!({ "handover_id": h.id, "by": actor.map(|m| &m.name) }),
+        )
+        .await
+    }
+
+    /// `agent` takes the conversation (claim, assignment or round-robin).
+    async fn take(&mut self, core: &Core, tx: &mut Tx, agent: &Member, by: Option<&Member>) -> Result<(), JobError> {
+        let Some(h) = self.open.as_mut() else {
+            return Err(ApiError::conflict("not_queued", "the conversation is not waiting for a person").into());
+        };
+        if h.assignee.as_deref() == Some(agent.id.as_str()) {
+            return Ok(());
+        }
+        h.status = "assigned".into();
+        h.assignee = Some(agent.id.clone());
+        h.assigned_at.get_or_insert(self.now);
+        let h = h.clone();
+        tx.update_handover(&h).await?;
+        tx.touch_assigned(&agent.id, self.now).await?;
+        let event = Event::AgentTookOver {
+            agent: agent.name.clone(),
+        };
+        Box::pin(self.step(core, tx, &event)).await?;
+        let text = format!("{} joined the conversation.", agent.name);
+        self.message(tx, "system", &text, None, None, Some(agent.name.clone()))
+            .await?;
+        let actor = by.unwrap_or(agent);
+        self.timeline(
+            tx,
+            "assigned",
+            Some(&actor.id),
+            json!({ "handover": h.id, "agent": agent.id, "agent_name": agent.name }),
+        )
+        .await?;
+        self.emit(
+            tx,
+            "conversation.assigned",
+            json!({ "handover_id": h.id, "agent": { "id": agent.id, "name": agent.name } }),
+        )
+        .await
+    }
+
+    async fn agent(&mut self, core: &Core, tx: &mut Tx, member: &Member, action: &AgentAction) -> Result<(), JobError> {
+        match action {
+            AgentAction::Claim => {
+                match self.open.as_ref() {
+                    Some(h) if h.status == "assigned" && h.assignee.as_deref() != Some(member.id.as_str()) => {
+                        return Err(
+                            ApiError::conflict("already_claimed", "another agent has this conversation").into(),
+                        );
+                    }
+                    Some(_) => {}
+                    None => {
+                        return Err(
+                            ApiError::conflict("not_queued", "the conversation is not waiting for a person").into(),
+                        )
+                    }
+                }
+                self.take(core, tx, member, None).await
+            }
+            AgentAction::Assign { member_id } => {
+                let target = tx
+                    .member(member_id)
+                    .await?
+                    .filter(|m| m.workspace_id == self.conv.workspace_id)
+                    .ok_or_else(|| ApiError::not_found("member").field("member_id"))?;
+                self.take(core, tx, &target, Some(member)).await
+            }
+            AgentAction::Transfer { team, member_id } => {
+                if self.open.is_none() {
+                    return Err(ApiError::conflict(
+                        "not_queued",
+                        "only a conversation with a person can be transferred",
+                    )
+                    .into());
+                }
+                if let Some(target_id) = member_id {
+                    let target = tx
+                        .member(target_id)
+                        .await?
+                        .filter(|m| m.workspace_id == self.conv.workspace_id)
+                        .ok_or_else(|| ApiError::not_found("member").field("member_id"))?;
+                    if let (Some(h), Some(t)) = (self.open.as_mut(), team) {
+                        h.team = Some(t.clone());
+                    }
+                    self.timeline(
+                        tx,
+                        "transferred",
+                        Some(&member.id),
+                        json!({ "to_member": target.id, "to_team": team }),
+                    )
+                    .await?;
+                    self.emit(
+                        tx,
+                        "conversation.transferred",
+                        json!({ "to_member": target.id, "to_team": team }),
+                    )
+                    .await?;
+                    return self.take(core, tx, &target, Some(member)).await;
+                }
+                let Some(team) = team else {
+                    return Err(ApiError::invalid_field("team", "name a team or a member to transfer to").into());
+                };
+                if let Some(h) = self.open.as_mut() {
+                    h.team = Some(team.clone());
+                    h.status = "queued".into();
+                    h.assignee = None;
+                    let h = h.clone();
+                    tx.update_handover(&h).await?;
+                }
+                self.message(
+                    tx,
+                    "system",
+                    "You're being transferred to another team. Someone will be with you shortly.",
+                    None,
+                    None,
+                    None,
+                )
+                .await?;
+                self.timeline(tx, "transferred", Some(&member.id), json!({ "to_team": team }))
+                    .await?;
+                self.emit(tx, "conversation.transferred", json!({ "to_team": team }))
+                    .await
+            }
+            AgentAction::Reply { text, client_id } => {
+                if let Some(cid) = client_id {
+                    if tx
+                        .message_by_client_id(&self.conv.id, &format!("agent:{cid}"))
+                        .await?
+                        .is_some()
+                    {
+                        return Ok(());
+                    }
+                }
+                match self.open.as_ref() {
+                    Some(h) if h.status == "queued" => self.take(core, tx, member, None).await?,
+                    Some(h) if h.assignee.as_deref() != Some(member.id.as_str()) => {
+                        return Err(ApiError::conflict(
+                            "assigned_to_other",
+                            "another agent has this conversation; ask them or transfer it",
+                        )
+                        .into());
+                    }
+                    Some(_) => {}
+                    None => {
+                        return Err(ApiError::conflict(
+                            "not_with_a_person",
+                            "the bot has this conversation; reply once it is handed over",
+                        )
+                        .into());
+                    }
+                }
+                let cid = client_id.as_ref().map(|c| format!("agent:{c}"));
+                self.message(tx, "agent", text, None, cid, Some(member.name.clone()))
+                    .await?;
+                self.step(
+                    core,
+                    tx,
+                    &Event::AgentReplied {
+                        agent: member.name.clone(),
+                    },
+                )
+                .await
+            }
+            AgentAction::Note { text } => {
+                self.message(tx, "note", text, None, None, Some(member.name.clone()))
+                    .await?;
+                Ok(())
+            }
+            AgentAction::HandBack { variables, resume_at } => {
+                if self.open.is_none() {
+                    return Err(
+                        ApiError::conflict("not_with_a_person", "the bot already has this conversation").into(),
+                    );
+                }
+                if let Some(node) = resume_at {
+                    if self.flow.index_of(node).is_none() {
+                        return Err(
+                            ApiError::invalid_field("resume_at", format!("the flow has no node `{node}`")).into(),
+                        );
+                    }
+                }
+                for k in variables.keys() {
+                    if !baton_flow::template::is_valid_path(k) {
+                        return Err(ApiError::invalid_field(
+                            &format!("variables.{k}"),
+                            "variable names are letters, digits and _, joined by dots",
+                        )
+                        .into());
+                    }
+                }
+                self.timeline(
+                    tx,
+                    "hand_back_requested",
+                    Some(&member.id),
+                    json!({ "variables": variables, "resume_at": resume_at }),
+                )
+                .await?;
+                let event = Event::HandedBack {
+                    variables: variables.clone(),
+                    resume_at: resume_at.clone(),
+                };
+                // The close is recorded by the Route effect (or the end) the step produces.
+                self.step(core, tx, &event).await
+            }
+            AgentAction::Resolve => {
+                if self.state.status == Status::Ended {
+                    return Err(ApiError::conflict("already_resolved", "the conversation has ended").into());
+                }
+                self.step(core, tx, &Event::Resolved).await
+            }
+        }
+    }
+
+    async fn finish(mut self, tx: &mut Tx) -> Result<Applied, JobError> {
+        self.conv.status = match self.state.status {
+            Status::NotStarted | Status::Bot => "bot".into(),
+            Status::Ended => "resolved".into(),
+            Status::Queued | Status::Assigned => {
+                self.open.as_ref().map_or_else(|| "queued".into(), |h| h.status.clone())
+            }
+        };
+        match &self.open {
+            Some(h) => {
+                self.conv.team = h.team.clone();
+                self.conv.assignee = h.assignee.clone();
+                self.conv.priority = Some(h.priority.clone());
+                self.conv.queued_at = Some(h.queued_at);
+            }
+            None => {
+                self.conv.assignee = None;
+                self.conv.queued_at = None;
+            }
+        }
+        self.conv.state = serde_json::to_string(&self.state).map_err(|e| ApiError::internal(e.to_string()))?;
+        self.conv.updated_at = self.now;
+        tx.update_conversation(&self.conv).await?;
+        Ok(Applied {
+            outcome: TurnOutcome {
+                conversation: self.conv,
+                messages: self.outbound,
+                duplicate: false,
+            },
+            publish: self.publish,
+            inbox: self.inbox,
+            outbox: self.outbox,
+            timers: self.timers,
+        })
     }
 }

@@ -7,8 +7,10 @@
 pub mod auth;
 pub mod bootstrap;
 pub mod clock;
+pub mod context;
 pub mod engine;
 pub mod error;
+pub mod events;
 pub mod hub;
 pub mod ids;
 pub mod json;
@@ -47,6 +49,8 @@ pub struct Config {
     pub start_limit: (u32, u32),
     /// Customer messages per conversation: burst and per minute.
     pub message_limit: (u32, u32),
+    /// Read client addresses from X-Forwarded-For (only behind a proxy that sets it).
+    pub trust_forwarded_for: bool,
 }
 
 impl Config {
@@ -60,6 +64,7 @@ impl Config {
             create_demo: true,
             start_limit: (30, 60),
             message_limit: (60, 120),
+            trust_forwarded_for: false,
         }
     }
 }
@@ -73,6 +78,10 @@ pub struct AppState {
     pub manual_clock: bool,
     pub start_limiter: Arc<RateLimiter>,
     pub message_limiter: Arc<RateLimiter>,
+    /// Rate limits read the client address from X-Forwarded-For (behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+    /// Open inbox connections per member (presence).
+    pub connections: Arc<routes::inbox::Connections>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -80,10 +89,7 @@ pub enum ServerError {
     #[error(transparent)]
     Store(#[from] baton_store::StoreError),
     #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
+    Bind { addr: SocketAddr, source: std::io::Error },
     #[error("first start: {0}")]
     Bootstrap(String),
 }
@@ -114,10 +120,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
     };
     let core = Arc::new(Core::new(store, clock));
     let engine = Engine::start(core.clone());
-    let webhooks = Arc::new(WebhookClient::new(
-        config.webhook_policy,
-        Duration::from_millis(200),
-    ));
+    let webhooks = Arc::new(WebhookClient::new(config.webhook_policy, Duration::from_millis(200)));
     workers::start(core.clone(), engine.clone(), webhooks);
     let state = AppState {
         core,
@@ -125,10 +128,9 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         secure_cookies: config.secure_cookies,
         manual_clock: config.manual_clock_start.is_some(),
         start_limiter: Arc::new(RateLimiter::new(config.start_limit.0, config.start_limit.1)),
-        message_limiter: Arc::new(RateLimiter::new(
-            config.message_limit.0,
-            config.message_limit.1,
-        )),
+        message_limiter: Arc::new(RateLimiter::new(config.message_limit.0, config.message_limit.1)),
+        connections: Arc::default(),
+        trust_forwarded_for: config.trust_forwarded_for,
     };
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await

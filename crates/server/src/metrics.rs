@@ -140,11 +140,8 @@ impl Metrics {
             "Time from a turn entering the writer to its commit.",
             &mut out,
         );
-        self.http_latency.render(
-            "baton_http_request_seconds",
-            "HTTP request handling time.",
-            &mut out,
-        );
+        self.http_latency
+            .render("baton_http_request_seconds", "HTTP request handling time.", &mut out);
         out
     }
 }

@@ -1,11 +1,13 @@
 //! Workspace settings (stored as JSON on the workspace) and the [`World`] a turn reads.
 
 use crate::error::ApiError;
+use baton_flow::hours::BusinessHours;
 use baton_flow::runtime::{HandoffSettings, World};
 use baton_store::Store;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use utoipa::ToSchema;
 
 /// A workspace's settings.
@@ -19,6 +21,20 @@ pub struct WorkspaceSettings {
     pub handoff: HandoffSettings,
     /// Web origins allowed to start widget conversations (empty: any origin).
     pub allowed_origins: Vec<String>,
+    /// How queued conversations find an agent: agents claim them (`manual`), or the online
+    /// agent of the team who has waited longest gets them (`round_robin`).
+    pub assignment: Assignment,
+    /// Hours of the workspace's default queue (Handover nodes without a team); none: always open.
+    #[schema(value_type = Option<Object>)]
+    pub business_hours: Option<BusinessHours>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Assignment {
+    #[default]
+    Manual,
+    RoundRobin,
 }
 
 impl Default for WorkspaceSettings {
@@ -27,6 +43,8 @@ impl Default for WorkspaceSettings {
             handoff_enabled: true,
             handoff: HandoffSettings::default(),
             allowed_origins: Vec::new(),
+            assignment: Assignment::Manual,
+            business_hours: None,
         }
     }
 }
@@ -46,12 +64,7 @@ impl SettingsCache {
     }
 
     pub async fn get(&self, workspace_id: &str) -> Result<Arc<WorkspaceSettings>, ApiError> {
-        if let Some(s) = self
-            .cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(workspace_id)
-        {
+        if let Some(s) = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(workspace_id) {
             return Ok(s.clone());
         }
         let ws = self
@@ -76,15 +89,86 @@ impl SettingsCache {
     }
 }
 
-/// What the flow may read about the workspace right now. Business hours and agent presence
-/// arrive with the hand-over issue; until then teams count as open and staffed.
+/// Who can take a conversation right now: teams' hours and online agents, per workspace.
+#[derive(Debug, Clone, Default)]
+pub struct Availability {
+    /// Team slug → (hours, online members' emails).
+    pub teams: HashMap<String, (Option<BusinessHours>, Vec<String>)>,
+    /// Emails of every online member of the workspace.
+    pub online: Vec<String>,
+}
+
+/// Availability by workspace, kept for a moment and dropped when presence or teams change.
+pub struct AvailabilityCache {
+    store: Store,
+    cache: Mutex<HashMap<String, (Instant, Arc<Availability>)>>,
+}
+
+/// How long a workspace's availability is reused (changes on this instance drop it at once).
+const AVAILABILITY_TTL: Duration = Duration::from_millis(1000);
+
+impl AvailabilityCache {
+    pub fn new(store: Store) -> AvailabilityCache {
+        AvailabilityCache {
+            store,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub async fn get(&self, workspace_id: &str) -> Result<Arc<Availability>, ApiError> {
+        if let Some((at, a)) = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(workspace_id) {
+            if at.elapsed() < AVAILABILITY_TTL {
+                return Ok(a.clone());
+            }
+        }
+        let teams = self.store.teams(workspace_id).await?;
+        let memberships = self.store.team_members(workspace_id).await?;
+        let members = self.store.members(workspace_id).await?;
+        let online: Vec<&baton_store::Member> = members.iter().filter(|m| m.presence == "online").collect();
+        let mut availability = Availability {
+            teams: HashMap::new(),
+            online: online.iter().map(|m| m.email.clone()).collect(),
+        };
+        for t in &teams {
+            let hours = t.business_hours.as_deref().and_then(|h| serde_json::from_str(h).ok());
+            let emails = memberships
+                .iter()
+                .filter(|tm| tm.team_id == t.id && tm.presence == "online")
+                .filter_map(|tm| online.iter().find(|m| m.id == tm.member_id).map(|m| m.email.clone()))
+                .collect();
+            availability.teams.insert(t.slug.clone(), (hours, emails));
+        }
+        let availability = Arc::new(availability);
+        self.cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(workspace_id.to_string(), (Instant::now(), availability.clone()));
+        Ok(availability)
+    }
+
+    pub fn forget(&self, workspace_id: &str) {
+        self.cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(workspace_id);
+    }
+}
+
+/// What the flow may read about the workspace right now: hand-off settings, business hours at
+/// the server's clock, and which agents are online.
 pub struct ServerWorld<'a> {
     settings: &'a WorkspaceSettings,
+    availability: &'a Availability,
+    now_ms: i64,
 }
 
 impl<'a> ServerWorld<'a> {
-    pub fn new(settings: &'a WorkspaceSettings) -> ServerWorld<'a> {
-        ServerWorld { settings }
+    pub fn new(settings: &'a WorkspaceSettings, availability: &'a Availability, now_ms: i64) -> ServerWorld<'a> {
+        ServerWorld {
+            settings,
+            availability,
+            now_ms,
+        }
     }
 }
 
@@ -95,10 +179,25 @@ impl World for ServerWorld<'_> {
     fn handoff_enabled(&self) -> bool {
         self.settings.handoff_enabled
     }
-    fn is_open(&self, _team: Option<&str>) -> bool {
-        true
+    fn is_open(&self, team: Option<&str>) -> bool {
+        let hours = match team.and_then(|t| self.availability.teams.get(t)) {
+            Some((hours, _)) => hours.as_ref(),
+            None => self.settings.business_hours.as_ref(),
+        };
+        hours.is_none_or(|h| h.is_open(self.now_ms))
     }
-    fn agents_available(&self, _team: Option<&str>, _agent: Option<&str>) -> bool {
-        true
+    fn agents_available(&self, team: Option<&str>, agent: Option<&str>) -> bool {
+        let pool: &[String] = match team {
+            Some(t) => self
+                .availability
+                .teams
+                .get(t)
+                .map_or(&[], |(_, online)| online.as_slice()),
+            None => &self.availability.online,
+        };
+        match agent {
+            Some(a) => pool.iter().any(|e| e.eq_ignore_ascii_case(a)),
+            None => !pool.is_empty(),
+        }
     }
 }

@@ -5,8 +5,7 @@ use sqlx::Connection;
 
 /// Where test databases are created.
 pub fn postgres_admin_url() -> String {
-    std::env::var("BATON_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+    std::env::var("BATON_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
 /// Creates an empty database and returns its URL. `Ok(None)` when PostgreSQL is not reachable
@@ -24,9 +23,7 @@ pub async fn fresh_postgres_database() -> Result<Option<String>, String> {
     };
     let name = format!(
         "baton_t_{}",
-        crate::ids::random_token(9)
-            .to_lowercase()
-            .replace(['-', '_'], "x")
+        crate::ids::random_token(9).to_lowercase().replace(['-', '_'], "x")
     );
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .execute(&mut conn)

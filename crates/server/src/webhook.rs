@@ -112,24 +112,16 @@ fn secret_key(secret: &str) -> Result<Vec<u8>, SigningError> {
     if encoded.is_empty() {
         return Err(SigningError::EmptySecret);
     }
-    let key = BASE64
-        .decode(encoded)
-        .map_err(|_| SigningError::InvalidSecret)?;
+    let key = BASE64.decode(encoded).map_err(|_| SigningError::InvalidSecret)?;
     if key.is_empty() {
         return Err(SigningError::EmptySecret);
     }
     Ok(key)
 }
 
-fn mac_for(
-    secret: &str,
-    message_id: &str,
-    timestamp: i64,
-    body: &str,
-) -> Result<Hmac<Sha256>, SigningError> {
+fn mac_for(secret: &str, message_id: &str, timestamp: i64, body: &str) -> Result<Hmac<Sha256>, SigningError> {
     let key = secret_key(secret)?;
-    let mut mac =
-        <Hmac<Sha256> as Mac>::new_from_slice(&key).map_err(|_| SigningError::InvalidSecret)?;
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key).map_err(|_| SigningError::InvalidSecret)?;
     mac.update(message_id.as_bytes());
     mac.update(b".");
     mac.update(timestamp.to_string().as_bytes());
@@ -140,12 +132,7 @@ fn mac_for(
 
 /// The `webhook-signature` value: `v1,<base64 HMAC-SHA256>` of `"{id}.{timestamp}.{body}"`,
 /// keyed with the base64-decoded secret (the `whsec_` prefix is optional).
-pub fn sign(
-    secret: &str,
-    message_id: &str,
-    timestamp: i64,
-    body: &str,
-) -> Result<String, SigningError> {
+pub fn sign(secret: &str, message_id: &str, timestamp: i64, body: &str) -> Result<String, SigningError> {
     let mac = mac_for(secret, message_id, timestamp, body)?;
     Ok(format!("v1,{}", BASE64.encode(mac.finalize().into_bytes())))
 }
@@ -154,13 +141,7 @@ pub fn sign(
 /// `webhook-signature`); the signature header may hold several space-separated `v1,…` values
 /// and any one matching is enough. The timestamp must be within `tolerance_secs` of `now`.
 /// Comparison is constant-time.
-pub fn verify(
-    secret: &str,
-    headers: (&str, &str, &str),
-    body: &str,
-    now: i64,
-    tolerance_secs: i64,
-) -> bool {
+pub fn verify(secret: &str, headers: (&str, &str, &str), body: &str, now: i64, tolerance_secs: i64) -> bool {
     let (message_id, timestamp, signatures) = headers;
     let Ok(timestamp) = timestamp.trim().parse::<i64>() else {
         return false;
@@ -237,10 +218,7 @@ fn classify_v4(ip: Ipv4Addr) -> AddressClass {
         AddressClass::LinkLocal
     } else if a == 100 && (64..=127).contains(&b) {
         AddressClass::SharedCgnat
-    } else if (a == 192 && b == 0 && c == 2)
-        || (a == 198 && b == 51 && c == 100)
-        || (a == 203 && b == 0 && c == 113)
-    {
+    } else if (a == 192 && b == 0 && c == 2) || (a == 198 && b == 51 && c == 100) || (a == 203 && b == 0 && c == 113) {
         AddressClass::Documentation
     } else if (224..=239).contains(&a) {
         AddressClass::Multicast
@@ -343,11 +321,7 @@ impl fmt::Display for Refused {
                 "refused: {host} resolves to {}, which is {class} address; the operator can allow it",
                 self.ip
             ),
-            None => write!(
-                f,
-                "refused: {} is {class} address; the operator can allow it",
-                self.ip
-            ),
+            None => write!(f, "refused: {} is {class} address; the operator can allow it", self.ip),
         }
     }
 }
@@ -364,8 +338,7 @@ impl Resolve for GuardedResolver {
         let policy = self.policy;
         let host = name.as_str().to_owned();
         Box::pin(async move {
-            let found: Vec<SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             let mut refused = None;
             let mut allowed = Vec::with_capacity(found.len());
             for addr in found {
@@ -377,10 +350,7 @@ impl Resolve for GuardedResolver {
             }
             if allowed.is_empty() {
                 let error: Box<dyn StdError + Send + Sync> = match refused {
-                    Some(ip) => Box::new(Refused {
-                        host: Some(host),
-                        ip,
-                    }),
+                    Some(ip) => Box::new(Refused { host: Some(host), ip }),
                     None => format!("{host} has no addresses").into(),
                 };
                 return Err(error);
@@ -461,11 +431,7 @@ impl WebhookClient {
 
     /// Carries out a flow's webhook call. Non-2xx responses come back as `Response` (the
     /// runtime decides); `Failed` means no usable response after all attempts.
-    pub async fn call(
-        &self,
-        call: &WebhookCall,
-        signing: Option<&Signing>,
-    ) -> (WebhookOutcome, Vec<Attempt>) {
+    pub async fn call(&self, call: &WebhookCall, signing: Option<&Signing>) -> (WebhookOutcome, Vec<Attempt>) {
         let method = match call.method {
             HttpMethod::Get => Method::GET,
             HttpMethod::Post => Method::POST,
@@ -476,11 +442,7 @@ impl WebhookClient {
         let request = Request {
             method,
             url: &call.url,
-            headers: call
-                .headers
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect(),
+            headers: call.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect(),
             body: call.body.as_deref(),
             signing,
             timeout: Duration::from_millis(u64::from(call.timeout_ms.max(1))),
@@ -548,12 +510,7 @@ impl WebhookClient {
                 builder = builder.body(body.to_owned());
             }
             // The deadline covers sending and reading the whole response.
-            let end = match tokio::time::timeout(
-                request.timeout,
-                attempt_once(builder, request.read_body),
-            )
-            .await
-            {
+            let end = match tokio::time::timeout(request.timeout, attempt_once(builder, request.read_body)).await {
                 Ok(end) => end,
                 Err(_) => AttemptEnd::Transient(timed_out(request.timeout)),
             };
@@ -600,8 +557,7 @@ impl WebhookClient {
     /// signature.
     fn prepare(&self, request: &Request<'_>) -> Result<(reqwest::Client, Url, HeaderMap), String> {
         let http = self.http.clone()?;
-        let url = Url::parse(request.url.trim())
-            .map_err(|e| format!("invalid URL `{}`: {e}", request.url))?;
+        let url = Url::parse(request.url.trim()).map_err(|e| format!("invalid URL `{}`: {e}", request.url))?;
         match url.scheme() {
             "http" | "https" => {}
             other => {
@@ -624,26 +580,21 @@ impl WebhookClient {
             .ok();
         if let Some(ip) = literal {
             if !is_allowed_ip(ip, &self.policy) {
-                return Err(format!(
-                    "request to {} {}",
-                    redacted(&url),
-                    Refused { host: None, ip }
-                ));
+                return Err(format!("request to {} {}", redacted(&url), Refused { host: None, ip }));
             }
         }
 
         let mut headers = HeaderMap::new();
         for (name, value) in &request.headers {
-            let header = HeaderName::from_bytes(name.trim().as_bytes())
-                .map_err(|_| format!("invalid header name `{name}`"))?;
+            let header =
+                HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| format!("invalid header name `{name}`"))?;
             if FRAMING_HEADERS.contains(&header.as_str()) {
                 continue;
             }
             if request.signing.is_some() && header.as_str().starts_with("webhook-") {
                 continue; // the signature headers below win
             }
-            let value = HeaderValue::from_str(value)
-                .map_err(|_| format!("invalid value for header `{name}`"))?;
+            let value = HeaderValue::from_str(value).map_err(|_| format!("invalid value for header `{name}`"))?;
             headers.append(header, value);
         }
         if request.body.is_some() && !headers.contains_key(CONTENT_TYPE) {
@@ -701,10 +652,7 @@ async fn attempt_once(builder: reqwest::RequestBuilder, read_body: bool) -> Atte
             }
             Ok(None) => break,
             Err(error) => {
-                return AttemptEnd::Transient(format!(
-                    "reading the response failed: {}",
-                    error_chain(&error)
-                ))
+                return AttemptEnd::Transient(format!("reading the response failed: {}", error_chain(&error)))
             }
         }
     }
@@ -735,10 +683,7 @@ fn parse_body(bytes: &[u8]) -> Value {
 
 fn send_error(error: &reqwest::Error) -> AttemptEnd {
     if let Some(refused) = find_refused(error) {
-        let target = error
-            .url()
-            .map(redacted)
-            .unwrap_or_else(|| "the webhook".to_owned());
+        let target = error.url().map(redacted).unwrap_or_else(|| "the webhook".to_owned());
         return AttemptEnd::Final(format!("request to {target} {refused}"));
     }
     if error.is_timeout() {
@@ -810,10 +755,7 @@ mod tests {
         assert_eq!(parse_body(b" \r\n"), Value::Null);
         assert_eq!(parse_body(b"{\"a\":1}"), serde_json::json!({"a": 1}));
         assert_eq!(parse_body(b"hello"), Value::String("hello".into()));
-        assert_eq!(
-            parse_body(&[0xff, 0xfe]),
-            Value::String("\u{fffd}\u{fffd}".into())
-        );
+        assert_eq!(parse_body(&[0xff, 0xfe]), Value::String("\u{fffd}\u{fffd}".into()));
     }
 
     #[test]

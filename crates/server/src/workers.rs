@@ -32,29 +32,18 @@ async fn outbox_loop(core: Arc<Core>, engine: Engine, webhooks: Arc<WebhookClien
         match core.store.due_outbox(now, OUTBOX_CONCURRENCY as i64).await {
             Ok(items) => {
                 for item in items {
-                    if !in_flight
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .insert(item.id)
-                    {
+                    if !in_flight.lock().unwrap_or_else(|p| p.into_inner()).insert(item.id) {
                         continue;
                     }
                     let Ok(permit) = permits.clone().acquire_owned().await else {
                         return;
                     };
-                    let (core, engine, webhooks, in_flight) = (
-                        core.clone(),
-                        engine.clone(),
-                        webhooks.clone(),
-                        in_flight.clone(),
-                    );
+                    let (core, engine, webhooks, in_flight) =
+                        (core.clone(), engine.clone(), webhooks.clone(), in_flight.clone());
                     tokio::spawn(async move {
                         let id = item.id;
                         carry_out(&core, &engine, &webhooks, item).await;
-                        in_flight
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .remove(&id);
+                        in_flight.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
                         drop(permit);
                     });
                 }
@@ -87,6 +76,11 @@ async fn carry_out(core: &Core, engine: &Engine, webhooks: &WebhookClient, item:
                 None
             }
         },
+        crate::events::OUTBOX_KIND => {
+            // Outbound events are delivered and logged here; they never go through a turn.
+            deliver_event(core, webhooks, &item).await;
+            return;
+        }
         other => {
             tracing::error!(id = item.id, kind = other, "unknown outbox kind");
             None
@@ -95,12 +89,7 @@ async fn carry_out(core: &Core, engine: &Engine, webhooks: &WebhookClient, item:
     let Some(event) = event else {
         let _ = core
             .store
-            .reschedule_outbox(
-                item.id,
-                item.attempts + 1,
-                i64::MAX / 2,
-                "unreadable effect",
-            )
+            .reschedule_outbox(item.id, item.attempts + 1, i64::MAX / 2, "unreadable effect")
             .await;
         return;
     };
@@ -114,22 +103,12 @@ async fn carry_out(core: &Core, engine: &Engine, webhooks: &WebhookClient, item:
         let backoff = 1000 * (1i64 << item.attempts.clamp(0, 6));
         let _ = core
             .store
-            .reschedule_outbox(
-                item.id,
-                item.attempts + 1,
-                core.clock.now_ms() + backoff,
-                &e.message,
-            )
+            .reschedule_outbox(item.id, item.attempts + 1, core.clock.now_ms() + backoff, &e.message)
             .await;
     }
 }
 
-async fn call_webhook(
-    core: &Core,
-    webhooks: &WebhookClient,
-    item: &OutboxItem,
-    call: &WebhookCall,
-) -> Event {
+async fn call_webhook(core: &Core, webhooks: &WebhookClient, item: &OutboxItem, call: &WebhookCall) -> Event {
     let secret = match core.store.workspace(&item.workspace_id).await {
         Ok(Some(ws)) => ws.webhook_secret,
         _ => String::new(),
@@ -143,7 +122,9 @@ async fn call_webhook(
     METRICS
         .webhook_attempts
         .fetch_add(attempts.len() as u64, Ordering::Relaxed);
-    if matches!(outcome, baton_flow::runtime::WebhookOutcome::Failed { .. }) {
+    let succeeded =
+        matches!(&outcome, baton_flow::runtime::WebhookOutcome::Response { status, .. } if (200..300).contains(status));
+    if !succeeded {
         METRICS.webhook_failures.fetch_add(1, Ordering::Relaxed);
     }
     for a in &attempts {
@@ -216,11 +197,7 @@ async fn timer_loop(core: Arc<Core>, engine: Engine) {
             Err(e) => tracing::error!(error = %e, "reading timers failed"),
         }
         let wait = match core.store.next_timer_due().await {
-            Ok(Some(due)) => Duration::from_millis(
-                u64::try_from(due - core.clock.now_ms())
-                    .unwrap_or(0)
-                    .min(1000),
-            ),
+            Ok(Some(due)) => Duration::from_millis(u64::try_from(due - core.clock.now_ms()).unwrap_or(0).min(1000)),
             _ => Duration::from_millis(1000),
         };
         let moved = async {
@@ -234,5 +211,122 @@ async fn timer_loop(core: Arc<Core>, engine: Engine) {
             _ = moved => {}
             _ = tokio::time::sleep(wait.max(Duration::from_millis(5))) => {}
         }
+    }
+}
+
+/// Event deliveries given up after this many attempts.
+const EVENT_MAX_ATTEMPTS: i64 = 12;
+/// Wait before the second event delivery attempt; doubles each time up to [`EVENT_MAX_BACKOFF_MS`].
+const EVENT_FIRST_BACKOFF_MS: i64 = 5_000;
+const EVENT_MAX_BACKOFF_MS: i64 = 3_600_000;
+
+/// How long to wait after `attempts` failed deliveries: 5 s, 10 s, 20 s, … capped at 1 h.
+fn event_backoff_ms(attempts: i64) -> i64 {
+    let doublings = u32::try_from(attempts.saturating_sub(1).clamp(0, 20)).unwrap_or(20);
+    EVENT_FIRST_BACKOFF_MS
+        .saturating_mul(1i64 << doublings)
+        .min(EVENT_MAX_BACKOFF_MS)
+}
+
+/// Delivers one outbound event (one attempt), logs it, then marks the outbox item done or
+/// schedules the next attempt on the server's clock.
+async fn deliver_event(core: &Core, webhooks: &WebhookClient, item: &OutboxItem) {
+    let store = &core.store;
+    let payload = match serde_json::from_str::<crate::events::EventPayload>(&item.payload) {
+        Ok(payload) => payload,
+        Err(e) => {
+            tracing::error!(id = item.id, error = %e, "unreadable event");
+            let _ = store
+                .give_up_outbox_item(item.id, item.attempts, core.clock.now_ms(), "unreadable event")
+                .await;
+            return;
+        }
+    };
+    let subscription = match store.event_subscription(&payload.subscription_id).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(id = item.id, error = %e, "reading an event subscription failed; will retry");
+            let next = core.clock.now_ms() + event_backoff_ms(1);
+            let _ = store
+                .reschedule_outbox(item.id, item.attempts, next, &e.to_string())
+                .await;
+            return;
+        }
+    };
+    if !subscription.is_some_and(|s| s.active && s.workspace_id == item.workspace_id) {
+        let _ = store
+            .give_up_outbox_item(item.id, item.attempts, core.clock.now_ms(), "the subscription was deleted")
+            .await;
+        return;
+    }
+    let secret = match store.workspace(&item.workspace_id).await {
+        Ok(Some(ws)) => ws.webhook_secret,
+        _ => String::new(),
+    };
+    let signing = Signing {
+        secret,
+        message_id: payload.event_id.clone(),
+        timestamp: core.clock.now_ms() / 1000,
+    };
+    let (status, attempts) = webhooks
+        .post_signed(&payload.url, &payload.body(), &signing, Duration::from_secs(10), 0)
+        .await;
+    let attempt = item.attempts + 1;
+    let mut last_error = None;
+    for a in &attempts {
+        let error = a
+            .error
+            .clone()
+            .or_else(|| a.status.filter(|s| !(200..300).contains(s)).map(|s| format!("status {s}")));
+        let delivery = baton_store::NewEventDelivery {
+            workspace_id: &item.workspace_id,
+            subscription_id: &payload.subscription_id,
+            outbox_id: item.id,
+            event_id: &payload.event_id,
+            event_type: &payload.event_type,
+            url: &payload.url,
+            attempt,
+            status_code: a.status.map(i64::from),
+            error: a.error.as_deref(),
+            duration_ms: i64::try_from(a.duration_ms).unwrap_or(i64::MAX),
+            now: core.clock.now_ms(),
+        };
+        if let Err(e) = store.insert_event_delivery(delivery).await {
+            tracing::warn!(error = %e, "recording an event delivery failed");
+        }
+        last_error = error;
+    }
+    let now = core.clock.now_ms();
+    let result = if status.is_some_and(|s| (200..300).contains(&s)) {
+        store.complete_outbox_item(item.id, now).await
+    } else {
+        let error = last_error.unwrap_or_else(|| "no response".to_owned());
+        if attempt >= EVENT_MAX_ATTEMPTS {
+            tracing::warn!(id = item.id, event = %payload.event_id, error = %error, "giving up on an event");
+            store.give_up_outbox_item(item.id, attempt, now, &error).await
+        } else {
+            store
+                .reschedule_outbox(item.id, attempt, now + event_backoff_ms(attempt), &error)
+                .await
+        }
+    };
+    if let Err(e) = result {
+        tracing::warn!(id = item.id, error = %e, "updating an event delivery failed; it may be sent again");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::event_backoff_ms;
+
+    #[test]
+    fn event_backoff_doubles_up_to_an_hour() {
+        let waits: Vec<i64> = (1..=12).map(event_backoff_ms).collect();
+        assert_eq!(
+            waits,
+            vec![5_000, 10_000, 20_000, 40_000, 80_000, 160_000, 320_000, 640_000, 1_280_000, 2_560_000, 3_600_000, 3_600_000]
+        );
+        assert_eq!(event_backoff_ms(0), 5_000);
+        assert_eq!(event_backoff_ms(i64::MAX), 3_600_000);
     }
 }

@@ -35,14 +35,11 @@ impl TestServer {
     async fn start_with(db: Db, tune: impl FnOnce(&mut Config)) -> Option<TestServer> {
         let url = match db {
             Db::Sqlite => {
-                let dir = std::env::temp_dir()
-                    .join(format!("baton-api-{}", baton_server::ids::random_token(8)));
+                let dir = std::env::temp_dir().join(format!("baton-api-{}", baton_server::ids::random_token(8)));
                 std::fs::create_dir_all(&dir).unwrap();
                 format!("sqlite://{}", dir.join("baton.db").display())
             }
-            Db::Postgres => baton_server::testing::fresh_postgres_database()
-                .await
-                .unwrap()?,
+            Db::Postgres => baton_server::testing::fresh_postgres_database().await.unwrap()?,
         };
         let mut config = Config::new(url, "127.0.0.1:0".parse().unwrap());
         config.webhook_policy = AddressPolicy::AllowLoopback;
@@ -56,6 +53,10 @@ impl TestServer {
             .clone()
             .expect("first start creates the demo")
             .workspace;
+        // The owner is the demo's billing agent: online, so hand-overs queue.
+        let store = &running.state.core.store;
+        let member = store.member_by_email(&owner.owner_email).await.unwrap().unwrap();
+        store.set_presence(&member.id, "online").await.unwrap();
         Some(TestServer {
             base: format!("http://{}", running.addr),
             owner,
@@ -69,13 +70,7 @@ impl TestServer {
         self.api_as(&self.owner.api_key, method, path, body).await
     }
 
-    async fn api_as(
-        &self,
-        key: &str,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
+    async fn api_as(&self, key: &str, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
         let mut req = self
             .http
             .request(method, format!("{}{path}", self.base))
@@ -86,10 +81,7 @@ impl TestServer {
         let res = req.send().await.unwrap();
         let status = res.status();
         let text = res.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
     }
 
     async fn start_conversation(&self, body: Value) -> (StatusCode, Value) {
@@ -105,7 +97,9 @@ impl TestServer {
 
     async fn customer(&self) -> Customer {
         let (status, body) = self
-            .start_conversation(json!({"widget_key": self.owner.widget_key, "contact": {"name": "Ana López", "external_id": "cust-1"}}))
+            .start_conversation(
+                json!({"widget_key": self.owner.widget_key, "contact": {"name": "Ana López", "external_id": "cust-1"}}),
+            )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         Customer::from_start(self, &body)
@@ -125,20 +119,12 @@ impl TestServer {
     /// Creates, publishes and switches on a flow; returns its id.
     async fn publish_flow(&self, document: Value) -> String {
         let (status, body) = self
-            .api(
-                Method::POST,
-                "/api/v1/flows",
-                Some(json!({"document": document})),
-            )
+            .api(Method::POST, "/api/v1/flows", Some(json!({"document": document})))
             .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         let id = body["id"].as_str().unwrap().to_string();
         let (status, body) = self
-            .api(
-                Method::POST,
-                &format!("/api/v1/flows/{id}/publish"),
-                Some(json!({})),
-            )
+            .api(Method::POST, &format!("/api/v1/flows/{id}/publish"), Some(json!({})))
             .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         let (status, body) = self
@@ -175,10 +161,7 @@ impl Customer {
     async fn send(&self, body: Value) -> (StatusCode, Value) {
         let res = self
             .http
-            .post(format!(
-                "{}/api/v1/conversations/{}/messages",
-                self.base, self.id
-            ))
+            .post(format!("{}/api/v1/conversations/{}/messages", self.base, self.id))
             .bearer_auth(&self.token)
             .json(&body)
             .send()
@@ -190,17 +173,13 @@ impl Customer {
 
     /// Sends text; asserts success; returns the reply texts.
     async fn say(&self, client_id: &str, text: &str) -> Vec<String> {
-        let (status, body) = self
-            .send(json!({"client_id": client_id, "text": text}))
-            .await;
+        let (status, body) = self.send(json!({"client_id": client_id, "text": text})).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         texts(&body["messages"])
     }
 
     async fn press(&self, client_id: &str, button: &str) -> Vec<String> {
-        let (status, body) = self
-            .send(json!({"client_id": client_id, "button": button}))
-            .await;
+        let (status, body) = self.send(json!({"client_id": client_id, "button": button})).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         texts(&body["messages"])
     }
@@ -237,29 +216,19 @@ impl Customer {
     async fn wait_for(&self, needle: &str) -> Vec<Value> {
         for _ in 0..200 {
             let all = self.messages(0).await;
-            if all
-                .iter()
-                .any(|m| m["text"].as_str().unwrap_or("").contains(needle))
-            {
+            if all.iter().any(|m| m["text"].as_str().unwrap_or("").contains(needle)) {
                 return all;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!(
-            "no message containing {needle:?}: {:#?}",
-            self.messages(0).await
-        );
+        panic!("no message containing {needle:?}: {:#?}", self.messages(0).await);
     }
 }
 
 fn texts(messages: &Value) -> Vec<String> {
     messages
         .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|m| m["text"].as_str().unwrap_or("").to_string())
-                .collect()
-        })
+        .map(|a| a.iter().map(|m| m["text"].as_str().unwrap_or("").to_string()).collect())
         .unwrap_or_default()
 }
 
@@ -304,10 +273,7 @@ async fn demo_flow_conversation_to_hand_over(db: Db) {
     );
     assert_eq!(c.first[1]["buttons"][0]["id"], "name");
     let replies = c.press("m1", "name").await;
-    assert_eq!(
-        replies,
-        vec!["What's your full name, as it appears on your account?"]
-    );
+    assert_eq!(replies, vec!["What's your full name, as it appears on your account?"]);
     c.say("m2", "Ana López").await;
     let replies = c.say("m3", "not an email").await;
     assert!(replies[0].contains("email"), "{replies:?}");
@@ -331,10 +297,7 @@ async fn demo_flow_conversation_to_hand_over(db: Db) {
         "internal events are not shown to customers"
     );
     let pressed: Vec<&Value> = all.iter().filter(|m| m["role"] == "customer").collect();
-    assert_eq!(
-        pressed[0]["text"], "Full name",
-        "a press reads as the button's label"
-    );
+    assert_eq!(pressed[0]["text"], "Full name", "a press reads as the button's label");
 }
 
 async fn retries_with_the_same_client_id_make_one_turn(db: Db) {
@@ -343,9 +306,7 @@ async fn retries_with_the_same_client_id_make_one_turn(db: Db) {
     };
     let c = Arc::new(s.customer().await);
     let first = c.press("press-1", "name").await;
-    let (status, again) = c
-        .send(json!({"client_id": "press-1", "button": "name"}))
-        .await;
+    let (status, again) = c.send(json!({"client_id": "press-1", "button": "name"})).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(again["duplicate"], true);
     assert_eq!(texts(&again["messages"]), first);
@@ -354,8 +315,7 @@ async fn retries_with_the_same_client_id_make_one_turn(db: Db) {
     for _ in 0..10 {
         let c = c.clone();
         tasks.push(tokio::spawn(async move {
-            c.send(json!({"client_id": "name-1", "text": "Ana López"}))
-                .await
+            c.send(json!({"client_id": "name-1", "text": "Ana López"})).await
         }));
     }
     let mut originals = 0;
@@ -483,15 +443,10 @@ async fn webhook_reaches_a_real_receiver_signed(db: Db) {
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let c = Customer::from_start(&s, &body);
     let replies = c.say("o1", "12345").await;
-    assert!(
-        replies.is_empty(),
-        "the answer comes after the webhook: {replies:?}"
-    );
+    assert!(replies.is_empty(), "the answer comes after the webhook: {replies:?}");
     c.wait_for("Order 12345 is shipped.").await;
 
-    let (_, secret) = s
-        .api(Method::GET, "/api/v1/workspace/signing-secret", None)
-        .await;
+    let (_, secret) = s.api(Method::GET, "/api/v1/workspace/signing-secret", None).await;
     let secret = secret["secret"].as_str().unwrap().to_string();
     let seen = seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 2, "one retry after the 503");
@@ -513,11 +468,7 @@ async fn webhook_reaches_a_real_receiver_signed(db: Db) {
         assert!(
             verify(
                 &secret,
-                (
-                    &h("webhook-id"),
-                    &h("webhook-timestamp"),
-                    &h("webhook-signature")
-                ),
+                (&h("webhook-id"), &h("webhook-timestamp"), &h("webhook-signature")),
                 body,
                 now,
                 300
@@ -526,11 +477,7 @@ async fn webhook_reaches_a_real_receiver_signed(db: Db) {
         );
         assert!(!verify(
             &secret,
-            (
-                &h("webhook-id"),
-                &h("webhook-timestamp"),
-                &h("webhook-signature")
-            ),
+            (&h("webhook-id"), &h("webhook-timestamp"), &h("webhook-signature")),
             "tampered",
             now,
             300
@@ -542,11 +489,7 @@ async fn webhook_reaches_a_real_receiver_signed(db: Db) {
         "a retry keeps its webhook-id"
     );
     let (status, log) = s
-        .api(
-            Method::GET,
-            &format!("/api/v1/conversations/{}/deliveries", c.id),
-            None,
-        )
+        .api(Method::GET, &format!("/api/v1/conversations/{}/deliveries", c.id), None)
         .await;
     assert_eq!(status, StatusCode::OK);
     let codes: Vec<i64> = log
@@ -591,18 +534,10 @@ async fn bad_input_gets_a_clear_4xx(db: Db) {
             .contains("unknown field `txt`"),
         "{body}"
     );
-    let (status, body) = post(
-        json!({"text": "x".repeat(4001)}).to_string(),
-        "application/json",
-    )
-    .await;
+    let (status, body) = post(json!({"text": "x".repeat(4001)}).to_string(), "application/json").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["error"]["field"], "text");
-    let (status, body) = post(
-        json!({"text": "x".repeat(70_000)}).to_string(),
-        "application/json",
-    )
-    .await;
+    let (status, body) = post(json!({"text": "x".repeat(70_000)}).to_string(), "application/json").await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
     assert_eq!(body["error"]["code"], "body_too_large");
     let (status, body) = post("hi".into(), "text/plain").await;
@@ -634,9 +569,7 @@ async fn bad_input_gets_a_clear_4xx(db: Db) {
         (StatusCode::NOT_FOUND, json!("widget_key"))
     );
     let (status, body) = s
-        .start_conversation(
-            json!({"widget_key": s.owner.widget_key, "contact": {"attributes": {"bad name": 1}}}),
-        )
+        .start_conversation(json!({"widget_key": s.owner.widget_key, "contact": {"attributes": {"bad name": 1}}}))
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     // A flow document of another format names the field.
@@ -662,15 +595,9 @@ async fn workspaces_cannot_see_each_other(db: Db) {
     };
     let store = &s.running.state.core.store;
     let clock = &s.running.state.core.clock;
-    let other = create_workspace(
-        store,
-        clock,
-        "Other",
-        "other@example.com",
-        Some("a long password"),
-    )
-    .await
-    .unwrap();
+    let other = create_workspace(store, clock, "Other", "other@example.com", Some("a long password"))
+        .await
+        .unwrap();
     let (_, flows) = s.api(Method::GET, "/api/v1/flows", None).await;
     let demo_flow = flows[0]["id"].as_str().unwrap().to_string();
     let c = s.customer().await;
@@ -687,16 +614,8 @@ async fn workspaces_cannot_see_each_other(db: Db) {
             format!("/api/v1/flows/{demo_flow}/publish"),
             Some(json!({})),
         ),
-        (
-            Method::GET,
-            format!("/api/v1/flows/{demo_flow}/versions"),
-            None,
-        ),
-        (
-            Method::GET,
-            format!("/api/v1/flows/{demo_flow}/versions/1"),
-            None,
-        ),
+        (Method::GET, format!("/api/v1/flows/{demo_flow}/versions"), None),
+        (Method::GET, format!("/api/v1/flows/{demo_flow}/versions/1"), None),
         (
             Method::POST,
             format!("/api/v1/flows/{demo_flow}/rollback"),
@@ -712,16 +631,8 @@ async fn workspaces_cannot_see_each_other(db: Db) {
             format!("/api/v1/flows/{demo_flow}/settings"),
             Some(json!({"require_tests": true})),
         ),
-        (
-            Method::GET,
-            format!("/api/v1/flows/{demo_flow}/export"),
-            None,
-        ),
-        (
-            Method::GET,
-            format!("/api/v1/conversations/{}/deliveries", c.id),
-            None,
-        ),
+        (Method::GET, format!("/api/v1/flows/{demo_flow}/export"), None),
+        (Method::GET, format!("/api/v1/conversations/{}/deliveries", c.id), None),
     ] {
         let (status, body) = s.api_as(k, method.clone(), &path, body).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}: {body}");
@@ -735,12 +646,7 @@ async fn workspaces_cannot_see_each_other(db: Db) {
     let (_, keys) = s.api(Method::GET, "/api/v1/api-keys", None).await;
     let my_key = keys[0]["id"].as_str().unwrap().to_string();
     let (status, _) = s
-        .api_as(
-            k,
-            Method::DELETE,
-            &format!("/api/v1/api-keys/{my_key}"),
-            None,
-        )
+        .api_as(k, Method::DELETE, &format!("/api/v1/api-keys/{my_key}"), None)
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     // A conversation token opens only its own conversation.
@@ -792,10 +698,7 @@ async fn sessions_need_csrf_and_roles_count(db: Db) {
         }
         req
     };
-    let res = with_cookie(Method::GET, "/api/v1/me", None)
-        .send()
-        .await
-        .unwrap();
+    let res = with_cookie(Method::GET, "/api/v1/me", None).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let new_agent = json!({"email": "sam@example.com", "name": "Sam", "role": "agent", "password": "agent password"});
     let res = with_cookie(Method::POST, "/api/v1/members", None)
@@ -857,37 +760,24 @@ async fn sessions_need_csrf_and_roles_count(db: Db) {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    let res = with_cookie(Method::GET, "/api/v1/me", None)
-        .send()
-        .await
-        .unwrap();
+    let res = with_cookie(Method::GET, "/api/v1/me", None).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     let (status, key) = s
-        .api(
-            Method::POST,
-            "/api/v1/api-keys",
-            Some(json!({"name": "ci"})),
-        )
+        .api(Method::POST, "/api/v1/api-keys", Some(json!({"name": "ci"})))
         .await;
     assert_eq!(status, StatusCode::CREATED);
     let secret = key["secret"].as_str().unwrap().to_string();
     assert_eq!(
-        s.api_as(&secret, Method::GET, "/api/v1/flows", None)
-            .await
-            .0,
+        s.api_as(&secret, Method::GET, "/api/v1/flows", None).await.0,
         StatusCode::OK
     );
     let id = key["key"]["id"].as_str().unwrap();
     assert_eq!(
-        s.api(Method::DELETE, &format!("/api/v1/api-keys/{id}"), None)
-            .await
-            .0,
+        s.api(Method::DELETE, &format!("/api/v1/api-keys/{id}"), None).await.0,
         StatusCode::NO_CONTENT
     );
     assert_eq!(
-        s.api_as(&secret, Method::GET, "/api/v1/flows", None)
-            .await
-            .0,
+        s.api_as(&secret, Method::GET, "/api/v1/flows", None).await.0,
         StatusCode::UNAUTHORIZED
     );
 }
@@ -922,11 +812,7 @@ async fn publishing_versions_rollback_and_live_switch(db: Db) {
         .unwrap()
         .retain(|e| e["from"] != "ask" || e["port"] != "next");
     let (status, flow) = s
-        .api(
-            Method::POST,
-            "/api/v1/flows",
-            Some(json!({"document": broken})),
-        )
+        .api(Method::POST, "/api/v1/flows", Some(json!({"document": broken})))
         .await;
     assert_eq!(status, StatusCode::CREATED);
     let id = flow["id"].as_str().unwrap().to_string();
@@ -937,11 +823,7 @@ async fn publishing_versions_rollback_and_live_switch(db: Db) {
         .iter()
         .any(|d| d["code"] == "dead_end" && d["node"] == "ask"));
     let (status, body) = s
-        .api(
-            Method::POST,
-            &format!("/api/v1/flows/{id}/publish"),
-            Some(json!({})),
-        )
+        .api(Method::POST, &format!("/api/v1/flows/{id}/publish"), Some(json!({})))
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["error"]["code"], "flow_invalid");
@@ -970,10 +852,7 @@ async fn publishing_versions_rollback_and_live_switch(db: Db) {
             Some(json!({"note": "first"})),
         )
         .await;
-    assert_eq!(
-        (status, v1["version"].clone()),
-        (StatusCode::CREATED, json!(1))
-    );
+    assert_eq!((status, v1["version"].clone()), (StatusCode::CREATED, json!(1)));
     s.api(
         Method::PUT,
         &format!("/api/v1/flows/{id}/live"),
@@ -987,10 +866,7 @@ async fn publishing_versions_rollback_and_live_switch(db: Db) {
         let url = format!("{}/api/v1/widget/conversations", s.base);
         async move {
             let res = http.post(url).json(&body).send().await.unwrap();
-            (
-                res.status(),
-                res.json::<Value>().await.unwrap_or(Value::Null),
-            )
+            (res.status(), res.json::<Value>().await.unwrap_or(Value::Null))
         }
     };
     let (_, body) = start(&s).await;
@@ -1004,11 +880,7 @@ async fn publishing_versions_rollback_and_live_switch(db: Db) {
     )
     .await;
     let (_, v2) = s
-        .api(
-            Method::POST,
-            &format!("/api/v1/flows/{id}/publish"),
-            Some(json!({})),
-        )
+        .api(Method::POST, &format!("/api/v1/flows/{id}/publish"), Some(json!({})))
         .await;
     assert_eq!(v2["version"], 2);
     assert_eq!(on_v1.say("n1", "Ana").await, vec!["Hello, Ana!"]);
@@ -1023,13 +895,8 @@ async fn publishing_versions_rollback_and_live_switch(db: Db) {
             Some(json!({"version": 1})),
         )
         .await;
-    assert_eq!(
-        (status, v3["version"].clone()),
-        (StatusCode::CREATED, json!(3))
-    );
-    let (_, versions) = s
-        .api(Method::GET, &format!("/api/v1/flows/{id}/versions"), None)
-        .await;
+    assert_eq!((status, v3["version"].clone()), (StatusCode::CREATED, json!(3)));
+    let (_, versions) = s.api(Method::GET, &format!("/api/v1/flows/{id}/versions"), None).await;
     let numbers: Vec<i64> = versions
         .as_array()
         .unwrap()
@@ -1044,11 +911,7 @@ async fn publishing_versions_rollback_and_live_switch(db: Db) {
         vec!["Hello, Ana!"]
     );
     let (status, exported) = s
-        .api(
-            Method::GET,
-            &format!("/api/v1/flows/{id}/export?version=2"),
-            None,
-        )
+        .api(Method::GET, &format!("/api/v1/flows/{id}/export?version=2"), None)
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(exported["nodes"][2]["text"], "Welcome, {{ name }}!");
@@ -1068,11 +931,7 @@ async fn publishing_versions_rollback_and_live_switch(db: Db) {
     )
     .await;
     let (status, body) = s
-        .api(
-            Method::POST,
-            &format!("/api/v1/flows/{id}/publish"),
-            Some(json!({})),
-        )
+        .api(Method::POST, &format!("/api/v1/flows/{id}/publish"), Some(json!({})))
         .await;
     assert_eq!(
         (status, body["error"]["code"].clone()),
@@ -1086,16 +945,9 @@ async fn publishing_versions_rollback_and_live_switch(db: Db) {
     )
     .await;
     let (status, body) = s
-        .api(
-            Method::POST,
-            &format!("/api/v1/flows/{id}/publish"),
-            Some(json!({})),
-        )
+        .api(Method::POST, &format!("/api/v1/flows/{id}/publish"), Some(json!({})))
         .await;
-    assert_eq!(
-        (status, body["tests_passed"].clone()),
-        (StatusCode::CREATED, json!(1))
-    );
+    assert_eq!((status, body["tests_passed"].clone()), (StatusCode::CREATED, json!(1)));
     // Switched off: no new conversations on it.
     s.api(
         Method::PUT,
@@ -1107,8 +959,7 @@ async fn publishing_versions_rollback_and_live_switch(db: Db) {
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn next_frame(ws: &mut Socket) -> Value {
     loop {
@@ -1134,9 +985,7 @@ async fn websocket_follows_the_conversation(db: Db) {
         c.id,
         c.token
     );
-    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url)
-        .await
-        .expect("websocket opens");
+    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url).await.expect("websocket opens");
     // The backlog first.
     assert_eq!(next_frame(&mut ws).await["message"]["seq"], 1);
     assert_eq!(next_frame(&mut ws).await["message"]["seq"], 2);
@@ -1144,10 +993,7 @@ async fn websocket_follows_the_conversation(db: Db) {
     c.press("w1", "name").await;
     let own = next_frame(&mut ws).await;
     assert_eq!(
-        (
-            own["message"]["role"].clone(),
-            own["message"]["client_id"].clone()
-        ),
+        (own["message"]["role"].clone(), own["message"]["client_id"].clone()),
         (json!("customer"), json!("w1"))
     );
     assert_eq!(
@@ -1265,14 +1111,8 @@ async fn rate_limits_refuse_floods_with_429() {
         return;
     };
     let body = json!({"widget_key": s.owner.widget_key});
-    assert_eq!(
-        s.start_conversation(body.clone()).await.0,
-        StatusCode::CREATED
-    );
-    assert_eq!(
-        s.start_conversation(body.clone()).await.0,
-        StatusCode::CREATED
-    );
+    assert_eq!(s.start_conversation(body.clone()).await.0, StatusCode::CREATED);
+    assert_eq!(s.start_conversation(body.clone()).await.0, StatusCode::CREATED);
     let (status, err) = s.start_conversation(body).await;
     assert_eq!(
         (status, err["error"]["code"].clone()),
@@ -1305,10 +1145,7 @@ async fn health_metrics_and_openapi() {
         .text()
         .await
         .unwrap();
-    assert!(
-        metrics.contains("# TYPE baton_turns_total counter"),
-        "{metrics}"
-    );
+    assert!(metrics.contains("# TYPE baton_turns_total counter"), "{metrics}");
     let turns: u64 = metrics
         .lines()
         .find_map(|l| l.strip_prefix("baton_turns_total "))
@@ -1324,11 +1161,8 @@ async fn health_metrics_and_openapi() {
         .text()
         .await
         .unwrap();
-    let stored = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../docs/openapi.json"
-    ))
-    .unwrap_or_default();
+    let stored =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.json")).unwrap_or_default();
     assert!(
         served == stored,
         "docs/openapi.json is out of date: run `cargo run -p baton -- openapi > docs/openapi.json`"

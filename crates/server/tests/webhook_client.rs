@@ -8,9 +8,7 @@ use std::time::Duration;
 
 use baton_flow::document::HttpMethod;
 use baton_flow::runtime::{WebhookCall, WebhookOutcome};
-use baton_server::webhook::{
-    is_allowed_ip, new_secret, sign, verify, AddressPolicy, Signing, WebhookClient,
-};
+use baton_server::webhook::{is_allowed_ip, new_secret, sign, verify, AddressPolicy, Signing, WebhookClient};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -92,11 +90,7 @@ async fn serve(replies: Vec<Reply>) -> Server {
     }
 }
 
-async fn handle(
-    mut stream: TcpStream,
-    reply: Reply,
-    requests: Arc<Mutex<Vec<Seen>>>,
-) -> std::io::Result<()> {
+async fn handle(mut stream: TcpStream, reply: Reply, requests: Arc<Mutex<Vec<Seen>>>) -> std::io::Result<()> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     let head_end = loop {
@@ -120,10 +114,7 @@ async fn handle(
             headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
         }
     }
-    let length: usize = headers
-        .get("content-length")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
+    let length: usize = headers.get("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
     while buf.len() < head_end + length {
         let n = stream.read(&mut chunk).await?;
         if n == 0 {
@@ -139,10 +130,7 @@ async fn handle(
         body,
     });
     tokio::time::sleep(reply.delay).await;
-    let mut out = format!(
-        "HTTP/1.1 {} Whatever\r\nconnection: close\r\n",
-        reply.status
-    );
+    let mut out = format!("HTTP/1.1 {} Whatever\r\nconnection: close\r\n", reply.status);
     if reply.with_length {
         out.push_str(&format!("content-length: {}\r\n", reply.body.len()));
     }
@@ -215,20 +203,8 @@ fn standard_webhooks_test_vector() {
         VECTOR_TS,
         300
     ));
-    assert!(!verify(
-        VECTOR_SECRET,
-        headers,
-        VECTOR_BODY,
-        VECTOR_TS + 301,
-        300
-    ));
-    assert!(!verify(
-        VECTOR_SECRET,
-        headers,
-        VECTOR_BODY,
-        VECTOR_TS - 301,
-        300
-    ));
+    assert!(!verify(VECTOR_SECRET, headers, VECTOR_BODY, VECTOR_TS + 301, 300));
+    assert!(!verify(VECTOR_SECRET, headers, VECTOR_BODY, VECTOR_TS - 301, 300));
     assert!(!verify(
         VECTOR_SECRET,
         (VECTOR_ID, "soon", VECTOR_SIG),
@@ -250,13 +226,7 @@ fn standard_webhooks_test_vector() {
         VECTOR_TS,
         300
     ));
-    assert!(!verify(
-        "whsec_not base64!",
-        headers,
-        VECTOR_BODY,
-        VECTOR_TS,
-        300
-    ));
+    assert!(!verify("whsec_not base64!", headers, VECTOR_BODY, VECTOR_TS, 300));
     assert!(!verify(
         VECTOR_SECRET,
         (VECTOR_ID, "-9223372036854775808", VECTOR_SIG),
@@ -283,11 +253,7 @@ fn new_secrets_are_24_random_bytes() {
 #[tokio::test]
 async fn signed_post_carries_verifiable_headers_and_body() {
     let server = serve(vec![reply(200, r#"{"ok": true, "n": 3}"#)]).await;
-    let mut c = call(
-        HttpMethod::Post,
-        &server.url("/hook?x=1"),
-        Some(r#"{"order": "A-1"}"#),
-    );
+    let mut c = call(HttpMethod::Post, &server.url("/hook?x=1"), Some(r#"{"order": "A-1"}"#));
     c.headers.insert("X-Custom".into(), "yes".into());
     c.headers.insert("webhook-id".into(), "spoofed".into());
     let signing = Signing {
@@ -295,9 +261,7 @@ async fn signed_post_carries_verifiable_headers_and_body() {
         message_id: "msg_42".into(),
         timestamp: 1_700_000_000,
     };
-    let (outcome, attempts) = client(AddressPolicy::AllowLoopback)
-        .call(&c, Some(&signing))
-        .await;
+    let (outcome, attempts) = client(AddressPolicy::AllowLoopback).call(&c, Some(&signing)).await;
     assert_eq!(
         outcome,
         WebhookOutcome::Response {
@@ -341,10 +305,8 @@ async fn signed_post_carries_verifiable_headers_and_body() {
 async fn custom_content_type_is_kept_and_unsigned_calls_have_no_signature() {
     let server = serve(vec![reply(200, "")]).await;
     let mut c = call(HttpMethod::Put, &server.url("/"), Some("a=1"));
-    c.headers.insert(
-        "Content-Type".into(),
-        "application/x-www-form-urlencoded".into(),
-    );
+    c.headers
+        .insert("Content-Type".into(), "application/x-www-form-urlencoded".into());
     let (outcome, _) = client(AddressPolicy::AllowLoopback).call(&c, None).await;
     assert_eq!(
         outcome,
@@ -355,10 +317,7 @@ async fn custom_content_type_is_kept_and_unsigned_calls_have_no_signature() {
     );
     let req = &server.requests()[0];
     assert_eq!(req.method, "PUT");
-    assert_eq!(
-        req.headers["content-type"],
-        "application/x-www-form-urlencoded"
-    );
+    assert_eq!(req.headers["content-type"], "application/x-www-form-urlencoded");
     assert!(!req.headers.contains_key("webhook-signature"));
 }
 
@@ -378,10 +337,7 @@ async fn get_sends_no_body() {
     assert_eq!(req.method, "GET");
     assert_eq!(req.body, "");
     assert!(!req.headers.contains_key("content-type"));
-    assert!(req
-        .headers
-        .get("content-length")
-        .is_none_or(|len| len == "0"));
+    assert!(req.headers.get("content-length").is_none_or(|len| len == "0"));
 }
 
 #[tokio::test]
@@ -456,9 +412,7 @@ async fn timeouts_fail_after_retries() {
     let reason = failed_reason(&outcome);
     assert!(reason.contains("timed out"), "{reason}");
     assert_eq!(attempts.len(), 3);
-    assert!(attempts
-        .iter()
-        .all(|a| a.status.is_none() && a.error.is_some()));
+    assert!(attempts.iter().all(|a| a.status.is_none() && a.error.is_some()));
     assert_eq!(server.connections(), 3);
 }
 
@@ -513,10 +467,7 @@ async fn oversized_responses_fail() {
     let (outcome, _) = client(AddressPolicy::AllowLoopback)
         .call(&call(HttpMethod::Get, &server.url("/"), None), None)
         .await;
-    assert!(matches!(
-        outcome,
-        WebhookOutcome::Response { status: 200, .. }
-    ));
+    assert!(matches!(outcome, WebhookOutcome::Response { status: 200, .. }));
 }
 
 #[tokio::test]
@@ -528,16 +479,8 @@ async fn public_only_refuses_local_targets_without_contacting_them() {
         (format!("http://127.0.0.1:{port}/"), "127.0.0.1", "loopback"),
         ("http://10.0.0.1/".to_owned(), "10.0.0.1", "private"),
         (format!("http://[::1]:{port}/"), "::1", "loopback"),
-        (
-            format!("http://[::ffff:127.0.0.1]:{port}/"),
-            "127.0.0.1",
-            "loopback",
-        ),
-        (
-            format!("http://2130706433:{port}/"),
-            "127.0.0.1",
-            "loopback",
-        ),
+        (format!("http://[::ffff:127.0.0.1]:{port}/"), "127.0.0.1", "loopback"),
+        (format!("http://2130706433:{port}/"), "127.0.0.1", "loopback"),
         (
             "http://169.254.169.254/latest".to_owned(),
             "169.254.169.254",
@@ -554,10 +497,7 @@ async fn public_only_refuses_local_targets_without_contacting_them() {
         assert!(reason.contains("refused"), "{url}: {reason}");
         assert!(reason.contains(addr), "{url}: {reason}");
         assert!(reason.contains(kind), "{url}: {reason}");
-        assert!(
-            reason.contains("the operator can allow it"),
-            "{url}: {reason}"
-        );
+        assert!(reason.contains("the operator can allow it"), "{url}: {reason}");
         assert_eq!(attempts.len(), 1, "{url}: refusals are not retried");
         if url.contains("localhost") {
             // Refused by the resolver, not by the IP-literal check.
@@ -589,10 +529,7 @@ async fn allow_loopback_reaches_loopback_but_not_private() {
     let server = serve(vec![reply(200, r#"{"hi": 1}"#)]).await;
     let client = client(AddressPolicy::AllowLoopback);
     let port = server.addr.port();
-    for url in [
-        format!("http://127.0.0.1:{port}/"),
-        format!("http://localhost:{port}/"),
-    ] {
+    for url in [format!("http://127.0.0.1:{port}/"), format!("http://localhost:{port}/")] {
         let (outcome, _) = client.call(&call(HttpMethod::Get, &url, None), None).await;
         assert_eq!(
             outcome,
@@ -607,10 +544,7 @@ async fn allow_loopback_reaches_loopback_but_not_private() {
         .call(&call(HttpMethod::Get, "http://192.168.1.1/", None), None)
         .await;
     let reason = failed_reason(&outcome);
-    assert!(
-        reason.contains("192.168.1.1 is a private address"),
-        "{reason}"
-    );
+    assert!(reason.contains("192.168.1.1 is a private address"), "{reason}");
 }
 
 #[tokio::test]
@@ -738,11 +672,7 @@ fn address_policy_table() {
     ];
     for (addr, public_only, allow_loopback, allow_all) in table {
         let ip: IpAddr = addr.parse().unwrap();
-        assert_eq!(
-            is_allowed_ip(ip, &PublicOnly),
-            *public_only,
-            "{addr} PublicOnly"
-        );
+        assert_eq!(is_allowed_ip(ip, &PublicOnly), *public_only, "{addr} PublicOnly");
         assert_eq!(
             is_allowed_ip(ip, &AllowLoopback),
             *allow_loopback,

@@ -26,6 +26,10 @@ pub struct Member {
     #[serde(skip)]
     pub password_hash: String,
     pub created_at: i64,
+    /// `online`, `away` or `offline`.
+    pub presence: String,
+    /// When the member was last given a conversation (round-robin picks the longest idle).
+    pub last_assigned_at: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -122,19 +126,19 @@ impl Store {
 
     pub async fn member(&self, id: &str) -> Result<Option<Member>> {
         Ok(on_pool!(self, pool => sqlx::query_as(
-            "SELECT id, workspace_id, email, name, role, password_hash, created_at FROM members WHERE id = $1")
+            "SELECT id, workspace_id, email, name, role, password_hash, created_at, presence, last_assigned_at FROM members WHERE id = $1")
             .bind(id).fetch_optional(pool).await?))
     }
 
     pub async fn member_by_email(&self, email: &str) -> Result<Option<Member>> {
         Ok(on_pool!(self, pool => sqlx::query_as(
-            "SELECT id, workspace_id, email, name, role, password_hash, created_at FROM members WHERE email = $1")
+            "SELECT id, workspace_id, email, name, role, password_hash, created_at, presence, last_assigned_at FROM members WHERE email = $1")
             .bind(email).fetch_optional(pool).await?))
     }
 
     pub async fn members(&self, workspace_id: &str) -> Result<Vec<Member>> {
         Ok(on_pool!(self, pool => sqlx::query_as(
-            "SELECT id, workspace_id, email, name, role, password_hash, created_at FROM members WHERE workspace_id = $1 ORDER BY created_at, id")
+            "SELECT id, workspace_id, email, name, role, password_hash, created_at, presence, last_assigned_at FROM members WHERE workspace_id = $1 ORDER BY created_at, id")
             .bind(workspace_id).fetch_all(pool).await?))
     }
 

@@ -32,6 +32,13 @@ pub struct Conversation {
     pub last_seq: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The team it is queued for or assigned in (slug).
+    pub team: Option<String>,
+    /// The member in charge.
+    pub assignee: Option<String>,
+    pub priority: Option<String>,
+    /// When it was last queued for a person.
+    pub queued_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
@@ -48,8 +55,8 @@ pub struct Message {
     pub created_at: i64,
 }
 
-const CONVERSATION_COLUMNS_SQLITE: &str = "SELECT id, workspace_id, contact_id, flow_id, flow_version, token_hash, channel, status, state, last_seq, created_at, updated_at FROM conversations WHERE id = $1";
-const CONVERSATION_COLUMNS_PG_LOCK: &str = "SELECT id, workspace_id, contact_id, flow_id, flow_version, token_hash, channel, status, state, last_seq, created_at, updated_at FROM conversations WHERE id = $1 FOR UPDATE";
+const CONVERSATION_COLUMNS_SQLITE: &str = "SELECT id, workspace_id, contact_id, flow_id, flow_version, token_hash, channel, status, state, last_seq, created_at, updated_at, team, assignee, priority, queued_at FROM conversations WHERE id = $1";
+const CONVERSATION_COLUMNS_PG_LOCK: &str = "SELECT id, workspace_id, contact_id, flow_id, flow_version, token_hash, channel, status, state, last_seq, created_at, updated_at, team, assignee, priority, queued_at FROM conversations WHERE id = $1 FOR UPDATE";
 
 impl Store {
     pub async fn contact(&self, id: &str) -> Result<Option<Contact>> {
@@ -58,30 +65,19 @@ impl Store {
             .bind(id).fetch_optional(pool).await?))
     }
 
-    pub async fn contact_by_external_id(
-        &self,
-        workspace_id: &str,
-        external_id: &str,
-    ) -> Result<Option<Contact>> {
+    pub async fn contact_by_external_id(&self, workspace_id: &str, external_id: &str) -> Result<Option<Contact>> {
         Ok(on_pool!(self, pool => sqlx::query_as(
             "SELECT id, workspace_id, external_id, attributes, created_at, updated_at FROM contacts WHERE workspace_id = $1 AND external_id = $2")
             .bind(workspace_id).bind(external_id).fetch_optional(pool).await?))
     }
 
     pub async fn conversation(&self, id: &str) -> Result<Option<Conversation>> {
-        Ok(
-            on_pool!(self, pool => sqlx::query_as(CONVERSATION_COLUMNS_SQLITE)
-            .bind(id).fetch_optional(pool).await?),
-        )
+        Ok(on_pool!(self, pool => sqlx::query_as(CONVERSATION_COLUMNS_SQLITE)
+            .bind(id).fetch_optional(pool).await?))
     }
 
     /// Messages with `seq` greater than `after`, oldest first.
-    pub async fn messages_after(
-        &self,
-        conversation_id: &str,
-        after: i64,
-        limit: i64,
-    ) -> Result<Vec<Message>> {
+    pub async fn messages_after(&self, conversation_id: &str, after: i64, limit: i64) -> Result<Vec<Message>> {
         Ok(on_pool!(self, pool => sqlx::query_as(
             "SELECT conversation_id, seq, role, text, payload, client_id, author, created_at FROM messages WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3")
             .bind(conversation_id).bind(after).bind(limit).fetch_all(pool).await?))
@@ -103,12 +99,7 @@ impl Tx {
             .bind(id).fetch_optional(conn).await?))
     }
 
-    pub async fn update_contact_attributes(
-        &mut self,
-        id: &str,
-        attributes: &str,
-        now: i64,
-    ) -> Result<()> {
+    pub async fn update_contact_attributes(&mut self, id: &str, attributes: &str, now: i64) -> Result<()> {
         on_tx!(self, conn => sqlx::query("UPDATE contacts SET attributes = $1, updated_at = $2 WHERE id = $3")
             .bind(attributes).bind(now).bind(id).execute(conn).await?.rows_affected());
         Ok(())
@@ -116,9 +107,10 @@ impl Tx {
 
     pub async fn insert_conversation(&mut self, c: &Conversation) -> Result<()> {
         on_tx!(self, conn => sqlx::query(
-            "INSERT INTO conversations (id, workspace_id, contact_id, flow_id, flow_version, token_hash, channel, status, state, last_seq, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
+            "INSERT INTO conversations (id, workspace_id, contact_id, flow_id, flow_version, token_hash, channel, status, state, last_seq, created_at, updated_at, team, assignee, priority, queued_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)")
             .bind(&c.id).bind(&c.workspace_id).bind(&c.contact_id).bind(&c.flow_id).bind(c.flow_version).bind(&c.token_hash)
             .bind(&c.channel).bind(&c.status).bind(&c.state).bind(c.last_seq).bind(c.created_at).bind(c.updated_at)
+            .bind(&c.team).bind(&c.assignee).bind(&c.priority).bind(c.queued_at)
             .execute(conn).await?.rows_affected());
         Ok(())
     }
@@ -133,36 +125,22 @@ impl Tx {
         Ok(on_tx!(self, conn => sqlx::query_as(sql).bind(id).fetch_optional(conn).await?))
     }
 
-    pub async fn update_conversation(
-        &mut self,
-        id: &str,
-        status: &str,
-        state: &str,
-        last_seq: i64,
-        now: i64,
-    ) -> Result<()> {
+    /// Writes what a turn changed (status, state, routing columns, last message number).
+    pub async fn update_conversation(&mut self, c: &Conversation) -> Result<()> {
         on_tx!(self, conn => sqlx::query(
-            "UPDATE conversations SET status = $1, state = $2, last_seq = $3, updated_at = $4 WHERE id = $5")
-            .bind(status).bind(state).bind(last_seq).bind(now).bind(id).execute(conn).await?.rows_affected());
+            "UPDATE conversations SET status = $1, state = $2, last_seq = $3, updated_at = $4, team = $5, assignee = $6, priority = $7, queued_at = $8 WHERE id = $9")
+            .bind(&c.status).bind(&c.state).bind(c.last_seq).bind(c.updated_at).bind(&c.team).bind(&c.assignee).bind(&c.priority).bind(c.queued_at).bind(&c.id)
+            .execute(conn).await?.rows_affected());
         Ok(())
     }
 
-    pub async fn message_by_client_id(
-        &mut self,
-        conversation_id: &str,
-        client_id: &str,
-    ) -> Result<Option<Message>> {
+    pub async fn message_by_client_id(&mut self, conversation_id: &str, client_id: &str) -> Result<Option<Message>> {
         Ok(on_tx!(self, conn => sqlx::query_as(
             "SELECT conversation_id, seq, role, text, payload, client_id, author, created_at FROM messages WHERE conversation_id = $1 AND client_id = $2")
             .bind(conversation_id).bind(client_id).fetch_optional(conn).await?))
     }
 
-    pub async fn messages_after(
-        &mut self,
-        conversation_id: &str,
-        after: i64,
-        limit: i64,
-    ) -> Result<Vec<Message>> {
+    pub async fn messages_after(&mut self, conversation_id: &str, after: i64, limit: i64) -> Result<Vec<Message>> {
         Ok(on_tx!(self, conn => sqlx::query_as(
             "SELECT conversation_id, seq, role, text, payload, client_id, author, created_at FROM messages WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3")
             .bind(conversation_id).bind(after).bind(limit).fetch_all(conn).await?))

@@ -31,14 +31,7 @@ pub struct FlowVersion {
 }
 
 impl Store {
-    pub async fn create_flow(
-        &self,
-        id: &str,
-        workspace_id: &str,
-        name: &str,
-        draft: &str,
-        now: i64,
-    ) -> Result<()> {
+    pub async fn create_flow(&self, id: &str, workspace_id: &str, name: &str, draft: &str, now: i64) -> Result<()> {
         on_pool!(self, pool => sqlx::query(
             "INSERT INTO flows (id, workspace_id, name, draft, live, require_tests, created_at, updated_at) VALUES ($1, $2, $3, $4, FALSE, FALSE, $5, $5)")
             .bind(id).bind(workspace_id).bind(name).bind(draft).bind(now)
@@ -60,40 +53,21 @@ impl Store {
     }
 
     /// Replaces the draft; false when the flow is not the workspace's.
-    pub async fn update_draft(
-        &self,
-        workspace_id: &str,
-        id: &str,
-        name: &str,
-        draft: &str,
-        now: i64,
-    ) -> Result<bool> {
+    pub async fn update_draft(&self, workspace_id: &str, id: &str, name: &str, draft: &str, now: i64) -> Result<bool> {
         let n = on_pool!(self, pool => sqlx::query(
             "UPDATE flows SET name = $1, draft = $2, updated_at = $3 WHERE id = $4 AND workspace_id = $5")
             .bind(name).bind(draft).bind(now).bind(id).bind(workspace_id).execute(pool).await?.rows_affected());
         Ok(n > 0)
     }
 
-    pub async fn set_flow_live(
-        &self,
-        workspace_id: &str,
-        id: &str,
-        live: bool,
-        now: i64,
-    ) -> Result<bool> {
+    pub async fn set_flow_live(&self, workspace_id: &str, id: &str, live: bool, now: i64) -> Result<bool> {
         let n = on_pool!(self, pool => sqlx::query(
             "UPDATE flows SET live = $1, updated_at = $2 WHERE id = $3 AND workspace_id = $4")
             .bind(live).bind(now).bind(id).bind(workspace_id).execute(pool).await?.rows_affected());
         Ok(n > 0)
     }
 
-    pub async fn set_require_tests(
-        &self,
-        workspace_id: &str,
-        id: &str,
-        require: bool,
-        now: i64,
-    ) -> Result<bool> {
+    pub async fn set_require_tests(&self, workspace_id: &str, id: &str, require: bool, now: i64) -> Result<bool> {
         let n = on_pool!(self, pool => sqlx::query(
             "UPDATE flows SET require_tests = $1, updated_at = $2 WHERE id = $3 AND workspace_id = $4")
             .bind(require).bind(now).bind(id).bind(workspace_id).execute(pool).await?.rows_affected());
@@ -146,7 +120,7 @@ impl Store {
     /// The live flows of a workspace that have a published version, newest first.
     pub async fn live_flows(&self, workspace_id: &str) -> Result<Vec<FlowRow>> {
         Ok(on_pool!(self, pool => sqlx::query_as(
-            "SELECT id, workspace_id, name, draft, live, live_version, require_tests, created_at, updated_at FROM flows WHERE workspace_id = $1 AND live = TRUE AND live_version IS NOT NULL ORDER BY updated_at DESC, id")
+            "SELECT id, workspace_id, name, draft, live, live_version, require_tests, created_at, updated_at FROM flows WHERE workspace_id = $1 AND live = TRUE AND live_version IS NOT NULL ORDER BY created_at, id")
             .bind(workspace_id).fetch_all(pool).await?))
     }
 }

@@ -8,18 +8,20 @@
 
 mod accounts;
 mod conversations;
+mod events;
 mod flows;
+mod handover;
 mod work;
 
 pub use accounts::*;
 pub use conversations::*;
+pub use events::*;
 pub use flows::*;
+pub use handover::*;
 pub use work::*;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -30,10 +32,7 @@ pub enum StoreError {
     #[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://…")]
     UnsupportedUrl(String),
     #[error("migration {name} failed: {source}")]
-    Migration {
-        name: &'static str,
-        source: sqlx::Error,
-    },
+    Migration { name: &'static str, source: sqlx::Error },
     #[error("{0}")]
     Conflict(String),
 }
@@ -124,14 +123,19 @@ impl Tx {
     }
 }
 
-const SQLITE_MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_init",
-    include_str!("../migrations/sqlite/0001_init.sql"),
-)];
-const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_init",
-    include_str!("../migrations/postgres/0001_init.sql"),
-)];
+const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_init", include_str!("../migrations/sqlite/0001_init.sql")),
+    ("0002_handover", include_str!("../migrations/sqlite/0002_handover.sql")),
+    ("0003_events", include_str!("../migrations/sqlite/0003_events.sql")),
+];
+const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_init", include_str!("../migrations/postgres/0001_init.sql")),
+    (
+        "0002_handover",
+        include_str!("../migrations/postgres/0002_handover.sql"),
+    ),
+    ("0003_events", include_str!("../migrations/postgres/0003_events.sql")),
+];
 
 impl Store {
     /// Connects to `sqlite://PATH` (created when missing) or `postgres://…`.
@@ -149,9 +153,7 @@ impl Store {
                 .max_connections(8)
                 .connect_with(options)
                 .await?;
-            Ok(Store {
-                db: Db::Sqlite(pool),
-            })
+            Ok(Store { db: Db::Sqlite(pool) })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(url)?;
             let pool = PgPoolOptions::new()
@@ -159,9 +161,7 @@ impl Store {
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options)
                 .await?;
-            Ok(Store {
-                db: Db::Postgres(pool),
-            })
+            Ok(Store { db: Db::Postgres(pool) })
         } else {
             Err(StoreError::UnsupportedUrl(url.to_string()))
         }
@@ -225,28 +225,5 @@ impl Store {
     /// Closes the pool (waits for connections to be returned).
     pub async fn close(&self) {
         on_pool!(self, pool => pool.close().await)
-    }
-
-    /// Deletes every row of every table: for tests that share one PostgreSQL database.
-    pub async fn wipe_for_tests(&self) -> Result<()> {
-        let tables = [
-            "webhook_deliveries",
-            "timers",
-            "outbox",
-            "messages",
-            "conversations",
-            "contacts",
-            "flow_versions",
-            "flows",
-            "api_keys",
-            "sessions",
-            "members",
-            "workspaces",
-        ];
-        let mut tx = self.begin().await?;
-        for t in tables {
-            on_tx!(tx, c => sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DELETE FROM {t}"))).execute(c).await?.rows_affected());
-        }
-        tx.commit().await
     }
 }

@@ -75,12 +75,7 @@ impl Tx {
         Ok(n > 0)
     }
 
-    pub async fn insert_timer(
-        &mut self,
-        conversation_id: &str,
-        timer_id: i64,
-        due_at: i64,
-    ) -> Result<()> {
+    pub async fn insert_timer(&mut self, conversation_id: &str, timer_id: i64, due_at: i64) -> Result<()> {
         on_tx!(self, conn => sqlx::query("INSERT INTO timers (conversation_id, timer_id, due_at) VALUES ($1, $2, $3)")
             .bind(conversation_id).bind(timer_id).bind(due_at).execute(conn).await?.rows_affected());
         Ok(())
@@ -114,13 +109,7 @@ impl Store {
         Ok(n)
     }
 
-    pub async fn reschedule_outbox(
-        &self,
-        id: i64,
-        attempts: i64,
-        next_attempt_at: i64,
-        error: &str,
-    ) -> Result<()> {
+    pub async fn reschedule_outbox(&self, id: i64, attempts: i64, next_attempt_at: i64, error: &str) -> Result<()> {
         on_pool!(self, pool => sqlx::query("UPDATE outbox SET attempts = $1, next_attempt_at = $2, last_error = $3 WHERE id = $4")
             .bind(attempts).bind(next_attempt_at).bind(error).bind(id).execute(pool).await?.rows_affected());
         Ok(())
@@ -134,7 +123,8 @@ impl Store {
     }
 
     pub async fn next_timer_due(&self) -> Result<Option<i64>> {
-        let (n,): (Option<i64>,) = on_pool!(self, pool => sqlx::query_as("SELECT MIN(due_at) FROM timers").fetch_one(pool).await?);
+        let (n,): (Option<i64>,) =
+            on_pool!(self, pool => sqlx::query_as("SELECT MIN(due_at) FROM timers").fetch_one(pool).await?);
         Ok(n)
     }
 

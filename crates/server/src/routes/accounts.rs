@@ -1,8 +1,7 @@
 //! Signing in, the workspace and its settings, members, API keys.
 
 use crate::auth::{
-    hash_password, verify_password, Caller, Role, API_KEY_PREFIX, CSRF_HEADER, SESSION_COOKIE,
-    SESSION_MS,
+    hash_password, verify_password, Caller, Role, API_KEY_PREFIX, CSRF_HEADER, SESSION_COOKIE, SESSION_MS,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{hash_token, new_id, random_token};
@@ -107,17 +106,17 @@ pub struct NewKeyResponse {
 /// Signs in with email and password: sets the session cookie and returns the CSRF token.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "members", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401, body = crate::error::ErrorBody)))]
-async fn login(
-    State(state): State<AppState>,
-    ApiJson(req): ApiJson<LoginRequest>,
-) -> ApiResult<Response> {
+async fn login(State(state): State<AppState>, ApiJson(req): ApiJson<LoginRequest>) -> ApiResult<Response> {
     let store = &state.core.store;
-    let member = store.member_by_email(req.email.trim()).await?;
+    let member = store.member_by_email(&req.email.trim().to_lowercase()).await?;
     // Verify against a dummy hash when the email is unknown, so timing does not tell.
     let ok = match &member {
         Some(m) => verify_password(&req.password, &m.password_hash),
         None => {
-            let _ = verify_password(&req.password, "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$2XLVPnzDjGNUUMBK5lsU0BZa8EzQhlJeDb9iqFqvnIU");
+            let _ = verify_password(
+                &req.password,
+                "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$2XLVPnzDjGNUUMBK5lsU0BZa8EzQhlJeDb9iqFqvnIU",
+            );
             false
         }
     };
@@ -149,11 +148,7 @@ async fn login(
 /// Ends the session.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "members", security(("session" = [])),
     responses((status = 204, description = "signed out")))]
-async fn logout(
-    State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-) -> ApiResult<Response> {
+async fn logout(State(state): State<AppState>, caller: Caller, headers: HeaderMap) -> ApiResult<Response> {
     let _ = caller;
     if let Some(token) = crate::auth::cookie(&headers, SESSION_COOKIE) {
         state.core.store.delete_session(&hash_token(token)).await?;
@@ -177,10 +172,7 @@ async fn me(caller: Caller) -> ApiResult<Json<serde_json::Value>> {
 /// The workspace, its widget key and settings.
 #[utoipa::path(get, path = "/api/v1/workspace", tag = "members", security(("session" = []), ("api_key" = [])),
     responses((status = 200, body = WorkspaceView)))]
-async fn workspace(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> ApiResult<Json<WorkspaceView>> {
+async fn workspace(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<WorkspaceView>> {
     caller.require(Role::Agent)?;
     let ws = state
         .core
@@ -200,10 +192,7 @@ async fn workspace(
 /// The secret that signs webhook calls and events (Standard Webhooks): give it to receivers.
 #[utoipa::path(get, path = "/api/v1/workspace/signing-secret", tag = "members", security(("session" = []), ("api_key" = [])),
     responses((status = 200, body = Object), (status = 403, body = crate::error::ErrorBody)))]
-async fn signing_secret(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> ApiResult<Json<serde_json::Value>> {
+async fn signing_secret(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<serde_json::Value>> {
     caller.require(Role::Admin)?;
     let ws = state
         .core
@@ -219,7 +208,7 @@ async fn signing_secret(
 /// Replaces the workspace settings.
 #[utoipa::path(put, path = "/api/v1/workspace/settings", tag = "members", security(("session" = []), ("api_key" = [])),
     request_body = WorkspaceSettings,
-    responses((status = 200, body = WorkspaceSettings), (status = 400, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = WorkspaceSettings), (status = 422, body = crate::error::ErrorBody)))]
 async fn update_settings(
     State(state): State<AppState>,
     caller: Caller,
@@ -227,16 +216,10 @@ async fn update_settings(
 ) -> ApiResult<Json<WorkspaceSettings>> {
     caller.require(Role::Admin)?;
     if settings.allowed_origins.len() > 50 {
-        return Err(ApiError::invalid_field(
-            "allowed_origins",
-            "at most 50 origins",
-        ));
+        return Err(ApiError::invalid_field("allowed_origins", "at most 50 origins"));
     }
     for (i, o) in settings.allowed_origins.iter().enumerate() {
-        if !(o.starts_with("http://") || o.starts_with("https://"))
-            || o.ends_with('/')
-            || o.len() > 200
-        {
+        if !(o.starts_with("http://") || o.starts_with("https://")) || o.ends_with('/') || o.len() > 200 {
             return Err(ApiError::invalid_field(
                 &format!("allowed_origins[{i}]"),
                 "an origin is scheme and host, e.g. https://shop.example (no path, no trailing /)",
@@ -256,10 +239,7 @@ async fn update_settings(
 /// The workspace's members.
 #[utoipa::path(get, path = "/api/v1/members", tag = "members", security(("session" = []), ("api_key" = [])),
     responses((status = 200, body = Vec<MemberView>)))]
-async fn list_members(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> ApiResult<Json<Vec<MemberView>>> {
+async fn list_members(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<MemberView>>> {
     caller.require(Role::Agent)?;
     let members = state.core.store.members(&caller.workspace_id).await?;
     Ok(Json(members.iter().map(MemberView::from).collect()))
@@ -275,15 +255,12 @@ async fn create_member(
     ApiJson(req): ApiJson<NewMemberRequest>,
 ) -> ApiResult<Response> {
     caller.require(Role::Admin)?;
-    let role = Role::parse(&req.role)
-        .ok_or_else(|| ApiError::invalid_field("role", "owner, admin or agent"))?;
+    let role = Role::parse(&req.role).ok_or_else(|| ApiError::invalid_field("role", "owner, admin or agent"))?;
     if role == Role::Owner {
         caller.require(Role::Owner)?;
     }
     let email = req.email.trim().to_lowercase();
-    if baton_flow::matching::validate_input(baton_flow::document::InputKind::Email, &email, None)
-        .is_err()
-    {
+    if baton_flow::matching::validate_input(baton_flow::document::InputKind::Email, &email, None).is_err() {
         return Err(ApiError::invalid_field("email", "not an email address"));
     }
     if req.name.trim().is_empty() || req.name.chars().count() > 100 {
@@ -308,9 +285,7 @@ async fn create_member(
         .await;
     match result {
         Err(e) if e.is_unique_violation() => {
-            return Err(
-                ApiError::conflict("email_taken", "a member with this email exists").field("email"),
-            )
+            return Err(ApiError::conflict("email_taken", "a member with this email exists").field("email"))
         }
         Err(e) => return Err(e.into()),
         Ok(()) => {}
@@ -343,8 +318,7 @@ async fn create_key(
 ) -> ApiResult<Response> {
     caller.require(Role::Admin)?;
     let role_name = req.role.unwrap_or_else(|| "admin".into());
-    let role = Role::parse(&role_name)
-        .ok_or_else(|| ApiError::invalid_field("role", "owner, admin or agent"))?;
+    let role = Role::parse(&role_name).ok_or_else(|| ApiError::invalid_field("role", "owner, admin or agent"))?;
     caller.require(role)?;
     if req.name.trim().is_empty() || req.name.chars().count() > 100 {
         return Err(ApiError::invalid_field("name", "1 to 100 characters"));
@@ -379,11 +353,7 @@ async fn create_key(
 #[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "members", params(("id" = String, Path)),
     security(("session" = []), ("api_key" = [])),
     responses((status = 204, description = "revoked"), (status = 404, body = crate::error::ErrorBody)))]
-async fn revoke_key(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> ApiResult<StatusCode> {
+async fn revoke_key(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
     caller.require(Role::Admin)?;
     if state
         .core

@@ -54,7 +54,7 @@ pub struct StartRequest {
     /// Who the customer is; attributes are kept on the contact across conversations.
     #[serde(default)]
     pub contact: Option<ContactInput>,
-    /// A live flow of the workspace (default: the most recently changed live flow).
+    /// A live flow of the workspace (default: the workspace's oldest live flow).
     #[serde(default)]
     pub flow_id: Option<String>,
     /// The customer's first message, if they wrote one before the conversation started.
@@ -153,13 +153,7 @@ impl MessageView {
             .as_deref()
             .and_then(|p| serde_json::from_str(p).ok())
             .unwrap_or(Value::Null);
-        let list = |key: &str| {
-            payload
-                .get(key)
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default()
-        };
+        let list = |key: &str| payload.get(key).and_then(Value::as_array).cloned().unwrap_or_default();
         MessageView {
             seq: m.seq,
             role: m.role.clone(),
@@ -167,10 +161,7 @@ impl MessageView {
             buttons: list("buttons"),
             links: list("links"),
             image: payload.get("image").filter(|v| !v.is_null()).cloned(),
-            buttons_only: payload
-                .get("buttons_only")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
+            buttons_only: payload.get("buttons_only").and_then(Value::as_bool).unwrap_or(false),
             author: m.author.clone(),
             client_id: m.client_id.clone(),
             created_at: m.created_at,
@@ -180,7 +171,7 @@ impl MessageView {
 
 /// Roles a customer may see.
 fn customer_visible(m: &Message) -> bool {
-    matches!(m.role.as_str(), "customer" | "bot" | "agent")
+    matches!(m.role.as_str(), "customer" | "bot" | "agent" | "system")
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -223,22 +214,24 @@ pub struct AfterQuery {
     token: Option<String>,
 }
 
-fn client_ip(headers: &HeaderMap, addr: SocketAddr) -> String {
-    // Behind a proxy, the operator's proxy sets X-Forwarded-For.
+/// The client's address: the peer, or — only when the operator says a proxy sets it
+/// (`--trust-forwarded-for`) — the last address the proxy added to X-Forwarded-For.
+fn client_ip(headers: &HeaderMap, addr: SocketAddr, trust_forwarded_for: bool) -> String {
+    if !trust_forwarded_for {
+        return addr.ip().to_string();
+    }
     headers
         .get("x-forwarded-for")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
+        .and_then(|v| v.rsplit(',').next())
         .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
         .unwrap_or_else(|| addr.ip().to_string())
 }
 
 fn check_text(field: &str, text: &str) -> ApiResult<()> {
     if text.trim().is_empty() {
-        return Err(ApiError::invalid_field(
-            field,
-            format!("`{field}` is empty"),
-        ));
+        return Err(ApiError::invalid_field(field, format!("`{field}` is empty")));
     }
     if text.chars().count() > MAX_INPUT_CHARS {
         return Err(ApiError::invalid_field(
@@ -261,7 +254,10 @@ async fn start_conversation(
     headers: HeaderMap,
     ApiJson(req): ApiJson<StartRequest>,
 ) -> ApiResult<Response> {
-    if !state.start_limiter.allow(&client_ip(&headers, addr)) {
+    if !state
+        .start_limiter
+        .allow(&client_ip(&headers, addr, state.trust_forwarded_for))
+    {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
@@ -275,10 +271,7 @@ async fn start_conversation(
         .ok_or_else(|| ApiError::not_found("widget key").field("widget_key"))?;
     let settings = state.core.settings.get(&workspace.id).await?;
     if !settings.allowed_origins.is_empty() {
-        let origin = headers
-            .get("origin")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
+        let origin = headers.get("origin").and_then(|v| v.to_str().ok()).unwrap_or("");
         if !settings.allowed_origins.iter().any(|o| o == origin) {
             return Err(ApiError::forbidden(format!(
                 "the origin `{origin}` may not start conversations for this workspace"
@@ -334,10 +327,7 @@ async fn start_conversation(
         }
         if let Some(ext) = c.external_id {
             if ext.is_empty() || ext.len() > 200 {
-                return Err(ApiError::invalid_field(
-                    "contact.external_id",
-                    "1 to 200 characters",
-                ));
+                return Err(ApiError::invalid_field("contact.external_id", "1 to 200 characters"));
             }
             external_id = Some(ext);
         }
@@ -352,10 +342,7 @@ async fn start_conversation(
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
     {
-        return Err(ApiError::invalid_field(
-            "channel",
-            "1 to 40 letters, digits, _ or -",
-        ));
+        return Err(ApiError::invalid_field("channel", "1 to 40 letters, digits, _ or -"));
     }
     let token = random_token(24);
     let outcome = state
@@ -375,11 +362,7 @@ async fn start_conversation(
     let body = StartResponse {
         conversation: ConversationView::from(&outcome.conversation),
         token,
-        messages: outcome
-            .messages
-            .iter()
-            .map(MessageView::from_message)
-            .collect(),
+        messages: outcome.messages.iter().map(MessageView::from_message).collect(),
     };
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
@@ -412,11 +395,7 @@ async fn send_message(
     let outcome = send(&state, &conv, req).await?;
     Ok(Json(SendResponse {
         conversation: ConversationView::from(&outcome.conversation),
-        messages: outcome
-            .messages
-            .iter()
-            .map(MessageView::from_message)
-            .collect(),
+        messages: outcome.messages.iter().map(MessageView::from_message).collect(),
         duplicate: outcome.duplicate,
     }))
 }
@@ -444,19 +423,11 @@ async fn send(state: &AppState, conv: &Conversation, req: SendRequest) -> ApiRes
         }
         (None, Some(button)) => {
             if button.is_empty() || button.len() > 64 {
-                return Err(ApiError::invalid_field(
-                    "button",
-                    "a button id of 1 to 64 characters",
-                ));
+                return Err(ApiError::invalid_field("button", "a button id of 1 to 64 characters"));
             }
             CustomerContent::Button(button)
         }
-        (Some(_), Some(_)) => {
-            return Err(ApiError::invalid_field(
-                "button",
-                "send `text` or `button`, not both",
-            ))
-        }
+        (Some(_), Some(_)) => return Err(ApiError::invalid_field("button", "send `text` or `button`, not both")),
         (None, None) => {
             return Err(ApiError::invalid_field(
                 "text",
@@ -539,18 +510,11 @@ fn parse_frame(text: &str) -> ApiResult<WsIncoming> {
     let kind = value
         .as_object_mut()
         .and_then(|o| o.remove("type"))
-        .ok_or_else(|| {
-            ApiError::bad_request("invalid_body", "a frame is a JSON object with a `type`")
-                .field("type")
-        })?;
+        .ok_or_else(|| ApiError::bad_request("invalid_body", "a frame is a JSON object with a `type`").field("type"))?;
     match kind.as_str() {
         Some("ping") => Ok(WsIncoming::Ping),
-        Some("message") => {
-            crate::json::parse(value.to_string().as_bytes()).map(WsIncoming::Message)
-        }
-        _ => Err(
-            ApiError::bad_request("invalid_body", "`type` is `message` or `ping`").field("type"),
-        ),
+        Some("message") => crate::json::parse(value.to_string().as_bytes()).map(WsIncoming::Message),
+        _ => Err(ApiError::bad_request("invalid_body", "`type` is `message` or `ping`").field("type")),
     }
 }
 
@@ -559,21 +523,20 @@ async fn follow(state: AppState, conv: Conversation, after: i64, socket: WebSock
     let mut updates = state.core.hub.subscribe(&conv.id);
     let (mut sink, mut stream) = socket.split();
     let mut sent = after;
-    // Subscribed first, then the backlog: nothing committed in between is missed.
-    if let Ok(backlog) = state
-        .core
-        .store
-        .messages_after(&conv.id, after, MAX_PAGE)
-        .await
-    {
+    // Subscribed first, then the backlog page by page: nothing committed in between is missed.
+    while let Ok(backlog) = state.core.store.messages_after(&conv.id, sent, MAX_PAGE).await {
         for m in backlog.iter().filter(|m| customer_visible(m)) {
             if send_ws(&mut sink, m).await.is_err() {
                 METRICS.ws_connections.fetch_sub(1, Ordering::Relaxed);
                 return;
             }
         }
-        if let Some(last) = backlog.last() {
-            sent = last.seq;
+        match backlog.last() {
+            Some(last) => sent = last.seq,
+            None => break,
+        }
+        if (backlog.len() as i64) < MAX_PAGE {
+            break;
         }
     }
     loop {

@@ -4,7 +4,7 @@
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::new_id;
-use crate::json::ApiJson;
+use crate::json::{ApiJson, OptionalJson};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
@@ -136,16 +136,9 @@ fn summary(f: &FlowRow) -> FlowSummary {
 fn read_document(document: &Value) -> ApiResult<(String, String, Vec<Diagnostic>)> {
     let text = document.to_string();
     let checked = check(&text).map_err(|e| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "flow_unreadable",
-            e.to_string(),
-        )
-        .field(&match &e {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "flow_unreadable", e.to_string()).field(&match &e {
             baton_flow::document::DocumentError::Shape { field, .. } => format!("document.{field}"),
-            baton_flow::document::DocumentError::UnsupportedFormat { .. } => {
-                "document.format".to_string()
-            }
+            baton_flow::document::DocumentError::UnsupportedFormat { .. } => "document.format".to_string(),
             _ => "document".to_string(),
         })
     })?;
@@ -191,10 +184,7 @@ async fn owned_flow(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Fl
 /// Every flow of the workspace.
 #[utoipa::path(get, path = "/api/v1/flows", tag = "flows", security(("session" = []), ("api_key" = [])),
     responses((status = 200, body = Vec<FlowSummary>), (status = 401, body = crate::error::ErrorBody)))]
-async fn list_flows(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> ApiResult<Json<Vec<FlowSummary>>> {
+async fn list_flows(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<FlowSummary>>> {
     caller.require(Role::Agent)?;
     let flows = state.core.store.flows(&caller.workspace_id).await?;
     Ok(Json(flows.iter().map(summary).collect()))
@@ -269,15 +259,14 @@ async fn publish(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    ApiJson(req): ApiJson<PublishRequest>,
+    OptionalJson(req): OptionalJson<PublishRequest>,
 ) -> ApiResult<Response> {
     caller.require(Role::Admin)?;
     if req.note.as_ref().is_some_and(|n| n.chars().count() > 500) {
         return Err(ApiError::invalid_field("note", "at most 500 characters"));
     }
     let flow = owned_flow(&state, &caller, &id).await?;
-    let version =
-        publish_document(&state, &caller, &flow, &flow.draft, req.note.as_deref()).await?;
+    let version = publish_document(&state, &caller, &flow, &flow.draft, req.note.as_deref()).await?;
     Ok((StatusCode::CREATED, Json(version)).into_response())
 }
 
@@ -288,19 +277,10 @@ async fn publish_document(
     document: &str,
     note: Option<&str>,
 ) -> ApiResult<PublishResponse> {
-    let checked = check(document).map_err(|e| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "flow_unreadable",
-            e.to_string(),
-        )
-    })?;
+    let checked = check(document)
+        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "flow_unreadable", e.to_string()))?;
     if has_errors(&checked.diagnostics) {
-        let errors: Vec<&Diagnostic> = checked
-            .diagnostics
-            .iter()
-            .filter(|d| d.is_error())
-            .collect();
+        let errors: Vec<&Diagnostic> = checked.diagnostics.iter().filter(|d| d.is_error()).collect();
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "flow_invalid",
@@ -351,19 +331,9 @@ async fn publish_document(
     let version = state
         .core
         .store
-        .publish_flow(
-            &caller.workspace_id,
-            &flow.id,
-            document,
-            note,
-            caller.member_id(),
-            now,
-        )
+        .publish_flow(&caller.workspace_id, &flow.id, document, note, caller.member_id(), now)
         .await?;
-    Ok(PublishResponse {
-        version,
-        tests_passed,
-    })
+    Ok(PublishResponse { version, tests_passed })
 }
 
 /// The published versions, newest first.
@@ -408,9 +378,7 @@ async fn version(
         .await?
         .ok_or_else(|| ApiError::not_found("version"))?;
     let document: Value = serde_json::from_str(&v.document).unwrap_or(Value::Null);
-    Ok(Json(
-        json!({ "version": version_view(&v), "document": document }),
-    ))
+    Ok(Json(json!({ "version": version_view(&v), "document": document })))
 }
 
 /// Rolls back: publishes an earlier version's document again as a new version, and makes it
@@ -438,13 +406,7 @@ async fn rollback(
     state
         .core
         .store
-        .update_draft(
-            &caller.workspace_id,
-            &flow.id,
-            &flow.name,
-            &old.document,
-            now,
-        )
+        .update_draft(&caller.workspace_id, &flow.id, &flow.name, &old.document, now)
         .await?;
     Ok((StatusCode::CREATED, Json(published)).into_response())
 }

@@ -57,6 +57,23 @@ pub fn routes() -> Router<AppState> {
         crate::routes::accounts::list_keys,
         crate::routes::accounts::create_key,
         crate::routes::accounts::revoke_key,
+        crate::routes::inbox::list,
+        crate::routes::inbox::counts,
+        crate::routes::inbox::detail,
+        crate::routes::inbox::claim,
+        crate::routes::inbox::assign,
+        crate::routes::inbox::transfer,
+        crate::routes::inbox::reply,
+        crate::routes::inbox::note,
+        crate::routes::inbox::hand_back,
+        crate::routes::inbox::resolve,
+        crate::routes::inbox::customer_cancel,
+        crate::routes::inbox::set_presence,
+        crate::routes::inbox::inbox_socket,
+        crate::routes::inbox::list_teams,
+        crate::routes::inbox::create_team,
+        crate::routes::inbox::update_team,
+        crate::routes::inbox::analytics,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail, ClockRequest)),
     modifiers(&Security),
@@ -64,6 +81,7 @@ pub fn routes() -> Router<AppState> {
         (name = "customer", description = "The customer channel: a widget key starts a conversation; its token reads and writes it."),
         (name = "flows", description = "Drafts, versions, publishing, the live switch."),
         (name = "members", description = "Signing in, the workspace, members and API keys."),
+        (name = "inbox", description = "Queues, conversations with their hand-over context, agent actions, presence, teams."),
         (name = "system", description = "Health and metrics."),
     )
 )]
@@ -76,9 +94,7 @@ impl Modify for Security {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "session",
-            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
-                crate::auth::SESSION_COOKIE,
-            ))),
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::auth::SESSION_COOKIE))),
         );
         components.add_security_scheme(
             "api_key",
@@ -129,10 +145,7 @@ async fn healthz(State(state): State<AppState>) -> ApiResult<Json<serde_json::Va
 async fn metrics(State(state): State<AppState>) -> Response {
     let pending = state.core.store.pending_outbox_count().await.unwrap_or(-1);
     (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         METRICS.render(pending),
     )
         .into_response()
@@ -158,21 +171,14 @@ async fn advance_clock(
         return Err(ApiError::not_found("endpoint"));
     }
     if !(0..=366 * 24 * 3600 * 1000).contains(&req.advance_ms) {
-        return Err(ApiError::invalid_field(
-            "advance_ms",
-            "0 to one year in milliseconds",
-        ));
+        return Err(ApiError::invalid_field("advance_ms", "0 to one year in milliseconds"));
     }
     state.core.clock.advance(req.advance_ms);
     Ok(Json(json!({ "now_ms": state.core.clock.now_ms() })))
 }
 
 pub async fn not_found() -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "not_found",
-        "no such endpoint; see /docs",
-    )
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint; see /docs")
 }
 
 async fn home() -> Html<&'static str> {

@@ -1,0 +1,788 @@
+//! The inbox: queues and conversations for agents, the hand-over context, agent actions,
+//! presence, teams, real-time events, and hand-over analytics per flow node.
+
+use crate::auth::{customer_conversation, Caller, Role};
+use crate::engine::{AgentAction, TurnInput};
+use crate::error::{ApiError, ApiResult};
+use crate::ids::new_id;
+use crate::json::ApiJson;
+use crate::routes::conversations::{ConversationView, MessageView};
+use crate::AppState;
+use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use baton_flow::hours::BusinessHours;
+use baton_store::{Conversation, InboxFilter, Team};
+use futures_util::{SinkExt, StreamExt};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use utoipa::ToSchema;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/inbox/conversations", get(list))
+        .route("/api/v1/inbox/counts", get(counts))
+        .route("/api/v1/inbox/conversations/{id}", get(detail))
+        .route("/api/v1/inbox/conversations/{id}/claim", post(claim))
+        .route("/api/v1/inbox/conversations/{id}/assign", post(assign))
+        .route("/api/v1/inbox/conversations/{id}/transfer", post(transfer))
+        .route("/api/v1/inbox/conversations/{id}/reply", post(reply))
+        .route("/api/v1/inbox/conversations/{id}/note", post(note))
+        .route("/api/v1/inbox/conversations/{id}/hand-back", post(hand_back))
+        .route("/api/v1/inbox/conversations/{id}/resolve", post(resolve))
+        .route("/api/v1/inbox/ws", get(inbox_socket))
+        .route("/api/v1/me/presence", put(set_presence))
+        .route("/api/v1/teams", get(list_teams).post(create_team))
+        .route("/api/v1/teams/{id}", put(update_team))
+        .route("/api/v1/flows/{id}/analytics", get(analytics))
+}
+
+/// The customer's side: stop waiting for a person.
+pub fn customer_routes() -> Router<AppState> {
+    Router::new().route("/api/v1/conversations/{id}/cancel", post(customer_cancel))
+}
+
+/// Open inbox WebSockets per member, to drive presence.
+#[derive(Default)]
+pub struct Connections {
+    per_member: Mutex<HashMap<String, usize>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct InboxItem {
+    #[serde(flatten)]
+    pub conversation: ConversationView,
+    pub team: Option<String>,
+    pub assignee: Option<String>,
+    pub priority: Option<String>,
+    /// When it was queued (ms since the epoch).
+    pub waiting_since: Option<i64>,
+    /// Contact attributes (name, email, …).
+    #[schema(value_type = Object)]
+    pub contact: Value,
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    /// Comma-separated statuses (default `queued,assigned`).
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    team: Option<String>,
+    /// `me`, `none` or a member id.
+    #[serde(default)]
+    assignee: Option<String>,
+    #[serde(default)]
+    priority: Option<String>,
+    #[serde(default)]
+    limit: Option<i64>,
+}
+
+fn member_of(caller: &Caller) -> ApiResult<&baton_store::Member> {
+    caller
+        .member
+        .as_ref()
+        .ok_or_else(|| ApiError::forbidden("agent actions need a signed-in member, not an API key"))
+}
+
+async fn workspace_conversation(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Conversation> {
+    state
+        .core
+        .store
+        .conversation(id)
+        .await?
+        .filter(|c| c.workspace_id == caller.workspace_id)
+        .ok_or_else(|| ApiError::not_found("conversation"))
+}
+
+async fn item(state: &AppState, c: &Conversation) -> ApiResult<InboxItem> {
+    let contact = state
+        .core
+        .store
+        .contact(&c.contact_id)
+        .await?
+        .and_then(|ct| serde_json::from_str(&ct.attributes).ok())
+        .unwrap_or(json!({}));
+    Ok(InboxItem {
+        conversation: ConversationView::from(c),
+        team: c.team.clone(),
+        assignee: c.assignee.clone(),
+        priority: c.priority.clone(),
+        waiting_since: c.queued_at,
+        contact,
+    })
+}
+
+/// Conversations waiting for or with a person, filtered; urgent and longest waiting first.
+#[utoipa::path(get, path = "/api/v1/inbox/conversations", tag = "inbox", security(("session" = []), ("api_key" = [])),
+    params(("status" = Option<String>, Query, description = "comma-separated: queued, assigned, bot, resolved"),
+           ("team" = Option<String>, Query), ("assignee" = Option<String>, Query, description = "me, none or a member id"),
+           ("priority" = Option<String>, Query), ("limit" = Option<i64>, Query)),
+    responses((status = 200, body = Vec<InboxItem>)))]
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<Json<Vec<InboxItem>>> {
+    caller.require(Role::Agent)?;
+    let statuses: Vec<String> = q
+        .status
+        .map(|s| {
+            s.split(',')
+                .map(|x| x.trim().to_string())
+                .filter(|x| !x.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    for s in &statuses {
+        if !matches!(s.as_str(), "queued" | "assigned" | "bot" | "resolved") {
+            return Err(ApiError::invalid_field(
+                "status",
+                format!("`{s}` is not a status: queued, assigned, bot or resolved"),
+            ));
+        }
+    }
+    let assignee = match q.assignee.as_deref() {
+        None | Some("") => None,
+        Some("none") => Some(None),
+        Some("me") => Some(Some(member_of(&caller)?.id.clone())),
+        Some(id) => Some(Some(id.to_string())),
+    };
+    let filter = InboxFilter {
+        statuses,
+        team: q.team.filter(|t| !t.is_empty()),
+        assignee,
+        priority: q.priority.filter(|p| !p.is_empty()),
+        limit: q.limit.unwrap_or(100).clamp(1, 500),
+    };
+    let rows = state.core.store.inbox(&caller.workspace_id, &filter).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for c in &rows {
+        out.push(item(&state, c).await?);
+    }
+    Ok(Json(out))
+}
+
+/// Open conversations per team: `{"teams": [{"team", "queued", "assigned"}]}`.
+#[utoipa::path(get, path = "/api/v1/inbox/counts", tag = "inbox", security(("session" = []), ("api_key" = [])),
+    responses((status = 200, body = Object)))]
+async fn counts(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
+    caller.require(Role::Agent)?;
+    let rows = state.core.store.inbox_counts(&caller.workspace_id).await?;
+    let mut teams: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    for (team, status, n) in rows {
+        let entry = teams.entry(team.unwrap_or_default()).or_default();
+        if status == "queued" {
+            entry.0 += n;
+        } else {
+            entry.1 += n;
+        }
+    }
+    let list: Vec<Value> = teams
+        .into_iter()
+        .map(|(team, (queued, assigned))| json!({ "team": if team.is_empty() { Value::Null } else { json!(team) }, "queued": queued, "assigned": assigned }))
+        .collect();
+    Ok(Json(json!({ "teams": list })))
+}
+
+/// A conversation for the agent: the hand-over context first, then timeline, transcript
+/// (with notes), variables and the flow's nodes (to hand back to).
+#[utoipa::path(get, path = "/api/v1/inbox/conversations/{id}", tag = "inbox", params(("id" = String, Path)),
+    security(("session" = []), ("api_key" = [])),
+    responses((status = 200, body = Object), (status = 404, body = crate::error::ErrorBody)))]
+async fn detail(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    caller.require(Role::Agent)?;
+    let c = workspace_conversation(&state, &caller, &id).await?;
+    let store = &state.core.store;
+    let handovers: Vec<Value> = store
+        .handovers_of(&c.id)
+        .await?
+        .into_iter()
+        .map(|h| {
+            let context: Value = serde_json::from_str(&h.context).unwrap_or(json!({}));
+            json!({ "id": h.id, "node": h.node, "team": h.team, "assignee": h.assignee, "priority": h.priority,
+                    "status": h.status, "queued_at": h.queued_at, "assigned_at": h.assigned_at, "ended_at": h.ended_at,
+                    "context": context })
+        })
+        .collect();
+    let timeline: Vec<Value> = store
+        .timeline(&c.id)
+        .await?
+        .into_iter()
+        .map(|t| json!({ "kind": t.kind, "actor": t.actor, "at": t.at, "data": t.data.and_then(|d| serde_json::from_str::<Value>(&d).ok()) }))
+        .collect();
+    let transcript: Vec<MessageView> = store
+        .messages_after(&c.id, 0, 1000)
+        .await?
+        .iter()
+        .map(MessageView::from_message)
+        .collect();
+    let flow_state: baton_flow::State = serde_json::from_str(&c.state).unwrap_or_default();
+    let nodes: Vec<Value> = match state.core.flow(&c.flow_id, c.flow_version).await {
+        Ok(flow) => flow
+            .nodes()
+            .iter()
+            .map(|n| json!({ "id": n.id, "type": n.kind.type_name() }))
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    let current = handovers
+        .iter()
+        .rev()
+        .find(|h| h["status"] == "queued" || h["status"] == "assigned")
+        .cloned();
+    Ok(Json(json!({
+        "conversation": item(&state, &c).await?,
+        "handover": current,
+        "handovers": handovers,
+        "timeline": timeline,
+        "transcript": transcript,
+        "variables": flow_state.vars,
+        "at_node": flow_state.at,
+        "nodes": nodes,
+    })))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignRequest {
+    pub member_id: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransferRequest {
+    /// A team slug: the conversation waits in that team's queue.
+    #[serde(default)]
+    pub team: Option<String>,
+    /// A member: the conversation goes to them.
+    #[serde(default)]
+    pub member_id: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TextRequest {
+    pub text: String,
+    /// For replies: a retry with the same id is not sent twice.
+    #[serde(default)]
+    pub client_id: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct HandBackRequest {
+    /// Variables the flow continues with, e.g. {"refund_id": "R-1"}.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub variables: BTreeMap<String, Value>,
+    /// Continue at this node instead of the Handover node's `handed_back` port.
+    #[serde(default)]
+    pub resume_at: Option<String>,
+}
+
+async fn act(state: &AppState, caller: &Caller, id: &str, action: AgentAction) -> ApiResult<Json<Value>> {
+    caller.require(Role::Agent)?;
+    let member = member_of(caller)?;
+    let conv = workspace_conversation(state, caller, id).await?;
+    let outcome = state
+        .engine
+        .submit(TurnInput::Agent {
+            conversation_id: conv.id,
+            member_id: member.id.clone(),
+            action,
+        })
+        .await?;
+    let c = &outcome.conversation;
+    Ok(Json(json!({
+        "conversation": item(state, c).await?,
+        "messages": outcome.messages.iter().map(MessageView::from_message).collect::<Vec<_>>(),
+    })))
+}
+
+/// Takes a queued conversation; exactly one of two simultaneous claims wins (409 `already_claimed`).
+#[utoipa::path(post, path = "/api/v1/inbox/conversations/{id}/claim", tag = "inbox", params(("id" = String, Path)),
+    security(("session" = [])), responses((status = 200, body = Object), (status = 409, body = crate::error::ErrorBody)))]
+async fn claim(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    act(&state, &caller, &id, AgentAction::Claim).await
+}
+
+/// Gives the conversation to a member.
+#[utoipa::path(post, path = "/api/v1/inbox/conversations/{id}/assign", tag = "inbox", params(("id" = String, Path)),
+    security(("session" = [])), request_body = AssignRequest, responses((status = 200, body = Object), (status = 404, body = crate::error::ErrorBody)))]
+async fn assign(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<AssignRequest>,
+) -> ApiResult<Json<Value>> {
+    act(
+        &state,
+        &caller,
+        &id,
+        AgentAction::Assign {
+            member_id: req.member_id,
+        },
+    )
+    .await
+}
+
+/// Moves the conversation to another team's queue or to a member.
+#[utoipa::path(post, path = "/api/v1/inbox/conversations/{id}/transfer", tag = "inbox", params(("id" = String, Path)),
+    security(("session" = [])), request_body = TransferRequest, responses((status = 200, body = Object), (status = 422, body = crate::error::ErrorBody)))]
+async fn transfer(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<TransferRequest>,
+) -> ApiResult<Json<Value>> {
+    if let Some(team) = &req.team {
+        let teams = state.core.store.teams(&caller.workspace_id).await?;
+        if !teams.iter().any(|t| &t.slug == team) {
+            return Err(ApiError::invalid_field(
+                "team",
+                format!("the workspace has no team `{team}`"),
+            ));
+        }
+    }
+    act(
+        &state,
+        &caller,
+        &id,
+        AgentAction::Transfer {
+            team: req.team,
+            member_id: req.member_id,
+        },
+    )
+    .await
+}
+
+fn check_text(text: &str) -> ApiResult<()> {
+    if text.trim().is_empty() {
+        return Err(ApiError::invalid_field("text", "`text` is empty"));
+    }
+    if text.chars().count() > baton_flow::matching::MAX_INPUT_CHARS {
+        return Err(ApiError::invalid_field(
+            "text",
+            format!(
+                "`text` is longer than {} characters",
+                baton_flow::matching::MAX_INPUT_CHARS
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Writes to the customer (claims the conversation first when it is still queued).
+#[utoipa::path(post, path = "/api/v1/inbox/conversations/{id}/reply", tag = "inbox", params(("id" = String, Path)),
+    security(("session" = [])), request_body = TextRequest, responses((status = 200, body = Object), (status = 409, body = crate::error::ErrorBody)))]
+async fn reply(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<TextRequest>,
+) -> ApiResult<Json<Value>> {
+    check_text(&req.text)?;
+    if req.client_id.as_ref().is_some_and(|c| c.is_empty() || c.len() > 100) {
+        return Err(ApiError::invalid_field("client_id", "1 to 100 characters"));
+    }
+    act(
+        &state,
+        &caller,
+        &id,
+        AgentAction::Reply {
+            text: req.text,
+            client_id: req.client_id,
+        },
+    )
+    .await
+}
+
+/// Writes an internal note: members see it, the customer never does.
+#[utoipa::path(post, path = "/api/v1/inbox/conversations/{id}/note", tag = "inbox", params(("id" = String, Path)),
+    security(("session" = [])), request_body = TextRequest, responses((status = 200, body = Object)))]
+async fn note(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<TextRequest>,
+) -> ApiResult<Json<Value>> {
+    check_text(&req.text)?;
+    act(&state, &caller, &id, AgentAction::Note { text: req.text }).await
+}
+
+/// Hands the conversation back to the flow: it continues from the Handover node's
+/// `handed_back` port (or `resume_at`) with the given variables.
+#[utoipa::path(post, path = "/api/v1/inbox/conversations/{id}/hand-back", tag = "inbox", params(("id" = String, Path)),
+    security(("session" = [])), request_body = HandBackRequest,
+    responses((status = 200, body = Object), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn hand_back(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<HandBackRequest>,
+) -> ApiResult<Json<Value>> {
+    if req.variables.len() > 50
+        || Value::Object(req.variables.clone().into_iter().collect())
+            .to_string()
+            .len()
+            > 16 * 1024
+    {
+        return Err(ApiError::invalid_field("variables", "at most 50 variables and 16 KB"));
+    }
+    act(
+        &state,
+        &caller,
+        &id,
+        AgentAction::HandBack {
+            variables: req.variables,
+            resume_at: req.resume_at,
+        },
+    )
+    .await
+}
+
+/// Resolves the conversation: the flow continues from `resolved` if wired, else it closes.
+#[utoipa::path(post, path = "/api/v1/inbox/conversations/{id}/resolve", tag = "inbox", params(("id" = String, Path)),
+    security(("session" = [])), responses((status = 200, body = Object), (status = 409, body = crate::error::ErrorBody)))]
+async fn resolve(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    act(&state, &caller, &id, AgentAction::Resolve).await
+}
+
+/// The customer stops waiting for a person (the flow leaves through `cancelled`).
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/cancel", tag = "customer", params(("id" = String, Path)),
+    security(("conversation_token" = [])), responses((status = 200, body = Object), (status = 409, body = crate::error::ErrorBody)))]
+async fn customer_cancel(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Value>> {
+    let conv = customer_conversation(&state, &id, &headers, None).await?;
+    let outcome = state
+        .engine
+        .submit(TurnInput::CustomerCancel {
+            conversation_id: conv.id,
+        })
+        .await?;
+    Ok(Json(json!({
+        "conversation": ConversationView::from(&outcome.conversation),
+        "messages": outcome.messages.iter().map(MessageView::from_message).collect::<Vec<_>>(),
+    })))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PresenceRequest {
+    /// `online` or `away` (the inbox connection sets `online`/`offline` by itself).
+    pub status: String,
+}
+
+/// Sets the member's presence: only online agents get conversations.
+#[utoipa::path(put, path = "/api/v1/me/presence", tag = "inbox", security(("session" = [])), request_body = PresenceRequest,
+    responses((status = 200, body = Object), (status = 422, body = crate::error::ErrorBody)))]
+async fn set_presence(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<PresenceRequest>,
+) -> ApiResult<Json<Value>> {
+    let member = member_of(&caller)?;
+    if !matches!(req.status.as_str(), "online" | "away" | "offline") {
+        return Err(ApiError::invalid_field("status", "online, away or offline"));
+    }
+    state.core.store.set_presence(&member.id, &req.status).await?;
+    state.core.availability.forget(&caller.workspace_id);
+    state.core.hub.publish_inbox(
+        &caller.workspace_id,
+        json!({ "type": "presence", "member_id": member.id, "status": req.status }),
+    );
+    Ok(Json(json!({ "status": req.status })))
+}
+
+/// Inbox events of the workspace as they happen: `{"type": "conversation.queued", …}`,
+/// `conversation.assigned`, `message.created`, `presence`, …. While a member has the inbox
+/// open they count as online (unless they set themselves away).
+#[utoipa::path(get, path = "/api/v1/inbox/ws", tag = "inbox", security(("session" = [])),
+    responses((status = 101, description = "switching to WebSocket")))]
+async fn inbox_socket(State(state): State<AppState>, caller: Caller, ws: WebSocketUpgrade) -> ApiResult<Response> {
+    caller.require(Role::Agent)?;
+    Ok(ws.on_upgrade(move |socket| follow_inbox(state, caller, socket)))
+}
+
+async fn follow_inbox(state: AppState, caller: Caller, socket: WebSocket) {
+    let mut events = state.core.hub.subscribe_inbox(&caller.workspace_id);
+    let member_id = caller.member.as_ref().map(|m| m.id.clone());
+    if let Some(id) = &member_id {
+        presence_connected(&state, &caller.workspace_id, id, true).await;
+    }
+    let (mut sink, mut stream) = socket.split();
+    let hello = json!({ "type": "hello", "workspace_id": caller.workspace_id });
+    let mut open = sink.send(WsMessage::Text(hello.to_string().into())).await.is_ok();
+    while open {
+        tokio::select! {
+            event = events.recv() => match event {
+                Ok(e) => open = sink.send(WsMessage::Text(e.to_string().into())).await.is_ok(),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    let note = json!({ "type": "lagged", "missed": n });
+                    open = sink.send(WsMessage::Text(note.to_string().into())).await.is_ok();
+                }
+                Err(_) => open = false,
+            },
+            incoming = stream.next() => match incoming {
+                Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => open = false,
+                Some(Ok(WsMessage::Text(t))) if t.contains("\"ping\"") => {
+                    open = sink.send(WsMessage::Text(json!({ "type": "pong" }).to_string().into())).await.is_ok();
+                }
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+    if let Some(id) = &member_id {
+        presence_connected(&state, &caller.workspace_id, id, false).await;
+    }
+}
+
+/// The first inbox connection makes a member online; the last one closing makes them offline.
+/// A member who set themselves away stays away.
+async fn presence_connected(state: &AppState, workspace_id: &str, member_id: &str, connected: bool) {
+    let now_count = {
+        let mut map = state.connections.per_member.lock().unwrap_or_else(|p| p.into_inner());
+        let n = map.entry(member_id.to_string()).or_insert(0);
+        if connected {
+            *n += 1;
+        } else {
+            *n = n.saturating_sub(1);
+        }
+        *n
+    };
+    let change = match (connected, now_count) {
+        (true, 1) => Some("online"),
+        (false, 0) => Some("offline"),
+        _ => None,
+    };
+    let Some(status) = change else { return };
+    let current = state
+        .core
+        .store
+        .member(member_id)
+        .await
+        .ok()
+        .flatten()
+        .map(|m| m.presence);
+    if current.as_deref() == Some("away") {
+        return;
+    }
+    if state.core.store.set_presence(member_id, status).await.is_ok() {
+        state.core.availability.forget(workspace_id);
+        state.core.hub.publish_inbox(
+            workspace_id,
+            json!({ "type": "presence", "member_id": member_id, "status": status }),
+        );
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TeamRequest {
+    pub name: String,
+    /// What Handover nodes name in `team` (letters, digits, `_`, `-`).
+    pub slug: String,
+    /// Member ids.
+    #[serde(default)]
+    pub members: Vec<String>,
+    /// None: always open.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub business_hours: Option<BusinessHours>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TeamView {
+    pub id: String,
+    pub name: String,
+    pub slug: String,
+    pub members: Vec<String>,
+    #[schema(value_type = Option<Object>)]
+    pub business_hours: Option<Value>,
+    /// Open right now (server time).
+    pub open_now: bool,
+}
+
+async fn team_views(state: &AppState, workspace_id: &str) -> ApiResult<Vec<TeamView>> {
+    let teams = state.core.store.teams(workspace_id).await?;
+    let memberships = state.core.store.team_members(workspace_id).await?;
+    let now = state.core.clock.now_ms();
+    Ok(teams
+        .into_iter()
+        .map(|t| {
+            let hours: Option<BusinessHours> = t.business_hours.as_deref().and_then(|h| serde_json::from_str(h).ok());
+            TeamView {
+                members: memberships
+                    .iter()
+                    .filter(|m| m.team_id == t.id)
+                    .map(|m| m.member_id.clone())
+                    .collect(),
+                open_now: hours.as_ref().is_none_or(|h| h.is_open(now)),
+                business_hours: t.business_hours.as_deref().and_then(|h| serde_json::from_str(h).ok()),
+                id: t.id,
+                name: t.name,
+                slug: t.slug,
+            }
+        })
+        .collect())
+}
+
+/// The workspace's teams with members and hours.
+#[utoipa::path(get, path = "/api/v1/teams", tag = "inbox", security(("session" = []), ("api_key" = [])),
+    responses((status = 200, body = Vec<TeamView>)))]
+async fn list_teams(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<TeamView>>> {
+    caller.require(Role::Agent)?;
+    Ok(Json(team_views(&state, &caller.workspace_id).await?))
+}
+
+async fn check_team(state: &AppState, caller: &Caller, req: &TeamRequest) -> ApiResult<Option<String>> {
+    if req.name.trim().is_empty() || req.name.chars().count() > 100 {
+        return Err(ApiError::invalid_field("name", "1 to 100 characters"));
+    }
+    if !baton_flow::flow::is_valid_id(&req.slug) {
+        return Err(ApiError::invalid_field("slug", "1 to 64 letters, digits, _ or -"));
+    }
+    let members = state.core.store.members(&caller.workspace_id).await?;
+    for (i, m) in req.members.iter().enumerate() {
+        if !members.iter().any(|x| &x.id == m) {
+            return Err(ApiError::invalid_field(
+                &format!("members[{i}]"),
+                format!("no member `{m}` in this workspace"),
+            ));
+        }
+    }
+    match &req.business_hours {
+        None => Ok(None),
+        Some(h) => {
+            h.validate()
+                .map_err(|e| ApiError::invalid_field(&format!("business_hours.{}", e.field), e.message.clone()))?;
+            Ok(Some(
+                serde_json::to_string(h).map_err(|e| ApiError::internal(e.to_string()))?,
+            ))
+        }
+    }
+}
+
+/// Creates a team.
+#[utoipa::path(post, path = "/api/v1/teams", tag = "inbox", security(("session" = []), ("api_key" = [])), request_body = TeamRequest,
+    responses((status = 201, body = TeamView), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn create_team(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<TeamRequest>,
+) -> ApiResult<Response> {
+    caller.require(Role::Admin)?;
+    let hours = check_team(&state, &caller, &req).await?;
+    let team = Team {
+        id: new_id("team"),
+        workspace_id: caller.workspace_id.clone(),
+        name: req.name.trim().to_string(),
+        slug: req.slug.clone(),
+        business_hours: hours,
+        created_at: state.core.clock.now_ms(),
+    };
+    match state.core.store.create_team(&team).await {
+        Err(e) if e.is_unique_violation() => {
+            return Err(ApiError::conflict("slug_taken", "a team with this slug exists").field("slug"))
+        }
+        Err(e) => return Err(e.into()),
+        Ok(()) => {}
+    }
+    state.core.store.set_team_members(&team.id, &req.members).await?;
+    state.core.availability.forget(&caller.workspace_id);
+    let view = team_views(&state, &caller.workspace_id)
+        .await?
+        .into_iter()
+        .find(|t| t.id == team.id)
+        .ok_or_else(|| ApiError::internal("team vanished"))?;
+    Ok((StatusCode::CREATED, Json(view)).into_response())
+}
+
+/// Replaces a team's name, slug, members and hours.
+#[utoipa::path(put, path = "/api/v1/teams/{id}", tag = "inbox", params(("id" = String, Path)), security(("session" = []), ("api_key" = [])),
+    request_body = TeamRequest, responses((status = 200, body = TeamView), (status = 404, body = crate::error::ErrorBody)))]
+async fn update_team(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<TeamRequest>,
+) -> ApiResult<Json<TeamView>> {
+    caller.require(Role::Admin)?;
+    let hours = check_team(&state, &caller, &req).await?;
+    let team = Team {
+        id: id.clone(),
+        workspace_id: caller.workspace_id.clone(),
+        name: req.name.trim().to_string(),
+        slug: req.slug.clone(),
+        business_hours: hours,
+        created_at: 0,
+    };
+    match state.core.store.update_team(&team).await {
+        Ok(false) => return Err(ApiError::not_found("team")),
+        Err(e) if e.is_unique_violation() => {
+            return Err(ApiError::conflict("slug_taken", "a team with this slug exists").field("slug"))
+        }
+        Err(e) => return Err(e.into()),
+        Ok(true) => {}
+    }
+    state.core.store.set_team_members(&id, &req.members).await?;
+    state.core.availability.forget(&caller.workspace_id);
+    team_views(&state, &caller.workspace_id)
+        .await?
+        .into_iter()
+        .find(|t| t.id == id)
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("team"))
+}
+
+/// Hand-overs per Handover node and outcome, with time to pickup; conversations and
+/// containment (resolved without a person) of the flow.
+#[utoipa::path(get, path = "/api/v1/flows/{id}/analytics", tag = "flows", params(("id" = String, Path)),
+    security(("session" = []), ("api_key" = [])), responses((status = 200, body = Object), (status = 404, body = crate::error::ErrorBody)))]
+async fn analytics(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    caller.require(Role::Agent)?;
+    let flow = state
+        .core
+        .store
+        .flow(&caller.workspace_id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("flow"))?;
+    let stats = state.core.store.handover_stats(&flow.id).await?;
+    let (conversations, contained) = state.core.store.flow_conversation_counts(&flow.id).await?;
+    let mut nodes: BTreeMap<String, Value> = BTreeMap::new();
+    for s in stats {
+        let entry = nodes
+            .entry(s.node.clone())
+            .or_insert_with(|| json!({ "node": s.node, "handovers": 0, "outcomes": {}, "picked_up": 0, "pickup_ms_total": 0, "pickup_ms_max": 0 }));
+        entry["handovers"] = json!(entry["handovers"].as_i64().unwrap_or(0) + s.count);
+        entry["outcomes"][&s.status] = json!(s.count);
+        entry["picked_up"] = json!(entry["picked_up"].as_i64().unwrap_or(0) + s.picked_up);
+        entry["pickup_ms_total"] = json!(entry["pickup_ms_total"].as_i64().unwrap_or(0) + s.pickup_ms_total);
+        entry["pickup_ms_max"] = json!(entry["pickup_ms_max"].as_i64().unwrap_or(0).max(s.pickup_ms_max));
+    }
+    let nodes: Vec<Value> = nodes
+        .into_values()
+        .map(|mut n| {
+            let picked = n["picked_up"].as_i64().unwrap_or(0);
+            let total = n["pickup_ms_total"].as_i64().unwrap_or(0);
+            n["pickup_ms_avg"] = if picked > 0 { json!(total / picked) } else { Value::Null };
+            n
+        })
+        .collect();
+    Ok(Json(json!({
+        "flow_id": flow.id,
+        "conversations": conversations,
+        "contained": contained,
+        "containment_rate": if conversations > 0 { json!(contained as f64 / conversations as f64) } else { Value::Null },
+        "handover_nodes": nodes,
+    })))
+}

@@ -1,0 +1,255 @@
+//! Teams, agent presence, hand-overs, the timeline and the inbox's queries.
+
+use crate::{on_pool, on_tx, Conversation, Member, Result, Store, Tx};
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Team {
+    pub id: String,
+    pub workspace_id: String,
+    pub name: String,
+    /// What Handover nodes name in `team`.
+    pub slug: String,
+    /// JSON business hours; None: always open.
+    pub business_hours: Option<String>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Handover {
+    pub id: String,
+    pub workspace_id: String,
+    pub conversation_id: String,
+    pub flow_id: String,
+    pub flow_version: i64,
+    pub node: String,
+    pub team: Option<String>,
+    pub assignee: Option<String>,
+    pub priority: String,
+    /// `queued`, `assigned`, then how it ended: `handed_back`, `resolved`, `cancelled`,
+    /// `timeout`; or `off_hours` / `no_agent` when nobody could be asked.
+    pub status: String,
+    /// The context package (JSON).
+    pub context: String,
+    pub queued_at: i64,
+    pub assigned_at: Option<i64>,
+    pub ended_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct TimelineEntry {
+    pub id: i64,
+    pub workspace_id: String,
+    pub conversation_id: String,
+    pub kind: String,
+    pub actor: Option<String>,
+    pub data: Option<String>,
+    pub at: i64,
+}
+
+/// One row of a team's membership with the member's presence.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct TeamMember {
+    pub team_id: String,
+    pub member_id: String,
+    pub presence: String,
+    pub last_assigned_at: i64,
+}
+
+/// Filters of the inbox list.
+#[derive(Debug, Clone, Default)]
+pub struct InboxFilter {
+    pub statuses: Vec<String>,
+    pub team: Option<String>,
+    /// Some(None): unassigned only.
+    pub assignee: Option<Option<String>>,
+    pub priority: Option<String>,
+    pub limit: i64,
+}
+
+/// Per node and outcome: how many hand-overs, and pickup times.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct HandoverStat {
+    pub node: String,
+    pub status: String,
+    pub count: i64,
+    pub picked_up: i64,
+    pub pickup_ms_total: i64,
+    pub pickup_ms_max: i64,
+}
+
+impl Store {
+    pub async fn create_team(&self, t: &Team) -> Result<()> {
+        on_pool!(self, pool => sqlx::query("INSERT INTO teams (id, workspace_id, name, slug, business_hours, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(&t.id).bind(&t.workspace_id).bind(&t.name).bind(&t.slug).bind(&t.business_hours).bind(t.created_at)
+            .execute(pool).await?.rows_affected());
+        Ok(())
+    }
+
+    pub async fn update_team(&self, t: &Team) -> Result<bool> {
+        let n = on_pool!(self, pool => sqlx::query("UPDATE teams SET name = $1, slug = $2, business_hours = $3 WHERE id = $4 AND workspace_id = $5")
+            .bind(&t.name).bind(&t.slug).bind(&t.business_hours).bind(&t.id).bind(&t.workspace_id)
+            .execute(pool).await?.rows_affected());
+        Ok(n > 0)
+    }
+
+    pub async fn teams(&self, workspace_id: &str) -> Result<Vec<Team>> {
+        Ok(
+            on_pool!(self, pool => sqlx::query_as("SELECT id, workspace_id, name, slug, business_hours, created_at FROM teams WHERE workspace_id = $1 ORDER BY name, id")
+            .bind(workspace_id).fetch_all(pool).await?),
+        )
+    }
+
+    /// Replaces a team's members (all must be of the workspace; checked by the caller).
+    pub async fn set_team_members(&self, team_id: &str, member_ids: &[String]) -> Result<()> {
+        let mut tx = self.begin().await?;
+        on_tx!(tx, c => sqlx::query("DELETE FROM team_members WHERE team_id = $1").bind(team_id).execute(c).await?.rows_affected());
+        for m in member_ids {
+            on_tx!(tx, c => sqlx::query("INSERT INTO team_members (team_id, member_id) VALUES ($1, $2)")
+                .bind(team_id).bind(m).execute(c).await?.rows_affected());
+        }
+        tx.commit().await
+    }
+
+    /// Every team membership of the workspace, with presence.
+    pub async fn team_members(&self, workspace_id: &str) -> Result<Vec<TeamMember>> {
+        Ok(on_pool!(self, pool => sqlx::query_as(
+            "SELECT tm.team_id, tm.member_id, m.presence, m.last_assigned_at FROM team_members tm JOIN members m ON m.id = tm.member_id WHERE m.workspace_id = $1 ORDER BY tm.team_id, m.last_assigned_at, m.id")
+            .bind(workspace_id).fetch_all(pool).await?))
+    }
+
+    pub async fn set_presence(&self, member_id: &str, presence: &str) -> Result<()> {
+        on_pool!(self, pool => sqlx::query("UPDATE members SET presence = $1 WHERE id = $2")
+            .bind(presence).bind(member_id).execute(pool).await?.rows_affected());
+        Ok(())
+    }
+
+    pub async fn handovers_of(&self, conversation_id: &str) -> Result<Vec<Handover>> {
+        Ok(on_pool!(self, pool => sqlx::query_as(
+            "SELECT id, workspace_id, conversation_id, flow_id, flow_version, node, team, assignee, priority, status, context, queued_at, assigned_at, ended_at FROM handovers WHERE conversation_id = $1 ORDER BY queued_at, id")
+            .bind(conversation_id).fetch_all(pool).await?))
+    }
+
+    pub async fn timeline(&self, conversation_id: &str) -> Result<Vec<TimelineEntry>> {
+        Ok(on_pool!(self, pool => sqlx::query_as(
+            "SELECT id, workspace_id, conversation_id, kind, actor, data, at FROM timeline WHERE conversation_id = $1 ORDER BY id")
+            .bind(conversation_id).fetch_all(pool).await?))
+    }
+
+    /// Conversations of the workspace for the inbox, longest waiting first.
+    pub async fn inbox(&self, workspace_id: &str, f: &InboxFilter) -> Result<Vec<Conversation>> {
+        // Filters are bound as parameters; an unused filter is written so it always holds.
+        let statuses = if f.statuses.is_empty() {
+            vec!["queued".to_string(), "assigned".to_string()]
+        } else {
+            f.statuses.clone()
+        };
+        let (assignee_any, assignee_none, assignee) = match &f.assignee {
+            None => (true, false, String::new()),
+            Some(None) => (false, true, String::new()),
+            Some(Some(a)) => (false, false, a.clone()),
+        };
+        let status_list = statuses.join(",");
+        Ok(on_pool!(self, pool => sqlx::query_as(
+            "SELECT id, workspace_id, contact_id, flow_id, flow_version, token_hash, channel, status, state, last_seq, created_at, updated_at, team, assignee, priority, queued_at FROM conversations
+             WHERE workspace_id = $1
+               AND (',' || $2 || ',') LIKE ('%,' || status || ',%')
+               AND ($3 = '' OR team = $3)
+               AND ($4 OR ($5 AND assignee IS NULL) OR assignee = $6)
+               AND ($7 = '' OR priority = $7)
+             ORDER BY CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END, COALESCE(queued_at, updated_at), id
+             LIMIT $8")
+            .bind(workspace_id).bind(&status_list).bind(f.team.clone().unwrap_or_default())
+            .bind(assignee_any).bind(assignee_none).bind(&assignee)
+            .bind(f.priority.clone().unwrap_or_default()).bind(f.limit)
+            .fetch_all(pool).await?))
+    }
+
+    /// Open conversations per team and status: (team, status, count).
+    pub async fn inbox_counts(&self, workspace_id: &str) -> Result<Vec<(Option<String>, String, i64)>> {
+        Ok(on_pool!(self, pool => sqlx::query_as(
+            "SELECT team, status, COUNT(*) FROM conversations WHERE workspace_id = $1 AND status IN ('queued', 'assigned') GROUP BY team, status ORDER BY team, status")
+            .bind(workspace_id).fetch_all(pool).await?))
+    }
+
+    pub async fn handover_stats(&self, flow_id: &str) -> Result<Vec<HandoverStat>> {
+        Ok(on_pool!(self, pool => sqlx::query_as(
+            "SELECT node, status, COUNT(*) AS count,
+                    COUNT(assigned_at) AS picked_up,
+                    CAST(COALESCE(SUM(assigned_at - queued_at), 0) AS BIGINT) AS pickup_ms_total,
+                    CAST(COALESCE(MAX(assigned_at - queued_at), 0) AS BIGINT) AS pickup_ms_max
+             FROM handovers WHERE flow_id = $1 GROUP BY node, status ORDER BY node, status")
+            .bind(flow_id).fetch_all(pool).await?))
+    }
+
+    /// Conversations started on a flow: (total, resolved by the bot alone).
+    pub async fn flow_conversation_counts(&self, flow_id: &str) -> Result<(i64, i64)> {
+        Ok(on_pool!(self, pool => sqlx::query_as(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN c.status = 'resolved' AND NOT EXISTS (SELECT 1 FROM handovers h WHERE h.conversation_id = c.id AND h.status NOT IN ('off_hours', 'no_agent')) THEN 1 ELSE 0 END), 0) FROM conversations c WHERE c.flow_id = $1")
+            .bind(flow_id).fetch_one(pool).await?))
+    }
+}
+
+impl Tx {
+    pub async fn insert_handover(&mut self, h: &Handover) -> Result<()> {
+        on_tx!(self, c => sqlx::query(
+            "INSERT INTO handovers (id, workspace_id, conversation_id, flow_id, flow_version, node, team, assignee, priority, status, context, queued_at, assigned_at, ended_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)")
+            .bind(&h.id).bind(&h.workspace_id).bind(&h.conversation_id).bind(&h.flow_id).bind(h.flow_version).bind(&h.node)
+            .bind(&h.team).bind(&h.assignee).bind(&h.priority).bind(&h.status).bind(&h.context).bind(h.queued_at).bind(h.assigned_at).bind(h.ended_at)
+            .execute(c).await?.rows_affected());
+        Ok(())
+    }
+
+    /// The conversation's hand-over still waiting or in progress.
+    pub async fn open_handover(&mut self, conversation_id: &str) -> Result<Option<Handover>> {
+        Ok(on_tx!(self, c => sqlx::query_as(
+            "SELECT id, workspace_id, conversation_id, flow_id, flow_version, node, team, assignee, priority, status, context, queued_at, assigned_at, ended_at FROM handovers WHERE conversation_id = $1 AND status IN ('queued', 'assigned') ORDER BY queued_at DESC, id LIMIT 1")
+            .bind(conversation_id).fetch_optional(c).await?))
+    }
+
+    pub async fn update_handover(&mut self, h: &Handover) -> Result<()> {
+        on_tx!(self, c => sqlx::query(
+            "UPDATE handovers SET team = $1, assignee = $2, status = $3, assigned_at = $4, ended_at = $5 WHERE id = $6")
+            .bind(&h.team).bind(&h.assignee).bind(&h.status).bind(h.assigned_at).bind(h.ended_at).bind(&h.id)
+            .execute(c).await?.rows_affected());
+        Ok(())
+    }
+
+    pub async fn add_timeline(
+        &mut self,
+        workspace_id: &str,
+        conversation_id: &str,
+        kind: &str,
+        actor: Option<&str>,
+        data: Option<&str>,
+        at: i64,
+    ) -> Result<()> {
+        on_tx!(self, c => sqlx::query(
+            "INSERT INTO timeline (workspace_id, conversation_id, kind, actor, data, at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(workspace_id).bind(conversation_id).bind(kind).bind(actor).bind(data).bind(at)
+            .execute(c).await?.rows_affected());
+        Ok(())
+    }
+
+    pub async fn member(&mut self, id: &str) -> Result<Option<Member>> {
+        Ok(on_tx!(self, c => sqlx::query_as(
+            "SELECT id, workspace_id, email, name, role, password_hash, created_at, presence, last_assigned_at FROM members WHERE id = $1")
+            .bind(id).fetch_optional(c).await?))
+    }
+
+    /// Online members of a team, longest without a conversation first (round-robin order).
+    pub async fn online_team_members(&mut self, workspace_id: &str, team_slug: Option<&str>) -> Result<Vec<Member>> {
+        Ok(on_tx!(self, c => sqlx::query_as(
+            "SELECT m.id, m.workspace_id, m.email, m.name, m.role, m.password_hash, m.created_at, m.presence, m.last_assigned_at FROM members m
+             WHERE m.workspace_id = $1 AND m.presence = 'online'
+               AND ($2 = '' OR EXISTS (SELECT 1 FROM team_members tm JOIN teams t ON t.id = tm.team_id WHERE tm.member_id = m.id AND t.slug = $2 AND t.workspace_id = $1))
+             ORDER BY m.last_assigned_at, m.id")
+            .bind(workspace_id).bind(team_slug.unwrap_or("")).fetch_all(c).await?))
+    }
+
+    pub async fn touch_assigned(&mut self, member_id: &str, now: i64) -> Result<()> {
+        on_tx!(self, c => sqlx::query("UPDATE members SET last_assigned_at = $1 WHERE id = $2")
+            .bind(now).bind(member_id).execute(c).await?.rows_affected());
+        Ok(())
+    }
+}

@@ -1,0 +1,84 @@
+import { Handle, Position, type Node, type NodeProps } from '@xyflow/react';
+import { memo } from 'react';
+import { nodeInfo, summaryLines } from '../flow/nodeTypes';
+import { portLabel, portsOf } from '../flow/ports';
+import type { Diagnostic, FlowNode } from '../flow/types';
+
+export type CardData = {
+  node: FlowNode;
+  diagnostics: Diagnostic[];
+  wired: string[];
+  hasIncoming: boolean;
+};
+
+export type CardNode = Node<CardData, 'baton'>;
+
+function Card({ data, selected }: NodeProps<CardNode>) {
+  const { node, diagnostics, wired } = data;
+  const info = nodeInfo(node.type);
+  const ports = portsOf(node);
+  const errors = diagnostics.filter((d) => d.severity === 'error');
+  const warnings = diagnostics.filter((d) => d.severity === 'warning');
+  const portProblem = (port: string) => diagnostics.find((d) => d.port === port);
+  const wiredSet = new Set(wired);
+  const isTrigger = node.type === 'trigger';
+  return (
+    <div
+      className={`card${selected ? ' selected' : ''}${errors.length ? ' has-errors' : warnings.length ? ' has-warnings' : ''}`}
+      style={{ ['--accent' as string]: info?.color ?? '#64748b' }}
+      data-node-id={node.id}
+      data-node-type={node.type}
+    >
+      <Handle
+        type="target"
+        position={Position.Left}
+        id="in"
+        className={`handle-in${isTrigger ? ' handle-hidden' : ''}`}
+        isConnectable={!isTrigger}
+      />
+      <div className="card-head">
+        <span className="card-type">{info?.label ?? node.type}</span>
+        <span className="card-id" title={node.id}>
+          {node.id}
+        </span>
+        {(errors.length > 0 || warnings.length > 0) && (
+          <span
+            className={`card-marker ${errors.length ? 'marker-error' : 'marker-warning'}`}
+            title={diagnostics.map((d) => `${d.severity}: ${d.message}`).join('\n')}
+            data-testid="node-marker"
+          >
+            {errors.length ? `${errors.length} !` : `${warnings.length} ⚠`}
+          </span>
+        )}
+      </div>
+      <div className="card-body">
+        {summaryLines(node).map(([label, value], i) => (
+          <div className="card-line" key={i}>
+            <span className="card-label">{label}</span> <span className="card-value">{value}</span>
+          </div>
+        ))}
+        {!info && <div className="card-line error-text">Unknown node type “{node.type}”</div>}
+      </div>
+      {ports.length > 0 && (
+        <div className="card-ports">
+          {ports.map((port, i) => {
+            const problem = portProblem(port);
+            return (
+              <div
+                className={`port${wiredSet.has(port) ? ' wired' : ''}${problem ? ` port-${problem.severity}` : ''}`}
+                key={`${port}-${i}`}
+                data-port={port}
+                title={problem ? problem.message : wiredSet.has(port) ? `${port}: connected` : `${port}: drag to connect or to add a node`}
+              >
+                <span className="port-label">{portLabel(node, port)}</span>
+                <Handle type="source" position={Position.Right} id={port} className="handle-out" />
+              </div>
+            );
+          })}
+        </div>
+      )}
+    </div>
+  );
+}
+
+export const FlowNodeCard = memo(Card);

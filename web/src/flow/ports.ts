@@ -1,0 +1,84 @@
+// The ports an edge may leave a node through, in display order. Mirrors NodeKind::ports() in
+// crates/flow/src/document.rs.
+
+import type { FlowNode } from './types';
+
+export const HANDOVER_PORTS = [
+  'handed_back',
+  'resolved',
+  'off_hours',
+  'no_agent',
+  'timeout',
+  'cancelled',
+] as const;
+
+function ids(list: unknown): string[] {
+  if (!Array.isArray(list)) return [];
+  return list.map((item) =>
+    item && typeof item === 'object' && typeof (item as { id?: unknown }).id === 'string'
+      ? (item as { id: string }).id
+      : '',
+  );
+}
+
+/** Ports of a node, computed from its settings. Unknown types have none. */
+export function portsOf(node: Pick<FlowNode, 'type'> & Record<string, unknown>): string[] {
+  switch (node.type) {
+    case 'trigger':
+    case 'message':
+      return ['next'];
+    case 'options':
+      return [...ids(node.options), 'no_match'];
+    case 'collect_input':
+      return ['next', 'invalid'];
+    case 'branch':
+      return [...ids(node.branches), 'else'];
+    case 'ai_action':
+      return node.task === 'classify'
+        ? [...ids(node.categories), 'unknown', 'error']
+        : ['next', 'error'];
+    case 'ai_answer':
+      return ['resolved', 'unanswered', 'human'];
+    case 'webhook':
+      return ['success', 'failure'];
+    case 'handover':
+      return [...HANDOVER_PORTS];
+    case 'end':
+    default:
+      return [];
+  }
+}
+
+/** Ports whose names come from the node's settings (options, branches, categories). */
+export function isNamedPort(node: FlowNode, port: string): boolean {
+  switch (node.type) {
+    case 'options':
+      return ids(node.options).includes(port);
+    case 'branch':
+      return ids(node.branches).includes(port);
+    case 'ai_action':
+      return node.task === 'classify' && ids(node.categories).includes(port);
+    default:
+      return false;
+  }
+}
+
+/** A label for a port on the canvas: the option/branch label when there is one. */
+export function portLabel(node: FlowNode, port: string): string {
+  const find = (list: unknown, key: string): string | undefined => {
+    if (!Array.isArray(list)) return undefined;
+    const item = list.find(
+      (c) => c && typeof c === 'object' && (c as { id?: unknown }).id === port,
+    ) as Record<string, unknown> | undefined;
+    const v = item?.[key];
+    return typeof v === 'string' && v.trim() !== '' ? v : undefined;
+  };
+  switch (node.type) {
+    case 'options':
+      return find(node.options, 'label') ?? port;
+    case 'branch':
+      return find(node.branches, 'label') ?? port;
+    default:
+      return port;
+  }
+}
