@@ -1,0 +1,447 @@
+//! The hand-over lifecycle over real HTTP and WebSocket, on SQLite and PostgreSQL: queues,
+//! claims, replies, notes, hand-back, resolve, every outcome port, business hours, bot silence,
+//! round-robin, and a restart in the middle of a queued hand-over.
+
+mod common;
+
+use common::*;
+use futures_util::StreamExt;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+on_both_databases!(
+    whole_lifecycle_from_queue_to_hand_back,
+    two_simultaneous_claims_one_wins,
+    off_hours_no_agent_and_handoff_off,
+    cancel_and_timeout_leave_through_their_ports,
+    resolve_and_hand_back_to_a_chosen_node,
+    round_robin_assigns_online_agents_in_turn,
+    a_restart_keeps_the_queued_hand_over,
+);
+
+/// A signed-in member.
+struct Agent {
+    id: String,
+    cookie: String,
+    csrf: String,
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Agent {
+    async fn act(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .header("x-csrf-token", &self.csrf);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn inbox_socket(&self) -> Socket {
+        let mut req = format!("{}/api/v1/inbox/ws", self.base.replace("http", "ws"))
+            .into_client_request()
+            .unwrap();
+        req.headers_mut().insert("cookie", self.cookie.parse().unwrap());
+        let (mut ws, _) = tokio_tungstenite::connect_async(req).await.expect("inbox socket opens");
+        let hello = next_event(&mut ws, |_| true).await;
+        assert_eq!(hello["type"], "hello");
+        ws
+    }
+}
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// The next inbox event that `wanted` accepts.
+async fn next_event(ws: &mut Socket, wanted: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let frame = tokio::time::timeout(left, ws.next()).await.expect("an inbox event in time").unwrap().unwrap();
+        if let tokio_tungstenite::tungstenite::Message::Text(t) = frame {
+            let v: Value = serde_json::from_str(&t).unwrap();
+            if wanted(&v) {
+                return v;
+            }
+        }
+    }
+}
+
+/// Adds an agent to the workspace and the `billing` team, and signs them in.
+async fn agent(s: &TestServer, email: &str, name: &str) -> Agent {
+    let password = "agent password 1";
+    let (status, member) = s
+        .api(Method::POST, "/api/v1/members", Some(json!({"email": email, "name": name, "role": "agent", "password": password})))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{member}");
+    let id = member["id"].as_str().unwrap().to_string();
+    let (_, teams) = s.api(Method::GET, "/api/v1/teams", None).await;
+    let billing = teams.as_array().unwrap().iter().find(|t| t["slug"] == "billing").unwrap().clone();
+    let mut members: Vec<Value> = billing["members"].as_array().unwrap().clone();
+    members.push(json!(id));
+    let (status, body) = s
+        .api(
+            Method::PUT,
+            &format!("/api/v1/teams/{}", billing["id"].as_str().unwrap()),
+            Some(json!({"name": "Billing", "slug": "billing", "members": members})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let res = s
+        .http
+        .post(format!("{}/api/v1/auth/login", s.base))
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let csrf = res.json::<Value>().await.unwrap()["csrf_token"].as_str().unwrap().to_string();
+    Agent {
+        id,
+        cookie,
+        csrf,
+        http: s.http.clone(),
+        base: s.base.clone(),
+    }
+}
+
+/// Only the given agents are online.
+async fn only_online(s: &TestServer, ids: &[&str]) {
+    let store = &s.running.state.core.store;
+    for m in store.members(&s.owner.workspace_id).await.unwrap() {
+        let presence = if ids.contains(&m.id.as_str()) { "online" } else { "offline" };
+        store.set_presence(&m.id, presence).await.unwrap();
+    }
+    s.running.state.core.availability.forget(&s.owner.workspace_id);
+}
+
+fn support_flow() -> Value {
+    json!({
+        "format": 1, "name": "Support",
+        "nodes": [
+            {"id": "start", "type": "trigger"},
+            {"id": "ask_name", "type": "collect_input", "text": "Your name?", "variable": "name", "input": "name"},
+            {"id": "ask_email", "type": "collect_input", "text": "Your email?", "variable": "email", "input": "email"},
+            {"id": "human", "type": "handover", "team": "billing", "priority": "high", "context": ["name", "email"],
+             "reason": "{{ name }} wants a refund", "stalling_seconds": 60, "max_wait_seconds": 3600,
+             "stalling_message": "Still looking for someone free.", "cancel_keywords": ["cancel", "never mind"]},
+            {"id": "back", "type": "message", "text": "Welcome back, {{ name }}. Your ticket is {{ ticket | default(\"pending\") }}."},
+            {"id": "survey", "type": "options", "text": "How did we do?", "variable": "csat",
+             "options": [{"id": "good", "label": "Good"}, {"id": "bad", "label": "Bad"}]},
+            {"id": "thanks", "type": "end", "message": "Thanks!"},
+            {"id": "closed", "type": "end", "message": "We're closed; we'll email {{ email }}.", "resolve": false},
+            {"id": "nobody", "type": "end", "message": "Nobody is free; we'll email {{ email }}.", "resolve": false},
+            {"id": "gave_up", "type": "end", "message": "Sorry for the wait; we'll email {{ email }}.", "resolve": false},
+            {"id": "cancelled", "type": "end", "message": "No problem.", "resolve": false},
+            {"id": "bye", "type": "end"}
+        ],
+        "edges": [
+            {"from": "start", "port": "next", "to": "ask_name"},
+            {"from": "ask_name", "port": "next", "to": "ask_email"},
+            {"from": "ask_name", "port": "invalid", "to": "bye"},
+            {"from": "ask_email", "port": "next", "to": "human"},
+            {"from": "ask_email", "port": "invalid", "to": "bye"},
+            {"from": "human", "port": "handed_back", "to": "back"},
+            {"from": "human", "port": "resolved", "to": "survey"},
+            {"from": "human", "port": "off_hours", "to": "closed"},
+            {"from": "human", "port": "no_agent", "to": "nobody"},
+            {"from": "human", "port": "timeout", "to": "gave_up"},
+            {"from": "human", "port": "cancelled", "to": "cancelled"},
+            {"from": "back", "port": "next", "to": "survey"},
+            {"from": "survey", "port": "good", "to": "thanks"},
+            {"from": "survey", "port": "bad", "to": "thanks"},
+            {"from": "survey", "port": "no_match", "to": "thanks"}
+        ]
+    })
+}
+
+/// Starts a conversation on the flow and answers name and email.
+async fn queued_customer(s: &TestServer, flow_id: &str) -> (Customer, Vec<String>) {
+    let (status, body) = s.start_conversation(json!({"widget_key": s.owner.widget_key, "flow_id": flow_id})).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let c = Customer::from_start(s, &body);
+    c.say("n", "Ana López").await;
+    let replies = c.say("e", "ana@example.com").await;
+    (c, replies)
+}
+
+fn customer_texts(messages: &[Value]) -> Vec<String> {
+    messages.iter().map(|m| m["text"].as_str().unwrap_or("").to_string()).collect()
+}
+
+async fn whole_lifecycle_from_queue_to_hand_back(db: Db) {
+    let Some(s) = TestServer::start(db).await else { return };
+    let flow_id = s.publish_flow(support_flow()).await;
+    let sam = agent(&s, "sam@example.com", "Sam").await;
+    let mut inbox = sam.inbox_socket().await;
+    only_online(&s, &[&sam.id]).await;
+
+    let started = Instant::now();
+    let (c, replies) = queued_customer(&s, &flow_id).await;
+    assert!(replies.iter().any(|r| r.contains("connecting you")), "{replies:?}");
+    let queued = next_event(&mut inbox, |e| e["type"] == "conversation.queued").await;
+    let latency = started.elapsed();
+    println!("hand-over visible to the agent {latency:?} after the customer's message was sent");
+    assert_eq!(queued["conversation_id"], c.id);
+    assert_eq!(queued["team"], "billing");
+    assert_eq!(queued["priority"], "high");
+    let context = &queued["context"];
+    assert_eq!(context["reason"], "Ana López wants a refund");
+    let vars = context["variables"].as_array().unwrap();
+    assert!(vars.iter().any(|v| v["name"] == "email" && v["value"] == "ana@example.com" && v["type"] == "email"), "{context}");
+    assert!(vars.iter().any(|v| v["name"] == "name" && v["value"] == "Ana López"), "{context}");
+    assert_eq!(context["path"], json!(["start", "ask_name", "ask_email", "human"]));
+    assert!(context["summary"].as_str().unwrap().contains("ana@example.com"));
+    assert_eq!(c.status().await, "queued");
+
+    // The inbox lists it with counts per team.
+    let (_, list) = sam.act(Method::GET, "/api/v1/inbox/conversations?status=queued&team=billing", None).await;
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(list[0]["id"], c.id);
+    assert!(list[0]["waiting_since"].is_i64());
+    let (_, counts) = sam.act(Method::GET, "/api/v1/inbox/counts", None).await;
+    assert_eq!(counts["teams"][0], json!({"team": "billing", "queued": 1, "assigned": 0}));
+
+    // While queued, the bot is silent.
+    assert!(c.say("q1", "hello? anyone?").await.is_empty());
+
+    let (status, body) = sam.act(Method::POST, &format!("/api/v1/inbox/conversations/{}/claim", c.id), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["conversation"]["status"], "assigned");
+    assert_eq!(body["conversation"]["assignee"], json!(sam.id));
+    next_event(&mut inbox, |e| e["type"] == "conversation.assigned").await;
+    let (status, _) = sam.act(Method::POST, &format!("/api/v1/inbox/conversations/{}/reply", c.id), Some(json!({"text": "Hi Ana, I'm on it."}))).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = sam.act(Method::POST, &format!("/api/v1/inbox/conversations/{}/note", c.id), Some(json!({"text": "VIP customer"}))).await;
+    assert_eq!(status, StatusCode::OK);
+    let seen = c.messages(0).await;
+    let joined = seen.iter().find(|m| m["role"] == "system").expect("the customer is told who joined");
+    assert_eq!(joined["text"], "Sam joined the conversation.");
+    let reply = seen.iter().find(|m| m["role"] == "agent").unwrap();
+    assert_eq!((reply["text"].clone(), reply["author"].clone()), (json!("Hi Ana, I'm on it."), json!("Sam")));
+    assert!(!customer_texts(&seen).contains(&"VIP customer".to_string()), "notes are never shown to the customer");
+    assert!(c.say("q2", "thanks").await.is_empty(), "the bot stays silent while an agent has it");
+
+    // Hand back with a variable: the flow continues from handed_back.
+    let (status, body) = sam
+        .act(Method::POST, &format!("/api/v1/inbox/conversations/{}/hand-back", c.id), Some(json!({"variables": {"ticket": "T-1"}})))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let texts = customer_texts(body["messages"].as_array().unwrap());
+    assert_eq!(texts, vec!["Welcome back, Ana López. Your ticket is T-1.", "How did we do?"]);
+    assert_eq!(c.status().await, "bot");
+    assert_eq!(c.press("s1", "good").await, vec!["Thanks!"]);
+
+    let (_, detail) = sam.act(Method::GET, &format!("/api/v1/inbox/conversations/{}", c.id), None).await;
+    let kinds: Vec<&str> = detail["timeline"].as_array().unwrap().iter().map(|t| t["kind"].as_str().unwrap()).collect();
+    for k in ["started", "queued", "assigned", "hand_back_requested", "handed_back"] {
+        assert!(kinds.contains(&k), "timeline lacks {k}: {kinds:?}");
+    }
+    assert!(detail["transcript"].as_array().unwrap().iter().any(|m| m["role"] == "note" && m["text"] == "VIP customer"));
+    assert_eq!(detail["handovers"][0]["status"], "handed_back");
+    assert_eq!(detail["variables"]["ticket"], "T-1");
+
+    let (_, analytics) = s.api(Method::GET, &format!("/api/v1/flows/{flow_id}/analytics"), None).await;
+    let node = &analytics["handover_nodes"][0];
+    assert_eq!(node["node"], "human");
+    assert_eq!(node["outcomes"]["handed_back"], 1);
+    assert_eq!(node["picked_up"], 1);
+    assert_eq!(analytics["conversations"], 1);
+}
+
+async fn two_simultaneous_claims_one_wins(db: Db) {
+    let Some(s) = TestServer::start(db).await else { return };
+    let flow_id = s.publish_flow(support_flow()).await;
+    let sam = agent(&s, "sam@example.com", "Sam").await;
+    let kim = agent(&s, "kim@example.com", "Kim").await;
+    only_online(&s, &[&sam.id, &kim.id]).await;
+    for round in 0..3 {
+        let (c, _) = queued_customer(&s, &flow_id).await;
+        let path = format!("/api/v1/inbox/conversations/{}/claim", c.id);
+        let (a, b) = tokio::join!(sam.act(Method::POST, &path, None), kim.act(Method::POST, &path, None));
+        let statuses = [a.0, b.0];
+        assert!(statuses.contains(&StatusCode::OK), "round {round}: {a:?} {b:?}");
+        assert!(statuses.contains(&StatusCode::CONFLICT), "round {round}: {a:?} {b:?}");
+        let loser = if a.0 == StatusCode::CONFLICT { &a.1 } else { &b.1 };
+        assert_eq!(loser["error"]["code"], "already_claimed");
+        let joined = c.messages(0).await.iter().filter(|m| m["role"] == "system").count();
+        assert_eq!(joined, 1, "one agent joined");
+    }
+}
+
+async fn off_hours_no_agent_and_handoff_off(db: Db) {
+    let Some(s) = TestServer::start(db).await else { return };
+    let flow_id = s.publish_flow(support_flow()).await;
+    let sam = agent(&s, "sam@example.com", "Sam").await;
+    only_online(&s, &[&sam.id]).await;
+    let (_, teams) = s.api(Method::GET, "/api/v1/teams", None).await;
+    let billing = teams[0].clone();
+    let team_path = format!("/api/v1/teams/{}", billing["id"].as_str().unwrap());
+    // Open only on Sundays 00:00–01:00 in Madrid: closed at the test clock's time.
+    let closed = json!({"timezone": "Europe/Madrid", "weekly": [{"day": "sunday", "open": "00:00", "close": "01:00"}]});
+    let (status, body) = s
+        .api(Method::PUT, &team_path, Some(json!({"name": "Billing", "slug": "billing", "members": billing["members"], "business_hours": closed})))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["open_now"], false);
+    let (_, replies) = queued_customer(&s, &flow_id).await;
+    assert_eq!(replies, vec!["Our team is offline right now.", "We're closed; we'll email ana@example.com."]);
+
+    // Bad hours are refused with the field named.
+    let (status, body) = s
+        .api(
+            Method::PUT,
+            &team_path,
+            Some(json!({"name": "Billing", "slug": "billing", "business_hours": {"timezone": "Mars/Olympus", "weekly": []}})),
+        )
+        .await;
+    assert_eq!((status, body["error"]["field"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("business_hours.timezone")));
+
+    // Open again, but nobody online: no_agent.
+    s.api(Method::PUT, &team_path, Some(json!({"name": "Billing", "slug": "billing", "members": billing["members"]}))).await;
+    only_online(&s, &[]).await;
+    let (_, replies) = queued_customer(&s, &flow_id).await;
+    assert_eq!(replies, vec!["Nobody from our team is available right now.", "Nobody is free; we'll email ana@example.com."]);
+
+    // Hand-off switched off for the workspace: off_hours, with the workspace's message.
+    only_online(&s, &[&sam.id]).await;
+    let (_, ws) = s.api(Method::GET, "/api/v1/workspace", None).await;
+    let mut settings = ws["settings"].clone();
+    settings["handoff_enabled"] = json!(false);
+    settings["handoff"]["off_hours_message"] = json!("Chat support is paused today.");
+    let (status, body) = s.api(Method::PUT, "/api/v1/workspace/settings", Some(settings)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, replies) = queued_customer(&s, &flow_id).await;
+    assert_eq!(replies[0], "Chat support is paused today.");
+    let (_, analytics) = s.api(Method::GET, &format!("/api/v1/flows/{flow_id}/analytics"), None).await;
+    assert_eq!(analytics["handover_nodes"][0]["outcomes"], json!({"off_hours": 2, "no_agent": 1}));
+}
+
+async fn cancel_and_timeout_leave_through_their_ports(db: Db) {
+    let Some(s) = TestServer::start(db).await else { return };
+    let flow_id = s.publish_flow(support_flow()).await;
+    let sam = agent(&s, "sam@example.com", "Sam").await;
+    only_online(&s, &[&sam.id]).await;
+    // A cancel keyword while queued.
+    let (c, _) = queued_customer(&s, &flow_id).await;
+    let replies = c.say("x", "Never mind").await;
+    assert_eq!(replies, vec!["Okay, I've cancelled your request for a person.", "No problem."]);
+    // The cancel button (API).
+    let (c, _) = queued_customer(&s, &flow_id).await;
+    let res = s
+        .http
+        .post(format!("{}/api/v1/conversations/{}/cancel", s.base, c.id))
+        .bearer_auth(&c.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(c.status().await, "resolved");
+    let res = s
+        .http
+        .post(format!("{}/api/v1/conversations/{}/cancel", s.base, c.id))
+        .bearer_auth(&c.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CONFLICT, "nothing to cancel any more");
+    // Stalling, then the maximum wait.
+    let (c, _) = queued_customer(&s, &flow_id).await;
+    s.advance_clock(60_000).await;
+    c.wait_for("Still looking for someone free.").await;
+    assert_eq!(c.status().await, "queued", "stalling keeps the customer queued");
+    s.advance_clock(3_540_000).await;
+    c.wait_for("Sorry for the wait; we'll email ana@example.com.").await;
+    let (_, analytics) = s.api(Method::GET, &format!("/api/v1/flows/{flow_id}/analytics"), None).await;
+    assert_eq!(analytics["handover_nodes"][0]["outcomes"], json!({"cancelled": 2, "timeout": 1}));
+}
+
+async fn resolve_and_hand_back_to_a_chosen_node(db: Db) {
+    let Some(s) = TestServer::start(db).await else { return };
+    let flow_id = s.publish_flow(support_flow()).await;
+    let sam = agent(&s, "sam@example.com", "Sam").await;
+    only_online(&s, &[&sam.id]).await;
+    let (c, _) = queued_customer(&s, &flow_id).await;
+    let path = |action: &str| format!("/api/v1/inbox/conversations/{}/{action}", c.id);
+    // Replying to a queued conversation claims it.
+    let (status, body) = sam.act(Method::POST, &path("reply"), Some(json!({"text": "Looking now.", "client_id": "r1"}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["conversation"]["status"], "assigned");
+    sam.act(Method::POST, &path("reply"), Some(json!({"text": "Looking now.", "client_id": "r1"}))).await;
+    assert_eq!(c.messages(0).await.iter().filter(|m| m["text"] == "Looking now.").count(), 1, "a retried reply is sent once");
+    let (status, body) = sam.act(Method::POST, &path("resolve"), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(customer_texts(body["messages"].as_array().unwrap()), vec!["How did we do?"], "resolved is wired: the survey");
+    let (status, body) = sam.act(Method::POST, &path("resolve"), None).await;
+    assert_eq!(status, StatusCode::OK, "the survey is the bot's; resolving again closes it: {body}");
+    assert_eq!(c.status().await, "resolved");
+
+    // Hand back to a chosen node; a node that does not exist is refused by name.
+    let (c, _) = queued_customer(&s, &flow_id).await;
+    let path = |action: &str| format!("/api/v1/inbox/conversations/{}/{action}", c.id);
+    sam.act(Method::POST, &path("claim"), None).await;
+    let (status, body) = sam.act(Method::POST, &path("hand-back"), Some(json!({"resume_at": "nowhere"}))).await;
+    assert_eq!((status, body["error"]["field"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("resume_at")));
+    let (status, body) = sam.act(Method::POST, &path("hand-back"), Some(json!({"resume_at": "survey"}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(customer_texts(body["messages"].as_array().unwrap()), vec!["How did we do?"]);
+    // Another workspace's member cannot act on it; an agent cannot act on one that is not with a person.
+    let (status, body) = sam.act(Method::POST, &path("reply"), Some(json!({"text": "hi"}))).await;
+    assert_eq!((status, body["error"]["code"].clone()), (StatusCode::CONFLICT, json!("not_with_a_person")));
+}
+
+async fn round_robin_assigns_online_agents_in_turn(db: Db) {
+    let Some(s) = TestServer::start(db).await else { return };
+    let flow_id = s.publish_flow(support_flow()).await;
+    let sam = agent(&s, "sam@example.com", "Sam").await;
+    let kim = agent(&s, "kim@example.com", "Kim").await;
+    only_online(&s, &[&sam.id, &kim.id]).await;
+    let (_, ws) = s.api(Method::GET, "/api/v1/workspace", None).await;
+    let mut settings = ws["settings"].clone();
+    settings["assignment"] = json!("round_robin");
+    s.api(Method::PUT, "/api/v1/workspace/settings", Some(settings)).await;
+    let mut assignees = Vec::new();
+    for _ in 0..4 {
+        let (c, replies) = queued_customer(&s, &flow_id).await;
+        assert!(replies.iter().any(|r| r.ends_with("joined the conversation.")), "{replies:?}");
+        let (_, detail) = sam.act(Method::GET, &format!("/api/v1/inbox/conversations/{}", c.id), None).await;
+        assert_eq!(detail["conversation"]["status"], "assigned");
+        assignees.push(detail["conversation"]["assignee"].as_str().unwrap().to_string());
+        s.advance_clock(1_000).await;
+    }
+    assert_ne!(assignees[0], assignees[1], "{assignees:?}");
+    assert_eq!(assignees[0], assignees[2], "{assignees:?}");
+    assert_eq!(assignees[1], assignees[3], "{assignees:?}");
+}
+
+async fn a_restart_keeps_the_queued_hand_over(db: Db) {
+    let Some(s) = TestServer::start(db).await else { return };
+    let flow_id = s.publish_flow(support_flow()).await;
+    let sam = agent(&s, "sam@example.com", "Sam").await;
+    only_online(&s, &[&sam.id]).await;
+    let (c, _) = queued_customer(&s, &flow_id).await;
+    // A new server on the same database: the queued conversation, its timers and its
+    // context are still there.
+    let s2 = s.restart().await;
+    s2.advance_clock(60_000).await;
+    let c2 = Customer { base: s2.base.clone(), ..c };
+    c2.wait_for("Still looking for someone free.").await;
+    let sam2 = Agent { base: s2.base.clone(), ..sam };
+    let (_, list) = sam2.act(Method::GET, "/api/v1/inbox/conversations", None).await;
+    assert_eq!(list[0]["id"], c2.id);
+    let (status, _) = sam2.act(Method::POST, &format!("/api/v1/inbox/conversations/{}/claim", c2.id), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = sam2
+        .act(Method::POST, &format!("/api/v1/inbox/conversations/{}/hand-back", c2.id), Some(json!({"variables": {"ticket": "T-9"}})))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(customer_texts(body["messages"].as_array().unwrap())[0], "Welcome back, Ana López. Your ticket is T-9.");
+}
