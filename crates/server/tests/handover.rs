@@ -19,6 +19,7 @@ on_both_databases!(
     resolve_and_hand_back_to_a_chosen_node,
     round_robin_assigns_online_agents_in_turn,
     a_restart_keeps_the_queued_hand_over,
+    transfer_to_a_team_or_a_member,
 );
 
 /// A signed-in member.
@@ -444,4 +445,40 @@ async fn a_restart_keeps_the_queued_hand_over(db: Db) {
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(customer_texts(body["messages"].as_array().unwrap())[0], "Welcome back, Ana López. Your ticket is T-9.");
+}
+
+async fn transfer_to_a_team_or_a_member(db: Db) {
+    let Some(s) = TestServer::start(db).await else { return };
+    let flow_id = s.publish_flow(support_flow()).await;
+    let sam = agent(&s, "sam@example.com", "Sam").await;
+    let kim = agent(&s, "kim@example.com", "Kim").await;
+    only_online(&s, &[&sam.id, &kim.id]).await;
+    let (status, body) = s
+        .api(Method::POST, "/api/v1/teams", Some(json!({"name": "Refunds", "slug": "refunds", "members": [kim.id]})))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = s.api(Method::POST, "/api/v1/teams", Some(json!({"name": "Dup", "slug": "refunds"}))).await;
+    assert_eq!((status, body["error"]["code"].clone()), (StatusCode::CONFLICT, json!("slug_taken")));
+    let (c, _) = queued_customer(&s, &flow_id).await;
+    let path = |action: &str| format!("/api/v1/inbox/conversations/{}/{action}", c.id);
+    sam.act(Method::POST, &path("claim"), None).await;
+    let (status, body) = sam.act(Method::POST, &path("transfer"), Some(json!({"team": "nope"}))).await;
+    assert_eq!((status, body["error"]["field"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("team")));
+    let (status, body) = sam.act(Method::POST, &path("transfer"), Some(json!({"team": "refunds"}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!((body["conversation"]["status"].clone(), body["conversation"]["team"].clone()), (json!("queued"), json!("refunds")));
+    assert!(c.messages(0).await.iter().any(|m| m["text"].as_str().unwrap_or("").contains("transferred")));
+    let (_, list) = kim.act(Method::GET, "/api/v1/inbox/conversations?team=refunds&assignee=none", None).await;
+    assert_eq!(list[0]["id"], c.id);
+    let (status, _) = kim.act(Method::POST, &path("claim"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    // Sam no longer has it; Kim passes it straight to Sam.
+    let (status, body) = sam.act(Method::POST, &path("reply"), Some(json!({"text": "me again"}))).await;
+    assert_eq!((status, body["error"]["code"].clone()), (StatusCode::CONFLICT, json!("assigned_to_other")));
+    let (status, body) = kim.act(Method::POST, &path("transfer"), Some(json!({"member_id": sam.id}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["conversation"]["assignee"], json!(sam.id));
+    let (_, detail) = sam.act(Method::GET, &format!("/api/v1/inbox/conversations/{}", c.id), None).await;
+    let transfers = detail["timeline"].as_array().unwrap().iter().filter(|t| t["kind"] == "transferred").count();
+    assert_eq!(transfers, 2);
 }
