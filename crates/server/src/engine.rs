@@ -152,6 +152,8 @@ pub struct Core {
     flows: Mutex<HashMap<(String, i64), Arc<Flow>>>,
     pub outbox_wake: Notify,
     pub timer_wake: Notify,
+    /// This instance's id: notifications from other instances carry theirs.
+    pub instance: String,
 }
 
 impl Core {
@@ -165,6 +167,7 @@ impl Core {
             flows: Mutex::new(HashMap::new()),
             outbox_wake: Notify::new(),
             timer_wake: Notify::new(),
+            instance: crate::ids::new_id("inst"),
         }
     }
 
@@ -278,13 +281,44 @@ async fn try_batch(core: &Core, batch: &[Job]) -> Result<Vec<Result<Applied, Api
     let mut results = Vec::with_capacity(batch.len());
     for job in batch {
         match apply(core, &mut tx, &job.input).await {
-            Ok(applied) => results.push(Ok(applied)),
+            Ok(applied) => {
+                notify_instances(core, &mut tx, &applied).await?;
+                results.push(Ok(applied))
+            }
             Err(JobError::Api(e)) => results.push(Err(e)),
             Err(JobError::Store(e)) => return Err(e),
         }
     }
     tx.commit().await?;
     Ok(results)
+}
+
+/// Tells the other instances (PostgreSQL) what this turn published, on commit.
+async fn notify_instances(core: &Core, tx: &mut Tx, applied: &Applied) -> Result<(), StoreError> {
+    if core.store.dialect() != baton_store::Dialect::Postgres {
+        return Ok(());
+    }
+    for m in &applied.publish {
+        let full = json!({ "origin": core.instance, "kind": "message", "message": m }).to_string();
+        let payload = if full.len() <= baton_store::MAX_NOTIFY_BYTES {
+            full
+        } else {
+            json!({ "origin": core.instance, "kind": "message_ref", "conversation_id": m.conversation_id, "seq": m.seq }).to_string()
+        };
+        tx.notify(&payload).await?;
+    }
+    for e in &applied.inbox {
+        let workspace_id = &applied.outcome.conversation.workspace_id;
+        let full = json!({ "origin": core.instance, "kind": "inbox", "workspace_id": workspace_id, "event": e }).to_string();
+        if full.len() <= baton_store::MAX_NOTIFY_BYTES {
+            tx.notify(&full).await?;
+        } else {
+            let brief = json!({ "type": e["type"], "conversation_id": e["conversation_id"], "truncated": true });
+            let payload = json!({ "origin": core.instance, "kind": "inbox", "workspace_id": workspace_id, "event": brief });
+            tx.notify(&payload.to_string()).await?;
+        }
+    }
+    Ok(())
 }
 
 fn finish(core: &Core, batch: Vec<Job>, results: Vec<Result<Applied, ApiError>>) {

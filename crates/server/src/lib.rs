@@ -122,6 +122,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
     let engine = Engine::start(core.clone());
     let webhooks = Arc::new(WebhookClient::new(config.webhook_policy, Duration::from_millis(200)));
     workers::start(core.clone(), engine.clone(), webhooks);
+    tokio::spawn(hub::listen_to_other_instances(core.clone()));
     let state = AppState {
         core,
         engine,

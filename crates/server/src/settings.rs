@@ -49,11 +49,15 @@ impl Default for WorkspaceSettings {
     }
 }
 
-/// Settings by workspace, read once and dropped when they change.
+/// Settings by workspace, kept for a moment (other instances may change them) and dropped at
+/// once when they change here.
 pub struct SettingsCache {
     store: Store,
-    cache: Mutex<HashMap<String, Arc<WorkspaceSettings>>>,
+    cache: Mutex<HashMap<String, (Instant, Arc<WorkspaceSettings>)>>,
 }
+
+/// How long a workspace's settings are reused before they are read again.
+const SETTINGS_TTL: Duration = Duration::from_millis(2000);
 
 impl SettingsCache {
     pub fn new(store: Store) -> SettingsCache {
@@ -64,8 +68,10 @@ impl SettingsCache {
     }
 
     pub async fn get(&self, workspace_id: &str) -> Result<Arc<WorkspaceSettings>, ApiError> {
-        if let Some(s) = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(workspace_id) {
-            return Ok(s.clone());
+        if let Some((at, s)) = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(workspace_id) {
+            if at.elapsed() < SETTINGS_TTL {
+                return Ok(s.clone());
+            }
         }
         let ws = self
             .store
@@ -77,7 +83,7 @@ impl SettingsCache {
         self.cache
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(workspace_id.to_string(), settings.clone());
+            .insert(workspace_id.to_string(), (Instant::now(), settings.clone()));
         Ok(settings)
     }
 

@@ -42,7 +42,17 @@ async fn outbox_loop(core: Arc<Core>, engine: Engine, webhooks: Arc<WebhookClien
                         (core.clone(), engine.clone(), webhooks.clone(), in_flight.clone());
                     tokio::spawn(async move {
                         let id = item.id;
-                        carry_out(&core, &engine, &webhooks, item).await;
+                        // Several instances: only the one holding the item's lock carries it
+                        // out, and only while it is still pending (another may just have).
+                        if let Ok(true) = core.store.try_lock_outbox(id).await {
+                            let pending = matches!(core.store.outbox_item(id).await, Ok(Some(i)) if i.done_at.is_none());
+                            if pending {
+                                carry_out(&core, &engine, &webhooks, item).await;
+                            }
+                            if let Err(e) = core.store.unlock_outbox(id).await {
+                                tracing::warn!(id, error = %e, "releasing an outbox lock failed");
+                            }
+                        }
                         in_flight.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
                         drop(permit);
                     });
@@ -255,7 +265,12 @@ async fn deliver_event(core: &Core, webhooks: &WebhookClient, item: &OutboxItem)
     };
     if !subscription.is_some_and(|s| s.active && s.workspace_id == item.workspace_id) {
         let _ = store
-            .give_up_outbox_item(item.id, item.attempts, core.clock.now_ms(), "the subscription was deleted")
+            .give_up_outbox_item(
+                item.id,
+                item.attempts,
+                core.clock.now_ms(),
+                "the subscription was deleted or switched off",
+            )
             .await;
         return;
     }
@@ -274,10 +289,11 @@ async fn deliver_event(core: &Core, webhooks: &WebhookClient, item: &OutboxItem)
     let attempt = item.attempts + 1;
     let mut last_error = None;
     for a in &attempts {
-        let error = a
-            .error
-            .clone()
-            .or_else(|| a.status.filter(|s| !(200..300).contains(s)).map(|s| format!("status {s}")));
+        let error = a.error.clone().or_else(|| {
+            a.status
+                .filter(|s| !(200..300).contains(s))
+                .map(|s| format!("status {s}"))
+        });
         let delivery = baton_store::NewEventDelivery {
             workspace_id: &item.workspace_id,
             subscription_id: &payload.subscription_id,
@@ -324,7 +340,10 @@ mod tests {
         let waits: Vec<i64> = (1..=12).map(event_backoff_ms).collect();
         assert_eq!(
             waits,
-            vec![5_000, 10_000, 20_000, 40_000, 80_000, 160_000, 320_000, 640_000, 1_280_000, 2_560_000, 3_600_000, 3_600_000]
+            vec![
+                5_000, 10_000, 20_000, 40_000, 80_000, 160_000, 320_000, 640_000, 1_280_000, 2_560_000, 3_600_000,
+                3_600_000
+            ]
         );
         assert_eq!(event_backoff_ms(0), 5_000);
         assert_eq!(event_backoff_ms(i64::MAX), 3_600_000);

@@ -41,7 +41,7 @@ pub struct Conversation {
     pub queued_at: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, sqlx::FromRow)]
 pub struct Message {
     pub conversation_id: String,
     pub seq: i64,

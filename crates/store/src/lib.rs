@@ -11,6 +11,7 @@ mod conversations;
 mod events;
 mod flows;
 mod handover;
+mod instances;
 mod work;
 
 pub use accounts::*;
@@ -18,6 +19,7 @@ pub use conversations::*;
 pub use events::*;
 pub use flows::*;
 pub use handover::*;
+pub use instances::*;
 pub use work::*;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -66,6 +68,8 @@ enum Db {
 #[derive(Clone)]
 pub struct Store {
     db: Db,
+    /// PostgreSQL: the connection holding this instance's outbox locks.
+    lock_conn: std::sync::Arc<tokio::sync::Mutex<Option<sqlx::PgConnection>>>,
 }
 
 /// Runs `$body` with `$pool` bound to the pool of whichever database this is.
@@ -153,7 +157,10 @@ impl Store {
                 .max_connections(8)
                 .connect_with(options)
                 .await?;
-            Ok(Store { db: Db::Sqlite(pool) })
+            Ok(Store {
+                db: Db::Sqlite(pool),
+                lock_conn: Default::default(),
+            })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(url)?;
             let pool = PgPoolOptions::new()
@@ -161,7 +168,10 @@ impl Store {
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options)
                 .await?;
-            Ok(Store { db: Db::Postgres(pool) })
+            Ok(Store {
+                db: Db::Postgres(pool),
+                lock_conn: Default::default(),
+            })
         } else {
             Err(StoreError::UnsupportedUrl(url.to_string()))
         }
