@@ -309,12 +309,14 @@ async fn notify_instances(core: &Core, tx: &mut Tx, applied: &Applied) -> Result
     }
     for e in &applied.inbox {
         let workspace_id = &applied.outcome.conversation.workspace_id;
-        let full = json!({ "origin": core.instance, "kind": "inbox", "workspace_id": workspace_id, "event": e }).to_string();
+        let full =
+            json!({ "origin": core.instance, "kind": "inbox", "workspace_id": workspace_id, "event": e }).to_string();
         if full.len() <= baton_store::MAX_NOTIFY_BYTES {
             tx.notify(&full).await?;
         } else {
             let brief = json!({ "type": e["type"], "conversation_id": e["conversation_id"], "truncated": true });
-            let payload = json!({ "origin": core.instance, "kind": "inbox", "workspace_id": workspace_id, "event": brief });
+            let payload =
+                json!({ "origin": core.instance, "kind": "inbox", "workspace_id": workspace_id, "event": brief });
             tx.notify(&payload.to_string()).await?;
         }
     }

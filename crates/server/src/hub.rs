@@ -78,7 +78,9 @@ pub async fn listen_to_other_instances(core: std::sync::Arc<crate::engine::Core>
                     break;
                 }
             };
-            let Ok(v) = serde_json::from_str::<Value>(notification.payload()) else { continue };
+            let Ok(v) = serde_json::from_str::<Value>(notification.payload()) else {
+                continue;
+            };
             if v["origin"] == Value::String(core.instance.clone()) {
                 continue;
             }
@@ -89,7 +91,9 @@ pub async fn listen_to_other_instances(core: std::sync::Arc<crate::engine::Core>
                     }
                 }
                 Some("message_ref") => {
-                    let (Some(conv), Some(seq)) = (v["conversation_id"].as_str(), v["seq"].as_i64()) else { continue };
+                    let (Some(conv), Some(seq)) = (v["conversation_id"].as_str(), v["seq"].as_i64()) else {
+                        continue;
+                    };
                     if let Ok(found) = core.store.messages_after(conv, seq - 1, 1).await {
                         for m in found {
                             core.hub.publish(m);

@@ -45,7 +45,8 @@ async fn outbox_loop(core: Arc<Core>, engine: Engine, webhooks: Arc<WebhookClien
                         // Several instances: only the one holding the item's lock carries it
                         // out, and only while it is still pending (another may just have).
                         if let Ok(true) = core.store.try_lock_outbox(id).await {
-                            let pending = matches!(core.store.outbox_item(id).await, Ok(Some(i)) if i.done_at.is_none());
+                            let pending =
+                                matches!(core.store.outbox_item(id).await, Ok(Some(i)) if i.done_at.is_none());
                             if pending {
                                 carry_out(&core, &engine, &webhooks, item).await;
                             }

@@ -65,7 +65,11 @@ async fn next_event(ws: &mut Socket, wanted: impl Fn(&Value) -> bool) -> Value {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        let frame = tokio::time::timeout(left, ws.next()).await.expect("an inbox event in time").unwrap().unwrap();
+        let frame = tokio::time::timeout(left, ws.next())
+            .await
+            .expect("an inbox event in time")
+            .unwrap()
+            .unwrap();
         if let tokio_tungstenite::tungstenite::Message::Text(t) = frame {
             let v: Value = serde_json::from_str(&t).unwrap();
             if wanted(&v) {
@@ -79,12 +83,22 @@ async fn next_event(ws: &mut Socket, wanted: impl Fn(&Value) -> bool) -> Value {
 async fn agent(s: &TestServer, email: &str, name: &str) -> Agent {
     let password = "agent password 1";
     let (status, member) = s
-        .api(Method::POST, "/api/v1/members", Some(json!({"email": email, "name": name, "role": "agent", "password": password})))
+        .api(
+            Method::POST,
+            "/api/v1/members",
+            Some(json!({"email": email, "name": name, "role": "agent", "password": password})),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{member}");
     let id = member["id"].as_str().unwrap().to_string();
     let (_, teams) = s.api(Method::GET, "/api/v1/teams", None).await;
-    let billing = teams.as_array().unwrap().iter().find(|t| t["slug"] == "billing").unwrap().clone();
+    let billing = teams
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["slug"] == "billing")
+        .unwrap()
+        .clone();
     let mut members: Vec<Value> = billing["members"].as_array().unwrap().clone();
     members.push(json!(id));
     let (status, body) = s
@@ -103,8 +117,17 @@ async fn agent(s: &TestServer, email: &str, name: &str) -> Agent {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    let cookie = res.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
-    let csrf = res.json::<Value>().await.unwrap()["csrf_token"].as_str().unwrap().to_string();
+    let cookie = res.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let csrf = res.json::<Value>().await.unwrap()["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
     Agent {
         id,
         cookie,
@@ -118,7 +141,11 @@ async fn agent(s: &TestServer, email: &str, name: &str) -> Agent {
 async fn only_online(s: &TestServer, ids: &[&str]) {
     let store = &s.running.state.core.store;
     for m in store.members(&s.owner.workspace_id).await.unwrap() {
-        let presence = if ids.contains(&m.id.as_str()) { "online" } else { "offline" };
+        let presence = if ids.contains(&m.id.as_str()) {
+            "online"
+        } else {
+            "offline"
+        };
         store.set_presence(&m.id, presence).await.unwrap();
     }
     s.running.state.core.availability.forget(&s.owner.workspace_id);
@@ -166,7 +193,9 @@ fn support_flow() -> Value {
 
 /// Starts a conversation on the flow and answers name and email.
 async fn queued_customer(s: &TestServer, flow_id: &str) -> (Customer, Vec<String>) {
-    let (status, body) = s.start_conversation(json!({"widget_key": s.owner.widget_key, "flow_id": flow_id})).await;
+    let (status, body) = s
+        .start_conversation(json!({"widget_key": s.owner.widget_key, "flow_id": flow_id}))
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let c = Customer::from_start(s, &body);
     c.say("n", "Ana López").await;
@@ -175,7 +204,10 @@ async fn queued_customer(s: &TestServer, flow_id: &str) -> (Customer, Vec<String
 }
 
 fn customer_texts(messages: &[Value]) -> Vec<String> {
-    messages.iter().map(|m| m["text"].as_str().unwrap_or("").to_string()).collect()
+    messages
+        .iter()
+        .map(|m| m["text"].as_str().unwrap_or("").to_string())
+        .collect()
 }
 
 async fn whole_lifecycle_from_queue_to_hand_back(db: Db) {
@@ -197,60 +229,126 @@ async fn whole_lifecycle_from_queue_to_hand_back(db: Db) {
     let context = &queued["context"];
     assert_eq!(context["reason"], "Ana López wants a refund");
     let vars = context["variables"].as_array().unwrap();
-    assert!(vars.iter().any(|v| v["name"] == "email" && v["value"] == "ana@example.com" && v["type"] == "email"), "{context}");
-    assert!(vars.iter().any(|v| v["name"] == "name" && v["value"] == "Ana López"), "{context}");
+    assert!(
+        vars.iter()
+            .any(|v| v["name"] == "email" && v["value"] == "ana@example.com" && v["type"] == "email"),
+        "{context}"
+    );
+    assert!(
+        vars.iter().any(|v| v["name"] == "name" && v["value"] == "Ana López"),
+        "{context}"
+    );
     assert_eq!(context["path"], json!(["start", "ask_name", "ask_email", "human"]));
     assert!(context["summary"].as_str().unwrap().contains("ana@example.com"));
     assert_eq!(c.status().await, "queued");
 
     // The inbox lists it with counts per team.
-    let (_, list) = sam.act(Method::GET, "/api/v1/inbox/conversations?status=queued&team=billing", None).await;
+    let (_, list) = sam
+        .act(
+            Method::GET,
+            "/api/v1/inbox/conversations?status=queued&team=billing",
+            None,
+        )
+        .await;
     assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
     assert_eq!(list[0]["id"], c.id);
     assert!(list[0]["waiting_since"].is_i64());
     let (_, counts) = sam.act(Method::GET, "/api/v1/inbox/counts", None).await;
-    assert_eq!(counts["teams"][0], json!({"team": "billing", "queued": 1, "assigned": 0}));
+    assert_eq!(
+        counts["teams"][0],
+        json!({"team": "billing", "queued": 1, "assigned": 0})
+    );
 
     // While queued, the bot is silent.
     assert!(c.say("q1", "hello? anyone?").await.is_empty());
 
-    let (status, body) = sam.act(Method::POST, &format!("/api/v1/inbox/conversations/{}/claim", c.id), None).await;
+    let (status, body) = sam
+        .act(
+            Method::POST,
+            &format!("/api/v1/inbox/conversations/{}/claim", c.id),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["conversation"]["status"], "assigned");
     assert_eq!(body["conversation"]["assignee"], json!(sam.id));
     next_event(&mut inbox, |e| e["type"] == "conversation.assigned").await;
-    let (status, _) = sam.act(Method::POST, &format!("/api/v1/inbox/conversations/{}/reply", c.id), Some(json!({"text": "Hi Ana, I'm on it."}))).await;
+    let (status, _) = sam
+        .act(
+            Method::POST,
+            &format!("/api/v1/inbox/conversations/{}/reply", c.id),
+            Some(json!({"text": "Hi Ana, I'm on it."})),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _) = sam.act(Method::POST, &format!("/api/v1/inbox/conversations/{}/note", c.id), Some(json!({"text": "VIP customer"}))).await;
+    let (status, _) = sam
+        .act(
+            Method::POST,
+            &format!("/api/v1/inbox/conversations/{}/note", c.id),
+            Some(json!({"text": "VIP customer"})),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     let seen = c.messages(0).await;
-    let joined = seen.iter().find(|m| m["role"] == "system").expect("the customer is told who joined");
+    let joined = seen
+        .iter()
+        .find(|m| m["role"] == "system")
+        .expect("the customer is told who joined");
     assert_eq!(joined["text"], "Sam joined the conversation.");
     let reply = seen.iter().find(|m| m["role"] == "agent").unwrap();
-    assert_eq!((reply["text"].clone(), reply["author"].clone()), (json!("Hi Ana, I'm on it."), json!("Sam")));
-    assert!(!customer_texts(&seen).contains(&"VIP customer".to_string()), "notes are never shown to the customer");
-    assert!(c.say("q2", "thanks").await.is_empty(), "the bot stays silent while an agent has it");
+    assert_eq!(
+        (reply["text"].clone(), reply["author"].clone()),
+        (json!("Hi Ana, I'm on it."), json!("Sam"))
+    );
+    assert!(
+        !customer_texts(&seen).contains(&"VIP customer".to_string()),
+        "notes are never shown to the customer"
+    );
+    assert!(
+        c.say("q2", "thanks").await.is_empty(),
+        "the bot stays silent while an agent has it"
+    );
 
     // Hand back with a variable: the flow continues from handed_back.
     let (status, body) = sam
-        .act(Method::POST, &format!("/api/v1/inbox/conversations/{}/hand-back", c.id), Some(json!({"variables": {"ticket": "T-1"}})))
+        .act(
+            Method::POST,
+            &format!("/api/v1/inbox/conversations/{}/hand-back", c.id),
+            Some(json!({"variables": {"ticket": "T-1"}})),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let texts = customer_texts(body["messages"].as_array().unwrap());
-    assert_eq!(texts, vec!["Welcome back, Ana López. Your ticket is T-1.", "How did we do?"]);
+    assert_eq!(
+        texts,
+        vec!["Welcome back, Ana López. Your ticket is T-1.", "How did we do?"]
+    );
     assert_eq!(c.status().await, "bot");
     assert_eq!(c.press("s1", "good").await, vec!["Thanks!"]);
 
-    let (_, detail) = sam.act(Method::GET, &format!("/api/v1/inbox/conversations/{}", c.id), None).await;
-    let kinds: Vec<&str> = detail["timeline"].as_array().unwrap().iter().map(|t| t["kind"].as_str().unwrap()).collect();
+    let (_, detail) = sam
+        .act(Method::GET, &format!("/api/v1/inbox/conversations/{}", c.id), None)
+        .await;
+    let kinds: Vec<&str> = detail["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["kind"].as_str().unwrap())
+        .collect();
     for k in ["started", "queued", "assigned", "hand_back_requested", "handed_back"] {
         assert!(kinds.contains(&k), "timeline lacks {k}: {kinds:?}");
     }
-    assert!(detail["transcript"].as_array().unwrap().iter().any(|m| m["role"] == "note" && m["text"] == "VIP customer"));
+    assert!(detail["transcript"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m["role"] == "note" && m["text"] == "VIP customer"));
     assert_eq!(detail["handovers"][0]["status"], "handed_back");
     assert_eq!(detail["variables"]["ticket"], "T-1");
 
-    let (_, analytics) = s.api(Method::GET, &format!("/api/v1/flows/{flow_id}/analytics"), None).await;
+    let (_, analytics) = s
+        .api(Method::GET, &format!("/api/v1/flows/{flow_id}/analytics"), None)
+        .await;
     let node = &analytics["handover_nodes"][0];
     assert_eq!(node["node"], "human");
     assert_eq!(node["outcomes"]["handed_back"], 1);
@@ -289,12 +387,24 @@ async fn off_hours_no_agent_and_handoff_off(db: Db) {
     // Open only on Sundays 00:00–01:00 in Madrid: closed at the test clock's time.
     let closed = json!({"timezone": "Europe/Madrid", "weekly": [{"day": "sunday", "open": "00:00", "close": "01:00"}]});
     let (status, body) = s
-        .api(Method::PUT, &team_path, Some(json!({"name": "Billing", "slug": "billing", "members": billing["members"], "business_hours": closed})))
+        .api(
+            Method::PUT,
+            &team_path,
+            Some(
+                json!({"name": "Billing", "slug": "billing", "members": billing["members"], "business_hours": closed}),
+            ),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["open_now"], false);
     let (_, replies) = queued_customer(&s, &flow_id).await;
-    assert_eq!(replies, vec!["Our team is offline right now.", "We're closed; we'll email ana@example.com."]);
+    assert_eq!(
+        replies,
+        vec![
+            "Our team is offline right now.",
+            "We're closed; we'll email ana@example.com."
+        ]
+    );
 
     // Bad hours are refused with the field named.
     let (status, body) = s
@@ -304,13 +414,27 @@ async fn off_hours_no_agent_and_handoff_off(db: Db) {
             Some(json!({"name": "Billing", "slug": "billing", "business_hours": {"timezone": "Mars/Olympus", "weekly": []}})),
         )
         .await;
-    assert_eq!((status, body["error"]["field"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("business_hours.timezone")));
+    assert_eq!(
+        (status, body["error"]["field"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!("business_hours.timezone"))
+    );
 
     // Open again, but nobody online: no_agent.
-    s.api(Method::PUT, &team_path, Some(json!({"name": "Billing", "slug": "billing", "members": billing["members"]}))).await;
+    s.api(
+        Method::PUT,
+        &team_path,
+        Some(json!({"name": "Billing", "slug": "billing", "members": billing["members"]})),
+    )
+    .await;
     only_online(&s, &[]).await;
     let (_, replies) = queued_customer(&s, &flow_id).await;
-    assert_eq!(replies, vec!["Nobody from our team is available right now.", "Nobody is free; we'll email ana@example.com."]);
+    assert_eq!(
+        replies,
+        vec![
+            "Nobody from our team is available right now.",
+            "Nobody is free; we'll email ana@example.com."
+        ]
+    );
 
     // Hand-off switched off for the workspace: off_hours, with the workspace's message.
     only_online(&s, &[&sam.id]).await;
@@ -322,8 +446,13 @@ async fn off_hours_no_agent_and_handoff_off(db: Db) {
     assert_eq!(status, StatusCode::OK, "{body}");
     let (_, replies) = queued_customer(&s, &flow_id).await;
     assert_eq!(replies[0], "Chat support is paused today.");
-    let (_, analytics) = s.api(Method::GET, &format!("/api/v1/flows/{flow_id}/analytics"), None).await;
-    assert_eq!(analytics["handover_nodes"][0]["outcomes"], json!({"off_hours": 2, "no_agent": 1}));
+    let (_, analytics) = s
+        .api(Method::GET, &format!("/api/v1/flows/{flow_id}/analytics"), None)
+        .await;
+    assert_eq!(
+        analytics["handover_nodes"][0]["outcomes"],
+        json!({"off_hours": 2, "no_agent": 1})
+    );
 }
 
 async fn cancel_and_timeout_leave_through_their_ports(db: Db) {
@@ -334,7 +463,10 @@ async fn cancel_and_timeout_leave_through_their_ports(db: Db) {
     // A cancel keyword while queued.
     let (c, _) = queued_customer(&s, &flow_id).await;
     let replies = c.say("x", "Never mind").await;
-    assert_eq!(replies, vec!["Okay, I've cancelled your request for a person.", "No problem."]);
+    assert_eq!(
+        replies,
+        vec!["Okay, I've cancelled your request for a person.", "No problem."]
+    );
     // The cancel button (API).
     let (c, _) = queued_customer(&s, &flow_id).await;
     let res = s
@@ -361,8 +493,13 @@ async fn cancel_and_timeout_leave_through_their_ports(db: Db) {
     assert_eq!(c.status().await, "queued", "stalling keeps the customer queued");
     s.advance_clock(3_540_000).await;
     c.wait_for("Sorry for the wait; we'll email ana@example.com.").await;
-    let (_, analytics) = s.api(Method::GET, &format!("/api/v1/flows/{flow_id}/analytics"), None).await;
-    assert_eq!(analytics["handover_nodes"][0]["outcomes"], json!({"cancelled": 2, "timeout": 1}));
+    let (_, analytics) = s
+        .api(Method::GET, &format!("/api/v1/flows/{flow_id}/analytics"), None)
+        .await;
+    assert_eq!(
+        analytics["handover_nodes"][0]["outcomes"],
+        json!({"cancelled": 2, "timeout": 1})
+    );
 }
 
 async fn resolve_and_hand_back_to_a_chosen_node(db: Db) {
@@ -373,30 +510,70 @@ async fn resolve_and_hand_back_to_a_chosen_node(db: Db) {
     let (c, _) = queued_customer(&s, &flow_id).await;
     let path = |action: &str| format!("/api/v1/inbox/conversations/{}/{action}", c.id);
     // Replying to a queued conversation claims it.
-    let (status, body) = sam.act(Method::POST, &path("reply"), Some(json!({"text": "Looking now.", "client_id": "r1"}))).await;
+    let (status, body) = sam
+        .act(
+            Method::POST,
+            &path("reply"),
+            Some(json!({"text": "Looking now.", "client_id": "r1"})),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["conversation"]["status"], "assigned");
-    sam.act(Method::POST, &path("reply"), Some(json!({"text": "Looking now.", "client_id": "r1"}))).await;
-    assert_eq!(c.messages(0).await.iter().filter(|m| m["text"] == "Looking now.").count(), 1, "a retried reply is sent once");
+    sam.act(
+        Method::POST,
+        &path("reply"),
+        Some(json!({"text": "Looking now.", "client_id": "r1"})),
+    )
+    .await;
+    assert_eq!(
+        c.messages(0)
+            .await
+            .iter()
+            .filter(|m| m["text"] == "Looking now.")
+            .count(),
+        1,
+        "a retried reply is sent once"
+    );
     let (status, body) = sam.act(Method::POST, &path("resolve"), None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(customer_texts(body["messages"].as_array().unwrap()), vec!["How did we do?"], "resolved is wired: the survey");
+    assert_eq!(
+        customer_texts(body["messages"].as_array().unwrap()),
+        vec!["How did we do?"],
+        "resolved is wired: the survey"
+    );
     let (status, body) = sam.act(Method::POST, &path("resolve"), None).await;
-    assert_eq!(status, StatusCode::OK, "the survey is the bot's; resolving again closes it: {body}");
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the survey is the bot's; resolving again closes it: {body}"
+    );
     assert_eq!(c.status().await, "resolved");
 
     // Hand back to a chosen node; a node that does not exist is refused by name.
     let (c, _) = queued_customer(&s, &flow_id).await;
     let path = |action: &str| format!("/api/v1/inbox/conversations/{}/{action}", c.id);
     sam.act(Method::POST, &path("claim"), None).await;
-    let (status, body) = sam.act(Method::POST, &path("hand-back"), Some(json!({"resume_at": "nowhere"}))).await;
-    assert_eq!((status, body["error"]["field"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("resume_at")));
-    let (status, body) = sam.act(Method::POST, &path("hand-back"), Some(json!({"resume_at": "survey"}))).await;
+    let (status, body) = sam
+        .act(Method::POST, &path("hand-back"), Some(json!({"resume_at": "nowhere"})))
+        .await;
+    assert_eq!(
+        (status, body["error"]["field"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!("resume_at"))
+    );
+    let (status, body) = sam
+        .act(Method::POST, &path("hand-back"), Some(json!({"resume_at": "survey"})))
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(customer_texts(body["messages"].as_array().unwrap()), vec!["How did we do?"]);
+    assert_eq!(
+        customer_texts(body["messages"].as_array().unwrap()),
+        vec!["How did we do?"]
+    );
     // Another workspace's member cannot act on it; an agent cannot act on one that is not with a person.
     let (status, body) = sam.act(Method::POST, &path("reply"), Some(json!({"text": "hi"}))).await;
-    assert_eq!((status, body["error"]["code"].clone()), (StatusCode::CONFLICT, json!("not_with_a_person")));
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (StatusCode::CONFLICT, json!("not_with_a_person"))
+    );
 }
 
 async fn round_robin_assigns_online_agents_in_turn(db: Db) {
@@ -412,8 +589,13 @@ async fn round_robin_assigns_online_agents_in_turn(db: Db) {
     let mut assignees = Vec::new();
     for _ in 0..4 {
         let (c, replies) = queued_customer(&s, &flow_id).await;
-        assert!(replies.iter().any(|r| r.ends_with("joined the conversation.")), "{replies:?}");
-        let (_, detail) = sam.act(Method::GET, &format!("/api/v1/inbox/conversations/{}", c.id), None).await;
+        assert!(
+            replies.iter().any(|r| r.ends_with("joined the conversation.")),
+            "{replies:?}"
+        );
+        let (_, detail) = sam
+            .act(Method::GET, &format!("/api/v1/inbox/conversations/{}", c.id), None)
+            .await;
         assert_eq!(detail["conversation"]["status"], "assigned");
         assignees.push(detail["conversation"]["assignee"].as_str().unwrap().to_string());
         s.advance_clock(1_000).await;
@@ -433,18 +615,37 @@ async fn a_restart_keeps_the_queued_hand_over(db: Db) {
     // context are still there.
     let s2 = s.restart().await;
     s2.advance_clock(60_000).await;
-    let c2 = Customer { base: s2.base.clone(), ..c };
+    let c2 = Customer {
+        base: s2.base.clone(),
+        ..c
+    };
     c2.wait_for("Still looking for someone free.").await;
-    let sam2 = Agent { base: s2.base.clone(), ..sam };
+    let sam2 = Agent {
+        base: s2.base.clone(),
+        ..sam
+    };
     let (_, list) = sam2.act(Method::GET, "/api/v1/inbox/conversations", None).await;
     assert_eq!(list[0]["id"], c2.id);
-    let (status, _) = sam2.act(Method::POST, &format!("/api/v1/inbox/conversations/{}/claim", c2.id), None).await;
+    let (status, _) = sam2
+        .act(
+            Method::POST,
+            &format!("/api/v1/inbox/conversations/{}/claim", c2.id),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     let (status, body) = sam2
-        .act(Method::POST, &format!("/api/v1/inbox/conversations/{}/hand-back", c2.id), Some(json!({"variables": {"ticket": "T-9"}})))
+        .act(
+            Method::POST,
+            &format!("/api/v1/inbox/conversations/{}/hand-back", c2.id),
+            Some(json!({"variables": {"ticket": "T-9"}})),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(customer_texts(body["messages"].as_array().unwrap())[0], "Welcome back, Ana López. Your ticket is T-9.");
+    assert_eq!(
+        customer_texts(body["messages"].as_array().unwrap())[0],
+        "Welcome back, Ana López. Your ticket is T-9."
+    );
 }
 
 async fn transfer_to_a_team_or_a_member(db: Db) {
@@ -454,31 +655,81 @@ async fn transfer_to_a_team_or_a_member(db: Db) {
     let kim = agent(&s, "kim@example.com", "Kim").await;
     only_online(&s, &[&sam.id, &kim.id]).await;
     let (status, body) = s
-        .api(Method::POST, "/api/v1/teams", Some(json!({"name": "Refunds", "slug": "refunds", "members": [kim.id]})))
+        .api(
+            Method::POST,
+            "/api/v1/teams",
+            Some(json!({"name": "Refunds", "slug": "refunds", "members": [kim.id]})),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    let (status, body) = s.api(Method::POST, "/api/v1/teams", Some(json!({"name": "Dup", "slug": "refunds"}))).await;
-    assert_eq!((status, body["error"]["code"].clone()), (StatusCode::CONFLICT, json!("slug_taken")));
+    let (status, body) = s
+        .api(
+            Method::POST,
+            "/api/v1/teams",
+            Some(json!({"name": "Dup", "slug": "refunds"})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (StatusCode::CONFLICT, json!("slug_taken"))
+    );
     let (c, _) = queued_customer(&s, &flow_id).await;
     let path = |action: &str| format!("/api/v1/inbox/conversations/{}/{action}", c.id);
     sam.act(Method::POST, &path("claim"), None).await;
-    let (status, body) = sam.act(Method::POST, &path("transfer"), Some(json!({"team": "nope"}))).await;
-    assert_eq!((status, body["error"]["field"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("team")));
-    let (status, body) = sam.act(Method::POST, &path("transfer"), Some(json!({"team": "refunds"}))).await;
+    let (status, body) = sam
+        .act(Method::POST, &path("transfer"), Some(json!({"team": "nope"})))
+        .await;
+    assert_eq!(
+        (status, body["error"]["field"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!("team"))
+    );
+    let (status, body) = sam
+        .act(Method::POST, &path("transfer"), Some(json!({"team": "refunds"})))
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!((body["conversation"]["status"].clone(), body["conversation"]["team"].clone()), (json!("queued"), json!("refunds")));
-    assert!(c.messages(0).await.iter().any(|m| m["text"].as_str().unwrap_or("").contains("transferred")));
-    let (_, list) = kim.act(Method::GET, "/api/v1/inbox/conversations?team=refunds&assignee=none", None).await;
+    assert_eq!(
+        (
+            body["conversation"]["status"].clone(),
+            body["conversation"]["team"].clone()
+        ),
+        (json!("queued"), json!("refunds"))
+    );
+    assert!(c
+        .messages(0)
+        .await
+        .iter()
+        .any(|m| m["text"].as_str().unwrap_or("").contains("transferred")));
+    let (_, list) = kim
+        .act(
+            Method::GET,
+            "/api/v1/inbox/conversations?team=refunds&assignee=none",
+            None,
+        )
+        .await;
     assert_eq!(list[0]["id"], c.id);
     let (status, _) = kim.act(Method::POST, &path("claim"), None).await;
     assert_eq!(status, StatusCode::OK);
     // Sam no longer has it; Kim passes it straight to Sam.
-    let (status, body) = sam.act(Method::POST, &path("reply"), Some(json!({"text": "me again"}))).await;
-    assert_eq!((status, body["error"]["code"].clone()), (StatusCode::CONFLICT, json!("assigned_to_other")));
-    let (status, body) = kim.act(Method::POST, &path("transfer"), Some(json!({"member_id": sam.id}))).await;
+    let (status, body) = sam
+        .act(Method::POST, &path("reply"), Some(json!({"text": "me again"})))
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (StatusCode::CONFLICT, json!("assigned_to_other"))
+    );
+    let (status, body) = kim
+        .act(Method::POST, &path("transfer"), Some(json!({"member_id": sam.id})))
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["conversation"]["assignee"], json!(sam.id));
-    let (_, detail) = sam.act(Method::GET, &format!("/api/v1/inbox/conversations/{}", c.id), None).await;
-    let transfers = detail["timeline"].as_array().unwrap().iter().filter(|t| t["kind"] == "transferred").count();
+    let (_, detail) = sam
+        .act(Method::GET, &format!("/api/v1/inbox/conversations/{}", c.id), None)
+        .await;
+    let transfers = detail["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["kind"] == "transferred")
+        .count();
     assert_eq!(transfers, 2);
 }

@@ -25,8 +25,10 @@ impl Store {
         let Some(conn) = guard.as_mut() else {
             return Ok(false);
         };
-        let result: std::result::Result<(bool,), sqlx::Error> =
-            sqlx::query_as("SELECT pg_try_advisory_lock($1)").bind(id).fetch_one(&mut *conn).await;
+        let result: std::result::Result<(bool,), sqlx::Error> = sqlx::query_as("SELECT pg_try_advisory_lock($1)")
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await;
         match result {
             Ok((locked,)) => Ok(locked),
             Err(e) => {
@@ -45,7 +47,10 @@ impl Store {
         }
         let mut guard = self.lock_conn.lock().await;
         if let Some(conn) = guard.as_mut() {
-            sqlx::query("SELECT pg_advisory_unlock($1)").bind(id).execute(&mut *conn).await?;
+            sqlx::query("SELECT pg_advisory_unlock($1)")
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
         }
         Ok(())
     }

@@ -3,9 +3,11 @@
 
 pub mod accounts;
 pub mod conversations;
+pub mod events;
 pub mod flows;
 pub mod inbox;
 pub mod system;
+pub mod web;
 
 use crate::metrics::METRICS;
 use crate::AppState;
@@ -34,9 +36,11 @@ pub fn app(state: AppState) -> Router {
         .merge(accounts::routes())
         .merge(conversations::member_routes())
         .merge(inbox::routes())
+        .merge(events::routes())
         .layer(DefaultBodyLimit::max(MEMBER_BODY_LIMIT));
     Router::new()
         .merge(system::routes())
+        .merge(web::routes())
         .merge(customer)
         .merge(member)
         .fallback(system::not_found)

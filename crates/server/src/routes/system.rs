@@ -74,6 +74,12 @@ pub fn routes() -> Router<AppState> {
         crate::routes::inbox::create_team,
         crate::routes::inbox::update_team,
         crate::routes::inbox::analytics,
+        crate::routes::events::list_subscriptions,
+        crate::routes::events::create_subscription,
+        crate::routes::events::get_subscription,
+        crate::routes::events::delete_subscription,
+        crate::routes::events::list_deliveries,
+        crate::routes::events::replay,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail, ClockRequest)),
     modifiers(&Security),
@@ -82,6 +88,7 @@ pub fn routes() -> Router<AppState> {
         (name = "flows", description = "Drafts, versions, publishing, the live switch."),
         (name = "members", description = "Signing in, the workspace, members and API keys."),
         (name = "inbox", description = "Queues, conversations with their hand-over context, agent actions, presence, teams."),
+        (name = "events", description = "Outbound events: subscriptions, the delivery log, replays."),
         (name = "system", description = "Health and metrics."),
     )
 )]
@@ -181,8 +188,12 @@ pub async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint; see /docs")
 }
 
-async fn home() -> Html<&'static str> {
-    Html(HOME_PAGE)
+/// The web app when it is built into the binary; otherwise this landing page.
+async fn home() -> Response {
+    if super::web::is_built() {
+        return axum::response::Redirect::to("/app/").into_response();
+    }
+    Html(HOME_PAGE).into_response()
 }
 
 async fn docs_page() -> Html<&'static str> {
@@ -196,6 +207,7 @@ const HOME_PAGE: &str = r#"<!doctype html>
 <h1>Baton is running</h1>
 <p>AI customer-support flows with a clean hand-over to people.</p>
 <ul>
+<li><a href="/app/">Web app</a> (not built into this binary: run <code>npm ci &amp;&amp; npm run build</code> in <code>web/</code>, then build the server)</li>
 <li><a href="/docs">API documentation</a> (<a href="/api/openapi.json">OpenAPI document</a>)</li>
 <li><a href="/healthz">Health</a> and <a href="/metrics">metrics</a></li>
 </ul>

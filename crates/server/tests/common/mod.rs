@@ -326,4 +326,3 @@ macro_rules! on_both_databases {
         )*
     };
 }
-
