@@ -36,11 +36,11 @@ use tokio::sync::{mpsc, watch};
 /// Simulated customers, each in its own conversation.
 const CUSTOMERS: usize = 20;
 /// Messages each customer sends (the first answers the flow's question).
-const MESSAGES: usize = 6;
+const MESSAGES: usize = 8;
 /// Between two customers starting.
-const STAGGER: Duration = Duration::from_millis(150);
-/// Between two messages of one customer.
-const TYPING: Duration = Duration::from_millis(250);
+const STAGGER: Duration = Duration::from_millis(250);
+/// How long the server stays down.
+const DOWNTIME: Duration = Duration::from_millis(300);
 /// How long the receiver holds the first request of each conversation before the kill.
 const FIRST_ANSWER_DELAY: Duration = Duration::from_secs(3);
 /// Kill no later than this after the customers start, whatever happened.
@@ -361,6 +361,8 @@ struct Shared {
     killed: AtomicBool,
     /// The last failed attempt while the first server was still up.
     error_before_kill: Mutex<Option<String>>,
+    /// Requests sent and not answered yet.
+    sends_in_flight: AtomicUsize,
 }
 
 #[derive(Debug, Clone)]
@@ -374,6 +376,7 @@ struct Sent {
     /// Which server acknowledged it (0: the first, 1: the restarted one).
     acked_by: u32,
     acked_at: Instant,
+    latency: Duration,
     duplicate: bool,
     replies: Vec<Value>,
 }
@@ -403,15 +406,19 @@ async fn wait_for_restart(shared: &Shared, seen: u32) {
     }
 }
 
+struct Acked {
+    answer: Value,
+    /// Attempts that got no 2xx answer: all, and those made before the kill.
+    failures: u32,
+    failures_before_kill: u32,
+    /// 0: the first server, 1: the restarted one.
+    acked_by: u32,
+    /// Of the successful attempt.
+    latency: Duration,
+}
+
 /// POSTs until a 2xx answer: after a connection error, waits for the restarted server.
-async fn post_until_acked(
-    shared: &Shared,
-    url: &str,
-    token: Option<&str>,
-    body: &Value,
-    what: &str,
-) -> (Value, u32, u32, u32) {
-    // Returns the answer, failed attempts (all, and before the kill) and which server answered.
+async fn post_until_acked(shared: &Shared, url: &str, token: Option<&str>, body: &Value, what: &str) -> Acked {
     let (mut failures, mut failures_before_kill) = (0, 0);
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -421,6 +428,8 @@ async fn post_until_acked(
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
+        shared.sends_in_flight.fetch_add(1, Ordering::SeqCst);
+        let sent_at = Instant::now();
         // Err((what went wrong, whether the server is unreachable)).
         let outcome = match request.send().await {
             Ok(r) if r.status().is_success() => match r.json::<Value>().await {
@@ -438,10 +447,16 @@ async fn post_until_acked(
             }
             Err(e) => Err((e.to_string(), true)),
         };
+        shared.sends_in_flight.fetch_sub(1, Ordering::SeqCst);
         match outcome {
-            Ok(v) => {
-                let acked_by = if before_kill { 0 } else { 1 };
-                return (v, failures, failures_before_kill, acked_by);
+            Ok(answer) => {
+                return Acked {
+                    answer,
+                    failures,
+                    failures_before_kill,
+                    acked_by: if before_kill { 0 } else { 1 },
+                    latency: sent_at.elapsed(),
+                };
             }
             Err((e, unreachable)) => {
                 failures += 1;
@@ -466,7 +481,11 @@ async fn post_until_acked(
 async fn customer(shared: Arc<Shared>, index: usize) -> Customer {
     tokio::time::sleep(STAGGER * index as u32).await;
     let start_body = json!({"widget_key": shared.widget_key, "flow_id": shared.flow_id});
-    let (started, start_failures, _, _) = post_until_acked(
+    let Acked {
+        answer: started,
+        failures: start_failures,
+        ..
+    } = post_until_acked(
         &shared,
         &format!("{}/api/v1/widget/conversations", shared.base),
         None,
@@ -490,7 +509,8 @@ async fn customer(shared: Arc<Shared>, index: usize) -> Customer {
     let mut sent = Vec::new();
     for k in 0..MESSAGES {
         if k > 0 {
-            tokio::time::sleep(TYPING).await;
+            // Typing: 60 to 180 ms between messages, different for each customer.
+            tokio::time::sleep(Duration::from_millis(60 + ((index * 37 + k * 53) % 120) as u64)).await;
         }
         let client_id = format!("c{index}-m{k}");
         let text = if k == 0 {
@@ -499,7 +519,7 @@ async fn customer(shared: Arc<Shared>, index: usize) -> Customer {
             format!("and another thing, #{k}")
         };
         let body = json!({"client_id": client_id, "text": text});
-        let (answer, failures, failures_before_kill, acked_by) = post_until_acked(
+        let acked = post_until_acked(
             &shared,
             &url,
             Some(&token),
@@ -507,18 +527,19 @@ async fn customer(shared: Arc<Shared>, index: usize) -> Customer {
             &format!("customer {index}: {client_id}"),
         )
         .await;
-        if acked_by == 0 {
+        if acked.acked_by == 0 {
             shared.acked_before_kill.fetch_add(1, Ordering::SeqCst);
         }
         sent.push(Sent {
             client_id,
             text,
-            failures,
-            failures_before_kill,
-            acked_by,
+            failures: acked.failures,
+            failures_before_kill: acked.failures_before_kill,
+            acked_by: acked.acked_by,
             acked_at: Instant::now(),
-            duplicate: answer["duplicate"].as_bool().expect("duplicate flag"),
-            replies: answer["messages"].as_array().expect("replies").clone(),
+            latency: acked.latency,
+            duplicate: acked.answer["duplicate"].as_bool().expect("duplicate flag"),
+            replies: acked.answer["messages"].as_array().expect("replies").clone(),
         });
     }
     Customer {
@@ -534,7 +555,9 @@ async fn customer(shared: Arc<Shared>, index: usize) -> Customer {
 
 /// Re-sends an acknowledged message whose replies are settled: the first server acknowledged
 /// it and the next message before the receiver answered this conversation's webhook, so no
-/// later bot message can sit between them.
+/// later bot message can sit between them. (The server answers a retry with every bot message
+/// up to the customer's next message, so a message followed by "Filed as" would get that too,
+/// which is not "the replies of the first time".)
 async fn probe(shared: &Shared, c: &mut Customer, webhook_answered: Option<Instant>) {
     let pick = c.sent.windows(2).find(|w| {
         w[0].acked_by == 0
@@ -614,15 +637,16 @@ fn essence(messages: &[Value]) -> Vec<(i64, String, String)> {
 
 // --- the scenario --------------------------------------------------------------------------
 
-async fn scenario(label: &str, db: Db) {
+/// Runs on PostgreSQL at `postgres`, else on SQLite in a temporary directory.
+async fn scenario(label: &str, postgres: Option<String>) {
     let began = Instant::now();
     let work = std::env::temp_dir().join(format!("baton-crash-{}-{label}", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).expect("temp dir");
     let log = work.join("server.log");
-    let db = match db {
-        Db::Sqlite(_) => Db::Sqlite(work.join("data")),
-        other => other,
+    let db = match postgres {
+        Some(url) => Db::Postgres(url),
+        None => Db::Sqlite(work.join("data")),
     };
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(20))
@@ -701,21 +725,28 @@ async fn scenario(label: &str, db: Db) {
         acked_before_kill: AtomicUsize::new(0),
         killed: AtomicBool::new(false),
         error_before_kill: Mutex::new(None),
+        sends_in_flight: AtomicUsize::new(0),
     });
     let chatting = Instant::now();
     let customers: Vec<_> = (0..CUSTOMERS)
         .map(|i| tokio::spawn(customer(shared.clone(), i)))
         .collect();
 
-    // Kill once half the messages are acknowledged and webhook calls are in flight (and,
-    // ideally, some conversations were already filed before the crash).
+    // Kill once half the messages are acknowledged, webhook calls are in flight, some
+    // conversation was already filed, and (if one comes along soon) a customer's send is in
+    // flight too.
     let half = CUSTOMERS * MESSAGES / 2;
-    loop {
+    let mut ready_since = None;
+    let sends_at_kill = loop {
         let acked = shared.acked_before_kill.load(Ordering::SeqCst);
         let held = receiver.held.load(Ordering::SeqCst);
         let answered = receiver.answered_before_kill.load(Ordering::SeqCst);
+        let sending = shared.sends_in_flight.load(Ordering::SeqCst);
         if acked >= half && held >= 3 && answered >= 1 {
-            break;
+            let since = *ready_since.get_or_insert_with(Instant::now);
+            if sending >= 1 || since.elapsed() > Duration::from_secs(2) {
+                break sending;
+            }
         }
         if chatting.elapsed() > KILL_DEADLINE {
             assert!(
@@ -725,10 +756,10 @@ async fn scenario(label: &str, db: Db) {
                 shared.error_before_kill.lock().unwrap(),
                 log.display()
             );
-            break;
+            break sending;
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    };
     let killed_after = chatting.elapsed();
     shared.killed.store(true, Ordering::SeqCst);
     server.kill9();
@@ -740,17 +771,19 @@ async fn scenario(label: &str, db: Db) {
     let acked_at_kill = shared.acked_before_kill.load(Ordering::SeqCst);
     println!(
         "[{label}] SIGKILL after {killed_after:.1?}: {acked_at_kill} messages acknowledged, \
-         {held_at_kill} webhook calls in flight, {answered_before_kill} answered"
+         {sends_at_kill} sends and {held_at_kill} webhook calls in flight, {answered_before_kill} \
+         webhook calls answered"
     );
     assert!(
         held_at_kill >= 1,
         "no webhook call was in flight at the kill: the test proves nothing"
     );
 
-    // Restart on the same database, same port.
+    // Restart on the same database, same port, after a while: customers who send meanwhile
+    // get no answer.
     let down = Instant::now();
-    let (server, keys_again, health) = start_server(&http, &db, port, &log, false).await;
-    assert!(keys_again.is_none(), "a restart printed credentials again");
+    tokio::time::sleep(DOWNTIME).await;
+    let (server, _, health) = start_server(&http, &db, port, &log, false).await;
     let downtime = down.elapsed();
     let pending_at_restart = health["pending_effects"].as_i64().unwrap_or(-1);
     println!("[{label}] restarted in {downtime:.1?}; {pending_at_restart} effects pending at restart");
@@ -820,7 +853,69 @@ async fn scenario(label: &str, db: Db) {
 
     // --- assertions ---------------------------------------------------------------------
     let requests = std::mem::take(&mut receiver.log.lock().unwrap().requests);
-    let mut probes = 0;
+
+    // --- summary (first, to help read a failure) -----------------------------------------
+    let all: Vec<&Sent> = done.iter().flat_map(|c| &c.sent).collect();
+    let acked_first = all.iter().filter(|s| s.acked_by == 0).count();
+    let retried: Vec<&&Sent> = all.iter().filter(|s| s.failures_before_kill > 0).collect();
+    let retried_dup = retried.iter().filter(|s| s.duplicate).count();
+    let fresh_after = all
+        .iter()
+        .filter(|s| s.acked_by == 1 && s.failures_before_kill == 0)
+        .count();
+    let start_retries = done.iter().filter(|c| c.start_failures > 0).count();
+    let before = requests.iter().filter(|r| !r.after_restart).count();
+    let after = requests.iter().filter(|r| r.after_restart).count();
+    let redelivered = done
+        .iter()
+        .filter(|c| requests.iter().filter(|r| r.conversation == c.conversation).count() > 1)
+        .count();
+    let probes = done.iter().filter(|c| c.probe.is_some()).count();
+    let failed_attempts: u32 = all.iter().map(|s| s.failures).sum();
+    let slowest = |by: u32| {
+        all.iter()
+            .filter(|s| s.acked_by == by)
+            .map(|s| s.latency)
+            .max()
+            .unwrap_or_default()
+    };
+    let most_calls = done
+        .iter()
+        .map(|c| requests.iter().filter(|r| r.conversation == c.conversation).count())
+        .max()
+        .unwrap_or(0);
+    println!(
+        "[{label}] {CUSTOMERS} customers, {} messages: {acked_first} acknowledged before the kill, \
+         {} retried after it with the same client id ({retried_dup} of them had been stored: \
+         answered as duplicates), {fresh_after} first sent after the restart \
+         ({failed_attempts} failed attempts in all; {start_retries} conversation starts retried)",
+        all.len(),
+        retried.len(),
+    );
+    println!(
+        "[{label}] webhook requests: {} ({before} to the first server, {held_at_kill} of them \
+         in flight at the kill; {after} from the restarted one); {redelivered} conversations \
+         called more than once (at most {most_calls} times); {probes} acknowledged messages \
+         re-sent",
+        requests.len(),
+    );
+    println!(
+        "[{label}] timings: chatting to kill {killed_after:.1?}, down {downtime:.1?}, restart to \
+         all filed {settled:.1?}, total {:.1?}; slowest acknowledgement {:.1?} before the kill, \
+         {:.1?} after the restart",
+        began.elapsed(),
+        slowest(0),
+        slowest(1),
+    );
+
+    // The restarted server keeps answering: no turn waits for seconds.
+    assert!(
+        slowest(1) < Duration::from_secs(5),
+        "[{label}] a message took {:.1?} to be acknowledged after the restart; log: {}",
+        slowest(1),
+        log.display()
+    );
+
     for c in &mut done {
         let who = format!("[{label}] customer {} ({})", c.index, c.conversation);
         let (messages, last_seq) = transcript(&shared, c).await;
@@ -883,7 +978,6 @@ async fn scenario(label: &str, db: Db) {
 
         // The re-sent acknowledged message: a duplicate with the first replies.
         if let Some(p) = &c.probe {
-            probes += 1;
             assert_eq!(
                 p.again["duplicate"], true,
                 "{who}: re-sending {} was not recognised: {}",
@@ -949,7 +1043,9 @@ async fn scenario(label: &str, db: Db) {
                 .expect("deliveries list")
                 .iter()
                 .any(|d| d["status_code"] == 200),
-            "{who}: no successful delivery logged: {deliveries}"
+            "{who}: no successful delivery logged: {deliveries}; see `recording a webhook delivery \
+             failed` in {}",
+            log.display()
         );
 
         // Resolved.
@@ -966,56 +1062,26 @@ async fn scenario(label: &str, db: Db) {
     }
     assert!(probes >= 1, "no acknowledged message could be re-sent");
     drop(server);
+    let printed = std::fs::read_to_string(&log).expect("read the log");
+    assert_eq!(
+        printed.matches("API key:").count(),
+        1,
+        "the restart printed credentials again"
+    );
+    println!("[{label}] all checks passed");
 
-    // --- summary ------------------------------------------------------------------------
-    let all: Vec<&Sent> = done.iter().flat_map(|c| &c.sent).collect();
-    let acked_first = all.iter().filter(|s| s.acked_by == 0).count();
-    let retried: Vec<&&Sent> = all.iter().filter(|s| s.failures_before_kill > 0).collect();
-    let retried_dup = retried.iter().filter(|s| s.duplicate).count();
-    let fresh_after = all
-        .iter()
-        .filter(|s| s.acked_by == 1 && s.failures_before_kill == 0)
-        .count();
-    let start_retries = done.iter().filter(|c| c.start_failures > 0).count();
-    let before = requests.iter().filter(|r| !r.after_restart).count();
-    let after = requests.iter().filter(|r| r.after_restart).count();
-    let redelivered = done
-        .iter()
-        .filter(|c| requests.iter().filter(|r| r.conversation == c.conversation).count() > 1)
-        .count();
-    let failed_attempts: u32 = all.iter().map(|s| s.failures).sum();
-    println!(
-        "[{label}] {CUSTOMERS} customers, {} messages: {acked_first} acknowledged before the kill, \
-         {} retried after it with the same client id ({retried_dup} of them had been stored: \
-         answered as duplicates), {fresh_after} first sent after the restart \
-         ({failed_attempts} failed attempts in all; {start_retries} conversation starts retried)",
-        all.len(),
-        retried.len(),
-    );
-    println!(
-        "[{label}] webhook requests: {} ({before} to the first server, {held_at_kill} of them \
-         in flight at the kill; {after} from the restarted one); {redelivered} conversations \
-         called twice, always with one webhook-id; {probes} acknowledged messages re-sent and \
-         answered as duplicates with the first replies",
-        requests.len(),
-    );
-    println!(
-        "[{label}] timings: chatting to kill {killed_after:.1?}, down {downtime:.1?}, restart to \
-         all filed {settled:.1?}, total {:.1?}",
-        began.elapsed()
-    );
     let _ = std::fs::remove_dir_all(&work);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn kill_9_while_chatting_sqlite() {
-    scenario("sqlite", Db::Sqlite(PathBuf::new())).await;
+    scenario("sqlite", None).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn kill_9_while_chatting_postgres() {
     match baton_server::testing::fresh_postgres_database().await {
-        Ok(Some(url)) => scenario("postgres", Db::Postgres(url)).await,
+        Ok(Some(url)) => scenario("postgres", Some(url)).await,
         Ok(None) => println!("PostgreSQL is not reachable: skipping the PostgreSQL crash test"),
         Err(e) => panic!("{e}"),
     }

@@ -370,12 +370,19 @@ async fn apply(core: &Core, tx: &mut Tx, input: &TurnInput) -> Result<Applied, J
                     METRICS
                         .duplicate_messages
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    // Exactly the replies of the first time: the messages its turn wrote.
+                    let turn_end = first
+                        .payload
+                        .as_deref()
+                        .and_then(|p| serde_json::from_str::<Value>(p).ok())
+                        .and_then(|p| p["turn_end"].as_i64())
+                        .unwrap_or(first.seq);
                     let replies = tx
                         .messages_after(conversation_id, first.seq, REPLAY_LIMIT)
                         .await?
                         .into_iter()
-                        .take_while(|m| m.role != "customer")
-                        .filter(|m| m.role == "bot" || m.role == "agent")
+                        .take_while(|m| m.seq <= turn_end)
+                        .filter(|m| matches!(m.role.as_str(), "bot" | "agent" | "system"))
                         .collect();
                     return Ok(unchanged(conv, replies, true));
                 }
@@ -562,6 +569,8 @@ struct Turn {
     inbox: Vec<Value>,
     outbox: bool,
     timers: bool,
+    /// The customer's message this turn answers (its payload records the turn's last seq).
+    inbound: Option<Message>,
 }
 
 impl Turn {
@@ -591,6 +600,7 @@ impl Turn {
             inbox: Vec::new(),
             outbox: false,
             timers: false,
+            inbound: None,
         })
     }
 
@@ -626,6 +636,9 @@ impl Turn {
             created_at: self.now,
         };
         tx.insert_message(&m).await?;
+        if role == "customer" {
+            self.inbound = Some(m.clone());
+        }
         if matches!(role, "bot" | "agent" | "system") {
             self.outbound.push(m.clone());
         }
@@ -1138,6 +1151,11 @@ impl Turn {
                 self.conv.assignee = None;
                 self.conv.queued_at = None;
             }
+        }
+        if let Some(m) = &self.inbound {
+            let mut payload: Value = m.payload.as_deref().and_then(|p| serde_json::from_str(p).ok()).unwrap_or(json!({}));
+            payload["turn_end"] = json!(self.conv.last_seq);
+            tx.set_message_payload(&m.conversation_id, m.seq, &payload.to_string()).await?;
         }
         self.conv.state = serde_json::to_string(&self.state).map_err(|e| ApiError::internal(e.to_string()))?;
         self.conv.updated_at = self.now;

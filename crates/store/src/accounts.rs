@@ -1,6 +1,6 @@
 //! Workspaces, members, sessions and API keys.
 
-use crate::{on_pool, Result, Store};
+use crate::{on_read, on_pool, Result, Store};
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
@@ -93,19 +93,19 @@ impl Store {
     }
 
     pub async fn workspace(&self, id: &str) -> Result<Option<Workspace>> {
-        Ok(on_pool!(self, pool => sqlx::query_as(
+        Ok(on_read!(self, pool => sqlx::query_as(
             "SELECT id, name, widget_key, webhook_secret, settings, created_at FROM workspaces WHERE id = $1")
             .bind(id).fetch_optional(pool).await?))
     }
 
     pub async fn workspace_by_widget_key(&self, key: &str) -> Result<Option<Workspace>> {
-        Ok(on_pool!(self, pool => sqlx::query_as(
+        Ok(on_read!(self, pool => sqlx::query_as(
             "SELECT id, name, widget_key, webhook_secret, settings, created_at FROM workspaces WHERE widget_key = $1")
             .bind(key).fetch_optional(pool).await?))
     }
 
     pub async fn workspaces(&self) -> Result<Vec<Workspace>> {
-        Ok(on_pool!(self, pool => sqlx::query_as(
+        Ok(on_read!(self, pool => sqlx::query_as(
             "SELECT id, name, widget_key, webhook_secret, settings, created_at FROM workspaces ORDER BY created_at, id")
             .fetch_all(pool).await?))
     }
@@ -125,19 +125,19 @@ impl Store {
     }
 
     pub async fn member(&self, id: &str) -> Result<Option<Member>> {
-        Ok(on_pool!(self, pool => sqlx::query_as(
+        Ok(on_read!(self, pool => sqlx::query_as(
             "SELECT id, workspace_id, email, name, role, password_hash, created_at, presence, last_assigned_at FROM members WHERE id = $1")
             .bind(id).fetch_optional(pool).await?))
     }
 
     pub async fn member_by_email(&self, email: &str) -> Result<Option<Member>> {
-        Ok(on_pool!(self, pool => sqlx::query_as(
+        Ok(on_read!(self, pool => sqlx::query_as(
             "SELECT id, workspace_id, email, name, role, password_hash, created_at, presence, last_assigned_at FROM members WHERE email = $1")
             .bind(email).fetch_optional(pool).await?))
     }
 
     pub async fn members(&self, workspace_id: &str) -> Result<Vec<Member>> {
-        Ok(on_pool!(self, pool => sqlx::query_as(
+        Ok(on_read!(self, pool => sqlx::query_as(
             "SELECT id, workspace_id, email, name, role, password_hash, created_at, presence, last_assigned_at FROM members WHERE workspace_id = $1 ORDER BY created_at, id")
             .bind(workspace_id).fetch_all(pool).await?))
     }
@@ -151,7 +151,7 @@ impl Store {
     }
 
     pub async fn session(&self, token_hash: &str) -> Result<Option<Session>> {
-        Ok(on_pool!(self, pool => sqlx::query_as(
+        Ok(on_read!(self, pool => sqlx::query_as(
             "SELECT token_hash, member_id, csrf_token, expires_at FROM sessions WHERE token_hash = $1")
             .bind(token_hash).fetch_optional(pool).await?))
     }
@@ -171,13 +171,13 @@ impl Store {
     }
 
     pub async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>> {
-        Ok(on_pool!(self, pool => sqlx::query_as(
+        Ok(on_read!(self, pool => sqlx::query_as(
             "SELECT id, workspace_id, name, key_hash, prefix, role, created_at, revoked_at FROM api_keys WHERE key_hash = $1")
             .bind(key_hash).fetch_optional(pool).await?))
     }
 
     pub async fn api_keys(&self, workspace_id: &str) -> Result<Vec<ApiKey>> {
-        Ok(on_pool!(self, pool => sqlx::query_as(
+        Ok(on_read!(self, pool => sqlx::query_as(
             "SELECT id, workspace_id, name, key_hash, prefix, role, created_at, revoked_at FROM api_keys WHERE workspace_id = $1 ORDER BY created_at, id")
             .bind(workspace_id).fetch_all(pool).await?))
     }

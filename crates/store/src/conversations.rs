@@ -1,6 +1,6 @@
 //! Contacts, conversations and messages; the writes of a turn happen inside a [`Tx`].
 
-use crate::{on_pool, on_tx, Dialect, Result, Store, Tx};
+use crate::{on_read, on_tx, Dialect, Result, Store, Tx};
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
@@ -60,25 +60,25 @@ const CONVERSATION_COLUMNS_PG_LOCK: &str = "SELECT id, workspace_id, contact_id,
 
 impl Store {
     pub async fn contact(&self, id: &str) -> Result<Option<Contact>> {
-        Ok(on_pool!(self, pool => sqlx::query_as(
+        Ok(on_read!(self, pool => sqlx::query_as(
             "SELECT id, workspace_id, external_id, attributes, created_at, updated_at FROM contacts WHERE id = $1")
             .bind(id).fetch_optional(pool).await?))
     }
 
     pub async fn contact_by_external_id(&self, workspace_id: &str, external_id: &str) -> Result<Option<Contact>> {
-        Ok(on_pool!(self, pool => sqlx::query_as(
+        Ok(on_read!(self, pool => sqlx::query_as(
             "SELECT id, workspace_id, external_id, attributes, created_at, updated_at FROM contacts WHERE workspace_id = $1 AND external_id = $2")
             .bind(workspace_id).bind(external_id).fetch_optional(pool).await?))
     }
 
     pub async fn conversation(&self, id: &str) -> Result<Option<Conversation>> {
-        Ok(on_pool!(self, pool => sqlx::query_as(CONVERSATION_COLUMNS_SQLITE)
+        Ok(on_read!(self, pool => sqlx::query_as(CONVERSATION_COLUMNS_SQLITE)
             .bind(id).fetch_optional(pool).await?))
     }
 
     /// Messages with `seq` greater than `after`, oldest first.
     pub async fn messages_after(&self, conversation_id: &str, after: i64, limit: i64) -> Result<Vec<Message>> {
-        Ok(on_pool!(self, pool => sqlx::query_as(
+        Ok(on_read!(self, pool => sqlx::query_as(
             "SELECT conversation_id, seq, role, text, payload, client_id, author, created_at FROM messages WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3")
             .bind(conversation_id).bind(after).bind(limit).fetch_all(pool).await?))
     }
@@ -144,6 +144,13 @@ impl Tx {
         Ok(on_tx!(self, conn => sqlx::query_as(
             "SELECT conversation_id, seq, role, text, payload, client_id, author, created_at FROM messages WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3")
             .bind(conversation_id).bind(after).bind(limit).fetch_all(conn).await?))
+    }
+
+    /// Replaces a message's payload (the turn records which replies belong to a message).
+    pub async fn set_message_payload(&mut self, conversation_id: &str, seq: i64, payload: &str) -> Result<()> {
+        on_tx!(self, conn => sqlx::query("UPDATE messages SET payload = $1 WHERE conversation_id = $2 AND seq = $3")
+            .bind(payload).bind(conversation_id).bind(seq).execute(conn).await?.rows_affected());
+        Ok(())
     }
 
     pub async fn insert_message(&mut self, m: &Message) -> Result<()> {

@@ -1,7 +1,7 @@
 //! Outbound events: workspace subscriptions and the log of delivery attempts. The events
 //! themselves wait in the outbox (kind `event`) until delivered.
 
-use crate::{on_pool, on_tx, Result, Store, Tx};
+use crate::{on_read, on_pool, on_tx, Result, Store, Tx};
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
@@ -158,7 +158,7 @@ impl Store {
 
     /// The event `event_id` as delivered (or attempted) to a subscription, for a replay.
     pub async fn logged_event(&self, subscription_id: &str, event_id: &str) -> Result<Option<LoggedEvent>> {
-        Ok(on_pool!(self, pool => sqlx::query_as(
+        Ok(on_read!(self, pool => sqlx::query_as(
             "SELECT o.conversation_id, o.payload FROM event_deliveries d JOIN outbox o ON o.id = d.outbox_id WHERE d.subscription_id = $1 AND d.event_id = $2 ORDER BY d.id LIMIT 1")
             .bind(subscription_id).bind(event_id).fetch_optional(pool).await?))
     }

@@ -1,6 +1,6 @@
 //! Flows: an editable draft and immutable, numbered published versions.
 
-use crate::{on_pool, on_tx, Result, Store, StoreError};
+use crate::{on_read, on_pool, on_tx, Result, Store, StoreError};
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
@@ -41,13 +41,13 @@ impl Store {
 
     /// A flow of the workspace (None for another workspace's flow).
     pub async fn flow(&self, workspace_id: &str, id: &str) -> Result<Option<FlowRow>> {
-        Ok(on_pool!(self, pool => sqlx::query_as(
+        Ok(on_read!(self, pool => sqlx::query_as(
             "SELECT id, workspace_id, name, draft, live, live_version, require_tests, created_at, updated_at FROM flows WHERE id = $1 AND workspace_id = $2")
             .bind(id).bind(workspace_id).fetch_optional(pool).await?))
     }
 
     pub async fn flows(&self, workspace_id: &str) -> Result<Vec<FlowRow>> {
-        Ok(on_pool!(self, pool => sqlx::query_as(
+        Ok(on_read!(self, pool => sqlx::query_as(
             "SELECT id, workspace_id, name, draft, live, live_version, require_tests, created_at, updated_at FROM flows WHERE workspace_id = $1 ORDER BY created_at, id")
             .bind(workspace_id).fetch_all(pool).await?))
     }
@@ -106,20 +106,20 @@ impl Store {
     }
 
     pub async fn flow_versions(&self, flow_id: &str) -> Result<Vec<FlowVersion>> {
-        Ok(on_pool!(self, pool => sqlx::query_as(
+        Ok(on_read!(self, pool => sqlx::query_as(
             "SELECT flow_id, version, document, note, published_by, published_at FROM flow_versions WHERE flow_id = $1 ORDER BY version DESC")
             .bind(flow_id).fetch_all(pool).await?))
     }
 
     pub async fn flow_version(&self, flow_id: &str, version: i64) -> Result<Option<FlowVersion>> {
-        Ok(on_pool!(self, pool => sqlx::query_as(
+        Ok(on_read!(self, pool => sqlx::query_as(
             "SELECT flow_id, version, document, note, published_by, published_at FROM flow_versions WHERE flow_id = $1 AND version = $2")
             .bind(flow_id).bind(version).fetch_optional(pool).await?))
     }
 
     /// The live flows of a workspace that have a published version, newest first.
     pub async fn live_flows(&self, workspace_id: &str) -> Result<Vec<FlowRow>> {
-        Ok(on_pool!(self, pool => sqlx::query_as(
+        Ok(on_read!(self, pool => sqlx::query_as(
             "SELECT id, workspace_id, name, draft, live, live_version, require_tests, created_at, updated_at FROM flows WHERE workspace_id = $1 AND live = TRUE AND live_version IS NOT NULL ORDER BY created_at, id")
             .bind(workspace_id).fetch_all(pool).await?))
     }

@@ -1,6 +1,6 @@
 //! Teams, agent presence, hand-overs, the timeline and the inbox's queries.
 
-use crate::{on_pool, on_tx, Conversation, Member, Result, Store, Tx};
+use crate::{on_read, on_pool, on_tx, Conversation, Member, Result, Store, Tx};
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
@@ -95,7 +95,7 @@ impl Store {
 
     pub async fn teams(&self, workspace_id: &str) -> Result<Vec<Team>> {
         Ok(
-            on_pool!(self, pool => sqlx::query_as("SELECT id, workspace_id, name, slug, business_hours, created_at FROM teams WHERE workspace_id = $1 ORDER BY name, id")
+            on_read!(self, pool => sqlx::query_as("SELECT id, workspace_id, name, slug, business_hours, created_at FROM teams WHERE workspace_id = $1 ORDER BY name, id")
             .bind(workspace_id).fetch_all(pool).await?),
         )
     }
@@ -113,7 +113,7 @@ impl Store {
 
     /// Every team membership of the workspace, with presence.
     pub async fn team_members(&self, workspace_id: &str) -> Result<Vec<TeamMember>> {
-        Ok(on_pool!(self, pool => sqlx::query_as(
+        Ok(on_read!(self, pool => sqlx::query_as(
             "SELECT tm.team_id, tm.member_id, m.presence, m.last_assigned_at FROM team_members tm JOIN members m ON m.id = tm.member_id WHERE m.workspace_id = $1 ORDER BY tm.team_id, m.last_assigned_at, m.id")
             .bind(workspace_id).fetch_all(pool).await?))
     }
@@ -125,13 +125,13 @@ impl Store {
     }
 
     pub async fn handovers_of(&self, conversation_id: &str) -> Result<Vec<Handover>> {
-        Ok(on_pool!(self, pool => sqlx::query_as(
+        Ok(on_read!(self, pool => sqlx::query_as(
             "SELECT id, workspace_id, conversation_id, flow_id, flow_version, node, team, assignee, priority, status, context, queued_at, assigned_at, ended_at FROM handovers WHERE conversation_id = $1 ORDER BY queued_at, id")
             .bind(conversation_id).fetch_all(pool).await?))
     }
 
     pub async fn timeline(&self, conversation_id: &str) -> Result<Vec<TimelineEntry>> {
-        Ok(on_pool!(self, pool => sqlx::query_as(
+        Ok(on_read!(self, pool => sqlx::query_as(
             "SELECT id, workspace_id, conversation_id, kind, actor, data, at FROM timeline WHERE conversation_id = $1 ORDER BY id")
             .bind(conversation_id).fetch_all(pool).await?))
     }
@@ -150,7 +150,7 @@ impl Store {
             Some(Some(a)) => (false, false, a.clone()),
         };
         let status_list = statuses.join(",");
-        Ok(on_pool!(self, pool => sqlx::query_as(
+        Ok(on_read!(self, pool => sqlx::query_as(
             "SELECT id, workspace_id, contact_id, flow_id, flow_version, token_hash, channel, status, state, last_seq, created_at, updated_at, team, assignee, priority, queued_at FROM conversations
              WHERE workspace_id = $1
                AND (',' || $2 || ',') LIKE ('%,' || status || ',%')
@@ -167,13 +167,13 @@ impl Store {
 
     /// Open conversations per team and status: (team, status, count).
     pub async fn inbox_counts(&self, workspace_id: &str) -> Result<Vec<(Option<String>, String, i64)>> {
-        Ok(on_pool!(self, pool => sqlx::query_as(
+        Ok(on_read!(self, pool => sqlx::query_as(
             "SELECT team, status, COUNT(*) FROM conversations WHERE workspace_id = $1 AND status IN ('queued', 'assigned') GROUP BY team, status ORDER BY team, status")
             .bind(workspace_id).fetch_all(pool).await?))
     }
 
     pub async fn handover_stats(&self, flow_id: &str) -> Result<Vec<HandoverStat>> {
-        Ok(on_pool!(self, pool => sqlx::query_as(
+        Ok(on_read!(self, pool => sqlx::query_as(
             "SELECT node, status, COUNT(*) AS count,
                     COUNT(assigned_at) AS picked_up,
                     CAST(COALESCE(SUM(assigned_at - queued_at), 0) AS BIGINT) AS pickup_ms_total,
@@ -184,7 +184,7 @@ impl Store {
 
     /// Conversations started on a flow: (total, resolved by the bot alone).
     pub async fn flow_conversation_counts(&self, flow_id: &str) -> Result<(i64, i64)> {
-        Ok(on_pool!(self, pool => sqlx::query_as(
+        Ok(on_read!(self, pool => sqlx::query_as(
             "SELECT COUNT(*), COALESCE(SUM(CASE WHEN c.status = 'resolved' AND NOT EXISTS (SELECT 1 FROM handovers h WHERE h.conversation_id = c.id AND h.status NOT IN ('off_hours', 'no_agent')) THEN 1 ELSE 0 END), 0) FROM conversations c WHERE c.flow_id = $1")
             .bind(flow_id).fetch_one(pool).await?))
     }

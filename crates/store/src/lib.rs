@@ -68,6 +68,9 @@ enum Db {
 #[derive(Clone)]
 pub struct Store {
     db: Db,
+    /// SQLite: read-only connections for reads, so a read never waits for a connection that
+    /// is itself waiting for the write lock (the writer reads while it holds that lock).
+    reader: Option<SqlitePool>,
     /// PostgreSQL: the connection holding this instance's outbox locks.
     lock_conn: std::sync::Arc<tokio::sync::Mutex<Option<sqlx::PgConnection>>>,
 }
@@ -82,6 +85,18 @@ macro_rules! on_pool {
     };
 }
 pub(crate) use on_pool;
+
+/// Like [`on_pool!`] for queries that only read: on SQLite they use the read-only pool.
+macro_rules! on_read {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match (&$store.db, &$store.reader) {
+            ($crate::Db::Sqlite(_), Some($pool)) => $body,
+            ($crate::Db::Sqlite($pool), None) => $body,
+            ($crate::Db::Postgres($pool), _) => $body,
+        }
+    };
+}
+pub(crate) use on_read;
 
 /// Runs `$body` with `$conn` bound to the transaction's connection.
 macro_rules! on_tx {
@@ -157,7 +172,15 @@ impl Store {
                 .max_connections(8)
                 .connect_with(options)
                 .await?;
+            let read_options = SqliteConnectOptions::from_str(url)?
+                .read_only(true)
+                .busy_timeout(Duration::from_secs(10));
+            let reader = SqlitePoolOptions::new()
+                .max_connections(8)
+                .connect_with(read_options)
+                .await?;
             Ok(Store {
+                reader: Some(reader),
                 db: Db::Sqlite(pool),
                 lock_conn: Default::default(),
             })
@@ -169,6 +192,7 @@ impl Store {
                 .connect_with(options)
                 .await?;
             Ok(Store {
+                reader: None,
                 db: Db::Postgres(pool),
                 lock_conn: Default::default(),
             })

@@ -1,6 +1,6 @@
 //! Work that outlives a request: the outbox of effects, persisted timers, webhook deliveries.
 
-use crate::{on_pool, on_tx, Result, Store, Tx};
+use crate::{on_read, on_pool, on_tx, Result, Store, Tx};
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
@@ -92,19 +92,19 @@ impl Tx {
 impl Store {
     /// Outbox items due at `now`, oldest first.
     pub async fn due_outbox(&self, now: i64, limit: i64) -> Result<Vec<OutboxItem>> {
-        Ok(on_pool!(self, pool => sqlx::query_as(
+        Ok(on_read!(self, pool => sqlx::query_as(
             "SELECT id, workspace_id, conversation_id, kind, payload, attempts, next_attempt_at, done_at, last_error, created_at FROM outbox WHERE done_at IS NULL AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2")
             .bind(now).bind(limit).fetch_all(pool).await?))
     }
 
     pub async fn outbox_item(&self, id: i64) -> Result<Option<OutboxItem>> {
-        Ok(on_pool!(self, pool => sqlx::query_as(
+        Ok(on_read!(self, pool => sqlx::query_as(
             "SELECT id, workspace_id, conversation_id, kind, payload, attempts, next_attempt_at, done_at, last_error, created_at FROM outbox WHERE id = $1")
             .bind(id).fetch_optional(pool).await?))
     }
 
     pub async fn pending_outbox_count(&self) -> Result<i64> {
-        let (n,): (i64,) = on_pool!(self, pool => sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE done_at IS NULL")
+        let (n,): (i64,) = on_read!(self, pool => sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE done_at IS NULL")
             .fetch_one(pool).await?);
         Ok(n)
     }
@@ -117,14 +117,14 @@ impl Store {
 
     /// Timers due at `now`, earliest first.
     pub async fn due_timers(&self, now: i64, limit: i64) -> Result<Vec<Timer>> {
-        Ok(on_pool!(self, pool => sqlx::query_as(
+        Ok(on_read!(self, pool => sqlx::query_as(
             "SELECT conversation_id, timer_id, due_at FROM timers WHERE due_at <= $1 ORDER BY due_at LIMIT $2")
             .bind(now).bind(limit).fetch_all(pool).await?))
     }
 
     pub async fn next_timer_due(&self) -> Result<Option<i64>> {
         let (n,): (Option<i64>,) =
-            on_pool!(self, pool => sqlx::query_as("SELECT MIN(due_at) FROM timers").fetch_one(pool).await?);
+            on_read!(self, pool => sqlx::query_as("SELECT MIN(due_at) FROM timers").fetch_one(pool).await?);
         Ok(n)
     }
 
@@ -137,7 +137,7 @@ impl Store {
     }
 
     pub async fn deliveries(&self, conversation_id: &str) -> Result<Vec<WebhookDelivery>> {
-        Ok(on_pool!(self, pool => sqlx::query_as(
+        Ok(on_read!(self, pool => sqlx::query_as(
             "SELECT id, workspace_id, conversation_id, node, url, attempt, status_code, error, duration_ms, created_at FROM webhook_deliveries WHERE conversation_id = $1 ORDER BY id")
             .bind(conversation_id).fetch_all(pool).await?))
     }
