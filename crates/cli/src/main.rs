@@ -1,7 +1,10 @@
 //! The `baton` binary.
 
 mod chat;
+mod eval;
+mod kb_cmd;
 mod report;
+mod loadtest;
 mod serve;
 mod test_cmd;
 mod validate_cmd;
@@ -61,6 +64,9 @@ enum Command {
     },
     /// Run the server: customers chat over HTTP and WebSocket; flows, members and API keys.
     Serve(serve::ServeArgs),
+    /// Simulated customers and agents run the reference flow against a server and report
+    /// turns per second, latency, hand-over latency, CPU per turn and memory.
+    Loadtest(loadtest::LoadArgs),
     /// Print the OpenAPI document of the server's API.
     Openapi,
     /// Print the JSON Schema of the flow document (or of a scripted tests file).
@@ -68,6 +74,12 @@ enum Command {
         #[arg(long)]
         tests: bool,
     },
+    /// Measure the offline AI: classification accuracy, answer/refuse accuracy, latency.
+    #[command(subcommand)]
+    Eval(eval::EvalCommand),
+    /// Knowledge-base articles: read and chunk a folder, convert ABCD's guidelines.
+    #[command(subcommand)]
+    Kb(kb_cmd::KbCommand),
 }
 
 fn main() -> ExitCode {
@@ -96,6 +108,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             vars,
         } => chat::run(&flow, mock_webhooks, &vars),
         Command::Serve(args) => serve::run(args),
+        Command::Loadtest(args) => loadtest::run(args),
+        Command::Eval(command) => eval::run(command),
+        Command::Kb(command) => kb_cmd::run(command),
         Command::Openapi => {
             print!("{}", baton_server::routes::system::openapi_text());
             Ok(ExitCode::SUCCESS)

@@ -859,7 +859,7 @@ impl Turn {
         self.emit(
             tx,
             "conversation.queued",
-            json!({ "handover_id": handover.id, "team": h.team, "priority": handover.priority, "context": context }),
+            json!({ "handover_id": handover.id, "team": h.team, "priority": handover.priority, "queued_at": handover.queued_at, "context": context }),
         )
         .await?;
         self.open = Some(handover);

@@ -220,6 +220,7 @@ pub async fn create_subscription(
             now: state.core.clock.now_ms(),
         })
         .await?;
+    crate::events::forget(&caller.workspace_id);
     Ok((StatusCode::CREATED, Json(SubscriptionView::from(&created))))
 }
 
@@ -253,6 +254,7 @@ pub async fn delete_subscription(
         .delete_event_subscription(&caller.workspace_id, &id)
         .await?
     {
+        crate::events::forget(&caller.workspace_id);
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("event subscription"))

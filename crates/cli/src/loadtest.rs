@@ -1,0 +1,558 @@
+//! `baton loadtest`: simulated customers run the reference flow (examples/bench-support.flow.json)
+//! over HTTP, checking every reply; simulated agents claim the hand-overs from the inbox
+//! WebSocket and hand them back. Reports turns per second (counted by the server), latency
+//! percentiles, hand-over-to-inbox latency, lost or stuck conversations, server CPU per turn
+//! and memory. Without `--base-url` it starts `baton serve` itself on a temporary database.
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::Args;
+use futures_util::StreamExt;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+const FLOW: &str = include_str!("../../../examples/bench-support.flow.json");
+
+#[derive(Args)]
+pub struct LoadArgs {
+    /// Simulated customers, each running conversations one after another.
+    #[arg(long, default_value_t = 50)]
+    customers: usize,
+    /// Simulated agents working the inbox.
+    #[arg(long, default_value_t = 4)]
+    agents: usize,
+    /// Seconds of load.
+    #[arg(long, default_value_t = 20)]
+    duration: u64,
+    /// A server already running; needs --api-key and --widget-key. Default: start one.
+    #[arg(long)]
+    base_url: Option<String>,
+    #[arg(long)]
+    api_key: Option<String>,
+    #[arg(long)]
+    widget_key: Option<String>,
+    /// For a started server: postgres://… instead of a temporary SQLite file.
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// A started `baton serve`, killed when dropped.
+struct Spawned {
+    child: Child,
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[derive(Default)]
+struct Stats {
+    latencies_us: Mutex<Vec<u64>>,
+    handover_ms: Mutex<Vec<u64>>,
+    customer_turns: AtomicU64,
+    conversations_done: AtomicU64,
+    conversations_stuck: AtomicU64,
+    wrong_replies: AtomicU64,
+    errors: AtomicU64,
+    handovers_claimed: AtomicU64,
+    first_problems: Mutex<Vec<String>>,
+}
+
+impl Stats {
+    fn problem(&self, counter: &AtomicU64, what: String) {
+        counter.fetch_add(1, Ordering::Relaxed);
+        let mut p = self.first_problems.lock().unwrap_or_else(|e| e.into_inner());
+        if p.len() < 10 {
+            p.push(what);
+        }
+    }
+}
+
+pub fn run(args: LoadArgs) -> Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(load(args))
+}
+
+async fn load(args: LoadArgs) -> Result<ExitCode> {
+    let http = reqwest::Client::builder().pool_max_idle_per_host(512).build()?;
+    let (_spawned, base, api_key, widget_key, pid) = match &args.base_url {
+        Some(base) => {
+            let api_key = args.api_key.clone().ok_or_else(|| anyhow!("--base-url needs --api-key"))?;
+            let widget_key = args.widget_key.clone().ok_or_else(|| anyhow!("--base-url needs --widget-key"))?;
+            (None, base.trim_end_matches('/').to_string(), api_key, widget_key, None)
+        }
+        None => {
+            let (spawned, base, api_key, widget_key) = spawn_server(args.database_url.as_deref()).await?;
+            let pid = spawned.child.id();
+            (Some(spawned), base, api_key, widget_key, Some(pid))
+        }
+    };
+    let admin = format!("Bearer {api_key}");
+    let (hook_url, hook_calls) = receiver().await?;
+
+    // The reference flow, live; agents in the billing team.
+    let flow: Value = serde_json::from_str(FLOW)?;
+    let created = api(&http, "POST", &format!("{base}/api/v1/flows"), &admin, Some(json!({ "document": flow }))).await?;
+    let flow_id = created["id"].as_str().ok_or_else(|| anyhow!("flow not created: {created}"))?.to_string();
+    api(&http, "POST", &format!("{base}/api/v1/flows/{flow_id}/publish"), &admin, Some(json!({}))).await?;
+    api(&http, "PUT", &format!("{base}/api/v1/flows/{flow_id}/live"), &admin, Some(json!({ "live": true }))).await?;
+    let run_id = &baton_server::ids::random_token(4).to_lowercase();
+    let mut agent_ids = Vec::new();
+    let mut agents = Vec::new();
+    for i in 0..args.agents {
+        let email = format!("load-{run_id}-{i}@example.com");
+        let body = json!({ "email": email, "name": format!("Agent {i}"), "role": "agent", "password": "load test password" });
+        let m = api(&http, "POST", &format!("{base}/api/v1/members"), &admin, Some(body)).await?;
+        agent_ids.push(m["id"].clone());
+        agents.push(email);
+    }
+    let teams = api(&http, "GET", &format!("{base}/api/v1/teams"), &admin, None).await?;
+    let billing = teams
+        .as_array()
+        .and_then(|t| t.iter().find(|t| t["slug"] == "billing"))
+        .cloned()
+        .ok_or_else(|| anyhow!("the workspace has no `billing` team"))?;
+    let team_id = billing["id"].as_str().unwrap_or_default();
+    api(
+        &http,
+        "PUT",
+        &format!("{base}/api/v1/teams/{team_id}"),
+        &admin,
+        Some(json!({ "name": "Billing", "slug": "billing", "members": agent_ids })),
+    )
+    .await?;
+
+    let stats = Arc::new(Stats::default());
+    let deadline = Instant::now() + Duration::from_secs(args.duration);
+    let mut agent_tasks = Vec::new();
+    for email in agents {
+        let session = sign_in(&http, &base, &email).await?;
+        agent_tasks.push(tokio::spawn(agent(http.clone(), base.clone(), session, stats.clone(), deadline)));
+    }
+    // Let every inbox socket connect (presence) before customers arrive.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    let turns_before = server_turns(&http, &base).await.unwrap_or(0);
+    let cpu_before = pid.and_then(cpu_ticks);
+    let started = Instant::now();
+    let mut customers = Vec::new();
+    for i in 0..args.customers {
+        let ctx = Customer {
+            http: http.clone(),
+            base: base.clone(),
+            widget_key: widget_key.clone(),
+            flow_id: flow_id.clone(),
+            hook_url: hook_url.clone(),
+            stats: stats.clone(),
+        };
+        customers.push(tokio::spawn(async move { ctx.run(i, deadline).await }));
+    }
+    for c in customers {
+        let _ = c.await;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let turns = server_turns(&http, &base).await.unwrap_or(0).saturating_sub(turns_before);
+    let cpu_secs = match (pid.and_then(cpu_ticks), cpu_before) {
+        (Some(after), Some(before)) => Some((after - before) as f64 / clock_ticks_per_second()),
+        _ => None,
+    };
+    for a in agent_tasks {
+        a.abort();
+    }
+    let rss_kb = pid.and_then(rss_kb);
+    let report = report(&stats, elapsed, turns, cpu_secs, rss_kb, hook_calls.load(Ordering::Relaxed), &args);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_report(&report);
+    }
+    let failed = report["conversations"]["stuck"].as_u64().unwrap_or(0) + report["wrong_replies"].as_u64().unwrap_or(0) + report["errors"].as_u64().unwrap_or(0);
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+struct Customer {
+    http: reqwest::Client,
+    base: String,
+    widget_key: String,
+    flow_id: String,
+    hook_url: String,
+    stats: Arc<Stats>,
+}
+
+impl Customer {
+    async fn run(&self, index: usize, deadline: Instant) {
+        let mut n = 0;
+        while Instant::now() < deadline {
+            let billing = (index + n) % 2 == 0;
+            if let Err(e) = self.conversation(billing).await {
+                self.stats.problem(&self.stats.errors, format!("customer {index}: {e:#}"));
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            n += 1;
+        }
+    }
+
+    async fn timed(&self, conv: &str, token: &str, body: Value) -> Result<Vec<String>> {
+        let sent = Instant::now();
+        let res = self
+            .http
+            .post(format!("{}/api/v1/conversations/{conv}/messages", self.base))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await?;
+        let status = res.status();
+        let v: Value = res.json().await?;
+        if status != StatusCode::OK {
+            bail!("message refused: {status} {v}");
+        }
+        self.stats
+            .latencies_us
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(sent.elapsed().as_micros() as u64);
+        self.stats.customer_turns.fetch_add(1, Ordering::Relaxed);
+        Ok(texts(&v["messages"]))
+    }
+
+    fn expect(&self, what: &str, got: &[String], ok: bool) {
+        if !ok {
+            self.stats.problem(&self.stats.wrong_replies, format!("{what}: got {got:?}"));
+        }
+    }
+
+    async fn conversation(&self, billing: bool) -> Result<()> {
+        let body = json!({
+            "widget_key": self.widget_key, "flow_id": self.flow_id, "channel": "load",
+            "contact": { "attributes": { "hook_url": self.hook_url } },
+        });
+        let res = self.http.post(format!("{}/api/v1/widget/conversations", self.base)).json(&body).send().await?;
+        let status = res.status();
+        let started: Value = res.json().await?;
+        if status != StatusCode::CREATED {
+            bail!("start refused: {status} {started}");
+        }
+        let conv = started["conversation"]["id"].as_str().unwrap_or_default().to_string();
+        let token = started["token"].as_str().unwrap_or_default().to_string();
+        let first = texts(&started["messages"]);
+        self.expect("greeting", &first, first.len() == 2 && first[1] == "What do you need help with?");
+        let r = self.timed(&conv, &token, json!({ "client_id": "1", "button": if billing { "billing" } else { "tech" } })).await?;
+        self.expect("topic", &r, r == ["What's your name?"]);
+        let r = self.timed(&conv, &token, json!({ "client_id": "2", "text": "Ana" })).await?;
+        self.expect("name", &r, r == ["And your email?"]);
+        let r = self.timed(&conv, &token, json!({ "client_id": "3", "text": "not an email" })).await?;
+        self.expect("invalid email", &r, r.len() == 1 && r[0].contains("email address"));
+        let r = self.timed(&conv, &token, json!({ "client_id": "4", "text": "ana@example.com" })).await?;
+        self.expect("email", &r, r.is_empty());
+        // The webhook (and, for billing, an agent) finish the conversation.
+        let end = if billing { "Thanks Ana, ticket T-" } else { "is open, Ana; we'll email ana@example.com." };
+        let give_up = Instant::now() + Duration::from_secs(30);
+        let mut after = 0;
+        while Instant::now() < give_up {
+            let page: Value = self
+                .http
+                .get(format!("{}/api/v1/conversations/{conv}/messages?after={after}", self.base))
+                .bearer_auth(&token)
+                .send()
+                .await?
+                .json()
+                .await?;
+            if let Some(messages) = page["messages"].as_array() {
+                if messages.iter().any(|m| m["text"].as_str().unwrap_or("").contains(end)) {
+                    self.stats.conversations_done.fetch_add(1, Ordering::Relaxed);
+                    return Ok(());
+                }
+            }
+            after = page["last_seq"].as_i64().unwrap_or(after);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        self.stats.problem(&self.stats.conversations_stuck, format!("conversation {conv} never reached {end:?}"));
+        Ok(())
+    }
+}
+
+struct Session {
+    cookie: String,
+    csrf: String,
+}
+
+async fn sign_in(http: &reqwest::Client, base: &str, email: &str) -> Result<Session> {
+    let res = http
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({ "email": email, "password": "load test password" }))
+        .send()
+        .await?;
+    if res.status() != StatusCode::OK {
+        bail!("agent {email} cannot sign in: {}", res.status());
+    }
+    let cookie = res
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .unwrap_or_default()
+        .to_string();
+    let body: Value = res.json().await?;
+    Ok(Session { cookie, csrf: body["csrf_token"].as_str().unwrap_or_default().to_string() })
+}
+
+/// An agent: on every queued conversation, claim it; the winner replies and hands it back.
+async fn agent(http: reqwest::Client, base: String, session: Session, stats: Arc<Stats>, deadline: Instant) {
+    let Ok(mut req) = format!("{}/api/v1/inbox/ws", base.replace("http", "ws")).into_client_request() else { return };
+    if let Ok(cookie) = session.cookie.parse() {
+        req.headers_mut().insert("cookie", cookie);
+    }
+    let Ok((mut ws, _)) = tokio_tungstenite::connect_async(req).await else {
+        stats.problem(&stats.errors, "an agent's inbox socket did not open".into());
+        return;
+    };
+    while Instant::now() < deadline + Duration::from_secs(30) {
+        let Some(Ok(frame)) = ws.next().await else { return };
+        let tokio_tungstenite::tungstenite::Message::Text(text) = frame else { continue };
+        let Ok(event) = serde_json::from_str::<Value>(&text) else { continue };
+        if event["type"] != "conversation.queued" {
+            continue;
+        }
+        if let Some(queued_at) = event["queued_at"].as_i64() {
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+            stats.handover_ms.lock().unwrap_or_else(|e| e.into_inner()).push((now - queued_at).max(0) as u64);
+        }
+        let Some(conv) = event["conversation_id"].as_str().map(str::to_owned) else { continue };
+        let (http, base, cookie, csrf, stats) = (http.clone(), base.clone(), session.cookie.clone(), session.csrf.clone(), stats.clone());
+        tokio::spawn(async move {
+            let act = |path: &str, body: Value| {
+                http.post(format!("{base}/api/v1/inbox/conversations/{conv}/{path}"))
+                    .header("cookie", &cookie)
+                    .header("x-csrf-token", &csrf)
+                    .json(&body)
+                    .send()
+            };
+            match act("claim", json!({})).await {
+                Ok(r) if r.status() == StatusCode::OK => {
+                    stats.handovers_claimed.fetch_add(1, Ordering::Relaxed);
+                    let replied = act("reply", json!({ "text": "On it." })).await;
+                    let back = act("hand-back", json!({})).await;
+                    if !matches!((replied, back), (Ok(a), Ok(b)) if a.status().is_success() && b.status().is_success()) {
+                        stats.problem(&stats.errors, format!("agent could not reply and hand back {conv}"));
+                    }
+                }
+                Ok(r) if r.status() == StatusCode::CONFLICT => {}
+                Ok(r) => stats.problem(&stats.errors, format!("claim of {conv}: {}", r.status())),
+                Err(e) => stats.problem(&stats.errors, format!("claim of {conv}: {e}")),
+            }
+        });
+    }
+}
+
+async fn api(http: &reqwest::Client, method: &str, url: &str, auth: &str, body: Option<Value>) -> Result<Value> {
+    let method: reqwest::Method = method.parse()?;
+    let mut req = http.request(method, url).header("authorization", auth);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let res = req.send().await.with_context(|| format!("calling {url}"))?;
+    let status = res.status();
+    let v: Value = res.json().await.unwrap_or(Value::Null);
+    if !status.is_success() {
+        bail!("{url}: {status} {v}");
+    }
+    Ok(v)
+}
+
+fn texts(messages: &Value) -> Vec<String> {
+    messages
+        .as_array()
+        .map(|a| a.iter().map(|m| m["text"].as_str().unwrap_or("").to_string()).collect())
+        .unwrap_or_default()
+}
+
+async fn server_turns(http: &reqwest::Client, base: &str) -> Option<u64> {
+    let text = http.get(format!("{base}/metrics")).send().await.ok()?.text().await.ok()?;
+    text.lines().find_map(|l| l.strip_prefix("baton_turns_total ")).and_then(|v| v.trim().parse().ok())
+}
+
+/// Starts `baton serve` on a free port and a temporary database; returns its URL and keys.
+async fn spawn_server(database_url: Option<&str>) -> Result<(Spawned, String, String, String)> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let mut cmd = Command::new(std::env::current_exe()?);
+    cmd.args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--webhook-targets", "loopback", "--no-rate-limits"]);
+    match database_url {
+        Some(url) => cmd.args(["--database-url", url]),
+        None => {
+            let dir = std::env::temp_dir().join(format!("baton-load-{}", baton_server::ids::random_token(6)));
+            cmd.args(["--data-dir".as_ref(), dir.as_os_str()])
+        }
+    };
+    let mut child = cmd.env("RUST_LOG", "warn").stdout(Stdio::piped()).stderr(Stdio::null()).spawn()?;
+    let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
+    let spawned = Spawned { child };
+    // Reads the keys, then keeps draining the server's output for as long as it runs.
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut api_key = None;
+        let mut tx = Some(tx);
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(k) = line.trim().strip_prefix("API key:") {
+                api_key = Some(k.trim().to_string());
+            }
+            if let (Some(w), Some(a)) = (line.trim().strip_prefix("widget key:"), api_key.clone()) {
+                if let Some(tx) = tx.take() {
+                    let _ = tx.send((a, w.trim().to_string()));
+                }
+            }
+        }
+    });
+    let keys = tokio::time::timeout(Duration::from_secs(30), rx)
+        .await
+        .map_err(|_| anyhow!("the server did not start within 30 s"))?
+        .map_err(|_| anyhow!("the server did not print its keys (is the database new?)"))?;
+    let base = format!("http://127.0.0.1:{port}");
+    Ok((spawned, base, keys.0, keys.1))
+}
+
+/// A webhook receiver answering `{"ticket": "T-n"}`.
+async fn receiver() -> Result<(String, Arc<AtomicU64>)> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/tickets", listener.local_addr()?);
+    let calls = Arc::new(AtomicU64::new(0));
+    let count = calls.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let count = count.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = stream.into_split();
+                let mut reader = tokio::io::BufReader::new(read);
+                loop {
+                    let mut length = 0;
+                    let mut line = String::new();
+                    loop {
+                        line.clear();
+                        match reader.read_line(&mut line).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(_) if line == "\r\n" => break,
+                            Ok(_) => {
+                                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                                    length = v.trim().parse().unwrap_or(0);
+                                }
+                            }
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    if reader.read_exact(&mut body).await.is_err() {
+                        return;
+                    }
+                    let n = count.fetch_add(1, Ordering::Relaxed) + 1;
+                    let reply = format!("{{\"ticket\": \"T-{n}\"}}");
+                    let response = format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{reply}", reply.len());
+                    if write.write_all(response.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    Ok((url, calls))
+}
+
+/// utime + stime of a process, in clock ticks (Linux).
+fn cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+}
+
+fn clock_ticks_per_second() -> f64 {
+    // USER_HZ is 100 on Linux for every architecture this runs on.
+    100.0
+}
+
+fn rss_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+fn percentile(sorted: &[u64], p: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn report(stats: &Stats, elapsed: f64, turns: u64, cpu_secs: Option<f64>, rss_kb: Option<u64>, hooks: u64, args: &LoadArgs) -> Value {
+    let mut lat = stats.latencies_us.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    lat.sort_unstable();
+    let mut ho = stats.handover_ms.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    ho.sort_unstable();
+    let ms = |us: u64| us as f64 / 1000.0;
+    json!({
+        "customers": args.customers,
+        "agents": args.agents,
+        "seconds": elapsed,
+        "server_turns": turns,
+        "turns_per_second": turns as f64 / elapsed,
+        "customer_messages": stats.customer_turns.load(Ordering::Relaxed),
+        "customer_message_latency_ms": {
+            "p50": ms(percentile(&lat, 0.50)), "p90": ms(percentile(&lat, 0.90)),
+            "p99": ms(percentile(&lat, 0.99)), "max": ms(percentile(&lat, 1.0)),
+        },
+        "handover_to_inbox_ms": { "count": ho.len(), "p50": percentile(&ho, 0.50), "p99": percentile(&ho, 0.99), "max": percentile(&ho, 1.0) },
+        "conversations": {
+            "completed": stats.conversations_done.load(Ordering::Relaxed),
+            "stuck": stats.conversations_stuck.load(Ordering::Relaxed),
+        },
+        "handovers_claimed": stats.handovers_claimed.load(Ordering::Relaxed),
+        "webhook_calls": hooks,
+        "wrong_replies": stats.wrong_replies.load(Ordering::Relaxed),
+        "errors": stats.errors.load(Ordering::Relaxed),
+        "server_cpu_us_per_turn": cpu_secs.map(|c| if turns > 0 { c * 1e6 / turns as f64 } else { 0.0 }),
+        "server_cpu_cores_used": cpu_secs.map(|c| c / elapsed),
+        "server_rss_mb": rss_kb.map(|k| k as f64 / 1024.0),
+        "first_problems": stats.first_problems.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+    })
+}
+
+fn print_report(r: &Value) {
+    println!("load: {} customers, {} agents, {:.1} s", r["customers"], r["agents"], r["seconds"].as_f64().unwrap_or(0.0));
+    println!(
+        "turns: {} committed by the server = {:.0} turns/s ({} customer messages)",
+        r["server_turns"],
+        r["turns_per_second"].as_f64().unwrap_or(0.0),
+        r["customer_messages"]
+    );
+    let l = &r["customer_message_latency_ms"];
+    println!("customer message latency: p50 {} ms, p90 {} ms, p99 {} ms, max {} ms", l["p50"], l["p90"], l["p99"], l["max"]);
+    let h = &r["handover_to_inbox_ms"];
+    println!("hand-over visible to an agent: p50 {} ms, p99 {} ms, max {} ms ({} hand-overs)", h["p50"], h["p99"], h["max"], h["count"]);
+    println!(
+        "conversations: {} completed, {} stuck; {} hand-overs claimed; {} webhook calls",
+        r["conversations"]["completed"], r["conversations"]["stuck"], r["handovers_claimed"], r["webhook_calls"]
+    );
+    println!("wrong replies: {}, errors: {}", r["wrong_replies"], r["errors"]);
+    if let Some(cpu) = r["server_cpu_us_per_turn"].as_f64() {
+        println!(
+            "server: {:.0} µs CPU per turn ({:.2} cores busy), RSS {:.1} MB",
+            cpu,
+            r["server_cpu_cores_used"].as_f64().unwrap_or(0.0),
+            r["server_rss_mb"].as_f64().unwrap_or(0.0)
+        );
+    }
+    if let Some(p) = r["first_problems"].as_array().filter(|p| !p.is_empty()) {
+        println!("first problems:");
+        for x in p {
+            println!("  - {}", x.as_str().unwrap_or(""));
+        }
+    }
+}
