@@ -3,6 +3,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The web app is built first: the server embeds web/dist when it is compiled.
+echo "== web app: install, type-check, build"
+(cd web && npm ci --no-audit --no-fund && npm run build)
+echo "== web app: unit tests"
+(cd web && npm test)
 echo "== format"
 cargo fmt --all -- --check
 echo "== lint"
@@ -11,10 +16,12 @@ echo "== benchmarks still run (quick)"
 cargo bench -p baton-flow --bench steps -- --quick
 echo "== example flows: validate and run their scripted tests"
 cargo build -q -p baton
-baton="${CARGO_TARGET_DIR:-target}/debug/baton"
+baton="$(cd "${CARGO_TARGET_DIR:-target}" && pwd)/debug/baton"
 for flow in examples/*.flow.json; do
   "$baton" validate "$flow"
   "$baton" test "$flow"
 done
 echo "== unit, integration and property tests"
 cargo test --workspace
+echo "== web app in a browser (chromium), against baton serve"
+(cd web && BATON_BIN="$baton" npm run e2e)

@@ -66,11 +66,13 @@ pub async fn emit(
     if known_without_subscriptions(workspace_id) {
         return Ok(false);
     }
-    let subscriptions = tx.subscriptions_for(workspace_id, event_type).await?;
+    let all = tx.active_subscriptions(workspace_id).await?;
+    if all.is_empty() {
+        remember_without_subscriptions(workspace_id);
+        return Ok(false);
+    }
+    let subscriptions: Vec<_> = all.into_iter().filter(|s| s.wants(event_type)).collect();
     if subscriptions.is_empty() {
-        if tx.subscriptions_for(workspace_id, "*").await?.is_empty() {
-            remember_without_subscriptions(workspace_id);
-        }
         return Ok(false);
     }
     let conversation_id = data.get("conversation_id").and_then(Value::as_str).unwrap_or("");

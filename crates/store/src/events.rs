@@ -82,10 +82,19 @@ impl Tx {
     /// The active subscriptions of a workspace that want `event_type`, oldest first (read
     /// inside the turn that emits the event).
     pub async fn subscriptions_for(&mut self, workspace_id: &str, event_type: &str) -> Result<Vec<EventSubscription>> {
+        Ok(self
+            .active_subscriptions(workspace_id)
+            .await?
+            .into_iter()
+            .filter(|s| s.wants(event_type))
+            .collect())
+    }
+
+    /// Every active subscription of the workspace.
+    pub async fn active_subscriptions(&mut self, workspace_id: &str) -> Result<Vec<EventSubscription>> {
         let sql = "SELECT id, workspace_id, url, event_types, active, created_at FROM event_subscriptions WHERE workspace_id = $1 AND active = TRUE ORDER BY created_at, id";
-        let all: Vec<EventSubscription> = on_tx!(self, conn => sqlx::query_as(sql)
-            .bind(workspace_id).fetch_all(conn).await?);
-        Ok(all.into_iter().filter(|s| s.wants(event_type)).collect())
+        Ok(on_tx!(self, conn => sqlx::query_as(sql)
+            .bind(workspace_id).fetch_all(conn).await?))
     }
 }
 

@@ -13,6 +13,9 @@ export type CardData = {
 
 export type CardNode = Node<CardData, 'baton'>;
 
+/** Lines that show what the customer reads get two lines on the card; settings get one. */
+const TEXT_LABELS = new Set(['Says', 'Asks', 'Instruction', 'Intro']);
+
 function Card({ data, selected }: NodeProps<CardNode>) {
   const { node, diagnostics, wired } = data;
   const info = nodeInfo(node.type);
@@ -53,7 +56,7 @@ function Card({ data, selected }: NodeProps<CardNode>) {
       </div>
       <div className="card-body">
         {summaryLines(node).map(([label, value], i) => (
-          <div className="card-line" key={i}>
+          <div className={`card-line${TEXT_LABELS.has(label) ? ' card-line-text' : ''}`} key={i}>
             <span className="card-label">{label}</span> <span className="card-value">{value}</span>
           </div>
         ))}

@@ -10,6 +10,8 @@ export function ProblemsPanel({
   onFocus: (d: Diagnostic) => void;
   onClose: () => void;
 }) {
+  // Errors first (they block publishing), each group in the server's order.
+  const sorted = [...diagnostics.filter((d) => d.severity === 'error'), ...diagnostics.filter((d) => d.severity !== 'error')];
   const errors = diagnostics.filter((d) => d.severity === 'error').length;
   const warnings = diagnostics.length - errors;
   return (
@@ -31,7 +33,7 @@ export function ProblemsPanel({
         <div className="problems-empty">No problems found. Errors block publishing; warnings are worth a look.</div>
       ) : (
         <ul className="problems-list">
-          {diagnostics.map((d, i) => (
+          {sorted.map((d, i) => (
             <li key={`${d.code}-${d.node ?? ''}-${d.port ?? ''}-${i}`}>
               <button
                 className={`problem sev-${d.severity}`}

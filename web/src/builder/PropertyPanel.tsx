@@ -17,6 +17,9 @@ export interface NodeChangeOptions {
 
 type Change = (next: FlowNode, options?: NodeChangeOptions) => void;
 
+/** Problems listed at the top of the panel; the rest are in the problems panel. */
+const PANEL_PROBLEMS = 3;
+
 const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 function varNameProblem(v: string, required = true): string | null {
@@ -125,13 +128,15 @@ export function PropertyPanel({
         </div>
       </div>
       {diagnostics.length > 0 && (
-        <ul className="props-problems">
-          {diagnostics.map((d, i) => (
-            <li key={i} className={`sev-${d.severity}`}>
-              <strong>{d.severity === 'error' ? 'Error' : 'Warning'}:</strong> {d.message}
-              {d.hint && <div className="muted small">{d.hint}</div>}
+        <ul className="props-problems" aria-label="Problems in this node">
+          {diagnostics.slice(0, PANEL_PROBLEMS).map((d, i) => (
+            <li key={i} className={`sev-${d.severity}`} title={d.hint ?? ''}>
+              <span className={`sev-dot sev-dot-${d.severity}`} aria-label={d.severity} /> {d.message}
             </li>
           ))}
+          {diagnostics.length > PANEL_PROBLEMS && (
+            <li className="muted">and {diagnostics.length - PANEL_PROBLEMS} more in Problems below</li>
+          )}
         </ul>
       )}
       <CommitField
@@ -179,8 +184,8 @@ function TriggerForm({ node, set }: TypeProps) {
           label="Keywords"
           value={strList(node.keywords)}
           onChange={(v) => set('keywords', v.length ? v : undefined)}
-          placeholder="refund, money back"
-          hint="Whole words; case and punctuation don’t matter. Separate with commas."
+          placeholder={'refund\nmoney back'}
+          hint="One per line; whole words, case and punctuation don’t matter."
         />
       )}
       {on === 'keyword' && strList(node.keywords).length === 0 && <div className="field-error">Add at least one keyword.</div>}
@@ -276,7 +281,7 @@ function OptionsForm({ node, set, onChange, variables }: TypeProps) {
                 if (v.length === 0) delete next.synonyms;
                 update(next);
               }}
-              placeholder="card, credit card"
+              placeholder={'card\ncredit card'}
             />
           </>
         )}
@@ -428,7 +433,7 @@ function ConditionEditor({ cond, update, variables }: { cond: Condition; update:
           label="Team (optional)"
           value={cond.team ?? ''}
           onChange={(v) => {
-            const c = { ...cond, team: v };
+            const c: Condition = { ...cond, team: v };
             if (v === '') delete c.team;
             update(c);
           }}
@@ -462,7 +467,7 @@ function BranchForm({ node, onChange, variables }: TypeProps) {
               label="Label (shown on the canvas)"
               value={b.label ?? ''}
               onChange={(v) => {
-                const next = { ...b, label: v };
+                const next: BranchCase = { ...b, label: v };
                 if (v === '') delete next.label;
                 update(next);
               }}
@@ -475,7 +480,7 @@ function BranchForm({ node, onChange, variables }: TypeProps) {
                 ['any', 'Any condition'],
               ]}
               onChange={(v) => {
-                const next = { ...b, match: v };
+                const next: BranchCase = { ...b, match: v };
                 if (v === 'all' && b.match === undefined) delete next.match;
                 update(next);
               }}
@@ -550,7 +555,7 @@ function AiActionForm({ node, set, onChange, variables }: TypeProps) {
                   label="Description"
                   value={c.description ?? ''}
                   onChange={(v) => {
-                    const next = { ...c, description: v };
+                    const next: Category = { ...c, description: v };
                     if (v === '') delete next.description;
                     update(next);
                   }}
@@ -559,11 +564,11 @@ function AiActionForm({ node, set, onChange, variables }: TypeProps) {
                   label="Examples"
                   value={c.examples ?? []}
                   onChange={(v) => {
-                    const next = { ...c, examples: v };
+                    const next: Category = { ...c, examples: v };
                     if (v.length === 0) delete next.examples;
                     update(next);
                   }}
-                  hint="Three to five real customer phrases; separate with commas."
+                  hint="Three to five real customer phrases, one per line."
                 />
               </>
             )}
@@ -572,7 +577,7 @@ function AiActionForm({ node, set, onChange, variables }: TypeProps) {
         </>
       )}
       {task === 'extract' && (
-        <ListEditor
+        <ListEditor<ExtractField>
           title="Fields"
           items={fields}
           addLabel="+ Add field"
@@ -586,7 +591,7 @@ function AiActionForm({ node, set, onChange, variables }: TypeProps) {
                 value={f.kind}
                 options={['email', 'phone', 'order_id', 'name', 'number', 'date', 'text', 'regex'].map((k) => [k, k] as [string, string])}
                 onChange={(v) => {
-                  const next = { ...f, kind: v };
+                  const next: ExtractField = { ...f, kind: v };
                   if (v !== 'regex') delete next.pattern;
                   update(next);
                 }}
@@ -670,7 +675,7 @@ function PairsEditor({
       title={title}
       items={pairs}
       addLabel={addLabel}
-      make={(items) => {
+      make={(items): [string, string] => {
         let n = items.length + 1;
         while (items.some(([k]) => k === `name_${n}`)) n++;
         return [`name_${n}`, ''];
@@ -759,11 +764,13 @@ function WebhookForm({ node, set, variables }: TypeProps) {
         keyLabel="Variable"
         valueLabel="Path in the response, e.g. order.status"
         addLabel="+ Add mapping"
-        validateKey={(k) => varNameProblem(k) ?? (declared.has(k) ? null : null)}
+        validateKey={(k) => varNameProblem(k)}
         onChange={(v) => set('response_mapping', v)}
       />
       {Object.keys(mapping).some((k) => !declared.has(k)) && (
-        <div className="field-hint">Declare mapped variables in the flow’s variables (select nothing to see them).</div>
+        <div className="field-hint">
+          Not declared yet: {Object.keys(mapping).filter((k) => !declared.has(k)).join(', ')}. Declare them under the flow’s Declared variables (click empty canvas).
+        </div>
       )}
       <NumberField label="Timeout (ms)" min={1} max={30000} value={num(node.timeout_ms)} onChange={(v) => set('timeout_ms', v)} placeholder="5000" />
       <NumberField label="Retries" min={0} max={5} value={num(node.retries)} onChange={(v) => set('retries', v)} placeholder="2" />
@@ -845,7 +852,7 @@ function HandoverForm({ node, set, variables }: TypeProps) {
         label="Cancel keywords"
         value={node.cancel_keywords === undefined ? ['cancel'] : strList(node.cancel_keywords)}
         onChange={(v) => set('cancel_keywords', v.length === 1 && v[0] === 'cancel' && node.cancel_keywords === undefined ? undefined : v)}
-        hint="A message that is exactly one of these cancels the wait. Empty: only the widget’s button cancels."
+        hint="One per line. A message that is exactly one of these cancels the wait. Empty: only the widget’s button cancels."
       />
     </>
   );
@@ -877,7 +884,7 @@ export function FlowPanel({ doc, onChange }: { doc: FlowDocument; onChange: (doc
           rows={3}
           value={doc.description ?? ''}
           onChange={(e) => {
-            const next = { ...doc, description: e.target.value };
+            const next: FlowDocument = { ...doc, description: e.target.value };
             if (e.target.value === '') delete next.description;
             onChange(next, 'flow.description');
           }}
@@ -889,7 +896,7 @@ export function FlowPanel({ doc, onChange }: { doc: FlowDocument; onChange: (doc
         addLabel="+ Declare a variable"
         make={(items) => ({ name: nextId('variable', items.map((v) => v.name)), type: 'text' })}
         onChange={(items) => {
-          const next = { ...doc, variables: items };
+          const next: FlowDocument = { ...doc, variables: items };
           if (items.length === 0) delete next.variables;
           onChange(next, 'flow.variables');
         }}

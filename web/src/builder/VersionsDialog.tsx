@@ -7,12 +7,15 @@ export function VersionsDialog({
   flowId,
   liveVersion,
   canEdit,
+  beforeRollback,
   onRolledBack,
   onClose,
 }: {
   flowId: string;
   liveVersion: number | null;
   canEdit: boolean;
+  /** Saves pending edits first, so the rollback's draft is not overwritten by them later. */
+  beforeRollback: () => Promise<boolean>;
   onRolledBack: (message: string) => void;
   onClose: () => void;
 }) {
@@ -31,6 +34,7 @@ export function VersionsDialog({
   const rollback = async (version: number) => {
     setBusy(true);
     try {
+      await beforeRollback();
       const r = await api.rollback(flowId, version);
       onRolledBack(`Rolled back: version ${r.version} publishes version ${version} again, and the draft is now that version.`);
       onClose();

@@ -198,7 +198,10 @@ export function CheckField({ label, checked, onChange, hint }: { label: string; 
   );
 }
 
-/** A list of short texts edited as one comma-separated line (applied when leaving the field). */
+/**
+ * A list of short texts (synonyms, example phrases, keywords), one per line; applied when the
+ * author leaves the field. Phrases may contain commas, so lines separate them.
+ */
 export function ListField({
   label,
   value,
@@ -215,26 +218,26 @@ export function ListField({
   validateItem?: (item: string) => string | null;
 }) {
   const id = useId();
-  const joined = value.join(', ');
+  const joined = value.join('\n');
   const [text, setText] = useState(joined);
   useEffect(() => setText(joined), [joined]);
   const items = text
-    .split(',')
+    .split('\n')
     .map((s) => s.trim())
     .filter((s) => s !== '');
   const error = validateItem ? items.map(validateItem).find((e) => e) ?? null : null;
   const commit = () => {
-    if (items.join(', ') !== joined) onChange(items);
+    if (items.join('\n') !== joined) onChange(items);
   };
   return (
-    <Field label={label} hint={hint ?? 'Separate with commas.'} error={error} htmlFor={id}>
-      <input
+    <Field label={label} hint={hint ?? 'One per line.'} error={error} htmlFor={id}>
+      <textarea
         id={id}
+        rows={Math.min(6, Math.max(2, items.length + 1))}
         value={text}
         placeholder={placeholder}
         onChange={(e) => setText(e.target.value)}
         onBlur={commit}
-        onKeyDown={(e) => e.key === 'Enter' && commit()}
       />
     </Field>
   );
@@ -275,10 +278,12 @@ export function TemplateField({
     document.addEventListener('pointerdown', down);
     return () => document.removeEventListener('pointerdown', down);
   }, [open]);
+  // Where the caret was when the author last was in the field; never there: the end.
+  const caret = useRef<number | undefined>(undefined);
   const pick = (name: string) => {
     const el = ref.current;
-    const at = el && document.activeElement === el ? el.selectionStart ?? undefined : el?.selectionStart ?? undefined;
-    const next = insertVariable(value, name, at);
+    const next = insertVariable(value, name, caret.current);
+    caret.current = next.caret;
     onChange(next.text);
     setOpen(false);
     requestAnimationFrame(() => {
@@ -294,6 +299,9 @@ export function TemplateField({
     placeholder,
     'aria-invalid': !!error,
     onChange: (e: { target: { value: string } }) => onChange(e.target.value),
+    onSelect: (e: { currentTarget: { selectionStart: number | null } }) => {
+      caret.current = e.currentTarget.selectionStart ?? undefined;
+    },
   };
   return (
     <Field label={label} hint={hint} error={error} htmlFor={id}>
@@ -304,6 +312,11 @@ export function TemplateField({
           className="var-button"
           title="Insert a variable"
           aria-label={`Insert a variable into ${label}`}
+          onPointerDown={() => {
+            // Still in the field: take its caret before the click moves the focus.
+            const el = ref.current;
+            if (el && document.activeElement === el) caret.current = el.selectionStart ?? undefined;
+          }}
           onClick={() => setOpen((o) => !o)}
         >
           {'{x}'}

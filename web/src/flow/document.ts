@@ -37,8 +37,13 @@ export function edgeKey(e: Edge, duplicate = 0): string {
 
 /** Edges with their canvas keys, in document order. */
 export function keyedEdges(doc: FlowDocument): Array<{ key: string; edge: Edge; index: number }> {
+  return keyEdges(edgesOf(doc));
+}
+
+/** `keyedEdges` of a list of edges. */
+export function keyEdges(edges: Edge[] | undefined): Array<{ key: string; edge: Edge; index: number }> {
   const seen = new Map<string, number>();
-  return edgesOf(doc).map((edge, index) => {
+  return (Array.isArray(edges) ? edges : []).map((edge, index) => {
     const base = edgeKey(edge);
     const n = seen.get(base) ?? 0;
     seen.set(base, n + 1);

@@ -16,13 +16,13 @@ export interface LayoutOptions {
   sizes?: Map<string, { width: number; height: number }>;
 }
 
-export const DEFAULT_SIZE = { width: 240, height: 120 };
+export const DEFAULT_SIZE = { width: 200, height: 110 };
 
 export function layeredLayout(doc: FlowDocument, options: LayoutOptions = {}): Map<string, Position> {
   const sizes = options.sizes ?? new Map();
   const sizeOf = (id: string) => sizes.get(id) ?? DEFAULT_SIZE;
   const maxWidth = Math.max(DEFAULT_SIZE.width, ...doc.nodes.map((n) => sizeOf(n.id).width));
-  const layerGap = options.layerGap ?? maxWidth + 90;
+  const layerGap = options.layerGap ?? maxWidth + 60;
   const nodeGap = options.nodeGap ?? 40;
 
   const ids = doc.nodes.map((n) => n.id);

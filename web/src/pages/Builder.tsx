@@ -11,6 +11,7 @@ export function Builder({ flowId, member }: { flowId: string; member: Member }) 
   const [error, setError] = useState<string | null>(null);
   // Bumped to load the flow again (after a rollback replaces the draft).
   const [generation, setGeneration] = useState(0);
+  const [notice, setNotice] = useState<string | undefined>(undefined);
 
   useEffect(() => {
     let cancelled = false;
@@ -43,7 +44,9 @@ export function Builder({ flowId, member }: { flowId: string; member: Member }) 
         key={`${detail.id}-${generation}`}
         initial={detail}
         member={member}
-        onReload={() => {
+        initialNotice={notice}
+        onReload={(message) => {
+          setNotice(message);
           setDetail(null);
           setGeneration((g) => g + 1);
         }}
