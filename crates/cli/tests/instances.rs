@@ -26,14 +26,24 @@ impl Drop for Instance {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Starts an instance and waits until it answers; returns the API and widget keys on first start.
 async fn instance(database_url: &str) -> Instance {
     let port = free_port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_baton"))
-        .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--database-url", database_url])
+        .args([
+            "serve",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--database-url",
+            database_url,
+        ])
         .args(["--webhook-targets", "loopback", "--no-rate-limits"])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
@@ -74,7 +84,11 @@ async fn instance(database_url: &str) -> Instance {
     for _ in 0..100 {
         if let Ok(r) = http.get(format!("{base}/healthz")).send().await {
             if r.status() == StatusCode::OK {
-                return Instance { child, base, first_start };
+                return Instance {
+                    child,
+                    base,
+                    first_start,
+                };
             }
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -82,7 +96,13 @@ async fn instance(database_url: &str) -> Instance {
     panic!("instance on {base} did not come up");
 }
 
-async fn call(http: &reqwest::Client, method: reqwest::Method, url: String, auth: &[(&str, &str)], body: Option<Value>) -> (StatusCode, Value) {
+async fn call(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    auth: &[(&str, &str)],
+    body: Option<Value>,
+) -> (StatusCode, Value) {
     let mut req = http.request(method, url);
     for (k, v) in auth {
         req = req.header(*k, *v);
@@ -168,17 +188,36 @@ async fn sign_in(http: &reqwest::Client, base: &str, email: &str) -> Agent {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    let cookie = res.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
-    let csrf = res.json::<Value>().await.unwrap()["csrf_token"].as_str().unwrap().to_string();
+    let cookie = res.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let csrf = res.json::<Value>().await.unwrap()["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
     Agent { cookie, csrf }
 }
 
 /// Polls a conversation's messages on `base` until one contains `needle`.
 async fn wait_for(http: &reqwest::Client, base: &str, conv: &str, token: &str, needle: &str) -> Vec<Value> {
     for _ in 0..200 {
-        let (_, page) = call(http, reqwest::Method::GET, format!("{base}/api/v1/conversations/{conv}/messages"), &[("authorization", &format!("Bearer {token}"))], None).await;
+        let (_, page) = call(
+            http,
+            reqwest::Method::GET,
+            format!("{base}/api/v1/conversations/{conv}/messages"),
+            &[("authorization", &format!("Bearer {token}"))],
+            None,
+        )
+        .await;
         let messages = page["messages"].as_array().cloned().unwrap_or_default();
-        if messages.iter().any(|m| m["text"].as_str().unwrap_or("").contains(needle)) {
+        if messages
+            .iter()
+            .any(|m| m["text"].as_str().unwrap_or("").contains(needle))
+        {
             return messages;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -188,7 +227,9 @@ async fn wait_for(http: &reqwest::Client, base: &str, conv: &str, token: &str, n
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_share_customers_agents_and_work() {
-    let Some(url) = baton_server::testing::fresh_postgres_database().await.unwrap() else { return };
+    let Some(url) = baton_server::testing::fresh_postgres_database().await.unwrap() else {
+        return;
+    };
     let a = instance(&url).await;
     let (api_key, widget_key) = a.first_start.clone().expect("the first instance creates the demo");
     let b = instance(&url).await;
@@ -199,36 +240,94 @@ async fn two_instances_share_customers_agents_and_work() {
     let (hook, calls) = receiver().await;
 
     // Set up on A: agents Sam and Kim in billing, the flow published and live.
-    let (_, me) = call(&http, reqwest::Method::GET, format!("{}/api/v1/members", a.base), &admin, None).await;
+    let (_, me) = call(
+        &http,
+        reqwest::Method::GET,
+        format!("{}/api/v1/members", a.base),
+        &admin,
+        None,
+    )
+    .await;
     let owner_id = me[0]["id"].as_str().unwrap().to_string();
     let mut ids = vec![owner_id];
     for (email, name) in [("sam@example.com", "Sam"), ("kim@example.com", "Kim")] {
         let body = json!({"email": email, "name": name, "role": "agent", "password": "agent password 1"});
-        let (status, m) = call(&http, reqwest::Method::POST, format!("{}/api/v1/members", a.base), &admin, Some(body)).await;
+        let (status, m) = call(
+            &http,
+            reqwest::Method::POST,
+            format!("{}/api/v1/members", a.base),
+            &admin,
+            Some(body),
+        )
+        .await;
         assert_eq!(status, StatusCode::CREATED, "{m}");
         ids.push(m["id"].as_str().unwrap().to_string());
     }
-    let (_, teams) = call(&http, reqwest::Method::GET, format!("{}/api/v1/teams", a.base), &admin, None).await;
+    let (_, teams) = call(
+        &http,
+        reqwest::Method::GET,
+        format!("{}/api/v1/teams", a.base),
+        &admin,
+        None,
+    )
+    .await;
     let team = teams[0]["id"].as_str().unwrap();
-    let (status, _) = call(&http, reqwest::Method::PUT, format!("{}/api/v1/teams/{team}", a.base), &admin, Some(json!({"name": "Billing", "slug": "billing", "members": ids}))).await;
+    let (status, _) = call(
+        &http,
+        reqwest::Method::PUT,
+        format!("{}/api/v1/teams/{team}", a.base),
+        &admin,
+        Some(json!({"name": "Billing", "slug": "billing", "members": ids})),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
-    let (_, created) = call(&http, reqwest::Method::POST, format!("{}/api/v1/flows", a.base), &admin, Some(json!({"document": flow(&hook)}))).await;
+    let (_, created) = call(
+        &http,
+        reqwest::Method::POST,
+        format!("{}/api/v1/flows", a.base),
+        &admin,
+        Some(json!({"document": flow(&hook)})),
+    )
+    .await;
     let flow_id = created["id"].as_str().unwrap().to_string();
-    call(&http, reqwest::Method::POST, format!("{}/api/v1/flows/{flow_id}/publish", a.base), &admin, Some(json!({}))).await;
-    call(&http, reqwest::Method::PUT, format!("{}/api/v1/flows/{flow_id}/live", a.base), &admin, Some(json!({"live": true}))).await;
+    call(
+        &http,
+        reqwest::Method::POST,
+        format!("{}/api/v1/flows/{flow_id}/publish", a.base),
+        &admin,
+        Some(json!({})),
+    )
+    .await;
+    call(
+        &http,
+        reqwest::Method::PUT,
+        format!("{}/api/v1/flows/{flow_id}/live", a.base),
+        &admin,
+        Some(json!({"live": true})),
+    )
+    .await;
 
     // Sam works on B, Kim on A; both online.
     let sam = sign_in(&http, &b.base, "sam@example.com").await;
     let kim = sign_in(&http, &a.base, "kim@example.com").await;
     for (agent, base) in [(&sam, &b.base), (&kim, &a.base)] {
         let auth = [("cookie", agent.cookie.as_str()), ("x-csrf-token", agent.csrf.as_str())];
-        let (status, _) = call(&http, reqwest::Method::PUT, format!("{base}/api/v1/me/presence"), &auth, Some(json!({"status": "online"}))).await;
+        let (status, _) = call(
+            &http,
+            reqwest::Method::PUT,
+            format!("{base}/api/v1/me/presence"),
+            &auth,
+            Some(json!({"status": "online"})),
+        )
+        .await;
         assert_eq!(status, StatusCode::OK);
     }
     // Sam's inbox socket on B.
     use futures_util::StreamExt;
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-    let mut req = format!("{}/api/v1/inbox/ws", b.base.replace("http", "ws")).into_client_request().unwrap();
+    let mut req = format!("{}/api/v1/inbox/ws", b.base.replace("http", "ws"))
+        .into_client_request()
+        .unwrap();
     req.headers_mut().insert("cookie", sam.cookie.parse().unwrap());
     let (mut inbox, _) = tokio_tungstenite::connect_async(req).await.unwrap();
     tokio::time::sleep(Duration::from_millis(1200)).await;
@@ -236,12 +335,26 @@ async fn two_instances_share_customers_agents_and_work() {
     // Ten customers talk to A; every webhook runs once although both instances poll the outbox.
     let mut customers = Vec::new();
     for i in 0..10 {
-        let (status, body) = call(&http, reqwest::Method::POST, format!("{}/api/v1/widget/conversations", a.base), &[], Some(json!({"widget_key": widget_key, "flow_id": flow_id}))).await;
+        let (status, body) = call(
+            &http,
+            reqwest::Method::POST,
+            format!("{}/api/v1/widget/conversations", a.base),
+            &[],
+            Some(json!({"widget_key": widget_key, "flow_id": flow_id})),
+        )
+        .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         let conv = body["conversation"]["id"].as_str().unwrap().to_string();
         let token = body["token"].as_str().unwrap().to_string();
         let auth = format!("Bearer {token}");
-        let (status, _) = call(&http, reqwest::Method::POST, format!("{}/api/v1/conversations/{conv}/messages", a.base), &[("authorization", auth.as_str())], Some(json!({"client_id": "e", "text": format!("c{i}@example.com")}))).await;
+        let (status, _) = call(
+            &http,
+            reqwest::Method::POST,
+            format!("{}/api/v1/conversations/{conv}/messages", a.base),
+            &[("authorization", auth.as_str())],
+            Some(json!({"client_id": "e", "text": format!("c{i}@example.com")})),
+        )
+        .await;
         assert_eq!(status, StatusCode::OK);
         customers.push((conv, token));
     }
@@ -249,7 +362,11 @@ async fn two_instances_share_customers_agents_and_work() {
     let mut queued = std::collections::HashSet::new();
     let deadline = Instant::now() + Duration::from_secs(15);
     while queued.len() < customers.len() {
-        let frame = tokio::time::timeout(deadline.saturating_duration_since(Instant::now()), inbox.next()).await.expect("queued events reach B").unwrap().unwrap();
+        let frame = tokio::time::timeout(deadline.saturating_duration_since(Instant::now()), inbox.next())
+            .await
+            .expect("queued events reach B")
+            .unwrap()
+            .unwrap();
         if let tokio_tungstenite::tungstenite::Message::Text(t) = frame {
             let v: Value = serde_json::from_str(&t).unwrap();
             if v["type"] == "conversation.queued" {
@@ -258,15 +375,31 @@ async fn two_instances_share_customers_agents_and_work() {
             }
         }
     }
-    assert_eq!(calls.load(Ordering::SeqCst), customers.len(), "each webhook was called once across the two instances");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        customers.len(),
+        "each webhook was called once across the two instances"
+    );
 
     // Claims race across instances: Sam on B and Kim on A, at once; exactly one wins each time.
     for (conv, _) in &customers[..5] {
         let sam_auth = [("cookie", sam.cookie.as_str()), ("x-csrf-token", sam.csrf.as_str())];
         let kim_auth = [("cookie", kim.cookie.as_str()), ("x-csrf-token", kim.csrf.as_str())];
         let (x, y) = tokio::join!(
-            call(&http, reqwest::Method::POST, format!("{}/api/v1/inbox/conversations/{conv}/claim", b.base), &sam_auth, None),
-            call(&http, reqwest::Method::POST, format!("{}/api/v1/inbox/conversations/{conv}/claim", a.base), &kim_auth, None),
+            call(
+                &http,
+                reqwest::Method::POST,
+                format!("{}/api/v1/inbox/conversations/{conv}/claim", b.base),
+                &sam_auth,
+                None
+            ),
+            call(
+                &http,
+                reqwest::Method::POST,
+                format!("{}/api/v1/inbox/conversations/{conv}/claim", a.base),
+                &kim_auth,
+                None
+            ),
         );
         let mut statuses = [x.0, y.0];
         statuses.sort();
@@ -277,11 +410,32 @@ async fn two_instances_share_customers_agents_and_work() {
     drop(a);
     let (conv, token) = &customers[9];
     let sam_auth = [("cookie", sam.cookie.as_str()), ("x-csrf-token", sam.csrf.as_str())];
-    let (status, body) = call(&http, reqwest::Method::POST, format!("{}/api/v1/inbox/conversations/{conv}/claim", b.base), &sam_auth, None).await;
+    let (status, body) = call(
+        &http,
+        reqwest::Method::POST,
+        format!("{}/api/v1/inbox/conversations/{conv}/claim", b.base),
+        &sam_auth,
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, _) = call(&http, reqwest::Method::POST, format!("{}/api/v1/inbox/conversations/{conv}/reply", b.base), &sam_auth, Some(json!({"text": "Sam here"}))).await;
+    let (status, _) = call(
+        &http,
+        reqwest::Method::POST,
+        format!("{}/api/v1/inbox/conversations/{conv}/reply", b.base),
+        &sam_auth,
+        Some(json!({"text": "Sam here"})),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _) = call(&http, reqwest::Method::POST, format!("{}/api/v1/inbox/conversations/{conv}/hand-back", b.base), &sam_auth, Some(json!({}))).await;
+    let (status, _) = call(
+        &http,
+        reqwest::Method::POST,
+        format!("{}/api/v1/inbox/conversations/{conv}/hand-back", b.base),
+        &sam_auth,
+        Some(json!({})),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     let seen = wait_for(&http, &b.base, conv, token, "Back with the bot, c9@example.com.").await;
     assert!(seen.iter().any(|m| m["text"] == "Sam here" && m["author"] == "Sam"));

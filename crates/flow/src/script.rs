@@ -302,6 +302,37 @@ impl Executor for FixtureExecutor {
 
 /// Runs one test against a flow.
 pub fn run_test(flow: &Flow, test: &TestCase) -> TestResult {
+    let sim = simulate(flow, test);
+    TestResult {
+        name: test.name.clone(),
+        passed: sim.failure.is_none(),
+        failure: sim.failure,
+        transcript: sim.transcript,
+        coverage: sim.coverage,
+    }
+}
+
+/// Everything a simulated conversation did: what the builder's test conversation shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct Simulation {
+    pub transcript: Vec<Line>,
+    /// The flow's state at the end (status, node, variables).
+    pub state: State,
+    /// Every edge taken, in order: the path to light on the canvas.
+    pub routes: Vec<Effect>,
+    pub handovers: Vec<Handover>,
+    /// Pending timers: (due at ms since the start, id).
+    pub timers: Vec<(u64, u64)>,
+    /// Milliseconds since the conversation began.
+    pub clock_ms: u64,
+    #[serde(skip)]
+    pub coverage: Coverage,
+    /// The first step whose expectation failed (the steps after it did not run).
+    pub failure: Option<Failure>,
+}
+
+/// Runs a test's steps (any mix of actions and expectations) and returns what happened.
+pub fn simulate(flow: &Flow, test: &TestCase) -> Simulation {
     let world = StaticWorld {
         open: test.setup.open.unwrap_or(true),
         agents_online: test.setup.agents_online.unwrap_or(true),
@@ -336,12 +367,20 @@ pub fn run_test(flow: &Flow, test: &TestCase) -> TestResult {
             break;
         }
     }
-    TestResult {
-        name: test.name.clone(),
-        passed: failure.is_none(),
+    Simulation {
+        routes: sim
+            .effects
+            .iter()
+            .filter(|e| matches!(e, Effect::Route { .. }))
+            .cloned()
+            .collect(),
+        timers: sim.timers().to_vec(),
+        clock_ms: sim.now_ms,
+        handovers: sim.handovers.clone(),
+        transcript: sim.transcript,
+        state: sim.state,
+        coverage: sim.coverage,
         failure,
-        transcript: sim.transcript.clone(),
-        coverage: sim.coverage.clone(),
     }
 }
 

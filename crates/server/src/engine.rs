@@ -1153,9 +1153,14 @@ impl Turn {
             }
         }
         if let Some(m) = &self.inbound {
-            let mut payload: Value = m.payload.as_deref().and_then(|p| serde_json::from_str(p).ok()).unwrap_or(json!({}));
+            let mut payload: Value = m
+                .payload
+                .as_deref()
+                .and_then(|p| serde_json::from_str(p).ok())
+                .unwrap_or(json!({}));
             payload["turn_end"] = json!(self.conv.last_seq);
-            tx.set_message_payload(&m.conversation_id, m.seq, &payload.to_string()).await?;
+            tx.set_message_payload(&m.conversation_id, m.seq, &payload.to_string())
+                .await?;
         }
         self.conv.state = serde_json::to_string(&self.state).map_err(|e| ApiError::internal(e.to_string()))?;
         self.conv.updated_at = self.now;

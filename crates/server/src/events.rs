@@ -171,7 +171,9 @@ fn known_without_subscriptions(workspace_id: &str) -> bool {
 
 fn remember_without_subscriptions(workspace_id: &str) {
     let mut guard = WITHOUT_SUBSCRIPTIONS.lock().unwrap_or_else(|p| p.into_inner());
-    guard.get_or_insert_with(Default::default).insert(workspace_id.to_string(), std::time::Instant::now());
+    guard
+        .get_or_insert_with(Default::default)
+        .insert(workspace_id.to_string(), std::time::Instant::now());
 }
 
 /// A subscription of the workspace was added or removed here: look again from now on.

@@ -894,3 +894,56 @@ async fn health_metrics_and_openapi() {
         .unwrap();
     assert!(docs_page.contains("/api/openapi.json"));
 }
+
+#[tokio::test]
+async fn builder_test_conversation_and_scripted_tests_run_on_the_draft() {
+    let Some(s) = TestServer::start(Db::Sqlite).await else {
+        return;
+    };
+    let (_, flows) = s.api(Method::GET, "/api/v1/flows", None).await;
+    let id = flows[0]["id"].as_str().unwrap().to_string();
+    let conversation = json!({"steps": [{"press": "name"}, {"say": "Ana López"}, {"take_over": "Sam"}]});
+    let (status, sim) = s
+        .api(
+            Method::POST,
+            &format!("/api/v1/flows/{id}/simulate"),
+            Some(json!({"conversation": conversation})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{sim}");
+    let lines: Vec<&str> = sim["transcript"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["text"].as_str().unwrap())
+        .collect();
+    assert!(
+        lines.contains(&"What's your full name, as it appears on your account?"),
+        "{lines:?}"
+    );
+    assert_eq!(sim["state"]["vars"]["customer_name"], "Ana López");
+    assert_eq!(sim["routes"][0]["from"], "start");
+    assert!(sim["failure"].is_null());
+    let (status, body) = s
+        .api(
+            Method::POST,
+            &format!("/api/v1/flows/{id}/simulate"),
+            Some(json!({"conversation": {"steps": [{"sya": "x"}]}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["error"]["field"]
+            .as_str()
+            .unwrap()
+            .starts_with("conversation.steps"),
+        "{body}"
+    );
+    let (status, run) = s
+        .api(Method::POST, &format!("/api/v1/flows/{id}/tests/run"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{run}");
+    assert!(run["passed"].as_u64().unwrap() >= 5, "{run}");
+    assert_eq!(run["failed"], 0);
+    assert_eq!(run["coverage"]["nodes_covered"], run["coverage"]["nodes_total"]);
+}

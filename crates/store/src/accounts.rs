@@ -1,6 +1,6 @@
 //! Workspaces, members, sessions and API keys.
 
-use crate::{on_read, on_pool, Result, Store};
+use crate::{on_pool, on_read, Result, Store};
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]

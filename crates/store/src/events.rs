@@ -1,7 +1,7 @@
 //! Outbound events: workspace subscriptions and the log of delivery attempts. The events
 //! themselves wait in the outbox (kind `event`) until delivered.
 
-use crate::{on_read, on_pool, on_tx, Result, Store, Tx};
+use crate::{on_pool, on_read, on_tx, Result, Store, Tx};
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]

@@ -1,6 +1,6 @@
 //! Flows: an editable draft and immutable, numbered published versions.
 
-use crate::{on_read, on_pool, on_tx, Result, Store, StoreError};
+use crate::{on_pool, on_read, on_tx, Result, Store, StoreError};
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]

@@ -1,6 +1,6 @@
 //! Teams, agent presence, hand-overs, the timeline and the inbox's queries.
 
-use crate::{on_read, on_pool, on_tx, Conversation, Member, Result, Store, Tx};
+use crate::{on_pool, on_read, on_tx, Conversation, Member, Result, Store, Tx};
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]

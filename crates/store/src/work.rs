@@ -1,6 +1,6 @@
 //! Work that outlives a request: the outbox of effects, persisted timers, webhook deliveries.
 
-use crate::{on_read, on_pool, on_tx, Result, Store, Tx};
+use crate::{on_pool, on_read, on_tx, Result, Store, Tx};
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]

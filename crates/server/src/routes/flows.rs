@@ -32,6 +32,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/flows/{id}/live", put(set_live))
         .route("/api/v1/flows/{id}/settings", put(flow_settings))
         .route("/api/v1/flows/{id}/export", get(export))
+        .route("/api/v1/flows/{id}/simulate", post(simulate))
+        .route("/api/v1/flows/{id}/tests/run", post(run_tests))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -510,4 +512,95 @@ async fn export(
         pretty,
     )
         .into_response())
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SimulateRequest {
+    /// The conversation so far: setup, fixtures and steps (`say`, `press`, `take_over`,
+    /// `agent_reply`, `hand_back`, `resolve`, `cancel`, `advance`, `set`, and expectations), as in
+    /// scripted tests. The builder sends the whole list each time.
+    #[schema(value_type = Object)]
+    pub conversation: Value,
+    /// A document to run instead of the saved draft (e.g. unsaved edits).
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub document: Option<Value>,
+}
+
+fn loaded(text: &str) -> ApiResult<baton_flow::Flow> {
+    let checked =
+        check(text).map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "flow_unreadable", e.to_string()))?;
+    checked.flow.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "flow_invalid",
+            "the flow's structure is broken; fix its errors to run it",
+        )
+        .details(json!(checked.diagnostics))
+    })
+}
+
+/// The builder's test conversation: runs the draft (or a given document) in the simulator —
+/// customer, agent and clock — and returns the transcript, the path taken, the variables and
+/// hand-overs. Nothing is stored and no webhook is called (give fixtures, or it fails).
+#[utoipa::path(post, path = "/api/v1/flows/{id}/simulate", tag = "flows", params(("id" = String, Path)),
+    security(("session" = []), ("api_key" = [])), request_body = SimulateRequest,
+    responses((status = 200, body = Object), (status = 422, body = crate::error::ErrorBody)))]
+async fn simulate(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<SimulateRequest>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Role::Agent)?;
+    let flow = owned_flow(&state, &caller, &id).await?;
+    let text = match &req.document {
+        Some(d) => d.to_string(),
+        None => flow.draft.clone(),
+    };
+    let loaded = loaded(&text)?;
+    let mut conversation = req.conversation;
+    if let Some(o) = conversation.as_object_mut() {
+        o.entry("name").or_insert(json!("test conversation"));
+    }
+    let test: baton_flow::script::TestCase = crate::json::parse(conversation.to_string().as_bytes()).map_err(|e| {
+        let field = format!("conversation.{}", e.field.clone().unwrap_or_default());
+        e.field(field.trim_end_matches('.'))
+    })?;
+    if test.steps.len() > 500 {
+        return Err(ApiError::invalid_field("conversation.steps", "at most 500 steps"));
+    }
+    let result = baton_flow::script::simulate(&loaded, &test);
+    Ok(Json(json!(result)))
+}
+
+/// Runs every scripted test saved with the draft; returns each result and the node and port
+/// coverage (for the coverage overlay).
+#[utoipa::path(post, path = "/api/v1/flows/{id}/tests/run", tag = "flows", params(("id" = String, Path)),
+    security(("session" = []), ("api_key" = [])),
+    responses((status = 200, body = Object), (status = 422, body = crate::error::ErrorBody)))]
+async fn run_tests(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    caller.require(Role::Agent)?;
+    let flow = owned_flow(&state, &caller, &id).await?;
+    let loaded = loaded(&flow.draft)?;
+    let mut coverage = baton_flow::sim::Coverage::default();
+    let results: Vec<Value> = loaded
+        .tests()
+        .iter()
+        .map(|t| {
+            let r = run_test(&loaded, t);
+            coverage.merge(&r.coverage);
+            json!({ "name": r.name, "passed": r.passed, "failure": r.failure, "transcript": r.transcript })
+        })
+        .collect();
+    let passed = results.iter().filter(|r| r["passed"] == true).count();
+    Ok(Json(json!({
+        "passed": passed,
+        "failed": results.len() - passed,
+        "tests": results,
+        "coverage": coverage.summary(&loaded),
+        "covered_nodes": coverage.nodes,
+        "covered_ports": coverage.ports.iter().map(|(n, p)| format!("{n}.{p}")).collect::<Vec<_>>(),
+    })))
 }

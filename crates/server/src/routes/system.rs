@@ -46,6 +46,8 @@ pub fn routes() -> Router<AppState> {
         crate::routes::flows::set_live,
         crate::routes::flows::flow_settings,
         crate::routes::flows::export,
+        crate::routes::flows::simulate,
+        crate::routes::flows::run_tests,
         crate::routes::accounts::login,
         crate::routes::accounts::logout,
         crate::routes::accounts::me,
