@@ -635,9 +635,11 @@ impl Turn {
             author,
             created_at: self.now,
         };
-        tx.insert_message(&m).await?;
         if role == "customer" {
+            // Written when the turn finishes, with the seq of its last reply (for retries).
             self.inbound = Some(m.clone());
+        } else {
+            tx.insert_message(&m).await?;
         }
         if matches!(role, "bot" | "agent" | "system") {
             self.outbound.push(m.clone());
@@ -806,8 +808,10 @@ impl Turn {
         h: &baton_flow::runtime::Handover,
     ) -> Result<Option<Member>, JobError> {
         let transcript = tx.messages_after(&self.conv.id, 0, 500).await?;
+        // The message this turn answers is written when the turn finishes: count it too.
         let said: Vec<&str> = transcript
             .iter()
+            .chain(self.inbound.iter())
             .filter(|m| m.role == "customer")
             .map(|m| m.text.as_str())
             .collect();
@@ -1152,15 +1156,11 @@ impl Turn {
                 self.conv.queued_at = None;
             }
         }
-        if let Some(m) = &self.inbound {
-            let mut payload: Value = m
-                .payload
-                .as_deref()
-                .and_then(|p| serde_json::from_str(p).ok())
-                .unwrap_or(json!({}));
+        if let Some(mut m) = self.inbound.take() {
+            let mut payload: Value = m.payload.as_deref().and_then(|p| serde_json::from_str(p).ok()).unwrap_or(json!({}));
             payload["turn_end"] = json!(self.conv.last_seq);
-            tx.set_message_payload(&m.conversation_id, m.seq, &payload.to_string())
-                .await?;
+            m.payload = Some(payload.to_string());
+            tx.insert_message(&m).await?;
         }
         self.conv.state = serde_json::to_string(&self.state).map_err(|e| ApiError::internal(e.to_string()))?;
         self.conv.updated_at = self.now;

@@ -121,6 +121,37 @@ pub fn rfc3339(ms: i64) -> String {
     )
 }
 
+/// Workspaces known to have no subscriptions at all, and since when: most workspaces have
+/// none, and a turn emits several events, so the lookup is skipped for a moment.
+static WITHOUT_SUBSCRIPTIONS: std::sync::Mutex<Option<std::collections::HashMap<String, std::time::Instant>>> =
+    std::sync::Mutex::new(None);
+
+/// How long "no subscriptions" is trusted (another instance may have added one).
+const NO_SUBSCRIPTIONS_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+
+fn known_without_subscriptions(workspace_id: &str) -> bool {
+    let guard = WITHOUT_SUBSCRIPTIONS.lock().unwrap_or_else(|p| p.into_inner());
+    guard
+        .as_ref()
+        .and_then(|m| m.get(workspace_id))
+        .is_some_and(|at| at.elapsed() < NO_SUBSCRIPTIONS_TTL)
+}
+
+fn remember_without_subscriptions(workspace_id: &str) {
+    let mut guard = WITHOUT_SUBSCRIPTIONS.lock().unwrap_or_else(|p| p.into_inner());
+    guard
+        .get_or_insert_with(Default::default)
+        .insert(workspace_id.to_string(), std::time::Instant::now());
+}
+
+/// A subscription of the workspace was added or removed here: look again from now on.
+pub fn forget(workspace_id: &str) {
+    let mut guard = WITHOUT_SUBSCRIPTIONS.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(m) = guard.as_mut() {
+        m.remove(workspace_id);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,36 +181,5 @@ mod tests {
         );
         let back: EventPayload = serde_json::from_str(&serde_json::to_string(&p).unwrap()).unwrap();
         assert_eq!(back, p);
-    }
-}
-
-/// Workspaces known to have no subscriptions at all, and since when: most workspaces have
-/// none, and a turn emits several events, so the lookup is skipped for a moment.
-static WITHOUT_SUBSCRIPTIONS: std::sync::Mutex<Option<std::collections::HashMap<String, std::time::Instant>>> =
-    std::sync::Mutex::new(None);
-
-/// How long "no subscriptions" is trusted (another instance may have added one).
-const NO_SUBSCRIPTIONS_TTL: std::time::Duration = std::time::Duration::from_secs(2);
-
-fn known_without_subscriptions(workspace_id: &str) -> bool {
-    let guard = WITHOUT_SUBSCRIPTIONS.lock().unwrap_or_else(|p| p.into_inner());
-    guard
-        .as_ref()
-        .and_then(|m| m.get(workspace_id))
-        .is_some_and(|at| at.elapsed() < NO_SUBSCRIPTIONS_TTL)
-}
-
-fn remember_without_subscriptions(workspace_id: &str) {
-    let mut guard = WITHOUT_SUBSCRIPTIONS.lock().unwrap_or_else(|p| p.into_inner());
-    guard
-        .get_or_insert_with(Default::default)
-        .insert(workspace_id.to_string(), std::time::Instant::now());
-}
-
-/// A subscription of the workspace was added or removed here: look again from now on.
-pub fn forget(workspace_id: &str) {
-    let mut guard = WITHOUT_SUBSCRIPTIONS.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(m) = guard.as_mut() {
-        m.remove(workspace_id);
     }
 }

@@ -146,13 +146,6 @@ impl Tx {
             .bind(conversation_id).bind(after).bind(limit).fetch_all(conn).await?))
     }
 
-    /// Replaces a message's payload (the turn records which replies belong to a message).
-    pub async fn set_message_payload(&mut self, conversation_id: &str, seq: i64, payload: &str) -> Result<()> {
-        on_tx!(self, conn => sqlx::query("UPDATE messages SET payload = $1 WHERE conversation_id = $2 AND seq = $3")
-            .bind(payload).bind(conversation_id).bind(seq).execute(conn).await?.rows_affected());
-        Ok(())
-    }
-
     pub async fn insert_message(&mut self, m: &Message) -> Result<()> {
         on_tx!(self, conn => sqlx::query(
             "INSERT INTO messages (conversation_id, seq, role, text, payload, client_id, author, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
