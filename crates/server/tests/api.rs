@@ -309,6 +309,8 @@ async fn workspaces_cannot_see_each_other(db: Db) {
     let (_, flows) = s.api(Method::GET, "/api/v1/flows", None).await;
     let demo_flow = flows[0]["id"].as_str().unwrap().to_string();
     let c = s.customer().await;
+    let (_, teams) = s.api(Method::GET, "/api/v1/teams", None).await;
+    let demo_team = teams[0]["id"].as_str().unwrap().to_string();
     let k = &other.api_key;
     for (method, path, body) in [
         (Method::GET, format!("/api/v1/flows/{demo_flow}"), None),
@@ -341,12 +343,41 @@ async fn workspaces_cannot_see_each_other(db: Db) {
         ),
         (Method::GET, format!("/api/v1/flows/{demo_flow}/export"), None),
         (Method::GET, format!("/api/v1/conversations/{}/deliveries", c.id), None),
+        (Method::GET, format!("/api/v1/flows/{demo_flow}/analytics"), None),
+        (Method::POST, format!("/api/v1/flows/{demo_flow}/simulate"), Some(json!({"conversation": {"steps": []}}))),
+        (Method::POST, format!("/api/v1/flows/{demo_flow}/tests/run"), None),
+        (Method::GET, format!("/api/v1/inbox/conversations/{}", c.id), None),
+        (Method::PUT, format!("/api/v1/teams/{demo_team}"), Some(json!({"name": "Mine", "slug": "mine"}))),
     ] {
         let (status, body) = s.api_as(k, method.clone(), &path, body).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}: {body}");
     }
     let (_, mine) = s.api_as(k, Method::GET, "/api/v1/flows", None).await;
     assert_eq!(mine, json!([]));
+    let (_, theirs) = s.api_as(k, Method::GET, "/api/v1/inbox/conversations?status=bot,queued,assigned,resolved", None).await;
+    assert_eq!(theirs, json!([]), "the other workspace's inbox is empty");
+    // The other workspace's owner, signed in, cannot act on this workspace's conversation.
+    let res = s
+        .http
+        .post(format!("{}/api/v1/auth/login", s.base))
+        .json(&json!({"email": "other@example.com", "password": "a long password"}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let csrf = res.json::<Value>().await.unwrap()["csrf_token"].as_str().unwrap().to_string();
+    for action in ["claim", "resolve", "note"] {
+        let res = s
+            .http
+            .post(format!("{}/api/v1/inbox/conversations/{}/{action}", s.base, c.id))
+            .header("cookie", &cookie)
+            .header("x-csrf-token", &csrf)
+            .json(&json!({"text": "x"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{action}");
+    }
     let (_, members) = s.api_as(k, Method::GET, "/api/v1/members", None).await;
     assert_eq!(members.as_array().unwrap().len(), 1);
     assert_eq!(members[0]["email"], "other@example.com");
