@@ -666,7 +666,7 @@ pub struct HandoverNode {
     /// Team to route to (default: the workspace's default queue).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub team: Option<String>,
-    /// A specific agent (by handle) to route to.
+    /// A specific agent to route to: the member's email.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<String>,
     #[serde(default)]

@@ -165,6 +165,8 @@ pub enum Event {
     },
     Resolved,
     CustomerCancelled,
+    /// An agent put the conversation back in a queue (transfer to a team).
+    Requeued,
     WebhookResult {
         request: u64,
         result: WebhookOutcome,
@@ -555,6 +557,7 @@ impl Machine<'_> {
             Event::HandedBack { variables, resume_at } => self.handed_back(variables, resume_at.as_deref()),
             Event::Resolved => self.resolved(),
             Event::CustomerCancelled => self.cancelled(),
+            Event::Requeued => self.requeued(),
             Event::WebhookResult { request, result } => self.webhook_result(*request, result),
             Event::AiResult { request, result } => self.ai_result(*request, result),
             Event::TimerFired { timer } => self.timer(*timer),
@@ -1139,6 +1142,15 @@ impl Machine<'_> {
                 last_message: self.state.vars.get("last_message").map(crate::template::display_value),
             },
         }));
+        self.state.handovers += 1;
+        self.state.pending_text = false;
+        self.wait_in_queue(h);
+        Next::Wait
+    }
+
+    /// Queued at a Handover node: the stalling and maximum-wait timers run.
+    fn wait_in_queue(&mut self, h: &HandoverNode) {
+        let settings = self.world.settings();
         let stalling = h.stalling_seconds.unwrap_or(settings.stalling_seconds);
         let max_wait = h.max_wait_seconds.unwrap_or(settings.max_wait_seconds);
         let stalling_timer = (stalling > 0 && (max_wait == 0 || stalling < max_wait)).then(|| {
@@ -1159,16 +1171,40 @@ impl Machine<'_> {
             });
             timer
         });
-        self.state.handovers += 1;
         self.state.status = Status::Queued;
-        self.state.pending_text = false;
         self.state.wait = Wait::Person {
             stalling_timer,
             max_wait_timer,
             agent: None,
             barged_in: false,
         };
-        Next::Wait
+    }
+
+    /// The agent put the conversation back in a queue (a transfer to a team): it waits again,
+    /// with its timers, and the customer may cancel.
+    fn requeued(&mut self) -> Handled {
+        if !matches!(self.state.status, Status::Queued | Status::Assigned) {
+            return Handled::Ignored("no person has the conversation");
+        }
+        let Some(i) = self.current() else {
+            return Handled::Ignored("the flow is not at a node");
+        };
+        let flow = self.flow;
+        let NodeKind::Handover(h) = &flow.node(i).kind else {
+            // An agent who barged in hands the conversation to a queue: it waits for a person.
+            self.cancel_wait_timers();
+            self.state.status = Status::Queued;
+            self.state.wait = Wait::Person {
+                stalling_timer: None,
+                max_wait_timer: None,
+                agent: None,
+                barged_in: true,
+            };
+            return Handled::Applied;
+        };
+        self.cancel_wait_timers();
+        self.wait_in_queue(h);
+        Handled::Applied
     }
 
     /// The customer answered the node the flow waits at.

@@ -33,7 +33,10 @@ fn looping_flow() -> String {
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let postgres = std::env::args().any(|a| a == "--postgres");
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap_or_else(|e| panic!("{e}"));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
     runtime.block_on(async move {
         let url = if postgres {
             match baton_server::testing::fresh_postgres_database().await {

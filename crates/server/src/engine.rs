@@ -571,6 +571,8 @@ struct Turn {
     timers: bool,
     /// The customer's message this turn answers (its payload records the turn's last seq).
     inbound: Option<Message>,
+    /// The member acting in this turn (agent actions).
+    acting: Option<Member>,
 }
 
 impl Turn {
@@ -601,6 +603,7 @@ impl Turn {
             outbox: false,
             timers: false,
             inbound: None,
+            acting: None,
         })
     }
 
@@ -914,6 +917,9 @@ impl Turn {
         let Some(mut h) = self.open.take() else {
             return Ok(());
         };
+        // Without a named actor, the member acting in this turn (if any) ended it.
+        let acting = actor.cloned().or_else(|| self.acting.clone());
+        let actor = acting.as_ref();
         h.status = outcome.to_string();
         h.ended_at = Some(self.now);
         tx.update_handover(&h).await?;
@@ -965,6 +971,7 @@ impl Turn {
     }
 
     async fn agent(&mut self, core: &Core, tx: &mut Tx, member: &Member, action: &AgentAction) -> Result<(), JobError> {
+        self.acting = Some(member.clone());
         match action {
             AgentAction::Claim => {
                 match self.open.as_ref() {
@@ -1044,7 +1051,19 @@ impl Turn {
                 self.timeline(tx, "transferred", Some(&member.id), json!({ "to_team": team }))
                     .await?;
                 self.emit(tx, "conversation.transferred", json!({ "to_team": team }))
-                    .await
+                    .await?;
+                // It waits in the new team's queue again: timers, cancel, the queued event.
+                self.step(core, tx, &Event::Requeued).await?;
+                if let Some(h) = self.open.clone() {
+                    let context: Value = serde_json::from_str(&h.context).unwrap_or(json!({}));
+                    self.emit(
+                        tx,
+                        "conversation.queued",
+                        json!({ "handover_id": h.id, "team": h.team, "priority": h.priority, "queued_at": self.now, "context": context }),
+                    )
+                    .await?;
+                }
+                Ok(())
             }
             AgentAction::Reply { text, client_id } => {
                 if let Some(cid) = client_id {
@@ -1124,7 +1143,11 @@ impl Turn {
                     variables: variables.clone(),
                     resume_at: resume_at.clone(),
                 };
-                // The close is recorded by the Route effect (or the end) the step produces.
+                if resume_at.is_some() {
+                    // No edge leaves the Handover node: record the outcome here.
+                    self.close_handover(tx, "handed_back", Some(member)).await?;
+                }
+                // Otherwise the close is recorded by the Route effect (or the end) of the step.
                 self.step(core, tx, &event).await
             }
             AgentAction::Resolve => {
@@ -1157,7 +1180,11 @@ impl Turn {
             }
         }
         if let Some(mut m) = self.inbound.take() {
-            let mut payload: Value = m.payload.as_deref().and_then(|p| serde_json::from_str(p).ok()).unwrap_or(json!({}));
+            let mut payload: Value = m
+                .payload
+                .as_deref()
+                .and_then(|p| serde_json::from_str(p).ok())
+                .unwrap_or(json!({}));
             payload["turn_end"] = json!(self.conv.last_seq);
             m.payload = Some(payload.to_string());
             tx.insert_message(&m).await?;

@@ -105,8 +105,23 @@ pub struct Running {
 
 /// Opens the store, migrates, bootstraps, starts the writer and workers, and serves.
 pub async fn start(config: Config) -> Result<Running, ServerError> {
+    // The port first: if it is taken, nothing is created (and no credentials are lost).
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .map_err(|source| ServerError::Bind {
+            addr: config.addr,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| ServerError::Bind {
+        addr: config.addr,
+        source,
+    })?;
     let store = Store::connect(&config.database_url).await?;
     store.migrate().await?;
+    if store.dialect() == baton_store::Dialect::Sqlite {
+        // One instance: after a stop or crash nobody has an inbox open here.
+        store.reset_presence().await?;
+    }
     let clock = match config.manual_clock_start {
         Some(start) => Clock::manual(start),
         None => Clock::System,
@@ -133,16 +148,6 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         connections: Arc::default(),
         trust_forwarded_for: config.trust_forwarded_for,
     };
-    let listener = tokio::net::TcpListener::bind(config.addr)
-        .await
-        .map_err(|source| ServerError::Bind {
-            addr: config.addr,
-            source,
-        })?;
-    let addr = listener.local_addr().map_err(|source| ServerError::Bind {
-        addr: config.addr,
-        source,
-    })?;
     let app = routes::app(state.clone());
     let server = tokio::spawn(async move {
         let service = app.into_make_service_with_connect_info::<SocketAddr>();

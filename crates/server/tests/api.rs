@@ -344,17 +344,32 @@ async fn workspaces_cannot_see_each_other(db: Db) {
         (Method::GET, format!("/api/v1/flows/{demo_flow}/export"), None),
         (Method::GET, format!("/api/v1/conversations/{}/deliveries", c.id), None),
         (Method::GET, format!("/api/v1/flows/{demo_flow}/analytics"), None),
-        (Method::POST, format!("/api/v1/flows/{demo_flow}/simulate"), Some(json!({"conversation": {"steps": []}}))),
+        (
+            Method::POST,
+            format!("/api/v1/flows/{demo_flow}/simulate"),
+            Some(json!({"conversation": {"steps": []}})),
+        ),
         (Method::POST, format!("/api/v1/flows/{demo_flow}/tests/run"), None),
         (Method::GET, format!("/api/v1/inbox/conversations/{}", c.id), None),
-        (Method::PUT, format!("/api/v1/teams/{demo_team}"), Some(json!({"name": "Mine", "slug": "mine"}))),
+        (
+            Method::PUT,
+            format!("/api/v1/teams/{demo_team}"),
+            Some(json!({"name": "Mine", "slug": "mine"})),
+        ),
     ] {
         let (status, body) = s.api_as(k, method.clone(), &path, body).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}: {body}");
     }
     let (_, mine) = s.api_as(k, Method::GET, "/api/v1/flows", None).await;
     assert_eq!(mine, json!([]));
-    let (_, theirs) = s.api_as(k, Method::GET, "/api/v1/inbox/conversations?status=bot,queued,assigned,resolved", None).await;
+    let (_, theirs) = s
+        .api_as(
+            k,
+            Method::GET,
+            "/api/v1/inbox/conversations?status=bot,queued,assigned,resolved",
+            None,
+        )
+        .await;
     assert_eq!(theirs, json!([]), "the other workspace's inbox is empty");
     // The other workspace's owner, signed in, cannot act on this workspace's conversation.
     let res = s
@@ -364,8 +379,17 @@ async fn workspaces_cannot_see_each_other(db: Db) {
         .send()
         .await
         .unwrap();
-    let cookie = res.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
-    let csrf = res.json::<Value>().await.unwrap()["csrf_token"].as_str().unwrap().to_string();
+    let cookie = res.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let csrf = res.json::<Value>().await.unwrap()["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
     for action in ["claim", "resolve", "note"] {
         let res = s
             .http

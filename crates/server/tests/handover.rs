@@ -20,6 +20,7 @@ on_both_databases!(
     round_robin_assigns_online_agents_in_turn,
     a_restart_keeps_the_queued_hand_over,
     transfer_to_a_team_or_a_member,
+    a_transferred_conversation_waits_again,
 );
 
 /// A signed-in member.
@@ -732,4 +733,53 @@ async fn transfer_to_a_team_or_a_member(db: Db) {
         .filter(|t| t["kind"] == "transferred")
         .count();
     assert_eq!(transfers, 2);
+}
+
+async fn a_transferred_conversation_waits_again(db: Db) {
+    let Some(s) = TestServer::start(db).await else { return };
+    let flow_id = s.publish_flow(support_flow()).await;
+    let sam = agent(&s, "sam@example.com", "Sam").await;
+    only_online(&s, &[&sam.id]).await;
+    let (c, _) = queued_customer(&s, &flow_id).await;
+    let path = |action: &str| format!("/api/v1/inbox/conversations/{}/{action}", c.id);
+    sam.act(Method::POST, &path("claim"), None).await;
+    let (status, body) = sam
+        .act(Method::POST, &path("transfer"), Some(json!({"team": "billing"})))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(c.status().await, "queued");
+    // Waiting again: the stalling timer runs and the customer can cancel.
+    s.advance_clock(60_000).await;
+    c.wait_for("Still looking for someone free.").await;
+    let replies = c.say("c", "cancel").await;
+    assert_eq!(
+        replies,
+        vec!["Okay, I've cancelled your request for a person.", "No problem."]
+    );
+    // A hand-back to a chosen node counts as handed back, by the agent who did it.
+    let (c, _) = queued_customer(&s, &flow_id).await;
+    let path = |action: &str| format!("/api/v1/inbox/conversations/{}/{action}", c.id);
+    sam.act(Method::POST, &path("claim"), None).await;
+    let (status, _) = sam
+        .act(Method::POST, &path("hand-back"), Some(json!({"resume_at": "survey"})))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, analytics) = s
+        .api(Method::GET, &format!("/api/v1/flows/{flow_id}/analytics"), None)
+        .await;
+    assert_eq!(
+        analytics["handover_nodes"][0]["outcomes"],
+        json!({"cancelled": 1, "handed_back": 1})
+    );
+    let (_, detail) = sam
+        .act(Method::GET, &format!("/api/v1/inbox/conversations/{}", c.id), None)
+        .await;
+    let back = detail["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["kind"] == "handed_back")
+        .cloned()
+        .unwrap();
+    assert_eq!(back["actor"], json!(sam.id));
 }

@@ -215,6 +215,11 @@ async fn update_settings(
     ApiJson(settings): ApiJson<WorkspaceSettings>,
 ) -> ApiResult<Json<WorkspaceSettings>> {
     caller.require(Role::Admin)?;
+    if let Some(hours) = &settings.business_hours {
+        hours
+            .validate()
+            .map_err(|e| ApiError::invalid_field(&format!("business_hours.{}", e.field), e.message.clone()))?;
+    }
     if settings.allowed_origins.len() > 50 {
         return Err(ApiError::invalid_field("allowed_origins", "at most 50 origins"));
     }

@@ -163,7 +163,8 @@ impl MessageView {
             image: payload.get("image").filter(|v| !v.is_null()).cloned(),
             buttons_only: payload.get("buttons_only").and_then(Value::as_bool).unwrap_or(false),
             author: m.author.clone(),
-            client_id: m.client_id.clone(),
+            // Agents' idempotency ids are internal; a customer's own id helps the widget.
+            client_id: m.client_id.clone().filter(|_| m.role == "customer"),
             created_at: m.created_at,
         }
     }

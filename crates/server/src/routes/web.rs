@@ -1,4 +1,4 @@
-//! The web app (flows list, builder) at `/app/`: the files of `web/dist`, embedded into the binary
+//! The web app (flows list, builder, inbox, settings) at `/app/` and the chat widget at `/widget.js`: the files of `web/dist`, embedded into the binary
 //! at compile time by `build.rs`. App routes fall back to `index.html`; hashed assets are cached
 //! for a year. Without a built app, `/app/` says how to build it.
 
@@ -31,6 +31,35 @@ pub fn routes() -> Router<AppState> {
         .route("/app", get(|| async { Redirect::to("/app/") }))
         .route("/app/", get(index))
         .route("/app/{*path}", get(file))
+        .route("/widget.js", get(widget))
+}
+
+/// The chat widget (`web/dist/widget.js`), loaded by a script tag on customers' sites: any site may
+/// load it, so it carries no frame or CSP restrictions of the app, and it is revalidated on use.
+async fn widget() -> Response {
+    match find("widget.js") {
+        Some(bytes) => {
+            let mut res = (StatusCode::OK, bytes).into_response();
+            let headers = res.headers_mut();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/javascript; charset=utf-8"),
+            );
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+            headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+            headers.insert(
+                header::HeaderName::from_static("cross-origin-resource-policy"),
+                HeaderValue::from_static("cross-origin"),
+            );
+            res
+        }
+        None => respond(
+            StatusCode::NOT_FOUND,
+            "text/plain; charset=utf-8",
+            "no-store",
+            b"the chat widget is not built: run `npm run build` in web/",
+        ),
+    }
 }
 
 /// Whether the binary carries the built app.
