@@ -8,6 +8,15 @@ echo "== web app: install, type-check, build"
 (cd web && npm ci --no-audit --no-fund && npm run build)
 echo "== web app: unit tests"
 (cd web && npm test)
+# The embedding model for the AI tests (they skip without it outside CI and fail in CI).
+if [ -z "${BATON_MINILM_DIR:-}" ]; then
+  if dir="$(./scripts/fetch-minilm.sh)"; then
+    export BATON_MINILM_DIR="$dir"
+  else
+    echo "warning: no embedding model (scripts/fetch-minilm.sh failed); embedding tests will skip" >&2
+  fi
+fi
+
 echo "== format"
 cargo fmt --all -- --check
 echo "== lint"

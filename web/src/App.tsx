@@ -3,6 +3,9 @@ import { api, csrfToken, onSignedOut, type Member } from './api';
 import { Builder } from './pages/Builder';
 import { FlowsList } from './pages/FlowsList';
 import { Login } from './pages/Login';
+import { Inbox } from './inbox/Inbox';
+import { Settings } from './settings/Settings';
+import { Analytics } from './pages/Analytics';
 import { navigate, useRoute, type Route } from './router';
 
 type Session = { state: 'checking' } | { state: 'signed_out' } | { state: 'signed_in'; member: Member };
@@ -57,6 +60,12 @@ export function App() {
       return <FlowsList member={member} onSignOut={signOut} />;
     case 'builder':
       return <Builder key={route.flowId} flowId={route.flowId} member={member} />;
+    case 'inbox':
+      return <Inbox member={member} conversationId={route.conversationId} onSignOut={signOut} />;
+    case 'settings':
+      return <Settings member={member} section={route.section} onSignOut={signOut} />;
+    case 'analytics':
+      return <Analytics key={route.flowId} flowId={route.flowId} member={member} onSignOut={signOut} />;
     case 'not_found':
       return (
         <div className="page">

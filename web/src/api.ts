@@ -162,3 +162,200 @@ export function errorText(e: unknown): string {
   if (e instanceof ApiError) return e.field ? `${e.message} (${e.field})` : e.message;
   return e instanceof Error ? e.message : String(e);
 }
+
+// ---- test conversations, scripted tests, analytics -------------------------------------------
+
+export type SimStep = Record<string, unknown> | string;
+
+export interface SimSetup {
+  variables?: Record<string, unknown>;
+  open?: boolean;
+  agents_online?: boolean;
+  handoff_enabled?: boolean;
+}
+
+export interface SimLine {
+  at_ms: number;
+  speaker: 'customer' | 'bot' | 'agent' | 'event' | string;
+  text: string;
+  buttons?: { id: string; label: string }[];
+}
+
+export interface SimResult {
+  transcript: SimLine[];
+  state: { status: string; at?: string | null; vars?: Record<string, unknown>; path?: string[]; wait?: { for?: string } | null };
+  routes: { from: string; port: string; to: string }[];
+  handovers: unknown[];
+  timers: unknown[];
+  clock_ms: number;
+  failure: { step?: number; step_text?: string; expected?: string; actual?: string; message?: string } | null;
+}
+
+export interface TestRunResult {
+  passed: number;
+  failed: number;
+  tests: { name: string; passed: boolean; failure: unknown }[];
+  coverage: { nodes_covered: number; nodes_total: number; ports_covered: number; ports_total: number; uncovered_nodes: string[]; uncovered_ports: string[] };
+  covered_nodes: string[];
+  covered_ports: string[];
+}
+
+export interface HandoverNodeStats {
+  node: string;
+  handovers: number;
+  outcomes: Record<string, number>;
+  picked_up: number;
+  pickup_ms_avg: number | null;
+  pickup_ms_max: number | null;
+}
+
+export interface FlowAnalytics {
+  conversations: number;
+  contained: number;
+  containment_rate: number | null;
+  handover_nodes: HandoverNodeStats[];
+}
+
+export const flowApi = {
+  simulate: (id: string, conversation: { setup?: SimSetup; steps: SimStep[] }, document?: FlowDocument) =>
+    request<SimResult>('POST', `/api/v1/flows/${encodeURIComponent(id)}/simulate`, document ? { conversation, document } : { conversation }),
+  runTests: (id: string) => request<TestRunResult>('POST', `/api/v1/flows/${encodeURIComponent(id)}/tests/run`, {}),
+  analytics: (id: string) => request<FlowAnalytics>('GET', `/api/v1/flows/${encodeURIComponent(id)}/analytics`),
+};
+
+// ---- inbox ------------------------------------------------------------------------------------
+
+export interface ConversationView {
+  id: string;
+  status: string;
+  flow_id?: string | null;
+  created_at?: number;
+  updated_at?: number;
+  [k: string]: unknown;
+}
+
+export interface InboxItem extends ConversationView {
+  team: string | null;
+  assignee: string | null;
+  priority: string | null;
+  waiting_since: number | null;
+  contact: Record<string, unknown> | null;
+  [k: string]: unknown;
+}
+
+export interface ContextVariable {
+  name: string;
+  type?: string;
+  value: unknown;
+}
+
+export interface HandoverContext {
+  reason?: string | null;
+  path?: string[];
+  variables?: ContextVariable[];
+  summary?: string | null;
+  sentiment?: string | null;
+  frustrated?: boolean | null;
+  last_message?: string | null;
+}
+
+export interface TranscriptLine {
+  seq?: number;
+  role: string;
+  text?: string | null;
+  author?: string | null;
+  at?: number;
+  created_at?: number;
+  [k: string]: unknown;
+}
+
+export interface InboxDetail {
+  conversation: ConversationView;
+  handover: { context?: HandoverContext; team?: string | null; node?: string; priority?: string; status?: string; [k: string]: unknown } | null;
+  at_node?: string | null;
+  handovers: unknown[];
+  timeline: { type?: string; kind?: string; at?: number; [k: string]: unknown }[];
+  transcript: TranscriptLine[];
+  variables: Record<string, unknown>;
+  nodes: { id: string; type?: string }[];
+  [k: string]: unknown;
+}
+
+export interface Team {
+  id: string;
+  name: string;
+  slug: string;
+  members: string[];
+  business_hours: BusinessHours | null;
+  open_now?: boolean;
+}
+
+export interface BusinessHours {
+  timezone: string;
+  weekly: { day: string; open: string; close: string }[];
+  holidays: { date: string; name: string }[];
+}
+
+const conv = (id: string, action: string) => `/api/v1/inbox/conversations/${encodeURIComponent(id)}/${action}`;
+
+export const inboxApi = {
+  list: (query: string) => request<InboxItem[] | { conversations: InboxItem[] }>('GET', `/api/v1/inbox/conversations${query ? `?${query}` : ''}`),
+  counts: () => request<{ teams: { team: string | null; queued: number; assigned: number }[] }>('GET', '/api/v1/inbox/counts'),
+  detail: (id: string) => request<InboxDetail>('GET', `/api/v1/inbox/conversations/${encodeURIComponent(id)}`),
+  claim: (id: string) => request<unknown>('POST', conv(id, 'claim'), {}),
+  assign: (id: string, member_id: string) => request<unknown>('POST', conv(id, 'assign'), { member_id }),
+  transfer: (id: string, to: { team?: string; member_id?: string }) => request<unknown>('POST', conv(id, 'transfer'), to),
+  reply: (id: string, text: string, client_id: string) => request<unknown>('POST', conv(id, 'reply'), { text, client_id }),
+  note: (id: string, text: string) => request<unknown>('POST', conv(id, 'note'), { text }),
+  handBack: (id: string, variables: Record<string, unknown>, resume_at?: string) =>
+    request<unknown>('POST', conv(id, 'hand-back'), resume_at ? { variables, resume_at } : { variables }),
+  resolve: (id: string) => request<unknown>('POST', conv(id, 'resolve'), {}),
+  presence: (status: 'online' | 'away') => request<unknown>('PUT', '/api/v1/me/presence', { status }),
+  members: () => request<Member[] | { members: Member[] }>('GET', '/api/v1/members'),
+  teams: () => request<Team[] | { teams: Team[] }>('GET', '/api/v1/teams'),
+  createTeam: (t: { name: string; slug: string; members: string[]; business_hours?: BusinessHours | null }) => request<Team>('POST', '/api/v1/teams', t),
+  updateTeam: (id: string, t: { name: string; slug: string; members: string[]; business_hours?: BusinessHours | null }) =>
+    request<Team>('PUT', `/api/v1/teams/${encodeURIComponent(id)}`, t),
+  workspace: () => request<{ widget_key?: string; settings?: Record<string, unknown>; [k: string]: unknown }>('GET', '/api/v1/workspace'),
+  saveSettings: (settings: Record<string, unknown>) => request<unknown>('PUT', '/api/v1/workspace/settings', settings),
+};
+
+/** Lists come back either bare or wrapped in an object; returns the array either way. */
+export function listOf<T>(v: unknown, key: string): T[] {
+  if (Array.isArray(v)) return v as T[];
+  if (v && typeof v === 'object' && Array.isArray((v as Record<string, unknown>)[key])) return (v as Record<string, T[]>)[key] as T[];
+  return [];
+}
+
+// ---- event subscriptions ----------------------------------------------------------------------
+
+export interface Subscription {
+  id: string;
+  url: string;
+  event_types: string[];
+  active: boolean;
+  created_at: number;
+  secret?: string;
+}
+
+export interface Delivery {
+  id: number;
+  subscription_id: string;
+  event_id: string;
+  event_type: string;
+  url: string;
+  attempt: number;
+  status_code: number | null;
+  error: string | null;
+  duration_ms: number;
+  created_at: number;
+}
+
+export const eventsApi = {
+  list: () => request<Subscription[] | { subscriptions: Subscription[] }>('GET', '/api/v1/event-subscriptions'),
+  create: (url: string, event_types: string[]) => request<Subscription>('POST', '/api/v1/event-subscriptions', { url, event_types }),
+  remove: (id: string) => request<unknown>('DELETE', `/api/v1/event-subscriptions/${encodeURIComponent(id)}`),
+  deliveries: (id: string) => request<Delivery[] | { deliveries: Delivery[] }>('GET', `/api/v1/event-subscriptions/${encodeURIComponent(id)}/deliveries`),
+  replay: (id: string, eventId: string) =>
+    request<unknown>('POST', `/api/v1/event-subscriptions/${encodeURIComponent(id)}/deliveries/${encodeURIComponent(eventId)}/replay`, {}),
+};

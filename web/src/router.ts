@@ -9,6 +9,9 @@ export type Route =
   | { page: 'login' }
   | { page: 'flows' }
   | { page: 'builder'; flowId: string }
+  | { page: 'analytics'; flowId: string }
+  | { page: 'inbox'; conversationId?: string }
+  | { page: 'settings'; section: string }
   | { page: 'not_found'; path: string };
 
 export function parseRoute(pathname: string): Route {
@@ -18,6 +21,14 @@ export function parseRoute(pathname: string): Route {
   if (path === '/login') return { page: 'login' };
   const m = /^\/flows\/([^/]+)\/?$/.exec(path);
   if (m) return { page: 'builder', flowId: decodeURIComponent(m[1] as string) };
+  const a = /^\/flows\/([^/]+)\/analytics\/?$/.exec(path);
+  if (a) return { page: 'analytics', flowId: decodeURIComponent(a[1] as string) };
+  if (path === '/inbox' || path === '/inbox/') return { page: 'inbox' };
+  const i = /^\/inbox\/([^/]+)\/?$/.exec(path);
+  if (i) return { page: 'inbox', conversationId: decodeURIComponent(i[1] as string) };
+  if (path === '/settings' || path === '/settings/') return { page: 'settings', section: 'handoff' };
+  const st = /^\/settings\/([a-z-]+)\/?$/.exec(path);
+  if (st) return { page: 'settings', section: st[1] as string };
   return { page: 'not_found', path: pathname };
 }
 
@@ -29,6 +40,12 @@ export function href(route: Route): string {
       return `${BASE}/`;
     case 'builder':
       return `${BASE}/flows/${encodeURIComponent(route.flowId)}`;
+    case 'analytics':
+      return `${BASE}/flows/${encodeURIComponent(route.flowId)}/analytics`;
+    case 'inbox':
+      return route.conversationId ? `${BASE}/inbox/${encodeURIComponent(route.conversationId)}` : `${BASE}/inbox`;
+    case 'settings':
+      return `${BASE}/settings/${route.section}`;
     case 'not_found':
       return route.path;
   }

@@ -88,8 +88,14 @@ async fn load(args: LoadArgs) -> Result<ExitCode> {
     let http = reqwest::Client::builder().pool_max_idle_per_host(512).build()?;
     let (_spawned, base, api_key, widget_key, pid) = match &args.base_url {
         Some(base) => {
-            let api_key = args.api_key.clone().ok_or_else(|| anyhow!("--base-url needs --api-key"))?;
-            let widget_key = args.widget_key.clone().ok_or_else(|| anyhow!("--base-url needs --widget-key"))?;
+            let api_key = args
+                .api_key
+                .clone()
+                .ok_or_else(|| anyhow!("--base-url needs --api-key"))?;
+            let widget_key = args
+                .widget_key
+                .clone()
+                .ok_or_else(|| anyhow!("--base-url needs --widget-key"))?;
             (None, base.trim_end_matches('/').to_string(), api_key, widget_key, None)
         }
         None => {
@@ -103,16 +109,41 @@ async fn load(args: LoadArgs) -> Result<ExitCode> {
 
     // The reference flow, live; agents in the billing team.
     let flow: Value = serde_json::from_str(FLOW)?;
-    let created = api(&http, "POST", &format!("{base}/api/v1/flows"), &admin, Some(json!({ "document": flow }))).await?;
-    let flow_id = created["id"].as_str().ok_or_else(|| anyhow!("flow not created: {created}"))?.to_string();
-    api(&http, "POST", &format!("{base}/api/v1/flows/{flow_id}/publish"), &admin, Some(json!({}))).await?;
-    api(&http, "PUT", &format!("{base}/api/v1/flows/{flow_id}/live"), &admin, Some(json!({ "live": true }))).await?;
+    let created = api(
+        &http,
+        "POST",
+        &format!("{base}/api/v1/flows"),
+        &admin,
+        Some(json!({ "document": flow })),
+    )
+    .await?;
+    let flow_id = created["id"]
+        .as_str()
+        .ok_or_else(|| anyhow!("flow not created: {created}"))?
+        .to_string();
+    api(
+        &http,
+        "POST",
+        &format!("{base}/api/v1/flows/{flow_id}/publish"),
+        &admin,
+        Some(json!({})),
+    )
+    .await?;
+    api(
+        &http,
+        "PUT",
+        &format!("{base}/api/v1/flows/{flow_id}/live"),
+        &admin,
+        Some(json!({ "live": true })),
+    )
+    .await?;
     let run_id = &baton_server::ids::random_token(4).to_lowercase();
     let mut agent_ids = Vec::new();
     let mut agents = Vec::new();
     for i in 0..args.agents {
         let email = format!("load-{run_id}-{i}@example.com");
-        let body = json!({ "email": email, "name": format!("Agent {i}"), "role": "agent", "password": "load test password" });
+        let body =
+            json!({ "email": email, "name": format!("Agent {i}"), "role": "agent", "password": "load test password" });
         let m = api(&http, "POST", &format!("{base}/api/v1/members"), &admin, Some(body)).await?;
         agent_ids.push(m["id"].clone());
         agents.push(email);
@@ -138,7 +169,13 @@ async fn load(args: LoadArgs) -> Result<ExitCode> {
     let mut agent_tasks = Vec::new();
     for email in agents {
         let session = sign_in(&http, &base, &email).await?;
-        agent_tasks.push(tokio::spawn(agent(http.clone(), base.clone(), session, stats.clone(), deadline)));
+        agent_tasks.push(tokio::spawn(agent(
+            http.clone(),
+            base.clone(),
+            session,
+            stats.clone(),
+            deadline,
+        )));
     }
     // Let every inbox socket connect (presence) before customers arrive.
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -162,7 +199,10 @@ async fn load(args: LoadArgs) -> Result<ExitCode> {
         let _ = c.await;
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let turns = server_turns(&http, &base).await.unwrap_or(0).saturating_sub(turns_before);
+    let turns = server_turns(&http, &base)
+        .await
+        .unwrap_or(0)
+        .saturating_sub(turns_before);
     let cpu_secs = match (pid.and_then(cpu_ticks), cpu_before) {
         (Some(after), Some(before)) => Some((after - before) as f64 / clock_ticks_per_second()),
         _ => None,
@@ -171,14 +211,28 @@ async fn load(args: LoadArgs) -> Result<ExitCode> {
         a.abort();
     }
     let rss_kb = pid.and_then(rss_kb);
-    let report = report(&stats, elapsed, turns, cpu_secs, rss_kb, hook_calls.load(Ordering::Relaxed), &args);
+    let report = report(
+        &stats,
+        elapsed,
+        turns,
+        cpu_secs,
+        rss_kb,
+        hook_calls.load(Ordering::Relaxed),
+        &args,
+    );
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print_report(&report);
     }
-    let failed = report["conversations"]["stuck"].as_u64().unwrap_or(0) + report["wrong_replies"].as_u64().unwrap_or(0) + report["errors"].as_u64().unwrap_or(0);
-    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    let failed = report["conversations"]["stuck"].as_u64().unwrap_or(0)
+        + report["wrong_replies"].as_u64().unwrap_or(0)
+        + report["errors"].as_u64().unwrap_or(0);
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 struct Customer {
@@ -194,9 +248,10 @@ impl Customer {
     async fn run(&self, index: usize, deadline: Instant) {
         let mut n = 0;
         while Instant::now() < deadline {
-            let billing = (index + n) % 2 == 0;
+            let billing = (index + n).is_multiple_of(2);
             if let Err(e) = self.conversation(billing).await {
-                self.stats.problem(&self.stats.errors, format!("customer {index}: {e:#}"));
+                self.stats
+                    .problem(&self.stats.errors, format!("customer {index}: {e:#}"));
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             n += 1;
@@ -228,7 +283,8 @@ impl Customer {
 
     fn expect(&self, what: &str, got: &[String], ok: bool) {
         if !ok {
-            self.stats.problem(&self.stats.wrong_replies, format!("{what}: got {got:?}"));
+            self.stats
+                .problem(&self.stats.wrong_replies, format!("{what}: got {got:?}"));
         }
     }
 
@@ -237,7 +293,12 @@ impl Customer {
             "widget_key": self.widget_key, "flow_id": self.flow_id, "channel": "load",
             "contact": { "attributes": { "hook_url": self.hook_url } },
         });
-        let res = self.http.post(format!("{}/api/v1/widget/conversations", self.base)).json(&body).send().await?;
+        let res = self
+            .http
+            .post(format!("{}/api/v1/widget/conversations", self.base))
+            .json(&body)
+            .send()
+            .await?;
         let status = res.status();
         let started: Value = res.json().await?;
         if status != StatusCode::CREATED {
@@ -246,23 +307,46 @@ impl Customer {
         let conv = started["conversation"]["id"].as_str().unwrap_or_default().to_string();
         let token = started["token"].as_str().unwrap_or_default().to_string();
         let first = texts(&started["messages"]);
-        self.expect("greeting", &first, first.len() == 2 && first[1] == "What do you need help with?");
-        let r = self.timed(&conv, &token, json!({ "client_id": "1", "button": if billing { "billing" } else { "tech" } })).await?;
+        self.expect(
+            "greeting",
+            &first,
+            first.len() == 2 && first[1] == "What do you need help with?",
+        );
+        let r = self
+            .timed(
+                &conv,
+                &token,
+                json!({ "client_id": "1", "button": if billing { "billing" } else { "tech" } }),
+            )
+            .await?;
         self.expect("topic", &r, r == ["What's your name?"]);
-        let r = self.timed(&conv, &token, json!({ "client_id": "2", "text": "Ana" })).await?;
+        let r = self
+            .timed(&conv, &token, json!({ "client_id": "2", "text": "Ana" }))
+            .await?;
         self.expect("name", &r, r == ["And your email?"]);
-        let r = self.timed(&conv, &token, json!({ "client_id": "3", "text": "not an email" })).await?;
+        let r = self
+            .timed(&conv, &token, json!({ "client_id": "3", "text": "not an email" }))
+            .await?;
         self.expect("invalid email", &r, r.len() == 1 && r[0].contains("email address"));
-        let r = self.timed(&conv, &token, json!({ "client_id": "4", "text": "ana@example.com" })).await?;
+        let r = self
+            .timed(&conv, &token, json!({ "client_id": "4", "text": "ana@example.com" }))
+            .await?;
         self.expect("email", &r, r.is_empty());
         // The webhook (and, for billing, an agent) finish the conversation.
-        let end = if billing { "Thanks Ana, ticket T-" } else { "is open, Ana; we'll email ana@example.com." };
+        let end = if billing {
+            "Thanks Ana, ticket T-"
+        } else {
+            "is open, Ana; we'll email ana@example.com."
+        };
         let give_up = Instant::now() + Duration::from_secs(30);
         let mut after = 0;
         while Instant::now() < give_up {
             let page: Value = self
                 .http
-                .get(format!("{}/api/v1/conversations/{conv}/messages?after={after}", self.base))
+                .get(format!(
+                    "{}/api/v1/conversations/{conv}/messages?after={after}",
+                    self.base
+                ))
                 .bearer_auth(&token)
                 .send()
                 .await?
@@ -277,7 +361,10 @@ impl Customer {
             after = page["last_seq"].as_i64().unwrap_or(after);
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        self.stats.problem(&self.stats.conversations_stuck, format!("conversation {conv} never reached {end:?}"));
+        self.stats.problem(
+            &self.stats.conversations_stuck,
+            format!("conversation {conv} never reached {end:?}"),
+        );
         Ok(())
     }
 }
@@ -304,12 +391,17 @@ async fn sign_in(http: &reqwest::Client, base: &str, email: &str) -> Result<Sess
         .unwrap_or_default()
         .to_string();
     let body: Value = res.json().await?;
-    Ok(Session { cookie, csrf: body["csrf_token"].as_str().unwrap_or_default().to_string() })
+    Ok(Session {
+        cookie,
+        csrf: body["csrf_token"].as_str().unwrap_or_default().to_string(),
+    })
 }
 
 /// An agent: on every queued conversation, claim it; the winner replies and hands it back.
 async fn agent(http: reqwest::Client, base: String, session: Session, stats: Arc<Stats>, deadline: Instant) {
-    let Ok(mut req) = format!("{}/api/v1/inbox/ws", base.replace("http", "ws")).into_client_request() else { return };
+    let Ok(mut req) = format!("{}/api/v1/inbox/ws", base.replace("http", "ws")).into_client_request() else {
+        return;
+    };
     if let Ok(cookie) = session.cookie.parse() {
         req.headers_mut().insert("cookie", cookie);
     }
@@ -319,17 +411,35 @@ async fn agent(http: reqwest::Client, base: String, session: Session, stats: Arc
     };
     while Instant::now() < deadline + Duration::from_secs(30) {
         let Some(Ok(frame)) = ws.next().await else { return };
-        let tokio_tungstenite::tungstenite::Message::Text(text) = frame else { continue };
-        let Ok(event) = serde_json::from_str::<Value>(&text) else { continue };
+        let tokio_tungstenite::tungstenite::Message::Text(text) = frame else {
+            continue;
+        };
+        let Ok(event) = serde_json::from_str::<Value>(&text) else {
+            continue;
+        };
         if event["type"] != "conversation.queued" {
             continue;
         }
         if let Some(queued_at) = event["queued_at"].as_i64() {
-            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
-            stats.handover_ms.lock().unwrap_or_else(|e| e.into_inner()).push((now - queued_at).max(0) as u64);
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64);
+            stats
+                .handover_ms
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((now - queued_at).max(0) as u64);
         }
-        let Some(conv) = event["conversation_id"].as_str().map(str::to_owned) else { continue };
-        let (http, base, cookie, csrf, stats) = (http.clone(), base.clone(), session.cookie.clone(), session.csrf.clone(), stats.clone());
+        let Some(conv) = event["conversation_id"].as_str().map(str::to_owned) else {
+            continue;
+        };
+        let (http, base, cookie, csrf, stats) = (
+            http.clone(),
+            base.clone(),
+            session.cookie.clone(),
+            session.csrf.clone(),
+            stats.clone(),
+        );
         tokio::spawn(async move {
             let act = |path: &str, body: Value| {
                 http.post(format!("{base}/api/v1/inbox/conversations/{conv}/{path}"))
@@ -343,7 +453,8 @@ async fn agent(http: reqwest::Client, base: String, session: Session, stats: Arc
                     stats.handovers_claimed.fetch_add(1, Ordering::Relaxed);
                     let replied = act("reply", json!({ "text": "On it." })).await;
                     let back = act("hand-back", json!({})).await;
-                    if !matches!((replied, back), (Ok(a), Ok(b)) if a.status().is_success() && b.status().is_success()) {
+                    if !matches!((replied, back), (Ok(a), Ok(b)) if a.status().is_success() && b.status().is_success())
+                    {
                         stats.problem(&stats.errors, format!("agent could not reply and hand back {conv}"));
                     }
                 }
@@ -378,15 +489,31 @@ fn texts(messages: &Value) -> Vec<String> {
 }
 
 async fn server_turns(http: &reqwest::Client, base: &str) -> Option<u64> {
-    let text = http.get(format!("{base}/metrics")).send().await.ok()?.text().await.ok()?;
-    text.lines().find_map(|l| l.strip_prefix("baton_turns_total ")).and_then(|v| v.trim().parse().ok())
+    let text = http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("baton_turns_total "))
+        .and_then(|v| v.trim().parse().ok())
 }
 
 /// Starts `baton serve` on a free port and a temporary database; returns its URL and keys.
 async fn spawn_server(database_url: Option<&str>) -> Result<(Spawned, String, String, String)> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let mut cmd = Command::new(std::env::current_exe()?);
-    cmd.args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--webhook-targets", "loopback", "--no-rate-limits"]);
+    cmd.args([
+        "serve",
+        "--addr",
+        &format!("127.0.0.1:{port}"),
+        "--webhook-targets",
+        "loopback",
+        "--no-rate-limits",
+    ]);
     match database_url {
         Some(url) => cmd.args(["--database-url", url]),
         None => {
@@ -394,7 +521,11 @@ async fn spawn_server(database_url: Option<&str>) -> Result<(Spawned, String, St
             cmd.args(["--data-dir".as_ref(), dir.as_os_str()])
         }
     };
-    let mut child = cmd.env("RUST_LOG", "warn").stdout(Stdio::piped()).stderr(Stdio::null()).spawn()?;
+    let mut child = cmd
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
     let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
     let spawned = Spawned { child };
     // Reads the keys, then keeps draining the server's output for as long as it runs.
@@ -455,7 +586,10 @@ async fn receiver() -> Result<(String, Arc<AtomicU64>)> {
                     }
                     let n = count.fetch_add(1, Ordering::Relaxed) + 1;
                     let reply = format!("{{\"ticket\": \"T-{n}\"}}");
-                    let response = format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{reply}", reply.len());
+                    let response = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{reply}",
+                        reply.len()
+                    );
                     if write.write_all(response.as_bytes()).await.is_err() {
                         return;
                     }
@@ -481,7 +615,10 @@ fn clock_ticks_per_second() -> f64 {
 
 fn rss_kb(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 fn percentile(sorted: &[u64], p: f64) -> u64 {
@@ -491,7 +628,15 @@ fn percentile(sorted: &[u64], p: f64) -> u64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-fn report(stats: &Stats, elapsed: f64, turns: u64, cpu_secs: Option<f64>, rss_kb: Option<u64>, hooks: u64, args: &LoadArgs) -> Value {
+fn report(
+    stats: &Stats,
+    elapsed: f64,
+    turns: u64,
+    cpu_secs: Option<f64>,
+    rss_kb: Option<u64>,
+    hooks: u64,
+    args: &LoadArgs,
+) -> Value {
     let mut lat = stats.latencies_us.lock().unwrap_or_else(|e| e.into_inner()).clone();
     lat.sort_unstable();
     let mut ho = stats.handover_ms.lock().unwrap_or_else(|e| e.into_inner()).clone();
@@ -525,7 +670,12 @@ fn report(stats: &Stats, elapsed: f64, turns: u64, cpu_secs: Option<f64>, rss_kb
 }
 
 fn print_report(r: &Value) {
-    println!("load: {} customers, {} agents, {:.1} s", r["customers"], r["agents"], r["seconds"].as_f64().unwrap_or(0.0));
+    println!(
+        "load: {} customers, {} agents, {:.1} s",
+        r["customers"],
+        r["agents"],
+        r["seconds"].as_f64().unwrap_or(0.0)
+    );
     println!(
         "turns: {} committed by the server = {:.0} turns/s ({} customer messages)",
         r["server_turns"],
@@ -533,9 +683,15 @@ fn print_report(r: &Value) {
         r["customer_messages"]
     );
     let l = &r["customer_message_latency_ms"];
-    println!("customer message latency: p50 {} ms, p90 {} ms, p99 {} ms, max {} ms", l["p50"], l["p90"], l["p99"], l["max"]);
+    println!(
+        "customer message latency: p50 {} ms, p90 {} ms, p99 {} ms, max {} ms",
+        l["p50"], l["p90"], l["p99"], l["max"]
+    );
     let h = &r["handover_to_inbox_ms"];
-    println!("hand-over visible to an agent: p50 {} ms, p99 {} ms, max {} ms ({} hand-overs)", h["p50"], h["p99"], h["max"], h["count"]);
+    println!(
+        "hand-over visible to an agent: p50 {} ms, p99 {} ms, max {} ms ({} hand-overs)",
+        h["p50"], h["p99"], h["max"], h["count"]
+    );
     println!(
         "conversations: {} completed, {} stuck; {} hand-overs claimed; {} webhook calls",
         r["conversations"]["completed"], r["conversations"]["stuck"], r["handovers_claimed"], r["webhook_calls"]

@@ -3,8 +3,8 @@
 mod chat;
 mod eval;
 mod kb_cmd;
-mod report;
 mod loadtest;
+mod report;
 mod serve;
 mod test_cmd;
 mod validate_cmd;

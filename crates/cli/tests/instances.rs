@@ -36,6 +36,7 @@ fn free_port() -> u16 {
 /// Starts an instance and waits until it answers; returns the API and widget keys on first start.
 async fn instance(database_url: &str) -> Instance {
     let port = free_port();
+    #[allow(clippy::zombie_processes)] // reaped by `Instance::drop` below
     let mut child = Command::new(env!("CARGO_BIN_EXE_baton"))
         .args([
             "serve",
@@ -66,34 +67,28 @@ async fn instance(database_url: &str) -> Instance {
             }
         }
     });
-    let mut first_start = None;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while let Ok(msg) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-        if let Some(keys) = msg {
-            first_start = Some(keys);
-            break;
-        }
-        // "running" comes before the keys on a first start: wait briefly for them.
-        if let Ok(Some(keys)) = rx.recv_timeout(Duration::from_millis(500)) {
-            first_start = Some(keys);
-        }
-        break;
-    }
-    let base = format!("http://127.0.0.1:{port}");
+    // "running" comes before the keys on a first start: then wait briefly for them.
+    let first_start = match rx.recv_timeout(Duration::from_secs(30)) {
+        Ok(Some(keys)) => Some(keys),
+        Ok(None) => rx.recv_timeout(Duration::from_millis(500)).ok().flatten(),
+        Err(_) => None,
+    };
+    // From here the instance owns the child: it is killed and reaped on every path.
+    let instance = Instance {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+        first_start,
+    };
     let http = reqwest::Client::new();
     for _ in 0..100 {
-        if let Ok(r) = http.get(format!("{base}/healthz")).send().await {
+        if let Ok(r) = http.get(format!("{}/healthz", instance.base)).send().await {
             if r.status() == StatusCode::OK {
-                return Instance {
-                    child,
-                    base,
-                    first_start,
-                };
+                return instance;
             }
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("instance on {base} did not come up");
+    panic!("instance on {} did not come up", instance.base);
 }
 
 async fn call(

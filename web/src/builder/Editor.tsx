@@ -17,7 +17,7 @@ import {
   type OnDelete,
 } from '@xyflow/react';
 import { useCallback, useEffect, useMemo, useReducer, useRef, useState, type DragEvent } from 'react';
-import { api, errorText, type FlowDetail, type FlowSummary, type Member } from '../api';
+import { api, errorText, flowApi, type FlowDetail, type FlowSummary, type Member } from '../api';
 import {
   addNode,
   connect,
@@ -43,11 +43,14 @@ import { knownVariables } from '../flow/variables';
 import { navigate } from '../router';
 import { TopBar } from '../pages/TopBar';
 import { AddNodeMenu, DRAG_TYPE, Palette } from './AddNodeMenu';
-import { FlowNodeCard, type CardNode } from './FlowNodeCard';
+import { FlowNodeCard, type CardData, type CardNode } from './FlowNodeCard';
 import { ProblemsPanel } from './ProblemsPanel';
 import { FlowPanel, PropertyPanel, type NodeChangeOptions } from './PropertyPanel';
 import { PublishDialog } from './PublishDialog';
 import { VersionsDialog } from './VersionsDialog';
+import { TestPanel } from '../testpanel/TestPanel';
+import { routeKeys, visitedNodes, type ScriptedTest } from '../testpanel/session';
+import type { SimResult, TestRunResult } from '../api';
 
 const nodeTypes = { baton: FlowNodeCard };
 const NONE: Diagnostic[] = [];
@@ -109,6 +112,25 @@ export function Editor({
   const [showProblems, setShowProblems] = useState(true);
   const [dialog, setDialog] = useState<'publish' | 'versions' | null>(null);
   const [notice, setNotice] = useState<string | null>(initialNotice ?? null);
+  const [testOpen, setTestOpen] = useState(false);
+  // Once opened, the test panel stays mounted (hidden while closed) so its conversation survives
+  // editing the flow; the canvas shows its path and coverage only while it is open.
+  const [testMounted, setTestMounted] = useState(false);
+  const [simResult, setSim] = useState<SimResult | null>(null);
+  const [coverageResult, setCoverage] = useState<TestRunResult | null>(null);
+  const sim = testOpen ? simResult : null;
+  const coverage = testOpen ? coverageResult : null;
+  const [handoverCounts, setHandoverCounts] = useState<Map<string, number>>(new Map());
+  useEffect(() => {
+    let cancelled = false;
+    flowApi
+      .analytics(flowId)
+      .then((a) => !cancelled && setHandoverCounts(new Map(a.handover_nodes.map((h) => [h.node, h.handovers]))))
+      .catch(() => undefined);
+    return () => {
+      cancelled = true;
+    };
+  }, [flowId]);
   useEffect(() => {
     if (!notice) return;
     const t = window.setTimeout(() => setNotice(null), 6000);
@@ -198,6 +220,11 @@ export function Editor({
   }, [edges]);
   const incoming = useMemo(() => new Set(edges.map((e) => e.edge.to)), [edges]);
 
+  const visited = useMemo(() => visitedNodes(sim), [sim]);
+  const litEdges = useMemo(() => routeKeys(sim), [sim]);
+  const coveredNodes = useMemo(() => (coverage ? new Set(coverage.covered_nodes) : null), [coverage]);
+  const coveredPorts = useMemo(() => (coverage ? new Set(coverage.covered_ports) : null), [coverage]);
+
   // Cards are reused while nothing they show changed, so dragging one node re-renders one card.
   const cardCache = useRef(new Map<string, CardNode>());
   const rfNodes = useMemo<CardNode[]>(() => {
@@ -213,6 +240,18 @@ export function Editor({
       const wired = wiredByNode.get(n.id) ?? NO_PORTS;
       const hasIncoming = incoming.has(n.id);
       const isSelected = selected.has(n.id);
+      // The coverage overlay, while shown, replaces the test conversation's path.
+      const lit: CardData['lit'] = coveredNodes
+        ? coveredNodes.has(n.id)
+          ? null
+          : 'uncovered'
+        : sim && sim.state.at === n.id
+          ? 'current'
+          : visited.has(n.id)
+            ? 'visited'
+            : null;
+      const uncovered = coveredPorts ? wired.filter((p) => !coveredPorts.has(`${n.id}.${p}`)).join(' ') : '';
+      const handovers = handoverCounts.get(n.id) ?? null;
       const prev = cardCache.current.get(n.id);
       const card: CardNode =
         prev &&
@@ -220,6 +259,9 @@ export function Editor({
         prev.data.diagnostics === diags &&
         prev.data.wired === wired &&
         prev.data.hasIncoming === hasIncoming &&
+        prev.data.lit === lit &&
+        prev.data.uncoveredPorts === uncovered &&
+        prev.data.handovers === handovers &&
         prev.selected === isSelected &&
         prev.measured === size
           ? prev
@@ -227,7 +269,7 @@ export function Editor({
               id: n.id,
               type: 'baton',
               position: positionOf(n),
-              data: { node: n, diagnostics: diags, wired, hasIncoming },
+              data: { node: n, diagnostics: diags, wired, hasIncoming, lit, uncoveredPorts: uncovered, handovers },
               selected: isSelected,
               ...(size ? { measured: size } : {}),
             };
@@ -236,7 +278,7 @@ export function Editor({
     }
     cardCache.current = next;
     return out;
-  }, [doc.nodes, selNodes, measured, diagsByNode, wiredByNode, incoming]);
+  }, [doc.nodes, selNodes, measured, diagsByNode, wiredByNode, incoming, sim, visited, coveredNodes, coveredPorts, handoverCounts]);
 
   const nodeIdsKey = useMemo(() => doc.nodes.map((n) => n.id).join('\n'), [doc.nodes]);
 
@@ -255,9 +297,17 @@ export function Editor({
         selected: selected.has(key),
         reconnectable: canEdit,
         markerEnd: { type: MarkerType.ArrowClosed, width: 18, height: 18 },
-        className: problemPorts.has(`${edge.from}:${edge.port}`) ? 'edge-problem' : undefined,
+        className:
+          [
+            problemPorts.has(`${edge.from}:${edge.port}`) ? 'edge-problem' : '',
+            !coveredPorts && litEdges.has(`${edge.from}:${edge.port}->${edge.to}`) ? 'edge-lit' : '',
+            coveredPorts && !coveredPorts.has(`${edge.from}.${edge.port}`) ? 'edge-uncovered' : '',
+          ]
+            .filter(Boolean)
+            .join(' ') || undefined,
+        animated: !coveredPorts && litEdges.has(`${edge.from}:${edge.port}->${edge.to}`),
       }));
-  }, [edges, selEdges, nodeIdsKey, diagnostics, canEdit]);
+  }, [edges, selEdges, nodeIdsKey, diagnostics, canEdit, litEdges, coveredPorts]);
 
   // ---- edits ---------------------------------------------------------------------------------
   const apply = useCallback((fn: (d: FlowDocument) => FlowDocument, group?: string) => dispatch({ type: 'apply', fn, group }), []);
@@ -600,6 +650,19 @@ export function Editor({
     }
   };
 
+  const saveTest = useCallback(
+    async (test: ScriptedTest): Promise<boolean> => {
+      const before = latest.current;
+      apply((d) => ({ ...d, tests: [...(d.tests ?? []), test] }));
+      // Wait for the edit to render, then save the draft at once.
+      for (let i = 0; i < 40 && latest.current === before; i++) await new Promise((r) => setTimeout(r, 25));
+      const ok = await flush();
+      if (!ok) setNotice('The test was added but the draft could not be saved.');
+      return ok;
+    },
+    [apply, flush],
+  );
+
   const errors = diagnostics.filter((d) => d.severity === 'error').length;
   const warnings = diagnostics.length - errors;
   const saveLabel =
@@ -668,6 +731,13 @@ export function Editor({
           <span className="switch-track" />
           <span>{summary.live ? `Live · v${summary.live_version}` : summary.live_version === null ? 'Not published' : `Off · v${summary.live_version}`}</span>
         </label>
+        <button className={testOpen ? 'active' : ''} aria-pressed={testOpen} onClick={() => {
+            setTestMounted(true);
+            setTestOpen((o) => !o);
+          }} data-testid="test-toggle">
+          Test
+        </button>
+        <button onClick={() => navigate({ page: 'analytics', flowId })}>Analytics</button>
         <button onClick={() => setDialog('versions')}>Versions</button>
         <button className="primary" disabled={!canEdit} onClick={() => setDialog('publish')}>
           Publish…
@@ -726,8 +796,21 @@ export function Editor({
           </div>
           {showProblems && <ProblemsPanel diagnostics={diagnostics} onFocus={(d) => d.node && focusNode(d.node)} onClose={() => setShowProblems(false)} />}
         </div>
-        <aside className="side-panel" aria-label="Properties">
-          {selectedNode && canEdit ? (
+        <aside className={`side-panel${testOpen ? ' side-panel-test' : ''}`} aria-label={testOpen ? 'Test conversation' : 'Properties'}>
+          {testMounted && (
+            <div className="test-holder" hidden={!testOpen}>
+              <TestPanel
+                flowId={flowId}
+                doc={doc}
+                canEdit={canEdit}
+                onResult={setSim}
+                onCoverage={setCoverage}
+                onSaveTest={saveTest}
+                onClose={() => setTestOpen(false)}
+              />
+            </div>
+          )}
+          {testOpen ? null : selectedNode && canEdit ? (
             <PropertyPanel
               key={selectedNode.id}
               doc={doc}

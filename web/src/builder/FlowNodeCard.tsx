@@ -9,6 +9,12 @@ export type CardData = {
   diagnostics: Diagnostic[];
   wired: string[];
   hasIncoming: boolean;
+  /** Test conversation / coverage overlay: the current node, a visited one, or one no test covers. */
+  lit?: 'current' | 'visited' | 'uncovered' | null;
+  /** Ports no scripted test leaves through (space separated), while coverage is shown. */
+  uncoveredPorts?: string;
+  /** Hand-overs counted by analytics at this node. */
+  handovers?: number | null;
 };
 
 export type CardNode = Node<CardData, 'baton'>;
@@ -25,12 +31,14 @@ function Card({ data, selected }: NodeProps<CardNode>) {
   const portProblem = (port: string) => diagnostics.find((d) => d.port === port);
   const wiredSet = new Set(wired);
   const isTrigger = node.type === 'trigger';
+  const uncovered = new Set((data.uncoveredPorts ?? '').split(' ').filter(Boolean));
   return (
     <div
-      className={`card${selected ? ' selected' : ''}${errors.length ? ' has-errors' : warnings.length ? ' has-warnings' : ''}`}
+      className={`card${selected ? ' selected' : ''}${data.lit ? ` lit-${data.lit}` : ''}${errors.length ? ' has-errors' : warnings.length ? ' has-warnings' : ''}`}
       style={{ ['--accent' as string]: info?.color ?? '#64748b' }}
       data-node-id={node.id}
       data-node-type={node.type}
+      data-lit={data.lit ?? undefined}
     >
       <Handle
         type="target"
@@ -44,6 +52,11 @@ function Card({ data, selected }: NodeProps<CardNode>) {
         <span className="card-id" title={node.id}>
           {node.id}
         </span>
+        {data.handovers != null && data.handovers > 0 && (
+          <span className="card-handovers" title={`${data.handovers} hand-overs (analytics)`} data-testid="node-handovers">
+            {data.handovers} ⇄
+          </span>
+        )}
         {(errors.length > 0 || warnings.length > 0) && (
           <span
             className={`card-marker ${errors.length ? 'marker-error' : 'marker-warning'}`}
@@ -68,7 +81,7 @@ function Card({ data, selected }: NodeProps<CardNode>) {
             const problem = portProblem(port);
             return (
               <div
-                className={`port${wiredSet.has(port) ? ' wired' : ''}${problem ? ` port-${problem.severity}` : ''}`}
+                className={`port${wiredSet.has(port) ? ' wired' : ''}${uncovered.has(port) ? ' port-uncovered' : ''}${problem ? ` port-${problem.severity}` : ''}`}
                 key={`${port}-${i}`}
                 data-port={port}
                 title={problem ? problem.message : wiredSet.has(port) ? `${port}: connected` : `${port}: drag to connect or to add a node`}

@@ -1,0 +1,379 @@
+//! Let AI Answer, offline: extractive answers from the knowledge base.
+//!
+//! The question (with the previous customer turn when it reads as a follow-up) retrieves
+//! passages; within the best passages every sentence is scored by how much of the question it
+//! covers (its own words count most, the article title and heading help). Questions in the
+//! articles are never used as answers. The answer is the best sentence with the lines it
+//! introduces (a sentence ending in ':' brings its list), and a close second sentence — all
+//! copied from the article, never written. Below the confidence threshold the node is
+//! `unanswered`; "I want a person" is `human` and "that solved it" is `resolved`.
+
+use crate::kb::{Knowledge, Passage, Query};
+use crate::{intent, text, Role, Turn};
+use baton_flow::runtime::{AiOutcome, AnswerIntent, Source};
+use std::collections::BTreeSet;
+
+/// Used when the node sets no threshold (measured on examples/kb/questions.jsonl, docs/ai.md).
+pub const DEFAULT_THRESHOLD: f64 = 0.6;
+/// Words of an answer at most (whole sentences; the first is always kept).
+const MAX_ANSWER_WORDS: usize = 90;
+
+/// Pronouns and openings that make a question lean on the one before.
+const FOLLOW_UP: &[&str] = &[
+    "it",
+    "that",
+    "this",
+    "they",
+    "them",
+    "those",
+    "these",
+    "there",
+    "and",
+    "also",
+    "what about",
+    "how about",
+    "same",
+    "one",
+];
+
+/// The result of answering, with what it was based on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    pub outcome: AiOutcome,
+    pub confidence: f64,
+    /// The passages considered, best first.
+    pub passages: Vec<Passage>,
+}
+
+/// Answers a question from the knowledge base.
+pub fn answer(
+    question: &str,
+    transcript: &[Turn],
+    knowledge: Option<&Knowledge>,
+    collections: &[String],
+    threshold: f64,
+) -> Answer {
+    let refuse = |confidence: f64, passages: Vec<Passage>| Answer {
+        outcome: AiOutcome::Answer {
+            text: String::new(),
+            sources: Vec::new(),
+            intent: AnswerIntent::Unanswered,
+        },
+        confidence,
+        passages,
+    };
+    if let Some(i) = intent::detect(question) {
+        return Answer {
+            outcome: AiOutcome::Answer {
+                text: String::new(),
+                sources: Vec::new(),
+                intent: i,
+            },
+            confidence: 1.0,
+            passages: Vec::new(),
+        };
+    }
+    let Some(knowledge) = knowledge else {
+        return refuse(0.0, Vec::new());
+    };
+    let query = Query {
+        text: question.to_string(),
+        context: follow_up_context(question, transcript),
+        collections: collections.to_vec(),
+        limit: 4,
+    };
+    let passages = knowledge.search(&query);
+    let previous = last_bot_text(transcript);
+    let weights = knowledge.read(|kb| {
+        let mut w: Vec<(String, f64)> = Vec::new();
+        let mut seen = BTreeSet::new();
+        for t in text::terms(question) {
+            if seen.insert(t.clone()) {
+                let idf = kb.idf(&t);
+                w.push((t, idf));
+            }
+        }
+        for c in &query.context {
+            for t in text::terms(c) {
+                if seen.insert(t.clone()) {
+                    let idf = kb.idf(&t) * 0.35;
+                    w.push((t, idf));
+                }
+            }
+        }
+        w
+    });
+    let total: f64 = weights.iter().map(|(_, w)| w).sum::<f64>().max(1e-9);
+    let mut best: Option<(f64, String, usize)> = None;
+    // In a multi-turn conversation, say something new if something new is good enough.
+    for avoid in [previous.as_deref(), None] {
+        for (p_index, p) in passages.iter().enumerate().take(3) {
+            let Some((score, text)) = compose(p, &weights, total, avoid) else {
+                continue;
+            };
+            // The passage must match, and so must the sentences taken from it.
+            let confidence = 0.35 * p.confidence + 0.65 * score;
+            if best.as_ref().is_none_or(|b| confidence > b.0 + 1e-9) {
+                best = Some((confidence, text, p_index));
+            }
+        }
+        if best.as_ref().is_some_and(|b| b.0 >= threshold) || avoid.is_none() {
+            break;
+        }
+        best = None;
+    }
+    let Some((confidence, answer_text, p_index)) = best else {
+        return refuse(0.0, passages);
+    };
+    if confidence < threshold {
+        return refuse(confidence, passages);
+    }
+    let p = &passages[p_index];
+    let sources = vec![Source {
+        title: p.title.clone(),
+        url: p.url.clone(),
+    }];
+    Answer {
+        outcome: AiOutcome::Answer {
+            text: answer_text,
+            sources,
+            intent: AnswerIntent::Answered,
+        },
+        confidence,
+        passages,
+    }
+}
+
+/// Earlier customer turns to search with, when the question leans on them.
+pub fn follow_up_context(question: &str, transcript: &[Turn]) -> Vec<String> {
+    let words = text::words(question);
+    let content = text::terms(question).len();
+    let joined = format!(" {} ", words.join(" "));
+    let leans = content <= 2 || FOLLOW_UP.iter().any(|f| joined.contains(&format!(" {f} ")));
+    if !leans {
+        return Vec::new();
+    }
+    let q = question.trim();
+    transcript
+        .iter()
+        .rev()
+        .filter(|t| t.role == Role::Customer && t.text.trim() != q && intent::detect(&t.text).is_none())
+        .take(1)
+        .map(|t| t.text.clone())
+        .collect()
+}
+
+fn last_bot_text(transcript: &[Turn]) -> Option<String> {
+    transcript
+        .iter()
+        .rev()
+        .find(|t| t.role == Role::Bot)
+        .map(|t| t.text.clone())
+}
+
+/// The best sentences of a passage for the query terms: (score 0..1, text). A window of two
+/// sentences of one paragraph may win over one ("We trust our gold members. Thus, they …").
+fn compose(p: &Passage, weights: &[(String, f64)], total: f64, said: Option<&str>) -> Option<(f64, String)> {
+    let context: BTreeSet<String> = text::terms(&p.title)
+        .into_iter()
+        .chain(text::terms(&p.heading))
+        .collect();
+    // Sentences with the line they come from, to keep lists together.
+    let mut sentences: Vec<(usize, String)> = Vec::new();
+    for (line_no, line) in p.text.lines().enumerate() {
+        for s in text::sentences(line) {
+            sentences.push((line_no, s));
+        }
+    }
+    let usable: Vec<bool> = sentences
+        .iter()
+        .map(|(_, s)| {
+            !(s.trim_end().ends_with('?') || text::word_count(s) < 3 || said.is_some_and(|p| p.contains(s.as_str())))
+        })
+        .collect();
+    let terms: Vec<BTreeSet<String>> = sentences
+        .iter()
+        .map(|(_, s)| text::terms(s).into_iter().collect())
+        .collect();
+    let score_of = |own: &BTreeSet<String>, digits: bool| -> f64 {
+        let mut own_cov = 0.0;
+        let mut ctx_cov = 0.0;
+        for (t, w) in weights {
+            if own.contains(t) {
+                own_cov += w;
+                ctx_cov += w;
+            } else if context.contains(t) {
+                ctx_cov += w;
+            }
+        }
+        let mut score = 0.65 * own_cov / total + 0.35 * ctx_cov / total;
+        if digits {
+            score += 0.03;
+        }
+        score.min(1.0)
+    };
+    // (score, first, last) over single sentences and pairs on one line.
+    let mut windows: Vec<(f64, usize, usize)> = Vec::new();
+    for i in 0..sentences.len() {
+        if !usable[i] {
+            continue;
+        }
+        let digits = |j: usize| sentences[j].1.chars().any(|c| c.is_ascii_digit());
+        windows.push((score_of(&terms[i], digits(i)), i, i));
+        if i + 1 < sentences.len() && usable[i + 1] && sentences[i + 1].0 == sentences[i].0 {
+            let both: BTreeSet<String> = terms[i].union(&terms[i + 1]).cloned().collect();
+            windows.push((0.92 * score_of(&both, digits(i) || digits(i + 1)), i, i + 1));
+        }
+    }
+    let &(best_score, first, last) = windows
+        .iter()
+        .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)).then(b.2.cmp(&a.2)))?;
+    if best_score <= 0.0 {
+        return None;
+    }
+    let mut keep: BTreeSet<usize> = (first..=last).collect();
+    // A sentence that introduces a list brings the list (the first sentence of each item).
+    if sentences[last].1.trim_end().ends_with(':') {
+        let mut line = sentences[last].0;
+        for (j, (l, s)) in sentences.iter().enumerate().skip(last + 1) {
+            if *l == line {
+                continue;
+            }
+            if !s.starts_with("- ") || keep.len() >= 8 {
+                break;
+            }
+            line = *l;
+            keep.insert(j);
+        }
+    }
+    // A close second elsewhere in the passage.
+    if let Some(&(_, a, b)) = windows
+        .iter()
+        .filter(|(s, a, b)| {
+            a == b && !keep.contains(a) && *s >= 0.8 * best_score && *s > 0.3 && (*a + 1 < first || *b > last + 1)
+        })
+        .max_by(|x, y| x.0.total_cmp(&y.0).then(y.1.cmp(&x.1)))
+    {
+        keep.extend(a..=b);
+    }
+    let mut out: Vec<&str> = Vec::new();
+    let mut words = 0;
+    for &j in &keep {
+        let s = sentences[j].1.as_str();
+        let w = text::word_count(s);
+        if !out.is_empty() && words + w > MAX_ANSWER_WORDS {
+            continue;
+        }
+        words += w;
+        out.push(s);
+    }
+    let mut text = String::new();
+    for (i, s) in out.iter().enumerate() {
+        if i > 0 {
+            let prev = out[i - 1];
+            text.push(if prev.ends_with(':') || s.starts_with("- ") {
+                '\n'
+            } else {
+                ' '
+            });
+        }
+        text.push_str(s);
+    }
+    Some((best_score, text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kb::{Article, KnowledgeBase};
+
+    fn knowledge() -> Knowledge {
+        let mut kb = KnowledgeBase::new();
+        for (id, title, md) in [
+            (
+                "shipping-cost",
+                "Shipping Cost",
+                "# Shipping Cost\n\nStandard shipping is $8.00. Overnight shipping is $25.\n\nQuestions customers ask:\n\n- Price of gift wrapping?\n",
+            ),
+            (
+                "refund",
+                "Initiate Refund",
+                "# Initiate Refund\n\nValid refund methods are:\n\n- Gift card\n- Paper check\n- Credit card\n\nIf the customer does not know the amount, the default amount is $50.",
+            ),
+        ] {
+            kb.upsert(Article {
+                id: id.into(),
+                collection: "help".into(),
+                title: title.into(),
+                url: Some(format!("https://help.example.com/{id}")),
+                markdown: md.into(),
+            })
+            .ok();
+        }
+        Knowledge::new(kb)
+    }
+
+    fn ask(q: &str, transcript: &[Turn]) -> Answer {
+        answer(q, transcript, Some(&knowledge()), &[], DEFAULT_THRESHOLD)
+    }
+
+    fn text_of(a: &Answer) -> (&str, AnswerIntent) {
+        match &a.outcome {
+            AiOutcome::Answer { text, intent, .. } => (text.as_str(), *intent),
+            _ => ("", AnswerIntent::Unanswered),
+        }
+    }
+
+    #[test]
+    fn answers_with_the_sentence_and_source() {
+        let a = ask("How much is standard shipping?", &[]);
+        let (t, i) = text_of(&a);
+        assert_eq!(i, AnswerIntent::Answered, "{a:?}");
+        assert!(t.starts_with("Standard shipping is $8.00."), "{t}");
+        let AiOutcome::Answer { sources, .. } = &a.outcome else {
+            panic!("an answer")
+        };
+        assert_eq!(sources[0].title, "Shipping Cost");
+    }
+
+    #[test]
+    fn lists_come_with_their_introduction() {
+        let a = ask("What refund methods are valid?", &[]);
+        let (t, _) = text_of(&a);
+        assert_eq!(
+            t, "Valid refund methods are:\n- Gift card\n- Paper check\n- Credit card",
+            "{a:?}"
+        );
+    }
+
+    #[test]
+    fn refuses_without_the_fact() {
+        for q in [
+            "How much does gift wrapping cost?",
+            "Do you sell bicycles?",
+            "What is the weather in Paris?",
+        ] {
+            let a = ask(q, &[]);
+            assert_eq!(text_of(&a).1, AnswerIntent::Unanswered, "{q}: {a:?}");
+        }
+    }
+
+    #[test]
+    fn intents() {
+        assert_eq!(text_of(&ask("can I talk to someone", &[])).1, AnswerIntent::Human);
+        assert_eq!(text_of(&ask("thanks, that's all", &[])).1, AnswerIntent::Resolved);
+    }
+
+    #[test]
+    fn follow_up_questions_use_the_previous_turn() {
+        let transcript = vec![
+            Turn::customer("What refund methods are valid?"),
+            Turn::bot("Valid refund methods are:\n- Gift card\n- Paper check\n- Credit card"),
+            Turn::customer("and what amount if I don't know it?"),
+        ];
+        let a = ask("and what amount if I don't know it?", &transcript);
+        let (t, i) = text_of(&a);
+        assert_eq!(i, AnswerIntent::Answered, "{a:?}");
+        assert!(t.contains("default amount is $50"), "{t}");
+    }
+}

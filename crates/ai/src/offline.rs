@@ -1,0 +1,209 @@
+//! The offline provider: no network, no key, deterministic. Classification with a linear model
+//! over the category examples (plus embeddings when configured), extraction by patterns,
+//! extractive summaries, a sentiment lexicon, and extractive answers from the knowledge base.
+
+use crate::classify::{ClassifierCache, ClassifierOptions};
+use crate::embed::Embedder;
+use crate::{answer, extract, sentiment, summary, AiContext, AiProvider};
+use baton_flow::document::Category;
+use baton_flow::runtime::{AiOutcome, AiQuery, AiRequest};
+use std::sync::Arc;
+
+/// Settings of the offline provider.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OfflineOptions {
+    /// Let AI Answer's threshold when the node sets none.
+    pub answer_threshold: f64,
+    /// Classify's threshold when the node sets none.
+    pub classify_threshold: f64,
+    pub classifier: ClassifierOptions,
+}
+
+impl Default for OfflineOptions {
+    fn default() -> Self {
+        OfflineOptions {
+            answer_threshold: answer::DEFAULT_THRESHOLD,
+            classify_threshold: 0.3,
+            classifier: ClassifierOptions::default(),
+        }
+    }
+}
+
+struct Inner {
+    embedder: Option<Arc<dyn Embedder>>,
+    classifiers: ClassifierCache,
+    options: OfflineOptions,
+}
+
+/// The default provider. Cheap to clone (shared caches).
+#[derive(Clone)]
+pub struct OfflineProvider {
+    inner: Arc<Inner>,
+}
+
+impl Default for OfflineProvider {
+    fn default() -> Self {
+        OfflineProvider::new()
+    }
+}
+
+impl std::fmt::Debug for OfflineProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OfflineProvider")
+            .field("embedder", &self.inner.embedder.as_ref().map(|e| e.id().to_string()))
+            .field("options", &self.inner.options)
+            .finish()
+    }
+}
+
+impl OfflineProvider {
+    /// Lexical only.
+    pub fn new() -> OfflineProvider {
+        OfflineProvider::build(None, OfflineOptions::default())
+    }
+
+    /// With sentence embeddings for classification (the knowledge base has its own embedder).
+    pub fn with_embedder(embedder: Arc<dyn Embedder>) -> OfflineProvider {
+        OfflineProvider::build(Some(embedder), OfflineOptions::default())
+    }
+
+    pub fn build(embedder: Option<Arc<dyn Embedder>>, options: OfflineOptions) -> OfflineProvider {
+        OfflineProvider {
+            inner: Arc::new(Inner {
+                embedder,
+                classifiers: ClassifierCache::default(),
+                options,
+            }),
+        }
+    }
+
+    pub fn options(&self) -> &OfflineOptions {
+        &self.inner.options
+    }
+
+    pub fn embedder(&self) -> Option<&Arc<dyn Embedder>> {
+        self.inner.embedder.as_ref()
+    }
+
+    /// Classifies a text: `Category { category: None }` below the threshold.
+    pub fn classify(&self, text: &str, categories: &[Category], threshold: Option<f64>) -> AiOutcome {
+        if categories.is_empty() {
+            return AiOutcome::Failed {
+                reason: "no categories to classify into".into(),
+            };
+        }
+        let model = self
+            .inner
+            .classifiers
+            .get(categories, self.inner.embedder.as_ref(), self.inner.options.classifier);
+        let min = threshold.unwrap_or(self.inner.options.classify_threshold);
+        match model.predict(text) {
+            Some(p) if p.confidence >= min && !text.trim().is_empty() => AiOutcome::Category {
+                category: Some(p.category),
+                confidence: round3(p.confidence),
+            },
+            Some(p) => AiOutcome::Category {
+                category: None,
+                confidence: round3(p.confidence),
+            },
+            None => AiOutcome::Category {
+                category: None,
+                confidence: 0.0,
+            },
+        }
+    }
+
+    /// The confidence of the offline answer to an `Answer` request (0 for other requests), for
+    /// evaluation and threshold tuning.
+    pub fn answer_confidence(&self, request: &AiRequest, context: &AiContext) -> f64 {
+        match &request.query {
+            AiQuery::Answer {
+                question, collections, ..
+            } => {
+                answer::answer(
+                    question,
+                    &context.transcript,
+                    context.knowledge.as_ref(),
+                    collections,
+                    f64::INFINITY,
+                )
+                .confidence
+            }
+            _ => 0.0,
+        }
+    }
+
+    /// Answers a request on the calling thread (the CLI, the simulator, tests).
+    pub fn run_blocking(&self, request: &AiRequest, context: &AiContext) -> AiOutcome {
+        match &request.query {
+            AiQuery::Classify {
+                text,
+                categories,
+                threshold,
+            } => self.classify(text, categories, *threshold),
+            AiQuery::Extract { text, fields } => AiOutcome::Fields {
+                values: extract::extract(text, fields, context.today.as_deref()),
+            },
+            AiQuery::Summarize => AiOutcome::Text {
+                text: summary::summarize(&context.transcript, &context.variables),
+            },
+            AiQuery::Sentiment { text } => {
+                let s = sentiment::analyze(text);
+                AiOutcome::Sentiment {
+                    sentiment: s.label().to_string(),
+                    frustrated: s.frustrated,
+                }
+            }
+            AiQuery::Instruction { .. } => AiOutcome::Failed {
+                reason:
+                    "instructions need a language model: configure an OpenAI-compatible provider for this workspace"
+                        .into(),
+            },
+            AiQuery::Answer {
+                question,
+                collections,
+                threshold,
+            } => {
+                answer::answer(
+                    question,
+                    &context.transcript,
+                    context.knowledge.as_ref(),
+                    collections,
+                    threshold.unwrap_or(self.inner.options.answer_threshold),
+                )
+                .outcome
+            }
+        }
+    }
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+#[async_trait::async_trait]
+impl AiProvider for OfflineProvider {
+    fn name(&self) -> String {
+        match &self.inner.embedder {
+            Some(e) => format!("offline+{}", e.id()),
+            None => "offline".into(),
+        }
+    }
+
+    /// Runs on tokio's blocking pool when inside a runtime (training a classifier for a large
+    /// category set the first time takes seconds), else on the calling thread.
+    async fn run(&self, request: &AiRequest, context: &AiContext) -> AiOutcome {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return self.run_blocking(request, context);
+        }
+        let this = self.clone();
+        let request = request.clone();
+        let context = context.clone();
+        match tokio::task::spawn_blocking(move || this.run_blocking(&request, &context)).await {
+            Ok(outcome) => outcome,
+            Err(e) => AiOutcome::Failed {
+                reason: format!("the offline AI stopped: {e}"),
+            },
+        }
+    }
+}

@@ -1,0 +1,230 @@
+//! `baton eval classify` and `baton eval answer`: measure the offline AI on labelled data.
+
+use anyhow::{bail, Context, Result};
+use baton_ai::eval;
+use baton_ai::{Embedder, Knowledge, KnowledgeBase, OfflineProvider};
+use clap::{Args, Subcommand};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Subcommand)]
+pub enum EvalCommand {
+    /// Classification accuracy on labelled texts (CSV `text,category`, as Banking77).
+    Classify(ClassifyArgs),
+    /// Let AI Answer on a questions file (JSONL) against a knowledge base.
+    Answer(AnswerArgs),
+}
+
+#[derive(Args)]
+pub struct ModelArgs {
+    /// Directory of all-MiniLM-L6-v2 (config.json, tokenizer.json, model.safetensors) for
+    /// embeddings; without it (and without BATON_MINILM_DIR) the evaluation is lexical only.
+    #[arg(long, env = "BATON_MINILM_DIR", value_name = "DIR")]
+    model_dir: Option<PathBuf>,
+    /// Lexical only, even when a model directory is known.
+    #[arg(long)]
+    no_embeddings: bool,
+}
+
+#[derive(Args)]
+pub struct ClassifyArgs {
+    /// Training examples: CSV with a header, `text,category`.
+    #[arg(long, value_name = "FILE")]
+    examples: PathBuf,
+    /// Test texts (same format). Without it, a stratified part of --examples is held out.
+    #[arg(long, value_name = "FILE")]
+    test: Option<PathBuf>,
+    /// Share of every category held out for testing when there is no --test file.
+    #[arg(long, default_value_t = 0.2)]
+    holdout: f64,
+    /// Seed of the held-out split and of --per-category sampling.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// Use at most this many training examples per category.
+    #[arg(long, value_name = "N")]
+    per_category: Option<usize>,
+    /// Test at most this many texts per category.
+    #[arg(long, value_name = "N")]
+    test_per_category: Option<usize>,
+    /// How many of the worst confusions to print.
+    #[arg(long, default_value_t = 10)]
+    worst: usize,
+    #[command(flatten)]
+    model: ModelArgs,
+}
+
+#[derive(Args)]
+pub struct AnswerArgs {
+    /// A folder of Markdown files, one Markdown file, or ABCD's guidelines.json.
+    #[arg(long, value_name = "PATH")]
+    kb: PathBuf,
+    /// Questions, one JSON object per line: {"question", "expect": [facts]} or
+    /// {"question", "answerable": false}.
+    #[arg(long, value_name = "FILE")]
+    questions: PathBuf,
+    /// Confidence below which the answer is refused (default: the provider's).
+    #[arg(long)]
+    threshold: Option<f64>,
+    /// Print every question, not only the ones handled wrong.
+    #[arg(long)]
+    verbose: bool,
+    #[command(flatten)]
+    model: ModelArgs,
+}
+
+pub fn run(command: EvalCommand) -> Result<ExitCode> {
+    match command {
+        EvalCommand::Classify(args) => classify(args),
+        EvalCommand::Answer(args) => answer(args),
+    }
+}
+
+/// The embedding model, when asked for and available.
+pub fn load_embedder(model: &ModelArgs) -> Result<Option<Arc<dyn Embedder>>> {
+    if model.no_embeddings {
+        return Ok(None);
+    }
+    let Some(dir) = &model.model_dir else {
+        return Ok(None);
+    };
+    load_model_dir(dir).map(Some)
+}
+
+#[cfg(feature = "embeddings")]
+fn load_model_dir(dir: &Path) -> Result<Arc<dyn Embedder>> {
+    let started = std::time::Instant::now();
+    let m = baton_ai::embed::MiniLm::load(dir).with_context(|| format!("loading the model in {}", dir.display()))?;
+    eprintln!(
+        "embeddings: {} from {} (loaded in {} ms)",
+        m.id(),
+        dir.display(),
+        started.elapsed().as_millis()
+    );
+    Ok(Arc::new(m))
+}
+
+#[cfg(not(feature = "embeddings"))]
+fn load_model_dir(_dir: &Path) -> Result<Arc<dyn Embedder>> {
+    bail!("this baton was built without the `embeddings` feature")
+}
+
+fn classify(args: ClassifyArgs) -> Result<ExitCode> {
+    if !(0.0..1.0).contains(&args.holdout) {
+        bail!("--holdout must be at least 0 and below 1");
+    }
+    let examples = eval::read_labeled_csv(&args.examples)?;
+    let (mut train, mut test) = match &args.test {
+        Some(path) => (examples, eval::read_labeled_csv(path)?),
+        None => eval::stratified_split(&examples, args.holdout, args.seed),
+    };
+    if let Some(n) = args.per_category {
+        train = eval::stratified_sample(&train, n, args.seed);
+    }
+    if let Some(n) = args.test_per_category {
+        test = eval::stratified_sample(&test, n, args.seed.wrapping_add(1));
+    }
+    if train.is_empty() || test.is_empty() {
+        bail!("nothing to train on or nothing to test");
+    }
+    let embedder = load_embedder(&args.model)?;
+    let provider = match embedder {
+        Some(e) => OfflineProvider::with_embedder(e),
+        None => OfflineProvider::new(),
+    };
+    eprintln!(
+        "training on {} examples in {} categories…",
+        train.len(),
+        eval::categories_from(&train).len()
+    );
+    let mut bar = Progress::new("classifying");
+    let report = eval::evaluate_classifier(&provider, &train, &test, &mut |done, total| bar.set(done, total));
+    bar.finish();
+    print!("{}", report.render(args.worst));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Loads articles from a path into a knowledge base.
+pub fn load_knowledge(path: &Path, embedder: Option<Arc<dyn Embedder>>) -> Result<(Knowledge, usize, usize)> {
+    let collection = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_else(|| "default".into());
+    let articles =
+        baton_ai::import::load_articles(path, &collection).with_context(|| format!("reading {}", path.display()))?;
+    let mut kb = match embedder {
+        Some(e) => KnowledgeBase::with_embedder(e),
+        None => KnowledgeBase::new(),
+    };
+    let mut bar = Progress::new("indexing");
+    let total = articles.len();
+    let mut chunks = 0;
+    for (i, a) in articles.into_iter().enumerate() {
+        chunks += kb.upsert(a)?;
+        bar.set(i + 1, total);
+    }
+    bar.finish();
+    Ok((Knowledge::new(kb), total, chunks))
+}
+
+fn answer(args: AnswerArgs) -> Result<ExitCode> {
+    let embedder = load_embedder(&args.model)?;
+    let (knowledge, articles, chunks) = load_knowledge(&args.kb, embedder.clone())?;
+    eprintln!("knowledge base: {articles} articles, {chunks} chunks");
+    let cases = eval::read_questions(&args.questions)?;
+    if cases.is_empty() {
+        bail!("{} has no questions", args.questions.display());
+    }
+    let provider = match embedder {
+        Some(e) => OfflineProvider::with_embedder(e),
+        None => OfflineProvider::new(),
+    };
+    let report = eval::evaluate_answers(&provider, &knowledge, &cases, args.threshold);
+    print!("{}", report.render(args.verbose));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A progress bar on standard error when it is a terminal; silent otherwise.
+pub struct Progress {
+    label: &'static str,
+    tty: bool,
+    last: usize,
+}
+
+impl Progress {
+    pub fn new(label: &'static str) -> Progress {
+        Progress {
+            label,
+            tty: std::io::stderr().is_terminal(),
+            last: usize::MAX,
+        }
+    }
+
+    pub fn set(&mut self, done: usize, total: usize) {
+        if !self.tty || total == 0 {
+            return;
+        }
+        let width = 30;
+        let filled = done * width / total;
+        if filled == self.last && done != total {
+            return;
+        }
+        self.last = filled;
+        let mut err = std::io::stderr();
+        let _ = write!(
+            err,
+            "\r{} [{}{}] {done}/{total}",
+            self.label,
+            "#".repeat(filled),
+            "-".repeat(width - filled)
+        );
+        let _ = err.flush();
+    }
+
+    pub fn finish(&mut self) {
+        if self.tty && self.last != usize::MAX {
+            eprintln!();
+        }
+    }
+}

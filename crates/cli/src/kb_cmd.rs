@@ -1,0 +1,99 @@
+//! `baton kb`: read and chunk knowledge-base articles, convert ABCD's guidelines.
+
+use crate::eval::{load_embedder, ModelArgs, Progress};
+use anyhow::{bail, Context, Result};
+use baton_ai::kb::PreparedArticle;
+use clap::Subcommand;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Subcommand)]
+pub enum KbCommand {
+    /// Read a folder of Markdown articles (or one file, or ABCD's guidelines.json), cut them into
+    /// chunks and report what would be imported. Uploading to a server comes with the
+    /// knowledge-base API.
+    Import {
+        /// A folder of .md files (sub-folders included), a Markdown file or guidelines.json.
+        path: PathBuf,
+        /// The collection the articles go to (a file's front matter may name its own).
+        #[arg(long, default_value = "default")]
+        collection: String,
+        /// List every article with its chunks.
+        #[arg(long)]
+        verbose: bool,
+        #[command(flatten)]
+        model: ModelArgs,
+    },
+    /// Convert ABCD's guidelines.json into one Markdown article per subflow.
+    ConvertAbcd { guidelines: PathBuf, out_dir: PathBuf },
+}
+
+pub fn run(command: KbCommand) -> Result<ExitCode> {
+    match command {
+        KbCommand::Import {
+            path,
+            collection,
+            verbose,
+            model,
+        } => import(path, &collection, verbose, &model),
+        KbCommand::ConvertAbcd { guidelines, out_dir } => convert_abcd(guidelines, out_dir),
+    }
+}
+
+fn import(path: PathBuf, collection: &str, verbose: bool, model: &ModelArgs) -> Result<ExitCode> {
+    if !path.exists() {
+        bail!("{} does not exist", path.display());
+    }
+    let articles =
+        baton_ai::import::load_articles(&path, collection).with_context(|| format!("reading {}", path.display()))?;
+    let embedder = load_embedder(model)?;
+    let mut bar = Progress::new("chunking");
+    let total = articles.len();
+    let mut chunks = 0;
+    let mut words = 0;
+    let mut lines = Vec::new();
+    for (i, a) in articles.into_iter().enumerate() {
+        let id = a.id.clone();
+        let title = a.title.clone();
+        let coll = a.collection.clone();
+        let prepared = PreparedArticle::new(a, embedder.as_deref()).with_context(|| format!("article {id}"))?;
+        chunks += prepared.chunk_count();
+        let w: usize = prepared
+            .chunks()
+            .iter()
+            .map(|c| c.text.split_whitespace().count())
+            .sum();
+        words += w;
+        lines.push(format!(
+            "{id}  [{coll}]  \"{title}\"  {} chunks, {w} words",
+            prepared.chunk_count()
+        ));
+        bar.set(i + 1, total);
+    }
+    bar.finish();
+    if verbose {
+        for l in &lines {
+            println!("{l}");
+        }
+    }
+    println!("{total} articles, {chunks} chunks, {words} words would be imported into `{collection}`");
+    println!("(uploading to a server comes with the knowledge-base API)");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn convert_abcd(guidelines: PathBuf, out_dir: PathBuf) -> Result<ExitCode> {
+    let articles = baton_ai::abcd::load(&guidelines)?;
+    for a in &articles {
+        let path = out_dir.join(format!("{}.md", a.id));
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        }
+        let text = format!(
+            "---\ntitle: {}\ncollection: {}\n---\n{}",
+            a.title, a.collection, a.markdown
+        );
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    }
+    println!("{} articles written to {}", articles.len(), out_dir.display());
+    Ok(ExitCode::SUCCESS)
+}

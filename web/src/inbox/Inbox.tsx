@@ -1,0 +1,520 @@
+// The inbox: queues by team, a filtered list, and the conversation with its hand-over context
+// first. Live through the inbox WebSocket. Customer and agent text is always rendered as text.
+
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { errorText, inboxApi, listOf, type InboxDetail, type InboxItem, type Member, type Team } from '../api';
+import { navigate } from '../router';
+import { TopBar } from '../pages/TopBar';
+import { displayValue } from '../testpanel/session';
+import { withCode } from './richText';
+import { DEFAULT_FILTERS, eventEffect, filtersToQuery, lineKind, parseEvent, rowsToVariables, titleWithBadge, waitingFor, type Filters } from './inbox';
+
+const TITLE = 'Inbox · Baton';
+
+export function Inbox({ member, conversationId, onSignOut }: { member: Member; conversationId?: string; onSignOut: () => void }) {
+  const [filters, setFilters] = useState<Filters>(DEFAULT_FILTERS);
+  const [items, setItems] = useState<InboxItem[]>([]);
+  const [counts, setCounts] = useState<{ team: string | null; queued: number; assigned: number }[]>([]);
+  const [teams, setTeams] = useState<Team[]>([]);
+  const [members, setMembers] = useState<Member[]>([]);
+  const [detail, setDetail] = useState<InboxDetail | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [toasts, setToasts] = useState<{ id: number; text: string; conversationId?: string }[]>([]);
+  const [presence, setPresence] = useState<'online' | 'away'>('online');
+  const [connected, setConnected] = useState(false);
+  const [now, setNow] = useState(Date.now());
+  const [notifyPermission, setNotifyPermission] = useState<string>(typeof Notification === 'undefined' ? 'unsupported' : Notification.permission);
+  const openId = conversationId;
+  const openRef = useRef(openId);
+  openRef.current = openId;
+
+  useEffect(() => {
+    const t = window.setInterval(() => setNow(Date.now()), 30_000);
+    return () => window.clearInterval(t);
+  }, []);
+
+  const loadList = useCallback(async () => {
+    try {
+      const [list, c] = await Promise.all([inboxApi.list(filtersToQuery(filters)), inboxApi.counts()]);
+      setItems(listOf<InboxItem>(list, 'conversations'));
+      setCounts(c.teams ?? []);
+    } catch (e) {
+      setError(errorText(e));
+    }
+  }, [filters]);
+
+  const loadDetail = useCallback(async (id: string | undefined) => {
+    if (!id) {
+      setDetail(null);
+      return;
+    }
+    try {
+      setDetail(await inboxApi.detail(id));
+    } catch (e) {
+      setError(errorText(e));
+    }
+  }, []);
+
+  useEffect(() => void loadList(), [loadList]);
+  useEffect(() => void loadDetail(openId), [openId, loadDetail]);
+  useEffect(() => {
+    void inboxApi.teams().then((t) => setTeams(listOf<Team>(t, 'teams'))).catch(() => undefined);
+    void inboxApi.members().then((m) => setMembers(listOf<Member>(m, 'members'))).catch(() => undefined);
+  }, []);
+
+  // Title badge: conversations waiting in the queues.
+  const waiting = counts.reduce((n, c) => n + c.queued, 0);
+  useEffect(() => {
+    document.title = titleWithBadge(TITLE, waiting);
+    return () => {
+      document.title = 'Baton';
+    };
+  }, [waiting]);
+
+  const toast = useCallback((text: string, cid?: string) => {
+    const id = Date.now() + Math.random();
+    setToasts((t) => [...t.slice(-3), { id, text, conversationId: cid }]);
+    window.setTimeout(() => setToasts((t) => t.filter((x) => x.id !== id)), 8000);
+  }, []);
+
+  // Live updates. The first inbox connection also makes the member online.
+  const reload = useRef({ loadList, loadDetail });
+  reload.current = { loadList, loadDetail };
+  useEffect(() => {
+    let ws: WebSocket | null = null;
+    let stopped = false;
+    let retry = 0;
+    let timer = 0;
+    const open = () => {
+      const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+      ws = new WebSocket(`${proto}//${location.host}/api/v1/inbox/ws`);
+      ws.onopen = () => {
+        retry = 0;
+        setConnected(true);
+      };
+      ws.onmessage = (m) => {
+        const e = parseEvent(m.data);
+        if (!e) return;
+        const effect = eventEffect(e, openRef.current);
+        if (effect.refreshList) void reload.current.loadList();
+        if (effect.refreshOpen) void reload.current.loadDetail(openRef.current);
+        if (effect.toast) {
+          const team = typeof e.team === 'string' ? ` for ${e.team}` : '';
+          toast(`A conversation is waiting${team}.`, e.conversation_id);
+          if (typeof Notification !== 'undefined' && Notification.permission === 'granted' && document.hidden) {
+            try {
+              new Notification('Baton: a conversation is waiting', { body: `Queued${team}.`, silent: true });
+            } catch {
+              // notifications unavailable
+            }
+          }
+        }
+      };
+      ws.onclose = () => {
+        setConnected(false);
+        if (stopped) return;
+        retry = Math.min(retry + 1, 6);
+        timer = window.setTimeout(open, 500 * 2 ** retry);
+      };
+    };
+    open();
+    return () => {
+      stopped = true;
+      window.clearTimeout(timer);
+      ws?.close();
+    };
+  }, [toast]);
+
+  const changePresence = async (status: 'online' | 'away') => {
+    try {
+      await inboxApi.presence(status);
+      setPresence(status);
+      if (status === 'online' && typeof Notification !== 'undefined' && Notification.permission === 'default') void Notification.requestPermission().catch(() => undefined);
+    } catch (e) {
+      setError(errorText(e));
+    }
+  };
+
+  const memberName = useMemo(() => new Map(members.map((m) => [m.id, m.name || m.email])), [members]);
+  const teamOptions = useMemo(() => {
+    const slugs = new Set<string>(teams.map((t) => t.slug));
+    for (const c of counts) if (c.team) slugs.add(c.team);
+    return [...slugs].sort();
+  }, [teams, counts]);
+
+  const set = (patch: Partial<Filters>) => setFilters((f) => ({ ...f, ...patch }));
+
+  return (
+    <div className="app-page inbox-page">
+      <TopBar member={member} onSignOut={onSignOut}>
+        <span className={`conn ${connected ? 'conn-on' : ''}`} title={connected ? 'Live' : 'Reconnecting…'} data-testid="inbox-live" data-live={connected}>
+          {connected ? '● Live' : '○ Offline'}
+        </span>
+        <label className="switch switch-labelled presence">
+          <input type="checkbox" role="switch" aria-label="Online" checked={presence === 'online'} onChange={(e) => void changePresence(e.target.checked ? 'online' : 'away')} />
+          <span className="switch-track" />
+          <span data-testid="presence">{presence === 'online' ? 'Online' : 'Away'}</span>
+        </label>
+        {notifyPermission === 'default' && (
+          <button className="link small" onClick={() => void Notification.requestPermission().then(setNotifyPermission).catch(() => undefined)}>
+            Enable notifications
+          </button>
+        )}
+      </TopBar>
+      {error && (
+        <div className="banner banner-error" role="alert">
+          {error} <button className="link" onClick={() => setError(null)}>Dismiss</button>
+        </div>
+      )}
+      <div className="inbox">
+        <aside className="inbox-queues" aria-label="Queues">
+          <div className="panel-title">Queues</div>
+          <button className={`queue ${filters.team === '' ? 'active' : ''}`} onClick={() => set({ team: '' })}>
+            <span>All teams</span>
+            <span className="count">{waiting}</span>
+          </button>
+          {counts.map((c) => (
+            <button key={c.team ?? '-'} className={`queue ${filters.team === (c.team ?? '') ? 'active' : ''}`} onClick={() => set({ team: c.team ?? '' })} data-testid={`queue-${c.team ?? 'none'}`}>
+              <span>{c.team ?? 'No team'}</span>
+              <span className="count" title={`${c.queued} waiting, ${c.assigned} assigned`}>
+                {c.queued}
+                <span className="muted"> / {c.assigned}</span>
+              </span>
+            </button>
+          ))}
+          <div className="panel-title filters-title">Filters</div>
+          <label>
+            Status
+            <select aria-label="Status" value={filters.status} onChange={(e) => set({ status: e.target.value })}>
+              <option value="queued,assigned">Open (queued + assigned)</option>
+              <option value="queued">Queued</option>
+              <option value="assigned">Assigned</option>
+              <option value="resolved">Resolved</option>
+            </select>
+          </label>
+          <label>
+            Team
+            <select aria-label="Team" value={filters.team} onChange={(e) => set({ team: e.target.value })}>
+              <option value="">All</option>
+              {teamOptions.map((t) => <option key={t} value={t}>{t}</option>)}
+            </select>
+          </label>
+          <label>
+            Assignee
+            <select aria-label="Assignee" value={filters.assignee} onChange={(e) => set({ assignee: e.target.value })}>
+              <option value="">Anyone</option>
+              <option value="me">Me</option>
+              <option value="none">Unassigned</option>
+              {members.filter((m) => m.id !== member.id).map((m) => <option key={m.id} value={m.id}>{m.name || m.email}</option>)}
+            </select>
+          </label>
+          <label>
+            Priority
+            <select aria-label="Priority" value={filters.priority} onChange={(e) => set({ priority: e.target.value })}>
+              <option value="">Any</option>
+              <option value="urgent">Urgent</option>
+              <option value="high">High</option>
+              <option value="normal">Normal</option>
+              <option value="low">Low</option>
+            </select>
+          </label>
+        </aside>
+        <section className="inbox-list" aria-label="Conversations" data-testid="inbox-list">
+          {items.length === 0 && <p className="muted empty">No conversations here.</p>}
+          {items.map((c) => (
+            <a
+              key={c.id}
+              href={`/app/inbox/${encodeURIComponent(c.id)}`}
+              className={`inbox-item ${c.id === openId ? 'active' : ''}`}
+              data-conversation={c.id}
+              onClick={(e) => {
+                e.preventDefault();
+                navigate({ page: 'inbox', conversationId: c.id });
+              }}
+            >
+              <div className="row">
+                <strong>{contactName(c.contact) ?? 'Customer'}</strong>
+                <span className="spacer" />
+                <span className={`pill pill-${c.status}`}>{c.status}</span>
+              </div>
+              <div className="small muted row">
+                <span>{c.team ?? 'no team'}</span>
+                {c.priority && c.priority !== 'normal' && <span className={`prio prio-${c.priority}`}>{c.priority}</span>}
+                <span>{c.assignee ? `· ${memberName.get(c.assignee) ?? c.assignee}` : '· unassigned'}</span>
+                <span className="spacer" />
+                <span>{c.status === 'queued' ? waitingFor(c.waiting_since, now) : ''}</span>
+              </div>
+            </a>
+          ))}
+        </section>
+        <section className="inbox-conv" aria-label="Conversation">
+          {detail && detail.conversation.id === openId ? (
+            <ConversationView
+              key={detail.conversation.id}
+              detail={detail}
+              me={member}
+              members={members}
+              teams={teamOptions}
+              memberName={memberName}
+              onChanged={() => {
+                void loadDetail(openId);
+                void loadList();
+              }}
+              onError={setError}
+            />
+          ) : (
+            <div className="muted empty">{openId ? 'Loading…' : 'Pick a conversation.'}</div>
+          )}
+        </section>
+      </div>
+      <div className="toasts" aria-live="polite">
+        {toasts.map((t) => (
+          <div key={t.id} className="toast-item" role="status" data-testid="inbox-toast">
+            {t.text}
+            {t.conversationId && (
+              <button className="link" onClick={() => navigate({ page: 'inbox', conversationId: t.conversationId })}>
+                Open
+              </button>
+            )}
+          </div>
+        ))}
+      </div>
+    </div>
+  );
+}
+
+function contactName(c: unknown): string | undefined {
+  if (c && typeof c === 'object') {
+    const o = c as Record<string, unknown>;
+    for (const k of ['name', 'email']) if (typeof o[k] === 'string' && o[k]) return o[k] as string;
+  }
+  return undefined;
+}
+
+function ConversationView({
+  detail,
+  me,
+  members,
+  teams,
+  memberName,
+  onChanged,
+  onError,
+}: {
+  detail: InboxDetail;
+  me: Member;
+  members: Member[];
+  teams: string[];
+  memberName: Map<string, string>;
+  onChanged: () => void;
+  onError: (e: string) => void;
+}) {
+  const c = detail.conversation;
+  const ctx = detail.handover?.context ?? {};
+  const status = c.status;
+  const assignee = (c.assignee as string | null | undefined) ?? null;
+  const mine = assignee === me.id;
+  const [mode, setMode] = useState<'reply' | 'note'>('reply');
+  const [text, setText] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [panel, setPanel] = useState<'assign' | 'transfer' | 'handback' | null>(null);
+  const [assignTo, setAssignTo] = useState('');
+  const [transferTeam, setTransferTeam] = useState('');
+  const [transferMember, setTransferMember] = useState('');
+  const [rows, setRows] = useState<{ name: string; value: string }[]>([{ name: '', value: '' }]);
+  const [resumeAt, setResumeAt] = useState('');
+  const logRef = useRef<HTMLDivElement>(null);
+
+  useEffect(() => {
+    logRef.current?.scrollTo({ top: logRef.current.scrollHeight });
+  }, [detail.transcript.length]);
+
+  const run = async (fn: () => Promise<unknown>) => {
+    setBusy(true);
+    try {
+      await fn();
+      onChanged();
+      return true;
+    } catch (e) {
+      onError(errorText(e));
+      return false;
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const send = async () => {
+    const t = text.trim();
+    if (!t) return;
+    const ok = await run(() => (mode === 'reply' ? inboxApi.reply(c.id, t, `web_${Date.now()}_${Math.random().toString(36).slice(2)}`) : inboxApi.note(c.id, t)));
+    if (ok) setText('');
+  };
+
+  const open = status === 'queued' || status === 'assigned';
+  const contextVars = ctx.variables ?? [];
+
+  return (
+    <div className="conv" data-testid="conversation" data-status={status}>
+      <div className="conv-head row">
+        <strong>{contactName(c.contact) ?? 'Customer'}</strong>
+        <span className={`pill pill-${status}`} data-testid="conv-status">{status}</span>
+        {typeof c.team === 'string' && <span className="muted small">team {c.team}</span>}
+        {assignee && <span className="muted small">· {memberName.get(assignee) ?? assignee}</span>}
+        <span className="spacer" />
+        {status === 'queued' && (
+          <button className="primary" disabled={busy} onClick={() => void run(() => inboxApi.claim(c.id))}>
+            Claim
+          </button>
+        )}
+        {open && <button disabled={busy} onClick={() => setPanel(panel === 'assign' ? null : 'assign')}>Assign…</button>}
+        {open && <button disabled={busy} onClick={() => setPanel(panel === 'transfer' ? null : 'transfer')}>Transfer…</button>}
+        {status === 'assigned' && <button disabled={busy} onClick={() => setPanel(panel === 'handback' ? null : 'handback')}>Hand back…</button>}
+        {open && (
+          <button disabled={busy} onClick={() => void run(() => inboxApi.resolve(c.id))}>
+            Resolve
+          </button>
+        )}
+      </div>
+      {panel === 'assign' && (
+        <div className="conv-panel row">
+          <select aria-label="Assign to" value={assignTo} onChange={(e) => setAssignTo(e.target.value)}>
+            <option value="">Choose a member…</option>
+            {members.map((m) => <option key={m.id} value={m.id}>{m.name || m.email}{m.id === me.id ? ' (me)' : ''}</option>)}
+          </select>
+          <button className="primary" disabled={!assignTo || busy} onClick={() => void run(() => inboxApi.assign(c.id, assignTo)).then((ok) => ok && setPanel(null))}>Assign</button>
+        </div>
+      )}
+      {panel === 'transfer' && (
+        <div className="conv-panel row">
+          <select aria-label="Transfer to team" value={transferTeam} onChange={(e) => { setTransferTeam(e.target.value); setTransferMember(''); }}>
+            <option value="">Team…</option>
+            {teams.map((t) => <option key={t} value={t}>{t}</option>)}
+          </select>
+          <span className="muted small">or</span>
+          <select aria-label="Transfer to member" value={transferMember} onChange={(e) => { setTransferMember(e.target.value); setTransferTeam(''); }}>
+            <option value="">Member…</option>
+            {members.map((m) => <option key={m.id} value={m.id}>{m.name || m.email}</option>)}
+          </select>
+          <button
+            className="primary"
+            disabled={(!transferTeam && !transferMember) || busy}
+            onClick={() => void run(() => inboxApi.transfer(c.id, transferTeam ? { team: transferTeam } : { member_id: transferMember })).then((ok) => ok && setPanel(null))}
+          >
+            Transfer
+          </button>
+        </div>
+      )}
+      {panel === 'handback' && (
+        <div className="conv-panel" data-testid="handback-panel">
+          <div className="small muted">Variables to set for the flow (optional)</div>
+          {rows.map((r, i) => (
+            <div className="row" key={i}>
+              <input aria-label={`Variable ${i + 1} name`} placeholder="name" value={r.name} onChange={(e) => setRows(rows.map((x, j) => (j === i ? { ...x, name: e.target.value } : x)))} />
+              <input aria-label={`Variable ${i + 1} value`} placeholder="value" value={r.value} onChange={(e) => setRows(rows.map((x, j) => (j === i ? { ...x, value: e.target.value } : x)))} />
+              <button className="link" onClick={() => setRows(rows.length > 1 ? rows.filter((_, j) => j !== i) : [{ name: '', value: '' }])} aria-label="Remove variable">✕</button>
+            </div>
+          ))}
+          <div className="row">
+            <button className="link" onClick={() => setRows([...rows, { name: '', value: '' }])}>+ Variable</button>
+            <label className="small">
+              Continue at{' '}
+              <select aria-label="Continue at" value={resumeAt} onChange={(e) => setResumeAt(e.target.value)}>
+                <option value="">the handed_back path</option>
+                {detail.nodes.map((n) => <option key={n.id} value={n.id}>{n.id}{n.type ? ` (${n.type})` : ''}</option>)}
+              </select>
+            </label>
+            <span className="spacer" />
+            <button className="primary" disabled={busy} onClick={() => void run(() => inboxApi.handBack(c.id, rowsToVariables(rows), resumeAt || undefined)).then((ok) => ok && setPanel(null))}>
+              Hand back to the bot
+            </button>
+          </div>
+        </div>
+      )}
+      <div className="conv-body" ref={logRef}>
+        {detail.handover && (
+          <section className="context-card" data-testid="context-card" aria-label="Hand-over context">
+            <div className="context-title row">
+              <strong>Hand-over</strong>
+              {detail.handover.node && <span className="muted small">at {detail.handover.node}</span>}
+              {detail.handover.priority && detail.handover.priority !== 'normal' && <span className={`prio prio-${detail.handover.priority}`}>{detail.handover.priority}</span>}
+              <span className="spacer" />
+              {ctx.sentiment && <span className={`pill sentiment-${ctx.sentiment}`} data-testid="sentiment">{ctx.sentiment}</span>}
+              {ctx.frustrated && <span className="pill pill-frustrated">frustrated</span>}
+            </div>
+            {ctx.reason && <p className="context-reason" data-testid="context-reason">{withCode(ctx.reason)}</p>}
+            {contextVars.length > 0 && (
+              <table className="kv" data-testid="context-variables">
+                <tbody>
+                  {contextVars.map((v) => (
+                    <tr key={v.name} data-var={v.name}>
+                      <th>
+                        {v.name} {v.type && <span className="type">{v.type}</span>}
+                      </th>
+                      <td className={v.value === null || v.value === undefined ? 'muted' : ''}>{displayValue(v.value)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+            {ctx.summary && (
+              <p className="context-summary small">
+                <span className="muted">Summary: </span>
+                {ctx.summary}
+              </p>
+            )}
+            {ctx.path && ctx.path.length > 0 && <div className="context-path small muted">Path: {ctx.path.join(' → ')}</div>}
+          </section>
+        )}
+        <div className="transcript" data-testid="transcript">
+          {detail.transcript.map((l, i) => {
+            const kind = lineKind(l.role);
+            const small = kind === 'event' || kind === 'system';
+            return (
+              <div key={l.seq ?? i} className={`tl tl-${kind}`} data-role={l.role}>
+                {small ? (
+                  <span className="tl-small">{l.text ?? ''}</span>
+                ) : (
+                  <div className="tl-bubble">
+                    <div className="tl-who small">
+                      {kind === 'note' ? `Note · ${l.author ?? ''}` : kind === 'agent' ? (l.author ?? 'Agent') : kind === 'bot' ? 'Bot' : 'Customer'}
+                    </div>
+                    <div className="tl-text">{l.text ?? ''}</div>
+                  </div>
+                )}
+              </div>
+            );
+          })}
+        </div>
+      </div>
+      <form className={`composer composer-${mode}`} onSubmit={(e) => { e.preventDefault(); void send(); }}>
+        <div className="composer-modes" role="tablist">
+          <button type="button" role="tab" aria-selected={mode === 'reply'} className={mode === 'reply' ? 'active' : ''} onClick={() => setMode('reply')}>
+            Reply
+          </button>
+          <button type="button" role="tab" aria-selected={mode === 'note'} className={mode === 'note' ? 'active' : ''} onClick={() => setMode('note')}>
+            Note
+          </button>
+          {mode === 'reply' && !mine && status === 'queued' && <span className="small muted">Replying claims the conversation.</span>}
+        </div>
+        <textarea
+          aria-label={mode === 'reply' ? 'Reply to the customer' : 'Internal note'}
+          placeholder={mode === 'reply' ? 'Write to the customer…' : 'Only your team sees notes…'}
+          rows={3}
+          value={text}
+          onChange={(e) => setText(e.target.value)}
+          onKeyDown={(e) => {
+            if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
+              e.preventDefault();
+              void send();
+            }
+          }}
+        />
+        <div className="row">
+          <span className="spacer" />
+          <button type="submit" className="primary" disabled={busy || !text.trim()}>
+            {mode === 'reply' ? 'Send reply' : 'Add note'}
+          </button>
+        </div>
+      </form>
+    </div>
+  );
+}

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_FILTERS, eventEffect, filtersToQuery, lineKind, parseEvent, rowsToVariables, titleWithBadge, waitingFor } from './inbox';
+import { parseRoute, href } from '../router';
+
+describe('inbox helpers', () => {
+  it('builds the list query from filters', () => {
+    expect(filtersToQuery(DEFAULT_FILTERS)).toBe('status=queued%2Cassigned');
+    expect(filtersToQuery({ status: 'queued', team: 'billing', assignee: 'me', priority: 'high' })).toBe('status=queued&team=billing&assignee=me&priority=high');
+  });
+  it('badges the title', () => {
+    expect(titleWithBadge('Inbox · Baton', 0)).toBe('Inbox · Baton');
+    expect(titleWithBadge('Inbox · Baton', 3)).toBe('(3) Inbox · Baton');
+  });
+  it('classifies transcript roles', () => {
+    expect(lineKind('note')).toBe('note');
+    expect(lineKind('weird')).toBe('system');
+  });
+  it('parses events and decides what to refresh', () => {
+    expect(parseEvent('nope')).toBeNull();
+    const e = parseEvent('{"type":"conversation.queued","conversation_id":"c1"}');
+    expect(e?.type).toBe('conversation.queued');
+    expect(eventEffect(e!, 'c1')).toEqual({ refreshList: true, refreshOpen: true, toast: true });
+    expect(eventEffect({ type: 'message.created', conversation_id: 'c2' }, 'c1')).toEqual({ refreshList: false, refreshOpen: false, toast: false });
+    expect(eventEffect({ type: 'message.created', conversation_id: 'c1' }, 'c1').refreshOpen).toBe(true);
+  });
+  it('formats waiting times and hand-back variables', () => {
+    expect(waitingFor(0, 1000)).toBe('');
+    expect(waitingFor(1000, 1000 + 5 * 60_000)).toBe('5 min');
+    expect(waitingFor(1000, 1000 + 65 * 60_000)).toBe('1 h 5 min');
+    expect(rowsToVariables([{ name: 'amount', value: '94' }, { name: '', value: 'x' }, { name: 'note', value: 'hi there' }])).toEqual({ amount: 94, note: 'hi there' });
+  });
+  it('routes inbox, settings and analytics', () => {
+    expect(parseRoute('/app/inbox')).toEqual({ page: 'inbox' });
+    expect(parseRoute('/app/inbox/conv_1')).toEqual({ page: 'inbox', conversationId: 'conv_1' });
+    expect(parseRoute('/app/settings/teams')).toEqual({ page: 'settings', section: 'teams' });
+    expect(parseRoute('/app/flows/f1/analytics')).toEqual({ page: 'analytics', flowId: 'f1' });
+    expect(href({ page: 'inbox', conversationId: 'c 1' })).toBe('/app/inbox/c%201');
+  });
+});

@@ -1,0 +1,95 @@
+// Pure helpers for the inbox: filters to a query string, the title badge, how transcript lines
+// look, and which inbox events concern the open list.
+
+export interface Filters {
+  status: string; // "queued,assigned" | "queued" | "assigned" | "resolved"
+  team: string; // "" = all
+  assignee: string; // "" | "me" | "none" | member id
+  priority: string; // "" | low | normal | high | urgent
+}
+
+export const DEFAULT_FILTERS: Filters = { status: 'queued,assigned', team: '', assignee: '', priority: '' };
+
+export function filtersToQuery(f: Filters): string {
+  const q = new URLSearchParams();
+  if (f.status) q.set('status', f.status);
+  if (f.team) q.set('team', f.team);
+  if (f.assignee) q.set('assignee', f.assignee);
+  if (f.priority) q.set('priority', f.priority);
+  return q.toString();
+}
+
+/** "(3) Inbox · Baton" while conversations wait, else "Inbox · Baton". */
+export function titleWithBadge(base: string, waiting: number): string {
+  return waiting > 0 ? `(${waiting}) ${base}` : base;
+}
+
+export type LineKind = 'customer' | 'bot' | 'agent' | 'note' | 'event' | 'system';
+
+export function lineKind(role: string): LineKind {
+  switch (role) {
+    case 'customer':
+    case 'bot':
+    case 'agent':
+    case 'note':
+    case 'event':
+    case 'system':
+      return role;
+    default:
+      return 'system';
+  }
+}
+
+export interface InboxEvent {
+  type: string;
+  conversation_id?: string;
+  [k: string]: unknown;
+}
+
+/** Parses a WebSocket frame; null for anything that is not an inbox event. */
+export function parseEvent(data: unknown): InboxEvent | null {
+  if (typeof data !== 'string') return null;
+  try {
+    const v = JSON.parse(data) as unknown;
+    if (v && typeof v === 'object' && typeof (v as { type?: unknown }).type === 'string') return v as InboxEvent;
+  } catch {
+    // not JSON
+  }
+  return null;
+}
+
+/** Whether an event changes the lists (and counts), and whether it should raise a toast. */
+export function eventEffect(e: InboxEvent, openId: string | undefined): { refreshList: boolean; refreshOpen: boolean; toast: boolean } {
+  const conv = e.type.startsWith('conversation.');
+  const msg = e.type === 'message.created' || e.type.startsWith('message.');
+  return {
+    refreshList: conv,
+    refreshOpen: Boolean(openId && e.conversation_id === openId && (conv || msg)),
+    toast: e.type === 'conversation.queued',
+  };
+}
+
+/** "3 min" / "1 h 5 min" since a time, for waiting conversations. */
+export function waitingFor(since: number | null | undefined, now: number): string {
+  if (!since) return '';
+  const min = Math.max(0, Math.floor((now - since) / 60_000));
+  if (min < 1) return 'just now';
+  if (min < 60) return `${min} min`;
+  return `${Math.floor(min / 60)} h ${min % 60} min`;
+}
+
+/** Hand-back variables from editor rows: empty names are skipped; values typed like JSON where they parse as a number/bool/null. */
+export function rowsToVariables(rows: { name: string; value: string }[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const r of rows) {
+    const name = r.name.trim();
+    if (!name) continue;
+    const v = r.value.trim();
+    if (v === 'true') out[name] = true;
+    else if (v === 'false') out[name] = false;
+    else if (v === 'null') out[name] = null;
+    else if (/^-?\d+(\.\d+)?$/.test(v)) out[name] = Number(v);
+    else out[name] = r.value;
+  }
+  return out;
+}

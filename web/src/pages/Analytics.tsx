@@ -1,0 +1,88 @@
+// Per-flow analytics: conversations, containment, hand-overs per node by outcome, time to pickup.
+// Plain SVG/CSS bars.
+
+import { useEffect, useState } from 'react';
+import { api, errorText, flowApi, type FlowAnalytics, type Member } from '../api';
+import { navigate } from '../router';
+import { TopBar } from './TopBar';
+import { duration, handoverRate, outcomeSegments, percent } from './analytics';
+
+const COLORS: Record<string, string> = {
+  handed_back: '#2454d6',
+  resolved: '#1b7f3b',
+  cancelled: '#9ca3af',
+  timeout: '#c8312b',
+  off_hours: '#a15c00',
+  no_agent: '#d97706',
+  ended: '#6b3fc7',
+};
+
+export function Analytics({ flowId, member, onSignOut }: { flowId: string; member: Member; onSignOut: () => void }) {
+  const [data, setData] = useState<FlowAnalytics | null>(null);
+  const [name, setName] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    flowApi.analytics(flowId).then(setData).catch((e) => setError(errorText(e)));
+    api.flow(flowId).then((f) => setName(f.name)).catch(() => undefined);
+  }, [flowId]);
+  const maxPickup = Math.max(1, ...(data?.handover_nodes ?? []).map((n) => n.pickup_ms_max ?? 0));
+  return (
+    <div className="app-page">
+      <TopBar member={member} onSignOut={onSignOut}>
+        <button className="link" onClick={() => navigate({ page: 'builder', flowId })}>← Builder</button>
+      </TopBar>
+      <main className="page analytics" data-testid="analytics">
+        <h1>Analytics{name ? ` · ${name}` : ''}</h1>
+        {error && <div className="banner banner-error" role="alert">{error}</div>}
+        {data && (
+          <>
+            <div className="stat-row">
+              <div className="stat"><div className="stat-value" data-testid="stat-conversations">{data.conversations}</div><div className="muted">conversations</div></div>
+              <div className="stat"><div className="stat-value">{data.contained}</div><div className="muted">contained (no person needed)</div></div>
+              <div className="stat">
+                <div className="stat-value">{percent(data.containment_rate)}</div>
+                <div className="muted">containment</div>
+                <svg className="meter" viewBox="0 0 100 8" preserveAspectRatio="none" aria-hidden="true">
+                  <rect x="0" y="0" width="100" height="8" fill="#e2e5ea" rx="4" />
+                  <rect x="0" y="0" width={Math.round((data.containment_rate ?? 0) * 100)} height="8" fill="#1b7f3b" rx="4" />
+                </svg>
+              </div>
+            </div>
+            <h2>Hand-overs by node</h2>
+            {data.handover_nodes.length === 0 ? (
+              <p className="muted">No hand-overs yet.</p>
+            ) : (
+              <table className="table analytics-table">
+                <thead>
+                  <tr><th>Node</th><th>Hand-overs</th><th>Rate</th><th>Outcomes</th><th>Picked up</th><th>Time to pickup (avg / max)</th></tr>
+                </thead>
+                <tbody>
+                  {data.handover_nodes.map((n) => (
+                    <tr key={n.node} data-node={n.node}>
+                      <td><code>{n.node}</code></td>
+                      <td>{n.handovers}</td>
+                      <td>{percent(handoverRate(n, data.conversations))}</td>
+                      <td>
+                        <div className="stacked" role="img" aria-label={outcomeSegments(n).map((s) => `${s.outcome} ${s.count}`).join(', ')}>
+                          {outcomeSegments(n).map((s) => (
+                            <span key={s.outcome} style={{ width: `${s.share * 100}%`, background: COLORS[s.outcome] ?? '#64748b' }} title={`${s.outcome}: ${s.count}`} />
+                          ))}
+                        </div>
+                        <div className="small muted">{outcomeSegments(n).map((s) => `${s.outcome.replace('_', ' ')} ${s.count}`).join(' · ')}</div>
+                      </td>
+                      <td>{n.picked_up}</td>
+                      <td>
+                        <div className="pickup-bar"><span style={{ width: `${((n.pickup_ms_avg ?? 0) / maxPickup) * 100}%` }} /></div>
+                        <span className="small">{duration(n.pickup_ms_avg)} / {duration(n.pickup_ms_max)}</span>
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+          </>
+        )}
+      </main>
+    </div>
+  );
+}

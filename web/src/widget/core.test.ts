@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { activeButtons, apiBase, lastSeq, mergeMessages, modeOf, parseStored, safeUrl, storageKey, wsUrl } from './core';
+
+describe('widget core', () => {
+  it('derives the API base from its own script src', () => {
+    expect(apiBase('https://support.example.com/widget.js', 'https://shop.test')).toBe('https://support.example.com');
+    expect(apiBase('http://127.0.0.1:9000/widget.js?v=1', 'x:')).toBe('http://127.0.0.1:9000');
+    expect(apiBase(null, 'https://shop.test')).toBe('https://shop.test');
+  });
+  it('builds the WebSocket URL with token and after', () => {
+    expect(wsUrl('https://h.example', 'c 1', 't&k', 7)).toBe('wss://h.example/api/v1/conversations/c%201/ws?token=t%26k&after=7');
+    expect(wsUrl('http://127.0.0.1:1', 'c', 't', 0)).toBe('ws://127.0.0.1:1/api/v1/conversations/c/ws?token=t&after=0');
+  });
+  it('stores and restores the conversation', () => {
+    expect(storageKey('wk_1')).toBe('baton.widget.wk_1');
+    expect(parseStored('{"conversationId":"c","token":"t","open":true}')).toEqual({ conversationId: 'c', token: 't', open: true });
+    expect(parseStored('{bad')).toBeNull();
+    expect(parseStored('{"conversationId":1}')).toBeNull();
+  });
+  it('merges messages by seq without duplicates', () => {
+    const a = [{ seq: 1, role: 'bot', text: 'hi' }];
+    const merged = mergeMessages(a, [{ seq: 3, role: 'bot' }, { seq: 2, role: 'customer' }, { seq: 1, role: 'bot', text: 'dup' }]);
+    expect(merged.map((m) => m.seq)).toEqual([1, 2, 3]);
+    expect(merged[0]?.text).toBe('hi');
+    expect(mergeMessages(merged, [{ seq: 2, role: 'customer' }])).toBe(merged);
+    expect(lastSeq(merged)).toBe(3);
+    const pending = [...merged, { seq: 3.5, role: 'customer', text: 'x', client_id: 'w_1' }];
+    expect(mergeMessages(pending, [{ seq: 4, role: 'customer', text: 'x', client_id: 'w_1' }]).map((m) => m.seq)).toEqual([1, 2, 3, 4]);
+  });
+  it('knows who the customer talks to', () => {
+    expect(modeOf('queued', [{ seq: 1, role: 'bot' }])).toEqual({ kind: 'connecting' });
+    expect(modeOf('assigned', [{ seq: 1, role: 'system', author: 'Dana', text: 'Dana joined' }])).toEqual({ kind: 'agent', name: 'Dana' });
+    expect(modeOf(null, [{ seq: 1, role: 'agent', author: 'Dana' }, { seq: 2, role: 'customer' }])).toEqual({ kind: 'agent', name: 'Dana' });
+    expect(modeOf(null, [{ seq: 1, role: 'agent', author: 'Dana' }, { seq: 2, role: 'bot' }])).toEqual({ kind: 'bot' });
+    expect(modeOf('resolved', [])).toEqual({ kind: 'closed' });
+  });
+  it('offers the last bot message buttons and only safe links', () => {
+    const b = [{ id: 'y', label: 'Yes' }];
+    expect(activeButtons([{ seq: 1, role: 'bot', buttons: b, buttons_only: true }])).toEqual({ buttons: b, only: true });
+    expect(activeButtons([{ seq: 1, role: 'bot', buttons: b }, { seq: 2, role: 'customer' }])).toEqual({ buttons: [], only: false });
+    expect(safeUrl('javascript:alert(1)')).toBeNull();
+    expect(safeUrl('https://x.test/a')).toBe('https://x.test/a');
+  });
+});

@@ -1,0 +1,120 @@
+// The chat widget's pure logic: where the API is, what is stored, merging messages, and what the
+// header says. No DOM here (see widget.ts).
+
+export interface WidgetButton {
+  id: string;
+  label: string;
+}
+
+export interface WidgetMessage {
+  seq: number;
+  role: 'customer' | 'bot' | 'agent' | 'system' | string;
+  text?: string | null;
+  buttons?: WidgetButton[];
+  links?: { label?: string; url: string }[];
+  author?: string | null;
+  buttons_only?: boolean;
+  client_id?: string;
+  created_at?: number;
+}
+
+export interface Stored {
+  conversationId: string;
+  token: string;
+  open?: boolean;
+}
+
+/** The API base: the origin the widget script was loaded from. */
+export function apiBase(scriptSrc: string | null | undefined, fallback: string): string {
+  if (!scriptSrc) return fallback;
+  try {
+    return new URL(scriptSrc, fallback).origin;
+  } catch {
+    return fallback;
+  }
+}
+
+export function wsUrl(base: string, conversationId: string, token: string, after: number): string {
+  const u = new URL(`/api/v1/conversations/${encodeURIComponent(conversationId)}/ws`, base);
+  u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+  u.searchParams.set('token', token);
+  u.searchParams.set('after', String(after));
+  return u.toString();
+}
+
+export function storageKey(widgetKey: string): string {
+  return `baton.widget.${widgetKey}`;
+}
+
+export function parseStored(raw: string | null): Stored | null {
+  if (!raw) return null;
+  try {
+    const v = JSON.parse(raw) as Partial<Stored>;
+    if (typeof v.conversationId === 'string' && typeof v.token === 'string') return { conversationId: v.conversationId, token: v.token, open: Boolean(v.open) };
+  } catch {
+    // corrupt: start over
+  }
+  return null;
+}
+
+/** Adds messages by seq, ignoring ones already there; keeps them ordered. */
+export function mergeMessages(current: WidgetMessage[], incoming: WidgetMessage[]): WidgetMessage[] {
+  const bySeq = new Map(current.map((m) => [m.seq, m]));
+  let changed = false;
+  for (const m of incoming) {
+    if (typeof m?.seq !== 'number' || bySeq.has(m.seq)) continue;
+    // The server's copy of a message shown while sending (same client_id) replaces it.
+    if (m.client_id) {
+      for (const [seq, old] of bySeq) if (!Number.isInteger(seq) && old.client_id === m.client_id) bySeq.delete(seq);
+    }
+    bySeq.set(m.seq, m);
+    changed = true;
+  }
+  if (!changed) return current;
+  return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+}
+
+export function lastSeq(messages: WidgetMessage[]): number {
+  return messages.reduce((n, m) => Math.max(n, m.seq), 0);
+}
+
+/** Who the customer is talking to, from the conversation status and the messages so far. */
+export type Mode = { kind: 'bot' } | { kind: 'connecting' } | { kind: 'agent'; name: string } | { kind: 'closed' };
+
+export function modeOf(status: string | null, messages: WidgetMessage[]): Mode {
+  if (status === 'resolved' || status === 'ended') return { kind: 'closed' };
+  // The latest speaker that is not the customer decides, unless the server said otherwise.
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i] as WidgetMessage;
+    if (m.role === 'agent' || (m.role === 'system' && m.author)) {
+      if (status === 'bot') return { kind: 'bot' };
+      return { kind: 'agent', name: m.author || 'Agent' };
+    }
+    if (m.role === 'bot') break;
+  }
+  if (status === 'queued') return { kind: 'connecting' };
+  if (status === 'assigned') return { kind: 'agent', name: 'Agent' };
+  return { kind: 'bot' };
+}
+
+/** The buttons the customer can press now: the last message's, if it is the bot's latest. */
+export function activeButtons(messages: WidgetMessage[]): { buttons: WidgetButton[]; only: boolean } {
+  const last = messages[messages.length - 1];
+  if (!last || last.role !== 'bot' || !last.buttons?.length) return { buttons: [], only: false };
+  return { buttons: last.buttons, only: Boolean(last.buttons_only) };
+}
+
+export function clientId(): string {
+  const rand = typeof crypto !== 'undefined' && 'randomUUID' in crypto ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(36).slice(2)}`;
+  return `w_${rand}`;
+}
+
+/** Only http(s) links are made clickable. */
+export function safeUrl(url: string): string | null {
+  try {
+    const u = new URL(url);
+    return u.protocol === 'http:' || u.protocol === 'https:' ? u.toString() : null;
+  } catch {
+    return null;
+  }
+}
