@@ -2,7 +2,7 @@
 //! embeddings, `num_hidden_layers` × (self-attention, feed-forward), post-layer-norm, exact GELU.
 //! Small enough to keep here instead of depending on a crate with a hundred other models.
 
-use candle_core::{DType, Module, Result, Tensor, D};
+use candle_core::{DType, Module, Result, Tensor};
 use candle_nn::{embedding, layer_norm, linear, Embedding, LayerNorm, LayerNormConfig, Linear, VarBuilder};
 use serde::Deserialize;
 
@@ -136,7 +136,7 @@ impl Bert {
             let k = split(l.key.forward(&x)?)?;
             let v = split(l.value.forward(&x)?)?;
             let scores = (q.matmul(&k.t()?)? * scale)?.broadcast_add(&bias)?;
-            let probs = candle_nn::ops::softmax(&scores, D::Minus1)?;
+            let probs = candle_nn::ops::softmax_last_dim(&scores)?;
             let context = probs
                 .matmul(&v)?
                 .transpose(1, 2)?

@@ -154,6 +154,10 @@ pub struct Core {
     pub timer_wake: Notify,
     /// This instance's id: notifications from other instances carry theirs.
     pub instance: String,
+    /// Knowledge bases by workspace, loaded on first use and updated on edits here.
+    knowledge: tokio::sync::Mutex<HashMap<String, baton_ai::Knowledge>>,
+    /// The offline AI (it caches classifiers between requests).
+    pub ai: baton_ai::OfflineProvider,
 }
 
 impl Core {
@@ -168,7 +172,38 @@ impl Core {
             outbox_wake: Notify::new(),
             timer_wake: Notify::new(),
             instance: crate::ids::new_id("inst"),
+            knowledge: tokio::sync::Mutex::new(HashMap::new()),
+            ai: baton_ai::OfflineProvider::new(),
         }
+    }
+
+    /// The workspace's knowledge base (articles indexed for retrieval).
+    pub async fn knowledge(&self, workspace_id: &str) -> Result<baton_ai::Knowledge, ApiError> {
+        let mut cache = self.knowledge.lock().await;
+        if let Some(k) = cache.get(workspace_id) {
+            return Ok(k.clone());
+        }
+        let mut base = baton_ai::KnowledgeBase::new();
+        for a in self.store.articles(workspace_id).await? {
+            let article = baton_ai::Article {
+                id: a.id,
+                collection: a.collection,
+                title: a.title,
+                url: a.url,
+                markdown: a.markdown,
+            };
+            if let Err(e) = base.upsert(article) {
+                tracing::warn!(error = %e, "an article could not be indexed");
+            }
+        }
+        let knowledge = baton_ai::Knowledge::new(base);
+        cache.insert(workspace_id.to_string(), knowledge.clone());
+        Ok(knowledge)
+    }
+
+    /// Drops a workspace's index so the next use reads the articles again.
+    pub async fn forget_knowledge(&self, workspace_id: &str) {
+        self.knowledge.lock().await.remove(workspace_id);
     }
 
     /// A published flow version, loaded once (versions never change).

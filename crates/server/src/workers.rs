@@ -6,7 +6,6 @@ use crate::engine::{Core, Engine, TurnInput};
 use crate::metrics::METRICS;
 use crate::webhook::{Signing, WebhookClient};
 use baton_flow::runtime::{AiRequest, Event, WebhookCall};
-use baton_flow::sim::{baseline_ai, Line, Speaker};
 use baton_store::{NewDelivery, OutboxItem};
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
@@ -160,33 +159,34 @@ async fn call_webhook(core: &Core, webhooks: &WebhookClient, item: &OutboxItem, 
     }
 }
 
-/// The built-in offline AI until a provider is configured (the AI issue brings retrieval over
-/// the knowledge base and OpenAI-compatible endpoints).
+/// The offline AI (crates/ai): retrieval over the workspace's knowledge base, classifiers,
+/// extractors, summaries and sentiment; no network, no key.
 async fn ask_ai(core: &Core, item: &OutboxItem, request: &AiRequest) -> Event {
-    let transcript: Vec<Line> = core
+    use baton_ai::AiProvider;
+    let transcript: Vec<baton_ai::Turn> = core
         .store
         .messages_after(&item.conversation_id, 0, 500)
         .await
         .unwrap_or_default()
         .into_iter()
         .filter_map(|m| {
-            let speaker = match m.role.as_str() {
-                "customer" => Speaker::Customer,
-                "bot" => Speaker::Bot,
-                "agent" => Speaker::Agent,
+            let role = match m.role.as_str() {
+                "customer" => baton_ai::Role::Customer,
+                "bot" => baton_ai::Role::Bot,
+                "agent" => baton_ai::Role::Agent,
                 _ => return None,
             };
-            Some(Line {
-                at_ms: u64::try_from(m.created_at).unwrap_or(0),
-                speaker,
-                text: m.text,
-                buttons: Vec::new(),
-            })
+            Some(baton_ai::Turn { role, text: m.text })
         })
         .collect();
+    let mut context = baton_ai::AiContext::default().with_transcript(transcript);
+    match core.knowledge(&item.workspace_id).await {
+        Ok(k) => context = context.with_knowledge(k),
+        Err(e) => tracing::warn!(error = %e.message, "the knowledge base could not be read"),
+    }
     Event::AiResult {
         request: request.request,
-        result: baseline_ai(request, &transcript),
+        result: core.ai.run(request, &context).await,
     }
 }
 

@@ -1002,3 +1002,70 @@ async fn builder_test_conversation_and_scripted_tests_run_on_the_draft() {
     assert_eq!(run["failed"], 0);
     assert_eq!(run["coverage"]["nodes_covered"], run["coverage"]["nodes_total"]);
 }
+
+#[tokio::test]
+async fn let_ai_answer_answers_from_the_knowledge_base_and_hands_over() {
+    let Some(s) = TestServer::start(Db::Sqlite).await else {
+        return;
+    };
+    let articles = json!({"articles": [
+        {"id": "shipping", "collection": "help", "title": "Shipping costs", "url": "https://help.example/shipping",
+         "markdown": "# Shipping costs\n\nStandard shipping costs $8 and takes 3 to 5 business days.\n\nExpress shipping costs $20 and arrives the next business day."},
+        {"id": "returns", "collection": "help", "title": "Returns",
+         "markdown": "# Returns\n\nYou can return any item within 30 days of delivery for a full refund."}
+    ]});
+    let (status, body) = s.api(Method::POST, "/api/v1/kb/import", Some(articles)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = s
+        .api(
+            Method::PUT,
+            "/api/v1/kb/articles/bad",
+            Some(json!({"collection": "", "title": "x", "markdown": "y"})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["field"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!("collection"))
+    );
+    let flow = json!({
+        "format": 1, "name": "FAQ",
+        "nodes": [
+            {"id": "start", "type": "trigger"},
+            {"id": "faq", "type": "ai_answer", "intro": "Ask me anything about shipping or returns.", "answer_last_message": false},
+            {"id": "human", "type": "handover", "team": "billing"},
+            {"id": "bye", "type": "end", "message": "Glad I could help!"},
+            {"id": "unknown", "type": "end", "message": "I don't know that one.", "resolve": false}
+        ],
+        "edges": [
+            {"from": "start", "port": "next", "to": "faq"},
+            {"from": "faq", "port": "resolved", "to": "bye"},
+            {"from": "faq", "port": "unanswered", "to": "unknown"},
+            {"from": "faq", "port": "human", "to": "human"}
+        ]
+    });
+    let flow_id = s.publish_flow(flow).await;
+    let (_, body) = s
+        .start_conversation(json!({"widget_key": s.owner.widget_key, "flow_id": flow_id}))
+        .await;
+    let c = Customer::from_start(&s, &body);
+    c.say("q1", "How much does express shipping cost?").await;
+    let all = c.wait_for("$20").await;
+    let answer = all
+        .iter()
+        .find(|m| m["text"].as_str().unwrap_or("").contains("$20"))
+        .unwrap();
+    assert_eq!(
+        answer["links"][0]["url"], "https://help.example/shipping",
+        "the source comes with the answer: {answer}"
+    );
+    c.say("q2", "I want to talk to a person").await;
+    c.wait_for("connecting you").await;
+    assert_eq!(c.status().await, "queued");
+    // A question the knowledge base cannot answer is refused, not invented.
+    let (_, body) = s
+        .start_conversation(json!({"widget_key": s.owner.widget_key, "flow_id": flow_id}))
+        .await;
+    let c = Customer::from_start(&s, &body);
+    c.say("q1", "What is the capital of Australia?").await;
+    c.wait_for("I don't know that one.").await;
+}

@@ -12,6 +12,7 @@ mod events;
 mod flows;
 mod handover;
 mod instances;
+mod kb;
 mod work;
 
 pub use accounts::*;
@@ -20,6 +21,7 @@ pub use events::*;
 pub use flows::*;
 pub use handover::*;
 pub use instances::*;
+pub use kb::*;
 pub use work::*;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -146,6 +148,7 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
     ("0001_init", include_str!("../migrations/sqlite/0001_init.sql")),
     ("0002_handover", include_str!("../migrations/sqlite/0002_handover.sql")),
     ("0003_events", include_str!("../migrations/sqlite/0003_events.sql")),
+    ("0004_kb", include_str!("../migrations/sqlite/0004_kb.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     ("0001_init", include_str!("../migrations/postgres/0001_init.sql")),
@@ -154,6 +157,7 @@ const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../migrations/postgres/0002_handover.sql"),
     ),
     ("0003_events", include_str!("../migrations/postgres/0003_events.sql")),
+    ("0004_kb", include_str!("../migrations/postgres/0004_kb.sql")),
 ];
 
 impl Store {

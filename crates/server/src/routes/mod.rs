@@ -6,6 +6,7 @@ pub mod conversations;
 pub mod events;
 pub mod flows;
 pub mod inbox;
+pub mod kb;
 pub mod system;
 pub mod web;
 
@@ -36,6 +37,7 @@ pub fn app(state: AppState) -> Router {
         .merge(accounts::routes())
         .merge(conversations::member_routes())
         .merge(inbox::routes())
+        .merge(kb::routes())
         .merge(events::routes())
         .layer(DefaultBodyLimit::max(MEMBER_BODY_LIMIT));
     Router::new()

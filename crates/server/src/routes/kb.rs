@@ -1,0 +1,169 @@
+//! The knowledge base: Markdown articles in collections, the source of Let AI Answer. Edits
+//! update the index at once.
+
+use crate::auth::{Caller, Role};
+use crate::error::{ApiError, ApiResult};
+use crate::json::ApiJson;
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use baton_store::KbArticle;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use utoipa::ToSchema;
+
+/// Largest article, in bytes.
+const MAX_ARTICLE_BYTES: usize = 200 * 1024;
+/// Most articles in one import.
+const MAX_IMPORT: usize = 500;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/kb/articles", get(list))
+        .route("/api/v1/kb/articles/{id}", put(upsert).delete(remove))
+        .route("/api/v1/kb/import", post(import))
+}
+
+#[derive(Deserialize, ToSchema, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ArticleRequest {
+    /// e.g. `help`; Let AI Answer nodes may name the collections they answer from.
+    pub collection: String,
+    pub title: String,
+    /// Shown with answers as the source.
+    #[serde(default)]
+    pub url: Option<String>,
+    pub markdown: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImportRequest {
+    /// Articles with their ids; an existing id is replaced.
+    pub articles: Vec<ImportArticle>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImportArticle {
+    pub id: String,
+    #[serde(flatten)]
+    pub article: ArticleRequest,
+}
+
+fn check(field: &str, id: &str, a: &ArticleRequest) -> ApiResult<()> {
+    if id.is_empty() || id.len() > 200 || id.contains('/') {
+        return Err(ApiError::invalid_field(
+            &format!("{field}id"),
+            "1 to 200 characters, no `/`",
+        ));
+    }
+    if a.collection.trim().is_empty() || a.collection.len() > 100 {
+        return Err(ApiError::invalid_field(
+            &format!("{field}collection"),
+            "1 to 100 characters",
+        ));
+    }
+    if a.title.trim().is_empty() || a.title.len() > 300 {
+        return Err(ApiError::invalid_field(&format!("{field}title"), "1 to 300 characters"));
+    }
+    if a.markdown.trim().is_empty() || a.markdown.len() > MAX_ARTICLE_BYTES {
+        return Err(ApiError::invalid_field(
+            &format!("{field}markdown"),
+            format!("1 to {MAX_ARTICLE_BYTES} bytes"),
+        ));
+    }
+    if let Some(u) = &a.url {
+        if !(u.starts_with("https://") || u.starts_with("http://")) {
+            return Err(ApiError::invalid_field(&format!("{field}url"), "an http(s) address"));
+        }
+    }
+    Ok(())
+}
+
+async fn save(state: &AppState, caller: &Caller, id: &str, a: ArticleRequest) -> ApiResult<()> {
+    let row = KbArticle {
+        workspace_id: caller.workspace_id.clone(),
+        id: id.to_string(),
+        collection: a.collection.trim().to_string(),
+        title: a.title.trim().to_string(),
+        url: a.url,
+        markdown: a.markdown,
+        updated_at: state.core.clock.now_ms(),
+    };
+    state.core.store.upsert_article(&row).await?;
+    Ok(())
+}
+
+/// The articles (without their text).
+#[utoipa::path(get, path = "/api/v1/kb/articles", tag = "knowledge", security(("session" = []), ("api_key" = [])),
+    responses((status = 200, body = Object)))]
+async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
+    caller.require(Role::Agent)?;
+    let articles: Vec<Value> = state
+        .core
+        .store
+        .articles(&caller.workspace_id)
+        .await?
+        .into_iter()
+        .map(|a| json!({ "id": a.id, "collection": a.collection, "title": a.title, "url": a.url, "bytes": a.markdown.len(), "updated_at": a.updated_at }))
+        .collect();
+    Ok(Json(json!({ "articles": articles })))
+}
+
+/// Creates or replaces an article; the index is updated at once.
+#[utoipa::path(put, path = "/api/v1/kb/articles/{id}", tag = "knowledge", params(("id" = String, Path)),
+    security(("session" = []), ("api_key" = [])), request_body = ArticleRequest,
+    responses((status = 200, body = Object), (status = 422, body = crate::error::ErrorBody)))]
+async fn upsert(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<ArticleRequest>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Role::Admin)?;
+    check("", &id, &req)?;
+    save(&state, &caller, &id, req).await?;
+    state.core.forget_knowledge(&caller.workspace_id).await;
+    Ok(Json(json!({ "id": id })))
+}
+
+/// Deletes an article.
+#[utoipa::path(delete, path = "/api/v1/kb/articles/{id}", tag = "knowledge", params(("id" = String, Path)),
+    security(("session" = []), ("api_key" = [])), responses((status = 204, description = "deleted"), (status = 404, body = crate::error::ErrorBody)))]
+async fn remove(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    caller.require(Role::Admin)?;
+    if !state.core.store.delete_article(&caller.workspace_id, &id).await? {
+        return Err(ApiError::not_found("article"));
+    }
+    state.core.forget_knowledge(&caller.workspace_id).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Imports many articles at once (what `baton kb import` reads from a folder).
+#[utoipa::path(post, path = "/api/v1/kb/import", tag = "knowledge", security(("session" = []), ("api_key" = [])),
+    request_body = ImportRequest, responses((status = 200, body = Object), (status = 422, body = crate::error::ErrorBody)))]
+async fn import(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<ImportRequest>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Role::Admin)?;
+    if req.articles.len() > MAX_IMPORT {
+        return Err(ApiError::invalid_field(
+            "articles",
+            format!("at most {MAX_IMPORT} articles per import"),
+        ));
+    }
+    for (i, a) in req.articles.iter().enumerate() {
+        check(&format!("articles[{i}]."), &a.id, &a.article)?;
+    }
+    let count = req.articles.len();
+    for a in req.articles {
+        save(&state, &caller, &a.id, a.article).await?;
+    }
+    state.core.forget_knowledge(&caller.workspace_id).await;
+    Ok(Json(json!({ "imported": count })))
+}
