@@ -10,8 +10,7 @@ use std::process::ExitCode;
 #[derive(Subcommand)]
 pub enum KbCommand {
     /// Read a folder of Markdown articles (or one file, or ABCD's guidelines.json), cut them into
-    /// chunks and report what would be imported. Uploading to a server comes with the
-    /// knowledge-base API.
+    /// chunks and report them; with --server and --api-key, upload them to a workspace.
     Import {
         /// A folder of .md files (sub-folders included), a Markdown file or guidelines.json.
         path: PathBuf,
@@ -21,6 +20,12 @@ pub enum KbCommand {
         /// List every article with its chunks.
         #[arg(long)]
         verbose: bool,
+        /// A Baton server to upload to, e.g. http://127.0.0.1:8080.
+        #[arg(long, requires = "api_key")]
+        server: Option<String>,
+        /// An admin API key of the workspace (bk_…).
+        #[arg(long, env = "BATON_API_KEY")]
+        api_key: Option<String>,
         #[command(flatten)]
         model: ModelArgs,
     },
@@ -34,13 +39,21 @@ pub fn run(command: KbCommand) -> Result<ExitCode> {
             path,
             collection,
             verbose,
+            server,
+            api_key,
             model,
-        } => import(path, &collection, verbose, &model),
+        } => import(path, &collection, verbose, &model, server.zip(api_key)),
         KbCommand::ConvertAbcd { guidelines, out_dir } => convert_abcd(guidelines, out_dir),
     }
 }
 
-fn import(path: PathBuf, collection: &str, verbose: bool, model: &ModelArgs) -> Result<ExitCode> {
+fn import(
+    path: PathBuf,
+    collection: &str,
+    verbose: bool,
+    model: &ModelArgs,
+    upload: Option<(String, String)>,
+) -> Result<ExitCode> {
     if !path.exists() {
         bail!("{} does not exist", path.display());
     }
@@ -52,6 +65,10 @@ fn import(path: PathBuf, collection: &str, verbose: bool, model: &ModelArgs) -> 
     let mut chunks = 0;
     let mut words = 0;
     let mut lines = Vec::new();
+    let payload: Vec<serde_json::Value> = articles
+        .iter()
+        .map(|a| serde_json::json!({ "id": a.id, "collection": a.collection, "title": a.title, "url": a.url, "markdown": a.markdown }))
+        .collect();
     for (i, a) in articles.into_iter().enumerate() {
         let id = a.id.clone();
         let title = a.title.clone();
@@ -76,8 +93,31 @@ fn import(path: PathBuf, collection: &str, verbose: bool, model: &ModelArgs) -> 
             println!("{l}");
         }
     }
-    println!("{total} articles, {chunks} chunks, {words} words would be imported into `{collection}`");
-    println!("(uploading to a server comes with the knowledge-base API)");
+    let Some((server, api_key)) = upload else {
+        println!("{total} articles, {chunks} chunks, {words} words read from `{collection}` (add --server and --api-key to upload them)");
+        return Ok(ExitCode::SUCCESS);
+    };
+    let url = format!("{}/api/v1/kb/import", server.trim_end_matches('/'));
+    let mut bar = Progress::new("uploading");
+    for (n, batch) in payload.chunks(500).enumerate() {
+        let body = serde_json::json!({ "articles": batch }).to_string();
+        let mut response = ureq::post(&url)
+            .header("authorization", &format!("Bearer {api_key}"))
+            .header("content-type", "application/json")
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .send(body)
+            .with_context(|| format!("uploading to {url}"))?;
+        let status = response.status().as_u16();
+        if !(200..300).contains(&status) {
+            let text = response.body_mut().read_to_string().unwrap_or_default();
+            bail!("the server refused the upload ({status}): {text}");
+        }
+        bar.set((n * 500 + batch.len()).min(total), total);
+    }
+    bar.finish();
+    println!("{total} articles, {chunks} chunks, {words} words uploaded to {server}");
     Ok(ExitCode::SUCCESS)
 }
 

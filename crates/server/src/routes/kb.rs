@@ -54,11 +54,8 @@ pub struct ImportArticle {
 }
 
 fn check(field: &str, id: &str, a: &ArticleRequest) -> ApiResult<()> {
-    if id.is_empty() || id.len() > 200 || id.contains('/') {
-        return Err(ApiError::invalid_field(
-            &format!("{field}id"),
-            "1 to 200 characters, no `/`",
-        ));
+    if id.is_empty() || id.len() > 200 {
+        return Err(ApiError::invalid_field(&format!("{field}id"), "1 to 200 characters"));
     }
     if a.collection.trim().is_empty() || a.collection.len() > 100 {
         return Err(ApiError::invalid_field(
