@@ -33,4 +33,15 @@ done
 echo "== unit, integration and property tests"
 cargo test --workspace
 echo "== web app in a browser (chromium), against baton serve"
-(cd web && BATON_BIN="$baton" npm run e2e)
+passed=0
+failed=0
+for test in web/e2e/*.e2e.mjs; do
+  if (cd web && BATON_BIN="$baton" node "e2e/$(basename "$test")"); then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    echo "FAILED: $test"
+  fi
+done
+echo "browser tests: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
