@@ -19,7 +19,7 @@
 //! .ok();
 //! let context = AiContext::default().with_knowledge(Knowledge::new(kb));
 //! let provider = OfflineProvider::new();
-//! # let request: baton_flow::runtime::AiRequest = todo!();
+//! # let request = baton_flow::runtime::AiRequest { request: 1, node: "faq".into(), query: baton_flow::runtime::AiQuery::Summarize };
 //! let outcome = provider.run(&request, &context).await;
 //! # }
 //! ```
