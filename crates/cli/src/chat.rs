@@ -5,7 +5,7 @@ use crate::webhook;
 use anyhow::{bail, Result};
 use baton_flow::runtime::{AiOutcome, AiRequest, Effect, Handled, StaticWorld, WebhookCall, WebhookOutcome};
 use baton_flow::script::parse_duration_ms;
-use baton_flow::sim::{baseline_ai, Executor, Line, Simulator, Speaker};
+use baton_flow::sim::{Executor, Line, Simulator, Speaker};
 use baton_flow::{check, Flow};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -32,6 +32,8 @@ Type as the customer. Commands:
 
 struct ChatExecutor {
     mock_webhooks: bool,
+    ai: baton_ai::OfflineProvider,
+    knowledge: Option<baton_ai::Knowledge>,
 }
 
 impl Executor for ChatExecutor {
@@ -44,12 +46,17 @@ impl Executor for ChatExecutor {
         webhook::call(call)
     }
 
+    /// The offline AI, answering from `--kb` articles when given.
     fn ai(&mut self, request: &AiRequest, transcript: &[Line]) -> AiOutcome {
-        baseline_ai(request, transcript)
+        let mut context = baton_ai::AiContext::from_sim_lines(transcript);
+        if let Some(k) = &self.knowledge {
+            context = context.with_knowledge(k.clone());
+        }
+        self.ai.run_blocking(request, &context)
     }
 }
 
-pub fn run(path: &Path, mock_webhooks: bool, vars: &[String]) -> Result<ExitCode> {
+pub fn run(path: &Path, mock_webhooks: bool, vars: &[String], kb: Option<&Path>) -> Result<ExitCode> {
     let name = path.display().to_string();
     let text = read_limited(path)?;
     let checked = check(&text).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
@@ -66,7 +73,26 @@ pub fn run(path: &Path, mock_webhooks: bool, vars: &[String]) -> Result<ExitCode
         };
         start_vars.insert(k.trim().to_string(), parse_value(val));
     }
-    let mut ex = ChatExecutor { mock_webhooks };
+    let knowledge = match kb {
+        Some(dir) => {
+            let mut base = baton_ai::KnowledgeBase::new();
+            let articles = baton_ai::import::load_articles(dir, "default")
+                .map_err(|e| anyhow::anyhow!("reading {}: {e}", dir.display()))?;
+            let count = articles.len();
+            for a in articles {
+                base.upsert(a)
+                    .map_err(|e| anyhow::anyhow!("indexing {}: {e}", dir.display()))?;
+            }
+            println!("Knowledge base: {count} articles from {}.", dir.display());
+            Some(baton_ai::Knowledge::new(base))
+        }
+        None => None,
+    };
+    let mut ex = ChatExecutor {
+        mock_webhooks,
+        ai: baton_ai::OfflineProvider::new(),
+        knowledge,
+    };
     println!(
         "Chatting with \"{}\". Type /help for commands, /quit to leave.",
         flow.name()

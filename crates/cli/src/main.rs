@@ -61,6 +61,9 @@ enum Command {
         /// Contact or conversation facts, e.g. --var contact.name=Ana.
         #[arg(long = "var", value_name = "NAME=VALUE")]
         vars: Vec<String>,
+        /// A folder of Markdown articles (or ABCD's guidelines.json) that Let AI Answer answers from.
+        #[arg(long)]
+        kb: Option<PathBuf>,
     },
     /// Run the server: customers chat over HTTP and WebSocket; flows, members and API keys.
     Serve(serve::ServeArgs),
@@ -106,7 +109,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             flow,
             mock_webhooks,
             vars,
-        } => chat::run(&flow, mock_webhooks, &vars),
+            kb,
+        } => chat::run(&flow, mock_webhooks, &vars, kb.as_deref()),
         Command::Serve(args) => serve::run(args),
         Command::Loadtest(args) => loadtest::run(args),
         Command::Eval(command) => eval::run(command),

@@ -286,3 +286,54 @@ fn chat_plays_agent_and_clock() {
         "the bot stays silent while queued: {t}"
     );
 }
+
+#[test]
+fn chat_answers_from_a_knowledge_base_folder() {
+    let dir = std::env::temp_dir().join(format!("baton-cli-kb-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("shipping.md"),
+        "# Shipping costs\n\nStandard shipping costs $8 and takes 3 to 5 business days.\n\nExpress shipping costs $20 and arrives the next business day.\n",
+    )
+    .unwrap();
+    let flow = json!({
+        "format": 1, "name": "FAQ",
+        "nodes": [
+            {"id": "start", "type": "trigger"},
+            {"id": "faq", "type": "ai_answer", "intro": "Ask me.", "answer_last_message": false},
+            {"id": "human", "type": "end", "message": "A person will call you.", "resolve": false},
+            {"id": "done", "type": "end", "message": "Bye!"},
+            {"id": "unknown", "type": "end", "message": "I don't know.", "resolve": false}
+        ],
+        "edges": [
+            {"from": "start", "port": "next", "to": "faq"},
+            {"from": "faq", "port": "resolved", "to": "done"},
+            {"from": "faq", "port": "unanswered", "to": "unknown"},
+            {"from": "faq", "port": "human", "to": "human"}
+        ]
+    });
+    let path = write_temp("kb.flow.json", &flow.to_string());
+    let mut child = baton()
+        .arg("chat")
+        .arg(&path)
+        .arg("--kb")
+        .arg(&dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"How much is express shipping?\nI want to talk to a person\n/quit\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let t = text(&out);
+    assert!(t.contains("Knowledge base: 1 articles"), "{t}");
+    assert!(t.contains("$20"), "the answer comes from the article: {t}");
+    assert!(
+        t.contains("A person will call you."),
+        "asking for a person leaves through human: {t}"
+    );
+}
