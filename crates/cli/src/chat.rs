@@ -1,7 +1,6 @@
 //! `baton chat FLOW`: the customer in the terminal, with /commands for the agent and the clock.
 
 use crate::report::{format_diagnostic, read_limited};
-use crate::webhook;
 use anyhow::{bail, Result};
 use baton_flow::runtime::{AiOutcome, AiRequest, Effect, Handled, StaticWorld, WebhookCall, WebhookOutcome};
 use baton_flow::script::parse_duration_ms;
@@ -32,6 +31,9 @@ Type as the customer. Commands:
 
 struct ChatExecutor {
     mock_webhooks: bool,
+    /// The server's webhook client (every address allowed: this is the operator's terminal).
+    webhooks: baton_server::webhook::WebhookClient,
+    runtime: tokio::runtime::Runtime,
     ai: baton_ai::OfflineProvider,
     knowledge: Option<baton_ai::Knowledge>,
 }
@@ -43,7 +45,7 @@ impl Executor for ChatExecutor {
                 reason: "webhooks are mocked (--mock-webhooks)".into(),
             };
         }
-        webhook::call(call)
+        self.runtime.block_on(self.webhooks.call(call, None)).0
     }
 
     /// The offline AI, answering from `--kb` articles when given.
@@ -90,6 +92,11 @@ pub fn run(path: &Path, mock_webhooks: bool, vars: &[String], kb: Option<&Path>)
     };
     let mut ex = ChatExecutor {
         mock_webhooks,
+        webhooks: baton_server::webhook::WebhookClient::new(
+            baton_server::webhook::AddressPolicy::AllowAll,
+            std::time::Duration::from_millis(200),
+        ),
+        runtime: tokio::runtime::Builder::new_current_thread().enable_all().build()?,
         ai: baton_ai::OfflineProvider::new(),
         knowledge,
     };

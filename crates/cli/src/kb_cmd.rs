@@ -99,19 +99,21 @@ fn import(
     };
     let url = format!("{}/api/v1/kb/import", server.trim_end_matches('/'));
     let mut bar = Progress::new("uploading");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let http = reqwest::Client::new();
     for (n, batch) in payload.chunks(500).enumerate() {
-        let body = serde_json::json!({ "articles": batch }).to_string();
-        let mut response = ureq::post(&url)
-            .header("authorization", &format!("Bearer {api_key}"))
-            .header("content-type", "application/json")
-            .config()
-            .http_status_as_error(false)
-            .build()
-            .send(body)
+        let request = http
+            .post(&url)
+            .bearer_auth(&api_key)
+            .json(&serde_json::json!({ "articles": batch }));
+        let (status, text) = runtime
+            .block_on(async {
+                let response = request.send().await?;
+                let status = response.status();
+                Ok::<_, reqwest::Error>((status, response.text().await.unwrap_or_default()))
+            })
             .with_context(|| format!("uploading to {url}"))?;
-        let status = response.status().as_u16();
-        if !(200..300).contains(&status) {
-            let text = response.body_mut().read_to_string().unwrap_or_default();
+        if !status.is_success() {
             bail!("the server refused the upload ({status}): {text}");
         }
         bar.set((n * 500 + batch.len()).min(total), total);

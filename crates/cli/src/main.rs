@@ -8,7 +8,6 @@ mod report;
 mod serve;
 mod test_cmd;
 mod validate_cmd;
-mod webhook;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};

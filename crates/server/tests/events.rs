@@ -2,23 +2,15 @@
 //! signed deliveries to a real receiver, retries with backoff on the server's clock, delivery
 //! after a restart, the delivery log, replays, validation and workspace isolation.
 
+mod common;
+
 use baton_server::bootstrap::{create_workspace, CreatedWorkspace};
 use baton_server::webhook::{verify, AddressPolicy};
 use baton_server::{start, Config, Running};
+use common::{receiver, Db, Seen, CLOCK_START};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-
-#[derive(Clone, Copy)]
-enum Db {
-    Sqlite,
-    Postgres,
-}
-
-/// Starts at a fixed time; tests move it with POST /api/v1/test/clock.
-const CLOCK_START: i64 = 1_800_000_000_000;
 
 struct TestServer {
     base: String,
@@ -218,61 +210,6 @@ async fn online(running: &Running, email: &str) {
     store.set_presence(&member.id, "online").await.unwrap();
 }
 
-/// Requests a receiver got: (headers, body); the request line is the `request-line` header.
-type Seen = Arc<Mutex<Vec<(Vec<(String, String)>, String)>>>;
-
-/// A loopback HTTP receiver: records requests; answers each with `respond(n)`.
-async fn receiver(respond: fn(usize) -> (u16, String)) -> (String, Seen) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let seen: Seen = Arc::default();
-    let record = seen.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                return;
-            };
-            let record = record.clone();
-            tokio::spawn(async move {
-                let (read, mut write) = stream.into_split();
-                let mut reader = BufReader::new(read);
-                let mut headers = Vec::new();
-                let mut length = 0;
-                let mut line = String::new();
-                reader.read_line(&mut line).await.unwrap();
-                headers.push(("request-line".to_string(), line.trim().to_string()));
-                loop {
-                    line.clear();
-                    if reader.read_line(&mut line).await.unwrap_or(0) == 0 || line == "\r\n" {
-                        break;
-                    }
-                    if let Some((k, v)) = line.trim().split_once(':') {
-                        let (k, v) = (k.trim().to_ascii_lowercase(), v.trim().to_string());
-                        if k == "content-length" {
-                            length = v.parse().unwrap_or(0);
-                        }
-                        headers.push((k, v));
-                    }
-                }
-                let mut body = vec![0; length];
-                reader.read_exact(&mut body).await.unwrap();
-                let n = {
-                    let mut seen = record.lock().unwrap();
-                    seen.push((headers, String::from_utf8_lossy(&body).to_string()));
-                    seen.len()
-                };
-                let (status, reply) = respond(n);
-                let response = format!(
-                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{reply}",
-                    reply.len()
-                );
-                let _ = write.write_all(response.as_bytes()).await;
-            });
-        }
-    });
-    (url, seen)
-}
-
 /// One received event: its headers and parsed body.
 #[derive(Debug, Clone)]
 struct Received {
@@ -362,23 +299,6 @@ fn queue_flow() -> Value {
             {"from": "human", "port": "timeout", "to": "late"}
         ]
     })
-}
-
-macro_rules! on_both_databases {
-    ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn sqlite() {
-                    super::$name(super::Db::Sqlite).await
-                }
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres() {
-                    super::$name(super::Db::Postgres).await
-                }
-            }
-        )*
-    };
 }
 
 on_both_databases!(
