@@ -206,9 +206,10 @@ async function main() {
     await tp.getByTestId('sim-status').filter({ hasText: /^(ended|resolved)$/ }).waitFor();
     await log.getByText('Nobody from our team is available right now.').waitFor();
     await tp.getByRole('button', { name: 'Restart' }).click();
-    await agentsOnline.click();
-    await tp.locator('[data-switch=agents_online][data-on=true]').waitFor();
     await tp.getByTestId('sim-status').filter({ hasText: 'bot' }).waitFor();
+    // Switch agents back on once the restart has settled (a click during it could be undone).
+    if (await tp.locator('[data-switch=agents_online][data-on=false]').count()) await agentsOnline.click();
+    await tp.locator('[data-switch=agents_online][data-on=true]').waitFor();
     await tp.getByLabel('Message as the customer').fill('jane@example.com');
     await tp.getByRole('button', { name: 'Send' }).click();
     await tp.getByTestId('sim-status').filter({ hasText: 'queued' }).waitFor();
