@@ -163,6 +163,17 @@ export function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/** A problem with one field of a form, named as the API names it. */
+export interface FieldProblem {
+  field: string;
+  message: string;
+}
+
+/** The error as a problem of one of the form's fields; null when it names none of them. */
+export function fieldProblem(e: unknown, fields: readonly string[]): FieldProblem | null {
+  return e instanceof ApiError && e.field && fields.includes(e.field) ? { field: e.field, message: e.message } : null;
+}
+
 // ---- test conversations, scripted tests, analytics -------------------------------------------
 
 export type SimStep = Record<string, unknown> | string;
@@ -214,6 +225,10 @@ export interface FlowAnalytics {
   contained: number;
   containment_rate: number | null;
   handover_nodes: HandoverNodeStats[];
+  /** Customer silence after which a conversation waiting at a node counts as dropped off there. */
+  drop_off_after_ms?: number;
+  /** Per node: conversations waiting there now and dropped off there, most drop-offs first (missing = none). */
+  drop_off?: { node: string; waiting: number; dropped_off: number }[];
 }
 
 export const flowApi = {
@@ -358,4 +373,100 @@ export const eventsApi = {
   deliveries: (id: string) => request<Delivery[] | { deliveries: Delivery[] }>('GET', `/api/v1/event-subscriptions/${encodeURIComponent(id)}/deliveries`),
   replay: (id: string, eventId: string) =>
     request<unknown>('POST', `/api/v1/event-subscriptions/${encodeURIComponent(id)}/deliveries/${encodeURIComponent(eventId)}/replay`, {}),
+};
+
+// ---- knowledge base ---------------------------------------------------------------------------
+
+/** An article as listed: without its text. */
+export interface KbArticleSummary {
+  id: string;
+  collection: string;
+  title: string;
+  url: string | null;
+  bytes: number;
+  updated_at: number;
+}
+
+/** What creates or replaces an article (`PUT /api/v1/kb/articles/{id}`). */
+export interface KbArticleInput {
+  collection: string;
+  title: string;
+  url?: string;
+  markdown: string;
+}
+
+/** One article with its Markdown (`GET /api/v1/kb/articles/{id}`). */
+export interface KbArticle {
+  id: string;
+  collection: string;
+  title: string;
+  url: string | null;
+  markdown: string;
+}
+
+const article = (id: string) => `/api/v1/kb/articles/${encodeURIComponent(id)}`;
+
+export const kbApi = {
+  list: () => request<{ articles: KbArticleSummary[] }>('GET', '/api/v1/kb/articles'),
+  get: (id: string) => request<KbArticle>('GET', article(id)),
+  save: (id: string, input: KbArticleInput) => request<{ id: string }>('PUT', article(id), input),
+  remove: (id: string) => request<void>('DELETE', article(id)),
+  import: (articles: (KbArticleInput & { id: string })[]) => request<{ imported: number }>('POST', '/api/v1/kb/import', { articles }),
+};
+
+// ---- AI provider ------------------------------------------------------------------------------
+
+export type AiProviderKind = 'offline' | 'openai_compatible';
+export type StructuredOutput = 'json_schema' | 'json_object' | 'prompt';
+
+/** The workspace's AI settings as the server shows them (never with the key itself). */
+export interface AiSettings {
+  provider: AiProviderKind;
+  base_url: string | null;
+  model: string | null;
+  api_key_set: boolean;
+  timeout_ms: number;
+  structured_output: StructuredOutput;
+  /** Whether this server loaded a local sentence-embedding model (read-only). */
+  embeddings: boolean;
+}
+
+/** `api_key` left out keeps the stored key; `""` removes it. */
+export type AiSettingsRequest =
+  | { provider: 'offline' }
+  | {
+      provider: 'openai_compatible';
+      base_url: string;
+      model: string;
+      api_key?: string;
+      timeout_ms?: number;
+      structured_output?: StructuredOutput;
+    };
+
+export const aiApi = {
+  get: () => request<AiSettings>('GET', '/api/v1/workspace/ai'),
+  save: (settings: AiSettingsRequest) => request<AiSettings>('PUT', '/api/v1/workspace/ai', settings),
+  /** One tiny request with the SAVED settings. */
+  test: () => request<{ ok: boolean; message: string }>('POST', '/api/v1/workspace/ai/test', {}),
+};
+
+// ---- API keys ---------------------------------------------------------------------------------
+
+export type Role = 'owner' | 'admin' | 'agent';
+
+export interface ApiKey {
+  id: string;
+  name: string;
+  /** The first 8 characters of the secret, to recognise it. */
+  prefix: string;
+  role: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export const apiKeysApi = {
+  list: () => request<ApiKey[]>('GET', '/api/v1/api-keys'),
+  /** The secret is in this answer only. */
+  create: (name: string, role: Role) => request<{ key: ApiKey; secret: string }>('POST', '/api/v1/api-keys', { name, role }),
+  revoke: (id: string) => request<void>('DELETE', `/api/v1/api-keys/${encodeURIComponent(id)}`),
 };

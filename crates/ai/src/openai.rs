@@ -178,6 +178,18 @@ impl OpenAiCompatible {
         &self.config
     }
 
+    /// Checks that the endpoint answers: one tiny completion, no retries. The reply's text, or
+    /// why there was none (the same sentences a failed request gives).
+    pub async fn check(&self) -> Result<String, String> {
+        let body = json!({
+            "model": self.config.model,
+            "messages": [{"role": "user", "content": "Reply with the word OK."}],
+            "temperature": 0,
+            "max_tokens": 5,
+        });
+        self.attempt(&body).await.map_err(|f| f.reason)
+    }
+
     fn response_format(&self, name: &str, schema: &Value) -> Option<Value> {
         match self.config.structured_output {
             StructuredOutput::JsonSchema => Some(json!({

@@ -93,7 +93,7 @@ pub fn load_embedder(model: &ModelArgs) -> Result<Option<Arc<dyn Embedder>>> {
 }
 
 #[cfg(feature = "embeddings")]
-fn load_model_dir(dir: &Path) -> Result<Arc<dyn Embedder>> {
+pub fn load_model_dir(dir: &Path) -> Result<Arc<dyn Embedder>> {
     let started = std::time::Instant::now();
     let m = baton_ai::embed::MiniLm::load(dir).with_context(|| format!("loading the model in {}", dir.display()))?;
     eprintln!(
@@ -106,7 +106,7 @@ fn load_model_dir(dir: &Path) -> Result<Arc<dyn Embedder>> {
 }
 
 #[cfg(not(feature = "embeddings"))]
-fn load_model_dir(_dir: &Path) -> Result<Arc<dyn Embedder>> {
+pub fn load_model_dir(_dir: &Path) -> Result<Arc<dyn Embedder>> {
     bail!("this baton was built without the `embeddings` feature")
 }
 

@@ -31,6 +31,10 @@ pub struct ServeArgs {
     /// Logs as JSON lines.
     #[arg(long)]
     json_logs: bool,
+    /// A folder with all-MiniLM-L6-v2 (config.json, tokenizer.json, model.safetensors; see
+    /// docs/ai.md): the offline AI and the knowledge bases use sentence embeddings.
+    #[arg(long, env = "BATON_EMBEDDING_MODEL")]
+    embedding_model: Option<PathBuf>,
     /// Tests only: start a manual clock at this time (ms since the epoch), moved with
     /// POST /api/v1/test/clock.
     #[arg(long, hide = true)]
@@ -74,6 +78,9 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
     if args.no_rate_limits {
         config.start_limit = (u32::MAX / 2, u32::MAX / 2);
         config.message_limit = (u32::MAX / 2, u32::MAX / 2);
+    }
+    if let Some(dir) = &args.embedding_model {
+        config.embedder = Some(crate::eval::load_model_dir(dir)?);
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {

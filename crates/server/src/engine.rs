@@ -11,7 +11,7 @@ use crate::error::ApiError;
 use crate::hub::Hub;
 use crate::metrics::METRICS;
 use crate::settings::{Assignment, AvailabilityCache, ServerWorld, SettingsCache};
-use baton_flow::runtime::{step_in_place, Effect, Event, Handled, State, Status};
+use baton_flow::runtime::{step_in_place, AiOutcome, Effect, Event, Handled, State, Status};
 use baton_flow::Flow;
 use baton_store::{Contact, Conversation, Handover, Member, Message, Store, StoreError, Tx};
 use serde_json::{json, Map, Value};
@@ -156,13 +156,16 @@ pub struct Core {
     pub instance: String,
     /// Knowledge bases by workspace, loaded on first use and updated on edits here.
     knowledge: tokio::sync::Mutex<HashMap<String, baton_ai::Knowledge>>,
-    /// The offline AI (it caches classifiers between requests).
-    pub ai: baton_ai::OfflineProvider,
+    /// The AI of each workspace: offline, or the endpoint it configured.
+    pub ai: crate::ai::Ai,
 }
 
 impl Core {
-    pub fn new(store: Store, clock: Clock) -> Core {
+    /// `embedder`: a sentence-embedding model loaded at start, used by the offline AI and the
+    /// knowledge bases.
+    pub fn new(store: Store, clock: Clock, embedder: Option<Arc<dyn baton_ai::Embedder>>) -> Core {
         Core {
+            ai: crate::ai::Ai::new(store.clone(), embedder),
             settings: SettingsCache::new(store.clone()),
             availability: AvailabilityCache::new(store.clone()),
             store,
@@ -173,7 +176,6 @@ impl Core {
             timer_wake: Notify::new(),
             instance: crate::ids::new_id("inst"),
             knowledge: tokio::sync::Mutex::new(HashMap::new()),
-            ai: baton_ai::OfflineProvider::new(),
         }
     }
 
@@ -183,7 +185,10 @@ impl Core {
         if let Some(k) = cache.get(workspace_id) {
             return Ok(k.clone());
         }
-        let mut base = baton_ai::KnowledgeBase::new();
+        let mut base = match self.ai.embedder() {
+            Some(e) => baton_ai::KnowledgeBase::with_embedder(e.clone()),
+            None => baton_ai::KnowledgeBase::new(),
+        };
         for a in self.store.articles(workspace_id).await? {
             let article = baton_ai::Article {
                 id: a.id,
@@ -449,6 +454,15 @@ async fn apply(core: &Core, tx: &mut Tx, input: &TurnInput) -> Result<Applied, J
                 return Ok(unchanged(conv, Vec::new(), false));
             }
             let mut turn = Turn::begin(core, tx, conv, now).await?;
+            if let Event::AiResult {
+                result: AiOutcome::Failed { reason },
+                ..
+            } = event
+            {
+                // The flow leaves through `error` / `unanswered`; the timeline says why.
+                turn.timeline(tx, "ai_failed", None, json!({ "reason": reason }))
+                    .await?;
+            }
             turn.step(core, tx, event).await?;
             turn.finish(tx).await
         }

@@ -16,6 +16,9 @@ type Channels<T> = Arc<Mutex<HashMap<String, broadcast::Sender<Arc<T>>>>>;
 pub struct Hub {
     conversations: Channels<Message>,
     inboxes: Channels<Value>,
+    /// The text of an answer while a model writes it, by conversation: shown, never stored
+    /// (the whole message follows when its turn commits).
+    drafts: Channels<String>,
 }
 
 fn subscribe<T>(channels: &Channels<T>, key: &str) -> broadcast::Receiver<Arc<T>> {
@@ -45,6 +48,15 @@ impl Hub {
     pub fn publish(&self, message: Message) {
         let key = message.conversation_id.clone();
         publish(&self.conversations, &key, message);
+    }
+
+    /// Drafts of the conversation's next bot message: the whole text so far, each time.
+    pub fn subscribe_drafts(&self, conversation_id: &str) -> broadcast::Receiver<Arc<String>> {
+        subscribe(&self.drafts, conversation_id)
+    }
+
+    pub fn publish_draft(&self, conversation_id: &str, text_so_far: String) {
+        publish(&self.drafts, conversation_id, text_so_far);
     }
 
     /// Inbox events of a workspace: `{"type": "conversation.queued", "conversation": …}`.

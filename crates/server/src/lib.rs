@@ -4,6 +4,7 @@
 //! `app()` builds the router (tested with real HTTP on loopback); `start()` opens the store,
 //! applies migrations, starts the writer and workers and serves.
 
+pub mod ai;
 pub mod auth;
 pub mod bootstrap;
 pub mod clock;
@@ -51,6 +52,9 @@ pub struct Config {
     pub message_limit: (u32, u32),
     /// Read client addresses from X-Forwarded-For (only behind a proxy that sets it).
     pub trust_forwarded_for: bool,
+    /// A sentence-embedding model for the offline AI and the knowledge bases (the binary loads
+    /// all-MiniLM-L6-v2 with `--embedding-model DIR`); none: lexical only.
+    pub embedder: Option<Arc<dyn baton_ai::Embedder>>,
 }
 
 impl Config {
@@ -65,6 +69,7 @@ impl Config {
             start_limit: (30, 60),
             message_limit: (60, 120),
             trust_forwarded_for: false,
+            embedder: None,
         }
     }
 }
@@ -133,7 +138,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
     } else {
         None
     };
-    let core = Arc::new(Core::new(store, clock));
+    let core = Arc::new(Core::new(store, clock, config.embedder.clone()));
     let engine = Engine::start(core.clone());
     let webhooks = Arc::new(WebhookClient::new(config.webhook_policy, Duration::from_millis(200)));
     workers::start(core.clone(), engine.clone(), webhooks);

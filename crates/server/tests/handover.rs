@@ -355,6 +355,35 @@ async fn whole_lifecycle_from_queue_to_hand_back(db: Db) {
     assert_eq!(node["outcomes"]["handed_back"], 1);
     assert_eq!(node["picked_up"], 1);
     assert_eq!(analytics["conversations"], 1);
+    assert_eq!(
+        analytics["drop_off"],
+        json!([]),
+        "the finished conversation dropped off nowhere"
+    );
+
+    // A customer who stops answering at the email question waits there, and after half an
+    // hour of silence has dropped off there.
+    let (status, body) = s
+        .start_conversation(json!({"widget_key": s.owner.widget_key, "flow_id": flow_id}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    Customer::from_start(&s, &body).say("n1", "Bo Chen").await;
+    let (_, analytics) = s
+        .api(Method::GET, &format!("/api/v1/flows/{flow_id}/analytics"), None)
+        .await;
+    assert_eq!(
+        analytics["drop_off"],
+        json!([{"node": "ask_email", "waiting": 1, "dropped_off": 0}])
+    );
+    s.advance_clock(31 * 60 * 1000).await;
+    let (_, analytics) = s
+        .api(Method::GET, &format!("/api/v1/flows/{flow_id}/analytics"), None)
+        .await;
+    assert_eq!(
+        analytics["drop_off"],
+        json!([{"node": "ask_email", "waiting": 0, "dropped_off": 1}])
+    );
+    assert_eq!(analytics["drop_off_after_ms"], 1_800_000);
 }
 
 async fn two_simultaneous_claims_one_wins(db: Db) {

@@ -116,6 +116,20 @@ impl Store {
         Ok(())
     }
 
+    /// The workspace's AI provider settings (JSON), if it has any.
+    pub async fn workspace_ai_settings(&self, id: &str) -> Result<Option<String>> {
+        let row: Option<(Option<String>,)> = on_read!(self, pool => sqlx::query_as(
+            "SELECT ai_settings FROM workspaces WHERE id = $1")
+            .bind(id).fetch_optional(pool).await?);
+        Ok(row.and_then(|(s,)| s))
+    }
+
+    pub async fn update_workspace_ai_settings(&self, id: &str, settings: Option<&str>) -> Result<()> {
+        on_pool!(self, pool => sqlx::query("UPDATE workspaces SET ai_settings = $1 WHERE id = $2")
+            .bind(settings).bind(id).execute(pool).await?.rows_affected());
+        Ok(())
+    }
+
     pub async fn create_member(&self, m: NewMember<'_>) -> Result<()> {
         on_pool!(self, pool => sqlx::query(
             "INSERT INTO members (id, workspace_id, email, name, role, password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")

@@ -190,6 +190,14 @@ impl Store {
     }
 
     /// Conversations started on a flow: (total, resolved by the bot alone).
+    /// Conversations of a flow that the bot still has (state JSON, last activity), the most
+    /// recently active first, at most `limit`: where customers wait or dropped off.
+    pub async fn flow_bot_conversations(&self, flow_id: &str, limit: i64) -> Result<Vec<(String, i64)>> {
+        Ok(on_read!(self, pool => sqlx::query_as(
+            "SELECT state, updated_at FROM conversations WHERE flow_id = $1 AND status = 'bot' ORDER BY updated_at DESC LIMIT $2")
+            .bind(flow_id).bind(limit).fetch_all(pool).await?))
+    }
+
     pub async fn flow_conversation_counts(&self, flow_id: &str) -> Result<(i64, i64)> {
         Ok(on_read!(self, pool => sqlx::query_as(
             "SELECT COUNT(*), COALESCE(SUM(CASE WHEN c.status = 'resolved' AND NOT EXISTS (SELECT 1 FROM handovers h WHERE h.conversation_id = c.id AND h.status NOT IN ('off_hours', 'no_agent')) THEN 1 ELSE 0 END), 0) FROM conversations c WHERE c.flow_id = $1")

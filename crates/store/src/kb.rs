@@ -31,6 +31,12 @@ impl Store {
             .bind(workspace_id).fetch_all(pool).await?))
     }
 
+    pub async fn article(&self, workspace_id: &str, id: &str) -> Result<Option<KbArticle>> {
+        Ok(on_read!(self, pool => sqlx::query_as(
+            "SELECT workspace_id, id, collection, title, url, markdown, updated_at FROM kb_articles WHERE workspace_id = $1 AND id = $2")
+            .bind(workspace_id).bind(id).fetch_optional(pool).await?))
+    }
+
     /// Deletes an article; false when there was none.
     pub async fn delete_article(&self, workspace_id: &str, id: &str) -> Result<bool> {
         let n = on_pool!(self, pool => sqlx::query("DELETE FROM kb_articles WHERE workspace_id = $1 AND id = $2")

@@ -149,6 +149,7 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
     ("0002_handover", include_str!("../migrations/sqlite/0002_handover.sql")),
     ("0003_events", include_str!("../migrations/sqlite/0003_events.sql")),
     ("0004_kb", include_str!("../migrations/sqlite/0004_kb.sql")),
+    ("0005_ai", include_str!("../migrations/sqlite/0005_ai.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     ("0001_init", include_str!("../migrations/postgres/0001_init.sql")),
@@ -158,6 +159,7 @@ const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     ),
     ("0003_events", include_str!("../migrations/postgres/0003_events.sql")),
     ("0004_kb", include_str!("../migrations/postgres/0004_kb.sql")),
+    ("0005_ai", include_str!("../migrations/postgres/0005_ai.sql")),
 ];
 
 impl Store {

@@ -42,6 +42,7 @@ import type { Diagnostic, FlowDocument, FlowNode, NodeType, Position } from '../
 import { knownVariables } from '../flow/variables';
 import { navigate } from '../router';
 import { TopBar } from '../pages/TopBar';
+import { dropOffBadges, type DropOffBadge } from '../pages/analytics';
 import { AddNodeMenu, DRAG_TYPE, Palette } from './AddNodeMenu';
 import { FlowNodeCard, type CardData, type CardNode } from './FlowNodeCard';
 import { ProblemsPanel } from './ProblemsPanel';
@@ -121,11 +122,16 @@ export function Editor({
   const sim = testOpen ? simResult : null;
   const coverage = testOpen ? coverageResult : null;
   const [handoverCounts, setHandoverCounts] = useState<Map<string, number>>(new Map());
+  const [dropOffs, setDropOffs] = useState<Map<string, DropOffBadge>>(new Map());
   useEffect(() => {
     let cancelled = false;
     flowApi
       .analytics(flowId)
-      .then((a) => !cancelled && setHandoverCounts(new Map(a.handover_nodes.map((h) => [h.node, h.handovers]))))
+      .then((a) => {
+        if (cancelled) return;
+        setHandoverCounts(new Map(a.handover_nodes.map((h) => [h.node, h.handovers])));
+        setDropOffs(dropOffBadges(a));
+      })
       .catch(() => undefined);
     return () => {
       cancelled = true;
@@ -252,6 +258,7 @@ export function Editor({
             : null;
       const uncovered = coveredPorts ? wired.filter((p) => !coveredPorts.has(`${n.id}.${p}`)).join(' ') : '';
       const handovers = handoverCounts.get(n.id) ?? null;
+      const dropOff = dropOffs.get(n.id) ?? null;
       const prev = cardCache.current.get(n.id);
       const card: CardNode =
         prev &&
@@ -262,6 +269,7 @@ export function Editor({
         prev.data.lit === lit &&
         prev.data.uncoveredPorts === uncovered &&
         prev.data.handovers === handovers &&
+        prev.data.dropOff === dropOff &&
         prev.selected === isSelected &&
         prev.measured === size
           ? prev
@@ -269,7 +277,7 @@ export function Editor({
               id: n.id,
               type: 'baton',
               position: positionOf(n),
-              data: { node: n, diagnostics: diags, wired, hasIncoming, lit, uncoveredPorts: uncovered, handovers },
+              data: { node: n, diagnostics: diags, wired, hasIncoming, lit, uncoveredPorts: uncovered, handovers, dropOff },
               selected: isSelected,
               ...(size ? { measured: size } : {}),
             };
@@ -278,7 +286,7 @@ export function Editor({
     }
     cardCache.current = next;
     return out;
-  }, [doc.nodes, selNodes, measured, diagsByNode, wiredByNode, incoming, sim, visited, coveredNodes, coveredPorts, handoverCounts]);
+  }, [doc.nodes, selNodes, measured, diagsByNode, wiredByNode, incoming, sim, visited, coveredNodes, coveredPorts, handoverCounts, dropOffs]);
 
   const nodeIdsKey = useMemo(() => doc.nodes.map((n) => n.id).join('\n'), [doc.nodes]);
 

@@ -3,6 +3,7 @@ import { memo } from 'react';
 import { nodeInfo, summaryLines } from '../flow/nodeTypes';
 import { portLabel, portsOf } from '../flow/ports';
 import type { Diagnostic, FlowNode } from '../flow/types';
+import type { DropOffBadge } from '../pages/analytics';
 
 export type CardData = {
   node: FlowNode;
@@ -15,6 +16,8 @@ export type CardData = {
   uncoveredPorts?: string;
   /** Hand-overs counted by analytics at this node. */
   handovers?: number | null;
+  /** Drop-off counted by analytics at this node (only when conversations dropped off here). */
+  dropOff?: DropOffBadge | null;
 };
 
 export type CardNode = Node<CardData, 'baton'>;
@@ -74,6 +77,13 @@ function Card({ data, selected }: NodeProps<CardNode>) {
           </div>
         ))}
         {!info && <div className="card-line error-text">Unknown node type “{node.type}”</div>}
+        {data.dropOff && data.dropOff.dropped_off > 0 && (
+          <div className="card-stats">
+            <span className="card-dropoff" title={data.dropOff.title} data-testid="node-dropoff">
+              {data.dropOff.text}
+            </span>
+          </div>
+        )}
       </div>
       {ports.length > 0 && (
         <div className="card-ports">

@@ -1,11 +1,12 @@
-// Per-flow analytics: conversations, containment, hand-overs per node by outcome, time to pickup.
+// Per-flow analytics: conversations, containment, hand-overs per node by outcome, time to pickup,
+// drop-off per waiting node.
 // Plain SVG/CSS bars.
 
-import { useEffect, useState } from 'react';
-import { api, errorText, flowApi, type FlowAnalytics, type Member } from '../api';
+import { useEffect, useMemo, useState } from 'react';
+import { api, errorText, flowApi, type FlowAnalytics, type FlowDetail, type Member } from '../api';
 import { navigate } from '../router';
 import { TopBar } from './TopBar';
-import { duration, handoverRate, outcomeSegments, percent } from './analytics';
+import { dropOffExplanation, dropOffRows, duration, handoverRate, nodeNames, outcomeSegments, percent } from './analytics';
 
 const COLORS: Record<string, string> = {
   handed_back: '#2454d6',
@@ -19,12 +20,17 @@ const COLORS: Record<string, string> = {
 
 export function Analytics({ flowId, member, onSignOut }: { flowId: string; member: Member; onSignOut: () => void }) {
   const [data, setData] = useState<FlowAnalytics | null>(null);
-  const [name, setName] = useState('');
+  const [flow, setFlow] = useState<FlowDetail | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     flowApi.analytics(flowId).then(setData).catch((e) => setError(errorText(e)));
-    api.flow(flowId).then((f) => setName(f.name)).catch(() => undefined);
+    api.flow(flowId).then(setFlow).catch(() => undefined);
   }, [flowId]);
+  const name = flow?.name ?? '';
+  const names = useMemo(() => nodeNames(flow?.draft), [flow]);
+  const dropOff = useMemo(() => dropOffRows(data, names), [data, names]);
+  const totalDropped = dropOff.reduce((s, r) => s + r.dropped_off, 0);
+  const totalWaiting = dropOff.reduce((s, r) => s + r.waiting, 0);
   const maxPickup = Math.max(1, ...(data?.handover_nodes ?? []).map((n) => n.pickup_ms_max ?? 0));
   return (
     <div className="app-page">
@@ -80,6 +86,43 @@ export function Analytics({ flowId, member, onSignOut }: { flowId: string; membe
                 </tbody>
               </table>
             )}
+            <section className="dropoff" data-testid="dropoff">
+              <h2>Drop-off</h2>
+              <p className="muted small" data-testid="dropoff-explanation">{dropOffExplanation(data.drop_off_after_ms)}</p>
+              {totalDropped === 0 && (
+                <p className="muted" data-testid="dropoff-empty">
+                  No drop-off yet{totalWaiting > 0 ? ` — ${totalWaiting} waiting for the customer now` : ''}.
+                </p>
+              )}
+              {dropOff.length > 0 && (
+                <table className="table analytics-table dropoff-table">
+                  <thead>
+                    <tr><th>Node</th><th>Dropped off</th><th>Share of conversations</th><th>Waiting now</th></tr>
+                  </thead>
+                  <tbody>
+                    {dropOff.map((r) => (
+                      <tr key={r.node} data-node={r.node} data-testid="dropoff-row">
+                        <td>
+                          <code>{r.node}</code>{' '}
+                          <span className="muted small">{r.name ? r.name.label : 'not in the current draft'}</span>
+                          {r.name?.text && <div className="small muted dropoff-text" title={r.name.text}>{r.name.text}</div>}
+                        </td>
+                        <td>
+                          <div className="dropoff-cell">
+                            <div className="dropoff-bar" role="img" aria-label={`${r.dropped_off} dropped off`}>
+                              <span style={{ width: `${r.width * 100}%` }} />
+                            </div>
+                            <strong data-testid="dropoff-count">{r.dropped_off}</strong>
+                          </div>
+                        </td>
+                        <td data-testid="dropoff-share">{percent(r.share)}</td>
+                        <td data-testid="dropoff-waiting">{r.waiting}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              )}
+            </section>
           </>
         )}
       </main>

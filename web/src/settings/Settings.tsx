@@ -1,11 +1,15 @@
-// Settings: hand-off, teams (members, business hours), members, event subscriptions, and
-// placeholders for the knowledge base and AI provider.
+// Settings: hand-off, teams (members, business hours), members, event subscriptions, the
+// knowledge base, the AI provider and API keys.
 
 import { useCallback, useEffect, useState } from 'react';
 import { errorText, eventsApi, inboxApi, listOf, type Delivery, type Member, type Subscription, type Team } from '../api';
 import { navigate } from '../router';
 import { TopBar } from '../pages/TopBar';
 import { fromRows, rowsProblem, toRows, type DayRow } from './hours';
+import { AiProvider } from './AiProvider';
+import { ApiKeys } from './ApiKeys';
+import { Knowledge } from './Knowledge';
+import { useStatus } from './useStatus';
 
 const SECTIONS: [string, string][] = [
   ['handoff', 'Hand-off'],
@@ -14,6 +18,7 @@ const SECTIONS: [string, string][] = [
   ['events', 'Event subscriptions'],
   ['knowledge', 'Knowledge base'],
   ['ai', 'AI provider'],
+  ['api-keys', 'API keys'],
 ];
 
 export function Settings({ member, section, onSignOut }: { member: Member; section: string; onSignOut: () => void }) {
@@ -33,33 +38,14 @@ export function Settings({ member, section, onSignOut }: { member: Member; secti
           {section === 'teams' && <TeamsSettings />}
           {section === 'members' && <MembersSettings />}
           {section === 'events' && <EventsSettings />}
-          {(section === 'knowledge' || section === 'ai') && (
-            <section>
-              <h1>{section === 'knowledge' ? 'Knowledge base' : 'AI provider'}</h1>
-              <p className="muted" data-testid="placeholder">
-                This page comes with the AI work: {section === 'knowledge' ? 'collections and articles for Let AI Answer' : 'the model provider, keys and limits'} will be managed here.
-              </p>
-            </section>
-          )}
+          {section === 'knowledge' && <Knowledge member={member} />}
+          {section === 'ai' && <AiProvider member={member} />}
+          {section === 'api-keys' && <ApiKeys member={member} />}
           {!SECTIONS.some(([id]) => id === section) && <p>Unknown settings page.</p>}
         </main>
       </div>
     </div>
   );
-}
-
-function useStatus() {
-  const [status, setStatus] = useState<{ kind: 'ok' | 'error'; text: string } | null>(null);
-  return {
-    status,
-    ok: (text: string) => setStatus({ kind: 'ok', text }),
-    fail: (e: unknown) => setStatus({ kind: 'error', text: errorText(e) }),
-    view: status && (
-      <div className={`banner ${status.kind === 'error' ? 'banner-error' : 'banner-info'}`} role={status.kind === 'error' ? 'alert' : 'status'}>
-        {status.text}
-      </div>
-    ),
-  };
 }
 
 type Settings = Record<string, unknown> & { handoff?: Record<string, unknown> };

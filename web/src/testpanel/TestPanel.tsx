@@ -45,12 +45,18 @@ export function TestPanel({ flowId, doc, canEdit, onResult, onCoverage, onSaveTe
   docRef.current = doc;
   const logRef = useRef<HTMLDivElement>(null);
 
+  // Simulations can overlap (a replay after an edit, a switch flipped meanwhile): only the one
+  // asked for last may change what the panel shows, so a slow older answer never undoes it.
+  const latestRequest = useRef(0);
   const simulate = useCallback(
     async (nextSteps: SimStep[], nextSetup: SimSetup, replay = false): Promise<boolean> => {
+      const request = ++latestRequest.current;
+      const stale = () => request !== latestRequest.current;
       setBusy(true);
       setError(null);
       try {
         const r = await flowApi.simulate(flowId, { setup: nextSetup, steps: nextSteps }, docRef.current);
+        if (stale()) return false;
         if (replay && r.failure) {
           // The flow changed under the conversation: show where it no longer plays.
           setError(`After your edit, step ${(r.failure.step ?? 0) + 1} no longer plays: ${r.failure.actual ?? r.failure.message ?? ''}`);
@@ -67,10 +73,10 @@ export function TestPanel({ flowId, doc, canEdit, onResult, onCoverage, onSaveTe
         onResult(r);
         return true;
       } catch (e) {
-        setError(errorText(e));
+        if (!stale()) setError(errorText(e));
         return false;
       } finally {
-        setBusy(false);
+        if (!stale()) setBusy(false);
       }
     },
     [flowId, onResult],
@@ -160,9 +166,9 @@ export function TestPanel({ flowId, doc, canEdit, onResult, onCoverage, onSaveTe
         <button className="link" onClick={onClose} aria-label="Close the test panel">✕</button>
       </div>
       <div className="test-toggles">
-        <label data-switch="open" data-on={String(committed.open)}><input type="checkbox" checked={world.open} onChange={(e) => toggle('open', e.target.checked)} /> Business hours open</label>
-        <label data-switch="agents_online" data-on={String(committed.agents_online)}><input type="checkbox" checked={world.agents_online} onChange={(e) => toggle('agents_online', e.target.checked)} /> Agents online</label>
-        <label data-switch="handoff_enabled" data-on={String(committed.handoff_enabled)}><input type="checkbox" checked={world.handoff_enabled} onChange={(e) => toggle('handoff_enabled', e.target.checked)} /> Hand-off on</label>
+        <label data-switch="open" data-on={String(committed.open)}><input type="checkbox" checked={world.open} disabled={busy} onChange={(e) => toggle('open', e.target.checked)} /> Business hours open</label>
+        <label data-switch="agents_online" data-on={String(committed.agents_online)}><input type="checkbox" checked={world.agents_online} disabled={busy} onChange={(e) => toggle('agents_online', e.target.checked)} /> Agents online</label>
+        <label data-switch="handoff_enabled" data-on={String(committed.handoff_enabled)}><input type="checkbox" checked={world.handoff_enabled} disabled={busy} onChange={(e) => toggle('handoff_enabled', e.target.checked)} /> Hand-off on</label>
       </div>
       <div className="test-clock">
         <span className="muted small">Clock</span>

@@ -149,6 +149,7 @@ function start() {
   let messages: WidgetMessage[] = [];
   let convStatus: string | null = null;
   let waiting = 0; // requests waiting for the bot's reply
+  let draft: string | null = null; // the bot's next answer while a model writes it
   let ws: WebSocket | null = null;
   let retry = 0;
   let starting: Promise<void> | null = null;
@@ -204,7 +205,12 @@ function start() {
       }
       log.append(row);
     }
-    if (waiting > 0) {
+    if (draft) {
+      const row = el('div', 'msg bot');
+      row.dataset.draft = '';
+      row.append(el('div', 'bubble', draft));
+      log.append(row);
+    } else if (waiting > 0) {
       const t = el('div', 'typing');
       t.setAttribute('aria-label', 'typing');
       t.dataset.typing = '';
@@ -291,7 +297,7 @@ function start() {
     ws = socket;
     socket.onopen = () => (retry = 0);
     socket.onmessage = (ev) => {
-      let frame: { type?: string; message?: WidgetMessage; status?: string } | null = null;
+      let frame: { type?: string; message?: WidgetMessage; status?: string; text?: string } | null = null;
       try {
         frame = JSON.parse(String(ev.data));
       } catch {
@@ -302,8 +308,12 @@ function start() {
         if (m.role === 'system' && m.author) convStatus = 'assigned';
         else if (m.role === 'agent') convStatus = 'assigned';
         else if (m.role === 'bot' && convStatus === 'assigned') convStatus = 'bot';
+        if (m.role === 'bot') draft = null; // the answer arrived whole
         add([m]);
         if (m.role === 'bot' || m.role === 'system') refreshStatus();
+      } else if (frame?.type === 'draft' && typeof frame.text === 'string') {
+        draft = frame.text;
+        render();
       } else if (frame?.type === 'ack' && frame.status) {
         convStatus = frame.status;
         render();

@@ -522,6 +522,7 @@ fn parse_frame(text: &str) -> ApiResult<WsIncoming> {
 async fn follow(state: AppState, conv: Conversation, after: i64, socket: WebSocket) {
     METRICS.ws_connections.fetch_add(1, Ordering::Relaxed);
     let mut updates = state.core.hub.subscribe(&conv.id);
+    let mut drafts = state.core.hub.subscribe_drafts(&conv.id);
     let (mut sink, mut stream) = socket.split();
     let mut sent = after;
     // Subscribed first, then the backlog page by page: nothing committed in between is missed.
@@ -566,6 +567,17 @@ async fn follow(state: AppState, conv: Conversation, after: i64, socket: WebSock
                         Err(_) => break,
                     }
                 }
+                Err(_) => break,
+            },
+            draft = drafts.recv() => match draft {
+                Ok(text) => {
+                    let frame = serde_json::json!({"type": "draft", "text": text.as_str()});
+                    if sink.send(WsMessage::Text(frame.to_string().into())).await.is_err() {
+                        break;
+                    }
+                }
+                // A slow reader skips drafts: each one has the whole text so far.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                 Err(_) => break,
             },
             incoming = stream.next() => match incoming {

@@ -744,8 +744,43 @@ async fn update_team(
         .ok_or_else(|| ApiError::not_found("team"))
 }
 
+/// A conversation the flow waits on whose customer has been silent this long has dropped off.
+const DROP_OFF_AFTER_MS: i64 = 30 * 60 * 1000;
+/// Conversations read for drop-off (the most recently active).
+const DROP_OFF_SAMPLE: i64 = 100_000;
+
+/// Per node where the flow waits for the customer: how many conversations wait there now and
+/// how many were left there (silent for [`DROP_OFF_AFTER_MS`]), most drop-offs first.
+async fn drop_off(state: &AppState, flow_id: &str) -> ApiResult<Vec<Value>> {
+    let now = state.core.clock.now_ms();
+    let mut per_node: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    for (text, updated_at) in state
+        .core
+        .store
+        .flow_bot_conversations(flow_id, DROP_OFF_SAMPLE)
+        .await?
+    {
+        let Ok(flow_state) = serde_json::from_str::<baton_flow::State>(&text) else {
+            continue;
+        };
+        let Some(at) = flow_state.at else { continue };
+        let counts = per_node.entry(at).or_default();
+        if now - updated_at >= DROP_OFF_AFTER_MS {
+            counts.1 += 1;
+        } else {
+            counts.0 += 1;
+        }
+    }
+    let mut rows: Vec<(String, (i64, i64))> = per_node.into_iter().collect();
+    rows.sort_by(|a, b| b.1 .1.cmp(&a.1 .1).then(a.0.cmp(&b.0)));
+    Ok(rows
+        .into_iter()
+        .map(|(node, (waiting, dropped_off))| json!({ "node": node, "waiting": waiting, "dropped_off": dropped_off }))
+        .collect())
+}
+
 /// Hand-overs per Handover node and outcome, with time to pickup; conversations and
-/// containment (resolved without a person) of the flow.
+/// containment (resolved without a person) of the flow; drop-off per waiting node.
 #[utoipa::path(get, path = "/api/v1/flows/{id}/analytics", tag = "flows", params(("id" = String, Path)),
     security(("session" = []), ("api_key" = [])), responses((status = 200, body = Object), (status = 404, body = crate::error::ErrorBody)))]
 async fn analytics(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
@@ -778,9 +813,12 @@ async fn analytics(State(state): State<AppState>, caller: Caller, Path(id): Path
             n
         })
         .collect();
+    let drop_off = drop_off(&state, &flow.id).await?;
     Ok(Json(json!({
         "flow_id": flow.id,
         "conversations": conversations,
+        "drop_off_after_ms": DROP_OFF_AFTER_MS,
+        "drop_off": drop_off,
         "contained": contained,
         "containment_rate": if conversations > 0 { json!(contained as f64 / conversations as f64) } else { Value::Null },
         "handover_nodes": nodes,

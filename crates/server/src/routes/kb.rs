@@ -7,7 +7,7 @@ use crate::json::ApiJson;
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post, put};
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use baton_store::KbArticle;
 use serde::Deserialize;
@@ -22,7 +22,7 @@ const MAX_IMPORT: usize = 500;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/kb/articles", get(list))
-        .route("/api/v1/kb/articles/{id}", put(upsert).delete(remove))
+        .route("/api/v1/kb/articles/{id}", get(article).put(upsert).delete(remove))
         .route("/api/v1/kb/import", post(import))
 }
 
@@ -108,6 +108,22 @@ async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<V
         .map(|a| json!({ "id": a.id, "collection": a.collection, "title": a.title, "url": a.url, "bytes": a.markdown.len(), "updated_at": a.updated_at }))
         .collect();
     Ok(Json(json!({ "articles": articles })))
+}
+
+/// One article with its Markdown.
+#[utoipa::path(get, path = "/api/v1/kb/articles/{id}", tag = "knowledge", params(("id" = String, Path)),
+    security(("session" = []), ("api_key" = [])), responses((status = 200, body = Object), (status = 404, body = crate::error::ErrorBody)))]
+async fn article(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    caller.require(Role::Agent)?;
+    let a = state
+        .core
+        .store
+        .article(&caller.workspace_id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("article"))?;
+    Ok(Json(
+        json!({ "id": a.id, "collection": a.collection, "title": a.title, "url": a.url, "markdown": a.markdown, "updated_at": a.updated_at }),
+    ))
 }
 
 /// Creates or replaces an article; the index is updated at once.

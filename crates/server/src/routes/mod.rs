@@ -2,6 +2,7 @@
 //! layers: body limits, CORS for the customer endpoints, metrics.
 
 pub mod accounts;
+pub mod ai;
 pub mod conversations;
 pub mod events;
 pub mod flows;
@@ -38,6 +39,7 @@ pub fn app(state: AppState) -> Router {
         .merge(conversations::member_routes())
         .merge(inbox::routes())
         .merge(kb::routes())
+        .merge(ai::routes())
         .merge(events::routes())
         .layer(DefaultBodyLimit::max(MEMBER_BODY_LIMIT));
     Router::new()
