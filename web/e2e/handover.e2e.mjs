@@ -373,7 +373,7 @@ async function main() {
     await agent.getByRole('button', { name: 'Deliveries' }).click();
     await agent.getByRole('heading', { name: 'Deliveries' }).waitFor();
     await agent.getByRole('navigation', { name: 'Settings' }).getByText('Knowledge base').click();
-    await agent.getByTestId('placeholder').waitFor();
+    await agent.getByTestId('knowledge').getByRole('heading', { name: 'Knowledge base' }).waitFor();
 
     if (problems.length) throw new Error(`the pages reported problems:\n${problems.join('\n')}`);
     console.log('e2e (hand-over): passed (screenshots in web/e2e/screenshots/)');

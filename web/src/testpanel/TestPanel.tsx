@@ -45,18 +45,22 @@ export function TestPanel({ flowId, doc, canEdit, onResult, onCoverage, onSaveTe
   docRef.current = doc;
   const logRef = useRef<HTMLDivElement>(null);
 
-  // Simulations can overlap (a replay after an edit, a switch flipped meanwhile): only the one
-  // asked for last may change what the panel shows, so a slow older answer never undoes it.
-  const latestRequest = useRef(0);
-  const simulate = useCallback(
-    async (nextSteps: SimStep[], nextSetup: SimSetup, replay = false): Promise<boolean> => {
-      const request = ++latestRequest.current;
-      const stale = () => request !== latestRequest.current;
+  // Every action is a job that reads the conversation as the jobs before it left it, and jobs
+  // run one at a time in the order they were asked for: a slow answer never undoes a later
+  // click, and a replay after an edit plays whatever the conversation is by then.
+  type Conversation = { steps: SimStep[]; setup: SimSetup };
+  type Job = { next: (current: Conversation) => Conversation; replay: boolean };
+  const current = useRef<Conversation>({ steps: [], setup: { ...DEFAULT_SETUP } });
+  const queue = useRef<Promise<unknown>>(Promise.resolve());
+  const replayQueued = useRef(false);
+
+  const play = useCallback(
+    async ({ next, replay }: Job): Promise<boolean> => {
+      const { steps: nextSteps, setup: nextSetup } = next(current.current);
       setBusy(true);
       setError(null);
       try {
         const r = await flowApi.simulate(flowId, { setup: nextSetup, steps: nextSteps }, docRef.current);
-        if (stale()) return false;
         if (replay && r.failure) {
           // The flow changed under the conversation: show where it no longer plays.
           setError(`After your edit, step ${(r.failure.step ?? 0) + 1} no longer plays: ${r.failure.actual ?? r.failure.message ?? ''}`);
@@ -65,6 +69,7 @@ export function TestPanel({ flowId, doc, canEdit, onResult, onCoverage, onSaveTe
           setError(r.failure.actual ? `${r.failure.expected ?? 'That step'}: ${r.failure.actual}` : r.failure.message ?? 'That step cannot be played now.');
           return false;
         }
+        current.current = { steps: nextSteps, setup: nextSetup };
         const bots = r.transcript.filter((l) => l.speaker === 'bot').length;
         setBotCounts((prev) => [...prev.slice(0, nextSteps.length), bots]);
         setSteps(nextSteps);
@@ -73,22 +78,34 @@ export function TestPanel({ flowId, doc, canEdit, onResult, onCoverage, onSaveTe
         onResult(r);
         return true;
       } catch (e) {
-        if (!stale()) setError(errorText(e));
+        setError(errorText(e));
         return false;
       } finally {
-        if (!stale()) setBusy(false);
+        setBusy(false);
       }
     },
     [flowId, onResult],
   );
 
+  const enqueue = useCallback(
+    (job: Job): Promise<boolean> => {
+      const run = queue.current.then(() => {
+        if (job.replay) replayQueued.current = false;
+        return play(job);
+      });
+      queue.current = run.catch(() => undefined);
+      return run;
+    },
+    [play],
+  );
+
   // Start (and restart) the conversation.
-  const restart = useCallback(() => {
-    setBotCounts([]);
-    void simulate([], setup);
-  }, [simulate, setup]);
+  const restart = useCallback(
+    () => void enqueue({ next: (c) => ({ steps: [], setup: c.setup }), replay: false }),
+    [enqueue],
+  );
   useEffect(() => {
-    void simulate([], { ...DEFAULT_SETUP });
+    void enqueue({ next: () => ({ steps: [], setup: { ...DEFAULT_SETUP } }), replay: false });
     return () => onResult(null);
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
@@ -99,24 +116,30 @@ export function TestPanel({ flowId, doc, canEdit, onResult, onCoverage, onSaveTe
 
   // The flow was edited: play the same conversation again on the new draft.
   const firstDoc = useRef(true);
-  const latestSteps = useRef({ steps, setup });
-  latestSteps.current = { steps, setup };
   useEffect(() => {
     if (firstDoc.current) {
       firstDoc.current = false;
       return;
     }
-    const t = window.setTimeout(() => void simulate(latestSteps.current.steps, latestSteps.current.setup, true), 600);
+    const t = window.setTimeout(() => {
+      if (replayQueued.current) return; // one replay waiting is enough: it plays the latest draft
+      replayQueued.current = true;
+      void enqueue({ next: (c) => c, replay: true });
+    }, 600);
     return () => window.clearTimeout(t);
-  }, [doc, simulate]);
+  }, [doc, enqueue]);
 
-  const act = (step: SimStep) => simulate([...steps, step], setup);
+  const act = (step: SimStep) => enqueue({ next: (c) => ({ steps: [...c.steps, step], setup: c.setup }), replay: false });
 
   // Switches show their new state at once (optimistic), and the state played once simulated.
   const [pendingWorld, setPendingWorld] = useState<Partial<typeof DEFAULT_SETUP> | null>(null);
   const toggle = (key: 'open' | 'agents_online' | 'handoff_enabled', value: boolean) => {
     setPendingWorld((p) => ({ ...p, [key]: value }));
-    const done = steps.length === 0 ? simulate([], { ...setup, [key]: value }) : simulate([...steps, { set: { [key]: value } }], setup);
+    // Before the first step the switch is part of the setup; later it is a step of its own.
+    const done = enqueue({
+      next: (c) => (c.steps.length === 0 ? { steps: [], setup: { ...c.setup, [key]: value } } : { steps: [...c.steps, { set: { [key]: value } }], setup: c.setup }),
+      replay: false,
+    });
     void done.finally(() => setPendingWorld(null));
   };
   const world = { ...DEFAULT_SETUP, ...setup };
@@ -124,10 +147,13 @@ export function TestPanel({ flowId, doc, canEdit, onResult, onCoverage, onSaveTe
   const committed = { ...world };
   if (pendingWorld) Object.assign(world, pendingWorld);
 
+  // The box empties at once (the message is queued behind any simulation still running) and
+  // gets the text back if it could not be played.
   const send = async () => {
     const t = text.trim();
     if (!t) return;
-    if (await act({ say: t })) setText('');
+    setText('');
+    if (!(await act({ say: t }))) setText((now) => now || t);
   };
 
   const status = result?.state.status ?? '…';
@@ -166,17 +192,17 @@ export function TestPanel({ flowId, doc, canEdit, onResult, onCoverage, onSaveTe
         <button className="link" onClick={onClose} aria-label="Close the test panel">✕</button>
       </div>
       <div className="test-toggles">
-        <label data-switch="open" data-on={String(committed.open)}><input type="checkbox" checked={world.open} disabled={busy} onChange={(e) => toggle('open', e.target.checked)} /> Business hours open</label>
-        <label data-switch="agents_online" data-on={String(committed.agents_online)}><input type="checkbox" checked={world.agents_online} disabled={busy} onChange={(e) => toggle('agents_online', e.target.checked)} /> Agents online</label>
-        <label data-switch="handoff_enabled" data-on={String(committed.handoff_enabled)}><input type="checkbox" checked={world.handoff_enabled} disabled={busy} onChange={(e) => toggle('handoff_enabled', e.target.checked)} /> Hand-off on</label>
+        <label data-switch="open" data-on={String(committed.open)}><input type="checkbox" checked={world.open} onChange={(e) => toggle('open', e.target.checked)} /> Business hours open</label>
+        <label data-switch="agents_online" data-on={String(committed.agents_online)}><input type="checkbox" checked={world.agents_online} onChange={(e) => toggle('agents_online', e.target.checked)} /> Agents online</label>
+        <label data-switch="handoff_enabled" data-on={String(committed.handoff_enabled)}><input type="checkbox" checked={world.handoff_enabled} onChange={(e) => toggle('handoff_enabled', e.target.checked)} /> Hand-off on</label>
       </div>
       <div className="test-clock">
         <span className="muted small">Clock</span>
         {['1m', '10m', '1h'].map((d) => (
-          <button key={d} disabled={busy} onClick={() => void act({ advance: d })}>+{d.replace('m', ' m').replace('h', ' h')}</button>
+          <button key={d} onClick={() => void act({ advance: d })}>+{d.replace('m', ' m').replace('h', ' h')}</button>
         ))}
         <span className="spacer" />
-        <button onClick={restart} disabled={busy}>Restart</button>
+        <button onClick={restart}>Restart</button>
       </div>
       <div className="sim-log" ref={logRef} data-testid="sim-log" aria-live="polite">
         {transcript.map((l, i) => (
@@ -190,23 +216,29 @@ export function TestPanel({ flowId, doc, canEdit, onResult, onCoverage, onSaveTe
       {buttons.length > 0 && !queued && !humanInCharge && (
         <div className="sim-buttons" data-testid="sim-buttons">
           {buttons.map((b) => (
-            <button key={b.id} disabled={busy} onClick={() => void act({ press: b.id })}>{b.label}</button>
+            <button key={b.id} onClick={() => void act({ press: b.id })}>{b.label}</button>
           ))}
         </div>
       )}
       <form className="sim-compose" onSubmit={(e) => { e.preventDefault(); void send(); }}>
         <input aria-label="Message as the customer" placeholder="Type as the customer…" value={text} onChange={(e) => setText(e.target.value)} disabled={status === 'ended' || status === 'resolved'} />
-        <button type="submit" className="primary" disabled={busy || !text.trim()}>Send</button>
+        <button type="submit" className="primary" disabled={!text.trim()}>Send</button>
       </form>
       <details className="sim-agent-controls" open={queued || humanInCharge}>
         <summary>Agent</summary>
         {!humanInCharge ? (
-          <button disabled={busy || !queued} onClick={() => void act({ take_over: 'Agent' })} title={queued ? '' : 'Only a queued conversation can be taken over'}>Take over</button>
+          <button disabled={!queued} onClick={() => void act({ take_over: 'Agent' })} title={queued ? '' : 'Only a queued conversation can be taken over'}>Take over</button>
         ) : (
           <>
-            <form className="sim-compose" onSubmit={(e) => { e.preventDefault(); const t = agentText.trim(); if (t) void act({ agent_reply: t }).then((ok) => ok && setAgentText('')); }}>
+            <form className="sim-compose" onSubmit={(e) => {
+              e.preventDefault();
+              const t = agentText.trim();
+              if (!t) return;
+              setAgentText('');
+              void act({ agent_reply: t }).then((ok) => ok || setAgentText((now) => now || t));
+            }}>
               <input aria-label="Reply as the agent" placeholder="Reply as the agent…" value={agentText} onChange={(e) => setAgentText(e.target.value)} />
-              <button type="submit" disabled={busy || !agentText.trim()}>Reply</button>
+              <button type="submit" disabled={!agentText.trim()}>Reply</button>
             </form>
             <label className="small">Hand back with variables (name=value, one a line)
               <textarea aria-label="Hand-back variables" rows={2} value={hbVars} onChange={(e) => setHbVars(e.target.value)} />
@@ -218,15 +250,15 @@ export function TestPanel({ flowId, doc, canEdit, onResult, onCoverage, onSaveTe
               </select>
             </label>
             <div className="row">
-              <button disabled={busy} onClick={() => {
+              <button onClick={() => {
                 const variables = parseVariables(hbVars);
                 void act({ hand_back: hbNode ? { variables, resume_at: hbNode } : { variables } });
               }}>Hand back</button>
-              <button disabled={busy} onClick={() => void act('resolve')}>Resolve</button>
+              <button onClick={() => void act('resolve')}>Resolve</button>
             </div>
           </>
         )}
-        {queued && <button className="link small" disabled={busy} onClick={() => void act('cancel')}>Customer cancels</button>}
+        {queued && <button className="link small" onClick={() => void act('cancel')}>Customer cancels</button>}
       </details>
       <details className="sim-vars" open>
         <summary>Variables ({Object.keys(vars).length})</summary>
