@@ -182,12 +182,15 @@ impl AiSettings {
 /// instance may have changed them).
 const PROVIDER_TTL: Duration = Duration::from_millis(2000);
 
+/// A workspace's endpoint (none: offline) and when its settings were read.
+type CachedEndpoint = (Instant, Option<Arc<OpenAiCompatible>>);
+
 /// The AI of every workspace on this server.
 pub struct Ai {
     offline: OfflineProvider,
     embedder: Option<Arc<dyn Embedder>>,
     store: Store,
-    endpoints: Mutex<HashMap<String, (Instant, Option<Arc<OpenAiCompatible>>)>>,
+    endpoints: Mutex<HashMap<String, CachedEndpoint>>,
 }
 
 impl Ai {

@@ -142,6 +142,32 @@ struct Job {
     enqueued: Instant,
 }
 
+/// How often a loaded knowledge base checks that no other instance edited it.
+const KNOWLEDGE_CHECK: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// A workspace's index and the knowledge-base revision it reflects.
+struct CachedKnowledge {
+    index: baton_ai::Knowledge,
+    revision: i64,
+    checked: Instant,
+}
+
+/// An edit of a knowledge base, for [`Core::knowledge_changed`].
+pub enum KnowledgeChange {
+    Written(baton_store::KbArticle),
+    Removed(String),
+}
+
+fn knowledge_article(a: baton_store::KbArticle) -> baton_ai::Article {
+    baton_ai::Article {
+        id: a.id,
+        collection: a.collection,
+        title: a.title,
+        url: a.url,
+        markdown: a.markdown,
+    }
+}
+
 /// What the engine and the workers share.
 pub struct Core {
     pub store: Store,
@@ -155,7 +181,7 @@ pub struct Core {
     /// This instance's id: notifications from other instances carry theirs.
     pub instance: String,
     /// Knowledge bases by workspace, loaded on first use and updated on edits here.
-    knowledge: tokio::sync::Mutex<HashMap<String, baton_ai::Knowledge>>,
+    knowledge: tokio::sync::Mutex<HashMap<String, CachedKnowledge>>,
     /// The AI of each workspace: offline, or the endpoint it configured.
     pub ai: crate::ai::Ai,
 }
@@ -179,36 +205,81 @@ impl Core {
         }
     }
 
-    /// The workspace's knowledge base (articles indexed for retrieval).
+    /// The workspace's knowledge base (articles indexed for retrieval). The index is kept while
+    /// the workspace's knowledge-base revision is unchanged (read at most every
+    /// [`KNOWLEDGE_CHECK`]), so an edit made on another instance is seen within that time.
     pub async fn knowledge(&self, workspace_id: &str) -> Result<baton_ai::Knowledge, ApiError> {
         let mut cache = self.knowledge.lock().await;
-        if let Some(k) = cache.get(workspace_id) {
-            return Ok(k.clone());
+        if let Some(cached) = cache.get_mut(workspace_id) {
+            if cached.checked.elapsed() < KNOWLEDGE_CHECK {
+                return Ok(cached.index.clone());
+            }
+            if self.store.kb_revision(workspace_id).await? == cached.revision {
+                cached.checked = Instant::now();
+                return Ok(cached.index.clone());
+            }
         }
+        let revision = self.store.kb_revision(workspace_id).await?;
         let mut base = match self.ai.embedder() {
             Some(e) => baton_ai::KnowledgeBase::with_embedder(e.clone()),
             None => baton_ai::KnowledgeBase::new(),
         };
-        for a in self.store.articles(workspace_id).await? {
-            let article = baton_ai::Article {
-                id: a.id,
-                collection: a.collection,
-                title: a.title,
-                url: a.url,
-                markdown: a.markdown,
-            };
-            if let Err(e) = base.upsert(article) {
-                tracing::warn!(error = %e, "an article could not be indexed");
+        let articles = self.store.articles(workspace_id).await?;
+        // Chunking (and embedding) is CPU work: off the async threads.
+        let base = tokio::task::spawn_blocking(move || {
+            for a in articles {
+                if let Err(e) = base.upsert(knowledge_article(a)) {
+                    tracing::warn!(error = %e, "an article could not be indexed");
+                }
             }
-        }
-        let knowledge = baton_ai::Knowledge::new(base);
-        cache.insert(workspace_id.to_string(), knowledge.clone());
-        Ok(knowledge)
+            base
+        })
+        .await
+        .map_err(|e| ApiError::internal(format!("indexing the knowledge base failed: {e}")))?;
+        let index = baton_ai::Knowledge::new(base);
+        cache.insert(
+            workspace_id.to_string(),
+            CachedKnowledge {
+                index: index.clone(),
+                revision,
+                checked: Instant::now(),
+            },
+        );
+        Ok(index)
     }
 
-    /// Drops a workspace's index so the next use reads the articles again.
-    pub async fn forget_knowledge(&self, workspace_id: &str) {
-        self.knowledge.lock().await.remove(workspace_id);
+    /// Updates a loaded index after this instance wrote `changed` (written or removed articles)
+    /// and counted them in the revision; an index that missed other edits is dropped instead.
+    pub async fn knowledge_changed(&self, workspace_id: &str, changed: Vec<KnowledgeChange>) -> Result<(), ApiError> {
+        let mut cache = self.knowledge.lock().await;
+        let Some(cached) = cache.get_mut(workspace_id) else {
+            return Ok(());
+        };
+        let revision = self.store.kb_revision(workspace_id).await?;
+        if revision != cached.revision + changed.len() as i64 {
+            cache.remove(workspace_id);
+            return Ok(());
+        }
+        let index = cached.index.clone();
+        tokio::task::spawn_blocking(move || {
+            for change in changed {
+                match change {
+                    KnowledgeChange::Written(a) => {
+                        if let Err(e) = index.upsert(knowledge_article(a)) {
+                            tracing::warn!(error = %e, "an article could not be indexed");
+                        }
+                    }
+                    KnowledgeChange::Removed(id) => {
+                        index.remove(&id);
+                    }
+                }
+            }
+        })
+        .await
+        .map_err(|e| ApiError::internal(format!("indexing the knowledge base failed: {e}")))?;
+        cached.revision = revision;
+        cached.checked = Instant::now();
+        Ok(())
     }
 
     /// A published flow version, loaded once (versions never change).

@@ -1,7 +1,9 @@
 //! The knowledge base: Markdown articles in collections, the source of Let AI Answer. Edits
-//! update the index at once.
+//! update this instance's index in place at once; other instances notice the new revision
+//! within two seconds and read the articles again.
 
 use crate::auth::{Caller, Role};
+use crate::engine::KnowledgeChange;
 use crate::error::{ApiError, ApiResult};
 use crate::json::ApiJson;
 use crate::AppState;
@@ -80,7 +82,7 @@ fn check(field: &str, id: &str, a: &ArticleRequest) -> ApiResult<()> {
     Ok(())
 }
 
-async fn save(state: &AppState, caller: &Caller, id: &str, a: ArticleRequest) -> ApiResult<()> {
+async fn save(state: &AppState, caller: &Caller, id: &str, a: ArticleRequest) -> ApiResult<KnowledgeChange> {
     let row = KbArticle {
         workspace_id: caller.workspace_id.clone(),
         id: id.to_string(),
@@ -91,7 +93,7 @@ async fn save(state: &AppState, caller: &Caller, id: &str, a: ArticleRequest) ->
         updated_at: state.core.clock.now_ms(),
     };
     state.core.store.upsert_article(&row).await?;
-    Ok(())
+    Ok(KnowledgeChange::Written(row))
 }
 
 /// The articles (without their text).
@@ -138,8 +140,8 @@ async fn upsert(
 ) -> ApiResult<Json<Value>> {
     caller.require(Role::Admin)?;
     check("", &id, &req)?;
-    save(&state, &caller, &id, req).await?;
-    state.core.forget_knowledge(&caller.workspace_id).await;
+    let change = save(&state, &caller, &id, req).await?;
+    state.core.knowledge_changed(&caller.workspace_id, vec![change]).await?;
     Ok(Json(json!({ "id": id })))
 }
 
@@ -151,7 +153,10 @@ async fn remove(State(state): State<AppState>, caller: Caller, Path(id): Path<St
     if !state.core.store.delete_article(&caller.workspace_id, &id).await? {
         return Err(ApiError::not_found("article"));
     }
-    state.core.forget_knowledge(&caller.workspace_id).await;
+    state
+        .core
+        .knowledge_changed(&caller.workspace_id, vec![KnowledgeChange::Removed(id)])
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -174,9 +179,10 @@ async fn import(
         check(&format!("articles[{i}]."), &a.id, &a.article)?;
     }
     let count = req.articles.len();
+    let mut changes = Vec::with_capacity(count);
     for a in req.articles {
-        save(&state, &caller, &a.id, a.article).await?;
+        changes.push(save(&state, &caller, &a.id, a.article).await?);
     }
-    state.core.forget_knowledge(&caller.workspace_id).await;
+    state.core.knowledge_changed(&caller.workspace_id, changes).await?;
     Ok(Json(json!({ "imported": count })))
 }
