@@ -8,115 +8,17 @@
 //
 //   node e2e/builder.e2e.mjs        (from web/, after `npm run build` and `cargo build -p baton`)
 
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { chromium } from 'playwright-core';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const repo = resolve(here, '../..');
-const screenshots = join(here, 'screenshots');
-const inCI = process.env.CI === 'true' || process.env.CI === '1';
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
-
-function fail(message) {
-  console.error(`e2e: FAILED: ${message}`);
-  process.exitCode = 1;
-}
-
-function findChromium() {
-  const path = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-  return existsSync(path) ? path : undefined;
-}
-
-function findBaton() {
-  if (process.env.BATON_BIN) return existsSync(process.env.BATON_BIN) ? process.env.BATON_BIN : undefined;
-  const target = process.env.CARGO_TARGET_DIR ? resolve(process.env.CARGO_TARGET_DIR) : join(repo, 'target');
-  const found = ['debug', 'release']
-    .map((profile) => join(target, profile, 'baton'))
-    .filter((p) => existsSync(p))
-    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
-  return found[0];
-}
-
-function freePort() {
-  return new Promise((ok, err) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', err);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => ok(port));
-    });
-  });
-}
-
-/** Starts `baton serve` on a free port with a new data dir; resolves with its URL and owner. */
-async function startBaton(bin, dataDir) {
-  const port = await freePort();
-  const child = spawn(bin, ['serve', '--addr', `127.0.0.1:${port}`, '--data-dir', dataDir, '--no-rate-limits'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, RUST_LOG: 'warn' },
-  });
-  let out = '';
-  let errText = '';
-  child.stderr.on('data', (d) => (errText += d));
-  const owner = await new Promise((ok, no) => {
-    const timer = setTimeout(() => no(new Error(`baton serve did not start in 60 s:\n${out}\n${errText}`)), 60_000);
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = /^\s*owner:\s+(\S+) \/ (\S+)\s*$/m.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        ok({ email: m[1], password: m[2] });
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      no(new Error(`baton serve exited with ${code}:\n${out}\n${errText}`));
-    });
-  });
-  return { child, url: `http://127.0.0.1:${port}`, owner };
-}
-
-function check(condition, message) {
-  if (!condition) throw new Error(message);
-}
+import { check, fail, launch, repo, screenshotAll, screenshots, shutDown } from './lib.mjs';
 
 async function main() {
-  const chromiumPath = findChromium();
-  if (!chromiumPath) {
-    const message = 'chromium is missing (apt-get install -y chromium, or set CHROMIUM_PATH)';
-    if (inCI) return fail(message);
-    console.log(`e2e: SKIPPED: ${message}`);
-    return;
-  }
-  const bin = findBaton();
-  if (!bin) return fail('no baton binary: run `cargo build -p baton` first (or set BATON_BIN)');
-
-  mkdirSync(screenshots, { recursive: true });
-  const dataDir = mkdtempSync(join(tmpdir(), 'baton-e2e-'));
-  const server = await startBaton(bin, dataDir);
-  console.log(`e2e: ${bin} at ${server.url}; chromium ${chromiumPath}`);
-  const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: CHROMIUM_ARGS });
+  const run = await launch('e2e');
+  if (!run) return;
+  const { server, browser } = run;
   const problems = [];
   try {
-    const home = await fetch(`${server.url}/app/`).then((r) => r.text());
-    check(!home.includes('not built'), 'this baton binary was compiled without web/dist: run `npm run build` in web/, then `cargo build -p baton`');
-
     const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
     const page = await context.newPage();
     page.setDefaultTimeout(15_000);
@@ -372,17 +274,9 @@ async function main() {
   } catch (e) {
     fail(e instanceof Error ? e.stack ?? e.message : String(e));
     if (problems.length) console.error(problems.join('\n'));
-    try {
-      const pages = browser.contexts().flatMap((c) => c.pages());
-      if (pages[0]) await pages[0].screenshot({ path: join(screenshots, 'failure.png') });
-    } catch {
-      // no screenshot
-    }
+    await screenshotAll(browser, 'failure');
   } finally {
-    await browser.close().catch(() => undefined);
-    server.child.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 300));
-    rmSync(dataDir, { recursive: true, force: true });
+    await shutDown(run);
   }
 }
 

@@ -9,12 +9,9 @@
 // Same requirements as builder.e2e.mjs: Debian's chromium, a built baton; fails in CI without
 // chromium.
 
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { CHROMIUM_ARGS, check, fail, findBaton, findChromium, freePort, inCI, screenshots, startBaton } from './lib.mjs';
+import { check, fail, freePort, launch, screenshotAll, screenshots, shutDown } from './lib.mjs';
 
 const XSS = '<img src=x onerror=alert(1)>';
 const BACK_TEMPLATE = 'Welcome back! {{ email }} is on file. Anything else?';
@@ -66,21 +63,9 @@ async function signIn(page, server) {
 }
 
 async function main() {
-  const chromiumPath = findChromium();
-  if (!chromiumPath) {
-    const message = 'chromium is missing (apt-get install -y chromium, or set CHROMIUM_PATH)';
-    if (inCI) return fail(message);
-    console.log(`e2e: SKIPPED: ${message}`);
-    return;
-  }
-  const bin = findBaton();
-  if (!bin) return fail('no baton binary: run `cargo build -p baton` first (or set BATON_BIN)');
-
-  mkdirSync(screenshots, { recursive: true });
-  const dataDir = mkdtempSync(join(tmpdir(), 'baton-e2e-'));
-  const server = await startBaton(bin, dataDir);
-  console.log(`e2e (hand-over): ${bin} at ${server.url}; chromium ${chromiumPath}`);
-  const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: CHROMIUM_ARGS });
+  const run = await launch('e2e (hand-over)');
+  if (!run) return;
+  const { server, browser } = run;
   const problems = [];
   let site;
   try {
@@ -380,18 +365,10 @@ async function main() {
   } catch (e) {
     fail(e instanceof Error ? e.stack ?? e.message : String(e));
     if (problems.length) console.error(problems.join('\n'));
-    try {
-      const pages = browser.contexts().flatMap((c) => c.pages());
-      for (const [i, p] of pages.entries()) await p.screenshot({ path: join(screenshots, `handover-failure-${i}.png`) });
-    } catch {
-      // no screenshot
-    }
+    await screenshotAll(browser, 'handover-failure');
   } finally {
-    await browser.close().catch(() => undefined);
     site?.srv.close();
-    server.child.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 300));
-    rmSync(dataDir, { recursive: true, force: true });
+    await shutDown(run);
   }
 }
 

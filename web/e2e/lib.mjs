@@ -1,10 +1,13 @@
-// Shared pieces of the browser tests: finding chromium and baton, starting `baton serve`.
+// Shared pieces of the browser tests: finding chromium and baton, starting `baton serve` and
+// the browser, and stopping them.
 
 import { spawn } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
 
 export const here = dirname(fileURLToPath(import.meta.url));
 export const repo = resolve(here, '../..');
@@ -85,3 +88,54 @@ export function check(condition, message) {
   if (!condition) throw new Error(message);
 }
 
+
+/**
+ * Starts `baton serve` on a new data dir and chromium. Resolves with `{ server, browser, dataDir }`,
+ * or with null when the test cannot run: without chromium it is skipped, except in CI, where it
+ * fails (and so does a missing baton binary or one built without the web app).
+ */
+export async function launch(label) {
+  const chromiumPath = findChromium();
+  if (!chromiumPath) {
+    const message = 'chromium is missing (apt-get install -y chromium, or set CHROMIUM_PATH)';
+    if (inCI) fail(message);
+    else console.log(`${label}: SKIPPED: ${message}`);
+    return null;
+  }
+  const bin = findBaton();
+  if (!bin) {
+    fail('no baton binary: run `cargo build -p baton` first (or set BATON_BIN)');
+    return null;
+  }
+  mkdirSync(screenshots, { recursive: true });
+  const dataDir = mkdtempSync(join(tmpdir(), 'baton-e2e-'));
+  const server = await startBaton(bin, dataDir);
+  console.log(`${label}: ${bin} at ${server.url}; chromium ${chromiumPath}`);
+  const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: CHROMIUM_ARGS });
+  const run = { server, browser, dataDir };
+  const home = await fetch(`${server.url}/app/`).then((r) => r.text());
+  if (home.includes('not built')) {
+    fail('this baton binary was compiled without web/dist: run `npm run build` in web/, then `cargo build -p baton`');
+    await shutDown(run);
+    return null;
+  }
+  return run;
+}
+
+/** Takes a screenshot of every open page, named `<prefix>-<n>.png` (after a failure). */
+export async function screenshotAll(browser, prefix) {
+  try {
+    const pages = browser.contexts().flatMap((c) => c.pages());
+    for (const [i, p] of pages.entries()) await p.screenshot({ path: join(screenshots, `${prefix}-${i}.png`) });
+  } catch {
+    // no screenshot
+  }
+}
+
+/** Closes the browser, stops the server and removes its data. */
+export async function shutDown({ server, browser, dataDir }) {
+  await browser.close().catch(() => undefined);
+  server.child.kill('SIGTERM');
+  await new Promise((r) => setTimeout(r, 300));
+  rmSync(dataDir, { recursive: true, force: true });
+}

@@ -7,11 +7,10 @@
 // Same requirements as builder.e2e.mjs: Debian's chromium, a built baton; fails in CI without
 // chromium.
 
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { CHROMIUM_ARGS, check, fail, findBaton, findChromium, inCI, screenshots, startBaton } from './lib.mjs';
+import { check, fail, launch, screenshotAll, screenshots, shutDown } from './lib.mjs';
 
 const AGENT = { email: 'agent.e2e@example.com', name: 'Agent E2E', password: 'agent-password-1' };
 
@@ -59,27 +58,12 @@ async function openSection(page, label) {
 }
 
 async function main() {
-  const chromiumPath = findChromium();
-  if (!chromiumPath) {
-    const message = 'chromium is missing (apt-get install -y chromium, or set CHROMIUM_PATH)';
-    if (inCI) return fail(message);
-    console.log(`e2e: SKIPPED: ${message}`);
-    return;
-  }
-  const bin = findBaton();
-  if (!bin) return fail('no baton binary: run `cargo build -p baton` first (or set BATON_BIN)');
-
-  mkdirSync(screenshots, { recursive: true });
-  const dataDir = mkdtempSync(join(tmpdir(), 'baton-e2e-'));
+  const run = await launch('e2e');
+  if (!run) return;
+  const { server, browser } = run;
   const filesDir = mkdtempSync(join(tmpdir(), 'baton-e2e-md-'));
-  const server = await startBaton(bin, dataDir);
-  console.log(`e2e: ${bin} at ${server.url}; chromium ${chromiumPath}`);
-  const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: CHROMIUM_ARGS });
   const problems = [];
   try {
-    const home = await fetch(`${server.url}/app/`).then((r) => r.text());
-    check(!home.includes('not built'), 'this baton binary was compiled without web/dist: run `npm run build` in web/, then `cargo build -p baton`');
-
     const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
     const page = await context.newPage();
@@ -284,17 +268,9 @@ async function main() {
   } catch (e) {
     fail(e instanceof Error ? e.stack ?? e.message : String(e));
     if (problems.length) console.error(problems.join('\n'));
-    try {
-      const pages = browser.contexts().flatMap((c) => c.pages());
-      if (pages[0]) await pages[0].screenshot({ path: join(screenshots, 'failure.png') });
-    } catch {
-      // no screenshot
-    }
+    await screenshotAll(browser, 'settings-failure');
   } finally {
-    await browser.close().catch(() => undefined);
-    server.child.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 300));
-    rmSync(dataDir, { recursive: true, force: true });
+    await shutDown(run);
     rmSync(filesDir, { recursive: true, force: true });
   }
 }

@@ -42,6 +42,11 @@ pub struct LoadArgs {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+    /// Instead of the load: start this many conversations that stay idle, then open one
+    /// customer WebSocket on each, and report the server's memory for both (needs a server
+    /// this command starts, to read its RSS).
+    #[arg(long)]
+    idle: Option<usize>,
 }
 
 /// A started `baton serve`, killed when dropped.
@@ -137,6 +142,16 @@ async fn load(args: LoadArgs) -> Result<ExitCode> {
         Some(json!({ "live": true })),
     )
     .await?;
+    if let Some(n) = args.idle {
+        let pid = pid.ok_or_else(|| anyhow!("--idle measures a server this command starts: leave out --base-url"))?;
+        let report = memory_probe(&http, &base, &widget_key, &flow_id, pid, n).await?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        } else {
+            print_memory_report(&report);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let run_id = &baton_server::ids::random_token(4).to_lowercase();
     let mut agent_ids = Vec::new();
     let mut agents = Vec::new();
@@ -551,6 +566,118 @@ async fn spawn_server(database_url: Option<&str>) -> Result<(Spawned, String, St
         .map_err(|_| anyhow!("the server did not print its keys (is the database new?)"))?;
     let base = format!("http://127.0.0.1:{port}");
     Ok((spawned, base, keys.0, keys.1))
+}
+
+/// Memory of idle conversations and open customer WebSockets: the server's RSS before, after
+/// starting `n` conversations (each then waits at the flow's first question), and after opening
+/// a WebSocket on each; the sockets are checked to be live by one message sent through them.
+async fn memory_probe(
+    http: &reqwest::Client,
+    base: &str,
+    widget_key: &str,
+    flow_id: &str,
+    pid: u32,
+    n: usize,
+) -> Result<Value> {
+    let settle = || tokio::time::sleep(Duration::from_millis(1500));
+    settle().await;
+    let rss_start = rss_kb(pid).ok_or_else(|| anyhow!("cannot read the server's RSS"))?;
+    // Conversations, 64 starts at a time.
+    let started_at = Instant::now();
+    let mut conversations: Vec<(String, String)> = Vec::with_capacity(n);
+    for chunk in (0..n).collect::<Vec<_>>().chunks(64) {
+        let starts = chunk.iter().map(|_| {
+            let body = json!({ "widget_key": widget_key, "flow_id": flow_id, "channel": "idle" });
+            let http = http.clone();
+            let url = format!("{base}/api/v1/widget/conversations");
+            async move {
+                let started: Value = http
+                    .post(url)
+                    .json(&body)
+                    .send()
+                    .await?
+                    .error_for_status()?
+                    .json()
+                    .await?;
+                let id = started["conversation"]["id"].as_str().unwrap_or_default().to_string();
+                let token = started["token"].as_str().unwrap_or_default().to_string();
+                Ok::<_, anyhow::Error>((id, token))
+            }
+        });
+        for r in futures_util::future::join_all(starts).await {
+            conversations.push(r?);
+        }
+    }
+    let start_seconds = started_at.elapsed().as_secs_f64();
+    settle().await;
+    let rss_idle = rss_kb(pid).unwrap_or(0);
+    // A WebSocket on each conversation; each reads its backlog (the greeting) before the next
+    // batch opens.
+    let ws_base = base.replacen("http", "ws", 1);
+    let mut sockets = Vec::with_capacity(n);
+    for chunk in conversations.chunks(128) {
+        let opens = chunk.iter().map(|(id, token)| {
+            let url = format!("{ws_base}/api/v1/conversations/{id}/ws?token={token}");
+            async move {
+                let (mut ws, _) = tokio_tungstenite::connect_async(url.into_client_request()?).await?;
+                tokio::time::timeout(Duration::from_secs(10), ws.next())
+                    .await
+                    .map_err(|_| anyhow!("no backlog on a new socket"))?;
+                Ok::<_, anyhow::Error>(ws)
+            }
+        });
+        for r in futures_util::future::join_all(opens).await {
+            sockets.push(r?);
+        }
+    }
+    settle().await;
+    let rss_sockets = rss_kb(pid).unwrap_or(0);
+    // The last socket is live: a message sent over HTTP comes back on it.
+    let (id, token) = conversations
+        .last()
+        .ok_or_else(|| anyhow!("--idle needs at least one conversation"))?;
+    http.post(format!("{base}/api/v1/conversations/{id}/messages"))
+        .bearer_auth(token)
+        .json(&json!({ "client_id": "probe", "button": "billing" }))
+        .send()
+        .await?
+        .error_for_status()?;
+    let last = sockets.last_mut().ok_or_else(|| anyhow!("no socket"))?;
+    let mut live = false;
+    while let Ok(Some(Ok(frame))) = tokio::time::timeout(Duration::from_secs(5), last.next()).await {
+        if frame.to_text().is_ok_and(|t| t.contains("What's your name?")) {
+            live = true;
+            break;
+        }
+    }
+    let per = |after: u64, before: u64| (after.saturating_sub(before) as f64 * 1024.0 / n as f64).round();
+    Ok(json!({
+        "conversations": n,
+        "start_seconds": start_seconds,
+        "server_rss_mb": { "start": rss_start as f64 / 1024.0, "idle_conversations": rss_idle as f64 / 1024.0, "with_websockets": rss_sockets as f64 / 1024.0 },
+        "bytes_per_idle_conversation": per(rss_idle, rss_start),
+        "bytes_per_websocket": per(rss_sockets, rss_idle),
+        "websockets_live": live,
+    }))
+}
+
+fn print_memory_report(r: &Value) {
+    let mb = &r["server_rss_mb"];
+    println!(
+        "{} idle conversations (started in {:.1} s): server RSS {:.1} MB → {:.1} MB = {} bytes per idle conversation",
+        r["conversations"],
+        r["start_seconds"].as_f64().unwrap_or(0.0),
+        mb["start"].as_f64().unwrap_or(0.0),
+        mb["idle_conversations"].as_f64().unwrap_or(0.0),
+        r["bytes_per_idle_conversation"]
+    );
+    println!(
+        "{} customer WebSockets open: server RSS {:.1} MB = {} bytes per socket; sockets live: {}",
+        r["conversations"],
+        mb["with_websockets"].as_f64().unwrap_or(0.0),
+        r["bytes_per_websocket"],
+        r["websockets_live"]
+    );
 }
 
 /// A webhook receiver answering `{"ticket": "T-n"}`.
