@@ -11,7 +11,7 @@
 
 import { createServer } from 'node:http';
 import { join } from 'node:path';
-import { check, fail, freePort, launch, screenshotAll, screenshots, shutDown } from './lib.mjs';
+import { check, fail, freePort, launch, screenshotAll, screenshots, shutDown, watch } from './lib.mjs';
 
 const XSS = '<img src=x onerror=alert(1)>';
 const BACK_TEMPLATE = 'Welcome back! {{ email }} is on file. Anything else?';
@@ -40,18 +40,6 @@ async function startSite(batonUrl, widgetKey, flowId) {
   await new Promise((ok) => srv.listen(port, '127.0.0.1', ok));
   // "localhost" vs the API's "127.0.0.1": a different origin for the browser.
   return { srv, url: `http://localhost:${port}/` };
-}
-
-function watch(page, problems, label) {
-  page.setDefaultTimeout(15_000);
-  page.on('pageerror', (e) => problems.push(`${label}: page error: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`${label}: console error: ${m.text()}`);
-  });
-  page.on('dialog', (d) => {
-    problems.push(`${label}: a dialog fired: ${d.message()}`);
-    void d.dismiss();
-  });
 }
 
 async function signIn(page, server) {

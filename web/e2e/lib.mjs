@@ -132,6 +132,19 @@ export async function screenshotAll(browser, prefix) {
   }
 }
 
+/** Collects a page's errors, console errors and dialogs (a dialog would be a script running). */
+export function watch(page, problems, label) {
+  page.setDefaultTimeout(15_000);
+  page.on('pageerror', (e) => problems.push(`${label}: page error: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`${label}: console error: ${m.text()}`);
+  });
+  page.on('dialog', (d) => {
+    problems.push(`${label}: a dialog fired: ${d.message()}`);
+    void d.dismiss();
+  });
+}
+
 /** Closes the browser, stops the server and removes its data. */
 export async function shutDown({ server, browser, dataDir }) {
   await browser.close().catch(() => undefined);

@@ -10,21 +10,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { check, fail, launch, screenshotAll, screenshots, shutDown } from './lib.mjs';
+import { check, fail, launch, screenshotAll, screenshots, shutDown, watch } from './lib.mjs';
 
 const AGENT = { email: 'agent.e2e@example.com', name: 'Agent E2E', password: 'agent-password-1' };
-
-function watch(page, problems, label) {
-  page.setDefaultTimeout(15_000);
-  page.on('pageerror', (e) => problems.push(`${label}: page error: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`${label}: console error: ${m.text()}`);
-  });
-  page.on('dialog', (d) => {
-    problems.push(`${label}: a dialog fired: ${d.message()}`);
-    void d.dismiss();
-  });
-}
 
 /** The browser logs a refused request (422) as a console error; it is expected there. */
 function forgetRefusals(problems) {
