@@ -7,8 +7,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast;
 
-/// Buffered items per channel for a slow WebSocket before it must catch up from the store.
-const CHANNEL_CAPACITY: usize = 256;
+/// Buffered items per channel before a slow reader lags. A customer's socket then catches up
+/// from the store (messages) or skips to the next draft, so its channels stay small: there is
+/// one per open conversation. A workspace's inbox channel is shared by all its agents.
+const CONVERSATION_CAPACITY: usize = 32;
+const DRAFT_CAPACITY: usize = 8;
+const INBOX_CAPACITY: usize = 256;
 
 type Channels<T> = Arc<Mutex<HashMap<String, broadcast::Sender<Arc<T>>>>>;
 
@@ -21,10 +25,10 @@ pub struct Hub {
     drafts: Channels<String>,
 }
 
-fn subscribe<T>(channels: &Channels<T>, key: &str) -> broadcast::Receiver<Arc<T>> {
+fn subscribe<T>(channels: &Channels<T>, key: &str, capacity: usize) -> broadcast::Receiver<Arc<T>> {
     let mut map = channels.lock().unwrap_or_else(|p| p.into_inner());
     map.entry(key.to_string())
-        .or_insert_with(|| broadcast::channel(CHANNEL_CAPACITY).0)
+        .or_insert_with(|| broadcast::channel(capacity).0)
         .subscribe()
 }
 
@@ -42,7 +46,7 @@ fn publish<T>(channels: &Channels<T>, key: &str, item: T) {
 
 impl Hub {
     pub fn subscribe(&self, conversation_id: &str) -> broadcast::Receiver<Arc<Message>> {
-        subscribe(&self.conversations, conversation_id)
+        subscribe(&self.conversations, conversation_id, CONVERSATION_CAPACITY)
     }
 
     pub fn publish(&self, message: Message) {
@@ -52,7 +56,7 @@ impl Hub {
 
     /// Drafts of the conversation's next bot message: the whole text so far, each time.
     pub fn subscribe_drafts(&self, conversation_id: &str) -> broadcast::Receiver<Arc<String>> {
-        subscribe(&self.drafts, conversation_id)
+        subscribe(&self.drafts, conversation_id, DRAFT_CAPACITY)
     }
 
     pub fn publish_draft(&self, conversation_id: &str, text_so_far: String) {
@@ -61,7 +65,7 @@ impl Hub {
 
     /// Inbox events of a workspace: `{"type": "conversation.queued", "conversation": …}`.
     pub fn subscribe_inbox(&self, workspace_id: &str) -> broadcast::Receiver<Arc<Value>> {
-        subscribe(&self.inboxes, workspace_id)
+        subscribe(&self.inboxes, workspace_id, INBOX_CAPACITY)
     }
 
     pub fn publish_inbox(&self, workspace_id: &str, event: Value) {

@@ -494,10 +494,16 @@ async fn websocket(
     let after = q.after.unwrap_or(0).max(0);
     Ok(ws
         .max_message_size(CUSTOMER_WS_FRAME)
+        .read_buffer_size(WS_BUFFER)
+        .write_buffer_size(0)
         .on_upgrade(move |socket| follow(state, conv, after, socket)))
 }
 
 const CUSTOMER_WS_FRAME: usize = 64 * 1024;
+/// A socket's read buffer. The library's default (128 KiB, allocated per socket) would make
+/// 10,000 idle customers cost over a gigabyte; frames here are small chat messages. Writes go
+/// out at once (no write buffer to fill).
+pub const WS_BUFFER: usize = 4 * 1024;
 
 /// What a customer's WebSocket frame asks for.
 enum WsIncoming {

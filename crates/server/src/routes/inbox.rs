@@ -510,7 +510,10 @@ async fn set_presence(
     responses((status = 101, description = "switching to WebSocket")))]
 async fn inbox_socket(State(state): State<AppState>, caller: Caller, ws: WebSocketUpgrade) -> ApiResult<Response> {
     caller.require(Role::Agent)?;
-    Ok(ws.on_upgrade(move |socket| follow_inbox(state, caller, socket)))
+    Ok(ws
+        .read_buffer_size(crate::routes::conversations::WS_BUFFER)
+        .write_buffer_size(0)
+        .on_upgrade(move |socket| follow_inbox(state, caller, socket)))
 }
 
 async fn follow_inbox(state: AppState, caller: Caller, socket: WebSocket) {
