@@ -187,6 +187,7 @@ async function main() {
 
     // ---- publish --------------------------------------------------------------------------
     await page.getByRole('button', { name: 'Publish…' }).click();
+    await page.getByTestId('publish-changes').getByText(/^First version: \d+ nodes/).waitFor();
     await page.getByRole('dialog').locator('textarea[name=note]').fill('First version: email, then a person');
     await page.getByTestId('publish-confirm').click();
     await page.getByTestId('publish-result').getByText('Published version 1.').waitFor();
@@ -237,6 +238,11 @@ async function main() {
     await panel.locator('textarea[name=text]').fill('Hello there!');
     await saved();
     await page.getByRole('button', { name: 'Publish…' }).click();
+    // The dialog says what the new version changes: only message_1's text.
+    const changes = page.getByTestId('publish-changes');
+    await changes.getByText('Changes since version 1').waitFor();
+    await changes.locator('li', { hasText: 'message_1' }).filter({ hasText: 'text' }).waitFor();
+    check((await changes.locator('li', { hasText: /Added|Removed|Connected|Disconnected/ }).count()) === 0, `nothing added or removed: ${await changes.innerText()}`);
     await page.getByTestId('publish-confirm').click();
     await page.getByTestId('publish-result').getByText('Published version 2.').waitFor();
     await page.getByRole('button', { name: 'Done' }).click();

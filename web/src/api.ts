@@ -150,6 +150,12 @@ export const api = {
   publish: (id: string, note: string) =>
     request<PublishResponse>('POST', `/api/v1/flows/${encodeURIComponent(id)}/publish`, note.trim() ? { note: note.trim() } : {}),
   versions: (id: string) => request<VersionView[]>('GET', `/api/v1/flows/${encodeURIComponent(id)}/versions`),
+  /** One published version's document; `document` is null when the stored document cannot be read. */
+  version: (id: string, version: number) =>
+    request<{ version: VersionView; document: FlowDocument | null }>(
+      'GET',
+      `/api/v1/flows/${encodeURIComponent(id)}/versions/${encodeURIComponent(String(version))}`,
+    ),
   rollback: (id: string, version: number) =>
     request<PublishResponse>('POST', `/api/v1/flows/${encodeURIComponent(id)}/rollback`, { version }),
   setLive: (id: string, live: boolean) =>

@@ -861,6 +861,8 @@ export function Editor({
       {dialog === 'publish' && (
         <PublishDialog
           flowId={flowId}
+          draft={doc}
+          lastVersion={summary.live_version}
           errors={errors}
           warnings={warnings}
           beforePublish={flush}

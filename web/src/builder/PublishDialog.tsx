@@ -1,7 +1,84 @@
-import { useState } from 'react';
+import { useEffect, useMemo, useState, type ReactNode } from 'react';
 import { api, ApiError, errorText, type PublishResponse } from '../api';
-import type { Diagnostic } from '../flow/types';
+import { nodeInfo } from '../flow/nodeTypes';
+import type { Diagnostic, FlowDocument } from '../flow/types';
+import { changeLines, flowChanges, type ChangeLine } from './changes';
 import { Dialog } from './Dialog';
+
+/** How many change lines the dialog shows before "and N more". */
+const MAX_CHANGE_LINES = 12;
+
+type Published = { state: 'loading' } | { state: 'loaded'; document: FlowDocument } | { state: 'failed'; message: string };
+
+/** A change line as text, with `quoted` ids set in code. */
+function ChangeText({ text }: { text: string }) {
+  const parts = text.split('`');
+  if (parts.length % 2 === 0) return <>{text}</>;
+  return <>{parts.map((p, i) => (i % 2 === 1 ? <code key={i}>{p}</code> : p))}</>;
+}
+
+/** What changed since the last published version; informational only, never blocks publishing. */
+function PublishChanges({ flowId, draft, version }: { flowId: string; draft: FlowDocument; version: number | null }) {
+  const [published, setPublished] = useState<Published>({ state: 'loading' });
+
+  useEffect(() => {
+    if (version === null) return;
+    let cancelled = false;
+    setPublished({ state: 'loading' });
+    api
+      .version(flowId, version)
+      .then((r) => {
+        if (cancelled) return;
+        const d = r.document;
+        if (d && typeof d === 'object' && Array.isArray(d.nodes)) setPublished({ state: 'loaded', document: d });
+        else setPublished({ state: 'failed', message: 'the published document could not be read' });
+      })
+      .catch((e: unknown) => {
+        if (!cancelled) setPublished({ state: 'failed', message: errorText(e) });
+      });
+    return () => {
+      cancelled = true;
+    };
+  }, [flowId, version]);
+
+  const lines = useMemo<ChangeLine[] | null>(() => {
+    const typeLabel = (t: string) => nodeInfo(t)?.label ?? t;
+    if (version === null) return changeLines(flowChanges(null, draft), typeLabel);
+    if (published.state !== 'loaded') return null;
+    return changeLines(flowChanges(published.document, draft), typeLabel);
+  }, [version, published, draft]);
+
+  let body: ReactNode = null;
+  if (version === null) {
+    // Never published: the lines below say "First version: …".
+  } else if (published.state === 'loading') {
+    body = <p className="muted small">Comparing with version {version}…</p>;
+  } else if (published.state === 'failed') {
+    body = <p className="muted small">Could not compare with version {version}: {published.message}</p>;
+  } else if (lines && lines.length === 0) {
+    body = <p className="muted">No changes since version {version}.</p>;
+  }
+
+  const shown = lines ? lines.slice(0, MAX_CHANGE_LINES) : [];
+  const more = lines ? lines.length - shown.length : 0;
+
+  return (
+    <section className="publish-changes" data-testid="publish-changes" data-state={version === null ? 'first' : published.state}>
+      <span className="field-label">{version === null ? 'Changes' : `Changes since version ${version}`}</span>
+      {body}
+      {shown.length > 0 && (
+        <ul className="publish-changes-list">
+          {shown.map((l, i) => (
+            <li key={i} className={`change-${l.kind}`}>
+              <ChangeText text={l.text} />
+            </li>
+          ))}
+          {more > 0 && <li className="muted">and {more} more</li>}
+        </ul>
+      )}
+    </section>
+  );
+}
 
 interface TestFailure {
   test?: string;
@@ -11,6 +88,8 @@ interface TestFailure {
 /** Publishes the draft as the next version, with a note; shows why publishing was refused. */
 export function PublishDialog({
   flowId,
+  draft,
+  lastVersion,
   errors,
   warnings,
   beforePublish,
@@ -19,6 +98,10 @@ export function PublishDialog({
   onClose,
 }: {
   flowId: string;
+  /** The draft as the editor has it, compared with the last published version. */
+  draft: FlowDocument;
+  /** The last published version; null when the flow was never published. */
+  lastVersion: number | null;
   errors: number;
   warnings: number;
   /** Saves pending edits first; false when the draft could not be saved. */
@@ -28,6 +111,8 @@ export function PublishDialog({
   onClose: () => void;
 }) {
   const [note, setNote] = useState('');
+  // The version to compare with, as it was when the dialog opened (publishing changes it).
+  const [baseVersion] = useState(lastVersion);
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<PublishResponse | null>(null);
   const [failure, setFailure] = useState<{ code: string; message: string; details: unknown } | null>(null);
@@ -90,6 +175,7 @@ export function PublishDialog({
               <span className="status status-ok">No problems found.</span>
             )}
           </p>
+          <PublishChanges flowId={flowId} draft={draft} version={baseVersion} />
           <label className="field">
             <span className="field-label">What changed (for the version history)</span>
             <textarea rows={3} value={note} maxLength={500} onChange={(e) => setNote(e.target.value)} name="note" placeholder="e.g. Ask for the order number before the hand-over" />
