@@ -80,6 +80,14 @@ const MAX_KEY: usize = 1000;
 const TIMEOUT_RANGE: std::ops::RangeInclusive<u64> = 1_000..=120_000;
 
 impl AiSettings {
+    /// The endpoint's configuration when the workspace uses one.
+    pub fn endpoint(&self) -> Option<&OpenAiConfig> {
+        match self.provider {
+            ProviderKind::OpenaiCompatible => self.openai.as_ref(),
+            ProviderKind::Offline => None,
+        }
+    }
+
     pub fn view(&self, embeddings: bool) -> AiSettingsView {
         let openai = self.openai.as_ref();
         AiSettingsView {
@@ -245,11 +253,11 @@ impl Ai {
             }
         }
         let settings = self.settings(workspace_id).await.map_err(|e| e.message)?;
-        let endpoint = match (settings.provider, settings.openai) {
-            (ProviderKind::OpenaiCompatible, Some(config)) => {
-                Some(Arc::new(OpenAiCompatible::new(config).map_err(|e| e.to_string())?))
-            }
-            _ => None,
+        let endpoint = match settings.endpoint() {
+            Some(config) => Some(Arc::new(
+                OpenAiCompatible::new(config.clone()).map_err(|e| e.to_string())?,
+            )),
+            None => None,
         };
         self.endpoints
             .lock()
@@ -259,17 +267,10 @@ impl Ai {
     }
 
     /// Answers a request with the workspace's provider: a failure (an endpoint that cannot be
-    /// reached, settings that do not hold) is an outcome, `Failed` with the reason.
-    pub async fn run(&self, workspace_id: &str, request: &AiRequest, context: &AiContext) -> (String, AiOutcome) {
-        match self.endpoint(workspace_id).await {
-            Ok(Some(endpoint)) => (endpoint.name(), endpoint.run(request, context).await),
-            Ok(None) => (self.offline.name(), self.offline.run(request, context).await),
-            Err(reason) => ("openai".into(), AiOutcome::Failed { reason }),
-        }
-    }
-
-    /// Like [`Ai::run`]; an endpoint's answer is told to `on_text` as it is written (deltas).
-    pub async fn run_streaming(
+    /// reached, settings that do not hold) is an outcome, `Failed` with the reason. An endpoint
+    /// tells the text of an answer to `on_text` as it is written (deltas); other requests and
+    /// the offline provider never call it.
+    pub async fn run(
         &self,
         workspace_id: &str,
         request: &AiRequest,
@@ -286,11 +287,10 @@ impl Ai {
     /// Tries the workspace's saved endpoint with one tiny request (no retries).
     pub async fn check(&self, workspace_id: &str) -> Result<String, String> {
         let settings = self.settings(workspace_id).await.map_err(|e| e.message)?;
-        let config = match (settings.provider, settings.openai) {
-            (ProviderKind::OpenaiCompatible, Some(c)) => c,
-            _ => return Ok("The built-in offline AI needs no connection.".into()),
+        let Some(config) = settings.endpoint() else {
+            return Ok("The built-in offline AI needs no connection.".into());
         };
-        let mut config = config.with_retries(0, Duration::ZERO);
+        let mut config = config.clone().with_retries(0, Duration::ZERO);
         config.timeout_ms = config.timeout_ms.min(15_000);
         let endpoint = OpenAiCompatible::new(config).map_err(|e| e.to_string())?;
         let started = Instant::now();

@@ -210,16 +210,16 @@ impl Core {
     /// [`KNOWLEDGE_CHECK`]), so an edit made on another instance is seen within that time.
     pub async fn knowledge(&self, workspace_id: &str) -> Result<baton_ai::Knowledge, ApiError> {
         let mut cache = self.knowledge.lock().await;
-        if let Some(cached) = cache.get_mut(workspace_id) {
+        if let Some(cached) = cache.get(workspace_id) {
             if cached.checked.elapsed() < KNOWLEDGE_CHECK {
-                return Ok(cached.index.clone());
-            }
-            if self.store.kb_revision(workspace_id).await? == cached.revision {
-                cached.checked = Instant::now();
                 return Ok(cached.index.clone());
             }
         }
         let revision = self.store.kb_revision(workspace_id).await?;
+        if let Some(cached) = cache.get_mut(workspace_id).filter(|c| c.revision == revision) {
+            cached.checked = Instant::now();
+            return Ok(cached.index.clone());
+        }
         let mut base = match self.ai.embedder() {
             Some(e) => baton_ai::KnowledgeBase::with_embedder(e.clone()),
             None => baton_ai::KnowledgeBase::new(),

@@ -5,7 +5,7 @@
 use crate::engine::{Core, Engine, TurnInput};
 use crate::metrics::METRICS;
 use crate::webhook::{Signing, WebhookClient};
-use baton_flow::runtime::{AiOutcome, AiQuery, AiRequest, Event, WebhookCall};
+use baton_flow::runtime::{AiOutcome, AiRequest, Event, WebhookCall};
 use baton_store::{NewDelivery, OutboxItem};
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
@@ -183,20 +183,14 @@ async fn ask_ai(core: &Core, item: &OutboxItem, request: &AiRequest) -> Event {
         Ok(k) => context = context.with_knowledge(k),
         Err(e) => tracing::warn!(error = %e.message, "the knowledge base could not be read"),
     }
-    let (provider, result) = if matches!(request.query, AiQuery::Answer { .. }) {
-        // The customer's WebSocket shows the answer as the model writes it.
-        let hub = core.hub.clone();
-        let mut so_far = String::new();
-        let mut on_text = |delta: &str| {
-            so_far.push_str(delta);
-            hub.publish_draft(&item.conversation_id, so_far.clone());
-        };
-        core.ai
-            .run_streaming(&item.workspace_id, request, &context, &mut on_text)
-            .await
-    } else {
-        core.ai.run(&item.workspace_id, request, &context).await
+    // The customer's WebSocket shows an answer as the model writes it.
+    let hub = core.hub.clone();
+    let mut so_far = String::new();
+    let mut on_text = |delta: &str| {
+        so_far.push_str(delta);
+        hub.publish_draft(&item.conversation_id, so_far.clone());
     };
+    let (provider, result) = core.ai.run(&item.workspace_id, request, &context, &mut on_text).await;
     if let AiOutcome::Failed { reason } = &result {
         tracing::warn!(conversation = %item.conversation_id, provider, reason, "an AI request failed");
     }

@@ -5,12 +5,12 @@
 
 mod common;
 
-use common::{receiver, Customer, Db, TestServer};
+use common::{read_request, receiver, Customer, Db, TestServer};
 use futures_util::StreamExt;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::AsyncWriteExt;
 
 /// A question about refunds goes to Let AI Answer; its outcomes say where it left.
 fn faq_flow() -> Value {
@@ -61,11 +61,7 @@ const REFUND_QUESTION: &str = "When is my refund paid back to the original card?
 /// Publishes the FAQ flow and starts a customer on it.
 async fn faq_customer(s: &TestServer) -> Customer {
     let flow_id = s.publish_flow(faq_flow()).await;
-    let (status, body) = s
-        .start_conversation(json!({"widget_key": s.owner.widget_key, "flow_id": flow_id}))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    Customer::from_start(s, &body)
+    s.customer_on(&flow_id).await
 }
 
 fn model_reply(_: usize) -> (u16, String) {
@@ -272,20 +268,7 @@ async fn streaming_model() -> String {
         while let Ok((stream, _)) = listener.accept().await {
             tokio::spawn(async move {
                 let (read, mut write) = stream.into_split();
-                let mut reader = BufReader::new(read);
-                let mut length = 0;
-                let mut line = String::new();
-                loop {
-                    line.clear();
-                    if reader.read_line(&mut line).await.unwrap_or(0) == 0 || line == "\r\n" {
-                        break;
-                    }
-                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                        length = v.trim().parse().unwrap_or(0);
-                    }
-                }
-                let mut body = vec![0; length];
-                reader.read_exact(&mut body).await.unwrap();
+                read_request(read).await;
                 let _ = write
                     .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n")
                     .await;
@@ -465,11 +448,7 @@ async fn a_classify_node_routes_banking_questions(db: Db) {
     let mut right = 0;
     let mut wrong = Vec::new();
     for (i, (question, category)) in questions.iter().enumerate() {
-        let (status, body) = s
-            .start_conversation(json!({"widget_key": s.owner.widget_key, "flow_id": flow_id}))
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        let customer = Customer::from_start(&s, &body);
+        let customer = s.customer_on(&flow_id).await;
         customer.say(&format!("q{i}"), question).await;
         let all = customer.wait_for("route: ").await;
         let route = all
@@ -494,48 +473,29 @@ async fn a_classify_node_routes_banking_questions(db: Db) {
     assert!(accuracy >= floor, "accuracy {accuracy:.3} below {floor}: {wrong:#?}");
 }
 
+/// A new customer asks about gift wrapping; the messages once the answer (or refusal) is there.
+async fn ask_about_gift_wrapping(s: &TestServer, flow_id: &str, n: usize) -> Vec<Value> {
+    let c = s.customer_on(flow_id).await;
+    c.say(&format!("g{n}"), "Do you offer gift wrapping for presents?")
+        .await;
+    // The intro, the question, then the answer (the AI runs after the turn).
+    for _ in 0..100 {
+        let all = c.messages(0).await;
+        if all.len() >= 3 {
+            return all;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no answer: {:#?}", c.messages(0).await)
+}
+
 /// An article written through one instance is answered from on another: the index there
 /// notices the new knowledge-base revision (checked every two seconds).
 async fn an_article_added_on_another_instance_is_answered_from(db: Db) {
     let Some(a) = TestServer::start(db).await else { return };
     add_refund_article(&a).await;
     let flow_id = a.publish_flow(faq_flow()).await;
-    let ask = |s: &TestServer, n: usize| {
-        let (base, http, widget_key, flow_id) = (
-            s.base.clone(),
-            s.http.clone(),
-            s.owner.widget_key.clone(),
-            flow_id.clone(),
-        );
-        async move {
-            let res = http
-                .post(format!("{base}/api/v1/widget/conversations"))
-                .json(&json!({"widget_key": widget_key, "flow_id": flow_id}))
-                .send()
-                .await
-                .unwrap();
-            let body: Value = res.json().await.unwrap();
-            let c = Customer {
-                base,
-                id: body["conversation"]["id"].as_str().unwrap().to_string(),
-                token: body["token"].as_str().unwrap().to_string(),
-                first: Vec::new(),
-                http,
-            };
-            c.say(&format!("g{n}"), "Do you offer gift wrapping for presents?")
-                .await;
-            // The intro, the question, then the answer (the AI runs after the turn).
-            for _ in 0..100 {
-                let all = c.messages(0).await;
-                if all.len() >= 3 {
-                    return all;
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            panic!("no answer: {:#?}", c.messages(0).await)
-        }
-    };
-    let before = ask(&a, 1).await;
+    let before = ask_about_gift_wrapping(&a, &flow_id, 1).await;
     assert!(
         before.iter().any(|m| m["text"] == "Sorry, I could not find that."),
         "nothing about gift wrapping yet: {before:#?}"
@@ -550,7 +510,7 @@ async fn an_article_added_on_another_instance_is_answered_from(db: Db) {
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    let after = ask(&a, 2).await;
+    let after = ask_about_gift_wrapping(&a, &flow_id, 2).await;
     assert!(
         after
             .iter()

@@ -194,11 +194,7 @@ fn support_flow() -> Value {
 
 /// Starts a conversation on the flow and answers name and email.
 async fn queued_customer(s: &TestServer, flow_id: &str) -> (Customer, Vec<String>) {
-    let (status, body) = s
-        .start_conversation(json!({"widget_key": s.owner.widget_key, "flow_id": flow_id}))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let c = Customer::from_start(s, &body);
+    let c = s.customer_on(flow_id).await;
     c.say("n", "Ana López").await;
     let replies = c.say("e", "ana@example.com").await;
     (c, replies)
@@ -363,11 +359,7 @@ async fn whole_lifecycle_from_queue_to_hand_back(db: Db) {
 
     // A customer who stops answering at the email question waits there, and after half an
     // hour of silence has dropped off there.
-    let (status, body) = s
-        .start_conversation(json!({"widget_key": s.owner.widget_key, "flow_id": flow_id}))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    Customer::from_start(&s, &body).say("n1", "Bo Chen").await;
+    s.customer_on(&flow_id).await.say("n1", "Bo Chen").await;
     let (_, analytics) = s
         .api(Method::GET, &format!("/api/v1/flows/{flow_id}/analytics"), None)
         .await;

@@ -138,6 +138,15 @@ impl TestServer {
         assert_eq!(res.status(), StatusCode::OK);
     }
 
+    /// Starts a conversation on a live flow of the owner's workspace.
+    pub async fn customer_on(&self, flow_id: &str) -> Customer {
+        let (status, body) = self
+            .start_conversation(json!({"widget_key": self.owner.widget_key, "flow_id": flow_id}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        Customer::from_start(self, &body)
+    }
+
     /// Creates, publishes and switches on a flow; returns its id.
     pub async fn publish_flow(&self, document: Value) -> String {
         let (status, body) = self
@@ -254,6 +263,33 @@ pub fn texts(messages: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Reads one HTTP/1.1 request: its headers (lower-cased names; the request line is the
+/// `request-line` header) and its body.
+pub async fn read_request(read: tokio::net::tcp::OwnedReadHalf) -> (Vec<(String, String)>, String) {
+    let mut reader = BufReader::new(read);
+    let mut headers = Vec::new();
+    let mut length = 0;
+    let mut line = String::new();
+    reader.read_line(&mut line).await.unwrap();
+    headers.push(("request-line".to_string(), line.trim().to_string()));
+    loop {
+        line.clear();
+        if reader.read_line(&mut line).await.unwrap_or(0) == 0 || line == "\r\n" {
+            break;
+        }
+        if let Some((k, v)) = line.trim().split_once(':') {
+            let (k, v) = (k.trim().to_ascii_lowercase(), v.trim().to_string());
+            if k == "content-length" {
+                length = v.parse().unwrap_or(0);
+            }
+            headers.push((k, v));
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).await.unwrap();
+    (headers, String::from_utf8_lossy(&body).to_string())
+}
+
 /// Requests a receiver got: (headers, body); the request line is the `request-line` header.
 pub type Seen = Arc<Mutex<Vec<(Vec<(String, String)>, String)>>>;
 
@@ -271,30 +307,10 @@ pub async fn receiver(respond: fn(usize) -> (u16, String)) -> (String, Seen) {
             let record = record.clone();
             tokio::spawn(async move {
                 let (read, mut write) = stream.into_split();
-                let mut reader = BufReader::new(read);
-                let mut headers = Vec::new();
-                let mut length = 0;
-                let mut line = String::new();
-                reader.read_line(&mut line).await.unwrap();
-                headers.push(("request-line".to_string(), line.trim().to_string()));
-                loop {
-                    line.clear();
-                    if reader.read_line(&mut line).await.unwrap_or(0) == 0 || line == "\r\n" {
-                        break;
-                    }
-                    if let Some((k, v)) = line.trim().split_once(':') {
-                        let (k, v) = (k.trim().to_ascii_lowercase(), v.trim().to_string());
-                        if k == "content-length" {
-                            length = v.parse().unwrap_or(0);
-                        }
-                        headers.push((k, v));
-                    }
-                }
-                let mut body = vec![0; length];
-                reader.read_exact(&mut body).await.unwrap();
+                let (headers, body) = read_request(read).await;
                 let n = {
                     let mut seen = record.lock().unwrap();
-                    seen.push((headers, String::from_utf8_lossy(&body).to_string()));
+                    seen.push((headers, body));
                     seen.len()
                 };
                 let (status, reply) = respond(n);
