@@ -314,7 +314,25 @@ impl Engine {
     /// Starts the writer task.
     pub fn start(core: Arc<Core>) -> Engine {
         let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
-        tokio::spawn(writer(core, rx));
+        match core.store.dialect() {
+            baton_store::Dialect::Postgres => {
+                tokio::spawn(writer(core, rx));
+            }
+            baton_store::Dialect::Sqlite => {
+                // A SQLite statement runs on the thread that issues it (no driver thread in
+                // between): the writer gets a thread of its own, so a commit's fsync never
+                // holds up the threads serving requests.
+                let started = std::thread::Builder::new().name("baton-writer".into()).spawn(move || {
+                    match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                        Ok(runtime) => runtime.block_on(writer(core, rx)),
+                        Err(e) => tracing::error!(error = %e, "the turn writer could not start"),
+                    }
+                });
+                if let Err(e) = started {
+                    tracing::error!(error = %e, "the turn writer thread could not start");
+                }
+            }
+        }
         Engine { jobs: tx }
     }
 

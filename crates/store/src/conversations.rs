@@ -1,6 +1,7 @@
 //! Contacts, conversations and messages; the writes of a turn happen inside a [`Tx`].
 
-use crate::{on_read, on_tx, Dialect, Result, Store, Tx};
+use crate::sql::{args, sqlite_row};
+use crate::{on_read, Dialect, Result, Store, Tx};
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
@@ -86,32 +87,40 @@ impl Store {
 
 impl Tx {
     pub async fn insert_contact(&mut self, c: &Contact) -> Result<()> {
-        on_tx!(self, conn => sqlx::query(
-            "INSERT INTO contacts (id, workspace_id, external_id, attributes, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(&c.id).bind(&c.workspace_id).bind(&c.external_id).bind(&c.attributes).bind(c.created_at).bind(c.updated_at)
-            .execute(conn).await?.rows_affected());
+        self.execute(
+            "INSERT INTO contacts (id, workspace_id, external_id, attributes, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            args![&c.id, &c.workspace_id, &c.external_id, &c.attributes, c.created_at, c.updated_at],
+        )
+        .await?;
         Ok(())
     }
 
     pub async fn contact(&mut self, id: &str) -> Result<Option<Contact>> {
-        Ok(on_tx!(self, conn => sqlx::query_as(
-            "SELECT id, workspace_id, external_id, attributes, created_at, updated_at FROM contacts WHERE id = $1")
-            .bind(id).fetch_optional(conn).await?))
+        self.optional(
+            "SELECT id, workspace_id, external_id, attributes, created_at, updated_at FROM contacts WHERE id = $1",
+            args![id],
+        )
+        .await
     }
 
     pub async fn update_contact_attributes(&mut self, id: &str, attributes: &str, now: i64) -> Result<()> {
-        on_tx!(self, conn => sqlx::query("UPDATE contacts SET attributes = $1, updated_at = $2 WHERE id = $3")
-            .bind(attributes).bind(now).bind(id).execute(conn).await?.rows_affected());
+        self.execute(
+            "UPDATE contacts SET attributes = $1, updated_at = $2 WHERE id = $3",
+            args![attributes, now, id],
+        )
+        .await?;
         Ok(())
     }
 
     pub async fn insert_conversation(&mut self, c: &Conversation) -> Result<()> {
-        on_tx!(self, conn => sqlx::query(
-            "INSERT INTO conversations (id, workspace_id, contact_id, flow_id, flow_version, token_hash, channel, status, state, last_seq, created_at, updated_at, team, assignee, priority, queued_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)")
-            .bind(&c.id).bind(&c.workspace_id).bind(&c.contact_id).bind(&c.flow_id).bind(c.flow_version).bind(&c.token_hash)
-            .bind(&c.channel).bind(&c.status).bind(&c.state).bind(c.last_seq).bind(c.created_at).bind(c.updated_at)
-            .bind(&c.team).bind(&c.assignee).bind(&c.priority).bind(c.queued_at)
-            .execute(conn).await?.rows_affected());
+        self.execute(
+            "INSERT INTO conversations (id, workspace_id, contact_id, flow_id, flow_version, token_hash, channel, status, state, last_seq, created_at, updated_at, team, assignee, priority, queued_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+            args![
+                &c.id, &c.workspace_id, &c.contact_id, &c.flow_id, c.flow_version, &c.token_hash, &c.channel, &c.status,
+                &c.state, c.last_seq, c.created_at, c.updated_at, &c.team, &c.assignee, &c.priority, c.queued_at
+            ],
+        )
+        .await?;
         Ok(())
     }
 
@@ -122,35 +131,78 @@ impl Tx {
             Dialect::Sqlite => CONVERSATION_COLUMNS_SQLITE,
             Dialect::Postgres => CONVERSATION_COLUMNS_PG_LOCK,
         };
-        Ok(on_tx!(self, conn => sqlx::query_as(sql).bind(id).fetch_optional(conn).await?))
+        self.optional(sql, args![id]).await
     }
 
     /// Writes what a turn changed (status, state, routing columns, last message number).
     pub async fn update_conversation(&mut self, c: &Conversation) -> Result<()> {
-        on_tx!(self, conn => sqlx::query(
-            "UPDATE conversations SET status = $1, state = $2, last_seq = $3, updated_at = $4, team = $5, assignee = $6, priority = $7, queued_at = $8 WHERE id = $9")
-            .bind(&c.status).bind(&c.state).bind(c.last_seq).bind(c.updated_at).bind(&c.team).bind(&c.assignee).bind(&c.priority).bind(c.queued_at).bind(&c.id)
-            .execute(conn).await?.rows_affected());
+        self.execute(
+            "UPDATE conversations SET status = $1, state = $2, last_seq = $3, updated_at = $4, team = $5, assignee = $6, priority = $7, queued_at = $8 WHERE id = $9",
+            args![&c.status, &c.state, c.last_seq, c.updated_at, &c.team, &c.assignee, &c.priority, c.queued_at, &c.id],
+        )
+        .await?;
         Ok(())
     }
 
     pub async fn message_by_client_id(&mut self, conversation_id: &str, client_id: &str) -> Result<Option<Message>> {
-        Ok(on_tx!(self, conn => sqlx::query_as(
-            "SELECT conversation_id, seq, role, text, payload, client_id, author, created_at FROM messages WHERE conversation_id = $1 AND client_id = $2")
-            .bind(conversation_id).bind(client_id).fetch_optional(conn).await?))
+        self.optional(
+            "SELECT conversation_id, seq, role, text, payload, client_id, author, created_at FROM messages WHERE conversation_id = $1 AND client_id = $2",
+            args![conversation_id, client_id],
+        )
+        .await
     }
 
     pub async fn messages_after(&mut self, conversation_id: &str, after: i64, limit: i64) -> Result<Vec<Message>> {
-        Ok(on_tx!(self, conn => sqlx::query_as(
-            "SELECT conversation_id, seq, role, text, payload, client_id, author, created_at FROM messages WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3")
-            .bind(conversation_id).bind(after).bind(limit).fetch_all(conn).await?))
+        self.all(
+            "SELECT conversation_id, seq, role, text, payload, client_id, author, created_at FROM messages WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+            args![conversation_id, after, limit],
+        )
+        .await
     }
 
     pub async fn insert_message(&mut self, m: &Message) -> Result<()> {
-        on_tx!(self, conn => sqlx::query(
-            "INSERT INTO messages (conversation_id, seq, role, text, payload, client_id, author, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-            .bind(&m.conversation_id).bind(m.seq).bind(&m.role).bind(&m.text).bind(&m.payload).bind(&m.client_id).bind(&m.author).bind(m.created_at)
-            .execute(conn).await?.rows_affected());
+        self.execute(
+            "INSERT INTO messages (conversation_id, seq, role, text, payload, client_id, author, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            args![&m.conversation_id, m.seq, &m.role, &m.text, &m.payload, &m.client_id, &m.author, m.created_at],
+        )
+        .await?;
         Ok(())
     }
 }
+
+sqlite_row!(Contact {
+    id,
+    workspace_id,
+    external_id,
+    attributes,
+    created_at,
+    updated_at
+});
+sqlite_row!(Conversation {
+    id,
+    workspace_id,
+    contact_id,
+    flow_id,
+    flow_version,
+    token_hash,
+    channel,
+    status,
+    state,
+    last_seq,
+    created_at,
+    updated_at,
+    team,
+    assignee,
+    priority,
+    queued_at,
+});
+sqlite_row!(Message {
+    conversation_id,
+    seq,
+    role,
+    text,
+    payload,
+    client_id,
+    author,
+    created_at
+});

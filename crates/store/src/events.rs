@@ -1,7 +1,8 @@
 //! Outbound events: workspace subscriptions and the log of delivery attempts. The events
 //! themselves wait in the outbox (kind `event`) until delivered.
 
-use crate::{on_pool, on_read, on_tx, Result, Store, Tx};
+use crate::sql::{args, sqlite_row};
+use crate::{on_pool, on_read, Result, Store, Tx};
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
@@ -93,10 +94,18 @@ impl Tx {
     /// Every active subscription of the workspace.
     pub async fn active_subscriptions(&mut self, workspace_id: &str) -> Result<Vec<EventSubscription>> {
         let sql = "SELECT id, workspace_id, url, event_types, active, created_at FROM event_subscriptions WHERE workspace_id = $1 AND active = TRUE ORDER BY created_at, id";
-        Ok(on_tx!(self, conn => sqlx::query_as(sql)
-            .bind(workspace_id).fetch_all(conn).await?))
+        self.all(sql, args![workspace_id]).await
     }
 }
+
+sqlite_row!(EventSubscription {
+    id,
+    workspace_id,
+    url,
+    event_types,
+    active,
+    created_at
+});
 
 impl Store {
     pub async fn create_event_subscription(&self, s: NewEventSubscription<'_>) -> Result<EventSubscription> {
@@ -138,13 +147,20 @@ impl Store {
     /// subscription. Its events still waiting in the outbox are dropped by the worker.
     pub async fn delete_event_subscription(&self, workspace_id: &str, id: &str) -> Result<bool> {
         let mut tx = self.begin().await?;
-        let n = on_tx!(tx, conn => sqlx::query("DELETE FROM event_subscriptions WHERE id = $1 AND workspace_id = $2")
-            .bind(id).bind(workspace_id).execute(conn).await?.rows_affected());
+        let n = tx
+            .execute(
+                "DELETE FROM event_subscriptions WHERE id = $1 AND workspace_id = $2",
+                args![id, workspace_id],
+            )
+            .await?;
         if n == 0 {
             return Ok(false);
         }
-        on_tx!(tx, conn => sqlx::query("DELETE FROM event_deliveries WHERE subscription_id = $1 AND workspace_id = $2")
-            .bind(id).bind(workspace_id).execute(conn).await?.rows_affected());
+        tx.execute(
+            "DELETE FROM event_deliveries WHERE subscription_id = $1 AND workspace_id = $2",
+            args![id, workspace_id],
+        )
+        .await?;
         tx.commit().await?;
         Ok(true)
     }

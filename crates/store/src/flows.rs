@@ -1,6 +1,7 @@
 //! Flows: an editable draft and immutable, numbered published versions.
 
-use crate::{on_pool, on_read, on_tx, Result, Store, StoreError};
+use crate::sql::args;
+use crate::{on_pool, on_read, Result, Store, StoreError};
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
@@ -87,20 +88,26 @@ impl Store {
     ) -> Result<i64> {
         let mut tx = self.begin().await?;
         // Locks the flow row (PostgreSQL) so two publishes cannot take the same number.
-        let owned = on_tx!(tx, c => sqlx::query("UPDATE flows SET updated_at = $1 WHERE id = $2 AND workspace_id = $3")
-            .bind(now).bind(id).bind(workspace_id).execute(c).await?.rows_affected());
+        let owned = tx
+            .execute(
+                "UPDATE flows SET updated_at = $1 WHERE id = $2 AND workspace_id = $3",
+                args![now, id, workspace_id],
+            )
+            .await?;
         if owned == 0 {
             return Err(StoreError::Conflict("no such flow".into()));
         }
-        let (max,): (Option<i64>,) = on_tx!(tx, c => sqlx::query_as("SELECT MAX(version) FROM flow_versions WHERE flow_id = $1")
-            .bind(id).fetch_one(c).await?);
+        let (max,): (Option<i64>,) = tx
+            .one("SELECT MAX(version) FROM flow_versions WHERE flow_id = $1", args![id])
+            .await?;
         let version = max.unwrap_or(0) + 1;
-        on_tx!(tx, c => sqlx::query(
-            "INSERT INTO flow_versions (flow_id, version, document, note, published_by, published_at) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(id).bind(version).bind(document).bind(note).bind(published_by).bind(now)
-            .execute(c).await?.rows_affected());
-        on_tx!(tx, c => sqlx::query("UPDATE flows SET live_version = $1 WHERE id = $2")
-            .bind(version).bind(id).execute(c).await?.rows_affected());
+        tx.execute(
+            "INSERT INTO flow_versions (flow_id, version, document, note, published_by, published_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            args![id, version, document, note, published_by, now],
+        )
+        .await?;
+        tx.execute("UPDATE flows SET live_version = $1 WHERE id = $2", args![version, id])
+            .await?;
         tx.commit().await?;
         Ok(version)
     }

@@ -1,6 +1,7 @@
 //! Teams, agent presence, hand-overs, the timeline and the inbox's queries.
 
-use crate::{on_pool, on_read, on_tx, Conversation, Member, Result, Store, Tx};
+use crate::sql::{args, sqlite_row};
+use crate::{on_pool, on_read, Conversation, Member, Result, Store, Tx};
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
@@ -103,10 +104,14 @@ impl Store {
     /// Replaces a team's members (all must be of the workspace; checked by the caller).
     pub async fn set_team_members(&self, team_id: &str, member_ids: &[String]) -> Result<()> {
         let mut tx = self.begin().await?;
-        on_tx!(tx, c => sqlx::query("DELETE FROM team_members WHERE team_id = $1").bind(team_id).execute(c).await?.rows_affected());
+        tx.execute("DELETE FROM team_members WHERE team_id = $1", args![team_id])
+            .await?;
         for m in member_ids {
-            on_tx!(tx, c => sqlx::query("INSERT INTO team_members (team_id, member_id) VALUES ($1, $2)")
-                .bind(team_id).bind(m).execute(c).await?.rows_affected());
+            tx.execute(
+                "INSERT INTO team_members (team_id, member_id) VALUES ($1, $2)",
+                args![team_id, m],
+            )
+            .await?;
         }
         tx.commit().await
     }
@@ -207,26 +212,32 @@ impl Store {
 
 impl Tx {
     pub async fn insert_handover(&mut self, h: &Handover) -> Result<()> {
-        on_tx!(self, c => sqlx::query(
-            "INSERT INTO handovers (id, workspace_id, conversation_id, flow_id, flow_version, node, team, assignee, priority, status, context, queued_at, assigned_at, ended_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)")
-            .bind(&h.id).bind(&h.workspace_id).bind(&h.conversation_id).bind(&h.flow_id).bind(h.flow_version).bind(&h.node)
-            .bind(&h.team).bind(&h.assignee).bind(&h.priority).bind(&h.status).bind(&h.context).bind(h.queued_at).bind(h.assigned_at).bind(h.ended_at)
-            .execute(c).await?.rows_affected());
+        self.execute(
+            "INSERT INTO handovers (id, workspace_id, conversation_id, flow_id, flow_version, node, team, assignee, priority, status, context, queued_at, assigned_at, ended_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+            args![
+                &h.id, &h.workspace_id, &h.conversation_id, &h.flow_id, h.flow_version, &h.node, &h.team, &h.assignee,
+                &h.priority, &h.status, &h.context, h.queued_at, h.assigned_at, h.ended_at
+            ],
+        )
+        .await?;
         Ok(())
     }
 
     /// The conversation's hand-over still waiting or in progress.
     pub async fn open_handover(&mut self, conversation_id: &str) -> Result<Option<Handover>> {
-        Ok(on_tx!(self, c => sqlx::query_as(
-            "SELECT id, workspace_id, conversation_id, flow_id, flow_version, node, team, assignee, priority, status, context, queued_at, assigned_at, ended_at FROM handovers WHERE conversation_id = $1 AND status IN ('queued', 'assigned') ORDER BY queued_at DESC, id LIMIT 1")
-            .bind(conversation_id).fetch_optional(c).await?))
+        self.optional(
+            "SELECT id, workspace_id, conversation_id, flow_id, flow_version, node, team, assignee, priority, status, context, queued_at, assigned_at, ended_at FROM handovers WHERE conversation_id = $1 AND status IN ('queued', 'assigned') ORDER BY queued_at DESC, id LIMIT 1",
+            args![conversation_id],
+        )
+        .await
     }
 
     pub async fn update_handover(&mut self, h: &Handover) -> Result<()> {
-        on_tx!(self, c => sqlx::query(
-            "UPDATE handovers SET team = $1, assignee = $2, status = $3, assigned_at = $4, ended_at = $5 WHERE id = $6")
-            .bind(&h.team).bind(&h.assignee).bind(&h.status).bind(h.assigned_at).bind(h.ended_at).bind(&h.id)
-            .execute(c).await?.rows_affected());
+        self.execute(
+            "UPDATE handovers SET team = $1, assignee = $2, status = $3, assigned_at = $4, ended_at = $5 WHERE id = $6",
+            args![&h.team, &h.assignee, &h.status, h.assigned_at, h.ended_at, &h.id],
+        )
+        .await?;
         Ok(())
     }
 
@@ -239,32 +250,68 @@ impl Tx {
         data: Option<&str>,
         at: i64,
     ) -> Result<()> {
-        on_tx!(self, c => sqlx::query(
-            "INSERT INTO timeline (workspace_id, conversation_id, kind, actor, data, at) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(workspace_id).bind(conversation_id).bind(kind).bind(actor).bind(data).bind(at)
-            .execute(c).await?.rows_affected());
+        self.execute(
+            "INSERT INTO timeline (workspace_id, conversation_id, kind, actor, data, at) VALUES ($1, $2, $3, $4, $5, $6)",
+            args![workspace_id, conversation_id, kind, actor, data, at],
+        )
+        .await?;
         Ok(())
     }
 
     pub async fn member(&mut self, id: &str) -> Result<Option<Member>> {
-        Ok(on_tx!(self, c => sqlx::query_as(
-            "SELECT id, workspace_id, email, name, role, password_hash, created_at, presence, last_assigned_at FROM members WHERE id = $1")
-            .bind(id).fetch_optional(c).await?))
+        self.optional(
+            "SELECT id, workspace_id, email, name, role, password_hash, created_at, presence, last_assigned_at FROM members WHERE id = $1",
+            args![id],
+        )
+        .await
     }
 
     /// Online members of a team, longest without a conversation first (round-robin order).
     pub async fn online_team_members(&mut self, workspace_id: &str, team_slug: Option<&str>) -> Result<Vec<Member>> {
-        Ok(on_tx!(self, c => sqlx::query_as(
+        self.all(
             "SELECT m.id, m.workspace_id, m.email, m.name, m.role, m.password_hash, m.created_at, m.presence, m.last_assigned_at FROM members m
              WHERE m.workspace_id = $1 AND m.presence = 'online'
                AND ($2 = '' OR EXISTS (SELECT 1 FROM team_members tm JOIN teams t ON t.id = tm.team_id WHERE tm.member_id = m.id AND t.slug = $2 AND t.workspace_id = $1))
-             ORDER BY m.last_assigned_at, m.id")
-            .bind(workspace_id).bind(team_slug.unwrap_or("")).fetch_all(c).await?))
+             ORDER BY m.last_assigned_at, m.id",
+            args![workspace_id, team_slug.unwrap_or("")],
+        )
+        .await
     }
 
     pub async fn touch_assigned(&mut self, member_id: &str, now: i64) -> Result<()> {
-        on_tx!(self, c => sqlx::query("UPDATE members SET last_assigned_at = $1 WHERE id = $2")
-            .bind(now).bind(member_id).execute(c).await?.rows_affected());
+        self.execute(
+            "UPDATE members SET last_assigned_at = $1 WHERE id = $2",
+            args![now, member_id],
+        )
+        .await?;
         Ok(())
     }
 }
+
+sqlite_row!(Handover {
+    id,
+    workspace_id,
+    conversation_id,
+    flow_id,
+    flow_version,
+    node,
+    team,
+    assignee,
+    priority,
+    status,
+    context,
+    queued_at,
+    assigned_at,
+    ended_at,
+});
+sqlite_row!(Member {
+    id,
+    workspace_id,
+    email,
+    name,
+    role,
+    password_hash,
+    created_at,
+    presence,
+    last_assigned_at
+});

@@ -3,7 +3,8 @@
 //! that reach every instance (`pg_notify` inside the turn's transaction, delivered on commit).
 //! With SQLite there is one instance: the lock always succeeds and notifications are local.
 
-use crate::{on_tx, Db, Dialect, Result, Store, Tx};
+use crate::sql::args;
+use crate::{Db, Dialect, Result, Store, Tx};
 use sqlx::Connection;
 
 /// The channel turns notify on.
@@ -73,7 +74,8 @@ impl Tx {
         if self.dialect() != Dialect::Postgres {
             return Ok(());
         }
-        on_tx!(self, c => sqlx::query("SELECT pg_notify($1, $2)").bind(NOTIFY_CHANNEL).bind(payload).execute(c).await?.rows_affected());
+        self.execute("SELECT pg_notify($1, $2)", args![NOTIFY_CHANNEL, payload])
+            .await?;
         Ok(())
     }
 }

@@ -13,6 +13,7 @@ mod flows;
 mod handover;
 mod instances;
 mod kb;
+mod sql;
 mod work;
 
 pub use accounts::*;
@@ -33,10 +34,12 @@ use std::time::Duration;
 pub enum StoreError {
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     #[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://…")]
     UnsupportedUrl(String),
-    #[error("migration {name} failed: {source}")]
-    Migration { name: &'static str, source: sqlx::Error },
+    #[error("migration {name} failed: {message}")]
+    Migration { name: &'static str, message: String },
     #[error("{0}")]
     Conflict(String),
 }
@@ -46,6 +49,10 @@ impl StoreError {
     pub fn is_unique_violation(&self) -> bool {
         match self {
             StoreError::Database(sqlx::Error::Database(e)) => e.is_unique_violation(),
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => matches!(
+                e.extended_code,
+                rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+            ),
             StoreError::Conflict(_) => true,
             _ => false,
         }
@@ -73,6 +80,8 @@ pub struct Store {
     /// SQLite: read-only connections for reads, so a read never waits for a connection that
     /// is itself waiting for the write lock (the writer reads while it holds that lock).
     reader: Option<SqlitePool>,
+    /// SQLite: the connection transactions write on (see `sql.rs`).
+    writer: Option<sql::SqliteWriter>,
     /// PostgreSQL: the connection holding this instance's outbox locks.
     lock_conn: std::sync::Arc<tokio::sync::Mutex<Option<sqlx::PgConnection>>>,
 }
@@ -100,37 +109,36 @@ macro_rules! on_read {
 }
 pub(crate) use on_read;
 
-/// Runs `$body` with `$conn` bound to the transaction's connection.
-macro_rules! on_tx {
-    ($tx:expr, $conn:ident => $body:expr) => {
-        match &mut $tx.inner {
-            $crate::TxInner::Sqlite(t) => {
-                let $conn = &mut **t;
-                $body
-            }
-            $crate::TxInner::Postgres(t) => {
-                let $conn = &mut **t;
-                $body
-            }
-        }
-    };
-}
-pub(crate) use on_tx;
-
 /// A database transaction; dropped without `commit`, it rolls back.
 pub struct Tx {
     inner: TxInner,
 }
 
 enum TxInner {
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Sqlite(sql::SqliteTx),
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+/// Binds [`sql::Arg`]s to a sqlx PostgreSQL query.
+macro_rules! bind_pg {
+    ($q:expr, $args:expr) => {{
+        let mut q = $q;
+        for a in $args {
+            q = match *a {
+                sql::Arg::Text(s) => q.bind(s.to_string()),
+                sql::Arg::OptText(s) => q.bind(s.map(str::to_string)),
+                sql::Arg::Int(i) => q.bind(i),
+                sql::Arg::OptInt(i) => q.bind(i),
+            };
+        }
+        q
+    }};
 }
 
 impl Tx {
     pub async fn commit(self) -> Result<()> {
         match self.inner {
-            TxInner::Sqlite(t) => t.commit().await?,
+            TxInner::Sqlite(t) => t.commit()?,
             TxInner::Postgres(t) => t.commit().await?,
         }
         Ok(())
@@ -141,6 +149,44 @@ impl Tx {
             TxInner::Sqlite(_) => Dialect::Sqlite,
             TxInner::Postgres(_) => Dialect::Postgres,
         }
+    }
+
+    /// Runs a statement; returns the rows it changed.
+    pub(crate) async fn execute(&mut self, sql: &'static str, args: &[sql::Arg<'_>]) -> Result<u64> {
+        match &mut self.inner {
+            TxInner::Sqlite(t) => t.execute(sql, args),
+            TxInner::Postgres(t) => Ok(bind_pg!(sqlx::query(sql), args)
+                .execute(&mut **t)
+                .await?
+                .rows_affected()),
+        }
+    }
+
+    pub(crate) async fn all<T: sql::Row>(&mut self, sql: &'static str, args: &[sql::Arg<'_>]) -> Result<Vec<T>> {
+        match &mut self.inner {
+            TxInner::Sqlite(t) => t.all(sql, args),
+            TxInner::Postgres(t) => Ok(bind_pg!(sqlx::query_as::<_, T>(sql), args).fetch_all(&mut **t).await?),
+        }
+    }
+
+    pub(crate) async fn optional<T: sql::Row>(
+        &mut self,
+        sql: &'static str,
+        args: &[sql::Arg<'_>],
+    ) -> Result<Option<T>> {
+        match &mut self.inner {
+            TxInner::Sqlite(t) => t.optional(sql, args),
+            TxInner::Postgres(t) => Ok(bind_pg!(sqlx::query_as::<_, T>(sql), args)
+                .fetch_optional(&mut **t)
+                .await?),
+        }
+    }
+
+    /// A statement that returns exactly one row.
+    pub(crate) async fn one<T: sql::Row>(&mut self, sql: &'static str, args: &[sql::Arg<'_>]) -> Result<T> {
+        self.optional(sql, args)
+            .await?
+            .ok_or(StoreError::Database(sqlx::Error::RowNotFound))
     }
 }
 
@@ -166,7 +212,13 @@ impl Store {
     /// Connects to `sqlite://PATH` (created when missing) or `postgres://…`.
     pub async fn connect(url: &str) -> Result<Store> {
         if url.starts_with("sqlite:") {
-            let options = SqliteConnectOptions::from_str(url)?
+            let options = SqliteConnectOptions::from_str(url)?;
+            let path = options.get_filename().to_string_lossy().into_owned();
+            if path.is_empty() || path.starts_with(':') {
+                // A memory database would be a different one on each connection.
+                return Err(StoreError::UnsupportedUrl(url.to_string()));
+            }
+            let options = options
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 // FULL: a commit is on disk before the turn is acknowledged, even across a
@@ -185,8 +237,11 @@ impl Store {
                 .max_connections(8)
                 .connect_with(read_options)
                 .await?;
+            // Opened after the pool, which creates the file and switches it to WAL.
+            let writer = sql::open_writer(&path)?;
             Ok(Store {
                 reader: Some(reader),
+                writer: Some(writer),
                 db: Db::Sqlite(pool),
                 lock_conn: Default::default(),
             })
@@ -199,6 +254,7 @@ impl Store {
                 .await?;
             Ok(Store {
                 reader: None,
+                writer: None,
                 db: Db::Postgres(pool),
                 lock_conn: Default::default(),
             })
@@ -226,27 +282,36 @@ impl Store {
                 .await?
                 .rows_affected();
         });
-        for (name, sql) in migrations {
+        for (name, script) in migrations {
             let mut tx = self.begin().await?;
-            let done: Option<(String,)> = on_tx!(tx, c => sqlx::query_as("SELECT name FROM baton_migrations WHERE name = $1")
-                .bind(*name)
-                .fetch_optional(c)
-                .await?);
+            let done: Option<(String,)> = tx
+                .optional("SELECT name FROM baton_migrations WHERE name = $1", sql::args![*name])
+                .await?;
             if done.is_some() {
                 continue;
             }
-            for statement in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
-                on_tx!(tx, c => sqlx::raw_sql(sqlx::AssertSqlSafe(statement.to_string()))
-                    .execute(c)
-                    .await
-                    .map_err(|source| StoreError::Migration { name, source })?
-                    .rows_affected());
+            for statement in script.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+                match &mut tx.inner {
+                    TxInner::Sqlite(t) => t.execute_raw(statement).map_err(|e| StoreError::Migration {
+                        name,
+                        message: e.to_string(),
+                    })?,
+                    TxInner::Postgres(t) => {
+                        sqlx::raw_sql(sqlx::AssertSqlSafe(statement.to_string()))
+                            .execute(&mut **t)
+                            .await
+                            .map_err(|e| StoreError::Migration {
+                                name,
+                                message: e.to_string(),
+                            })?;
+                    }
+                }
             }
-            on_tx!(tx, c => sqlx::query("INSERT INTO baton_migrations (name, applied_at) VALUES ($1, 0)")
-                .bind(*name)
-                .execute(c)
-                .await?
-                .rows_affected());
+            tx.execute(
+                "INSERT INTO baton_migrations (name, applied_at) VALUES ($1, 0)",
+                sql::args![*name],
+            )
+            .await?;
             tx.commit().await?;
             tracing::info!(migration = name, "applied");
         }
@@ -256,7 +321,10 @@ impl Store {
     /// Begins a write transaction (SQLite: `BEGIN IMMEDIATE`, so writers queue up front).
     pub async fn begin(&self) -> Result<Tx> {
         let inner = match &self.db {
-            Db::Sqlite(pool) => TxInner::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Sqlite(_) => match &self.writer {
+                Some(writer) => TxInner::Sqlite(sql::SqliteTx::begin(writer).await?),
+                None => return Err(StoreError::Conflict("the SQLite store has no write connection".into())),
+            },
             Db::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
         };
         Ok(Tx { inner })

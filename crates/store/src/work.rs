@@ -1,6 +1,7 @@
 //! Work that outlives a request: the outbox of effects, persisted timers, webhook deliveries.
 
-use crate::{on_pool, on_read, on_tx, Result, Store, Tx};
+use crate::sql::args;
+use crate::{on_pool, on_read, Result, Store, Tx};
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
@@ -61,30 +62,43 @@ impl Tx {
         payload: &str,
         now: i64,
     ) -> Result<i64> {
-        let (id,): (i64,) = on_tx!(self, conn => sqlx::query_as(
-            "INSERT INTO outbox (workspace_id, conversation_id, kind, payload, attempts, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, 0, $5, $5) RETURNING id")
-            .bind(workspace_id).bind(conversation_id).bind(kind).bind(payload).bind(now)
-            .fetch_one(conn).await?);
+        let (id,): (i64,) = self
+            .one(
+                "INSERT INTO outbox (workspace_id, conversation_id, kind, payload, attempts, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, 0, $5, $5) RETURNING id",
+                args![workspace_id, conversation_id, kind, payload, now],
+            )
+            .await?;
         Ok(id)
     }
 
     /// Marks an outbox item done; false when it was already done (a replayed result).
     pub async fn complete_outbox(&mut self, id: i64, now: i64) -> Result<bool> {
-        let n = on_tx!(self, conn => sqlx::query("UPDATE outbox SET done_at = $1 WHERE id = $2 AND done_at IS NULL")
-            .bind(now).bind(id).execute(conn).await?.rows_affected());
+        let n = self
+            .execute(
+                "UPDATE outbox SET done_at = $1 WHERE id = $2 AND done_at IS NULL",
+                args![now, id],
+            )
+            .await?;
         Ok(n > 0)
     }
 
     pub async fn insert_timer(&mut self, conversation_id: &str, timer_id: i64, due_at: i64) -> Result<()> {
-        on_tx!(self, conn => sqlx::query("INSERT INTO timers (conversation_id, timer_id, due_at) VALUES ($1, $2, $3)")
-            .bind(conversation_id).bind(timer_id).bind(due_at).execute(conn).await?.rows_affected());
+        self.execute(
+            "INSERT INTO timers (conversation_id, timer_id, due_at) VALUES ($1, $2, $3)",
+            args![conversation_id, timer_id, due_at],
+        )
+        .await?;
         Ok(())
     }
 
     /// Removes a timer; false when it was not there (already fired or cancelled).
     pub async fn delete_timer(&mut self, conversation_id: &str, timer_id: i64) -> Result<bool> {
-        let n = on_tx!(self, conn => sqlx::query("DELETE FROM timers WHERE conversation_id = $1 AND timer_id = $2")
-            .bind(conversation_id).bind(timer_id).execute(conn).await?.rows_affected());
+        let n = self
+            .execute(
+                "DELETE FROM timers WHERE conversation_id = $1 AND timer_id = $2",
+                args![conversation_id, timer_id],
+            )
+            .await?;
         Ok(n > 0)
     }
 }

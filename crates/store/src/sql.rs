@@ -1,0 +1,182 @@
+//! Statements inside a transaction, written once for both databases.
+//!
+//! PostgreSQL transactions run on sqlx. SQLite transactions run on one `rusqlite` connection
+//! owned by whoever holds the transaction, with its prepared statements cached: sqlx's SQLite
+//! driver hands every statement to a worker thread and back (two thread wake-ups a statement),
+//! which was a quarter of a turn's CPU (docs/performance.md). The caller of a SQLite
+//! transaction therefore blocks while a statement runs; the turn engine runs its writer on a
+//! thread of its own for that reason.
+
+use crate::{Result, StoreError};
+use sqlx::postgres::PgRow;
+use std::sync::Arc;
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+/// A statement parameter (`$1`, `$2`, … in the SQL, in order of first use).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Arg<'a> {
+    Text(&'a str),
+    OptText(Option<&'a str>),
+    Int(i64),
+    OptInt(Option<i64>),
+}
+
+impl<'a> From<&'a str> for Arg<'a> {
+    fn from(v: &'a str) -> Self {
+        Arg::Text(v)
+    }
+}
+
+impl<'a> From<&'a String> for Arg<'a> {
+    fn from(v: &'a String) -> Self {
+        Arg::Text(v)
+    }
+}
+
+impl<'a> From<&'a Option<String>> for Arg<'a> {
+    fn from(v: &'a Option<String>) -> Self {
+        Arg::OptText(v.as_deref())
+    }
+}
+
+impl<'a> From<Option<&'a str>> for Arg<'a> {
+    fn from(v: Option<&'a str>) -> Self {
+        Arg::OptText(v)
+    }
+}
+
+impl From<i64> for Arg<'_> {
+    fn from(v: i64) -> Self {
+        Arg::Int(v)
+    }
+}
+
+impl From<Option<i64>> for Arg<'_> {
+    fn from(v: Option<i64>) -> Self {
+        Arg::OptInt(v)
+    }
+}
+
+/// `args![a, b, …]`: statement parameters.
+macro_rules! args {
+    ($($a:expr),* $(,)?) => { &[$($crate::sql::Arg::from($a)),*] };
+}
+pub(crate) use args;
+
+impl rusqlite::ToSql for Arg<'_> {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, Value, ValueRef};
+        Ok(match *self {
+            Arg::Text(s) | Arg::OptText(Some(s)) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            Arg::Int(i) | Arg::OptInt(Some(i)) => ToSqlOutput::Owned(Value::Integer(i)),
+            Arg::OptText(None) | Arg::OptInt(None) => ToSqlOutput::Owned(Value::Null),
+        })
+    }
+}
+
+/// A row type both databases can read: sqlx's `FromRow` for PostgreSQL, by column position for
+/// SQLite (the same column order as the `SELECT`).
+pub(crate) trait Row: for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin + Sized {
+    fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self>;
+}
+
+impl Row for (i64,) {
+    fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok((row.get(0)?,))
+    }
+}
+
+impl Row for (Option<i64>,) {
+    fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok((row.get(0)?,))
+    }
+}
+
+impl Row for (String,) {
+    fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok((row.get(0)?,))
+    }
+}
+
+/// Implements [`Row`] for a struct whose fields are the `SELECT`'s columns, in order.
+macro_rules! sqlite_row {
+    ($t:ty { $($field:ident),* $(,)? }) => {
+        impl $crate::sql::Row for $t {
+            fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+                let mut column = 0..;
+                Ok(Self { $($field: row.get(column.next().unwrap_or_default())?),* })
+            }
+        }
+    };
+}
+pub(crate) use sqlite_row;
+
+/// The SQLite connection transactions use (one writer at a time).
+pub(crate) type SqliteWriter = Arc<Mutex<rusqlite::Connection>>;
+
+/// Opens the write connection: WAL, and `synchronous=FULL` so a commit is on disk before the
+/// turn is acknowledged, even across a power loss (batched commits amortise the sync).
+pub(crate) fn open_writer(path: &str) -> Result<SqliteWriter> {
+    let conn = rusqlite::Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.set_prepared_statement_cache_capacity(128);
+    Ok(Arc::new(Mutex::new(conn)))
+}
+
+/// A SQLite transaction on the write connection; rolled back when dropped uncommitted.
+pub(crate) struct SqliteTx {
+    conn: OwnedMutexGuard<rusqlite::Connection>,
+    open: bool,
+}
+
+impl SqliteTx {
+    /// `BEGIN IMMEDIATE`: takes the write lock up front, so writers queue instead of failing.
+    pub(crate) async fn begin(writer: &SqliteWriter) -> Result<SqliteTx> {
+        let conn = writer.clone().lock_owned().await;
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        Ok(SqliteTx { conn, open: true })
+    }
+
+    pub(crate) fn commit(mut self) -> Result<()> {
+        self.conn.execute_batch("COMMIT")?;
+        self.open = false;
+        Ok(())
+    }
+
+    pub(crate) fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64> {
+        let mut statement = self.conn.prepare_cached(sql)?;
+        Ok(statement.execute(rusqlite::params_from_iter(args))? as u64)
+    }
+
+    pub(crate) fn execute_raw(&mut self, sql: &str) -> Result<()> {
+        Ok(self.conn.execute_batch(sql)?)
+    }
+
+    pub(crate) fn all<T: Row>(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<T>> {
+        let mut statement = self.conn.prepare_cached(sql)?;
+        let rows = statement.query_map(rusqlite::params_from_iter(args), T::from_sqlite)?;
+        rows.collect::<rusqlite::Result<Vec<T>>>().map_err(StoreError::from)
+    }
+
+    pub(crate) fn optional<T: Row>(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Option<T>> {
+        let mut statement = self.conn.prepare_cached(sql)?;
+        let mut rows = statement.query(rusqlite::params_from_iter(args))?;
+        match rows.next()? {
+            Some(row) => Ok(Some(T::from_sqlite(row)?)),
+            None => Ok(None),
+        }
+    }
+}
+
+impl Drop for SqliteTx {
+    fn drop(&mut self) {
+        if self.open {
+            if let Err(e) = self.conn.execute_batch("ROLLBACK") {
+                tracing::warn!(error = %e, "rollback failed");
+            }
+        }
+    }
+}
