@@ -2,11 +2,11 @@
 //! timers. Both feed their results back through the engine as turns; both resume after a
 //! restart from what the store holds.
 
-use crate::engine::{Core, Engine, TurnInput};
+use crate::engine::{Core, Engine, TurnInput, WebhookAttempt};
 use crate::metrics::METRICS;
 use crate::webhook::{Signing, WebhookClient};
 use baton_flow::runtime::{AiOutcome, AiRequest, Event, WebhookCall};
-use baton_store::{NewDelivery, OutboxItem};
+use baton_store::OutboxItem;
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -71,9 +71,14 @@ async fn outbox_loop(core: Arc<Core>, engine: Engine, webhooks: Arc<WebhookClien
 /// item stays pending and is tried again later (a webhook may then be called twice: receivers
 /// deduplicate by the `webhook-id` header).
 async fn carry_out(core: &Core, engine: &Engine, webhooks: &WebhookClient, item: OutboxItem) {
+    let mut attempts = Vec::new();
     let event = match item.kind.as_str() {
         "webhook" => match serde_json::from_str::<WebhookCall>(&item.payload) {
-            Ok(call) => Some(call_webhook(core, webhooks, &item, &call).await),
+            Ok(call) => {
+                let (event, made) = call_webhook(core, webhooks, &item, &call).await;
+                attempts = made;
+                Some(event)
+            }
             Err(e) => {
                 tracing::error!(id = item.id, error = %e, "unreadable webhook effect");
                 None
@@ -107,6 +112,7 @@ async fn carry_out(core: &Core, engine: &Engine, webhooks: &WebhookClient, item:
         conversation_id: item.conversation_id.clone(),
         outbox_id: item.id,
         event,
+        attempts,
     };
     if let Err(e) = engine.submit(input).await {
         tracing::warn!(id = item.id, error = %e.message, "storing an effect result failed; will retry");
@@ -118,7 +124,14 @@ async fn carry_out(core: &Core, engine: &Engine, webhooks: &WebhookClient, item:
     }
 }
 
-async fn call_webhook(core: &Core, webhooks: &WebhookClient, item: &OutboxItem, call: &WebhookCall) -> Event {
+/// Calls the webhook; returns the result for the flow and the attempts made, which are logged
+/// in the turn that takes the result.
+async fn call_webhook(
+    core: &Core,
+    webhooks: &WebhookClient,
+    item: &OutboxItem,
+    call: &WebhookCall,
+) -> (Event, Vec<WebhookAttempt>) {
     let secret = match core.store.workspace(&item.workspace_id).await {
         Ok(Some(ws)) => ws.webhook_secret,
         _ => String::new(),
@@ -137,26 +150,24 @@ async fn call_webhook(core: &Core, webhooks: &WebhookClient, item: &OutboxItem, 
     if !succeeded {
         METRICS.webhook_failures.fetch_add(1, Ordering::Relaxed);
     }
-    for a in &attempts {
-        let delivery = NewDelivery {
-            workspace_id: &item.workspace_id,
-            conversation_id: &item.conversation_id,
-            node: &call.node,
-            url: &call.url,
+    let now = core.clock.now_ms();
+    let attempts = attempts
+        .into_iter()
+        .map(|a| WebhookAttempt {
+            node: call.node.clone(),
+            url: call.url.clone(),
             attempt: i64::from(a.attempt),
             status_code: a.status.map(i64::from),
-            error: a.error.as_deref(),
+            error: a.error,
             duration_ms: i64::try_from(a.duration_ms).unwrap_or(i64::MAX),
-            now: core.clock.now_ms(),
-        };
-        if let Err(e) = core.store.insert_delivery(delivery).await {
-            tracing::warn!(error = %e, "recording a webhook delivery failed");
-        }
-    }
-    Event::WebhookResult {
+            at: now,
+        })
+        .collect();
+    let event = Event::WebhookResult {
         request: call.request,
         result: outcome,
-    }
+    };
+    (event, attempts)
 }
 
 /// The workspace's AI (the offline provider or its model endpoint) with the conversation's

@@ -1,5 +1,6 @@
 //! Workspaces, members, sessions and API keys.
 
+use crate::sql::{args, sqlite_row};
 use crate::{on_pool, on_read, Result, Store};
 use serde::Serialize;
 
@@ -93,15 +94,19 @@ impl Store {
     }
 
     pub async fn workspace(&self, id: &str) -> Result<Option<Workspace>> {
-        Ok(on_read!(self, pool => sqlx::query_as(
-            "SELECT id, name, widget_key, webhook_secret, settings, created_at FROM workspaces WHERE id = $1")
-            .bind(id).fetch_optional(pool).await?))
+        self.read_optional(
+            "SELECT id, name, widget_key, webhook_secret, settings, created_at FROM workspaces WHERE id = $1",
+            args![id],
+        )
+        .await
     }
 
     pub async fn workspace_by_widget_key(&self, key: &str) -> Result<Option<Workspace>> {
-        Ok(on_read!(self, pool => sqlx::query_as(
-            "SELECT id, name, widget_key, webhook_secret, settings, created_at FROM workspaces WHERE widget_key = $1")
-            .bind(key).fetch_optional(pool).await?))
+        self.read_optional(
+            "SELECT id, name, widget_key, webhook_secret, settings, created_at FROM workspaces WHERE widget_key = $1",
+            args![key],
+        )
+        .await
     }
 
     pub async fn workspaces(&self) -> Result<Vec<Workspace>> {
@@ -139,9 +144,7 @@ impl Store {
     }
 
     pub async fn member(&self, id: &str) -> Result<Option<Member>> {
-        Ok(on_read!(self, pool => sqlx::query_as(
-            "SELECT id, workspace_id, email, name, role, password_hash, created_at, presence, last_assigned_at FROM members WHERE id = $1")
-            .bind(id).fetch_optional(pool).await?))
+        self.read_optional("SELECT id, workspace_id, email, name, role, password_hash, created_at, presence, last_assigned_at FROM members WHERE id = $1", args![id]).await
     }
 
     pub async fn member_by_email(&self, email: &str) -> Result<Option<Member>> {
@@ -165,9 +168,11 @@ impl Store {
     }
 
     pub async fn session(&self, token_hash: &str) -> Result<Option<Session>> {
-        Ok(on_read!(self, pool => sqlx::query_as(
-            "SELECT token_hash, member_id, csrf_token, expires_at FROM sessions WHERE token_hash = $1")
-            .bind(token_hash).fetch_optional(pool).await?))
+        self.read_optional(
+            "SELECT token_hash, member_id, csrf_token, expires_at FROM sessions WHERE token_hash = $1",
+            args![token_hash],
+        )
+        .await
     }
 
     pub async fn delete_session(&self, token_hash: &str) -> Result<()> {
@@ -185,9 +190,7 @@ impl Store {
     }
 
     pub async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>> {
-        Ok(on_read!(self, pool => sqlx::query_as(
-            "SELECT id, workspace_id, name, key_hash, prefix, role, created_at, revoked_at FROM api_keys WHERE key_hash = $1")
-            .bind(key_hash).fetch_optional(pool).await?))
+        self.read_optional("SELECT id, workspace_id, name, key_hash, prefix, role, created_at, revoked_at FROM api_keys WHERE key_hash = $1", args![key_hash]).await
     }
 
     pub async fn api_keys(&self, workspace_id: &str) -> Result<Vec<ApiKey>> {
@@ -204,3 +207,28 @@ impl Store {
         Ok(done > 0)
     }
 }
+
+sqlite_row!(Workspace {
+    id,
+    name,
+    widget_key,
+    webhook_secret,
+    settings,
+    created_at
+});
+sqlite_row!(Session {
+    token_hash,
+    member_id,
+    csrf_token,
+    expires_at
+});
+sqlite_row!(ApiKey {
+    id,
+    workspace_id,
+    name,
+    key_hash,
+    prefix,
+    role,
+    created_at,
+    revoked_at
+});

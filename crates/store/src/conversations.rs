@@ -1,7 +1,7 @@
 //! Contacts, conversations and messages; the writes of a turn happen inside a [`Tx`].
 
 use crate::sql::{args, sqlite_row};
-use crate::{on_read, Dialect, Result, Store, Tx};
+use crate::{Dialect, Result, Store, Tx};
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
@@ -61,27 +61,24 @@ const CONVERSATION_COLUMNS_PG_LOCK: &str = "SELECT id, workspace_id, contact_id,
 
 impl Store {
     pub async fn contact(&self, id: &str) -> Result<Option<Contact>> {
-        Ok(on_read!(self, pool => sqlx::query_as(
-            "SELECT id, workspace_id, external_id, attributes, created_at, updated_at FROM contacts WHERE id = $1")
-            .bind(id).fetch_optional(pool).await?))
+        self.read_optional(
+            "SELECT id, workspace_id, external_id, attributes, created_at, updated_at FROM contacts WHERE id = $1",
+            args![id],
+        )
+        .await
     }
 
     pub async fn contact_by_external_id(&self, workspace_id: &str, external_id: &str) -> Result<Option<Contact>> {
-        Ok(on_read!(self, pool => sqlx::query_as(
-            "SELECT id, workspace_id, external_id, attributes, created_at, updated_at FROM contacts WHERE workspace_id = $1 AND external_id = $2")
-            .bind(workspace_id).bind(external_id).fetch_optional(pool).await?))
+        self.read_optional("SELECT id, workspace_id, external_id, attributes, created_at, updated_at FROM contacts WHERE workspace_id = $1 AND external_id = $2", args![workspace_id, external_id]).await
     }
 
     pub async fn conversation(&self, id: &str) -> Result<Option<Conversation>> {
-        Ok(on_read!(self, pool => sqlx::query_as(CONVERSATION_COLUMNS_SQLITE)
-            .bind(id).fetch_optional(pool).await?))
+        self.read_optional(CONVERSATION_COLUMNS_SQLITE, args![id]).await
     }
 
     /// Messages with `seq` greater than `after`, oldest first.
     pub async fn messages_after(&self, conversation_id: &str, after: i64, limit: i64) -> Result<Vec<Message>> {
-        Ok(on_read!(self, pool => sqlx::query_as(
-            "SELECT conversation_id, seq, role, text, payload, client_id, author, created_at FROM messages WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3")
-            .bind(conversation_id).bind(after).bind(limit).fetch_all(pool).await?))
+        self.read_all("SELECT conversation_id, seq, role, text, payload, client_id, author, created_at FROM messages WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3", args![conversation_id, after, limit]).await
     }
 }
 

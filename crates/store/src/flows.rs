@@ -1,6 +1,6 @@
 //! Flows: an editable draft and immutable, numbered published versions.
 
-use crate::sql::args;
+use crate::sql::{args, sqlite_row};
 use crate::{on_pool, on_read, Result, Store, StoreError};
 use serde::Serialize;
 
@@ -42,9 +42,7 @@ impl Store {
 
     /// A flow of the workspace (None for another workspace's flow).
     pub async fn flow(&self, workspace_id: &str, id: &str) -> Result<Option<FlowRow>> {
-        Ok(on_read!(self, pool => sqlx::query_as(
-            "SELECT id, workspace_id, name, draft, live, live_version, require_tests, created_at, updated_at FROM flows WHERE id = $1 AND workspace_id = $2")
-            .bind(id).bind(workspace_id).fetch_optional(pool).await?))
+        self.read_optional("SELECT id, workspace_id, name, draft, live, live_version, require_tests, created_at, updated_at FROM flows WHERE id = $1 AND workspace_id = $2", args![id, workspace_id]).await
     }
 
     pub async fn flows(&self, workspace_id: &str) -> Result<Vec<FlowRow>> {
@@ -119,15 +117,31 @@ impl Store {
     }
 
     pub async fn flow_version(&self, flow_id: &str, version: i64) -> Result<Option<FlowVersion>> {
-        Ok(on_read!(self, pool => sqlx::query_as(
-            "SELECT flow_id, version, document, note, published_by, published_at FROM flow_versions WHERE flow_id = $1 AND version = $2")
-            .bind(flow_id).bind(version).fetch_optional(pool).await?))
+        self.read_optional("SELECT flow_id, version, document, note, published_by, published_at FROM flow_versions WHERE flow_id = $1 AND version = $2", args![flow_id, version]).await
     }
 
     /// The live flows of a workspace that have a published version, newest first.
     pub async fn live_flows(&self, workspace_id: &str) -> Result<Vec<FlowRow>> {
-        Ok(on_read!(self, pool => sqlx::query_as(
-            "SELECT id, workspace_id, name, draft, live, live_version, require_tests, created_at, updated_at FROM flows WHERE workspace_id = $1 AND live = TRUE AND live_version IS NOT NULL ORDER BY created_at, id")
-            .bind(workspace_id).fetch_all(pool).await?))
+        self.read_all("SELECT id, workspace_id, name, draft, live, live_version, require_tests, created_at, updated_at FROM flows WHERE workspace_id = $1 AND live = TRUE AND live_version IS NOT NULL ORDER BY created_at, id", args![workspace_id]).await
     }
 }
+
+sqlite_row!(FlowRow {
+    id,
+    workspace_id,
+    name,
+    draft,
+    live,
+    live_version,
+    require_tests,
+    created_at,
+    updated_at
+});
+sqlite_row!(FlowVersion {
+    flow_id,
+    version,
+    document,
+    note,
+    published_by,
+    published_at
+});

@@ -82,6 +82,8 @@ pub struct Store {
     reader: Option<SqlitePool>,
     /// SQLite: the connection transactions write on (see `sql.rs`).
     writer: Option<sql::SqliteWriter>,
+    /// SQLite: read connections used on the calling thread, for the reads of every request.
+    readers: Option<std::sync::Arc<sql::SqliteReaders>>,
     /// PostgreSQL: the connection holding this instance's outbox locks.
     lock_conn: std::sync::Arc<tokio::sync::Mutex<Option<sqlx::PgConnection>>>,
 }
@@ -108,6 +110,11 @@ macro_rules! on_read {
     };
 }
 pub(crate) use on_read;
+
+/// A SQLite store always opens its own connections (`Store::connect`): this is never returned.
+fn no_sqlite_connection() -> StoreError {
+    StoreError::Conflict("the SQLite store has no connection of its own".into())
+}
 
 /// A database transaction; dropped without `commit`, it rolls back.
 pub struct Tx {
@@ -242,6 +249,7 @@ impl Store {
             Ok(Store {
                 reader: Some(reader),
                 writer: Some(writer),
+                readers: Some(std::sync::Arc::new(sql::SqliteReaders::new(&path))),
                 db: Db::Sqlite(pool),
                 lock_conn: Default::default(),
             })
@@ -255,11 +263,34 @@ impl Store {
             Ok(Store {
                 reader: None,
                 writer: None,
+                readers: None,
                 db: Db::Postgres(pool),
                 lock_conn: Default::default(),
             })
         } else {
             Err(StoreError::UnsupportedUrl(url.to_string()))
+        }
+    }
+
+    /// Rows of a read outside a transaction.
+    pub(crate) async fn read_all<T: sql::Row>(&self, sql: &'static str, args: &[sql::Arg<'_>]) -> Result<Vec<T>> {
+        match (&self.db, &self.readers) {
+            (Db::Sqlite(_), Some(readers)) => readers.all(sql, args),
+            (Db::Sqlite(_), None) => Err(no_sqlite_connection()),
+            (Db::Postgres(pool), _) => Ok(bind_pg!(sqlx::query_as::<_, T>(sql), args).fetch_all(pool).await?),
+        }
+    }
+
+    /// The first row of a read outside a transaction, if any.
+    pub(crate) async fn read_optional<T: sql::Row>(
+        &self,
+        sql: &'static str,
+        args: &[sql::Arg<'_>],
+    ) -> Result<Option<T>> {
+        match (&self.db, &self.readers) {
+            (Db::Sqlite(_), Some(readers)) => readers.optional(sql, args),
+            (Db::Sqlite(_), None) => Err(no_sqlite_connection()),
+            (Db::Postgres(pool), _) => Ok(bind_pg!(sqlx::query_as::<_, T>(sql), args).fetch_optional(pool).await?),
         }
     }
 
@@ -323,7 +354,7 @@ impl Store {
         let inner = match &self.db {
             Db::Sqlite(_) => match &self.writer {
                 Some(writer) => TxInner::Sqlite(sql::SqliteTx::begin(writer).await?),
-                None => return Err(StoreError::Conflict("the SQLite store has no write connection".into())),
+                None => return Err(no_sqlite_connection()),
             },
             Db::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
         };

@@ -1,6 +1,6 @@
 //! Work that outlives a request: the outbox of effects, persisted timers, webhook deliveries.
 
-use crate::sql::args;
+use crate::sql::{args, sqlite_row};
 use crate::{on_pool, on_read, Result, Store, Tx};
 use serde::Serialize;
 
@@ -54,6 +54,15 @@ pub struct NewDelivery<'a> {
 }
 
 impl Tx {
+    pub async fn insert_delivery(&mut self, d: &NewDelivery<'_>) -> Result<()> {
+        self.execute(
+            "INSERT INTO webhook_deliveries (workspace_id, conversation_id, node, url, attempt, status_code, error, duration_ms, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            args![d.workspace_id, d.conversation_id, d.node, d.url, d.attempt, d.status_code, d.error, d.duration_ms, d.now],
+        )
+        .await?;
+        Ok(())
+    }
+
     pub async fn insert_outbox(
         &mut self,
         workspace_id: &str,
@@ -106,15 +115,11 @@ impl Tx {
 impl Store {
     /// Outbox items due at `now`, oldest first.
     pub async fn due_outbox(&self, now: i64, limit: i64) -> Result<Vec<OutboxItem>> {
-        Ok(on_read!(self, pool => sqlx::query_as(
-            "SELECT id, workspace_id, conversation_id, kind, payload, attempts, next_attempt_at, done_at, last_error, created_at FROM outbox WHERE done_at IS NULL AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2")
-            .bind(now).bind(limit).fetch_all(pool).await?))
+        self.read_all("SELECT id, workspace_id, conversation_id, kind, payload, attempts, next_attempt_at, done_at, last_error, created_at FROM outbox WHERE done_at IS NULL AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2", args![now, limit]).await
     }
 
     pub async fn outbox_item(&self, id: i64) -> Result<Option<OutboxItem>> {
-        Ok(on_read!(self, pool => sqlx::query_as(
-            "SELECT id, workspace_id, conversation_id, kind, payload, attempts, next_attempt_at, done_at, last_error, created_at FROM outbox WHERE id = $1")
-            .bind(id).fetch_optional(pool).await?))
+        self.read_optional("SELECT id, workspace_id, conversation_id, kind, payload, attempts, next_attempt_at, done_at, last_error, created_at FROM outbox WHERE id = $1", args![id]).await
     }
 
     pub async fn pending_outbox_count(&self) -> Result<i64> {
@@ -131,23 +136,16 @@ impl Store {
 
     /// Timers due at `now`, earliest first.
     pub async fn due_timers(&self, now: i64, limit: i64) -> Result<Vec<Timer>> {
-        Ok(on_read!(self, pool => sqlx::query_as(
-            "SELECT conversation_id, timer_id, due_at FROM timers WHERE due_at <= $1 ORDER BY due_at LIMIT $2")
-            .bind(now).bind(limit).fetch_all(pool).await?))
+        self.read_all(
+            "SELECT conversation_id, timer_id, due_at FROM timers WHERE due_at <= $1 ORDER BY due_at LIMIT $2",
+            args![now, limit],
+        )
+        .await
     }
 
     pub async fn next_timer_due(&self) -> Result<Option<i64>> {
-        let (n,): (Option<i64>,) =
-            on_read!(self, pool => sqlx::query_as("SELECT MIN(due_at) FROM timers").fetch_one(pool).await?);
-        Ok(n)
-    }
-
-    pub async fn insert_delivery(&self, d: NewDelivery<'_>) -> Result<()> {
-        on_pool!(self, pool => sqlx::query(
-            "INSERT INTO webhook_deliveries (workspace_id, conversation_id, node, url, attempt, status_code, error, duration_ms, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
-            .bind(d.workspace_id).bind(d.conversation_id).bind(d.node).bind(d.url).bind(d.attempt).bind(d.status_code).bind(d.error).bind(d.duration_ms).bind(d.now)
-            .execute(pool).await?.rows_affected());
-        Ok(())
+        let row: Option<(Option<i64>,)> = self.read_optional("SELECT MIN(due_at) FROM timers", args![]).await?;
+        Ok(row.and_then(|(n,)| n))
     }
 
     pub async fn deliveries(&self, conversation_id: &str) -> Result<Vec<WebhookDelivery>> {
@@ -156,3 +154,21 @@ impl Store {
             .bind(conversation_id).fetch_all(pool).await?))
     }
 }
+
+sqlite_row!(OutboxItem {
+    id,
+    workspace_id,
+    conversation_id,
+    kind,
+    payload,
+    attempts,
+    next_attempt_at,
+    done_at,
+    last_error,
+    created_at
+});
+sqlite_row!(Timer {
+    conversation_id,
+    timer_id,
+    due_at
+});
