@@ -1,5 +1,6 @@
 //! `baton loadtest`: simulated customers run the reference flow (examples/bench-support.flow.json)
-//! over HTTP, checking every reply; simulated agents claim the hand-overs from the inbox
+//! the way the web widget does — messages sent over HTTP, the conversation followed on its
+//! WebSocket — checking every reply; simulated agents claim the hand-overs from the inbox
 //! WebSocket and hand them back. Reports turns per second (counted by the server), latency
 //! percentiles, hand-over-to-inbox latency, lost or stuck conversations, server CPU per turn
 //! and memory. Without `--base-url` it starts `baton serve` itself on a temporary database.
@@ -321,6 +322,20 @@ impl Customer {
         }
         let conv = started["conversation"]["id"].as_str().unwrap_or_default().to_string();
         let token = started["token"].as_str().unwrap_or_default().to_string();
+        // Like the widget: the conversation's WebSocket brings what happens without the
+        // customer asking (the webhook's answer, the agent).
+        let seen = started["messages"]
+            .as_array()
+            .and_then(|m| m.last())
+            .and_then(|m| m["seq"].as_i64())
+            .unwrap_or(0);
+        let ws_url = format!(
+            "{}/api/v1/conversations/{conv}/ws?token={token}&after={seen}",
+            self.base.replacen("http", "ws", 1)
+        );
+        let (mut socket, _) = tokio_tungstenite::connect_async(ws_url.as_str())
+            .await
+            .context("the conversation's WebSocket did not open")?;
         let first = texts(&started["messages"]);
         self.expect(
             "greeting",
@@ -353,28 +368,26 @@ impl Customer {
         } else {
             "is open, Ana; we'll email ana@example.com."
         };
-        let give_up = Instant::now() + Duration::from_secs(30);
-        let mut after = 0;
-        while Instant::now() < give_up {
-            let page: Value = self
-                .http
-                .get(format!(
-                    "{}/api/v1/conversations/{conv}/messages?after={after}",
-                    self.base
-                ))
-                .bearer_auth(&token)
-                .send()
-                .await?
-                .json()
-                .await?;
-            if let Some(messages) = page["messages"].as_array() {
-                if messages.iter().any(|m| m["text"].as_str().unwrap_or("").contains(end)) {
-                    self.stats.conversations_done.fetch_add(1, Ordering::Relaxed);
-                    return Ok(());
+        let reached = tokio::time::timeout(Duration::from_secs(30), async {
+            while let Some(Ok(frame)) = socket.next().await {
+                let tokio_tungstenite::tungstenite::Message::Text(text) = frame else {
+                    continue;
+                };
+                let Ok(frame) = serde_json::from_str::<Value>(&text) else {
+                    continue;
+                };
+                if frame["message"]["text"].as_str().unwrap_or("").contains(end) {
+                    return true;
                 }
             }
-            after = page["last_seq"].as_i64().unwrap_or(after);
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            false
+        })
+        .await;
+        // Closed like a widget whose page is left.
+        let _ = socket.close(None).await;
+        if reached == Ok(true) {
+            self.stats.conversations_done.fetch_add(1, Ordering::Relaxed);
+            return Ok(());
         }
         self.stats.problem(
             &self.stats.conversations_stuck,
