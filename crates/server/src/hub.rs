@@ -16,10 +16,34 @@ const INBOX_CAPACITY: usize = 256;
 
 type Channels<T> = Arc<Mutex<HashMap<String, broadcast::Sender<Arc<T>>>>>;
 
+/// An inbox event, serialised once for all the sockets that get it.
+pub struct InboxEvent {
+    /// The conversation it is about, if any.
+    pub conversation_id: Option<String>,
+    /// A `message.*` event: only sockets watching its conversation get it.
+    pub about_message: bool,
+    pub json: String,
+}
+
+impl InboxEvent {
+    fn new(event: &Value) -> InboxEvent {
+        InboxEvent {
+            conversation_id: event["conversation_id"].as_str().map(str::to_string),
+            about_message: event["type"].as_str().is_some_and(|t| t.starts_with("message.")),
+            json: event.to_string(),
+        }
+    }
+
+    /// Whether a socket watching `watched` (the conversation its agent has open) gets it.
+    pub fn for_socket(&self, watched: Option<&str>) -> bool {
+        !self.about_message || (watched.is_some() && self.conversation_id.as_deref() == watched)
+    }
+}
+
 #[derive(Clone, Default)]
 pub struct Hub {
     conversations: Channels<Message>,
-    inboxes: Channels<Value>,
+    inboxes: Channels<InboxEvent>,
     /// The text of an answer while a model writes it, by conversation: shown, never stored
     /// (the whole message follows when its turn commits).
     drafts: Channels<String>,
@@ -64,12 +88,12 @@ impl Hub {
     }
 
     /// Inbox events of a workspace: `{"type": "conversation.queued", "conversation": …}`.
-    pub fn subscribe_inbox(&self, workspace_id: &str) -> broadcast::Receiver<Arc<Value>> {
+    pub fn subscribe_inbox(&self, workspace_id: &str) -> broadcast::Receiver<Arc<InboxEvent>> {
         subscribe(&self.inboxes, workspace_id, INBOX_CAPACITY)
     }
 
     pub fn publish_inbox(&self, workspace_id: &str, event: Value) {
-        publish(&self.inboxes, workspace_id, event);
+        publish(&self.inboxes, workspace_id, InboxEvent::new(&event));
     }
 }
 

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -256,8 +256,30 @@ async fn whole_lifecycle_from_queue_to_hand_back(db: Db) {
         json!({"team": "billing", "queued": 1, "assigned": 0})
     );
 
+    // The agent opens the conversation: its messages now come live on the socket, another
+    // conversation's do not.
+    inbox
+        .send(tokio_tungstenite::tungstenite::Message::Text(
+            json!({"type": "watch", "conversation_id": c.id}).to_string().into(),
+        ))
+        .await
+        .unwrap();
+    inbox
+        .send(tokio_tungstenite::tungstenite::Message::Text(
+            r#"{"type": "ping"}"#.into(),
+        ))
+        .await
+        .unwrap();
+    next_event(&mut inbox, |e| e["type"] == "pong").await;
+    let other_flow = s.publish_flow(support_flow()).await;
+    let other = s.customer_on(&other_flow).await;
+    other.say("o1", "Bo").await;
+
     // While queued, the bot is silent.
     assert!(c.say("q1", "hello? anyone?").await.is_empty());
+    let live = next_event(&mut inbox, |e| e["type"] == "message.created").await;
+    assert_eq!(live["conversation_id"], c.id, "{live}");
+    assert_eq!(live["message"]["text"], "hello? anyone?");
 
     let (status, body) = sam
         .act(

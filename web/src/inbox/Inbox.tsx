@@ -80,6 +80,12 @@ export function Inbox({ member, conversationId, onSignOut }: { member: Member; c
   // Live updates. The first inbox connection also makes the member online.
   const reload = useRef({ loadList, loadDetail });
   reload.current = { loadList, loadDetail };
+  // The open conversation's messages come live on the socket: it is told which one that is.
+  const socketRef = useRef<WebSocket | null>(null);
+  const watch = useCallback((socket: WebSocket | null, id: string | undefined) => {
+    if (socket?.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: 'watch', conversation_id: id ?? null }));
+  }, []);
+  useEffect(() => watch(socketRef.current, openId), [openId, watch]);
   useEffect(() => {
     let ws: WebSocket | null = null;
     let stopped = false;
@@ -87,10 +93,13 @@ export function Inbox({ member, conversationId, onSignOut }: { member: Member; c
     let timer = 0;
     const open = () => {
       const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-      ws = new WebSocket(`${proto}//${location.host}/api/v1/inbox/ws`);
-      ws.onopen = () => {
+      const socket = new WebSocket(`${proto}//${location.host}/api/v1/inbox/ws`);
+      ws = socket;
+      socketRef.current = socket;
+      socket.onopen = () => {
         retry = 0;
         setConnected(true);
+        watch(socket, openRef.current);
       };
       ws.onmessage = (m) => {
         const e = parseEvent(m.data);
@@ -123,7 +132,7 @@ export function Inbox({ member, conversationId, onSignOut }: { member: Member; c
       window.clearTimeout(timer);
       ws?.close();
     };
-  }, [toast]);
+  }, [toast, watch]);
 
   const changePresence = async (status: 'online' | 'away') => {
     try {

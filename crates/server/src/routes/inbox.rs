@@ -504,8 +504,10 @@ async fn set_presence(
 }
 
 /// Inbox events of the workspace as they happen: `{"type": "conversation.queued", …}`,
-/// `conversation.assigned`, `message.created`, `presence`, …. While a member has the inbox
-/// open they count as online (unless they set themselves away).
+/// `conversation.assigned`, `presence`, …, and `message.created` for the conversation the
+/// socket watches (send `{"type": "watch", "conversation_id": …}` when the agent opens one,
+/// `null` when none). While a member has the inbox open they count as online (unless they set
+/// themselves away).
 #[utoipa::path(get, path = "/api/v1/inbox/ws", tag = "inbox", security(("session" = [])),
     responses((status = 101, description = "switching to WebSocket")))]
 async fn inbox_socket(State(state): State<AppState>, caller: Caller, ws: WebSocketUpgrade) -> ApiResult<Response> {
@@ -525,10 +527,16 @@ async fn follow_inbox(state: AppState, caller: Caller, socket: WebSocket) {
     let (mut sink, mut stream) = socket.split();
     let hello = json!({ "type": "hello", "workspace_id": caller.workspace_id });
     let mut open = sink.send(WsMessage::Text(hello.to_string().into())).await.is_ok();
+    // The conversation this agent has open: its messages come live, others' do not (a
+    // workspace's every message to every agent would be most of the inbox traffic).
+    let mut watched: Option<String> = None;
     while open {
         tokio::select! {
             event = events.recv() => match event {
-                Ok(e) => open = sink.send(WsMessage::Text(e.to_string().into())).await.is_ok(),
+                Ok(e) if e.for_socket(watched.as_deref()) => {
+                    open = sink.send(WsMessage::Text(e.json.as_str().into())).await.is_ok();
+                }
+                Ok(_) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                     let note = json!({ "type": "lagged", "missed": n });
                     open = sink.send(WsMessage::Text(note.to_string().into())).await.is_ok();
@@ -537,8 +545,21 @@ async fn follow_inbox(state: AppState, caller: Caller, socket: WebSocket) {
             },
             incoming = stream.next() => match incoming {
                 Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => open = false,
-                Some(Ok(WsMessage::Text(t))) if t.contains("\"ping\"") => {
-                    open = sink.send(WsMessage::Text(json!({ "type": "pong" }).to_string().into())).await.is_ok();
+                Some(Ok(WsMessage::Text(t))) => {
+                    let frame: Value = serde_json::from_str(&t).unwrap_or(Value::Null);
+                    match frame["type"].as_str() {
+                        Some("ping") => {
+                            open = sink.send(WsMessage::Text(json!({ "type": "pong" }).to_string().into())).await.is_ok();
+                        }
+                        Some("watch") => {
+                            watched = frame["conversation_id"].as_str().filter(|id| id.len() <= 64).map(str::to_string);
+                        }
+                        // Older clients: any frame naming "ping".
+                        _ if t.contains("\"ping\"") => {
+                            open = sink.send(WsMessage::Text(json!({ "type": "pong" }).to_string().into())).await.is_ok();
+                        }
+                        _ => {}
+                    }
                 }
                 Some(Ok(_)) => {}
             },
