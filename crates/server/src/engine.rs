@@ -318,21 +318,46 @@ impl Core {
     }
 }
 
-/// The handle to the writer.
+/// Writers on PostgreSQL. Each conversation's turns go to one of them (by its id), so they
+/// stay in order, and different conversations commit in parallel: a turn there is mostly
+/// waiting for round trips. SQLite has one writer (one write lock).
+const POSTGRES_WRITERS: usize = 8;
+
+/// The handle to the writers.
 #[derive(Clone)]
 pub struct Engine {
-    jobs: mpsc::Sender<Job>,
+    writers: Arc<[mpsc::Sender<Job>]>,
+}
+
+impl TurnInput {
+    fn conversation_id(&self) -> &str {
+        match self {
+            TurnInput::Start(start) => &start.conversation_id,
+            TurnInput::Customer { conversation_id, .. }
+            | TurnInput::EffectResult { conversation_id, .. }
+            | TurnInput::Timer { conversation_id, .. }
+            | TurnInput::Agent { conversation_id, .. }
+            | TurnInput::CustomerCancel { conversation_id } => conversation_id,
+        }
+    }
 }
 
 impl Engine {
     /// Starts the writer task.
     pub fn start(core: Arc<Core>) -> Engine {
-        let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
         match core.store.dialect() {
             baton_store::Dialect::Postgres => {
-                tokio::spawn(writer(core, rx));
+                let writers = (0..POSTGRES_WRITERS)
+                    .map(|_| {
+                        let (tx, rx) = mpsc::channel(QUEUE_CAPACITY / POSTGRES_WRITERS);
+                        tokio::spawn(writer(core.clone(), rx));
+                        tx
+                    })
+                    .collect();
+                Engine { writers }
             }
             baton_store::Dialect::Sqlite => {
+                let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
                 // A SQLite statement runs on the thread that issues it (no driver thread in
                 // between): the writer gets a thread of its own, so a commit's fsync never
                 // holds up the threads serving requests.
@@ -345,9 +370,11 @@ impl Engine {
                 if let Err(e) = started {
                     tracing::error!(error = %e, "the turn writer thread could not start");
                 }
+                Engine {
+                    writers: Arc::new([tx]),
+                }
             }
         }
-        Engine { jobs: tx }
     }
 
     /// Applies a turn; returns once it is committed.
@@ -358,13 +385,22 @@ impl Engine {
             reply,
             enqueued: Instant::now(),
         };
-        self.jobs
+        // FNV-1a of the conversation id: the same writer for every turn of a conversation.
+        let hash = conversation_hash(job.input.conversation_id());
+        let writer = &self.writers[(hash % self.writers.len() as u64) as usize];
+        writer
             .send(job)
             .await
             .map_err(|_| ApiError::unavailable("the server is shutting down"))?;
         rx.await
             .map_err(|_| ApiError::unavailable("the turn was not applied; retry with the same client id"))?
     }
+}
+
+fn conversation_hash(key: &str) -> u64 {
+    key.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 async fn writer(core: Arc<Core>, mut rx: mpsc::Receiver<Job>) {

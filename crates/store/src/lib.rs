@@ -255,8 +255,9 @@ impl Store {
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(url)?;
+            // The turn engine's writers hold one each while they commit; requests read on the rest.
             let pool = PgPoolOptions::new()
-                .max_connections(16)
+                .max_connections(24)
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options)
                 .await?;
