@@ -156,6 +156,13 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
     let app = routes::app(state.clone());
     let server = tokio::spawn(async move {
         let service = app.into_make_service_with_connect_info::<SocketAddr>();
+        // Small frames (a chat message, an inbox event) go out at once: with Nagle's algorithm
+        // a frame written while the previous one awaits its (delayed) ACK waits up to 40 ms.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |stream: &mut tokio::net::TcpStream| {
+            if let Err(e) = stream.set_nodelay(true) {
+                tracing::debug!(error = %e, "TCP_NODELAY could not be set");
+            }
+        });
         if let Err(e) = axum::serve(listener, service).await {
             tracing::error!(error = %e, "server stopped");
         }
