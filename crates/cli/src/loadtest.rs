@@ -43,11 +43,21 @@ pub struct LoadArgs {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+    /// How customers send their messages: `http` (a POST each, as the web widget does) or
+    /// `ws` (on the conversation's WebSocket, which they follow either way).
+    #[arg(long, value_enum, default_value_t = SendOver::Http)]
+    send_over: SendOver,
     /// Instead of the load: start this many conversations that stay idle, then open one
     /// customer WebSocket on each, and report the server's memory for both (needs a server
     /// this command starts, to read its RSS).
     #[arg(long)]
     idle: Option<usize>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum SendOver {
+    Http,
+    Ws,
 }
 
 /// A started `baton serve`, killed when dropped.
@@ -208,6 +218,7 @@ async fn load(args: LoadArgs) -> Result<ExitCode> {
             flow_id: flow_id.clone(),
             hook_url: hook_url.clone(),
             stats: stats.clone(),
+            send_over: args.send_over,
         };
         customers.push(tokio::spawn(async move { ctx.run(i, deadline).await }));
     }
@@ -258,7 +269,10 @@ struct Customer {
     flow_id: String,
     hook_url: String,
     stats: Arc<Stats>,
+    send_over: SendOver,
 }
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 impl Customer {
     async fn run(&self, index: usize, deadline: Instant) {
@@ -272,6 +286,56 @@ impl Customer {
             }
             n += 1;
         }
+    }
+
+    /// Sends a message and returns the bot's replies to it (`replies` of them are expected).
+    async fn say(&self, conv: &str, token: &str, socket: &mut Socket, body: Value, replies: usize) -> Result<Vec<String>> {
+        match self.send_over {
+            SendOver::Http => self.timed(conv, token, body).await,
+            SendOver::Ws => self.timed_ws(socket, body, replies).await,
+        }
+    }
+
+    /// Over the WebSocket: the frame, then the server's `ack` (the turn is committed), then
+    /// the turn's messages; done when `replies` bot messages have come.
+    async fn timed_ws(&self, socket: &mut Socket, mut body: Value, replies: usize) -> Result<Vec<String>> {
+        use futures_util::SinkExt;
+        let sent = Instant::now();
+        body["type"] = json!("message");
+        socket
+            .send(tokio_tungstenite::tungstenite::Message::Text(body.to_string().into()))
+            .await?;
+        let mut acked = false;
+        let mut got = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(30), async {
+            while !(acked && got.len() >= replies) {
+                let Some(frame) = socket.next().await else {
+                    bail!("the conversation's WebSocket closed");
+                };
+                let tokio_tungstenite::tungstenite::Message::Text(text) = frame? else {
+                    continue;
+                };
+                let frame: Value = serde_json::from_str(&text)?;
+                match frame["type"].as_str() {
+                    Some("ack") => acked = true,
+                    Some("error") => bail!("message refused: {frame}"),
+                    Some("message") if frame["message"]["role"] == "bot" => {
+                        got.push(frame["message"]["text"].as_str().unwrap_or("").to_string());
+                    }
+                    _ => {}
+                }
+            }
+            Ok(())
+        })
+        .await;
+        read.map_err(|_| anyhow!("no answer on the WebSocket within 30 s"))??;
+        self.stats
+            .latencies_us
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(sent.elapsed().as_micros() as u64);
+        self.stats.customer_turns.fetch_add(1, Ordering::Relaxed);
+        Ok(got)
     }
 
     async fn timed(&self, conv: &str, token: &str, body: Value) -> Result<Vec<String>> {
@@ -343,23 +407,25 @@ impl Customer {
             first.len() == 2 && first[1] == "What do you need help with?",
         );
         let r = self
-            .timed(
+            .say(
                 &conv,
                 &token,
+                &mut socket,
                 json!({ "client_id": "1", "button": if billing { "billing" } else { "tech" } }),
+                1,
             )
             .await?;
         self.expect("topic", &r, r == ["What's your name?"]);
         let r = self
-            .timed(&conv, &token, json!({ "client_id": "2", "text": "Ana" }))
+            .say(&conv, &token, &mut socket, json!({ "client_id": "2", "text": "Ana" }), 1)
             .await?;
         self.expect("name", &r, r == ["And your email?"]);
         let r = self
-            .timed(&conv, &token, json!({ "client_id": "3", "text": "not an email" }))
+            .say(&conv, &token, &mut socket, json!({ "client_id": "3", "text": "not an email" }), 1)
             .await?;
         self.expect("invalid email", &r, r.len() == 1 && r[0].contains("email address"));
         let r = self
-            .timed(&conv, &token, json!({ "client_id": "4", "text": "ana@example.com" }))
+            .say(&conv, &token, &mut socket, json!({ "client_id": "4", "text": "ana@example.com" }), 0)
             .await?;
         self.expect("email", &r, r.is_empty());
         // The webhook (and, for billing, an agent) finish the conversation.
@@ -785,6 +851,7 @@ fn report(
     json!({
         "customers": args.customers,
         "agents": args.agents,
+        "send_over": match args.send_over { SendOver::Http => "http", SendOver::Ws => "ws" },
         "seconds": elapsed,
         "server_turns": turns,
         "turns_per_second": turns as f64 / elapsed,
@@ -811,8 +878,9 @@ fn report(
 
 fn print_report(r: &Value) {
     println!(
-        "load: {} customers, {} agents, {:.1} s",
+        "load: {} customers (sending over {}), {} agents, {:.1} s",
         r["customers"],
+        r["send_over"].as_str().unwrap_or(""),
         r["agents"],
         r["seconds"].as_f64().unwrap_or(0.0)
     );
