@@ -1,0 +1,39 @@
+//! `baton loadtest` end to end on a small load: it starts its own server, runs the reference
+//! flow and reports every conversation completed with no wrong reply, for both ways customers
+//! send. Speed is not asserted here (figures and how to measure them: docs/performance.md).
+
+use serde_json::Value;
+use std::process::Command;
+
+fn small_load(send_over: &str) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_baton"))
+        .args(["loadtest", "--customers", "4", "--agents", "1", "--duration", "3", "--json"])
+        .args(["--send-over", send_over])
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("baton loadtest runs");
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "loadtest failed: {printed}");
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not a JSON report ({e}): {printed}"))
+}
+
+#[test]
+fn a_small_load_completes_every_conversation_over_http_and_websocket() {
+    for send_over in ["http", "ws"] {
+        let r = small_load(send_over);
+        assert_eq!(r["send_over"], send_over, "{r}");
+        assert!(r["conversations"]["completed"].as_u64().unwrap_or(0) > 0, "{r}");
+        assert_eq!(r["conversations"]["stuck"], 0, "{r}");
+        assert_eq!(r["wrong_replies"], 0, "{r}");
+        assert_eq!(r["errors"], 0, "{r}");
+        assert!(r["handovers_claimed"].as_u64().unwrap_or(0) > 0, "{r}");
+        assert!(r["webhook_calls"].as_u64().unwrap_or(0) > 0, "{r}");
+        let customer_messages = r["customer_messages"].as_u64().unwrap_or(0);
+        assert!(customer_messages > 0, "{r}");
+        assert!(r["server_turns"].as_u64().unwrap_or(0) > customer_messages, "{r}");
+    }
+}
