@@ -289,7 +289,14 @@ impl Customer {
     }
 
     /// Sends a message and returns the bot's replies to it (`replies` of them are expected).
-    async fn say(&self, conv: &str, token: &str, socket: &mut Socket, body: Value, replies: usize) -> Result<Vec<String>> {
+    async fn say(
+        &self,
+        conv: &str,
+        token: &str,
+        socket: &mut Socket,
+        body: Value,
+        replies: usize,
+    ) -> Result<Vec<String>> {
         match self.send_over {
             SendOver::Http => self.timed(conv, token, body).await,
             SendOver::Ws => self.timed_ws(socket, body, replies).await,
@@ -417,15 +424,33 @@ impl Customer {
             .await?;
         self.expect("topic", &r, r == ["What's your name?"]);
         let r = self
-            .say(&conv, &token, &mut socket, json!({ "client_id": "2", "text": "Ana" }), 1)
+            .say(
+                &conv,
+                &token,
+                &mut socket,
+                json!({ "client_id": "2", "text": "Ana" }),
+                1,
+            )
             .await?;
         self.expect("name", &r, r == ["And your email?"]);
         let r = self
-            .say(&conv, &token, &mut socket, json!({ "client_id": "3", "text": "not an email" }), 1)
+            .say(
+                &conv,
+                &token,
+                &mut socket,
+                json!({ "client_id": "3", "text": "not an email" }),
+                1,
+            )
             .await?;
         self.expect("invalid email", &r, r.len() == 1 && r[0].contains("email address"));
         let r = self
-            .say(&conv, &token, &mut socket, json!({ "client_id": "4", "text": "ana@example.com" }), 0)
+            .say(
+                &conv,
+                &token,
+                &mut socket,
+                json!({ "client_id": "4", "text": "ana@example.com" }),
+                0,
+            )
             .await?;
         self.expect("email", &r, r.is_empty());
         // The webhook (and, for billing, an agent) finish the conversation.

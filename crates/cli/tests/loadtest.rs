@@ -7,7 +7,16 @@ use std::process::Command;
 
 fn small_load(send_over: &str) -> Value {
     let out = Command::new(env!("CARGO_BIN_EXE_baton"))
-        .args(["loadtest", "--customers", "4", "--agents", "1", "--duration", "3", "--json"])
+        .args([
+            "loadtest",
+            "--customers",
+            "4",
+            "--agents",
+            "1",
+            "--duration",
+            "3",
+            "--json",
+        ])
         .args(["--send-over", send_over])
         .env("RUST_LOG", "warn")
         .output()

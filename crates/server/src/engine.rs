@@ -458,48 +458,49 @@ struct Applied {
 async fn try_batch(core: &Core, batch: &[Job]) -> Result<Vec<Result<Applied, ApiError>>, StoreError> {
     let mut tx = core.store.begin().await?;
     let mut results = Vec::with_capacity(batch.len());
+    let mut notifications = Vec::new();
     for job in batch {
         match apply(core, &mut tx, &job.input).await {
             Ok(applied) => {
-                notify_instances(core, &mut tx, &applied).await?;
+                if core.store.dialect() == baton_store::Dialect::Postgres {
+                    notifications.extend(notifications_of(core, &applied));
+                }
                 results.push(Ok(applied))
             }
             Err(JobError::Api(e)) => results.push(Err(e)),
             Err(JobError::Store(e)) => return Err(e),
         }
     }
+    tx.notify_all(&notifications).await?;
     tx.commit().await?;
     Ok(results)
 }
 
-/// Tells the other instances (PostgreSQL) what this turn published, on commit.
-async fn notify_instances(core: &Core, tx: &mut Tx, applied: &Applied) -> Result<(), StoreError> {
-    if core.store.dialect() != baton_store::Dialect::Postgres {
-        return Ok(());
-    }
+/// What the other instances (PostgreSQL) must hear of this turn: sent in its transaction, so
+/// on commit.
+fn notifications_of(core: &Core, applied: &Applied) -> Vec<String> {
+    let mut out = Vec::new();
     for m in &applied.publish {
         let full = json!({ "origin": core.instance, "kind": "message", "message": m }).to_string();
-        let payload = if full.len() <= baton_store::MAX_NOTIFY_BYTES {
+        out.push(if full.len() <= baton_store::MAX_NOTIFY_BYTES {
             full
         } else {
             json!({ "origin": core.instance, "kind": "message_ref", "conversation_id": m.conversation_id, "seq": m.seq }).to_string()
-        };
-        tx.notify(&payload).await?;
+        });
     }
     for e in &applied.inbox {
         let workspace_id = &applied.outcome.conversation.workspace_id;
         let full =
             json!({ "origin": core.instance, "kind": "inbox", "workspace_id": workspace_id, "event": e }).to_string();
-        if full.len() <= baton_store::MAX_NOTIFY_BYTES {
-            tx.notify(&full).await?;
+        out.push(if full.len() <= baton_store::MAX_NOTIFY_BYTES {
+            full
         } else {
             let brief = json!({ "type": e["type"], "conversation_id": e["conversation_id"], "truncated": true });
-            let payload =
-                json!({ "origin": core.instance, "kind": "inbox", "workspace_id": workspace_id, "event": brief });
-            tx.notify(&payload.to_string()).await?;
-        }
+            json!({ "origin": core.instance, "kind": "inbox", "workspace_id": workspace_id, "event": brief })
+                .to_string()
+        });
     }
-    Ok(())
+    out
 }
 
 fn finish(core: &Core, batch: Vec<Job>, results: Vec<Result<Applied, ApiError>>) {

@@ -279,6 +279,16 @@ impl Tx {
     }
 
     pub async fn touch_assigned(&mut self, member_id: &str, now: i64) -> Result<()> {
+        if self.dialect() == crate::Dialect::Postgres {
+            // Transactions that assign lock all the workspace's members, always in id order:
+            // two of them assigning the same agents in opposite orders would deadlock.
+            let _: Vec<(String,)> = self
+                .all(
+                    "SELECT id FROM members WHERE workspace_id = (SELECT workspace_id FROM members WHERE id = $1) ORDER BY id FOR UPDATE",
+                    args![member_id],
+                )
+                .await?;
+        }
         self.execute(
             "UPDATE members SET last_assigned_at = $1 WHERE id = $2",
             args![now, member_id],

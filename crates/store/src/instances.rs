@@ -3,8 +3,7 @@
 //! that reach every instance (`pg_notify` inside the turn's transaction, delivered on commit).
 //! With SQLite there is one instance: the lock always succeeds and notifications are local.
 
-use crate::sql::args;
-use crate::{Db, Dialect, Result, Store, Tx};
+use crate::{Db, Dialect, Result, Store, Tx, TxInner};
 use sqlx::Connection;
 
 /// The channel turns notify on.
@@ -68,13 +67,19 @@ impl Store {
 }
 
 impl Tx {
-    /// Queues a notification to every instance, sent when the transaction commits
-    /// (PostgreSQL; nothing with SQLite).
-    pub async fn notify(&mut self, payload: &str) -> Result<()> {
-        if self.dialect() != Dialect::Postgres {
+    /// Queues notifications to every instance, in order, sent when the transaction commits
+    /// (PostgreSQL, one statement for all; nothing with SQLite).
+    pub async fn notify_all(&mut self, payloads: &[String]) -> Result<()> {
+        let TxInner::Postgres(t) = &mut self.inner else {
+            return Ok(());
+        };
+        if payloads.is_empty() {
             return Ok(());
         }
-        self.execute("SELECT pg_notify($1, $2)", args![NOTIFY_CHANNEL, payload])
+        sqlx::query("SELECT pg_notify($1, p) FROM unnest($2::text[]) WITH ORDINALITY AS n(p, i) ORDER BY i")
+            .bind(NOTIFY_CHANNEL)
+            .bind(payloads)
+            .execute(&mut **t)
             .await?;
         Ok(())
     }
