@@ -336,13 +336,18 @@ impl Customer {
         })
         .await;
         read.map_err(|_| anyhow!("no answer on the WebSocket within 30 s"))??;
+        self.answered(sent);
+        Ok(got)
+    }
+
+    /// Counts a customer message answered, with its latency.
+    fn answered(&self, sent: Instant) {
         self.stats
             .latencies_us
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(sent.elapsed().as_micros() as u64);
         self.stats.customer_turns.fetch_add(1, Ordering::Relaxed);
-        Ok(got)
     }
 
     async fn timed(&self, conv: &str, token: &str, body: Value) -> Result<Vec<String>> {
@@ -359,12 +364,7 @@ impl Customer {
         if status != StatusCode::OK {
             bail!("message refused: {status} {v}");
         }
-        self.stats
-            .latencies_us
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(sent.elapsed().as_micros() as u64);
-        self.stats.customer_turns.fetch_add(1, Ordering::Relaxed);
+        self.answered(sent);
         Ok(texts(&v["messages"]))
     }
 

@@ -42,7 +42,7 @@ pub enum TurnInput {
         conversation_id: String,
         outbox_id: i64,
         event: Event,
-        attempts: Vec<WebhookAttempt>,
+        attempts: Vec<baton_store::DeliveryAttempt>,
     },
     Timer {
         conversation_id: String,
@@ -58,18 +58,6 @@ pub enum TurnInput {
     CustomerCancel {
         conversation_id: String,
     },
-}
-
-/// One attempt at a webhook call, for the delivery log.
-#[derive(Debug, Clone)]
-pub struct WebhookAttempt {
-    pub node: String,
-    pub url: String,
-    pub attempt: i64,
-    pub status_code: Option<i64>,
-    pub error: Option<String>,
-    pub duration_ms: i64,
-    pub at: i64,
 }
 
 /// What an agent does to a conversation.
@@ -592,18 +580,7 @@ async fn apply(core: &Core, tx: &mut Tx, input: &TurnInput) -> Result<Applied, J
         } => {
             let conv = lock(tx, conversation_id).await?;
             for a in attempts {
-                let delivery = baton_store::NewDelivery {
-                    workspace_id: &conv.workspace_id,
-                    conversation_id,
-                    node: &a.node,
-                    url: &a.url,
-                    attempt: a.attempt,
-                    status_code: a.status_code,
-                    error: a.error.as_deref(),
-                    duration_ms: a.duration_ms,
-                    now: a.at,
-                };
-                tx.insert_delivery(&delivery).await?;
+                tx.insert_delivery(&conv.workspace_id, conversation_id, a).await?;
             }
             if !tx.complete_outbox(*outbox_id, now).await? {
                 return Ok(unchanged(conv, Vec::new(), false));

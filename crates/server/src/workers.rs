@@ -2,11 +2,11 @@
 //! timers. Both feed their results back through the engine as turns; both resume after a
 //! restart from what the store holds.
 
-use crate::engine::{Core, Engine, TurnInput, WebhookAttempt};
+use crate::engine::{Core, Engine, TurnInput};
 use crate::metrics::METRICS;
 use crate::webhook::{Signing, WebhookClient};
 use baton_flow::runtime::{AiOutcome, AiRequest, Event, WebhookCall};
-use baton_store::OutboxItem;
+use baton_store::{DeliveryAttempt, OutboxItem};
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -131,7 +131,7 @@ async fn call_webhook(
     webhooks: &WebhookClient,
     item: &OutboxItem,
     call: &WebhookCall,
-) -> (Event, Vec<WebhookAttempt>) {
+) -> (Event, Vec<DeliveryAttempt>) {
     let secret = match core.store.workspace(&item.workspace_id).await {
         Ok(Some(ws)) => ws.webhook_secret,
         _ => String::new(),
@@ -153,7 +153,7 @@ async fn call_webhook(
     let now = core.clock.now_ms();
     let attempts = attempts
         .into_iter()
-        .map(|a| WebhookAttempt {
+        .map(|a| DeliveryAttempt {
             node: call.node.clone(),
             url: call.url.clone(),
             attempt: i64::from(a.attempt),

@@ -41,23 +41,28 @@ pub struct WebhookDelivery {
     pub created_at: i64,
 }
 
-pub struct NewDelivery<'a> {
-    pub workspace_id: &'a str,
-    pub conversation_id: &'a str,
-    pub node: &'a str,
-    pub url: &'a str,
+/// One attempt at a webhook call, for the delivery log.
+#[derive(Debug, Clone)]
+pub struct DeliveryAttempt {
+    pub node: String,
+    pub url: String,
     pub attempt: i64,
     pub status_code: Option<i64>,
-    pub error: Option<&'a str>,
+    pub error: Option<String>,
     pub duration_ms: i64,
-    pub now: i64,
+    pub at: i64,
 }
 
 impl Tx {
-    pub async fn insert_delivery(&mut self, d: &NewDelivery<'_>) -> Result<()> {
+    pub async fn insert_delivery(
+        &mut self,
+        workspace_id: &str,
+        conversation_id: &str,
+        d: &DeliveryAttempt,
+    ) -> Result<()> {
         self.execute(
             "INSERT INTO webhook_deliveries (workspace_id, conversation_id, node, url, attempt, status_code, error, duration_ms, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            args![d.workspace_id, d.conversation_id, d.node, d.url, d.attempt, d.status_code, d.error, d.duration_ms, d.now],
+            args![workspace_id, conversation_id, &d.node, &d.url, d.attempt, d.status_code, &d.error, d.duration_ms, d.at],
         )
         .await?;
         Ok(())
