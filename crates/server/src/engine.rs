@@ -467,28 +467,33 @@ async fn try_batch(core: &Core, batch: &[Job]) -> Result<Vec<Result<Applied, Api
 /// What the other instances (PostgreSQL) must hear of this turn: sent in its transaction, so
 /// on commit.
 fn notifications_of(core: &Core, applied: &Applied) -> Vec<String> {
-    let mut out = Vec::new();
-    for m in &applied.publish {
-        let full = json!({ "origin": core.instance, "kind": "message", "message": m }).to_string();
-        out.push(if full.len() <= baton_store::MAX_NOTIFY_BYTES {
+    // The whole item when it fits in a notification, else a reference to read it by.
+    let fitting = |full: Value, reference: &dyn Fn() -> Value| {
+        let full = full.to_string();
+        if full.len() <= baton_store::MAX_NOTIFY_BYTES {
             full
         } else {
-            json!({ "origin": core.instance, "kind": "message_ref", "conversation_id": m.conversation_id, "seq": m.seq }).to_string()
-        });
-    }
-    for e in &applied.inbox {
-        let workspace_id = &applied.outcome.conversation.workspace_id;
-        let full =
-            json!({ "origin": core.instance, "kind": "inbox", "workspace_id": workspace_id, "event": e }).to_string();
-        out.push(if full.len() <= baton_store::MAX_NOTIFY_BYTES {
-            full
-        } else {
-            let brief = json!({ "type": e["type"], "conversation_id": e["conversation_id"], "truncated": true });
-            json!({ "origin": core.instance, "kind": "inbox", "workspace_id": workspace_id, "event": brief })
-                .to_string()
-        });
-    }
-    out
+            reference().to_string()
+        }
+    };
+    let origin = &core.instance;
+    let workspace_id = &applied.outcome.conversation.workspace_id;
+    let messages = applied.publish.iter().map(|m| {
+        fitting(
+            json!({ "origin": origin, "kind": "message", "message": m }),
+            &|| json!({ "origin": origin, "kind": "message_ref", "conversation_id": m.conversation_id, "seq": m.seq }),
+        )
+    });
+    let inbox = applied.inbox.iter().map(|e| {
+        fitting(
+            json!({ "origin": origin, "kind": "inbox", "workspace_id": workspace_id, "event": e }),
+            &|| {
+                let brief = json!({ "type": e["type"], "conversation_id": e["conversation_id"], "truncated": true });
+                json!({ "origin": origin, "kind": "inbox", "workspace_id": workspace_id, "event": brief })
+            },
+        )
+    });
+    messages.chain(inbox).collect()
 }
 
 fn finish(core: &Core, batch: Vec<Job>, results: Vec<Result<Applied, ApiError>>) {

@@ -69,21 +69,28 @@ pub enum Dialect {
 
 #[derive(Clone)]
 enum Db {
-    Sqlite(SqlitePool),
+    Sqlite(SqliteDb),
     Postgres(PgPool),
 }
 
-/// The store: a connection pool on one of the two databases.
+/// The connections to a SQLite database.
+#[derive(Clone)]
+struct SqliteDb {
+    /// Writes outside a transaction.
+    pool: SqlitePool,
+    /// Read-only connections for reads, so a read never waits for a connection that is itself
+    /// waiting for the write lock (the writer reads while it holds that lock).
+    read_pool: SqlitePool,
+    /// The connection transactions write on (see `sql.rs`).
+    writer: sql::SqliteWriter,
+    /// Read connections used on the calling thread, for the reads of every request.
+    readers: std::sync::Arc<sql::SqliteReaders>,
+}
+
+/// The store: connections to one of the two databases.
 #[derive(Clone)]
 pub struct Store {
     db: Db,
-    /// SQLite: read-only connections for reads, so a read never waits for a connection that
-    /// is itself waiting for the write lock (the writer reads while it holds that lock).
-    reader: Option<SqlitePool>,
-    /// SQLite: the connection transactions write on (see `sql.rs`).
-    writer: Option<sql::SqliteWriter>,
-    /// SQLite: read connections used on the calling thread, for the reads of every request.
-    readers: Option<std::sync::Arc<sql::SqliteReaders>>,
     /// PostgreSQL: the connection holding this instance's outbox locks.
     lock_conn: std::sync::Arc<tokio::sync::Mutex<Option<sqlx::PgConnection>>>,
 }
@@ -92,7 +99,10 @@ pub struct Store {
 macro_rules! on_pool {
     ($store:expr, $pool:ident => $body:expr) => {
         match &$store.db {
-            $crate::Db::Sqlite($pool) => $body,
+            $crate::Db::Sqlite(sqlite) => {
+                let $pool = &sqlite.pool;
+                $body
+            }
             $crate::Db::Postgres($pool) => $body,
         }
     };
@@ -102,19 +112,16 @@ pub(crate) use on_pool;
 /// Like [`on_pool!`] for queries that only read: on SQLite they use the read-only pool.
 macro_rules! on_read {
     ($store:expr, $pool:ident => $body:expr) => {
-        match (&$store.db, &$store.reader) {
-            ($crate::Db::Sqlite(_), Some($pool)) => $body,
-            ($crate::Db::Sqlite($pool), None) => $body,
-            ($crate::Db::Postgres($pool), _) => $body,
+        match &$store.db {
+            $crate::Db::Sqlite(sqlite) => {
+                let $pool = &sqlite.read_pool;
+                $body
+            }
+            $crate::Db::Postgres($pool) => $body,
         }
     };
 }
 pub(crate) use on_read;
-
-/// A SQLite store always opens its own connections (`Store::connect`): this is never returned.
-fn no_sqlite_connection() -> StoreError {
-    StoreError::Conflict("the SQLite store has no connection of its own".into())
-}
 
 /// A database transaction; dropped without `commit`, it rolls back.
 pub struct Tx {
@@ -240,17 +247,19 @@ impl Store {
             let read_options = SqliteConnectOptions::from_str(url)?
                 .read_only(true)
                 .busy_timeout(Duration::from_secs(10));
-            let reader = SqlitePoolOptions::new()
+            let read_pool = SqlitePoolOptions::new()
                 .max_connections(8)
                 .connect_with(read_options)
                 .await?;
             // Opened after the pool, which creates the file and switches it to WAL.
             let writer = sql::open_writer(&path)?;
             Ok(Store {
-                reader: Some(reader),
-                writer: Some(writer),
-                readers: Some(std::sync::Arc::new(sql::SqliteReaders::new(&path))),
-                db: Db::Sqlite(pool),
+                db: Db::Sqlite(SqliteDb {
+                    pool,
+                    read_pool,
+                    writer,
+                    readers: std::sync::Arc::new(sql::SqliteReaders::new(&path)),
+                }),
                 lock_conn: Default::default(),
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
@@ -262,9 +271,6 @@ impl Store {
                 .connect_with(options)
                 .await?;
             Ok(Store {
-                reader: None,
-                writer: None,
-                readers: None,
                 db: Db::Postgres(pool),
                 lock_conn: Default::default(),
             })
@@ -275,10 +281,9 @@ impl Store {
 
     /// Rows of a read outside a transaction.
     pub(crate) async fn read_all<T: sql::Row>(&self, sql: &'static str, args: &[sql::Arg<'_>]) -> Result<Vec<T>> {
-        match (&self.db, &self.readers) {
-            (Db::Sqlite(_), Some(readers)) => readers.all(sql, args),
-            (Db::Sqlite(_), None) => Err(no_sqlite_connection()),
-            (Db::Postgres(pool), _) => Ok(bind_pg!(sqlx::query_as::<_, T>(sql), args).fetch_all(pool).await?),
+        match &self.db {
+            Db::Sqlite(sqlite) => sqlite.readers.all(sql, args),
+            Db::Postgres(pool) => Ok(bind_pg!(sqlx::query_as::<_, T>(sql), args).fetch_all(pool).await?),
         }
     }
 
@@ -288,10 +293,9 @@ impl Store {
         sql: &'static str,
         args: &[sql::Arg<'_>],
     ) -> Result<Option<T>> {
-        match (&self.db, &self.readers) {
-            (Db::Sqlite(_), Some(readers)) => readers.optional(sql, args),
-            (Db::Sqlite(_), None) => Err(no_sqlite_connection()),
-            (Db::Postgres(pool), _) => Ok(bind_pg!(sqlx::query_as::<_, T>(sql), args).fetch_optional(pool).await?),
+        match &self.db {
+            Db::Sqlite(sqlite) => sqlite.readers.optional(sql, args),
+            Db::Postgres(pool) => Ok(bind_pg!(sqlx::query_as::<_, T>(sql), args).fetch_optional(pool).await?),
         }
     }
 
@@ -323,21 +327,18 @@ impl Store {
                 continue;
             }
             for statement in script.split(';').map(str::trim).filter(|s| !s.is_empty()) {
-                match &mut tx.inner {
-                    TxInner::Sqlite(t) => t.execute_raw(statement).map_err(|e| StoreError::Migration {
-                        name,
-                        message: e.to_string(),
-                    })?,
-                    TxInner::Postgres(t) => {
-                        sqlx::raw_sql(sqlx::AssertSqlSafe(statement.to_string()))
-                            .execute(&mut **t)
-                            .await
-                            .map_err(|e| StoreError::Migration {
-                                name,
-                                message: e.to_string(),
-                            })?;
-                    }
-                }
+                let applied = match &mut tx.inner {
+                    TxInner::Sqlite(t) => t.execute_raw(statement),
+                    TxInner::Postgres(t) => sqlx::raw_sql(sqlx::AssertSqlSafe(statement.to_string()))
+                        .execute(&mut **t)
+                        .await
+                        .map(|_| ())
+                        .map_err(StoreError::from),
+                };
+                applied.map_err(|e| StoreError::Migration {
+                    name,
+                    message: e.to_string(),
+                })?;
             }
             tx.execute(
                 "INSERT INTO baton_migrations (name, applied_at) VALUES ($1, 0)",
@@ -353,10 +354,7 @@ impl Store {
     /// Begins a write transaction (SQLite: `BEGIN IMMEDIATE`, so writers queue up front).
     pub async fn begin(&self) -> Result<Tx> {
         let inner = match &self.db {
-            Db::Sqlite(_) => match &self.writer {
-                Some(writer) => TxInner::Sqlite(sql::SqliteTx::begin(writer).await?),
-                None => return Err(no_sqlite_connection()),
-            },
+            Db::Sqlite(sqlite) => TxInner::Sqlite(sql::SqliteTx::begin(&sqlite.writer).await?),
             Db::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
         };
         Ok(Tx { inner })

@@ -156,18 +156,28 @@ impl SqliteTx {
     }
 
     pub(crate) fn all<T: Row>(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<T>> {
-        let mut statement = self.conn.prepare_cached(sql)?;
-        let rows = statement.query_map(rusqlite::params_from_iter(args), T::from_sqlite)?;
-        rows.collect::<rusqlite::Result<Vec<T>>>().map_err(StoreError::from)
+        query_all(&self.conn, sql, args)
     }
 
     pub(crate) fn optional<T: Row>(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Option<T>> {
-        let mut statement = self.conn.prepare_cached(sql)?;
-        let mut rows = statement.query(rusqlite::params_from_iter(args))?;
-        match rows.next()? {
-            Some(row) => Ok(Some(T::from_sqlite(row)?)),
-            None => Ok(None),
-        }
+        query_optional(&self.conn, sql, args)
+    }
+}
+
+/// Every row of a query, on a connection's cached statement.
+fn query_all<T: Row>(conn: &rusqlite::Connection, sql: &str, args: &[Arg<'_>]) -> Result<Vec<T>> {
+    let mut statement = conn.prepare_cached(sql)?;
+    let rows = statement.query_map(rusqlite::params_from_iter(args), T::from_sqlite)?;
+    rows.collect::<rusqlite::Result<Vec<T>>>().map_err(StoreError::from)
+}
+
+/// The first row of a query, if any, on a connection's cached statement.
+fn query_optional<T: Row>(conn: &rusqlite::Connection, sql: &str, args: &[Arg<'_>]) -> Result<Option<T>> {
+    let mut statement = conn.prepare_cached(sql)?;
+    let mut rows = statement.query(rusqlite::params_from_iter(args))?;
+    match rows.next()? {
+        Some(row) => Ok(Some(T::from_sqlite(row)?)),
+        None => Ok(None),
     }
 }
 
@@ -222,21 +232,10 @@ impl SqliteReaders {
     }
 
     pub(crate) fn all<T: Row>(&self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<T>> {
-        self.with(|conn| {
-            let mut statement = conn.prepare_cached(sql)?;
-            let rows = statement.query_map(rusqlite::params_from_iter(args), T::from_sqlite)?;
-            rows.collect::<rusqlite::Result<Vec<T>>>().map_err(StoreError::from)
-        })
+        self.with(|conn| query_all(conn, sql, args))
     }
 
     pub(crate) fn optional<T: Row>(&self, sql: &str, args: &[Arg<'_>]) -> Result<Option<T>> {
-        self.with(|conn| {
-            let mut statement = conn.prepare_cached(sql)?;
-            let mut rows = statement.query(rusqlite::params_from_iter(args))?;
-            match rows.next()? {
-                Some(row) => Ok(Some(T::from_sqlite(row)?)),
-                None => Ok(None),
-            }
-        })
+        self.with(|conn| query_optional(conn, sql, args))
     }
 }

@@ -547,18 +547,10 @@ async fn follow_inbox(state: AppState, caller: Caller, socket: WebSocket) {
                 Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => open = false,
                 Some(Ok(WsMessage::Text(t))) => {
                     let frame: Value = serde_json::from_str(&t).unwrap_or(Value::Null);
-                    match frame["type"].as_str() {
-                        Some("ping") => {
-                            open = sink.send(WsMessage::Text(json!({ "type": "pong" }).to_string().into())).await.is_ok();
-                        }
-                        Some("watch") => {
-                            watched = frame["conversation_id"].as_str().filter(|id| id.len() <= 64).map(str::to_string);
-                        }
-                        // Older clients: any frame naming "ping".
-                        _ if t.contains("\"ping\"") => {
-                            open = sink.send(WsMessage::Text(json!({ "type": "pong" }).to_string().into())).await.is_ok();
-                        }
-                        _ => {}
+                    if frame["type"] == "watch" {
+                        watched = frame["conversation_id"].as_str().filter(|id| id.len() <= 64).map(str::to_string);
+                    } else if t.contains("\"ping\"") {
+                        open = sink.send(WsMessage::Text(json!({ "type": "pong" }).to_string().into())).await.is_ok();
                     }
                 }
                 Some(Ok(_)) => {}
