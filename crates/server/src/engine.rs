@@ -338,7 +338,7 @@ impl Engine {
                 let writers = (0..POSTGRES_WRITERS)
                     .map(|_| {
                         let (tx, rx) = mpsc::channel(QUEUE_CAPACITY / POSTGRES_WRITERS);
-                        tokio::spawn(writer(core.clone(), rx));
+                        tokio::spawn(writer(core.clone(), rx, Publish::Here));
                         tx
                     })
                     .collect();
@@ -346,12 +346,14 @@ impl Engine {
             }
             baton_store::Dialect::Sqlite => {
                 let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
+                let (to_publisher, published) = mpsc::unbounded_channel();
+                tokio::spawn(publisher(core.clone(), published));
                 // A SQLite statement runs on the thread that issues it (no driver thread in
                 // between): the writer gets a thread of its own, so a commit's fsync never
                 // holds up the threads serving requests.
                 let started = std::thread::Builder::new().name("baton-writer".into()).spawn(move || {
                     match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                        Ok(runtime) => runtime.block_on(writer(core, rx)),
+                        Ok(runtime) => runtime.block_on(writer(core, rx, Publish::Publisher(to_publisher))),
                         Err(e) => tracing::error!(error = %e, "the turn writer could not start"),
                     }
                 });
@@ -391,7 +393,17 @@ fn conversation_hash(key: &str) -> u64 {
     })
 }
 
-async fn writer(core: Arc<Core>, mut rx: mpsc::Receiver<Job>) {
+/// A committed (or failed) batch: each turn with its result.
+type Done = Vec<(Job, Result<Applied, ApiError>)>;
+
+/// Where a writer hands its committed batches: told on the spot, or by the publisher task
+/// when the writer has a thread of its own (SQLite), so the writer goes back to writing.
+enum Publish {
+    Here,
+    Publisher(mpsc::UnboundedSender<Done>),
+}
+
+async fn writer(core: Arc<Core>, mut rx: mpsc::Receiver<Job>, publish: Publish) {
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -400,45 +412,64 @@ async fn writer(core: Arc<Core>, mut rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        run_batch(&core, batch).await;
+        let done = run_batch(&core, batch).await;
+        match &publish {
+            Publish::Here => finish(&core, done),
+            Publish::Publisher(to) => {
+                if let Err(mpsc::error::SendError(done)) = to.send(done) {
+                    finish(&core, done);
+                }
+            }
+        }
+    }
+}
+
+/// Tells everyone about the batches a writer committed, in commit order.
+async fn publisher(core: Arc<Core>, mut rx: mpsc::UnboundedReceiver<Done>) {
+    while let Some(done) = rx.recv().await {
+        finish(&core, done);
     }
 }
 
 /// One transaction for the whole batch; when it fails, each turn is retried on its own so one
 /// bad turn cannot sink the others.
-async fn run_batch(core: &Core, batch: Vec<Job>) {
+async fn run_batch(core: &Core, batch: Vec<Job>) -> Done {
     match try_batch(core, &batch).await {
         Ok(results) => {
             METRICS.turn_batches.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            finish(core, batch, results);
+            batch.into_iter().zip(results).collect()
         }
         Err(e) if batch.len() > 1 => {
             tracing::warn!(error = %e, size = batch.len(), "batch failed; applying its turns one by one");
+            let mut done = Vec::with_capacity(batch.len());
             for job in batch {
-                let single = vec![job];
+                let single = [job];
                 match try_batch(core, &single).await {
-                    Ok(results) => finish(core, single, results),
-                    Err(e) => fail(single, &e),
+                    Ok(results) => done.extend(single.into_iter().zip(results)),
+                    Err(e) => done.extend(failed(single, &e)),
                 }
             }
+            done
         }
-        Err(e) => fail(batch, &e),
+        Err(e) => failed(batch, &e).collect(),
     }
 }
 
-fn fail(batch: Vec<Job>, e: &StoreError) {
-    for job in batch {
-        let _ = job.reply.send(Err(ApiError::unavailable(format!(
-            "the turn could not be stored ({e}); retry with the same client id"
-        ))));
-    }
+fn failed(
+    batch: impl IntoIterator<Item = Job>,
+    e: &StoreError,
+) -> impl Iterator<Item = (Job, Result<Applied, ApiError>)> {
+    let error = ApiError::unavailable(format!(
+        "the turn could not be stored ({e}); retry with the same client id"
+    ));
+    batch.into_iter().map(move |job| (job, Err(error.clone())))
 }
 
 struct Applied {
     outcome: TurnOutcome,
     publish: Vec<Message>,
     /// Inbox events for the workspace's agents.
-    inbox: Vec<Value>,
+    inbox: Vec<InboxItem>,
     outbox: bool,
     timers: bool,
 }
@@ -484,7 +515,12 @@ fn notifications_of(core: &Core, applied: &Applied) -> Vec<String> {
             &|| json!({ "origin": origin, "kind": "message_ref", "conversation_id": m.conversation_id, "seq": m.seq }),
         )
     });
-    let inbox = applied.inbox.iter().map(|e| {
+    let inbox = applied.inbox.iter().map(|item| {
+        let e = match item {
+            InboxItem::Message(m) => InboxItem::Message(m.clone()).into_value(),
+            InboxItem::Event(e) => e.clone(),
+        };
+        let e = &e;
         fitting(
             json!({ "origin": origin, "kind": "inbox", "workspace_id": workspace_id, "event": e }),
             &|| {
@@ -496,10 +532,32 @@ fn notifications_of(core: &Core, applied: &Applied) -> Vec<String> {
     messages.chain(inbox).collect()
 }
 
-fn finish(core: &Core, batch: Vec<Job>, results: Vec<Result<Applied, ApiError>>) {
+/// What the workspace's agents hear of a turn, in order. A message becomes its JSON event
+/// after the commit, off the writer.
+enum InboxItem {
+    /// `message.created`.
+    Message(Message),
+    /// A conversation event, already JSON.
+    Event(Value),
+}
+
+impl InboxItem {
+    fn into_value(self) -> Value {
+        match self {
+            InboxItem::Message(m) => json!({
+                "type": "message.created",
+                "conversation_id": m.conversation_id,
+                "message": crate::routes::conversations::MessageView::from_message(&m),
+            }),
+            InboxItem::Event(event) => event,
+        }
+    }
+}
+
+fn finish(core: &Core, done: Done) {
     let mut wake_outbox = false;
     let mut wake_timers = false;
-    for (job, result) in batch.into_iter().zip(results) {
+    for (job, result) in done {
         let reply = match result {
             Ok(applied) => {
                 METRICS.turns.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -511,8 +569,9 @@ fn finish(core: &Core, batch: Vec<Job>, results: Vec<Result<Applied, ApiError>>)
                 for m in applied.publish {
                     core.hub.publish(m);
                 }
-                for e in applied.inbox {
-                    core.hub.publish_inbox(&applied.outcome.conversation.workspace_id, e);
+                for item in applied.inbox {
+                    core.hub
+                        .publish_inbox(&applied.outcome.conversation.workspace_id, item.into_value());
                 }
                 Ok(applied.outcome)
             }
@@ -752,7 +811,7 @@ struct Turn {
     now: i64,
     outbound: Vec<Message>,
     publish: Vec<Message>,
-    inbox: Vec<Value>,
+    inbox: Vec<InboxItem>,
     outbox: bool,
     timers: bool,
     /// The customer's message this turn answers (its payload records the turn's last seq).
@@ -834,13 +893,13 @@ impl Turn {
             self.outbound.push(m.clone());
         }
         if role != "event" {
-            self.inbox.push(json!({ "type": "message.created", "conversation_id": self.conv.id, "message": crate::routes::conversations::MessageView::from_message(&m) }));
+            self.inbox.push(InboxItem::Message(m.clone()));
         }
         if matches!(role, "customer" | "bot" | "agent") {
-            self.emit(
+            self.emit_with(
                 tx,
                 "message.created",
-                json!({ "message": crate::routes::conversations::MessageView::from_message(&m) }),
+                || json!({ "message": crate::routes::conversations::MessageView::from_message(&m) }),
             )
             .await?;
         }
@@ -863,17 +922,33 @@ impl Turn {
 
     /// Queues an outbound event and tells the inbox.
     async fn emit(&mut self, tx: &mut Tx, event_type: &str, data: Value) -> Result<(), JobError> {
-        let mut body = json!({ "conversation_id": self.conv.id, "workspace_id": self.conv.workspace_id });
-        if let (Value::Object(b), Value::Object(d)) = (&mut body, data) {
-            b.extend(d);
+        self.emit_with(tx, event_type, move || data).await
+    }
+
+    /// [`Turn::emit`] with `data` built only when someone hears the event: most workspaces
+    /// subscribe to no `message.created`.
+    async fn emit_with(&mut self, tx: &mut Tx, event_type: &str, data: impl FnOnce() -> Value) -> Result<(), JobError> {
+        let to_inbox = event_type.starts_with("conversation.");
+        let (conversation_id, workspace_id) = (&self.conv.id, &self.conv.workspace_id);
+        let body = || {
+            let mut body = json!({ "conversation_id": conversation_id, "workspace_id": workspace_id });
+            if let (Value::Object(b), Value::Object(d)) = (&mut body, data()) {
+                b.extend(d);
+            }
+            body
+        };
+        let subscriptions = crate::events::subscriptions_for(tx, workspace_id, event_type).await?;
+        if subscriptions.is_empty() && !to_inbox {
+            return Ok(());
         }
-        if crate::events::emit(tx, &self.conv.workspace_id, event_type, &body, self.now).await? {
+        let mut body = body();
+        if !subscriptions.is_empty() {
+            crate::events::queue(tx, workspace_id, subscriptions, event_type, &body, self.now).await?;
             self.outbox = true;
         }
-        if event_type.starts_with("conversation.") {
-            let mut inbox_event = body;
-            inbox_event["type"] = json!(event_type);
-            self.inbox.push(inbox_event);
+        if to_inbox {
+            body["type"] = json!(event_type);
+            self.inbox.push(InboxItem::Event(body));
         }
         Ok(())
     }

@@ -54,27 +54,32 @@ impl EventPayload {
     }
 }
 
-/// Queues `event_type` with `data` for every subscription of the workspace that wants it.
-/// Returns whether anything was queued (so the outbox worker is woken).
-pub async fn emit(
+/// The workspace's subscriptions that want `event_type` (none for most workspaces: that
+/// answer is remembered for a moment, so a turn's events cost no lookup).
+pub async fn subscriptions_for(
     tx: &mut Tx,
     workspace_id: &str,
     event_type: &str,
-    data: &Value,
-    now: i64,
-) -> Result<bool, StoreError> {
+) -> Result<Vec<baton_store::EventSubscription>, StoreError> {
     if known_without_subscriptions(workspace_id) {
-        return Ok(false);
+        return Ok(Vec::new());
     }
     let all = tx.active_subscriptions(workspace_id).await?;
     if all.is_empty() {
         remember_without_subscriptions(workspace_id);
-        return Ok(false);
     }
-    let subscriptions: Vec<_> = all.into_iter().filter(|s| s.wants(event_type)).collect();
-    if subscriptions.is_empty() {
-        return Ok(false);
-    }
+    Ok(all.into_iter().filter(|s| s.wants(event_type)).collect())
+}
+
+/// Queues `event_type` with `data` for each of `subscriptions` (from [`subscriptions_for`]).
+pub async fn queue(
+    tx: &mut Tx,
+    workspace_id: &str,
+    subscriptions: Vec<baton_store::EventSubscription>,
+    event_type: &str,
+    data: &Value,
+    now: i64,
+) -> Result<(), StoreError> {
     let conversation_id = data.get("conversation_id").and_then(Value::as_str).unwrap_or("");
     for s in subscriptions {
         let payload = EventPayload {
@@ -89,7 +94,7 @@ pub async fn emit(
         tx.insert_outbox(workspace_id, conversation_id, OUTBOX_KIND, &text, now)
             .await?;
     }
-    Ok(true)
+    Ok(())
 }
 
 /// `evt_` + 16 random bytes.

@@ -210,6 +210,7 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
     ("0003_events", include_str!("../migrations/sqlite/0003_events.sql")),
     ("0004_kb", include_str!("../migrations/sqlite/0004_kb.sql")),
     ("0005_ai", include_str!("../migrations/sqlite/0005_ai.sql")),
+    ("0006_hot_rows", include_str!("../migrations/sqlite/0006_hot_rows.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     ("0001_init", include_str!("../migrations/postgres/0001_init.sql")),
@@ -220,6 +221,10 @@ const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     ("0003_events", include_str!("../migrations/postgres/0003_events.sql")),
     ("0004_kb", include_str!("../migrations/postgres/0004_kb.sql")),
     ("0005_ai", include_str!("../migrations/postgres/0005_ai.sql")),
+    (
+        "0006_hot_rows",
+        include_str!("../migrations/postgres/0006_hot_rows.sql"),
+    ),
 ];
 
 impl Store {

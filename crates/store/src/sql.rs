@@ -123,7 +123,16 @@ pub(crate) fn open_writer(path: &str) -> Result<SqliteWriter> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.set_prepared_statement_cache_capacity(128);
+    keep_plans(&conn)?;
     Ok(Arc::new(Mutex::new(conn)))
+}
+
+/// Turns on SQLite's query planner stability guarantee. Without it, binding a `LIMIT $n` (or
+/// a range bound, with STAT4) marks a cached statement for compiling again, and
+/// `messages_after` was parsed and planned anew on every call.
+fn keep_plans(conn: &rusqlite::Connection) -> Result<()> {
+    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+    Ok(())
 }
 
 /// A SQLite transaction on the write connection; rolled back when dropped uncommitted.
@@ -220,6 +229,7 @@ impl SqliteReaders {
                 )?;
                 conn.busy_timeout(std::time::Duration::from_secs(10))?;
                 conn.set_prepared_statement_cache_capacity(64);
+                keep_plans(&conn)?;
                 conn
             }
         };
