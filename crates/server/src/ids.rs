@@ -24,8 +24,14 @@ pub fn new_id(prefix: &str) -> String {
 
 /// SHA-256 of a token, hex: what is stored instead of the token.
 pub fn hash_token(token: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Sha256::digest(token.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    let mut hex = String::with_capacity(digest.len() * 2);
+    for b in digest {
+        hex.push(char::from(HEX[usize::from(b >> 4)]));
+        hex.push(char::from(HEX[usize::from(b & 0x0f)]));
+    }
+    hex
 }
 
 /// Compares two strings in time independent of where they differ.
@@ -49,5 +55,13 @@ mod tests {
         assert!(first < second, "{first} should sort before {second}");
         assert!(first.starts_with("conv_") && first.len() == "conv_".len() + 12 + 16);
         assert_ne!(new_id("conv"), new_id("conv"));
+    }
+
+    #[test]
+    fn token_hashes_are_sha256_in_lowercase_hex() {
+        assert_eq!(
+            hash_token("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 }

@@ -87,6 +87,7 @@ pub struct AppState {
     pub trust_forwarded_for: bool,
     /// Open inbox connections per member (presence).
     pub connections: Arc<routes::inbox::Connections>,
+    pub checked_tokens: Arc<auth::CheckedTokens>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -151,6 +152,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         start_limiter: Arc::new(RateLimiter::new(config.start_limit.0, config.start_limit.1)),
         message_limiter: Arc::new(RateLimiter::new(config.message_limit.0, config.message_limit.1)),
         connections: Arc::default(),
+        checked_tokens: Arc::default(),
         trust_forwarded_for: config.trust_forwarded_for,
     };
     let app = routes::app(state.clone());

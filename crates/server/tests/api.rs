@@ -795,6 +795,15 @@ async fn websocket_follows_the_conversation(db: Db) {
     ))
     .await;
     assert!(bad.is_err(), "a wrong token gets no socket");
+    // The right token was checked before (and is remembered): a wrong one is still refused.
+    let res = reqwest::Client::new()
+        .post(format!("{}/api/v1/conversations/{}/messages", s.base, c.id))
+        .bearer_auth("nope")
+        .json(&json!({"client_id": "w3", "text": "hi"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
 }
 
 async fn stalling_timer_fires_when_the_clock_moves(db: Db) {

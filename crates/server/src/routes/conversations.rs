@@ -1,7 +1,7 @@
 //! The customer channel: start a conversation with a widget key, send messages (idempotent by
 //! client id), read replies by polling or over a WebSocket.
 
-use crate::auth::{customer_conversation, Caller, Role};
+use crate::auth::{customer_conversation, customer_conversation_id, Caller, Role};
 use crate::engine::{CustomerContent, StartConversation, TurnInput, TurnOutcome};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{hash_token, new_id, random_token};
@@ -392,8 +392,8 @@ async fn send_message(
     headers: HeaderMap,
     ApiJson(req): ApiJson<SendRequest>,
 ) -> ApiResult<Json<SendResponse>> {
-    let conv = customer_conversation(&state, &id, &headers, None).await?;
-    let outcome = send(&state, &conv, req).await?;
+    let conversation_id = customer_conversation_id(&state, &id, &headers, None).await?;
+    let outcome = send(&state, &conversation_id, req).await?;
     Ok(Json(SendResponse {
         conversation: ConversationView::from(&outcome.conversation),
         messages: outcome.messages.iter().map(MessageView::from_message).collect(),
@@ -401,8 +401,8 @@ async fn send_message(
     }))
 }
 
-async fn send(state: &AppState, conv: &Conversation, req: SendRequest) -> ApiResult<TurnOutcome> {
-    if !state.message_limiter.allow(&conv.id) {
+async fn send(state: &AppState, conversation_id: &str, req: SendRequest) -> ApiResult<TurnOutcome> {
+    if !state.message_limiter.allow(conversation_id) {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
@@ -439,7 +439,7 @@ async fn send(state: &AppState, conv: &Conversation, req: SendRequest) -> ApiRes
     state
         .engine
         .submit(TurnInput::Customer {
-            conversation_id: conv.id.clone(),
+            conversation_id: conversation_id.to_string(),
             client_id: req.client_id,
             content,
         })
@@ -458,12 +458,12 @@ async fn list_messages(
     headers: HeaderMap,
     Query(q): Query<AfterQuery>,
 ) -> ApiResult<Json<MessagesPage>> {
-    let conv = customer_conversation(&state, &id, &headers, q.token.as_deref()).await?;
+    let conversation_id = customer_conversation_id(&state, &id, &headers, q.token.as_deref()).await?;
     let limit = q.limit.unwrap_or(MAX_PAGE).clamp(1, MAX_PAGE);
     let messages = state
         .core
         .store
-        .messages_after(&conv.id, q.after.unwrap_or(0).max(0), limit)
+        .messages_after(&conversation_id, q.after.unwrap_or(0).max(0), limit)
         .await?;
     let last_seq = messages.last().map_or(q.after.unwrap_or(0), |m| m.seq);
     Ok(Json(MessagesPage {
@@ -490,13 +490,13 @@ async fn websocket(
     Query(q): Query<AfterQuery>,
     ws: WebSocketUpgrade,
 ) -> ApiResult<Response> {
-    let conv = customer_conversation(&state, &id, &headers, q.token.as_deref()).await?;
+    let conversation_id = customer_conversation_id(&state, &id, &headers, q.token.as_deref()).await?;
     let after = q.after.unwrap_or(0).max(0);
     Ok(ws
         .max_message_size(CUSTOMER_WS_FRAME)
         .read_buffer_size(WS_BUFFER)
         .write_buffer_size(0)
-        .on_upgrade(move |socket| follow(state, conv, after, socket)))
+        .on_upgrade(move |socket| follow(state, conversation_id, after, socket)))
 }
 
 const CUSTOMER_WS_FRAME: usize = 64 * 1024;
@@ -525,14 +525,14 @@ fn parse_frame(text: &str) -> ApiResult<WsIncoming> {
     }
 }
 
-async fn follow(state: AppState, conv: Conversation, after: i64, socket: WebSocket) {
+async fn follow(state: AppState, conversation_id: String, after: i64, socket: WebSocket) {
     METRICS.ws_connections.fetch_add(1, Ordering::Relaxed);
-    let mut updates = state.core.hub.subscribe(&conv.id);
-    let mut drafts = state.core.hub.subscribe_drafts(&conv.id);
+    let mut updates = state.core.hub.subscribe(&conversation_id);
+    let mut drafts = state.core.hub.subscribe_drafts(&conversation_id);
     let (mut sink, mut stream) = socket.split();
     let mut sent = after;
     // Subscribed first, then the backlog page by page: nothing committed in between is missed.
-    while let Ok(backlog) = state.core.store.messages_after(&conv.id, sent, MAX_PAGE).await {
+    while let Ok(backlog) = state.core.store.messages_after(&conversation_id, sent, MAX_PAGE).await {
         for m in backlog.iter().filter(|m| customer_visible(m)) {
             if send_ws(&mut sink, m).await.is_err() {
                 METRICS.ws_connections.fetch_sub(1, Ordering::Relaxed);
@@ -561,7 +561,7 @@ async fn follow(state: AppState, conv: Conversation, after: i64, socket: WebSock
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
                     // Too far behind: catch up from the store.
-                    match state.core.store.messages_after(&conv.id, sent, MAX_PAGE).await {
+                    match state.core.store.messages_after(&conversation_id, sent, MAX_PAGE).await {
                         Ok(missed) => {
                             for m in missed.iter().filter(|m| customer_visible(m)) {
                                 if send_ws(&mut sink, m).await.is_err() {
@@ -591,7 +591,7 @@ async fn follow(state: AppState, conv: Conversation, after: i64, socket: WebSock
                     let reply = match parse_frame(&text) {
                         Ok(WsIncoming::Ping) => serde_json::json!({"type": "pong"}),
                         Ok(WsIncoming::Message(request)) => {
-                            match send(&state, &conv, request).await {
+                            match send(&state, &conversation_id, request).await {
                                 Ok(o) => serde_json::json!({"type": "ack", "duplicate": o.duplicate, "status": o.conversation.status}),
                                 Err(e) => serde_json::json!({"type": "error", "code": e.code, "message": e.message, "field": e.field}),
                             }

@@ -1,7 +1,7 @@
 //! The inbox: queues and conversations for agents, the hand-over context, agent actions,
 //! presence, teams, real-time events, and hand-over analytics per flow node.
 
-use crate::auth::{customer_conversation, Caller, Role};
+use crate::auth::{customer_conversation_id, Caller, Role};
 use crate::engine::{AgentAction, TurnInput};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::new_id;
@@ -462,12 +462,10 @@ async fn customer_cancel(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
-    let conv = customer_conversation(&state, &id, &headers, None).await?;
+    let conversation_id = customer_conversation_id(&state, &id, &headers, None).await?;
     let outcome = state
         .engine
-        .submit(TurnInput::CustomerCancel {
-            conversation_id: conv.id,
-        })
+        .submit(TurnInput::CustomerCancel { conversation_id })
         .await?;
     Ok(Json(json!({
         "conversation": ConversationView::from(&outcome.conversation),
