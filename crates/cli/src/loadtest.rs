@@ -60,15 +60,20 @@ enum SendOver {
     Ws,
 }
 
-/// A started `baton serve`, killed when dropped.
+/// A started `baton serve`, killed when dropped; its temporary data directory (if it was
+/// given one) is removed then.
 struct Spawned {
     child: Child,
+    data_dir: Option<std::path::PathBuf>,
 }
 
 impl Drop for Spawned {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(dir) = &self.data_dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 
@@ -633,11 +638,15 @@ async fn spawn_server(database_url: Option<&str>) -> Result<(Spawned, String, St
         "loopback",
         "--no-rate-limits",
     ]);
-    match database_url {
-        Some(url) => cmd.args(["--database-url", url]),
+    let data_dir = match database_url {
+        Some(url) => {
+            cmd.args(["--database-url", url]);
+            None
+        }
         None => {
             let dir = std::env::temp_dir().join(format!("baton-load-{}", baton_server::ids::random_token(6)));
-            cmd.args(["--data-dir".as_ref(), dir.as_os_str()])
+            cmd.args(["--data-dir".as_ref(), dir.as_os_str()]);
+            Some(dir)
         }
     };
     let mut child = cmd
@@ -646,7 +655,7 @@ async fn spawn_server(database_url: Option<&str>) -> Result<(Spawned, String, St
         .stderr(Stdio::null())
         .spawn()?;
     let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
-    let spawned = Spawned { child };
+    let spawned = Spawned { child, data_dir };
     // Reads the keys, then keeps draining the server's output for as long as it runs.
     let (tx, rx) = tokio::sync::oneshot::channel();
     std::thread::spawn(move || {
