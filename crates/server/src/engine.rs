@@ -24,6 +24,9 @@ use tokio::sync::{mpsc, oneshot, Notify};
 const MAX_BATCH: usize = 256;
 /// Turns waiting for the writer before callers wait to enqueue.
 const QUEUE_CAPACITY: usize = 8192;
+/// Conversations the SQLite writer keeps as it last wrote them (the ones talking now): their
+/// next turn needs no read, no state parsing and no hand-over lookup. About 2 KB each.
+const WRITTEN_MAX: usize = 1024;
 /// Most messages a customer may read back in one retry answer.
 const REPLAY_LIMIT: i64 = 50;
 
@@ -178,6 +181,7 @@ pub struct Core {
     pub settings: SettingsCache,
     pub availability: AvailabilityCache,
     flows: Mutex<HashMap<(String, i64), Arc<Flow>>>,
+    written: Mutex<HashMap<String, Written>>,
     pub outbox_wake: Notify,
     pub timer_wake: Notify,
     /// This instance's id: notifications from other instances carry theirs.
@@ -200,6 +204,7 @@ impl Core {
             clock,
             hub: Hub::default(),
             flows: Mutex::new(HashMap::new()),
+            written: Mutex::new(HashMap::new()),
             outbox_wake: Notify::new(),
             timer_wake: Notify::new(),
             instance: crate::ids::new_id("inst"),
@@ -282,6 +287,31 @@ impl Core {
         cached.revision = revision;
         cached.checked = Instant::now();
         Ok(())
+    }
+
+    /// The writer's copy of a conversation it wrote lately (SQLite only).
+    fn written(&self, conversation_id: &str) -> Option<Written> {
+        let written = self.written.lock().unwrap_or_else(|p| p.into_inner());
+        written.get(conversation_id).cloned()
+    }
+
+    /// Keeps what a turn wrote, for the conversation's next turn. On SQLite the one writer's
+    /// last write is what the store holds; on PostgreSQL other writers and instances write
+    /// too, so nothing is kept.
+    fn remember_written(&self, written: Written) {
+        if self.store.dialect() != baton_store::Dialect::Sqlite {
+            return;
+        }
+        let mut map = self.written.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= WRITTEN_MAX && !map.contains_key(&written.conv.id) {
+            map.clear();
+        }
+        map.insert(written.conv.id.clone(), written);
+    }
+
+    /// A batch did not commit: what its turns remembered never reached the store.
+    fn forget_written(&self) {
+        self.written.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 
     /// A published flow version, loaded once (versions never change).
@@ -475,6 +505,14 @@ struct Applied {
 }
 
 async fn try_batch(core: &Core, batch: &[Job]) -> Result<Vec<Result<Applied, ApiError>>, StoreError> {
+    let applied = apply_batch(core, batch).await;
+    if applied.is_err() {
+        core.forget_written();
+    }
+    applied
+}
+
+async fn apply_batch(core: &Core, batch: &[Job]) -> Result<Vec<Result<Applied, ApiError>>, StoreError> {
     let mut tx = core.store.begin().await?;
     let mut results = Vec::with_capacity(batch.len());
     let mut notifications = Vec::new();
@@ -530,6 +568,14 @@ fn notifications_of(core: &Core, applied: &Applied) -> Vec<String> {
         )
     });
     messages.chain(inbox).collect()
+}
+
+/// A conversation as a committed turn left it.
+#[derive(Clone)]
+struct Written {
+    conv: Conversation,
+    state: State,
+    open: Option<Handover>,
 }
 
 /// What the workspace's agents hear of a turn, in order. A message becomes its JSON event
@@ -596,7 +642,7 @@ async fn apply(core: &Core, tx: &mut Tx, input: &TurnInput) -> Result<Applied, J
             client_id,
             content,
         } => {
-            let conv = lock(tx, conversation_id).await?;
+            let (conv, written) = lock(core, tx, conversation_id).await?;
             if let Some(client_id) = client_id {
                 if let Some(first) = tx.message_by_client_id(conversation_id, client_id).await? {
                     METRICS
@@ -619,7 +665,7 @@ async fn apply(core: &Core, tx: &mut Tx, input: &TurnInput) -> Result<Applied, J
                     return Ok(unchanged(conv, replies, true));
                 }
             }
-            let mut turn = Turn::begin(core, tx, conv, now).await?;
+            let mut turn = Turn::begin(core, tx, conv, written, now).await?;
             let (text, event) = match content {
                 CustomerContent::Text(t) => (t.clone(), Event::CustomerText { text: t.clone() }),
                 CustomerContent::Button(option) => (
@@ -634,7 +680,7 @@ async fn apply(core: &Core, tx: &mut Tx, input: &TurnInput) -> Result<Applied, J
             turn.message(tx, "customer", &text, payload, client_id.clone(), None)
                 .await?;
             turn.step(core, tx, &event).await?;
-            turn.finish(tx).await
+            turn.finish(core, tx).await
         }
         TurnInput::EffectResult {
             conversation_id,
@@ -642,14 +688,14 @@ async fn apply(core: &Core, tx: &mut Tx, input: &TurnInput) -> Result<Applied, J
             event,
             attempts,
         } => {
-            let conv = lock(tx, conversation_id).await?;
+            let (conv, written) = lock(core, tx, conversation_id).await?;
             for a in attempts {
                 tx.insert_delivery(&conv.workspace_id, conversation_id, a).await?;
             }
             if !tx.complete_outbox(*outbox_id, now).await? {
                 return Ok(unchanged(conv, Vec::new(), false));
             }
-            let mut turn = Turn::begin(core, tx, conv, now).await?;
+            let mut turn = Turn::begin(core, tx, conv, written, now).await?;
             if let Event::AiResult {
                 result: AiOutcome::Failed { reason },
                 ..
@@ -660,55 +706,61 @@ async fn apply(core: &Core, tx: &mut Tx, input: &TurnInput) -> Result<Applied, J
                     .await?;
             }
             turn.step(core, tx, event).await?;
-            turn.finish(tx).await
+            turn.finish(core, tx).await
         }
         TurnInput::Timer {
             conversation_id,
             timer_id,
         } => {
-            let conv = lock(tx, conversation_id).await?;
+            let (conv, written) = lock(core, tx, conversation_id).await?;
             if !tx.delete_timer(conversation_id, *timer_id).await? {
                 return Ok(unchanged(conv, Vec::new(), false));
             }
-            let mut turn = Turn::begin(core, tx, conv, now).await?;
+            let mut turn = Turn::begin(core, tx, conv, written, now).await?;
             let event = Event::TimerFired {
                 timer: u64::try_from(*timer_id).unwrap_or(0),
             };
             turn.step(core, tx, &event).await?;
-            turn.finish(tx).await
+            turn.finish(core, tx).await
         }
         TurnInput::CustomerCancel { conversation_id } => {
-            let conv = lock(tx, conversation_id).await?;
-            let mut turn = Turn::begin(core, tx, conv, now).await?;
+            let (conv, written) = lock(core, tx, conversation_id).await?;
+            let mut turn = Turn::begin(core, tx, conv, written, now).await?;
             if turn.open.as_ref().map(|h| h.status.as_str()) != Some("queued") {
                 return Err(ApiError::conflict("not_queued", "the conversation is not waiting for a person").into());
             }
             turn.step(core, tx, &Event::CustomerCancelled).await?;
-            turn.finish(tx).await
+            turn.finish(core, tx).await
         }
         TurnInput::Agent {
             conversation_id,
             member_id,
             action,
         } => {
-            let conv = lock(tx, conversation_id).await?;
+            let (conv, written) = lock(core, tx, conversation_id).await?;
             let member = tx
                 .member(member_id)
                 .await?
                 .filter(|m| m.workspace_id == conv.workspace_id)
                 .ok_or_else(|| ApiError::not_found("member"))?;
-            let mut turn = Turn::begin(core, tx, conv, now).await?;
+            let mut turn = Turn::begin(core, tx, conv, written, now).await?;
             turn.agent(core, tx, &member, action).await?;
-            turn.finish(tx).await
+            turn.finish(core, tx).await
         }
     }
 }
 
-async fn lock(tx: &mut Tx, conversation_id: &str) -> Result<Conversation, JobError> {
-    Ok(tx
+/// The conversation (locked on PostgreSQL), and its state and open hand-over when the writer
+/// kept them from the turn before.
+async fn lock(core: &Core, tx: &mut Tx, conversation_id: &str) -> Result<(Conversation, Option<Written>), JobError> {
+    if let Some(written) = core.written(conversation_id) {
+        return Ok((written.conv.clone(), Some(written)));
+    }
+    let conv = tx
         .lock_conversation(conversation_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("conversation"))?)
+        .ok_or_else(|| ApiError::not_found("conversation"))?;
+    Ok((conv, None))
 }
 
 fn unchanged(conv: Conversation, messages: Vec<Message>, duplicate: bool) -> Applied {
@@ -780,7 +832,7 @@ async fn apply_start(core: &Core, tx: &mut Tx, start: &StartConversation, now: i
     variables.insert("contact.id".into(), Value::String(contact.id.clone()));
     variables.insert("conversation.id".into(), Value::String(conv.id.clone()));
     variables.insert("conversation.channel".into(), Value::String(conv.channel.clone()));
-    let mut turn = Turn::begin(core, tx, conv, now).await?;
+    let mut turn = Turn::begin(core, tx, conv, None, now).await?;
     turn.timeline(
         tx,
         "started",
@@ -797,7 +849,7 @@ async fn apply_start(core: &Core, tx: &mut Tx, start: &StartConversation, now: i
         event: None,
     };
     turn.step(core, tx, &event).await?;
-    turn.finish(tx).await
+    turn.finish(core, tx).await
 }
 
 /// One turn of one conversation inside the batch's transaction.
@@ -821,19 +873,31 @@ struct Turn {
 }
 
 impl Turn {
-    async fn begin(core: &Core, tx: &mut Tx, conv: Conversation, now: i64) -> Result<Turn, JobError> {
+    async fn begin(
+        core: &Core,
+        tx: &mut Tx,
+        conv: Conversation,
+        written: Option<Written>,
+        now: i64,
+    ) -> Result<Turn, JobError> {
         let flow = core.flow(&conv.flow_id, conv.flow_version).await?;
         let settings = core.settings.get(&conv.workspace_id).await?;
-        let state: State = if conv.state == "{}" {
-            State::default()
-        } else {
-            serde_json::from_str(&conv.state)
-                .map_err(|e| ApiError::internal(format!("conversation state unreadable: {e}")))?
-        };
-        let open = if matches!(state.status, Status::Queued | Status::Assigned) {
-            tx.open_handover(&conv.id).await?
-        } else {
-            None
+        let (state, open) = match written {
+            Some(w) => (w.state, w.open),
+            None => {
+                let state: State = if conv.state == "{}" {
+                    State::default()
+                } else {
+                    serde_json::from_str(&conv.state)
+                        .map_err(|e| ApiError::internal(format!("conversation state unreadable: {e}")))?
+                };
+                let open = if matches!(state.status, Status::Queued | Status::Assigned) {
+                    tx.open_handover(&conv.id).await?
+                } else {
+                    None
+                };
+                (state, open)
+            }
         };
         Ok(Turn {
             conv,
@@ -1420,7 +1484,7 @@ impl Turn {
         }
     }
 
-    async fn finish(mut self, tx: &mut Tx) -> Result<Applied, JobError> {
+    async fn finish(mut self, core: &Core, tx: &mut Tx) -> Result<Applied, JobError> {
         self.conv.status = match self.state.status {
             Status::NotStarted | Status::Bot => "bot".into(),
             Status::Ended => "resolved".into(),
@@ -1453,6 +1517,11 @@ impl Turn {
         self.conv.state = serde_json::to_string(&self.state).map_err(|e| ApiError::internal(e.to_string()))?;
         self.conv.updated_at = self.now;
         tx.update_conversation(&self.conv).await?;
+        core.remember_written(Written {
+            conv: self.conv.clone(),
+            state: self.state,
+            open: self.open,
+        });
         Ok(Applied {
             outcome: TurnOutcome {
                 conversation: self.conv,
