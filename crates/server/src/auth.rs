@@ -161,28 +161,10 @@ impl FromRequestParts<AppState> for Caller {
 /// Conversation token hashes already checked against the store, by conversation id. A
 /// conversation's token never changes and conversations are not deleted, so a customer's
 /// requests after the first need no read to be let in.
-#[derive(Default)]
-pub struct CheckedTokens {
-    hashes: std::sync::Mutex<std::collections::HashMap<String, String>>,
-}
+pub type CheckedTokens = crate::memo::Memo<String>;
 
-/// Conversations remembered at most (about 10 MB); when full, the memory starts over.
-const CHECKED_TOKENS_MAX: usize = 100_000;
-
-impl CheckedTokens {
-    fn known(&self, conversation_id: &str) -> Option<String> {
-        let hashes = self.hashes.lock().unwrap_or_else(|p| p.into_inner());
-        hashes.get(conversation_id).cloned()
-    }
-
-    fn remember(&self, conversation_id: &str, token_hash: &str) {
-        let mut hashes = self.hashes.lock().unwrap_or_else(|p| p.into_inner());
-        if hashes.len() >= CHECKED_TOKENS_MAX {
-            hashes.clear();
-        }
-        hashes.insert(conversation_id.to_string(), token_hash.to_string());
-    }
-}
+/// Conversations whose token is remembered at most (about 10 MB).
+pub const CHECKED_TOKENS_MAX: usize = 100_000;
 
 /// The id of the conversation a customer's token opens, like [`customer_conversation`] but
 /// without reading the conversation when its token was checked before.
@@ -192,16 +174,17 @@ pub async fn customer_conversation_id(
     headers: &HeaderMap,
     query_token: Option<&str>,
 ) -> ApiResult<String> {
-    let token = customer_token(headers, query_token)?;
-    if let Some(known) = state.checked_tokens.known(conversation_id) {
-        if constant_time_eq(&known, &hash_token(token)) {
-            return Ok(conversation_id.to_string());
-        }
-        return Err(ApiError::not_found("conversation"));
+    let token_hash = hash_token(customer_token(headers, query_token)?);
+    match state
+        .checked_tokens
+        .with(conversation_id, |known| constant_time_eq(known, &token_hash))
+    {
+        Some(true) => Ok(conversation_id.to_string()),
+        Some(false) => Err(ApiError::not_found("conversation")),
+        None => Ok(customer_conversation(state, conversation_id, headers, query_token)
+            .await?
+            .id),
     }
-    Ok(customer_conversation(state, conversation_id, headers, query_token)
-        .await?
-        .id)
 }
 
 fn customer_token<'a>(headers: &'a HeaderMap, query_token: Option<&'a str>) -> ApiResult<&'a str> {
@@ -228,6 +211,6 @@ pub async fn customer_conversation(
         // Same answer as a missing conversation: ids cannot be probed.
         return Err(ApiError::not_found("conversation"));
     }
-    state.checked_tokens.remember(&conv.id, &conv.token_hash);
+    state.checked_tokens.insert(conv.id.clone(), conv.token_hash.clone());
     Ok(conv)
 }

@@ -9,6 +9,7 @@
 use crate::clock::Clock;
 use crate::error::ApiError;
 use crate::hub::Hub;
+use crate::memo::Memo;
 use crate::metrics::METRICS;
 use crate::settings::{Assignment, AvailabilityCache, ServerWorld, SettingsCache};
 use baton_flow::runtime::{step_in_place, AiOutcome, Effect, Event, Handled, State, Status};
@@ -181,7 +182,8 @@ pub struct Core {
     pub settings: SettingsCache,
     pub availability: AvailabilityCache,
     flows: Mutex<HashMap<(String, i64), Arc<Flow>>>,
-    written: Mutex<HashMap<String, Written>>,
+    /// SQLite: the conversations the one writer wrote last, as it wrote them.
+    written: Memo<Written>,
     pub outbox_wake: Notify,
     pub timer_wake: Notify,
     /// This instance's id: notifications from other instances carry theirs.
@@ -204,7 +206,7 @@ impl Core {
             clock,
             hub: Hub::default(),
             flows: Mutex::new(HashMap::new()),
-            written: Mutex::new(HashMap::new()),
+            written: Memo::new(WRITTEN_MAX),
             outbox_wake: Notify::new(),
             timer_wake: Notify::new(),
             instance: crate::ids::new_id("inst"),
@@ -289,29 +291,13 @@ impl Core {
         Ok(())
     }
 
-    /// The writer's copy of a conversation it wrote lately (SQLite only).
-    fn written(&self, conversation_id: &str) -> Option<Written> {
-        let written = self.written.lock().unwrap_or_else(|p| p.into_inner());
-        written.get(conversation_id).cloned()
-    }
-
     /// Keeps what a turn wrote, for the conversation's next turn. On SQLite the one writer's
     /// last write is what the store holds; on PostgreSQL other writers and instances write
     /// too, so nothing is kept.
     fn remember_written(&self, written: Written) {
-        if self.store.dialect() != baton_store::Dialect::Sqlite {
-            return;
+        if self.store.dialect() == baton_store::Dialect::Sqlite {
+            self.written.insert(written.conv.id.clone(), written);
         }
-        let mut map = self.written.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() >= WRITTEN_MAX && !map.contains_key(&written.conv.id) {
-            map.clear();
-        }
-        map.insert(written.conv.id.clone(), written);
-    }
-
-    /// A batch did not commit: what its turns remembered never reached the store.
-    fn forget_written(&self) {
-        self.written.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 
     /// A published flow version, loaded once (versions never change).
@@ -507,7 +493,8 @@ struct Applied {
 async fn try_batch(core: &Core, batch: &[Job]) -> Result<Vec<Result<Applied, ApiError>>, StoreError> {
     let applied = apply_batch(core, batch).await;
     if applied.is_err() {
-        core.forget_written();
+        // What the batch's turns remembered never reached the store.
+        core.written.clear();
     }
     applied
 }
@@ -555,7 +542,7 @@ fn notifications_of(core: &Core, applied: &Applied) -> Vec<String> {
     });
     let inbox = applied.inbox.iter().map(|item| {
         let e = match item {
-            InboxItem::Message(m) => InboxItem::Message(m.clone()).into_value(),
+            InboxItem::Message(m) => message_created(m),
             InboxItem::Event(e) => e.clone(),
         };
         let e = &e;
@@ -571,12 +558,13 @@ fn notifications_of(core: &Core, applied: &Applied) -> Vec<String> {
 }
 
 /// A conversation as a committed turn left it.
-#[derive(Clone)]
 struct Written {
     conv: Conversation,
-    state: State,
-    open: Option<Handover>,
+    kept: Kept,
 }
+
+/// A conversation's parsed state and its open hand-over, kept from the turn before.
+type Kept = (State, Option<Handover>);
 
 /// What the workspace's agents hear of a turn, in order. A message becomes its JSON event
 /// after the commit, off the writer.
@@ -590,14 +578,19 @@ enum InboxItem {
 impl InboxItem {
     fn into_value(self) -> Value {
         match self {
-            InboxItem::Message(m) => json!({
-                "type": "message.created",
-                "conversation_id": m.conversation_id,
-                "message": crate::routes::conversations::MessageView::from_message(&m),
-            }),
+            InboxItem::Message(m) => message_created(&m),
             InboxItem::Event(event) => event,
         }
     }
+}
+
+/// The inbox event of a new message.
+fn message_created(m: &Message) -> Value {
+    json!({
+        "type": "message.created",
+        "conversation_id": m.conversation_id,
+        "message": crate::routes::conversations::MessageView::from_message(m),
+    })
 }
 
 fn finish(core: &Core, done: Done) {
@@ -642,7 +635,7 @@ async fn apply(core: &Core, tx: &mut Tx, input: &TurnInput) -> Result<Applied, J
             client_id,
             content,
         } => {
-            let (conv, written) = lock(core, tx, conversation_id).await?;
+            let (conv, kept) = lock(core, tx, conversation_id).await?;
             if let Some(client_id) = client_id {
                 if let Some(first) = tx.message_by_client_id(conversation_id, client_id).await? {
                     METRICS
@@ -665,7 +658,7 @@ async fn apply(core: &Core, tx: &mut Tx, input: &TurnInput) -> Result<Applied, J
                     return Ok(unchanged(conv, replies, true));
                 }
             }
-            let mut turn = Turn::begin(core, tx, conv, written, now).await?;
+            let mut turn = Turn::begin(core, tx, conv, kept, now).await?;
             let (text, event) = match content {
                 CustomerContent::Text(t) => (t.clone(), Event::CustomerText { text: t.clone() }),
                 CustomerContent::Button(option) => (
@@ -688,14 +681,14 @@ async fn apply(core: &Core, tx: &mut Tx, input: &TurnInput) -> Result<Applied, J
             event,
             attempts,
         } => {
-            let (conv, written) = lock(core, tx, conversation_id).await?;
+            let (conv, kept) = lock(core, tx, conversation_id).await?;
             for a in attempts {
                 tx.insert_delivery(&conv.workspace_id, conversation_id, a).await?;
             }
             if !tx.complete_outbox(*outbox_id, now).await? {
                 return Ok(unchanged(conv, Vec::new(), false));
             }
-            let mut turn = Turn::begin(core, tx, conv, written, now).await?;
+            let mut turn = Turn::begin(core, tx, conv, kept, now).await?;
             if let Event::AiResult {
                 result: AiOutcome::Failed { reason },
                 ..
@@ -712,11 +705,11 @@ async fn apply(core: &Core, tx: &mut Tx, input: &TurnInput) -> Result<Applied, J
             conversation_id,
             timer_id,
         } => {
-            let (conv, written) = lock(core, tx, conversation_id).await?;
+            let (conv, kept) = lock(core, tx, conversation_id).await?;
             if !tx.delete_timer(conversation_id, *timer_id).await? {
                 return Ok(unchanged(conv, Vec::new(), false));
             }
-            let mut turn = Turn::begin(core, tx, conv, written, now).await?;
+            let mut turn = Turn::begin(core, tx, conv, kept, now).await?;
             let event = Event::TimerFired {
                 timer: u64::try_from(*timer_id).unwrap_or(0),
             };
@@ -724,8 +717,8 @@ async fn apply(core: &Core, tx: &mut Tx, input: &TurnInput) -> Result<Applied, J
             turn.finish(core, tx).await
         }
         TurnInput::CustomerCancel { conversation_id } => {
-            let (conv, written) = lock(core, tx, conversation_id).await?;
-            let mut turn = Turn::begin(core, tx, conv, written, now).await?;
+            let (conv, kept) = lock(core, tx, conversation_id).await?;
+            let mut turn = Turn::begin(core, tx, conv, kept, now).await?;
             if turn.open.as_ref().map(|h| h.status.as_str()) != Some("queued") {
                 return Err(ApiError::conflict("not_queued", "the conversation is not waiting for a person").into());
             }
@@ -737,13 +730,13 @@ async fn apply(core: &Core, tx: &mut Tx, input: &TurnInput) -> Result<Applied, J
             member_id,
             action,
         } => {
-            let (conv, written) = lock(core, tx, conversation_id).await?;
+            let (conv, kept) = lock(core, tx, conversation_id).await?;
             let member = tx
                 .member(member_id)
                 .await?
                 .filter(|m| m.workspace_id == conv.workspace_id)
                 .ok_or_else(|| ApiError::not_found("member"))?;
-            let mut turn = Turn::begin(core, tx, conv, written, now).await?;
+            let mut turn = Turn::begin(core, tx, conv, kept, now).await?;
             turn.agent(core, tx, &member, action).await?;
             turn.finish(core, tx).await
         }
@@ -751,10 +744,10 @@ async fn apply(core: &Core, tx: &mut Tx, input: &TurnInput) -> Result<Applied, J
 }
 
 /// The conversation (locked on PostgreSQL), and its state and open hand-over when the writer
-/// kept them from the turn before.
-async fn lock(core: &Core, tx: &mut Tx, conversation_id: &str) -> Result<(Conversation, Option<Written>), JobError> {
-    if let Some(written) = core.written(conversation_id) {
-        return Ok((written.conv.clone(), Some(written)));
+/// kept them from the turn before (taken: the turn keeps them again when it finishes).
+async fn lock(core: &Core, tx: &mut Tx, conversation_id: &str) -> Result<(Conversation, Option<Kept>), JobError> {
+    if let Some(Written { conv, kept }) = core.written.take(conversation_id) {
+        return Ok((conv, Some(kept)));
     }
     let conv = tx
         .lock_conversation(conversation_id)
@@ -877,13 +870,13 @@ impl Turn {
         core: &Core,
         tx: &mut Tx,
         conv: Conversation,
-        written: Option<Written>,
+        kept: Option<Kept>,
         now: i64,
     ) -> Result<Turn, JobError> {
         let flow = core.flow(&conv.flow_id, conv.flow_version).await?;
         let settings = core.settings.get(&conv.workspace_id).await?;
-        let (state, open) = match written {
-            Some(w) => (w.state, w.open),
+        let (state, open) = match kept {
+            Some(kept) => kept,
             None => {
                 let state: State = if conv.state == "{}" {
                     State::default()
@@ -1519,8 +1512,7 @@ impl Turn {
         tx.update_conversation(&self.conv).await?;
         core.remember_written(Written {
             conv: self.conv.clone(),
-            state: self.state,
-            open: self.open,
+            kept: (self.state, self.open),
         });
         Ok(Applied {
             outcome: TurnOutcome {

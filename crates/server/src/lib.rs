@@ -15,6 +15,7 @@ pub mod events;
 pub mod hub;
 pub mod ids;
 pub mod json;
+pub mod memo;
 pub mod metrics;
 pub mod ratelimit;
 pub mod routes;
@@ -152,7 +153,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         start_limiter: Arc::new(RateLimiter::new(config.start_limit.0, config.start_limit.1)),
         message_limiter: Arc::new(RateLimiter::new(config.message_limit.0, config.message_limit.1)),
         connections: Arc::default(),
-        checked_tokens: Arc::default(),
+        checked_tokens: Arc::new(auth::CheckedTokens::new(auth::CHECKED_TOKENS_MAX)),
         trust_forwarded_for: config.trust_forwarded_for,
     };
     let app = routes::app(state.clone());
