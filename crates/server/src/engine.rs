@@ -52,10 +52,10 @@ pub enum TurnInput {
         conversation_id: String,
         timer_id: i64,
     },
-    /// A member acts on the conversation (inbox).
+    /// A member acts on the conversation (inbox): the member the request was authenticated as.
     Agent {
         conversation_id: String,
-        member_id: String,
+        member: Member,
         action: AgentAction,
     },
     /// The customer stops waiting for a person.
@@ -635,8 +635,8 @@ async fn apply(core: &Core, tx: &mut Tx, input: &TurnInput) -> Result<Applied, J
             client_id,
             content,
         } => {
-            let (conv, kept) = lock(core, tx, conversation_id).await?;
-            if let Some(client_id) = client_id {
+            let (conv, kept, retry) = lock(core, tx, conversation_id, client_id.as_deref()).await?;
+            if let (true, Some(client_id)) = (retry, client_id) {
                 if let Some(first) = tx.message_by_client_id(conversation_id, client_id).await? {
                     METRICS
                         .duplicate_messages
@@ -681,7 +681,7 @@ async fn apply(core: &Core, tx: &mut Tx, input: &TurnInput) -> Result<Applied, J
             event,
             attempts,
         } => {
-            let (conv, kept) = lock(core, tx, conversation_id).await?;
+            let (conv, kept, _) = lock(core, tx, conversation_id, None).await?;
             for a in attempts {
                 tx.insert_delivery(&conv.workspace_id, conversation_id, a).await?;
             }
@@ -705,7 +705,7 @@ async fn apply(core: &Core, tx: &mut Tx, input: &TurnInput) -> Result<Applied, J
             conversation_id,
             timer_id,
         } => {
-            let (conv, kept) = lock(core, tx, conversation_id).await?;
+            let (conv, kept, _) = lock(core, tx, conversation_id, None).await?;
             if !tx.delete_timer(conversation_id, *timer_id).await? {
                 return Ok(unchanged(conv, Vec::new(), false));
             }
@@ -717,7 +717,7 @@ async fn apply(core: &Core, tx: &mut Tx, input: &TurnInput) -> Result<Applied, J
             turn.finish(core, tx).await
         }
         TurnInput::CustomerCancel { conversation_id } => {
-            let (conv, kept) = lock(core, tx, conversation_id).await?;
+            let (conv, kept, _) = lock(core, tx, conversation_id, None).await?;
             let mut turn = Turn::begin(core, tx, conv, kept, now).await?;
             if turn.open.as_ref().map(|h| h.status.as_str()) != Some("queued") {
                 return Err(ApiError::conflict("not_queued", "the conversation is not waiting for a person").into());
@@ -727,33 +727,41 @@ async fn apply(core: &Core, tx: &mut Tx, input: &TurnInput) -> Result<Applied, J
         }
         TurnInput::Agent {
             conversation_id,
-            member_id,
+            member,
             action,
         } => {
-            let (conv, kept) = lock(core, tx, conversation_id).await?;
-            let member = tx
-                .member(member_id)
-                .await?
-                .filter(|m| m.workspace_id == conv.workspace_id)
-                .ok_or_else(|| ApiError::not_found("member"))?;
+            let (conv, kept, _) = lock(core, tx, conversation_id, None).await?;
+            if member.workspace_id != conv.workspace_id {
+                return Err(ApiError::not_found("conversation").into());
+            }
             let mut turn = Turn::begin(core, tx, conv, kept, now).await?;
-            turn.agent(core, tx, &member, action).await?;
+            turn.agent(core, tx, member, action).await?;
             turn.finish(core, tx).await
         }
     }
 }
 
 /// The conversation (locked on PostgreSQL), and its state and open hand-over when the writer
-/// kept them from the turn before (taken: the turn keeps them again when it finishes).
-async fn lock(core: &Core, tx: &mut Tx, conversation_id: &str) -> Result<(Conversation, Option<Kept>), JobError> {
+/// kept them from the turn before (taken: the turn keeps them again when it finishes); and
+/// whether a message with `client_id` is stored already (a customer's retry).
+async fn lock(
+    core: &Core,
+    tx: &mut Tx,
+    conversation_id: &str,
+    client_id: Option<&str>,
+) -> Result<(Conversation, Option<Kept>, bool), JobError> {
     if let Some(Written { conv, kept }) = core.written.take(conversation_id) {
-        return Ok((conv, Some(kept)));
+        let retry = match client_id {
+            Some(client_id) => tx.message_by_client_id(conversation_id, client_id).await?.is_some(),
+            None => false,
+        };
+        return Ok((conv, Some(kept), retry));
     }
-    let conv = tx
-        .lock_conversation(conversation_id)
+    let locked = tx
+        .lock_conversation(conversation_id, client_id)
         .await?
         .ok_or_else(|| ApiError::not_found("conversation"))?;
-    Ok((conv, None))
+    Ok((locked.conversation, None, locked.retry_of.is_some()))
 }
 
 fn unchanged(conv: Conversation, messages: Vec<Message>, duplicate: bool) -> Applied {
@@ -861,6 +869,8 @@ struct Turn {
     timers: bool,
     /// The customer's message this turn answers (its payload records the turn's last seq).
     inbound: Option<Message>,
+    /// The other messages of the turn, stored with the conversation when it finishes.
+    written: Vec<Message>,
     /// The member acting in this turn (agent actions).
     acting: Option<Member>,
 }
@@ -905,6 +915,7 @@ impl Turn {
             outbox: false,
             timers: false,
             inbound: None,
+            written: Vec::new(),
             acting: None,
         })
     }
@@ -944,7 +955,7 @@ impl Turn {
             // Written when the turn finishes, with the seq of its last reply (for retries).
             self.inbound = Some(m.clone());
         } else {
-            tx.insert_message(&m).await?;
+            self.written.push(m.clone());
         }
         if matches!(role, "bot" | "agent" | "system") {
             self.outbound.push(m.clone());
@@ -1505,11 +1516,11 @@ impl Turn {
                 .unwrap_or(json!({}));
             payload["turn_end"] = json!(self.conv.last_seq);
             m.payload = Some(payload.to_string());
-            tx.insert_message(&m).await?;
+            self.written.push(m);
         }
         self.conv.state = serde_json::to_string(&self.state).map_err(|e| ApiError::internal(e.to_string()))?;
         self.conv.updated_at = self.now;
-        tx.update_conversation(&self.conv).await?;
+        tx.write_turn(&self.conv, &self.written).await?;
         core.remember_written(Written {
             conv: self.conv.clone(),
             kept: (self.state, self.open),

@@ -49,11 +49,18 @@ impl Default for WorkspaceSettings {
     }
 }
 
-/// Settings by workspace, kept for a moment (other instances may change them) and dropped at
-/// once when they change here.
+/// Settings by workspace (and its webhook signing secret), kept for a moment (other instances
+/// may change them) and dropped at once when they change here.
 pub struct SettingsCache {
     store: Store,
-    cache: Mutex<HashMap<String, (Instant, Arc<WorkspaceSettings>)>>,
+    cache: Mutex<HashMap<String, CachedWorkspace>>,
+}
+
+#[derive(Clone)]
+struct CachedWorkspace {
+    read_at: Instant,
+    settings: Arc<WorkspaceSettings>,
+    webhook_secret: Arc<str>,
 }
 
 /// How long a workspace's settings are reused before they are read again.
@@ -68,9 +75,18 @@ impl SettingsCache {
     }
 
     pub async fn get(&self, workspace_id: &str) -> Result<Arc<WorkspaceSettings>, ApiError> {
-        if let Some((at, s)) = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(workspace_id) {
-            if at.elapsed() < SETTINGS_TTL {
-                return Ok(s.clone());
+        Ok(self.workspace(workspace_id).await?.settings)
+    }
+
+    /// The secret the workspace's webhook calls are signed with.
+    pub async fn webhook_secret(&self, workspace_id: &str) -> Result<Arc<str>, ApiError> {
+        Ok(self.workspace(workspace_id).await?.webhook_secret)
+    }
+
+    async fn workspace(&self, workspace_id: &str) -> Result<CachedWorkspace, ApiError> {
+        if let Some(cached) = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(workspace_id) {
+            if cached.read_at.elapsed() < SETTINGS_TTL {
+                return Ok(cached.clone());
             }
         }
         let ws = self
@@ -79,12 +95,16 @@ impl SettingsCache {
             .await?
             .ok_or_else(|| ApiError::not_found("workspace"))?;
         let settings: WorkspaceSettings = serde_json::from_str(&ws.settings).unwrap_or_default();
-        let settings = Arc::new(settings);
+        let cached = CachedWorkspace {
+            read_at: Instant::now(),
+            settings: Arc::new(settings),
+            webhook_secret: ws.webhook_secret.into(),
+        };
         self.cache
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(workspace_id.to_string(), (Instant::now(), settings.clone()));
-        Ok(settings)
+            .insert(workspace_id.to_string(), cached.clone());
+        Ok(cached)
     }
 
     pub fn forget(&self, workspace_id: &str) {

@@ -132,9 +132,9 @@ async fn call_webhook(
     item: &OutboxItem,
     call: &WebhookCall,
 ) -> (Event, Vec<DeliveryAttempt>) {
-    let secret = match core.store.workspace(&item.workspace_id).await {
-        Ok(Some(ws)) => ws.webhook_secret,
-        _ => String::new(),
+    let secret = match core.settings.webhook_secret(&item.workspace_id).await {
+        Ok(secret) => secret.to_string(),
+        Err(_) => String::new(),
     };
     let signing = Signing {
         secret,
@@ -296,9 +296,9 @@ async fn deliver_event(core: &Core, webhooks: &WebhookClient, item: &OutboxItem)
             .await;
         return;
     }
-    let secret = match store.workspace(&item.workspace_id).await {
-        Ok(Some(ws)) => ws.webhook_secret,
-        _ => String::new(),
+    let secret = match core.settings.webhook_secret(&item.workspace_id).await {
+        Ok(secret) => secret.to_string(),
+        Err(_) => String::new(),
     };
     let signing = Signing {
         secret,

@@ -1,7 +1,7 @@
 //! Contacts, conversations and messages; the writes of a turn happen inside a [`Tx`].
 
 use crate::sql::{args, sqlite_row};
-use crate::{Dialect, Result, Store, Tx};
+use crate::{Dialect, Result, Store, Tx, TxInner};
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
@@ -57,7 +57,39 @@ pub struct Message {
 }
 
 const CONVERSATION_COLUMNS_SQLITE: &str = "SELECT id, workspace_id, contact_id, flow_id, flow_version, token_hash, channel, status, state, last_seq, created_at, updated_at, team, assignee, priority, queued_at FROM conversations WHERE id = $1";
-const CONVERSATION_COLUMNS_PG_LOCK: &str = "SELECT id, workspace_id, contact_id, flow_id, flow_version, token_hash, channel, status, state, last_seq, created_at, updated_at, team, assignee, priority, queued_at FROM conversations WHERE id = $1 FOR UPDATE";
+/// The conversation, and the seq of its message with client id `$2` (a customer's retry).
+const LOCK_SQLITE: &str = "SELECT id, workspace_id, contact_id, flow_id, flow_version, token_hash, channel, status, state, last_seq, created_at, updated_at, team, assignee, priority, queued_at, (SELECT seq FROM messages WHERE conversation_id = $1 AND client_id = $2) AS retry_of FROM conversations WHERE id = $1";
+const LOCK_PG: &str = "SELECT id, workspace_id, contact_id, flow_id, flow_version, token_hash, channel, status, state, last_seq, created_at, updated_at, team, assignee, priority, queued_at, (SELECT seq FROM messages WHERE conversation_id = $1 AND client_id = $2) AS retry_of FROM conversations WHERE id = $1 FOR UPDATE";
+
+/// A conversation read for writing.
+pub struct Locked {
+    pub conversation: Conversation,
+    /// The seq of the message already stored with the client id asked about: the customer's
+    /// message is a retry.
+    pub retry_of: Option<i64>,
+}
+
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for Locked {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> sqlx::Result<Self> {
+        use sqlx::Row as _;
+        Ok(Locked {
+            conversation: Conversation::from_row(row)?,
+            retry_of: row.try_get("retry_of")?,
+        })
+    }
+}
+
+impl crate::sql::Row for Locked {
+    fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Locked {
+            conversation: Conversation::from_sqlite(row)?,
+            // After the conversation's 16 columns.
+            retry_of: row.get(16)?,
+        })
+    }
+}
+
+const INSERT_MESSAGE: &str = "INSERT INTO messages (conversation_id, seq, role, text, payload, client_id, author, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 
 impl Store {
     pub async fn contact(&self, id: &str) -> Result<Option<Contact>> {
@@ -122,22 +154,83 @@ impl Tx {
     }
 
     /// Reads a conversation for writing: on PostgreSQL the row stays locked until commit, so
-    /// turns of one conversation are applied one after the other across instances.
-    pub async fn lock_conversation(&mut self, id: &str) -> Result<Option<Conversation>> {
+    /// turns of one conversation are applied one after the other across instances. In the same
+    /// statement, whether a message with `client_id` is stored already (a retry).
+    ///
+    /// On PostgreSQL the check reads the statement's snapshot, which may predate the commit of
+    /// a turn this one waited for (another instance taking the same retry): the unique index on
+    /// the client id then refuses the second insert, and the turn, tried again on its own, sees
+    /// the first.
+    pub async fn lock_conversation(&mut self, id: &str, client_id: Option<&str>) -> Result<Option<Locked>> {
         let sql = match self.dialect() {
-            Dialect::Sqlite => CONVERSATION_COLUMNS_SQLITE,
-            Dialect::Postgres => CONVERSATION_COLUMNS_PG_LOCK,
+            Dialect::Sqlite => LOCK_SQLITE,
+            Dialect::Postgres => LOCK_PG,
         };
-        self.optional(sql, args![id]).await
+        self.optional(sql, args![id, client_id]).await
     }
 
-    /// Writes what a turn changed (status, state, routing columns, last message number).
-    pub async fn update_conversation(&mut self, c: &Conversation) -> Result<()> {
-        self.execute(
-            "UPDATE conversations SET status = $1, state = $2, last_seq = $3, updated_at = $4, team = $5, assignee = $6, priority = $7, queued_at = $8 WHERE id = $9",
-            args![&c.status, &c.state, c.last_seq, c.updated_at, &c.team, &c.assignee, &c.priority, c.queued_at, &c.id],
-        )
-        .await?;
+    /// Writes what a turn changed (status, state, routing columns, last message number) and
+    /// the messages it wrote: on PostgreSQL in one statement (one round trip).
+    pub async fn write_turn(&mut self, c: &Conversation, messages: &[Message]) -> Result<()> {
+        const UPDATE: &str = "UPDATE conversations SET status = $1, state = $2, last_seq = $3, updated_at = $4, team = $5, assignee = $6, priority = $7, queued_at = $8 WHERE id = $9";
+        match &mut self.inner {
+            TxInner::Sqlite(t) => {
+                for m in messages {
+                    t.execute(
+                        INSERT_MESSAGE,
+                        args![
+                            &m.conversation_id,
+                            m.seq,
+                            &m.role,
+                            &m.text,
+                            &m.payload,
+                            &m.client_id,
+                            &m.author,
+                            m.created_at
+                        ],
+                    )?;
+                }
+                t.execute(
+                    UPDATE,
+                    args![
+                        &c.status,
+                        &c.state,
+                        c.last_seq,
+                        c.updated_at,
+                        &c.team,
+                        &c.assignee,
+                        &c.priority,
+                        c.queued_at,
+                        &c.id
+                    ],
+                )?;
+            }
+            TxInner::Postgres(t) => {
+                // A data-modifying WITH runs to completion whether or not the UPDATE reads it.
+                const WRITE_TURN_PG: &str = "WITH written AS (INSERT INTO messages (conversation_id, seq, role, text, payload, client_id, author, created_at) SELECT * FROM unnest($10::text[], $11::bigint[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::bigint[])) UPDATE conversations SET status = $1, state = $2, last_seq = $3, updated_at = $4, team = $5, assignee = $6, priority = $7, queued_at = $8 WHERE id = $9";
+                let column = |f: fn(&Message) -> Option<String>| messages.iter().map(f).collect::<Vec<_>>();
+                sqlx::query(WRITE_TURN_PG)
+                    .bind(&c.status)
+                    .bind(&c.state)
+                    .bind(c.last_seq)
+                    .bind(c.updated_at)
+                    .bind(&c.team)
+                    .bind(&c.assignee)
+                    .bind(&c.priority)
+                    .bind(c.queued_at)
+                    .bind(&c.id)
+                    .bind(messages.iter().map(|m| m.conversation_id.clone()).collect::<Vec<_>>())
+                    .bind(messages.iter().map(|m| m.seq).collect::<Vec<_>>())
+                    .bind(messages.iter().map(|m| m.role.clone()).collect::<Vec<_>>())
+                    .bind(messages.iter().map(|m| m.text.clone()).collect::<Vec<_>>())
+                    .bind(column(|m| m.payload.clone()))
+                    .bind(column(|m| m.client_id.clone()))
+                    .bind(column(|m| m.author.clone()))
+                    .bind(messages.iter().map(|m| m.created_at).collect::<Vec<_>>())
+                    .execute(&mut **t)
+                    .await?;
+            }
+        }
         Ok(())
     }
 
@@ -155,15 +248,6 @@ impl Tx {
             args![conversation_id, after, limit],
         )
         .await
-    }
-
-    pub async fn insert_message(&mut self, m: &Message) -> Result<()> {
-        self.execute(
-            "INSERT INTO messages (conversation_id, seq, role, text, payload, client_id, author, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            args![&m.conversation_id, m.seq, &m.role, &m.text, &m.payload, &m.client_id, &m.author, m.created_at],
-        )
-        .await?;
-        Ok(())
     }
 }
 

@@ -289,12 +289,12 @@ pub struct HandBackRequest {
 async fn act(state: &AppState, caller: &Caller, id: &str, action: AgentAction) -> ApiResult<Json<Value>> {
     caller.require(Role::Agent)?;
     let member = member_of(caller)?;
-    let conv = workspace_conversation(state, caller, id).await?;
+    // The turn checks that the conversation is in the member's workspace.
     let outcome = state
         .engine
         .submit(TurnInput::Agent {
-            conversation_id: conv.id,
-            member_id: member.id.clone(),
+            conversation_id: id.to_string(),
+            member: member.clone(),
             action,
         })
         .await?;
