@@ -52,6 +52,12 @@ pub struct LoadArgs {
     /// this command starts, to read its RSS).
     #[arg(long)]
     idle: Option<usize>,
+    /// Instead of the load: the floor of the HTTP stack on this machine. Each customer POSTs a
+    /// message-sized body to a path the server does not have (routed and answered 404, nothing
+    /// read or stored) as fast as it can; reports requests per second and the CPU per request
+    /// of the server and of this load tool.
+    #[arg(long)]
+    http_floor: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -158,6 +164,27 @@ async fn load(args: LoadArgs) -> Result<ExitCode> {
         Some(json!({ "live": true })),
     )
     .await?;
+    if args.http_floor {
+        let report = http_floor(&http, &base, args.customers, Duration::from_secs(args.duration), pid).await?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        } else {
+            println!(
+                "HTTP floor: {:.0} requests/s ({} clients, {} requests, {} not answered 404); server {} µs CPU per request, load tool {} µs",
+                report["requests_per_second"].as_f64().unwrap_or(0.0),
+                report["clients"],
+                report["requests"],
+                report["unexpected"],
+                report["server_cpu_us_per_request"].as_f64().map_or("?".into(), |c| format!("{c:.0}")),
+                report["load_tool_cpu_us_per_request"].as_f64().map_or("?".into(), |c| format!("{c:.0}")),
+            );
+        }
+        return Ok(if report["unexpected"] == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        });
+    }
     if let Some(n) = args.idle {
         let pid = pid.ok_or_else(|| anyhow!("--idle measures a server this command starts: leave out --base-url"))?;
         let report = memory_probe(&http, &base, &widget_key, &flow_id, pid, n).await?;
@@ -213,6 +240,7 @@ async fn load(args: LoadArgs) -> Result<ExitCode> {
 
     let turns_before = server_turns(&http, &base).await.unwrap_or(0);
     let cpu_before = pid.and_then(cpu_ticks);
+    let own_cpu_before = cpu_ticks(std::process::id());
     let started = Instant::now();
     let mut customers = Vec::new();
     for i in 0..args.customers {
@@ -235,10 +263,8 @@ async fn load(args: LoadArgs) -> Result<ExitCode> {
         .await
         .unwrap_or(0)
         .saturating_sub(turns_before);
-    let cpu_secs = match (pid.and_then(cpu_ticks), cpu_before) {
-        (Some(after), Some(before)) => Some((after - before) as f64 / clock_ticks_per_second()),
-        _ => None,
-    };
+    let cpu_secs = cpu_seconds_since(pid, cpu_before);
+    let own_cpu_secs = cpu_seconds_since(Some(std::process::id()), own_cpu_before);
     for a in agent_tasks {
         a.abort();
     }
@@ -247,7 +273,7 @@ async fn load(args: LoadArgs) -> Result<ExitCode> {
         &stats,
         elapsed,
         turns,
-        cpu_secs,
+        (cpu_secs, own_cpu_secs),
         rss_kb,
         hook_calls.load(Ordering::Relaxed),
         &args,
@@ -848,6 +874,67 @@ fn cpu_ticks(pid: u32) -> Option<u64> {
     Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
 }
 
+/// CPU seconds a process used since `before` (ticks from [`cpu_ticks`]).
+fn cpu_seconds_since(pid: Option<u32>, before: Option<u64>) -> Option<f64> {
+    let after = cpu_ticks(pid?)?;
+    Some(after.saturating_sub(before?) as f64 / clock_ticks_per_second())
+}
+
+/// The HTTP floor (`--http-floor`): requests the server routes and answers without any work.
+async fn http_floor(
+    http: &reqwest::Client,
+    base: &str,
+    clients: usize,
+    duration: Duration,
+    pid: Option<u32>,
+) -> Result<Value> {
+    let url = format!("{base}/api/v1/floor-probe");
+    // The size of a customer's message as the load sends it.
+    let body = json!({ "client_id": "c-0-0-3", "text": "ana@example.com" });
+    let requests = Arc::new(AtomicU64::new(0));
+    let unexpected = Arc::new(AtomicU64::new(0));
+    let cpu_before = pid.and_then(cpu_ticks);
+    let own_cpu_before = cpu_ticks(std::process::id());
+    let started = Instant::now();
+    let deadline = started + duration;
+    let tasks: Vec<_> = (0..clients)
+        .map(|_| {
+            let (http, url, body, requests, unexpected) = (
+                http.clone(),
+                url.clone(),
+                body.clone(),
+                requests.clone(),
+                unexpected.clone(),
+            );
+            tokio::spawn(async move {
+                while Instant::now() < deadline {
+                    let answered = match http.post(&url).json(&body).send().await {
+                        Ok(res) => res.status() == StatusCode::NOT_FOUND && res.bytes().await.is_ok(),
+                        Err(_) => false,
+                    };
+                    let counter = if answered { &requests } else { &unexpected };
+                    counter.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        let _ = t.await;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let n = requests.load(Ordering::Relaxed);
+    let per_request = |secs: Option<f64>| secs.map(|c| if n > 0 { c * 1e6 / n as f64 } else { 0.0 });
+    Ok(json!({
+        "clients": clients,
+        "seconds": elapsed,
+        "requests": n,
+        "unexpected": unexpected.load(Ordering::Relaxed),
+        "requests_per_second": n as f64 / elapsed,
+        "server_cpu_us_per_request": per_request(cpu_seconds_since(pid, cpu_before)),
+        "load_tool_cpu_us_per_request": per_request(cpu_seconds_since(Some(std::process::id()), own_cpu_before)),
+    }))
+}
+
 fn clock_ticks_per_second() -> f64 {
     // USER_HZ is 100 on Linux for every architecture this runs on.
     100.0
@@ -872,7 +959,7 @@ fn report(
     stats: &Stats,
     elapsed: f64,
     turns: u64,
-    cpu_secs: Option<f64>,
+    (cpu_secs, own_cpu_secs): (Option<f64>, Option<f64>),
     rss_kb: Option<u64>,
     hooks: u64,
     args: &LoadArgs,
@@ -906,6 +993,8 @@ fn report(
         "server_cpu_us_per_turn": cpu_secs.map(|c| if turns > 0 { c * 1e6 / turns as f64 } else { 0.0 }),
         "server_cpu_cores_used": cpu_secs.map(|c| c / elapsed),
         "server_rss_mb": rss_kb.map(|k| k as f64 / 1024.0),
+        // The load tool shares the machine: what it takes is not the server's to use.
+        "load_tool_cpu_us_per_turn": own_cpu_secs.map(|c| if turns > 0 { c * 1e6 / turns as f64 } else { 0.0 }),
         "first_problems": stats.first_problems.lock().unwrap_or_else(|e| e.into_inner()).clone(),
     })
 }
@@ -946,6 +1035,9 @@ fn print_report(r: &Value) {
             r["server_cpu_cores_used"].as_f64().unwrap_or(0.0),
             r["server_rss_mb"].as_f64().unwrap_or(0.0)
         );
+    }
+    if let Some(cpu) = r["load_tool_cpu_us_per_turn"].as_f64() {
+        println!("load tool: {cpu:.0} µs CPU per turn (on the same machine)");
     }
     if let Some(p) = r["first_problems"].as_array().filter(|p| !p.is_empty()) {
         println!("first problems:");

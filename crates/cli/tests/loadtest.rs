@@ -5,7 +5,7 @@
 use serde_json::Value;
 use std::process::Command;
 
-fn small_load(send_over: &str) -> Value {
+fn small_load(extra: &[&str]) -> Value {
     let out = Command::new(env!("CARGO_BIN_EXE_baton"))
         .args([
             "loadtest",
@@ -17,7 +17,7 @@ fn small_load(send_over: &str) -> Value {
             "3",
             "--json",
         ])
-        .args(["--send-over", send_over])
+        .args(extra)
         .env("RUST_LOG", "warn")
         .output()
         .expect("baton loadtest runs");
@@ -33,7 +33,7 @@ fn small_load(send_over: &str) -> Value {
 #[test]
 fn a_small_load_completes_every_conversation_over_http_and_websocket() {
     for send_over in ["http", "ws"] {
-        let r = small_load(send_over);
+        let r = small_load(&["--send-over", send_over]);
         assert_eq!(r["send_over"], send_over, "{r}");
         assert!(r["conversations"]["completed"].as_u64().unwrap_or(0) > 0, "{r}");
         assert_eq!(r["conversations"]["stuck"], 0, "{r}");
@@ -44,5 +44,16 @@ fn a_small_load_completes_every_conversation_over_http_and_websocket() {
         let customer_messages = r["customer_messages"].as_u64().unwrap_or(0);
         assert!(customer_messages > 0, "{r}");
         assert!(r["server_turns"].as_u64().unwrap_or(0) > customer_messages, "{r}");
+        assert!(r["server_cpu_us_per_turn"].as_f64().unwrap_or(0.0) > 0.0, "{r}");
+        assert!(r["load_tool_cpu_us_per_turn"].as_f64().unwrap_or(0.0) > 0.0, "{r}");
     }
+}
+
+#[test]
+fn the_http_floor_gets_404_for_every_request_and_measures_both_sides() {
+    let r = small_load(&["--http-floor"]);
+    assert!(r["requests"].as_u64().unwrap_or(0) > 0, "{r}");
+    assert_eq!(r["unexpected"], 0, "{r}");
+    assert!(r["server_cpu_us_per_request"].as_f64().unwrap_or(0.0) > 0.0, "{r}");
+    assert!(r["load_tool_cpu_us_per_request"].as_f64().unwrap_or(0.0) > 0.0, "{r}");
 }
