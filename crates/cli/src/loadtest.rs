@@ -239,8 +239,7 @@ async fn load(args: LoadArgs) -> Result<ExitCode> {
     tokio::time::sleep(Duration::from_millis(1500)).await;
 
     let turns_before = server_turns(&http, &base).await.unwrap_or(0);
-    let cpu_before = pid.and_then(cpu_ticks);
-    let own_cpu_before = cpu_ticks(std::process::id());
+    let cpu = CpuSince::now(pid);
     let started = Instant::now();
     let mut customers = Vec::new();
     for i in 0..args.customers {
@@ -263,8 +262,7 @@ async fn load(args: LoadArgs) -> Result<ExitCode> {
         .await
         .unwrap_or(0)
         .saturating_sub(turns_before);
-    let cpu_secs = cpu_seconds_since(pid, cpu_before);
-    let own_cpu_secs = cpu_seconds_since(Some(std::process::id()), own_cpu_before);
+    let cpu_secs = cpu.seconds();
     for a in agent_tasks {
         a.abort();
     }
@@ -273,7 +271,7 @@ async fn load(args: LoadArgs) -> Result<ExitCode> {
         &stats,
         elapsed,
         turns,
-        (cpu_secs, own_cpu_secs),
+        cpu_secs,
         rss_kb,
         hook_calls.load(Ordering::Relaxed),
         &args,
@@ -874,10 +872,30 @@ fn cpu_ticks(pid: u32) -> Option<u64> {
     Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
 }
 
-/// CPU seconds a process used since `before` (ticks from [`cpu_ticks`]).
-fn cpu_seconds_since(pid: Option<u32>, before: Option<u64>) -> Option<f64> {
-    let after = cpu_ticks(pid?)?;
-    Some(after.saturating_sub(before?) as f64 / clock_ticks_per_second())
+/// The CPU used from a moment on by the server (when this command started it) and by this
+/// load tool, which shares the machine.
+struct CpuSince {
+    server: Option<(u32, u64)>,
+    own: Option<u64>,
+}
+
+impl CpuSince {
+    fn now(server_pid: Option<u32>) -> CpuSince {
+        CpuSince {
+            server: server_pid.and_then(|pid| Some((pid, cpu_ticks(pid)?))),
+            own: cpu_ticks(std::process::id()),
+        }
+    }
+
+    /// CPU seconds since [`CpuSince::now`]: the server's and the load tool's.
+    fn seconds(&self) -> (Option<f64>, Option<f64>) {
+        let since =
+            |pid: u32, before: u64| Some(cpu_ticks(pid)?.saturating_sub(before) as f64 / clock_ticks_per_second());
+        (
+            self.server.and_then(|(pid, before)| since(pid, before)),
+            self.own.and_then(|before| since(std::process::id(), before)),
+        )
+    }
 }
 
 /// The HTTP floor (`--http-floor`): requests the server routes and answers without any work.
@@ -893,8 +911,7 @@ async fn http_floor(
     let body = json!({ "client_id": "c-0-0-3", "text": "ana@example.com" });
     let requests = Arc::new(AtomicU64::new(0));
     let unexpected = Arc::new(AtomicU64::new(0));
-    let cpu_before = pid.and_then(cpu_ticks);
-    let own_cpu_before = cpu_ticks(std::process::id());
+    let cpu = CpuSince::now(pid);
     let started = Instant::now();
     let deadline = started + duration;
     let tasks: Vec<_> = (0..clients)
@@ -922,6 +939,7 @@ async fn http_floor(
         let _ = t.await;
     }
     let elapsed = started.elapsed().as_secs_f64();
+    let (server_cpu, own_cpu) = cpu.seconds();
     let n = requests.load(Ordering::Relaxed);
     let per_request = |secs: Option<f64>| secs.map(|c| if n > 0 { c * 1e6 / n as f64 } else { 0.0 });
     Ok(json!({
@@ -930,8 +948,8 @@ async fn http_floor(
         "requests": n,
         "unexpected": unexpected.load(Ordering::Relaxed),
         "requests_per_second": n as f64 / elapsed,
-        "server_cpu_us_per_request": per_request(cpu_seconds_since(pid, cpu_before)),
-        "load_tool_cpu_us_per_request": per_request(cpu_seconds_since(Some(std::process::id()), own_cpu_before)),
+        "server_cpu_us_per_request": per_request(server_cpu),
+        "load_tool_cpu_us_per_request": per_request(own_cpu),
     }))
 }
 

@@ -181,9 +181,7 @@ pub async fn customer_conversation_id(
     {
         Some(true) => Ok(conversation_id.to_string()),
         Some(false) => Err(ApiError::not_found("conversation")),
-        None => Ok(customer_conversation(state, conversation_id, headers, query_token)
-            .await?
-            .id),
+        None => Ok(conversation_opened_by(state, conversation_id, &token_hash).await?.id),
     }
 }
 
@@ -200,14 +198,19 @@ pub async fn customer_conversation(
     headers: &HeaderMap,
     query_token: Option<&str>,
 ) -> ApiResult<Conversation> {
-    let token = customer_token(headers, query_token)?;
+    let token_hash = hash_token(customer_token(headers, query_token)?);
+    conversation_opened_by(state, conversation_id, &token_hash).await
+}
+
+/// The conversation, read, when `token_hash` is its token's; remembered as checked.
+async fn conversation_opened_by(state: &AppState, conversation_id: &str, token_hash: &str) -> ApiResult<Conversation> {
     let conv = state
         .core
         .store
         .conversation(conversation_id)
         .await?
         .ok_or_else(|| ApiError::not_found("conversation"))?;
-    if !constant_time_eq(&conv.token_hash, &hash_token(token)) {
+    if !constant_time_eq(&conv.token_hash, token_hash) {
         // Same answer as a missing conversation: ids cannot be probed.
         return Err(ApiError::not_found("conversation"));
     }

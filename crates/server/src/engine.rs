@@ -870,7 +870,7 @@ struct Turn {
     /// The customer's message this turn answers (its payload records the turn's last seq).
     inbound: Option<Message>,
     /// The other messages of the turn, stored with the conversation when it finishes.
-    written: Vec<Message>,
+    to_store: Vec<Message>,
     /// The member acting in this turn (agent actions).
     acting: Option<Member>,
 }
@@ -915,7 +915,7 @@ impl Turn {
             outbox: false,
             timers: false,
             inbound: None,
-            written: Vec::new(),
+            to_store: Vec::new(),
             acting: None,
         })
     }
@@ -955,7 +955,7 @@ impl Turn {
             // Written when the turn finishes, with the seq of its last reply (for retries).
             self.inbound = Some(m.clone());
         } else {
-            self.written.push(m.clone());
+            self.to_store.push(m.clone());
         }
         if matches!(role, "bot" | "agent" | "system") {
             self.outbound.push(m.clone());
@@ -1516,11 +1516,11 @@ impl Turn {
                 .unwrap_or(json!({}));
             payload["turn_end"] = json!(self.conv.last_seq);
             m.payload = Some(payload.to_string());
-            self.written.push(m);
+            self.to_store.push(m);
         }
         self.conv.state = serde_json::to_string(&self.state).map_err(|e| ApiError::internal(e.to_string()))?;
         self.conv.updated_at = self.now;
-        tx.write_turn(&self.conv, &self.written).await?;
+        tx.write_turn(&self.conv, &self.to_store).await?;
         core.remember_written(Written {
             conv: self.conv.clone(),
             kept: (self.state, self.open),

@@ -124,6 +124,15 @@ async fn carry_out(core: &Core, engine: &Engine, webhooks: &WebhookClient, item:
     }
 }
 
+/// The workspace's webhook signing secret (empty when the workspace cannot be read).
+async fn signing_secret(core: &Core, workspace_id: &str) -> String {
+    core.settings
+        .webhook_secret(workspace_id)
+        .await
+        .map(|secret| secret.to_string())
+        .unwrap_or_default()
+}
+
 /// Calls the webhook; returns the result for the flow and the attempts made, which are logged
 /// in the turn that takes the result.
 async fn call_webhook(
@@ -132,12 +141,8 @@ async fn call_webhook(
     item: &OutboxItem,
     call: &WebhookCall,
 ) -> (Event, Vec<DeliveryAttempt>) {
-    let secret = match core.settings.webhook_secret(&item.workspace_id).await {
-        Ok(secret) => secret.to_string(),
-        Err(_) => String::new(),
-    };
     let signing = Signing {
-        secret,
+        secret: signing_secret(core, &item.workspace_id).await,
         message_id: format!("msg_{}_{}", item.conversation_id, item.id),
         timestamp: core.clock.now_ms() / 1000,
     };
@@ -296,12 +301,8 @@ async fn deliver_event(core: &Core, webhooks: &WebhookClient, item: &OutboxItem)
             .await;
         return;
     }
-    let secret = match core.settings.webhook_secret(&item.workspace_id).await {
-        Ok(secret) => secret.to_string(),
-        Err(_) => String::new(),
-    };
     let signing = Signing {
-        secret,
+        secret: signing_secret(core, &item.workspace_id).await,
         message_id: payload.event_id.clone(),
         timestamp: core.clock.now_ms() / 1000,
     };

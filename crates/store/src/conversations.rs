@@ -56,10 +56,35 @@ pub struct Message {
     pub created_at: i64,
 }
 
-const CONVERSATION_COLUMNS_SQLITE: &str = "SELECT id, workspace_id, contact_id, flow_id, flow_version, token_hash, channel, status, state, last_seq, created_at, updated_at, team, assignee, priority, queued_at FROM conversations WHERE id = $1";
+/// The columns of [`Conversation`], in its field order (SQLite reads rows by position).
+macro_rules! conversation_columns {
+    () => {
+        "id, workspace_id, contact_id, flow_id, flow_version, token_hash, channel, status, state, last_seq, created_at, updated_at, team, assignee, priority, queued_at"
+    };
+}
+
+/// A turn's update of its conversation; on PostgreSQL the turn's messages go in the same
+/// statement, `$10` on.
+macro_rules! update_conversation {
+    () => {
+        "UPDATE conversations SET status = $1, state = $2, last_seq = $3, updated_at = $4, team = $5, assignee = $6, priority = $7, queued_at = $8 WHERE id = $9"
+    };
+}
+
 /// The conversation, and the seq of its message with client id `$2` (a customer's retry).
-const LOCK_SQLITE: &str = "SELECT id, workspace_id, contact_id, flow_id, flow_version, token_hash, channel, status, state, last_seq, created_at, updated_at, team, assignee, priority, queued_at, (SELECT seq FROM messages WHERE conversation_id = $1 AND client_id = $2) AS retry_of FROM conversations WHERE id = $1";
-const LOCK_PG: &str = "SELECT id, workspace_id, contact_id, flow_id, flow_version, token_hash, channel, status, state, last_seq, created_at, updated_at, team, assignee, priority, queued_at, (SELECT seq FROM messages WHERE conversation_id = $1 AND client_id = $2) AS retry_of FROM conversations WHERE id = $1 FOR UPDATE";
+macro_rules! lock_conversation {
+    ($lock:literal) => {
+        concat!(
+            "SELECT ",
+            conversation_columns!(),
+            ", (SELECT seq FROM messages WHERE conversation_id = $1 AND client_id = $2) AS retry_of FROM conversations WHERE id = $1",
+            $lock
+        )
+    };
+}
+
+const CONVERSATION_BY_ID: &str = concat!("SELECT ", conversation_columns!(), " FROM conversations WHERE id = $1");
+const INSERT_MESSAGE: &str = "INSERT INTO messages (conversation_id, seq, role, text, payload, client_id, author, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 
 /// A conversation read for writing.
 pub struct Locked {
@@ -89,8 +114,6 @@ impl crate::sql::Row for Locked {
     }
 }
 
-const INSERT_MESSAGE: &str = "INSERT INTO messages (conversation_id, seq, role, text, payload, client_id, author, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
-
 impl Store {
     pub async fn contact(&self, id: &str) -> Result<Option<Contact>> {
         self.read_optional(
@@ -105,7 +128,7 @@ impl Store {
     }
 
     pub async fn conversation(&self, id: &str) -> Result<Option<Conversation>> {
-        self.read_optional(CONVERSATION_COLUMNS_SQLITE, args![id]).await
+        self.read_optional(CONVERSATION_BY_ID, args![id]).await
     }
 
     /// Messages with `seq` greater than `after`, oldest first.
@@ -163,8 +186,8 @@ impl Tx {
     /// the first.
     pub async fn lock_conversation(&mut self, id: &str, client_id: Option<&str>) -> Result<Option<Locked>> {
         let sql = match self.dialect() {
-            Dialect::Sqlite => LOCK_SQLITE,
-            Dialect::Postgres => LOCK_PG,
+            Dialect::Sqlite => lock_conversation!(""),
+            Dialect::Postgres => lock_conversation!(" FOR UPDATE"),
         };
         self.optional(sql, args![id, client_id]).await
     }
@@ -172,7 +195,6 @@ impl Tx {
     /// Writes what a turn changed (status, state, routing columns, last message number) and
     /// the messages it wrote: on PostgreSQL in one statement (one round trip).
     pub async fn write_turn(&mut self, c: &Conversation, messages: &[Message]) -> Result<()> {
-        const UPDATE: &str = "UPDATE conversations SET status = $1, state = $2, last_seq = $3, updated_at = $4, team = $5, assignee = $6, priority = $7, queued_at = $8 WHERE id = $9";
         match &mut self.inner {
             TxInner::Sqlite(t) => {
                 for m in messages {
@@ -191,7 +213,7 @@ impl Tx {
                     )?;
                 }
                 t.execute(
-                    UPDATE,
+                    update_conversation!(),
                     args![
                         &c.status,
                         &c.state,
@@ -207,9 +229,11 @@ impl Tx {
             }
             TxInner::Postgres(t) => {
                 // A data-modifying WITH runs to completion whether or not the UPDATE reads it.
-                const WRITE_TURN_PG: &str = "WITH written AS (INSERT INTO messages (conversation_id, seq, role, text, payload, client_id, author, created_at) SELECT * FROM unnest($10::text[], $11::bigint[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::bigint[])) UPDATE conversations SET status = $1, state = $2, last_seq = $3, updated_at = $4, team = $5, assignee = $6, priority = $7, queued_at = $8 WHERE id = $9";
-                let column = |f: fn(&Message) -> Option<String>| messages.iter().map(f).collect::<Vec<_>>();
-                sqlx::query(WRITE_TURN_PG)
+                const WRITE_TURN: &str = concat!(
+                    "WITH written AS (INSERT INTO messages (conversation_id, seq, role, text, payload, client_id, author, created_at) SELECT * FROM unnest($10::text[], $11::bigint[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::bigint[])) ",
+                    update_conversation!()
+                );
+                sqlx::query(WRITE_TURN)
                     .bind(&c.status)
                     .bind(&c.state)
                     .bind(c.last_seq)
@@ -219,14 +243,14 @@ impl Tx {
                     .bind(&c.priority)
                     .bind(c.queued_at)
                     .bind(&c.id)
-                    .bind(messages.iter().map(|m| m.conversation_id.clone()).collect::<Vec<_>>())
-                    .bind(messages.iter().map(|m| m.seq).collect::<Vec<_>>())
-                    .bind(messages.iter().map(|m| m.role.clone()).collect::<Vec<_>>())
-                    .bind(messages.iter().map(|m| m.text.clone()).collect::<Vec<_>>())
-                    .bind(column(|m| m.payload.clone()))
-                    .bind(column(|m| m.client_id.clone()))
-                    .bind(column(|m| m.author.clone()))
-                    .bind(messages.iter().map(|m| m.created_at).collect::<Vec<_>>())
+                    .bind(column(messages, |m| m.conversation_id.clone()))
+                    .bind(column(messages, |m| m.seq))
+                    .bind(column(messages, |m| m.role.clone()))
+                    .bind(column(messages, |m| m.text.clone()))
+                    .bind(column(messages, |m| m.payload.clone()))
+                    .bind(column(messages, |m| m.client_id.clone()))
+                    .bind(column(messages, |m| m.author.clone()))
+                    .bind(column(messages, |m| m.created_at))
                     .execute(&mut **t)
                     .await?;
             }
@@ -249,6 +273,11 @@ impl Tx {
         )
         .await
     }
+}
+
+/// One field of every message: a PostgreSQL array parameter.
+fn column<T>(messages: &[Message], field: impl Fn(&Message) -> T) -> Vec<T> {
+    messages.iter().map(field).collect()
 }
 
 sqlite_row!(Contact {
