@@ -17,6 +17,17 @@ if [ -z "${BATON_MINILM_DIR:-}" ]; then
   fi
 fi
 
+# The smallest language model (SmolLM2-135M) for the embedded-model tests (they skip without it
+# outside CI and fail in CI). BATON_TEST_MODEL, not BATON_MODEL: the browser tests' servers run
+# without a model.
+if [ -z "${BATON_TEST_MODEL:-}" ]; then
+  if model="$(./scripts/fetch-model.sh smollm2-135m)"; then
+    export BATON_TEST_MODEL="$model"
+  else
+    echo "warning: no language model (scripts/fetch-model.sh failed); embedded-model tests will skip" >&2
+  fi
+fi
+
 echo "== format"
 cargo fmt --all -- --check
 echo "== lint"

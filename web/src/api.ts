@@ -435,6 +435,8 @@ export interface AiSettings {
   structured_output: StructuredOutput;
   /** Whether this server loaded a local sentence-embedding model (read-only). */
   embeddings: boolean;
+  /** The language model this server runs in-process for the offline AI, or null (read-only). */
+  local_model: string | null;
 }
 
 /** `api_key` left out keeps the stored key; `""` removes it. */

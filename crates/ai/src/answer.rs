@@ -144,6 +144,31 @@ pub fn answer(
     }
 }
 
+/// The articles of the passages a question retrieves, best first, each once (recall@k), with
+/// the best passage's retrieval confidence.
+pub fn ranked_articles(
+    question: &str,
+    transcript: &[Turn],
+    knowledge: &Knowledge,
+    collections: &[String],
+) -> (Vec<String>, f64) {
+    let query = Query {
+        text: question.to_string(),
+        context: follow_up_context(question, transcript),
+        collections: collections.to_vec(),
+        limit: 10,
+    };
+    let passages = knowledge.search(&query);
+    let best = passages.first().map_or(0.0, |p| p.confidence);
+    let mut out: Vec<String> = Vec::new();
+    for p in passages {
+        if !out.contains(&p.article_id) {
+            out.push(p.article_id);
+        }
+    }
+    (out, best)
+}
+
 /// Earlier customer turns to search with, when the question leans on them.
 pub fn follow_up_context(question: &str, transcript: &[Turn]) -> Vec<String> {
     let words = text::words(question);

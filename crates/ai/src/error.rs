@@ -13,6 +13,8 @@ pub enum AiError {
     Io { path: String, message: String },
     #[error("{path}: {message}")]
     Format { path: String, message: String },
+    #[error("language model: {0}")]
+    Model(String),
     #[error("provider configuration: {0}")]
     Config(String),
 }

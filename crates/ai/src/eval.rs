@@ -2,7 +2,7 @@
 //! `text,category` CSV) and Let AI Answer on a questions file. Used by `baton eval` and tests.
 
 use crate::kb::Knowledge;
-use crate::{AiContext, AiError, OfflineProvider, Turn};
+use crate::{answer, AiContext, AiError, AiProvider, OfflineProvider, Turn};
 use baton_flow::document::Category;
 use baton_flow::runtime::{AiOutcome, AiQuery, AiRequest, AnswerIntent};
 use serde::{Deserialize, Serialize};
@@ -325,14 +325,41 @@ impl ClassifyReport {
     }
 }
 
+/// A fact an answer must contain: one text, or any one of several ways to write it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Fact {
+    One(String),
+    AnyOf(Vec<String>),
+}
+
+impl Fact {
+    /// Whether the (normalised) answer contains this fact.
+    fn found_in(&self, normalized_answer: &str) -> bool {
+        match self {
+            Fact::One(f) => normalized_answer.contains(&normalize_fact(f)),
+            Fact::AnyOf(v) => v.iter().any(|f| normalized_answer.contains(&normalize_fact(f))),
+        }
+    }
+
+    fn label(&self) -> String {
+        match self {
+            Fact::One(f) => f.clone(),
+            Fact::AnyOf(v) => v.join(" | "),
+        }
+    }
+}
+
 /// A question of an answer evaluation (one JSON object per line).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct QuestionCase {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub id: String,
     pub question: String,
     /// Facts the answer must contain (case-insensitive).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub expect: Vec<String>,
+    pub expect: Vec<Fact>,
     /// False: the knowledge base does not hold the answer; the right result is a refusal.
     #[serde(default = "yes")]
     pub answerable: bool,
@@ -342,6 +369,15 @@ pub struct QuestionCase {
     /// Restrict to these collections.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub collections: Vec<String>,
+    /// The id of the article that holds the answer (for recall@k).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub article: Option<String>,
+    /// Kinds of question: typo, followup, tier, arithmetic, multi, slang, config.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// For a question that cannot be answered: what the knowledge base lacks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
 }
 
 fn yes() -> bool {
@@ -367,6 +403,7 @@ pub fn read_questions(path: &Path) -> Result<Vec<QuestionCase>, AiError> {
 /// How one question went.
 #[derive(Debug, Clone, Serialize)]
 pub struct AnswerCaseResult {
+    pub id: String,
     pub question: String,
     pub answerable: bool,
     pub answered: bool,
@@ -376,8 +413,13 @@ pub struct AnswerCaseResult {
     pub text: String,
     pub source: Option<String>,
     pub intent: String,
-    pub confidence: f64,
+    /// Where the source article ranked among the retrieved passages' articles (1 = first).
+    pub article_rank: Option<usize>,
+    /// The best retrieved passage's confidence (0..1).
+    pub retrieval: f64,
     pub latency_ms: f64,
+    /// Time to the first streamed text, when the provider streams.
+    pub first_text_ms: Option<f64>,
 }
 
 /// The result of [`evaluate_answers`].
@@ -386,10 +428,20 @@ pub struct AnswerReport {
     pub cases: Vec<AnswerCaseResult>,
     pub answerable: usize,
     pub answered_correctly: usize,
+    /// Answerable, answered, but a fact is missing.
+    pub answered_incompletely: usize,
     pub not_answerable: usize,
     pub refused_correctly: usize,
+    /// Not answerable and answered anyway.
+    pub invented: usize,
+    /// Questions that name their source article, and how many had it first / in the top 3.
+    pub with_article: usize,
+    pub recall_at_1: usize,
+    pub recall_at_3: usize,
     pub latency_p50_ms: f64,
     pub latency_p95_ms: f64,
+    pub first_text_p50_ms: Option<f64>,
+    pub first_text_p95_ms: Option<f64>,
 }
 
 impl AnswerReport {
@@ -408,16 +460,21 @@ impl AnswerReport {
         ratio(self.answered_correctly + self.refused_correctly, self.cases.len())
     }
 
-    pub fn render(&self, verbose: bool) -> String {
+    /// The per-question lines (all, or only the wrong ones).
+    pub fn render_cases(&self, verbose: bool) -> String {
         let mut s = String::new();
         for c in &self.cases {
             if !verbose && c.correct {
                 continue;
             }
             let mark = if c.correct { "ok  " } else { "FAIL" };
-            s.push_str(&format!("{mark} {} [{} {:.2}]\n", c.question, c.intent, c.confidence));
+            let rank = c.article_rank.map(|r| format!(" rank {r}")).unwrap_or_default();
+            s.push_str(&format!(
+                "{mark} {} {} [{}{rank}, retrieval {:.2}]\n",
+                c.id, c.question, c.intent, c.retrieval
+            ));
             if !c.text.is_empty() {
-                let shown: String = c.text.replace('\n', " / ").chars().take(160).collect();
+                let shown: String = c.text.replace('\n', " / ").chars().take(200).collect();
                 s.push_str(&format!("       → {shown}"));
                 if let Some(src) = &c.source {
                     s.push_str(&format!("  ({src})"));
@@ -428,22 +485,49 @@ impl AnswerReport {
                 s.push_str(&format!("       missing: {}\n", c.missing.join(", ")));
             }
         }
+        s
+    }
+
+    /// The summary lines of a set, each prefixed with `name`.
+    pub fn render_summary(&self, name: &str) -> String {
+        let mut s = String::new();
         s.push_str(&format!(
-            "answerable: {}/{} answered with the expected facts ({:.3})\n",
+            "{name}: answerable {}/{} answered with all facts ({:.3}), {} answered without a fact, {} refused\n",
             self.answered_correctly,
             self.answerable,
-            self.answer_accuracy()
+            self.answer_accuracy(),
+            self.answered_incompletely,
+            self.answerable - self.answered_correctly - self.answered_incompletely,
         ));
         s.push_str(&format!(
-            "not answerable: {}/{} refused ({:.3})\n",
+            "{name}: not answerable {}/{} refused ({:.3}), {} invented\n",
             self.refused_correctly,
             self.not_answerable,
-            self.refuse_accuracy()
+            self.refuse_accuracy(),
+            self.invented
         ));
+        if self.with_article > 0 {
+            s.push_str(&format!(
+                "{name}: source article recall@1 {:.3}, recall@3 {:.3} ({} questions)\n",
+                ratio(self.recall_at_1, self.with_article),
+                ratio(self.recall_at_3, self.with_article),
+                self.with_article
+            ));
+        }
         s.push_str(&format!(
-            "latency per answer: p50 {:.2} ms, p95 {:.2} ms\n",
+            "{name}: latency per answer p50 {:.1} ms, p95 {:.1} ms",
             self.latency_p50_ms, self.latency_p95_ms
         ));
+        if let (Some(p50), Some(p95)) = (self.first_text_p50_ms, self.first_text_p95_ms) {
+            s.push_str(&format!("; first text p50 {p50:.1} ms, p95 {p95:.1} ms"));
+        }
+        s.push('\n');
+        s
+    }
+
+    pub fn render(&self, verbose: bool) -> String {
+        let mut s = self.render_cases(verbose);
+        s.push_str(&self.render_summary("all"));
         s.push_str(&format!("accuracy: {:.3}\n", self.accuracy()));
         s
     }
@@ -461,18 +545,25 @@ fn normalize_fact(s: &str) -> String {
     s.to_lowercase().split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Asks every question with the offline provider.
-pub fn evaluate_answers(
-    provider: &OfflineProvider,
+/// Asks every question of `cases` with `provider`, one after the other, each in a conversation
+/// of its own (its `context` as earlier customer messages).
+pub async fn evaluate_answers(
+    provider: &dyn AiProvider,
     knowledge: &Knowledge,
     cases: &[QuestionCase],
     threshold: Option<f64>,
 ) -> AnswerReport {
     let mut results = Vec::new();
     let mut latencies = Vec::new();
+    let mut first_texts = Vec::new();
     for (i, case) in cases.iter().enumerate() {
         let mut transcript: Vec<Turn> = case.context.iter().map(Turn::customer).collect();
         transcript.push(Turn::customer(&case.question));
+        let (ranked, retrieval) = answer::ranked_articles(&case.question, &transcript, knowledge, &case.collections);
+        let article_rank = case
+            .article
+            .as_ref()
+            .and_then(|id| ranked.iter().position(|a| a == id).map(|p| p + 1));
         let context = AiContext::default()
             .with_transcript(transcript)
             .with_knowledge(knowledge.clone());
@@ -486,33 +577,38 @@ pub fn evaluate_answers(
             },
         };
         let t = Instant::now();
-        let outcome = provider.run_blocking(&request, &context);
+        let mut first_text: Option<f64> = None;
+        let mut on_text = |_: &str| {
+            first_text.get_or_insert_with(|| t.elapsed().as_secs_f64() * 1000.0);
+        };
+        let outcome = provider.run_streaming(&request, &context, &mut on_text).await;
         let ms = t.elapsed().as_secs_f64() * 1000.0;
-        let confidence = provider.answer_confidence(&request, &context);
         latencies.push(ms);
+        if let Some(f) = first_text {
+            first_texts.push(f);
+        }
         let (text, source, intent) = match &outcome {
             AiOutcome::Answer { text, sources, intent } => {
                 (text.clone(), sources.first().map(|s| s.title.clone()), *intent)
             }
+            AiOutcome::Failed { reason } => (format!("(failed: {reason})"), None, AnswerIntent::Unanswered),
             _ => (String::new(), None, AnswerIntent::Unanswered),
         };
         let answered = intent == AnswerIntent::Answered;
         let hay = normalize_fact(&text);
-        let missing: Vec<String> = if answered {
-            case.expect
-                .iter()
-                .filter(|f| !hay.contains(&normalize_fact(f)))
-                .cloned()
-                .collect()
-        } else {
-            case.expect.clone()
-        };
+        let missing: Vec<String> = case
+            .expect
+            .iter()
+            .filter(|f| !answered || !f.found_in(&hay))
+            .map(Fact::label)
+            .collect();
         let correct = if case.answerable {
             answered && missing.is_empty()
         } else {
             !answered
         };
         results.push(AnswerCaseResult {
+            id: if case.id.is_empty() { format!("#{}", i + 1) } else { case.id.clone() },
             question: case.question.clone(),
             answerable: case.answerable,
             answered,
@@ -521,23 +617,37 @@ pub fn evaluate_answers(
             text,
             source,
             intent: format!("{intent:?}").to_lowercase(),
-            confidence,
+            article_rank,
+            retrieval,
             latency_ms: ms,
+            first_text_ms: first_text,
         });
     }
     latencies.sort_by(f64::total_cmp);
+    first_texts.sort_by(f64::total_cmp);
     let answerable = results.iter().filter(|r| r.answerable).count();
     let answered_correctly = results.iter().filter(|r| r.answerable && r.correct).count();
+    let answered_incompletely = results.iter().filter(|r| r.answerable && r.answered && !r.correct).count();
     let not_answerable = results.len() - answerable;
     let refused_correctly = results.iter().filter(|r| !r.answerable && r.correct).count();
+    let with_article = cases.iter().filter(|c| c.article.is_some()).count();
+    let recall_at = |k: usize| results.iter().filter(|r| r.article_rank.is_some_and(|p| p <= k)).count();
+    let first_text_quantile = |q: f64| (!first_texts.is_empty()).then(|| quantile(&first_texts, q));
     AnswerReport {
-        cases: results,
         answerable,
         answered_correctly,
+        answered_incompletely,
         not_answerable,
         refused_correctly,
+        invented: not_answerable - refused_correctly,
+        with_article,
+        recall_at_1: recall_at(1),
+        recall_at_3: recall_at(3),
         latency_p50_ms: quantile(&latencies, 0.5),
         latency_p95_ms: quantile(&latencies, 0.95),
+        first_text_p50_ms: first_text_quantile(0.5),
+        first_text_p95_ms: first_text_quantile(0.95),
+        cases: results,
     }
 }
 

@@ -33,12 +33,17 @@ pub mod embed;
 mod error;
 pub mod eval;
 pub mod extract;
+#[cfg(feature = "generation")]
+pub mod generate;
 pub mod import;
 pub mod intent;
 pub mod kb;
+#[cfg(feature = "generation")]
+pub mod local;
 pub mod markdown;
 pub mod offline;
 pub mod openai;
+pub mod prompt;
 pub mod sentiment;
 pub mod summary;
 pub mod text;

@@ -6,7 +6,7 @@ use crate::classify::{ClassifierCache, ClassifierOptions};
 use crate::embed::Embedder;
 use crate::{answer, extract, sentiment, summary, AiContext, AiProvider};
 use baton_flow::document::Category;
-use baton_flow::runtime::{AiOutcome, AiQuery, AiRequest};
+use baton_flow::runtime::{AiOutcome, AiQuery, AiRequest, AnswerIntent};
 use std::sync::Arc;
 
 /// Settings of the offline provider.
@@ -33,6 +33,9 @@ struct Inner {
     embedder: Option<Arc<dyn Embedder>>,
     classifiers: ClassifierCache,
     options: OfflineOptions,
+    /// The embedded language model, when one is loaded.
+    #[cfg(feature = "generation")]
+    local: Option<crate::local::Local>,
 }
 
 /// The default provider. Cheap to clone (shared caches).
@@ -52,6 +55,7 @@ impl std::fmt::Debug for OfflineProvider {
         f.debug_struct("OfflineProvider")
             .field("embedder", &self.inner.embedder.as_ref().map(|e| e.id().to_string()))
             .field("options", &self.inner.options)
+            .field("model", &self.model_id())
             .finish()
     }
 }
@@ -73,8 +77,32 @@ impl OfflineProvider {
                 embedder,
                 classifiers: ClassifierCache::default(),
                 options,
+                #[cfg(feature = "generation")]
+                local: None,
             }),
         }
+    }
+
+    /// With an embedded language model for answers, instructions and summaries.
+    #[cfg(feature = "generation")]
+    pub fn with_local(self, local: crate::local::Local) -> OfflineProvider {
+        OfflineProvider {
+            inner: Arc::new(Inner {
+                embedder: self.inner.embedder.clone(),
+                classifiers: ClassifierCache::default(),
+                options: self.inner.options,
+                local: Some(local),
+            }),
+        }
+    }
+
+    /// The embedded language model's name, when one is loaded.
+    pub fn model_id(&self) -> Option<String> {
+        #[cfg(feature = "generation")]
+        if let Some(local) = &self.inner.local {
+            return Some(local.model.id().to_string());
+        }
+        None
     }
 
     pub fn options(&self) -> &OfflineOptions {
@@ -113,28 +141,36 @@ impl OfflineProvider {
         }
     }
 
-    /// The confidence of the offline answer to an `Answer` request (0 for other requests), for
-    /// evaluation and threshold tuning.
-    pub fn answer_confidence(&self, request: &AiRequest, context: &AiContext) -> f64 {
-        match &request.query {
-            AiQuery::Answer {
-                question, collections, ..
-            } => {
-                answer::answer(
-                    question,
-                    &context.transcript,
-                    context.knowledge.as_ref(),
-                    collections,
-                    f64::INFINITY,
-                )
-                .confidence
-            }
-            _ => 0.0,
-        }
-    }
-
     /// Answers a request on the calling thread (the CLI, the simulator, tests).
     pub fn run_blocking(&self, request: &AiRequest, context: &AiContext) -> AiOutcome {
+        self.run_blocking_streaming(request, context, &mut |_: &str| {})
+    }
+
+    /// Like [`OfflineProvider::run_blocking`], telling an answer's text as the embedded model
+    /// writes it (the extractive path tells nothing: its answer comes whole).
+    pub fn run_blocking_streaming(
+        &self,
+        request: &AiRequest,
+        context: &AiContext,
+        on_text: &mut (dyn for<'s> FnMut(&'s str) + Send),
+    ) -> AiOutcome {
+        #[cfg(feature = "generation")]
+        if let Some(local) = &self.inner.local {
+            match &request.query {
+                AiQuery::Answer {
+                    question,
+                    collections,
+                    threshold,
+                } => {
+                    let threshold = threshold.unwrap_or(self.inner.options.answer_threshold);
+                    return local.answer(question, context, collections, threshold, on_text);
+                }
+                AiQuery::Summarize => return local.summarize(context),
+                AiQuery::Instruction { instruction, text } => return local.instruction(instruction, text),
+                _ => {}
+            }
+        }
+        let _ = &on_text;
         match &request.query {
             AiQuery::Classify {
                 text,
@@ -155,9 +191,9 @@ impl OfflineProvider {
                 }
             }
             AiQuery::Instruction { .. } => AiOutcome::Failed {
-                reason:
-                    "instructions need a language model: configure an OpenAI-compatible provider for this workspace"
-                        .into(),
+                reason: "instructions need a language model: start the server with the embedded model (--model) or \
+                         configure an OpenAI-compatible provider for this workspace"
+                    .into(),
             },
             AiQuery::Answer {
                 question,
@@ -184,10 +220,16 @@ fn round3(x: f64) -> f64 {
 #[async_trait::async_trait]
 impl AiProvider for OfflineProvider {
     fn name(&self) -> String {
-        match &self.inner.embedder {
-            Some(e) => format!("offline+{}", e.id()),
-            None => "offline".into(),
+        let mut name = String::from("offline");
+        if let Some(e) = &self.inner.embedder {
+            name.push('+');
+            name.push_str(e.id());
         }
+        if let Some(m) = self.model_id() {
+            name.push('+');
+            name.push_str(&m);
+        }
+        name
     }
 
     /// Runs on tokio's blocking pool when inside a runtime (training a classifier for a large
@@ -200,6 +242,46 @@ impl AiProvider for OfflineProvider {
         let request = request.clone();
         let context = context.clone();
         match tokio::task::spawn_blocking(move || this.run_blocking(&request, &context)).await {
+            Ok(outcome) => outcome,
+            Err(e) => AiOutcome::Failed {
+                reason: format!("the offline AI stopped: {e}"),
+            },
+        }
+    }
+
+    /// With the embedded model, the answer's text comes as the model writes it: the model runs
+    /// on tokio's blocking pool and its text crosses to the caller over a channel.
+    async fn run_streaming(
+        &self,
+        request: &AiRequest,
+        context: &AiContext,
+        on_text: &mut (dyn for<'s> FnMut(&'s str) + Send),
+    ) -> AiOutcome {
+        if self.model_id().is_none() || tokio::runtime::Handle::try_current().is_err() {
+            let outcome = self.run(request, context).await;
+            if let AiOutcome::Answer {
+                text,
+                intent: AnswerIntent::Answered,
+                ..
+            } = &outcome
+            {
+                on_text(text);
+            }
+            return outcome;
+        }
+        let this = self.clone();
+        let request = request.clone();
+        let context = context.clone();
+        let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let task = tokio::task::spawn_blocking(move || {
+            this.run_blocking_streaming(&request, &context, &mut |d: &str| {
+                let _ = sender.send(d.to_string());
+            })
+        });
+        while let Some(delta) = receiver.recv().await {
+            on_text(&delta);
+        }
+        match task.await {
             Ok(outcome) => outcome,
             Err(e) => AiOutcome::Failed {
                 reason: format!("the offline AI stopped: {e}"),

@@ -11,7 +11,8 @@
 
 use crate::answer::follow_up_context;
 use crate::kb::Query;
-use crate::{extract, intent, AiContext, AiError, AiProvider, Role};
+use crate::prompt::{self, citations, is_dont_know, strip_citations, AnswerFilter, ChatMessage};
+use crate::{extract, intent, AiContext, AiError, AiProvider};
 use baton_flow::document::{Category, ExtractField, ExtractKind};
 use baton_flow::runtime::{AiOutcome, AiQuery, AiRequest, AnswerIntent, Source};
 use serde::{Deserialize, Serialize};
@@ -130,8 +131,13 @@ impl OpenAiConfig {
     }
 }
 
-/// The answer the model gives when the passages do not hold the answer.
-pub const I_DONT_KNOW: &str = "I don't know";
+/// Chat messages as the API takes them.
+fn chat_json(messages: &[ChatMessage]) -> Vec<Value> {
+    messages
+        .iter()
+        .map(|m| json!({"role": m.speaker.role(), "content": m.text}))
+        .collect()
+}
 
 /// The provider.
 #[derive(Clone)]
@@ -535,13 +541,10 @@ impl OpenAiCompatible {
         }
     }
 
-    async fn text_task(&self, system: String, user: String) -> AiOutcome {
+    async fn text_task(&self, messages: &[ChatMessage]) -> AiOutcome {
         let body = json!({
             "model": self.config.model,
-            "messages": [
-                {"role": "system", "content": system},
-                {"role": "user", "content": user},
-            ],
+            "messages": chat_json(messages),
             "temperature": 0,
         });
         match self.complete(&body).await {
@@ -587,36 +590,7 @@ impl OpenAiCompatible {
         if passages.is_empty() {
             return unanswered;
         }
-        let mut sources_text = String::new();
-        for (i, p) in passages.iter().enumerate() {
-            let heading = if p.heading.is_empty() || p.heading == p.title {
-                p.title.clone()
-            } else {
-                format!("{} › {}", p.title, p.heading)
-            };
-            sources_text.push_str(&format!("[{}] {}\n{}\n\n", i + 1, heading, p.text));
-        }
-        let system = format!(
-            "You are a customer support assistant. Answer the customer's last message using only the passages \
-             below. Be brief and friendly. Cite the passages you used like [1]. If the passages do not contain \
-             the answer, reply exactly: {I_DONT_KNOW}\n\nPassages:\n{sources_text}"
-        );
-        let mut messages = vec![json!({"role": "system", "content": system})];
-        let q = question.trim();
-        let history: Vec<&crate::Turn> = context.transcript.iter().filter(|t| t.role != Role::Agent).collect();
-        let mut history: Vec<&crate::Turn> = history.into_iter().rev().take(8).collect();
-        history.reverse();
-        if history
-            .last()
-            .is_some_and(|t| t.role == Role::Customer && t.text.trim() == q)
-        {
-            history.pop();
-        }
-        for t in history {
-            let role = if t.role == Role::Customer { "user" } else { "assistant" };
-            messages.push(json!({"role": role, "content": t.text}));
-        }
-        messages.push(json!({"role": "user", "content": question}));
+        let messages = chat_json(&prompt::answer_messages(question, &context.transcript, &passages, 8));
         let streaming = on_text.is_some();
         let mut body = json!({
             "model": self.config.model,
@@ -680,39 +654,15 @@ impl OpenAiCompatible {
             } => self.classify(text, categories, *threshold).await,
             AiQuery::Extract { text, fields } => self.extract(text, fields, context.today.as_deref()).await,
             AiQuery::Sentiment { text } => self.sentiment(text).await,
-            AiQuery::Summarize => {
-                let mut transcript = String::new();
-                for t in context.transcript.iter().rev().take(40).rev() {
-                    let who = match t.role {
-                        Role::Customer => "Customer",
-                        Role::Bot => "Bot",
-                        Role::Agent => "Agent",
-                    };
-                    transcript.push_str(&format!("{who}: {}\n", t.text));
-                }
-                let mut facts = String::new();
-                for (k, v) in &context.variables {
-                    if !v.is_null() {
-                        facts.push_str(&format!("{k}: {v}\n"));
-                    }
-                }
-                let system = "Summarise this support conversation for the agent who takes it over, in at most three \
-                              short sentences: what the customer wants, the facts given (ids, emails, amounts), \
-                              and their mood. Do not invent anything."
-                    .to_string();
-                let user = if facts.is_empty() {
-                    transcript
-                } else {
-                    format!("{transcript}\nCollected facts:\n{facts}")
-                };
-                if user.trim().is_empty() {
-                    return AiOutcome::Text {
-                        text: "The customer has not written anything yet.".into(),
-                    };
-                }
-                self.text_task(system, user).await
+            AiQuery::Summarize => match prompt::summary_messages(&context.transcript, &context.variables) {
+                Some(messages) => self.text_task(&messages).await,
+                None => AiOutcome::Text {
+                    text: "The customer has not written anything yet.".into(),
+                },
+            },
+            AiQuery::Instruction { instruction, text } => {
+                self.text_task(&prompt::instruction_messages(instruction, text)).await
             }
-            AiQuery::Instruction { instruction, text } => self.text_task(instruction.clone(), text.clone()).await,
             AiQuery::Answer {
                 question, collections, ..
             } => self.answer(question, collections, context, on_text).await,
@@ -811,152 +761,6 @@ fn check_field(f: &ExtractField, raw: &Value, today: Option<&str>) -> Option<Val
     }
 }
 
-fn is_dont_know(text: &str) -> bool {
-    let t: String = crate::text::words(text).join(" ");
-    t.starts_with("i dont know") || t.starts_with("i do not know") || t == "unknown"
-}
-
-/// Passage numbers cited as `[1]`, `[2, 3]`.
-fn citations(text: &str) -> Vec<usize> {
-    let mut out = Vec::new();
-    let mut rest = text;
-    while let Some(start) = rest.find('[') {
-        let after = &rest[start + 1..];
-        let Some(end) = after.find(']') else { break };
-        let inner = &after[..end];
-        if !inner.is_empty() && inner.chars().all(|c| c.is_ascii_digit() || c == ',' || c == ' ') {
-            for n in inner.split(',').filter_map(|n| n.trim().parse::<usize>().ok()) {
-                if !out.contains(&n) {
-                    out.push(n);
-                }
-            }
-        }
-        rest = &after[end + 1..];
-    }
-    out
-}
-
-/// The text without citation markers.
-fn strip_citations(text: &str) -> String {
-    let mut f = CitationStripper::default();
-    let mut out = f.push(text);
-    out.push_str(&f.finish());
-    out.trim().to_string()
-}
-
-/// Removes `[n]` markers (and the spaces before them) from streamed text, holding back only
-/// trailing spaces and an unclosed `[`.
-#[derive(Default)]
-struct CitationStripper {
-    spaces: String,
-    pending: String,
-}
-
-impl CitationStripper {
-    fn push(&mut self, delta: &str) -> String {
-        let mut out = String::new();
-        for c in delta.chars() {
-            if !self.pending.is_empty() {
-                self.pending.push(c);
-                if c == ']' {
-                    let inner = &self.pending[1..self.pending.len() - 1];
-                    let marker = !inner.is_empty() && inner.chars().all(|x| x.is_ascii_digit() || x == ',' || x == ' ');
-                    if !marker {
-                        out.push_str(&self.spaces);
-                        out.push_str(&self.pending);
-                    }
-                    self.spaces.clear();
-                    self.pending.clear();
-                } else if !(c.is_ascii_digit() || c == ',' || c == ' ') || self.pending.len() > 12 {
-                    out.push_str(&self.spaces);
-                    out.push_str(&self.pending);
-                    self.spaces.clear();
-                    self.pending.clear();
-                }
-                continue;
-            }
-            if c == '[' {
-                self.pending.push(c);
-            } else if c == ' ' {
-                self.spaces.push(c);
-            } else {
-                out.push_str(&self.spaces);
-                self.spaces.clear();
-                out.push(c);
-            }
-        }
-        out
-    }
-
-    fn finish(&mut self) -> String {
-        let mut rest = std::mem::take(&mut self.spaces);
-        rest.push_str(&std::mem::take(&mut self.pending));
-        rest
-    }
-}
-
-/// What the widget sees of a streamed answer: citation markers removed, and nothing while the
-/// text may still turn out to be "I don't know".
-struct AnswerFilter<'a> {
-    sink: &'a mut (dyn for<'s> FnMut(&'s str) + Send),
-    citations: CitationStripper,
-    held: String,
-    open: bool,
-}
-
-impl<'a> AnswerFilter<'a> {
-    fn new(sink: &'a mut (dyn for<'s> FnMut(&'s str) + Send)) -> AnswerFilter<'a> {
-        AnswerFilter {
-            sink,
-            citations: CitationStripper::default(),
-            held: String::new(),
-            open: false,
-        }
-    }
-
-    fn push(&mut self, delta: &str) {
-        let clean = self.citations.push(delta);
-        if self.open {
-            if !clean.is_empty() {
-                (self.sink)(&clean);
-            }
-            return;
-        }
-        self.held.push_str(&clean);
-        let words = crate::text::words(&self.held).join(" ");
-        let could_be_idk = ["i dont know", "i do not know"]
-            .iter()
-            .any(|p| p.starts_with(words.as_str()) || words.starts_with(p));
-        if !could_be_idk || self.held.len() > 40 {
-            if is_dont_know(&self.held) {
-                return; // keep holding: it is "I don't know …"
-            }
-            self.open = true;
-            let text = std::mem::take(&mut self.held);
-            let text = text.trim_start();
-            if !text.is_empty() {
-                (self.sink)(text);
-            }
-        }
-    }
-
-    fn finish(&mut self) {
-        let rest = self.citations.finish();
-        if self.open {
-            if !rest.is_empty() {
-                (self.sink)(&rest);
-            }
-        } else {
-            self.held.push_str(&rest);
-            if !is_dont_know(&self.held) {
-                let text = self.held.trim().to_string();
-                if !text.is_empty() {
-                    (self.sink)(&text);
-                }
-            }
-        }
-    }
-}
 
 enum SseEvent {
     Data(Value),
@@ -1020,46 +824,6 @@ mod tests {
         }
         assert_eq!(text, "Hello");
         assert!(done);
-    }
-
-    #[test]
-    fn citations_found_and_stripped() {
-        assert_eq!(citations("Shipping is $8 [1]. Returns [2, 3]. [x]"), vec![1, 2, 3]);
-        assert_eq!(
-            strip_citations("Shipping is $8 [1]. Returns [2, 3] ok [x]"),
-            "Shipping is $8. Returns ok [x]"
-        );
-        let mut s = CitationStripper::default();
-        let mut out = String::new();
-        for d in ["Costs $8 [", "1", "]. Done"] {
-            out.push_str(&s.push(d));
-        }
-        out.push_str(&s.finish());
-        assert_eq!(out, "Costs $8. Done");
-    }
-
-    #[test]
-    fn dont_know_is_held_back() {
-        let mut seen = String::new();
-        {
-            let mut sink = |d: &str| seen.push_str(d);
-            let mut f = AnswerFilter::new(&mut sink);
-            for d in ["I ", "don't ", "know", "."] {
-                f.push(d);
-            }
-            f.finish();
-        }
-        assert_eq!(seen, "");
-        let mut seen = String::new();
-        {
-            let mut sink = |d: &str| seen.push_str(d);
-            let mut f = AnswerFilter::new(&mut sink);
-            for d in ["I ", "think ", "shipping is $8 [1]", "."] {
-                f.push(d);
-            }
-            f.finish();
-        }
-        assert_eq!(seen, "I think shipping is $8.");
     }
 
     #[test]

@@ -26,7 +26,10 @@ fn evaluate(embedder: Option<Arc<dyn baton_ai::Embedder>>) -> AnswerReport {
         Some(e) => OfflineProvider::with_embedder(e),
         None => OfflineProvider::new(),
     };
-    let report = evaluate_answers(&provider, &Knowledge::new(kb), &cases, None);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime");
+    let report = runtime.block_on(evaluate_answers(&provider, &Knowledge::new(kb), &cases, None));
     eprintln!("{}", report.render(false));
     report
 }

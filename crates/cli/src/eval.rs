@@ -2,7 +2,7 @@
 
 use anyhow::{bail, Context, Result};
 use baton_ai::eval;
-use baton_ai::{Embedder, Knowledge, KnowledgeBase, OfflineProvider};
+use baton_ai::{AiProvider, Embedder, Knowledge, KnowledgeBase, OfflineProvider, OpenAiCompatible, OpenAiConfig};
 use clap::{Args, Subcommand};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -60,10 +60,35 @@ pub struct AnswerArgs {
     /// A folder of Markdown files, one Markdown file, or ABCD's guidelines.json.
     #[arg(long, value_name = "PATH")]
     kb: PathBuf,
-    /// Questions, one JSON object per line: {"question", "expect": [facts]} or
-    /// {"question", "answerable": false}.
-    #[arg(long, value_name = "FILE")]
-    questions: PathBuf,
+    /// A questions file (repeat for several sets, each reported apart), one JSON object per
+    /// line: {"question", "expect": [facts], "article"} or {"question", "answerable": false}.
+    #[arg(long, value_name = "FILE", required = true)]
+    questions: Vec<PathBuf>,
+    /// Who answers: the offline provider (extractive, or the embedded model with --model) or
+    /// an OpenAI-compatible endpoint (--base-url, --endpoint-model).
+    #[arg(long, value_enum, default_value = "offline")]
+    provider: ProviderChoice,
+    /// With the offline provider: a GGUF instruct model that writes the answers
+    /// (scripts/fetch-model.sh). Without it, answers are extractive.
+    #[arg(long, env = "BATON_MODEL", value_name = "FILE")]
+    model: Option<PathBuf>,
+    /// With the embedded model: seconds a whole answer may take before the extractive answer
+    /// is used.
+    #[arg(long, value_name = "SECONDS")]
+    time_limit: Option<f64>,
+    /// With the embedded model: the best passage's retrieval confidence from which the model
+    /// is asked (default 0.2).
+    #[arg(long, value_name = "CONFIDENCE")]
+    min_retrieval: Option<f64>,
+    /// The endpoint's base URL, up to the API version (e.g. http://localhost:8080/v1).
+    #[arg(long, value_name = "URL")]
+    base_url: Option<String>,
+    /// The endpoint's model name.
+    #[arg(long, value_name = "NAME")]
+    endpoint_model: Option<String>,
+    /// The endpoint's key.
+    #[arg(long, env = "BATON_AI_KEY", hide_env_values = true)]
+    api_key: Option<String>,
     /// Confidence below which the answer is refused (default: the provider's).
     #[arg(long)]
     threshold: Option<f64>,
@@ -71,7 +96,13 @@ pub struct AnswerArgs {
     #[arg(long)]
     verbose: bool,
     #[command(flatten)]
-    model: ModelArgs,
+    embeddings: ModelArgs,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProviderChoice {
+    Offline,
+    Openai,
 }
 
 pub fn run(command: EvalCommand) -> Result<ExitCode> {
@@ -168,20 +199,114 @@ pub fn load_knowledge(path: &Path, embedder: Option<Arc<dyn Embedder>>) -> Resul
     Ok((Knowledge::new(kb), total, chunks))
 }
 
-fn answer(args: AnswerArgs) -> Result<ExitCode> {
-    let embedder = load_embedder(&args.model)?;
-    let (knowledge, articles, chunks) = load_knowledge(&args.kb, embedder.clone())?;
-    eprintln!("knowledge base: {articles} articles, {chunks} chunks");
-    let cases = eval::read_questions(&args.questions)?;
-    if cases.is_empty() {
-        bail!("{} has no questions", args.questions.display());
-    }
+/// The offline provider with the models asked for: sentence embeddings, and the embedded
+/// language model from a GGUF file.
+/// Settings of the embedded model given on the command line (None: the default).
+#[derive(Default, Clone, Copy)]
+pub struct LocalSettings {
+    pub time_limit: Option<f64>,
+    pub min_retrieval: Option<f64>,
+}
+
+pub fn offline_provider(
+    embedder: Option<Arc<dyn Embedder>>,
+    model: Option<&Path>,
+    settings: LocalSettings,
+) -> Result<OfflineProvider> {
     let provider = match embedder {
         Some(e) => OfflineProvider::with_embedder(e),
         None => OfflineProvider::new(),
     };
-    let report = eval::evaluate_answers(&provider, &knowledge, &cases, args.threshold);
-    print!("{}", report.render(args.verbose));
+    let Some(path) = model else {
+        return Ok(provider);
+    };
+    with_local_model(provider, path, settings)
+}
+
+#[cfg(feature = "generation")]
+fn with_local_model(provider: OfflineProvider, path: &Path, settings: LocalSettings) -> Result<OfflineProvider> {
+    use baton_ai::local::{Local, LocalOptions};
+    let started = std::time::Instant::now();
+    let model = baton_ai::generate::LocalModel::load(path)?;
+    eprintln!(
+        "language model: {} from {} (loaded in {} ms)",
+        model.id(),
+        path.display(),
+        started.elapsed().as_millis()
+    );
+    let mut options = LocalOptions::default();
+    if let Some(min) = settings.min_retrieval {
+        if !(0.0..=1.0).contains(&min) {
+            bail!("--min-retrieval must be between 0 and 1");
+        }
+        options.min_retrieval = min;
+    }
+    if let Some(seconds) = settings.time_limit {
+        if !(seconds > 0.0 && seconds <= 600.0) {
+            bail!("--time-limit must be above 0 and at most 600 seconds");
+        }
+        options.time_limit = std::time::Duration::from_secs_f64(seconds);
+    }
+    Ok(provider.with_local(Local {
+        model: Arc::new(model),
+        options,
+    }))
+}
+
+#[cfg(not(feature = "generation"))]
+fn with_local_model(_provider: OfflineProvider, _path: &Path, _settings: LocalSettings) -> Result<OfflineProvider> {
+    bail!("this baton was built without the `generation` feature")
+}
+
+fn answer(args: AnswerArgs) -> Result<ExitCode> {
+    let embedder = load_embedder(&args.embeddings)?;
+    let (knowledge, articles, chunks) = load_knowledge(&args.kb, embedder.clone())?;
+    eprintln!("knowledge base: {articles} articles, {chunks} chunks");
+    let mut sets = Vec::new();
+    for path in &args.questions {
+        let cases = eval::read_questions(path)?;
+        if cases.is_empty() {
+            bail!("{} has no questions", path.display());
+        }
+        let name = path
+            .strip_prefix(std::env::current_dir().unwrap_or_default())
+            .unwrap_or(path)
+            .display()
+            .to_string();
+        sets.push((name, cases));
+    }
+    let provider: Box<dyn AiProvider> = match args.provider {
+        ProviderChoice::Offline => Box::new(offline_provider(
+            embedder,
+            args.model.as_deref(),
+            LocalSettings {
+                time_limit: args.time_limit,
+                min_retrieval: args.min_retrieval,
+            },
+        )?),
+        ProviderChoice::Openai => {
+            let (Some(base_url), Some(model)) = (&args.base_url, &args.endpoint_model) else {
+                bail!("--provider openai needs --base-url and --endpoint-model");
+            };
+            let mut config = OpenAiConfig::new(base_url, model);
+            config.api_key = args.api_key.clone();
+            Box::new(OpenAiCompatible::new(config)?)
+        }
+    };
+    eprintln!("provider: {}", provider.name());
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let mut correct = 0;
+    let mut total = 0;
+    let mut summaries = String::new();
+    for (name, cases) in &sets {
+        let report = runtime.block_on(eval::evaluate_answers(provider.as_ref(), &knowledge, cases, args.threshold));
+        print!("{}", report.render_cases(args.verbose));
+        summaries.push_str(&report.render_summary(name));
+        correct += report.answered_correctly + report.refused_correctly;
+        total += report.cases.len();
+    }
+    print!("{summaries}");
+    println!("accuracy: {:.3}", correct as f64 / total.max(1) as f64);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -35,6 +35,11 @@ pub struct ServeArgs {
     /// docs/ai.md): the offline AI and the knowledge bases use sentence embeddings.
     #[arg(long, env = "BATON_EMBEDDING_MODEL")]
     embedding_model: Option<PathBuf>,
+    /// A GGUF file of a small instruct model (scripts/fetch-model.sh; see docs/ai.md): the
+    /// offline AI writes Let AI Answer's answers, instructions and hand-over summaries with
+    /// it, in-process. Without it, answers are extractive.
+    #[arg(long, env = "BATON_MODEL", value_name = "FILE")]
+    model: Option<PathBuf>,
     /// Tests only: start a manual clock at this time (ms since the epoch), moved with
     /// POST /api/v1/test/clock.
     #[arg(long, hide = true)]
@@ -79,15 +84,27 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         config.start_limit = (u32::MAX / 2, u32::MAX / 2);
         config.message_limit = (u32::MAX / 2, u32::MAX / 2);
     }
-    if let Some(dir) = &args.embedding_model {
-        config.embedder = Some(crate::eval::load_model_dir(dir)?);
-    }
+    let embedder = match &args.embedding_model {
+        Some(dir) => Some(crate::eval::load_model_dir(dir)?),
+        None => None,
+    };
+    config.offline_ai = crate::eval::offline_provider(embedder, args.model.as_deref(), Default::default())?;
+    let ai_mode = match config.offline_ai.model_id() {
+        Some(model) => format!("answers written by the embedded model {model}"),
+        None => "extractive answers (no --model; scripts/fetch-model.sh fetches one)".to_string(),
+    };
+    let retrieval = if config.offline_ai.embedder().is_some() {
+        "words and sentence embeddings"
+    } else {
+        "words only (no --embedding-model)"
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let running = start(config).await?;
         let base = format!("http://{}", running.addr);
         println!("Baton is running at {base}");
         println!("  API docs:   {base}/docs");
+        println!("  offline AI: {ai_mode}; retrieval by {retrieval}");
         if let Some(first) = &running.first_start {
             let w = &first.workspace;
             println!("First start: created the Demo workspace with a live demo flow. Shown once:");

@@ -60,7 +60,7 @@ fn main() {
             .publish_flow(&ws.workspace_id, "flow_bench", &looping_flow(), None, None, now)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        let core = Arc::new(Core::new(store.clone(), clock, None));
+        let core = Arc::new(Core::new(store.clone(), clock, baton_ai::OfflineProvider::new()));
         let engine = Engine::start(core.clone());
         let conversations = 200;
         let turns_each = if quick { 10 } else { 100 };

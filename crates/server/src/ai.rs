@@ -50,6 +50,10 @@ pub struct AiSettingsView {
     /// This server loaded a sentence-embedding model (offline retrieval and classification
     /// use it). Set by the operator at start (`baton serve --embedding-model DIR`).
     pub embeddings: bool,
+    /// The language model this server runs in-process for the offline provider (Let AI Answer
+    /// writes its answers, instructions and hand-over summaries), or null: answers are
+    /// extractive. Set by the operator at start (`baton serve --model FILE`).
+    pub local_model: Option<String>,
 }
 
 /// A change of the settings.
@@ -88,7 +92,7 @@ impl AiSettings {
         }
     }
 
-    pub fn view(&self, embeddings: bool) -> AiSettingsView {
+    pub fn view(&self, embeddings: bool, local_model: Option<String>) -> AiSettingsView {
         let openai = self.openai.as_ref();
         AiSettingsView {
             provider: self.provider,
@@ -98,6 +102,7 @@ impl AiSettings {
             timeout_ms: openai.map_or(30_000, |c| c.timeout_ms),
             structured_output: openai.map(|c| c.structured_output).unwrap_or_default(),
             embeddings,
+            local_model,
         }
     }
 
@@ -202,17 +207,26 @@ pub struct Ai {
 }
 
 impl Ai {
-    pub fn new(store: Store, embedder: Option<Arc<dyn Embedder>>) -> Ai {
-        let offline = match &embedder {
-            Some(e) => OfflineProvider::with_embedder(e.clone()),
-            None => OfflineProvider::new(),
-        };
+    pub fn new(store: Store, offline: OfflineProvider) -> Ai {
+        let embedder = offline.embedder().cloned();
         Ai {
             offline,
             embedder,
             store,
             endpoints: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Whether the embedded language model writes this workspace's hand-over summaries (the
+    /// workspace uses the offline provider and the server loaded a model); otherwise the
+    /// extractive summary stays.
+    pub async fn writes_summaries(&self, workspace_id: &str) -> bool {
+        self.offline.model_id().is_some() && matches!(self.endpoint(workspace_id).await, Ok(None))
+    }
+
+    /// The embedded language model's name, when one was loaded at start.
+    pub fn local_model(&self) -> Option<String> {
+        self.offline.model_id()
     }
 
     /// The sentence embedder loaded at start, if any (knowledge bases index with it too).
@@ -279,7 +293,7 @@ impl Ai {
     ) -> (String, AiOutcome) {
         match self.endpoint(workspace_id).await {
             Ok(Some(endpoint)) => (endpoint.name(), endpoint.run_streaming(request, context, on_text).await),
-            Ok(None) => (self.offline.name(), self.offline.run(request, context).await),
+            Ok(None) => (self.offline.name(), self.offline.run_streaming(request, context, on_text).await),
             Err(reason) => ("openai".into(), AiOutcome::Failed { reason }),
         }
     }

@@ -22,6 +22,8 @@ use std::time::Instant;
 use tokio::sync::{mpsc, oneshot, Notify};
 
 /// Most turns committed together.
+/// The outbox kind of a hand-over summary written by a language model after the hand-over.
+pub const SUMMARY_KIND: &str = "summary";
 const MAX_BATCH: usize = 256;
 /// Turns waiting for the writer before callers wait to enqueue.
 const QUEUE_CAPACITY: usize = 8192;
@@ -51,6 +53,14 @@ pub enum TurnInput {
     Timer {
         conversation_id: String,
         timer_id: i64,
+    },
+    /// The hand-over's summary written by a language model after the hand-over (None: it
+    /// could not be written; the extractive one stays).
+    HandoverSummary {
+        conversation_id: String,
+        outbox_id: i64,
+        handover_id: String,
+        summary: Option<String>,
     },
     /// A member acts on the conversation (inbox): the member the request was authenticated as.
     Agent {
@@ -195,11 +205,11 @@ pub struct Core {
 }
 
 impl Core {
-    /// `embedder`: a sentence-embedding model loaded at start, used by the offline AI and the
-    /// knowledge bases.
-    pub fn new(store: Store, clock: Clock, embedder: Option<Arc<dyn baton_ai::Embedder>>) -> Core {
+    /// `offline_ai`: the offline AI, with the models loaded at start (its sentence embedder
+    /// indexes the knowledge bases too).
+    pub fn new(store: Store, clock: Clock, offline_ai: baton_ai::OfflineProvider) -> Core {
         Core {
-            ai: crate::ai::Ai::new(store.clone(), embedder),
+            ai: crate::ai::Ai::new(store.clone(), offline_ai),
             settings: SettingsCache::new(store.clone()),
             availability: AvailabilityCache::new(store.clone()),
             store,
@@ -341,6 +351,7 @@ impl TurnInput {
             | TurnInput::EffectResult { conversation_id, .. }
             | TurnInput::Timer { conversation_id, .. }
             | TurnInput::Agent { conversation_id, .. }
+            | TurnInput::HandoverSummary { conversation_id, .. }
             | TurnInput::CustomerCancel { conversation_id } => conversation_id,
         }
     }
@@ -716,6 +727,22 @@ async fn apply(core: &Core, tx: &mut Tx, input: &TurnInput) -> Result<Applied, J
             turn.step(core, tx, &event).await?;
             turn.finish(core, tx).await
         }
+        TurnInput::HandoverSummary {
+            conversation_id,
+            outbox_id,
+            handover_id,
+            summary,
+        } => {
+            let (conv, kept, _) = lock(core, tx, conversation_id, None).await?;
+            if !tx.complete_outbox(*outbox_id, now).await? {
+                return Ok(unchanged(conv, Vec::new(), false));
+            }
+            let mut turn = Turn::begin(core, tx, conv, kept, now).await?;
+            if let Some(summary) = summary {
+                turn.replace_summary(tx, handover_id, summary).await?;
+            }
+            turn.finish(core, tx).await
+        }
         TurnInput::CustomerCancel { conversation_id } => {
             let (conv, kept, _) = lock(core, tx, conversation_id, None).await?;
             let mut turn = Turn::begin(core, tx, conv, kept, now).await?;
@@ -1021,6 +1048,26 @@ impl Turn {
         Ok(())
     }
 
+    /// The open hand-over's summary replaced by `summary` (nothing when that hand-over has
+    /// ended meanwhile); the inbox hears `conversation.summarized`.
+    async fn replace_summary(&mut self, tx: &mut Tx, handover_id: &str, summary: &str) -> Result<(), JobError> {
+        let Some(open) = self.open.as_mut().filter(|h| h.id == handover_id) else {
+            return Ok(());
+        };
+        let mut context: Value = serde_json::from_str(&open.context).unwrap_or_else(|_| json!({}));
+        context["summary"] = json!(summary);
+        open.context = context.to_string();
+        tx.set_handover_context(&open.id, &open.context).await?;
+        self.inbox.push(InboxItem::Event(json!({
+            "type": "conversation.summarized",
+            "conversation_id": self.conv.id,
+            "workspace_id": self.conv.workspace_id,
+            "handover_id": handover_id,
+            "summary": summary,
+        })));
+        Ok(())
+    }
+
     /// Steps the flow with `event` and writes everything the step produced.
     async fn step(&mut self, core: &Core, tx: &mut Tx, event: &Event) -> Result<(), JobError> {
         let availability = core.availability.get(&self.conv.workspace_id).await?;
@@ -1176,6 +1223,13 @@ impl Turn {
             ended_at: None,
         };
         tx.insert_handover(&handover).await?;
+        // A language model writes a better summary after the commit (workers.rs).
+        if core.ai.writes_summaries(&self.conv.workspace_id).await {
+            let payload = json!({ "handover": handover.id }).to_string();
+            tx.insert_outbox(&self.conv.workspace_id, &self.conv.id, SUMMARY_KIND, &payload, self.now)
+                .await?;
+            self.outbox = true;
+        }
         self.timeline(
             tx,
             "queued",

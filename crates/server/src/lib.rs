@@ -53,9 +53,10 @@ pub struct Config {
     pub message_limit: (u32, u32),
     /// Read client addresses from X-Forwarded-For (only behind a proxy that sets it).
     pub trust_forwarded_for: bool,
-    /// A sentence-embedding model for the offline AI and the knowledge bases (the binary loads
-    /// all-MiniLM-L6-v2 with `--embedding-model DIR`); none: lexical only.
-    pub embedder: Option<Arc<dyn baton_ai::Embedder>>,
+    /// The offline AI: lexical and extractive by default; the binary adds sentence embeddings
+    /// (all-MiniLM-L6-v2, `--embedding-model DIR`, also used by the knowledge bases) and the
+    /// embedded language model (`--model FILE`).
+    pub offline_ai: baton_ai::OfflineProvider,
 }
 
 impl Config {
@@ -70,7 +71,7 @@ impl Config {
             start_limit: (30, 60),
             message_limit: (60, 120),
             trust_forwarded_for: false,
-            embedder: None,
+            offline_ai: baton_ai::OfflineProvider::new(),
         }
     }
 }
@@ -140,7 +141,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
     } else {
         None
     };
-    let core = Arc::new(Core::new(store, clock, config.embedder.clone()));
+    let core = Arc::new(Core::new(store, clock, config.offline_ai.clone()));
     let engine = Engine::start(core.clone());
     let webhooks = Arc::new(WebhookClient::new(config.webhook_policy, Duration::from_millis(200)));
     workers::start(core.clone(), engine.clone(), webhooks);

@@ -71,6 +71,11 @@ async fn outbox_loop(core: Arc<Core>, engine: Engine, webhooks: Arc<WebhookClien
 /// item stays pending and is tried again later (a webhook may then be called twice: receivers
 /// deduplicate by the `webhook-id` header).
 async fn carry_out(core: &Core, engine: &Engine, webhooks: &WebhookClient, item: OutboxItem) {
+    if item.kind == crate::engine::SUMMARY_KIND {
+        let input = write_summary(core, &item).await;
+        submit_result(core, engine, &item, input).await;
+        return;
+    }
     let mut attempts = Vec::new();
     let event = match item.kind.as_str() {
         "webhook" => match serde_json::from_str::<WebhookCall>(&item.payload) {
@@ -114,6 +119,12 @@ async fn carry_out(core: &Core, engine: &Engine, webhooks: &WebhookClient, item:
         event,
         attempts,
     };
+    submit_result(core, engine, &item, input).await;
+}
+
+/// Feeds an effect's result back as a turn; when it cannot be stored, the item is tried again
+/// later.
+async fn submit_result(core: &Core, engine: &Engine, item: &OutboxItem, input: TurnInput) {
     if let Err(e) = engine.submit(input).await {
         tracing::warn!(id = item.id, error = %e.message, "storing an effect result failed; will retry");
         let backoff = 1000 * (1i64 << item.attempts.clamp(0, 6));
@@ -175,12 +186,53 @@ async fn call_webhook(
     (event, attempts)
 }
 
-/// The workspace's AI (the offline provider or its model endpoint) with the conversation's
-/// transcript and the workspace's knowledge base.
-async fn ask_ai(core: &Core, item: &OutboxItem, request: &AiRequest) -> Event {
-    let transcript: Vec<baton_ai::Turn> = core
+/// The hand-over's summary by the embedded model, from the transcript and the variables the
+/// hand-over carries.
+async fn write_summary(core: &Core, item: &OutboxItem) -> TurnInput {
+    let handover_id = serde_json::from_str::<serde_json::Value>(&item.payload)
+        .ok()
+        .and_then(|p| p["handover"].as_str().map(str::to_string))
+        .unwrap_or_default();
+    let variables = core
         .store
-        .messages_after(&item.conversation_id, 0, 500)
+        .handovers_of(&item.conversation_id)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .find(|h| h.id == handover_id)
+        .and_then(|h| serde_json::from_str::<serde_json::Value>(&h.context).ok())
+        .and_then(|c| c["variables"].as_object().cloned())
+        .map(|v| v.into_iter().collect())
+        .unwrap_or_default();
+    let context = baton_ai::AiContext::default()
+        .with_transcript(transcript(core, &item.conversation_id).await)
+        .with_variables(variables);
+    let request = AiRequest {
+        request: 0,
+        node: String::new(),
+        query: baton_flow::runtime::AiQuery::Summarize,
+    };
+    let (provider, result) = core.ai.run(&item.workspace_id, &request, &context, &mut |_: &str| {}).await;
+    let summary = match result {
+        AiOutcome::Text { text } if !text.trim().is_empty() => Some(text),
+        other => {
+            tracing::warn!(conversation = %item.conversation_id, provider, ?other, "the hand-over summary was not written");
+            None
+        }
+    };
+    TurnInput::HandoverSummary {
+        conversation_id: item.conversation_id.clone(),
+        outbox_id: item.id,
+        handover_id,
+        summary,
+    }
+}
+
+/// The conversation's transcript for the AI (customer, bot and agent lines).
+async fn transcript(core: &Core, conversation_id: &str) -> Vec<baton_ai::Turn> {
+    core
+        .store
+        .messages_after(conversation_id, 0, 500)
         .await
         .unwrap_or_default()
         .into_iter()
@@ -193,8 +245,13 @@ async fn ask_ai(core: &Core, item: &OutboxItem, request: &AiRequest) -> Event {
             };
             Some(baton_ai::Turn { role, text: m.text })
         })
-        .collect();
-    let mut context = baton_ai::AiContext::default().with_transcript(transcript);
+        .collect()
+}
+
+/// The workspace's AI (the offline provider or its model endpoint) with the conversation's
+/// transcript and the workspace's knowledge base.
+async fn ask_ai(core: &Core, item: &OutboxItem, request: &AiRequest) -> Event {
+    let mut context = baton_ai::AiContext::default().with_transcript(transcript(core, &item.conversation_id).await);
     match core.knowledge(&item.workspace_id).await {
         Ok(k) => context = context.with_knowledge(k),
         Err(e) => tracing::warn!(error = %e.message, "the knowledge base could not be read"),

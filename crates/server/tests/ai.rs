@@ -436,7 +436,11 @@ async fn a_classify_node_routes_banking_questions(db: Db) {
             }
         };
     let with_embeddings = embedder.is_some();
-    let Some(s) = TestServer::start_with(db, |c| c.embedder = embedder).await else {
+    let Some(s) = TestServer::start_with(db, |c| {
+        if let Some(e) = embedder {
+            c.offline_ai = baton_ai::OfflineProvider::with_embedder(e);
+        }
+    }).await else {
         return;
     };
     let (_, view) = s.api(Method::GET, "/api/v1/workspace/ai", None).await;

@@ -232,6 +232,13 @@ impl Tx {
         .await
     }
 
+    /// Replaces a hand-over's context package (the summary written after the hand-over).
+    pub async fn set_handover_context(&mut self, id: &str, context: &str) -> Result<()> {
+        self.execute("UPDATE handovers SET context = $1 WHERE id = $2", args![context, id])
+            .await?;
+        Ok(())
+    }
+
     pub async fn update_handover(&mut self, h: &Handover) -> Result<()> {
         self.execute(
             "UPDATE handovers SET team = $1, assignee = $2, status = $3, assigned_at = $4, ended_at = $5 WHERE id = $6",

@@ -232,6 +232,25 @@ function AiProviderForm() {
           </>
         )}
       </p>
+      <p className="small" data-testid="ai-local-model" data-loaded={saved.local_model !== null}>
+        Embedded language model:{' '}
+        {saved.local_model !== null ? (
+          <span className="ok-text">{saved.local_model}</span>
+        ) : (
+          <span className="muted">not loaded</span>
+        )}
+        <span className="muted">
+          {saved.local_model !== null
+            ? ' — the offline AI writes Let AI Answer’s answers, runs instructions and summarises hand-overs with it.'
+            : ' — the offline AI answers with sentences copied from the articles, and instructions need an endpoint. Start the server with '}
+        </span>
+        {saved.local_model === null && (
+          <>
+            <code>--model</code>
+            <span className="muted"> to load one (see docs/ai.md).</span>
+          </>
+        )}
+      </p>
     </section>
   );
 }

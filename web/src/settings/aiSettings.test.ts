@@ -10,6 +10,7 @@ const saved: AiSettings = {
   timeout_ms: 30_000,
   structured_output: 'json_schema',
   embeddings: false,
+  local_model: null,
 };
 
 const endpoint = (over: Partial<AiForm> = {}): AiForm => ({ ...formFromSettings(saved), ...over });

@@ -41,3 +41,23 @@ pub fn minilm(test: &str) -> Option<std::sync::Arc<dyn baton_ai::Embedder>> {
         Err(e) => panic!("{test}: cannot load {}: {e}", dir.display()),
     }
 }
+
+/// The GGUF model file from BATON_TEST_MODEL (CI fetches SmolLM2-135M with
+/// `scripts/fetch-model.sh smollm2-135m`); None (with a message) outside CI when it is not set;
+/// a panic in CI.
+pub fn model_file(test: &str) -> Option<PathBuf> {
+    match std::env::var_os("BATON_TEST_MODEL").map(PathBuf::from) {
+        Some(f) if f.is_file() => Some(f),
+        other => {
+            let why = match other {
+                Some(f) => format!("{} is not a file", f.display()),
+                None => "BATON_TEST_MODEL is not set".to_string(),
+            };
+            if in_ci() {
+                panic!("{test}: the language model is needed in CI: {why} (scripts/fetch-model.sh smollm2-135m fetches one)");
+            }
+            eprintln!("{test}: skipped: {why}; run `export BATON_TEST_MODEL=$(scripts/fetch-model.sh smollm2-135m)`");
+            None
+        }
+    }
+}

@@ -26,7 +26,9 @@ async fn get_settings(State(state): State<AppState>, caller: Caller) -> ApiResul
     caller.require(Role::Admin)?;
     let ai = &state.core.ai;
     Ok(Json(
-        ai.settings(&caller.workspace_id).await?.view(ai.embedder().is_some()),
+        ai.settings(&caller.workspace_id)
+            .await?
+            .view(ai.embedder().is_some(), ai.local_model()),
     ))
 }
 
@@ -45,7 +47,7 @@ async fn update_settings(
     let settings = ai.settings(&caller.workspace_id).await?.apply(update)?;
     ai.save(&caller.workspace_id, &settings).await?;
     tracing::info!(workspace = %caller.workspace_id, provider = ?settings.provider, "AI provider changed");
-    Ok(Json(settings.view(ai.embedder().is_some())))
+    Ok(Json(settings.view(ai.embedder().is_some(), ai.local_model())))
 }
 
 /// The result of a connection test.
