@@ -14,7 +14,9 @@ card used for the order within 5 to 7 business days. ";
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let path = args.get(1).ok_or("usage: generation_speed MODEL.gguf [PROMPT_WORDS] [RUNS]")?;
+    let path = args
+        .get(1)
+        .ok_or("usage: generation_speed MODEL.gguf [PROMPT_WORDS] [RUNS]")?;
     let words: usize = args.get(2).map(|s| s.parse()).transpose()?.unwrap_or(300);
     let runs: usize = args.get(3).map(|s| s.parse()).transpose()?.unwrap_or(3);
     let started = Instant::now();

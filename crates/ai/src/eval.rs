@@ -608,7 +608,11 @@ pub async fn evaluate_answers(
             !answered
         };
         results.push(AnswerCaseResult {
-            id: if case.id.is_empty() { format!("#{}", i + 1) } else { case.id.clone() },
+            id: if case.id.is_empty() {
+                format!("#{}", i + 1)
+            } else {
+                case.id.clone()
+            },
             question: case.question.clone(),
             answerable: case.answerable,
             answered,
@@ -627,11 +631,19 @@ pub async fn evaluate_answers(
     first_texts.sort_by(f64::total_cmp);
     let answerable = results.iter().filter(|r| r.answerable).count();
     let answered_correctly = results.iter().filter(|r| r.answerable && r.correct).count();
-    let answered_incompletely = results.iter().filter(|r| r.answerable && r.answered && !r.correct).count();
+    let answered_incompletely = results
+        .iter()
+        .filter(|r| r.answerable && r.answered && !r.correct)
+        .count();
     let not_answerable = results.len() - answerable;
     let refused_correctly = results.iter().filter(|r| !r.answerable && r.correct).count();
     let with_article = cases.iter().filter(|c| c.article.is_some()).count();
-    let recall_at = |k: usize| results.iter().filter(|r| r.article_rank.is_some_and(|p| p <= k)).count();
+    let recall_at = |k: usize| {
+        results
+            .iter()
+            .filter(|r| r.article_rank.is_some_and(|p| p <= k))
+            .count()
+    };
     let first_text_quantile = |q: f64| (!first_texts.is_empty()).then(|| quantile(&first_texts, q));
     AnswerReport {
         answerable,

@@ -7,11 +7,12 @@
 //! attention cache); callers queue on a lock and give up at their deadline.
 
 use crate::prompt::ChatMessage;
+use crate::qwen2::Qwen2;
 use crate::AiError;
 use candle_core::quantized::{gguf_file, GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
 use candle_transformers::generation::LogitsProcessor;
-use candle_transformers::models::{quantized_llama, quantized_qwen2};
+use candle_transformers::models::quantized_llama;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
@@ -25,7 +26,8 @@ use tokenizers::{AddedToken, PreTokenizerWrapper, SplitDelimiterBehavior, Tokeni
 
 /// Qwen2's pre-tokenizer pattern (from its tokenizer.json): words, single digits, punctuation
 /// runs, newlines, spaces.
-const QWEN2_SPLIT: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+const QWEN2_SPLIT: &str =
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 
 /// Tokens of the prompt read in one step (see `LocalModel::generate`).
 const PREFILL_CHUNK: usize = 64;
@@ -62,7 +64,7 @@ pub struct Generation {
 }
 
 enum Weights {
-    Qwen2(quantized_qwen2::ModelWeights),
+    Qwen2(Qwen2),
     Llama(quantized_llama::ModelWeights),
 }
 
@@ -100,13 +102,8 @@ impl LocalModel {
     pub fn load(path: &Path) -> Result<LocalModel, AiError> {
         let mut file = std::fs::File::open(path).map_err(|e| model_error(path, e))?;
         let content = gguf_file::Content::read(&mut file).map_err(|e| model_error(path, e))?;
-        let text = |key: &str| -> Option<String> {
-            content
-                .metadata
-                .get(key)
-                .and_then(|v| v.to_string().ok())
-                .cloned()
-        };
+        let text =
+            |key: &str| -> Option<String> { content.metadata.get(key).and_then(|v| v.to_string().ok()).cloned() };
         let architecture = text("general.architecture").unwrap_or_default();
         let name = text("general.name").unwrap_or_else(|| architecture.clone());
         let pre = text("tokenizer.ggml.pre").unwrap_or_default();
@@ -200,9 +197,9 @@ impl LocalModel {
         }
         let failed = |e: candle_core::Error| AiError::Model(format!("running the model: {e}"));
         let mut sampler = LogitsProcessor::new(0, None, None);
-        // The prompt goes in in pieces of PREFILL_CHUNK tokens: the model keeps an attention
-        // mask for every (piece length, position) it has seen, so whole prompts of every
-        // length would pile up masks; pieces keep them few and small.
+        // The prompt goes in in pieces of PREFILL_CHUNK tokens: the deadline is checked between
+        // them, and candle's Llama, which keeps an attention mask for every (piece length,
+        // position) it has seen, keeps few and small ones.
         let mut position = 0;
         let mut logits = None;
         for piece in prompt_ids.chunks(PREFILL_CHUNK) {
@@ -291,7 +288,7 @@ fn load_weights<R: std::io::Read + std::io::Seek>(
     device: &Device,
 ) -> Result<Weights, String> {
     match architecture {
-        "qwen2" => quantized_qwen2::ModelWeights::from_gguf(content, reader, device)
+        "qwen2" => Qwen2::from_gguf(content, reader, device)
             .map(Weights::Qwen2)
             .map_err(|e| e.to_string()),
         "llama" => quantized_llama::ModelWeights::from_gguf(content, reader, device)
@@ -320,14 +317,13 @@ pub fn chatml(messages: &[ChatMessage]) -> String {
 
 /// A byte-level BPE tokenizer from the GGUF metadata (`tokenizer.ggml.*`), with the control
 /// tokens as special tokens. Returns it with the vocabulary.
-fn tokenizer_from_gguf(
-    content: &gguf_file::Content,
-    pre: &str,
-) -> Result<(Tokenizer, HashMap<String, u32>), String> {
+fn tokenizer_from_gguf(content: &gguf_file::Content, pre: &str) -> Result<(Tokenizer, HashMap<String, u32>), String> {
     let get = |key: &str| content.metadata.get(key).ok_or(format!("no {key} in the file"));
     let kind = get("tokenizer.ggml.model")?.to_string().map_err(|e| e.to_string())?;
     if kind != "gpt2" {
-        return Err(format!("tokenizer '{kind}' is not supported (a byte-level BPE, 'gpt2', is)"));
+        return Err(format!(
+            "tokenizer '{kind}' is not supported (a byte-level BPE, 'gpt2', is)"
+        ));
     }
     let tokens = get("tokenizer.ggml.tokens")?.to_vec().map_err(|e| e.to_string())?;
     let mut vocab: HashMap<String, u32> = HashMap::with_capacity(tokens.len());
@@ -374,12 +370,14 @@ fn tokenizer_from_gguf(
         Sequence::new(vec![split.into(), ByteLevel::new(false, false, false).into()]).into()
     } else {
         // SmolLM and other GPT-2-style vocabularies: digits one by one, then GPT-2's split.
-        Sequence::new(vec![Digits::new(true).into(), ByteLevel::new(false, false, true).into()]).into()
+        Sequence::new(vec![
+            Digits::new(true).into(),
+            ByteLevel::new(false, false, true).into(),
+        ])
+        .into()
     };
     tokenizer.with_pre_tokenizer(Some(pre_tokenizer));
     tokenizer.with_decoder(Some(ByteLevel::default()));
-    tokenizer
-        .add_special_tokens(specials)
-        .map_err(|e| e.to_string())?;
+    tokenizer.add_special_tokens(specials).map_err(|e| e.to_string())?;
     Ok((tokenizer, vocab))
 }

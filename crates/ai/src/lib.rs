@@ -44,6 +44,8 @@ pub mod markdown;
 pub mod offline;
 pub mod openai;
 pub mod prompt;
+#[cfg(feature = "generation")]
+mod qwen2;
 pub mod sentiment;
 pub mod summary;
 pub mod text;

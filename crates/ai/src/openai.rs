@@ -761,7 +761,6 @@ fn check_field(f: &ExtractField, raw: &Value, today: Option<&str>) -> Option<Val
     }
 }
 
-
 enum SseEvent {
     Data(Value),
     Done,

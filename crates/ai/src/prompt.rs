@@ -74,7 +74,12 @@ pub fn numbered_passages(passages: &[Passage]) -> String {
 /// Let AI Answer: answer the customer's last message from the numbered passages only, cite
 /// them, or say exactly "I don't know". The conversation's last turns (people's and the bot's,
 /// not the inbox's) come as chat history.
-pub fn answer_messages(question: &str, transcript: &[Turn], passages: &[Passage], history_turns: usize) -> Vec<ChatMessage> {
+pub fn answer_messages(
+    question: &str,
+    transcript: &[Turn],
+    passages: &[Passage],
+    history_turns: usize,
+) -> Vec<ChatMessage> {
     let system = format!(
         "You are a customer support agent. The passages below are this business's help articles and \
          support guidelines. Reply to the customer's last message as the agent would, using only what the \
@@ -117,7 +122,10 @@ pub fn summary_messages(transcript: &[Turn], variables: &BTreeMap<String, Value>
         };
         lines.push_str(&format!("{who}: {}\n", t.text));
     }
-    if !transcript.iter().any(|t| t.role == Role::Customer && !t.text.trim().is_empty()) {
+    if !transcript
+        .iter()
+        .any(|t| t.role == Role::Customer && !t.text.trim().is_empty())
+    {
         return None;
     }
     let mut facts = String::new();
@@ -332,5 +340,4 @@ mod tests {
         }
         assert_eq!(seen, "I think shipping is $8.");
     }
-
 }

@@ -9,7 +9,9 @@ mod common;
 use baton_ai::generate::{Limits, LocalModel, Stop};
 use baton_ai::local::{Local, LocalOptions};
 use baton_ai::prompt::ChatMessage;
-use baton_ai::{AiContext, AiOutcome, AiProvider, AiQuery, AiRequest, Article, Knowledge, KnowledgeBase, OfflineProvider, Turn};
+use baton_ai::{
+    AiContext, AiOutcome, AiProvider, AiQuery, AiRequest, Article, Knowledge, KnowledgeBase, OfflineProvider, Turn,
+};
 use baton_flow::runtime::AnswerIntent;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -126,12 +128,27 @@ fn let_ai_answer_writes_from_the_knowledge_base_or_refuses() {
     assert!(!streamed.is_empty(), "the answer was streamed");
     let (outcome, streamed) = ask(&provider, "do you sell gift cards for birthdays?");
     assert!(
-        matches!(outcome, AiOutcome::Answer { intent: AnswerIntent::Unanswered, .. }),
+        matches!(
+            outcome,
+            AiOutcome::Answer {
+                intent: AnswerIntent::Unanswered,
+                ..
+            }
+        ),
         "{outcome:?}"
     );
     assert!(streamed.is_empty(), "nothing shown for a refusal: {streamed}");
     let (outcome, _) = ask(&provider, "can I talk to a person please");
-    assert!(matches!(outcome, AiOutcome::Answer { intent: AnswerIntent::Human, .. }), "{outcome:?}");
+    assert!(
+        matches!(
+            outcome,
+            AiOutcome::Answer {
+                intent: AnswerIntent::Human,
+                ..
+            }
+        ),
+        "{outcome:?}"
+    );
 }
 
 #[test]
@@ -151,5 +168,8 @@ fn a_time_limit_falls_back_to_the_extractive_answer() {
         panic!("an answer")
     };
     assert_eq!(intent, AnswerIntent::Answered);
-    assert!(text.starts_with("Standard shipping costs $8"), "the article's own sentence: {text}");
+    assert!(
+        text.starts_with("Standard shipping costs $8"),
+        "the article's own sentence: {text}"
+    );
 }

@@ -299,7 +299,12 @@ fn answer(args: AnswerArgs) -> Result<ExitCode> {
     let mut total = 0;
     let mut summaries = String::new();
     for (name, cases) in &sets {
-        let report = runtime.block_on(eval::evaluate_answers(provider.as_ref(), &knowledge, cases, args.threshold));
+        let report = runtime.block_on(eval::evaluate_answers(
+            provider.as_ref(),
+            &knowledge,
+            cases,
+            args.threshold,
+        ));
         print!("{}", report.render_cases(args.verbose));
         summaries.push_str(&report.render_summary(name));
         correct += report.answered_correctly + report.refused_correctly;

@@ -293,7 +293,10 @@ impl Ai {
     ) -> (String, AiOutcome) {
         match self.endpoint(workspace_id).await {
             Ok(Some(endpoint)) => (endpoint.name(), endpoint.run_streaming(request, context, on_text).await),
-            Ok(None) => (self.offline.name(), self.offline.run_streaming(request, context, on_text).await),
+            Ok(None) => (
+                self.offline.name(),
+                self.offline.run_streaming(request, context, on_text).await,
+            ),
             Err(reason) => ("openai".into(), AiOutcome::Failed { reason }),
         }
     }

@@ -212,7 +212,10 @@ async fn write_summary(core: &Core, item: &OutboxItem) -> TurnInput {
         node: String::new(),
         query: baton_flow::runtime::AiQuery::Summarize,
     };
-    let (provider, result) = core.ai.run(&item.workspace_id, &request, &context, &mut |_: &str| {}).await;
+    let (provider, result) = core
+        .ai
+        .run(&item.workspace_id, &request, &context, &mut |_: &str| {})
+        .await;
     let summary = match result {
         AiOutcome::Text { text } if !text.trim().is_empty() => Some(text),
         other => {
@@ -230,8 +233,7 @@ async fn write_summary(core: &Core, item: &OutboxItem) -> TurnInput {
 
 /// The conversation's transcript for the AI (customer, bot and agent lines).
 async fn transcript(core: &Core, conversation_id: &str) -> Vec<baton_ai::Turn> {
-    core
-        .store
+    core.store
         .messages_after(conversation_id, 0, 500)
         .await
         .unwrap_or_default()

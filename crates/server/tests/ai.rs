@@ -440,7 +440,9 @@ async fn a_classify_node_routes_banking_questions(db: Db) {
         if let Some(e) = embedder {
             c.offline_ai = baton_ai::OfflineProvider::with_embedder(e);
         }
-    }).await else {
+    })
+    .await
+    else {
         return;
     };
     let (_, view) = s.api(Method::GET, "/api/v1/workspace/ai", None).await;

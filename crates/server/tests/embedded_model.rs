@@ -115,7 +115,9 @@ async fn the_model_answers_streams_and_summarises(db: Db) {
         let frame: Value = serde_json::from_str(&text).unwrap();
         match frame["type"].as_str() {
             Some("draft") => drafts.push(frame["text"].as_str().unwrap().to_string()),
-            Some("message") if frame["message"]["role"] == "bot" && frame["message"]["text"] != "What would you like to know?" => {
+            Some("message")
+                if frame["message"]["role"] == "bot" && frame["message"]["text"] != "What would you like to know?" =>
+            {
                 break frame["message"].clone()
             }
             _ => {}
