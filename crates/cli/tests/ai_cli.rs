@@ -49,7 +49,31 @@ fn eval_answer_and_kb_import() {
         .arg(root().join("examples/kb/abcd"))
         .arg("--questions")
         .arg(root().join("examples/kb/questions.jsonl")));
-    assert!(out.contains("not answerable: 15/15 refused"), "{out}");
+    assert!(
+        out.contains("questions.jsonl: not answerable 15/15 refused (1.000), 0 invented"),
+        "{out}"
+    );
+    // Several sets, each reported apart with recall of the source article, accuracy last.
+    let out = run(baton()
+        .args(["eval", "answer", "--no-embeddings", "--kb"])
+        .arg(root().join("evals/baton-docs/kb"))
+        .arg("--questions")
+        .arg(root().join("evals/baton-docs/dev.jsonl"))
+        .arg("--questions")
+        .arg(root().join("evals/baton-docs/test.jsonl")));
+    for set in ["dev.jsonl", "test.jsonl"] {
+        assert!(
+            out.lines()
+                .any(|l| l.contains(set) && l.contains("answerable ") && l.contains(" invented")),
+            "{out}"
+        );
+        assert!(
+            out.lines()
+                .any(|l| l.contains(set) && l.contains("recall@1 ") && l.contains("(30 questions)")),
+            "{out}"
+        );
+    }
+    assert!(out.lines().last().unwrap_or("").starts_with("accuracy: 0."), "{out}");
     let out = run(baton()
         .args(["kb", "import"])
         .arg(root().join("examples/kb/abcd"))
