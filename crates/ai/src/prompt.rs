@@ -81,12 +81,9 @@ pub fn answer_messages(
     history_turns: usize,
 ) -> Vec<ChatMessage> {
     let system = format!(
-        "You are a customer support agent. The passages below are this business's help articles and \
-         support guidelines. Reply to the customer's last message as the agent would, using only what the \
-         passages say: the facts, steps, conditions or details you need from the customer that apply to \
-         them. Be brief and friendly (at most three sentences). Keep numbers, amounts and names exactly as \
-         written. Cite the passages you used like [1]. If the passages say nothing about the question, reply \
-         exactly: {I_DONT_KNOW}\n\nPassages:\n{}",
+        "You are a customer support assistant. Answer the customer's last message using only the passages \
+         below. Be brief and friendly. Cite the passages you used like [1]. If the passages do not contain \
+         the answer, reply exactly: {I_DONT_KNOW}\n\nPassages:\n{}",
         numbered_passages(passages)
     );
     let mut messages = vec![ChatMessage::system(system)];
