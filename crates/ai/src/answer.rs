@@ -76,12 +76,7 @@ pub fn answer(
     let Some(knowledge) = knowledge else {
         return refuse(0.0, Vec::new());
     };
-    let query = Query {
-        text: question.to_string(),
-        context: follow_up_context(question, transcript),
-        collections: collections.to_vec(),
-        limit: 4,
-    };
+    let query = retrieval_query(question, transcript, collections, 4);
     let passages = knowledge.search(&query);
     let previous = last_bot_text(transcript);
     let weights = knowledge.read(|kb| {
@@ -152,13 +147,7 @@ pub fn ranked_articles(
     knowledge: &Knowledge,
     collections: &[String],
 ) -> (Vec<String>, f64) {
-    let query = Query {
-        text: question.to_string(),
-        context: follow_up_context(question, transcript),
-        collections: collections.to_vec(),
-        limit: 10,
-    };
-    let passages = knowledge.search(&query);
+    let passages = knowledge.search(&retrieval_query(question, transcript, collections, 10));
     let best = passages.first().map_or(0.0, |p| p.confidence);
     let mut out: Vec<String> = Vec::new();
     for p in passages {
@@ -167,6 +156,16 @@ pub fn ranked_articles(
         }
     }
     (out, best)
+}
+
+/// The search for a question: with the previous customer message when it is a follow-up.
+fn retrieval_query(question: &str, transcript: &[Turn], collections: &[String], limit: usize) -> Query {
+    Query {
+        text: question.to_string(),
+        context: follow_up_context(question, transcript),
+        collections: collections.to_vec(),
+        limit,
+    }
 }
 
 /// Earlier customer turns to search with, when the question leans on them.

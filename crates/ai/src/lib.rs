@@ -172,14 +172,19 @@ pub trait AiProvider: Send + Sync {
         on_text: &mut (dyn for<'s> FnMut(&'s str) + Send),
     ) -> AiOutcome {
         let outcome = self.run(request, context).await;
-        if let AiOutcome::Answer {
-            text,
-            intent: AnswerIntent::Answered,
-            ..
-        } = &outcome
-        {
-            on_text(text);
-        }
+        tell_answer(&outcome, on_text);
         outcome
+    }
+}
+
+/// Tells an answer's whole text at once (a provider that cannot stream it).
+pub(crate) fn tell_answer(outcome: &AiOutcome, on_text: &mut (dyn for<'s> FnMut(&'s str) + Send)) {
+    if let AiOutcome::Answer {
+        text,
+        intent: AnswerIntent::Answered,
+        ..
+    } = outcome
+    {
+        on_text(text);
     }
 }

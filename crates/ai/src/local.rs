@@ -8,9 +8,9 @@
 
 use crate::answer::{self, Answer};
 use crate::generate::{Limits, LocalModel, Stop};
-use crate::prompt::{self, citations, is_dont_know, strip_citations, AnswerFilter, ChatMessage};
+use crate::prompt::{self, cited_sources, is_dont_know, strip_citations, AnswerFilter, ChatMessage};
 use crate::{summary, text, AiContext};
-use baton_flow::runtime::{AiOutcome, AnswerIntent, Source};
+use baton_flow::runtime::{AiOutcome, AnswerIntent};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -178,22 +178,9 @@ impl Local {
         if !grounded(&text, &known) {
             return extractive(&base, threshold);
         }
-        let cited = citations(&raw);
-        let chosen: Vec<usize> = if cited.is_empty() { vec![1] } else { cited };
-        let mut sources: Vec<Source> = Vec::new();
-        for n in chosen {
-            if let Some(p) = passages.get(n.wrapping_sub(1)) {
-                if !sources.iter().any(|s| s.title == p.title) {
-                    sources.push(Source {
-                        title: p.title.clone(),
-                        url: p.url.clone(),
-                    });
-                }
-            }
-        }
         AiOutcome::Answer {
             text,
-            sources,
+            sources: cited_sources(&raw, &passages),
             intent: AnswerIntent::Answered,
         }
     }

@@ -6,7 +6,7 @@ use crate::classify::{ClassifierCache, ClassifierOptions};
 use crate::embed::Embedder;
 use crate::{answer, extract, sentiment, summary, AiContext, AiProvider};
 use baton_flow::document::Category;
-use baton_flow::runtime::{AiOutcome, AiQuery, AiRequest, AnswerIntent};
+use baton_flow::runtime::{AiOutcome, AiQuery, AiRequest};
 use std::sync::Arc;
 
 /// Settings of the offline provider.
@@ -259,14 +259,7 @@ impl AiProvider for OfflineProvider {
     ) -> AiOutcome {
         if self.model_id().is_none() || tokio::runtime::Handle::try_current().is_err() {
             let outcome = self.run(request, context).await;
-            if let AiOutcome::Answer {
-                text,
-                intent: AnswerIntent::Answered,
-                ..
-            } = &outcome
-            {
-                on_text(text);
-            }
+            crate::tell_answer(&outcome, on_text);
             return outcome;
         }
         let this = self.clone();

@@ -11,10 +11,10 @@
 
 use crate::answer::follow_up_context;
 use crate::kb::Query;
-use crate::prompt::{self, citations, is_dont_know, strip_citations, AnswerFilter, ChatMessage};
+use crate::prompt::{self, cited_sources, is_dont_know, strip_citations, AnswerFilter, ChatMessage};
 use crate::{extract, intent, AiContext, AiError, AiProvider};
 use baton_flow::document::{Category, ExtractField, ExtractKind};
-use baton_flow::runtime::{AiOutcome, AiQuery, AiRequest, AnswerIntent, Source};
+use baton_flow::runtime::{AiOutcome, AiQuery, AiRequest, AnswerIntent};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -620,22 +620,9 @@ impl OpenAiCompatible {
         if is_dont_know(&raw) {
             return unanswered;
         }
-        let cited = citations(&raw);
-        let mut sources: Vec<Source> = Vec::new();
-        let chosen: Vec<usize> = if cited.is_empty() { vec![1] } else { cited };
-        for n in chosen {
-            if let Some(p) = passages.get(n.wrapping_sub(1)) {
-                if !sources.iter().any(|s| s.title == p.title) {
-                    sources.push(Source {
-                        title: p.title.clone(),
-                        url: p.url.clone(),
-                    });
-                }
-            }
-        }
         AiOutcome::Answer {
             text: strip_citations(&raw),
-            sources,
+            sources: cited_sources(&raw, &passages),
             intent: AnswerIntent::Answered,
         }
     }

@@ -4,6 +4,7 @@
 
 use crate::kb::Passage;
 use crate::{Role, Turn};
+use baton_flow::runtime::Source;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -170,6 +171,25 @@ pub(crate) fn citations(text: &str) -> Vec<usize> {
         rest = &after[end + 1..];
     }
     out
+}
+
+/// The articles of the passages a reply cites (the first passage's when it cites none), each
+/// once.
+pub(crate) fn cited_sources(reply: &str, passages: &[Passage]) -> Vec<Source> {
+    let cited = citations(reply);
+    let chosen: Vec<usize> = if cited.is_empty() { vec![1] } else { cited };
+    let mut sources: Vec<Source> = Vec::new();
+    for n in chosen {
+        if let Some(p) = passages.get(n.wrapping_sub(1)) {
+            if !sources.iter().any(|s| s.title == p.title) {
+                sources.push(Source {
+                    title: p.title.clone(),
+                    url: p.url.clone(),
+                });
+            }
+        }
+    }
+    sources
 }
 
 /// The text without citation markers.
