@@ -135,10 +135,13 @@ impl Local {
             collections,
             threshold,
         );
-        if let AiOutcome::Answer { intent, .. } = &base.outcome {
-            if *intent != AnswerIntent::Answered && *intent != AnswerIntent::Unanswered {
-                return base.outcome;
-            }
+        // "I want a person" and "that solved it" need no model.
+        if let AiOutcome::Answer {
+            intent: AnswerIntent::Human | AnswerIntent::Resolved,
+            ..
+        } = &base.outcome
+        {
+            return base.outcome;
         }
         let passages: Vec<_> = base
             .passages

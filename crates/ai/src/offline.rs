@@ -148,6 +148,7 @@ impl OfflineProvider {
 
     /// Like [`OfflineProvider::run_blocking`], telling an answer's text as the embedded model
     /// writes it (the extractive path tells nothing: its answer comes whole).
+    #[cfg_attr(not(feature = "generation"), allow(unused_variables))]
     pub fn run_blocking_streaming(
         &self,
         request: &AiRequest,
@@ -170,7 +171,6 @@ impl OfflineProvider {
                 _ => {}
             }
         }
-        let _ = &on_text;
         match &request.query {
             AiQuery::Classify {
                 text,

@@ -109,7 +109,8 @@ pub fn answer_messages(
     messages
 }
 
-/// The hand-over card's summary; `None` when the customer has written nothing.
+/// The hand-over card's summary; `None` when there is nothing to summarise (no transcript and
+/// no collected facts).
 pub fn summary_messages(transcript: &[Turn], variables: &BTreeMap<String, Value>) -> Option<Vec<ChatMessage>> {
     let mut lines = String::new();
     for t in transcript.iter().rev().take(40).rev() {
@@ -119,12 +120,6 @@ pub fn summary_messages(transcript: &[Turn], variables: &BTreeMap<String, Value>
             Role::Agent => "Agent",
         };
         lines.push_str(&format!("{who}: {}\n", t.text));
-    }
-    if !transcript
-        .iter()
-        .any(|t| t.role == Role::Customer && !t.text.trim().is_empty())
-    {
-        return None;
     }
     let mut facts = String::new();
     for (k, v) in variables {
@@ -140,6 +135,9 @@ pub fn summary_messages(transcript: &[Turn], variables: &BTreeMap<String, Value>
     } else {
         format!("{lines}\nCollected facts:\n{facts}")
     };
+    if user.trim().is_empty() {
+        return None;
+    }
     Some(vec![ChatMessage::system(system), ChatMessage::user(user)])
 }
 

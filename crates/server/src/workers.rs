@@ -201,8 +201,13 @@ async fn write_summary(core: &Core, item: &OutboxItem) -> TurnInput {
         .into_iter()
         .find(|h| h.id == handover_id)
         .and_then(|h| serde_json::from_str::<serde_json::Value>(&h.context).ok())
-        .and_then(|c| c["variables"].as_object().cloned())
-        .map(|v| v.into_iter().collect())
+        .and_then(|c| c["variables"].as_array().cloned())
+        .map(|vars| {
+            // The context package lists them as {"name", "type", "value"}.
+            vars.into_iter()
+                .filter_map(|v| Some((v["name"].as_str()?.to_string(), v["value"].clone())))
+                .collect()
+        })
         .unwrap_or_default();
     let context = baton_ai::AiContext::default()
         .with_transcript(transcript(core, &item.conversation_id).await)
