@@ -95,16 +95,12 @@ pub fn article_from_file(root: &Path, path: &Path, collection: &str) -> Result<A
     Ok(article_from_markdown(&id, collection, &stem, &text))
 }
 
-/// Articles from a folder of Markdown files, or from an ABCD `guidelines.json`, or from one
-/// Markdown file. `collection` is used where a file does not name its own.
+/// Articles from a folder of Markdown files, or from one Markdown file. `collection` is used
+/// where a file does not name its own.
 pub fn load_articles(path: &Path, collection: &str) -> Result<Vec<Article>, AiError> {
     if path.is_dir() {
         let files = markdown_files(path)?;
         return files.iter().map(|f| article_from_file(path, f, collection)).collect();
-    }
-    let name = path.to_string_lossy();
-    if name.ends_with(".json") {
-        return crate::abcd::load(path);
     }
     let root = path.parent().unwrap_or(Path::new(""));
     Ok(vec![article_from_file(root, path, collection)?])

@@ -24,7 +24,6 @@
 //! # }
 //! ```
 
-pub mod abcd;
 pub mod answer;
 #[cfg(feature = "embeddings")]
 pub mod bert;

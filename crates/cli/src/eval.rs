@@ -182,8 +182,7 @@ pub fn load_knowledge(path: &Path, embedder: Option<Arc<dyn Embedder>>) -> Resul
         .file_stem()
         .map(|s| s.to_string_lossy().to_string())
         .unwrap_or_else(|| "default".into());
-    let articles =
-        baton_ai::import::load_articles(path, &collection).with_context(|| format!("reading {}", path.display()))?;
+    let articles = crate::abcd::load_articles(path, &collection)?;
     let mut kb = match embedder {
         Some(e) => KnowledgeBase::with_embedder(e),
         None => KnowledgeBase::new(),

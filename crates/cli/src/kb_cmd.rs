@@ -57,8 +57,7 @@ fn import(
     if !path.exists() {
         bail!("{} does not exist", path.display());
     }
-    let articles =
-        baton_ai::import::load_articles(&path, collection).with_context(|| format!("reading {}", path.display()))?;
+    let articles = crate::abcd::load_articles(&path, collection)?;
     let embedder = load_embedder(model)?;
     let mut bar = Progress::new("chunking");
     let total = articles.len();
@@ -124,7 +123,7 @@ fn import(
 }
 
 fn convert_abcd(guidelines: PathBuf, out_dir: PathBuf) -> Result<ExitCode> {
-    let articles = baton_ai::abcd::load(&guidelines)?;
+    let articles = crate::abcd::load(&guidelines)?;
     for a in &articles {
         let path = out_dir.join(format!("{}.md", a.id));
         if let Some(parent) = path.parent() {

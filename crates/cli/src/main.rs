@@ -1,5 +1,6 @@
 //! The `baton` binary.
 
+mod abcd;
 mod chat;
 mod eval;
 mod kb_cmd;

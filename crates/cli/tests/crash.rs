@@ -1080,7 +1080,7 @@ async fn kill_9_while_chatting_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn kill_9_while_chatting_postgres() {
-    match baton_server::testing::fresh_postgres_database().await {
+    match baton_testkit::fresh_postgres_database().await {
         Ok(Some(url)) => scenario("postgres", Some(url)).await,
         Ok(None) => println!("PostgreSQL is not reachable: skipping the PostgreSQL crash test"),
         Err(e) => panic!("{e}"),

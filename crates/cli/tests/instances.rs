@@ -222,7 +222,7 @@ async fn wait_for(http: &reqwest::Client, base: &str, conv: &str, token: &str, n
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_share_customers_agents_and_work() {
-    let Some(url) = baton_server::testing::fresh_postgres_database().await.unwrap() else {
+    let Some(url) = baton_testkit::fresh_postgres_database().await.unwrap() else {
         return;
     };
     let a = instance(&url).await;

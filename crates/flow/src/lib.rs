@@ -7,6 +7,7 @@
 pub mod diagnostic;
 pub mod document;
 pub mod flow;
+pub mod handover;
 pub mod hours;
 pub mod matching;
 pub mod runtime;

@@ -39,7 +39,7 @@ fn main() {
         .unwrap_or_else(|e| panic!("{e}"));
     runtime.block_on(async move {
         let url = if postgres {
-            match baton_server::testing::fresh_postgres_database().await {
+            match baton_testkit::fresh_postgres_database().await {
                 Ok(Some(u)) => u,
                 other => panic!("PostgreSQL needed for --postgres: {other:?}"),
             }
@@ -78,7 +78,7 @@ fn main() {
                     first_message: None,
                 }))
                 .await
-                .unwrap_or_else(|e| panic!("{}", e.message));
+                .unwrap_or_else(|e| panic!("{e}"));
         }
         let started = Instant::now();
         let mut tasks = Vec::new();
@@ -95,7 +95,7 @@ fn main() {
                             content: CustomerContent::Button(if t % 2 == 0 { "a".into() } else { "b".into() }),
                         })
                         .await
-                        .unwrap_or_else(|e| panic!("{}", e.message));
+                        .unwrap_or_else(|e| panic!("{e}"));
                     assert_eq!(outcome.messages.len(), 2, "a reply and the question again");
                     latencies.push(sent.elapsed().as_micros() as u64);
                 }

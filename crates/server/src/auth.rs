@@ -3,7 +3,7 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{constant_time_eq, hash_token};
-use crate::AppState;
+use crate::state::AppState;
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use axum::extract::FromRequestParts;

@@ -1,9 +1,6 @@
 //! The extractive summary and sentiment of a hand-over's context package (until an AI provider
 //! writes better ones).
 
-use baton_flow::runtime::{AiOutcome, AiQuery, AiRequest};
-use baton_flow::sim::baseline_ai;
-
 /// Most characters of the summary.
 const SUMMARY_CHARS: usize = 600;
 
@@ -26,15 +23,21 @@ pub fn summary(said: &[&str]) -> String {
     out
 }
 
-/// (sentiment, frustrated) of everything the customer said.
+/// (sentiment, frustrated) of everything the customer said, by the offline AI's lexicon.
 pub fn sentiment(said: &[&str]) -> (String, bool) {
-    let request = AiRequest {
-        request: 0,
-        node: String::new(),
-        query: AiQuery::Sentiment { text: said.join("\n") },
-    };
-    match baseline_ai(&request, &[]) {
-        AiOutcome::Sentiment { sentiment, frustrated } => (sentiment, frustrated),
-        _ => ("neutral".into(), false),
+    let score = baton_ai::sentiment::analyze(&said.join("\n"));
+    (score.label().to_string(), score.frustrated)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_angry_customer_reads_negative_and_frustrated() {
+        let (label, frustrated) = sentiment(&["Still waiting, third time I ask. This is ridiculous!"]);
+        assert_eq!(label, "negative");
+        assert!(frustrated);
+        assert_eq!(sentiment(&["thanks, that helps"]).0, "positive");
     }
 }

@@ -111,4 +111,13 @@ impl From<baton_store::StoreError> for ApiError {
     }
 }
 
+impl From<crate::settings::SettingsError> for ApiError {
+    fn from(e: crate::settings::SettingsError) -> ApiError {
+        match e {
+            crate::settings::SettingsError::NoWorkspace => ApiError::not_found("workspace"),
+            crate::settings::SettingsError::Store(e) => e.into(),
+        }
+    }
+}
+
 pub type ApiResult<T> = Result<T, ApiError>;

@@ -97,56 +97,23 @@ impl Hub {
     }
 }
 
-/// Forwards other instances' notifications (PostgreSQL LISTEN) into this instance's hub, so a
-/// customer or agent connected here sees what happened on any instance.
-pub async fn listen_to_other_instances(core: std::sync::Arc<crate::engine::Core>) {
-    loop {
-        let mut listener = match core.store.listener().await {
-            Ok(Some(l)) => l,
-            Ok(None) => return,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for other instances; retrying");
-                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-                continue;
-            }
-        };
-        loop {
-            let notification = match listener.recv().await {
-                Ok(n) => n,
-                Err(e) => {
-                    tracing::warn!(error = %e, "listening for other instances failed; reconnecting");
-                    break;
-                }
-            };
-            let Ok(v) = serde_json::from_str::<Value>(notification.payload()) else {
-                continue;
-            };
-            if v["origin"] == Value::String(core.instance.clone()) {
-                continue;
-            }
-            match v["kind"].as_str() {
-                Some("message") => {
-                    if let Ok(m) = serde_json::from_value::<Message>(v["message"].clone()) {
-                        core.hub.publish(m);
-                    }
-                }
-                Some("message_ref") => {
-                    let (Some(conv), Some(seq)) = (v["conversation_id"].as_str(), v["seq"].as_i64()) else {
-                        continue;
-                    };
-                    if let Ok(found) = core.store.messages_after(conv, seq - 1, 1).await {
-                        for m in found {
-                            core.hub.publish(m);
-                        }
-                    }
-                }
-                Some("inbox") => {
-                    if let Some(ws) = v["workspace_id"].as_str() {
-                        core.hub.publish_inbox(ws, v["event"].clone());
-                    }
-                }
-                _ => {}
-            }
+/// Open inbox WebSockets per member, to drive presence.
+#[derive(Default)]
+pub struct Connections {
+    per_member: Mutex<HashMap<String, usize>>,
+}
+
+impl Connections {
+    /// Counts one of a member's inbox sockets opening or closing; returns how many they have
+    /// open now.
+    pub fn count(&self, member_id: &str, connected: bool) -> usize {
+        let mut map = self.per_member.lock().unwrap_or_else(|p| p.into_inner());
+        let n = map.entry(member_id.to_string()).or_insert(0);
+        if connected {
+            *n += 1;
+        } else {
+            *n = n.saturating_sub(1);
         }
+        *n
     }
 }

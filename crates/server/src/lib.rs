@@ -20,7 +20,8 @@ pub mod metrics;
 pub mod ratelimit;
 pub mod routes;
 pub mod settings;
-pub mod testing;
+pub mod state;
+pub mod views;
 pub mod webhook;
 pub mod workers;
 
@@ -29,6 +30,7 @@ use crate::engine::{Core, Engine};
 use crate::ratelimit::RateLimiter;
 use crate::webhook::{AddressPolicy, WebhookClient};
 use baton_store::Store;
+pub use state::AppState;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -74,22 +76,6 @@ impl Config {
             offline_ai: baton_ai::OfflineProvider::new(),
         }
     }
-}
-
-/// What every handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    pub core: Arc<Core>,
-    pub engine: Engine,
-    pub secure_cookies: bool,
-    pub manual_clock: bool,
-    pub start_limiter: Arc<RateLimiter>,
-    pub message_limiter: Arc<RateLimiter>,
-    /// Rate limits read the client address from X-Forwarded-For (behind a trusted proxy).
-    pub trust_forwarded_for: bool,
-    /// Open inbox connections per member (presence).
-    pub connections: Arc<routes::inbox::Connections>,
-    pub checked_tokens: Arc<auth::CheckedTokens>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -145,7 +131,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
     let engine = Engine::start(core.clone());
     let webhooks = Arc::new(WebhookClient::new(config.webhook_policy, Duration::from_millis(200)));
     workers::start(core.clone(), engine.clone(), webhooks);
-    tokio::spawn(hub::listen_to_other_instances(core.clone()));
+    tokio::spawn(engine::listen_to_other_instances(core.clone()));
     let state = AppState {
         core,
         engine,

@@ -1,6 +1,5 @@
 //! Workspace settings (stored as JSON on the workspace) and the [`World`] a turn reads.
 
-use crate::error::ApiError;
 use baton_flow::hours::BusinessHours;
 use baton_flow::runtime::{HandoffSettings, World};
 use baton_store::Store;
@@ -56,6 +55,15 @@ pub struct SettingsCache {
     cache: Mutex<HashMap<String, CachedWorkspace>>,
 }
 
+/// Why a workspace's settings could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("storage: {0}")]
+    Store(#[from] baton_store::StoreError),
+    #[error("workspace not found")]
+    NoWorkspace,
+}
+
 #[derive(Clone)]
 struct CachedWorkspace {
     read_at: Instant,
@@ -74,16 +82,16 @@ impl SettingsCache {
         }
     }
 
-    pub async fn get(&self, workspace_id: &str) -> Result<Arc<WorkspaceSettings>, ApiError> {
+    pub async fn get(&self, workspace_id: &str) -> Result<Arc<WorkspaceSettings>, SettingsError> {
         Ok(self.workspace(workspace_id).await?.settings)
     }
 
     /// The secret the workspace's webhook calls are signed with.
-    pub async fn webhook_secret(&self, workspace_id: &str) -> Result<Arc<str>, ApiError> {
+    pub async fn webhook_secret(&self, workspace_id: &str) -> Result<Arc<str>, SettingsError> {
         Ok(self.workspace(workspace_id).await?.webhook_secret)
     }
 
-    async fn workspace(&self, workspace_id: &str) -> Result<CachedWorkspace, ApiError> {
+    async fn workspace(&self, workspace_id: &str) -> Result<CachedWorkspace, SettingsError> {
         if let Some(cached) = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(workspace_id) {
             if cached.read_at.elapsed() < SETTINGS_TTL {
                 return Ok(cached.clone());
@@ -93,7 +101,7 @@ impl SettingsCache {
             .store
             .workspace(workspace_id)
             .await?
-            .ok_or_else(|| ApiError::not_found("workspace"))?;
+            .ok_or(SettingsError::NoWorkspace)?;
         let settings: WorkspaceSettings = serde_json::from_str(&ws.settings).unwrap_or_default();
         let cached = CachedWorkspace {
             read_at: Instant::now(),
@@ -141,7 +149,7 @@ impl AvailabilityCache {
         }
     }
 
-    pub async fn get(&self, workspace_id: &str) -> Result<Arc<Availability>, ApiError> {
+    pub async fn get(&self, workspace_id: &str) -> Result<Arc<Availability>, SettingsError> {
         if let Some((at, a)) = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(workspace_id) {
             if at.elapsed() < AVAILABILITY_TTL {
                 return Ok(a.clone());

@@ -126,11 +126,16 @@ async fn carry_out(core: &Core, engine: &Engine, webhooks: &WebhookClient, item:
 /// later.
 async fn submit_result(core: &Core, engine: &Engine, item: &OutboxItem, input: TurnInput) {
     if let Err(e) = engine.submit(input).await {
-        tracing::warn!(id = item.id, error = %e.message, "storing an effect result failed; will retry");
+        tracing::warn!(id = item.id, error = %e, "storing an effect result failed; will retry");
         let backoff = 1000 * (1i64 << item.attempts.clamp(0, 6));
         let _ = core
             .store
-            .reschedule_outbox(item.id, item.attempts + 1, core.clock.now_ms() + backoff, &e.message)
+            .reschedule_outbox(
+                item.id,
+                item.attempts + 1,
+                core.clock.now_ms() + backoff,
+                &e.to_string(),
+            )
             .await;
     }
 }
@@ -259,9 +264,9 @@ async fn transcript(core: &Core, conversation_id: &str) -> Vec<baton_ai::Turn> {
 /// transcript and the workspace's knowledge base.
 async fn ask_ai(core: &Core, item: &OutboxItem, request: &AiRequest) -> Event {
     let mut context = baton_ai::AiContext::default().with_transcript(transcript(core, &item.conversation_id).await);
-    match core.knowledge(&item.workspace_id).await {
+    match core.knowledge.get(&item.workspace_id).await {
         Ok(k) => context = context.with_knowledge(k),
-        Err(e) => tracing::warn!(error = %e.message, "the knowledge base could not be read"),
+        Err(e) => tracing::warn!(error = %e, "the knowledge base could not be read"),
     }
     // The customer's WebSocket shows an answer as the model writes it.
     let hub = core.hub.clone();
@@ -291,7 +296,7 @@ async fn timer_loop(core: Arc<Core>, engine: Engine) {
                         timer_id: t.timer_id,
                     };
                     if let Err(e) = engine.submit(input).await {
-                        tracing::warn!(conversation = %t.conversation_id, error = %e.message, "firing a timer failed; will retry");
+                        tracing::warn!(conversation = %t.conversation_id, error = %e, "firing a timer failed; will retry");
                     }
                 }
             }

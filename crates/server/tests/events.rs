@@ -38,7 +38,7 @@ impl TestServer {
                 std::fs::create_dir_all(&dir).unwrap();
                 format!("sqlite://{}", dir.join("baton.db").display())
             }
-            Db::Postgres => baton_server::testing::fresh_postgres_database().await.unwrap()?,
+            Db::Postgres => baton_testkit::fresh_postgres_database().await.unwrap()?,
         };
         let running = start(config(&database_url, CLOCK_START)).await.expect("server starts");
         let owner = running

@@ -7,7 +7,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::ids::{hash_token, new_id, random_token};
 use crate::json::ApiJson;
 use crate::settings::WorkspaceSettings;
-use crate::AppState;
+use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};

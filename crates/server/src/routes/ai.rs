@@ -5,7 +5,7 @@ use crate::ai::{AiSettingsUpdate, AiSettingsView};
 use crate::auth::{Caller, Role};
 use crate::error::ApiResult;
 use crate::json::ApiJson;
-use crate::AppState;
+use crate::state::AppState;
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};

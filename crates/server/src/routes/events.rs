@@ -5,7 +5,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::events::{EventPayload, EVENT_TYPES, OUTBOX_KIND};
 use crate::ids::new_id;
 use crate::json::ApiJson;
-use crate::AppState;
+use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};

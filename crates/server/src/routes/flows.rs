@@ -5,7 +5,7 @@ use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::new_id;
 use crate::json::{ApiJson, OptionalJson};
-use crate::AppState;
+use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};

@@ -7,7 +7,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::ids::new_id;
 use crate::json::ApiJson;
 use crate::routes::conversations::{ConversationView, MessageView};
-use crate::AppState;
+use crate::state::AppState;
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -19,8 +19,7 @@ use baton_store::{Conversation, InboxFilter, Team};
 use futures_util::{SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
 pub fn routes() -> Router<AppState> {
@@ -45,12 +44,6 @@ pub fn routes() -> Router<AppState> {
 /// The customer's side: stop waiting for a person.
 pub fn customer_routes() -> Router<AppState> {
     Router::new().route("/api/v1/conversations/{id}/cancel", post(customer_cancel))
-}
-
-/// Open inbox WebSockets per member, to drive presence.
-#[derive(Default)]
-pub struct Connections {
-    per_member: Mutex<HashMap<String, usize>>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -223,7 +216,7 @@ async fn detail(State(state): State<AppState>, caller: Caller, Path(id): Path<St
         .map(MessageView::from_message)
         .collect();
     let flow_state: baton_flow::State = serde_json::from_str(&c.state).unwrap_or_default();
-    let nodes: Vec<Value> = match state.core.flow(&c.flow_id, c.flow_version).await {
+    let nodes: Vec<Value> = match state.core.flows.get(&c.flow_id, c.flow_version).await {
         Ok(flow) => flow
             .nodes()
             .iter()
@@ -563,16 +556,7 @@ async fn follow_inbox(state: AppState, caller: Caller, socket: WebSocket) {
 /// The first inbox connection makes a member online; the last one closing makes them offline.
 /// A member who set themselves away stays away.
 async fn presence_connected(state: &AppState, workspace_id: &str, member_id: &str, connected: bool) {
-    let now_count = {
-        let mut map = state.connections.per_member.lock().unwrap_or_else(|p| p.into_inner());
-        let n = map.entry(member_id.to_string()).or_insert(0);
-        if connected {
-            *n += 1;
-        } else {
-            *n = n.saturating_sub(1);
-        }
-        *n
-    };
+    let now_count = state.connections.count(member_id, connected);
     let change = match (connected, now_count) {
         (true, 1) => Some("online"),
         (false, 0) => Some("offline"),

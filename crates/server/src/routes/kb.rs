@@ -6,7 +6,7 @@ use crate::auth::{Caller, Role};
 use crate::engine::KnowledgeChange;
 use crate::error::{ApiError, ApiResult};
 use crate::json::ApiJson;
-use crate::AppState;
+use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -141,7 +141,7 @@ async fn upsert(
     caller.require(Role::Admin)?;
     check("", &id, &req)?;
     let change = save(&state, &caller, &id, req).await?;
-    state.core.knowledge_changed(&caller.workspace_id, vec![change]).await?;
+    state.core.knowledge.changed(&caller.workspace_id, vec![change]).await?;
     Ok(Json(json!({ "id": id })))
 }
 
@@ -155,7 +155,8 @@ async fn remove(State(state): State<AppState>, caller: Caller, Path(id): Path<St
     }
     state
         .core
-        .knowledge_changed(&caller.workspace_id, vec![KnowledgeChange::Removed(id)])
+        .knowledge
+        .changed(&caller.workspace_id, vec![KnowledgeChange::Removed(id)])
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -183,6 +184,6 @@ async fn import(
     for a in req.articles {
         changes.push(save(&state, &caller, &a.id, a.article).await?);
     }
-    state.core.knowledge_changed(&caller.workspace_id, changes).await?;
+    state.core.knowledge.changed(&caller.workspace_id, changes).await?;
     Ok(Json(json!({ "imported": count })))
 }

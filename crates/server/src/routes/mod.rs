@@ -11,8 +11,10 @@ pub mod kb;
 pub mod system;
 pub mod web;
 
+use crate::engine::TurnError;
+use crate::error::ApiError;
 use crate::metrics::METRICS;
-use crate::AppState;
+use crate::state::AppState;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -99,11 +101,32 @@ async fn json_errors(res: Response) -> Response {
     } else {
         text
     };
-    let mut err = crate::error::ApiError::new(status, code, message).into_response();
+    let mut err = ApiError::new(status, code, message).into_response();
     for (k, v) in parts.headers.iter() {
         if k != axum::http::header::CONTENT_TYPE && k != axum::http::header::CONTENT_LENGTH {
             err.headers_mut().insert(k.clone(), v.clone());
         }
     }
     err
+}
+
+/// A turn's failure as the API answers it (codes in docs/api.md).
+impl From<TurnError> for ApiError {
+    fn from(e: TurnError) -> ApiError {
+        match e {
+            TurnError::Store(message) => ApiError::internal(format!("storage: {message}")),
+            TurnError::Refused(refusal) => ApiError::conflict(refusal.code(), refusal.to_string()),
+            TurnError::NotFound { what, field } => {
+                let e = ApiError::not_found(what);
+                match field {
+                    Some(field) => e.field(field),
+                    None => e,
+                }
+            }
+            TurnError::InvalidField { field, message } => ApiError::invalid_field(&field, message),
+            TurnError::AlreadyResolved => ApiError::conflict("already_resolved", "the conversation has ended"),
+            TurnError::Unavailable(message) => ApiError::unavailable(message),
+            TurnError::Internal(message) => ApiError::internal(message),
+        }
+    }
 }

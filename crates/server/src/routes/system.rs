@@ -3,7 +3,7 @@
 use crate::error::{ApiError, ApiResult};
 use crate::json::ApiJson;
 use crate::metrics::METRICS;
-use crate::AppState;
+use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};

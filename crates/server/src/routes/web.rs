@@ -2,7 +2,7 @@
 //! at compile time by `build.rs`. App routes fall back to `index.html`; hashed assets are cached
 //! for a year. Without a built app, `/app/` says how to build it.
 
-use crate::AppState;
+use crate::state::AppState;
 use axum::extract::Path;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};

@@ -41,7 +41,7 @@ impl TestServer {
                 std::fs::create_dir_all(&dir).unwrap();
                 format!("sqlite://{}", dir.join("baton.db").display())
             }
-            Db::Postgres => baton_server::testing::fresh_postgres_database().await.unwrap()?,
+            Db::Postgres => baton_testkit::fresh_postgres_database().await.unwrap()?,
         };
         let mut config = Config::new(url.clone(), "127.0.0.1:0".parse().unwrap());
         config.webhook_policy = AddressPolicy::AllowLoopback;

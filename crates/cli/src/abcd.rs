@@ -1,22 +1,31 @@
 //! Converts the agent guidelines of ABCD (the Action-Based Conversations Dataset, ASAPP
 //! Research, MIT licence) into knowledge-base articles: one Markdown article per subflow, in a
-//! collection per flow.
+//! collection per flow. A dataset converter for the command line (`baton kb convert-abcd`,
+//! and `guidelines.json` wherever the CLI reads articles); the server never reads ABCD.
 
-use crate::kb::Article;
-use crate::AiError;
+use anyhow::{Context, Result};
+use baton_ai::Article;
 use serde_json::Value;
 use std::path::Path;
 
 /// Lower-case words joined by '-'.
 pub fn slug(s: &str) -> String {
-    crate::text::words(s).join("-")
+    baton_ai::text::words(s).join("-")
 }
 
 /// Reads `guidelines.json` and converts it.
-pub fn load(path: &Path) -> Result<Vec<Article>, AiError> {
-    let text = std::fs::read_to_string(path).map_err(|e| AiError::io(path, e))?;
-    let v: Value = serde_json::from_str(&text).map_err(|e| AiError::format(path, e))?;
-    convert(&v).map_err(|m| AiError::format(path, m))
+pub fn load(path: &Path) -> Result<Vec<Article>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let v: Value = serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    convert(&v).map_err(|m| anyhow::anyhow!("{}: {m}", path.display()))
+}
+
+/// Articles from a folder of Markdown files, one Markdown file, or ABCD's `guidelines.json`.
+pub fn load_articles(path: &Path, collection: &str) -> Result<Vec<Article>> {
+    if path.extension().is_some_and(|x| x == "json") {
+        return load(path);
+    }
+    baton_ai::import::load_articles(path, collection).with_context(|| format!("reading {}", path.display()))
 }
 
 /// One article per subflow.

@@ -1,0 +1,259 @@
+//! A turn's input dispatched: the conversation read (and locked), a customer's retry answered
+//! with the replies of the first time, and everything else handed to a [`Turn`].
+
+use super::caches::{Kept, Written};
+use super::error::JobError;
+use super::publish::Applied;
+use super::turn::Turn;
+use super::{Core, CustomerContent, StartConversation, TurnError, TurnInput, TurnOutcome};
+use crate::metrics::METRICS;
+use baton_flow::handover::Action;
+use baton_flow::runtime::{AiOutcome, Event};
+use baton_store::{Contact, Conversation, Message, Tx};
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+/// Most messages a customer may read back in one retry answer.
+const REPLAY_LIMIT: i64 = 50;
+
+/// Applies one turn inside the batch's transaction.
+pub(super) async fn apply(core: &Core, tx: &mut Tx, input: &TurnInput) -> Result<Applied, JobError> {
+    let now = core.clock.now_ms();
+    match input {
+        TurnInput::Start(start) => apply_start(core, tx, start, now).await,
+        TurnInput::Customer {
+            conversation_id,
+            client_id,
+            content,
+        } => {
+            let (conv, kept, retry) = lock(core, tx, conversation_id, client_id.as_deref()).await?;
+            if let (true, Some(client_id)) = (retry, client_id) {
+                if let Some(first) = tx.message_by_client_id(conversation_id, client_id).await? {
+                    METRICS
+                        .duplicate_messages
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    // Exactly the replies of the first time: the messages its turn wrote.
+                    let turn_end = first
+                        .payload
+                        .as_deref()
+                        .and_then(|p| serde_json::from_str::<Value>(p).ok())
+                        .and_then(|p| p["turn_end"].as_i64())
+                        .unwrap_or(first.seq);
+                    let replies = tx
+                        .messages_after(conversation_id, first.seq, REPLAY_LIMIT)
+                        .await?
+                        .into_iter()
+                        .take_while(|m| m.seq <= turn_end)
+                        .filter(|m| matches!(m.role.as_str(), "bot" | "agent" | "system"))
+                        .collect();
+                    return Ok(unchanged(conv, replies, true));
+                }
+            }
+            let mut turn = Turn::begin(core, tx, conv, kept, now).await?;
+            let (text, event) = match content {
+                CustomerContent::Text(t) => (t.clone(), Event::CustomerText { text: t.clone() }),
+                CustomerContent::Button(option) => (
+                    turn.button_label(option).unwrap_or_else(|| format!("[{option}]")),
+                    Event::ButtonPressed { option: option.clone() },
+                ),
+            };
+            let payload = match content {
+                CustomerContent::Button(option) => Some(json!({ "button": option })),
+                CustomerContent::Text(_) => None,
+            };
+            turn.message(tx, "customer", &text, payload, client_id.clone(), None)
+                .await?;
+            turn.step(core, tx, &event).await?;
+            turn.finish(core, tx).await
+        }
+        TurnInput::EffectResult {
+            conversation_id,
+            outbox_id,
+            event,
+            attempts,
+        } => {
+            let (conv, kept, _) = lock(core, tx, conversation_id, None).await?;
+            for a in attempts {
+                tx.insert_delivery(&conv.workspace_id, conversation_id, a).await?;
+            }
+            if !tx.complete_outbox(*outbox_id, now).await? {
+                return Ok(unchanged(conv, Vec::new(), false));
+            }
+            let mut turn = Turn::begin(core, tx, conv, kept, now).await?;
+            if let Event::AiResult {
+                result: AiOutcome::Failed { reason },
+                ..
+            } = event
+            {
+                // The flow leaves through `error` / `unanswered`; the timeline says why.
+                turn.timeline(tx, "ai_failed", None, json!({ "reason": reason }))
+                    .await?;
+            }
+            turn.step(core, tx, event).await?;
+            turn.finish(core, tx).await
+        }
+        TurnInput::Timer {
+            conversation_id,
+            timer_id,
+        } => {
+            let (conv, kept, _) = lock(core, tx, conversation_id, None).await?;
+            if !tx.delete_timer(conversation_id, *timer_id).await? {
+                return Ok(unchanged(conv, Vec::new(), false));
+            }
+            let mut turn = Turn::begin(core, tx, conv, kept, now).await?;
+            let event = Event::TimerFired {
+                timer: u64::try_from(*timer_id).unwrap_or(0),
+            };
+            turn.step(core, tx, &event).await?;
+            turn.finish(core, tx).await
+        }
+        TurnInput::HandoverSummary {
+            conversation_id,
+            outbox_id,
+            handover_id,
+            summary,
+        } => {
+            let (conv, kept, _) = lock(core, tx, conversation_id, None).await?;
+            if !tx.complete_outbox(*outbox_id, now).await? {
+                return Ok(unchanged(conv, Vec::new(), false));
+            }
+            let mut turn = Turn::begin(core, tx, conv, kept, now).await?;
+            if let Some(summary) = summary {
+                turn.replace_summary(tx, handover_id, summary).await?;
+            }
+            turn.finish(core, tx).await
+        }
+        TurnInput::CustomerCancel { conversation_id } => {
+            let (conv, kept, _) = lock(core, tx, conversation_id, None).await?;
+            let mut turn = Turn::begin(core, tx, conv, kept, now).await?;
+            turn.check(&Action::CustomerCancel)?;
+            turn.step(core, tx, &Event::CustomerCancelled).await?;
+            turn.finish(core, tx).await
+        }
+        TurnInput::Agent {
+            conversation_id,
+            member,
+            action,
+        } => {
+            let (conv, kept, _) = lock(core, tx, conversation_id, None).await?;
+            if member.workspace_id != conv.workspace_id {
+                return Err(TurnError::not_found("conversation").into());
+            }
+            let mut turn = Turn::begin(core, tx, conv, kept, now).await?;
+            turn.agent(core, tx, member, action).await?;
+            turn.finish(core, tx).await
+        }
+    }
+}
+
+/// The conversation (locked on PostgreSQL), and its state and open hand-over when the writer
+/// kept them from the turn before (taken: the turn keeps them again when it finishes); and
+/// whether a message with `client_id` is stored already (a customer's retry).
+async fn lock(
+    core: &Core,
+    tx: &mut Tx,
+    conversation_id: &str,
+    client_id: Option<&str>,
+) -> Result<(Conversation, Option<Kept>, bool), JobError> {
+    if let Some(Written { conv, kept }) = core.written.take(conversation_id) {
+        let retry = match client_id {
+            Some(client_id) => tx.message_by_client_id(conversation_id, client_id).await?.is_some(),
+            None => false,
+        };
+        return Ok((conv, Some(kept), retry));
+    }
+    let locked = tx
+        .lock_conversation(conversation_id, client_id)
+        .await?
+        .ok_or_else(|| TurnError::not_found("conversation"))?;
+    Ok((locked.conversation, None, locked.retry_of.is_some()))
+}
+
+fn unchanged(conv: Conversation, messages: Vec<Message>, duplicate: bool) -> Applied {
+    Applied {
+        outcome: TurnOutcome {
+            conversation: conv,
+            messages,
+            duplicate,
+        },
+        publish: Vec::new(),
+        inbox: Vec::new(),
+        outbox: false,
+        timers: false,
+    }
+}
+
+async fn apply_start(core: &Core, tx: &mut Tx, start: &StartConversation, now: i64) -> Result<Applied, JobError> {
+    let existing = match &start.external_id {
+        Some(ext) => core.store.contact_by_external_id(&start.workspace_id, ext).await?,
+        None => None,
+    };
+    let contact = match existing {
+        Some(mut c) => {
+            let mut attrs: Map<String, Value> = serde_json::from_str(&c.attributes).unwrap_or_default();
+            if !start.attributes.is_empty() {
+                attrs.extend(start.attributes.clone());
+                c.attributes = Value::Object(attrs).to_string();
+                tx.update_contact_attributes(&c.id, &c.attributes, now).await?;
+            }
+            c
+        }
+        None => {
+            let c = Contact {
+                id: crate::ids::new_id("ct"),
+                workspace_id: start.workspace_id.clone(),
+                external_id: start.external_id.clone(),
+                attributes: Value::Object(start.attributes.clone()).to_string(),
+                created_at: now,
+                updated_at: now,
+            };
+            tx.insert_contact(&c).await?;
+            c
+        }
+    };
+    let conv = Conversation {
+        id: start.conversation_id.clone(),
+        workspace_id: start.workspace_id.clone(),
+        contact_id: contact.id.clone(),
+        flow_id: start.flow_id.clone(),
+        flow_version: start.flow_version,
+        token_hash: start.token_hash.clone(),
+        channel: start.channel.clone(),
+        status: "bot".into(),
+        state: "{}".into(),
+        last_seq: 0,
+        created_at: now,
+        updated_at: now,
+        team: None,
+        assignee: None,
+        priority: None,
+        queued_at: None,
+    };
+    tx.insert_conversation(&conv).await?;
+    let mut variables = BTreeMap::new();
+    let attrs: Map<String, Value> = serde_json::from_str(&contact.attributes).unwrap_or_default();
+    for (k, v) in attrs {
+        variables.insert(format!("contact.{k}"), v);
+    }
+    variables.insert("contact.id".into(), Value::String(contact.id.clone()));
+    variables.insert("conversation.id".into(), Value::String(conv.id.clone()));
+    variables.insert("conversation.channel".into(), Value::String(conv.channel.clone()));
+    let mut turn = Turn::begin(core, tx, conv, None, now).await?;
+    turn.timeline(
+        tx,
+        "started",
+        None,
+        json!({ "flow_id": start.flow_id, "version": start.flow_version }),
+    )
+    .await?;
+    if let Some(text) = &start.first_message {
+        turn.message(tx, "customer", text, None, None, None).await?;
+    }
+    let event = Event::Start {
+        variables,
+        message: start.first_message.clone(),
+        event: None,
+    };
+    turn.step(core, tx, &event).await?;
+    turn.finish(core, tx).await
+}

@@ -1,0 +1,433 @@
+//! The hand-over side of a turn: the lifecycle (`baton_flow::handover`) decides, this file
+//! records. An agent's action, a customer's cancel or a flow's hand-over matter is stepped
+//! through the pure machine first, so a refused action writes nothing; its changes are then
+//! written to the hand-over row, the timeline and the outbound events, and fed to the flow
+//! runtime as events (`AgentTookOver`, `Requeued`).
+
+use super::error::JobError;
+use super::turn::Turn;
+use super::{AgentAction, Core, TurnError, SUMMARY_KIND};
+use crate::settings::Assignment;
+use baton_flow::handover::{self, Action, Change, Outcome, Phase, Refusal};
+use baton_flow::runtime::{Event, Status};
+use baton_store::{Handover, Member, Tx};
+use serde_json::{json, Value};
+
+impl Turn {
+    /// The hand-over's phase, as its open row holds it.
+    pub(super) fn phase(&self) -> Phase {
+        match &self.open {
+            None => Phase::Closed,
+            Some(h) => match (&h.assignee, h.status.as_str()) {
+                (Some(agent), "assigned") => Phase::Assigned {
+                    team: h.team.clone(),
+                    agent: agent.clone(),
+                },
+                _ => Phase::Queued { team: h.team.clone() },
+            },
+        }
+    }
+
+    /// Whether the lifecycle accepts `action` now (nothing is written).
+    pub(super) fn check(&self, action: &Action) -> Result<(), Refusal> {
+        handover::step(&self.phase(), action).map(|_| ())
+    }
+
+    /// Steps the lifecycle with `action` and writes its changes. `agent`: the member the action
+    /// gives the conversation to (claim, assign, transfer, reply); `by`: who did it, when that
+    /// is someone else.
+    pub(super) async fn lifecycle(
+        &mut self,
+        core: &Core,
+        tx: &mut Tx,
+        action: Action,
+        agent: Option<&Member>,
+        by: Option<&Member>,
+    ) -> Result<(), JobError> {
+        let (next, changes) = handover::step(&self.phase(), &action)?;
+        for change in changes {
+            match change {
+                // Opening is written by `queue`, which holds the context package.
+                Change::Queued { .. } => {}
+                Change::Assigned { agent: id } => {
+                    let Some(agent) = agent.filter(|m| m.id == id) else {
+                        return Err(TurnError::Internal(format!("no member {id} to assign")).into());
+                    };
+                    self.assigned(core, tx, agent, next.team(), by).await?;
+                }
+                Change::Transferred { team, agent: to } => {
+                    let actor = self.acting.as_ref().map(|m| m.id.clone());
+                    let data = match &to {
+                        Some(member) => json!({ "to_member": member, "to_team": team }),
+                        None => json!({ "to_team": team }),
+                    };
+                    self.timeline(tx, "transferred", actor.as_deref(), data.clone()).await?;
+                    self.emit(tx, "conversation.transferred", data).await?;
+                }
+                Change::Requeued { team } => self.requeued(core, tx, team).await?,
+                Change::Closed { outcome } => self.closed(tx, outcome, by).await?,
+            }
+        }
+        Ok(())
+    }
+
+    /// The flow left the open hand-over (a port of the Handover node, or the end).
+    pub(super) async fn close(&mut self, core: &Core, tx: &mut Tx, outcome: Outcome) -> Result<(), JobError> {
+        self.lifecycle(core, tx, Action::Close { outcome }, None, None).await
+    }
+
+    /// The flow reached a Handover node and the conversation is queued: the hand-over is
+    /// recorded with its context package. Returns the agent round-robin picks, if any.
+    pub(super) async fn queue(
+        &mut self,
+        core: &Core,
+        tx: &mut Tx,
+        h: &baton_flow::runtime::Handover,
+    ) -> Result<Option<Member>, JobError> {
+        if let Err(refusal) = handover::step(&self.phase(), &Action::Queue { team: h.team.clone() }) {
+            // The runtime hands over only from the bot: a second hand-over is a bug, not a turn
+            // to fail halfway.
+            tracing::error!(conversation = %self.conv.id, %refusal, "the flow handed over again");
+            return Ok(None);
+        }
+        let transcript = tx.messages_after(&self.conv.id, 0, 500).await?;
+        // The message this turn answers is written when the turn finishes: count it too.
+        let said: Vec<&str> = transcript
+            .iter()
+            .chain(self.inbound.iter())
+            .filter(|m| m.role == "customer")
+            .map(|m| m.text.as_str())
+            .collect();
+        let summary = crate::context::summary(&said);
+        let sentiment = crate::context::sentiment(&said);
+        let context = json!({
+            "reason": h.context.reason,
+            "node": h.node,
+            "path": h.context.path,
+            "variables": h.context.variables,
+            "last_message": h.context.last_message,
+            "summary": summary,
+            "sentiment": sentiment.0,
+            "frustrated": sentiment.1,
+        });
+        let handover = Handover {
+            id: crate::ids::new_id("ho"),
+            workspace_id: self.conv.workspace_id.clone(),
+            conversation_id: self.conv.id.clone(),
+            flow_id: self.conv.flow_id.clone(),
+            flow_version: self.conv.flow_version,
+            node: h.node.clone(),
+            team: h.team.clone(),
+            assignee: None,
+            priority: h.priority.as_str().to_string(),
+            status: "queued".into(),
+            context: context.to_string(),
+            queued_at: self.now,
+            assigned_at: None,
+            ended_at: None,
+        };
+        tx.insert_handover(&handover).await?;
+        // A language model writes a better summary after the commit (workers.rs).
+        if core.ai.writes_summaries(&self.conv.workspace_id).await {
+            let payload = json!({ "handover": handover.id }).to_string();
+            tx.insert_outbox(&self.conv.workspace_id, &self.conv.id, SUMMARY_KIND, &payload, self.now)
+                .await?;
+            self.outbox = true;
+        }
+        self.timeline(
+            tx,
+            "queued",
+            None,
+            json!({ "handover": handover.id, "node": h.node, "team": h.team, "priority": handover.priority }),
+        )
+        .await?;
+        self.message(
+            tx,
+            "event",
+            &format!("Queued for {}", h.team.as_deref().unwrap_or("the default queue")),
+            Some(json!({ "handover": handover.id })),
+            None,
+            None,
+        )
+        .await?;
+        self.emit(
+            tx,
+            "conversation.queued",
+            json!({ "handover_id": handover.id, "team": h.team, "priority": handover.priority, "queued_at": handover.queued_at, "context": context }),
+        )
+        .await?;
+        self.open = Some(handover);
+        if self.settings.assignment == Assignment::RoundRobin {
+            let candidates = tx
+                .online_team_members(&self.conv.workspace_id, h.team.as_deref())
+                .await?;
+            let wanted = h.agent.as_deref();
+            let pick = candidates
+                .into_iter()
+                .find(|m| wanted.is_none_or(|a| m.email.eq_ignore_ascii_case(a)));
+            return Ok(pick);
+        }
+        Ok(None)
+    }
+
+    /// A Handover node left through off_hours / no_agent: recorded for analytics.
+    pub(super) async fn unreachable(&mut self, tx: &mut Tx, node: &str, outcome: Outcome) -> Result<(), JobError> {
+        let (team, priority) = match self.flow.index_of(node).map(|i| &self.flow.node(i).kind) {
+            Some(baton_flow::document::NodeKind::Handover(h)) => (h.team.clone(), h.priority.as_str().to_string()),
+            _ => (None, "normal".to_string()),
+        };
+        let handover = Handover {
+            id: crate::ids::new_id("ho"),
+            workspace_id: self.conv.workspace_id.clone(),
+            conversation_id: self.conv.id.clone(),
+            flow_id: self.conv.flow_id.clone(),
+            flow_version: self.conv.flow_version,
+            node: node.to_string(),
+            team,
+            assignee: None,
+            priority,
+            status: outcome.as_str().to_string(),
+            context: "{}".into(),
+            queued_at: self.now,
+            assigned_at: None,
+            ended_at: Some(self.now),
+        };
+        tx.insert_handover(&handover).await?;
+        self.timeline(tx, outcome.as_str(), None, json!({ "node": node }))
+            .await?;
+        self.emit(
+            tx,
+            &format!("conversation.{}", outcome.as_str()),
+            json!({ "node": node }),
+        )
+        .await
+    }
+
+    /// The open hand-over ends with `outcome`; without `actor`, the member acting in this turn
+    /// (if any) ended it.
+    async fn closed(&mut self, tx: &mut Tx, outcome: Outcome, actor: Option<&Member>) -> Result<(), JobError> {
+        let Some(mut h) = self.open.take() else {
+            return Ok(());
+        };
+        let acting = actor.cloned().or_else(|| self.acting.clone());
+        let actor = acting.as_ref();
+        h.status = outcome.as_str().to_string();
+        h.ended_at = Some(self.now);
+        tx.update_handover(&h).await?;
+        self.timeline(
+            tx,
+            outcome.as_str(),
+            actor.map(|m| m.id.as_str()),
+            json!({ "handover": h.id }),
+        )
+        .await?;
+        self.emit(
+            tx,
+            &format!("conversation.{}", outcome.as_str()),
+            json!({ "handover_id": h.id, "by": actor.map(|m| &m.name) }),
+        )
+        .await
+    }
+
+    /// `agent` owns the conversation now (claim, assignment, transfer or round-robin).
+    async fn assigned(
+        &mut self,
+        core: &Core,
+        tx: &mut Tx,
+        agent: &Member,
+        team: Option<&str>,
+        by: Option<&Member>,
+    ) -> Result<(), JobError> {
+        let Some(h) = self.open.as_mut() else {
+            return Ok(());
+        };
+        h.status = "assigned".into();
+        h.assignee = Some(agent.id.clone());
+        h.team = team.map(str::to_string);
+        h.assigned_at.get_or_insert(self.now);
+        let h = h.clone();
+        tx.update_handover(&h).await?;
+        tx.touch_assigned(&agent.id, self.now).await?;
+        let event = Event::AgentTookOver {
+            agent: agent.name.clone(),
+        };
+        Box::pin(self.step(core, tx, &event)).await?;
+        let text = format!("{} joined the conversation.", agent.name);
+        self.message(tx, "system", &text, None, None, Some(agent.name.clone()))
+            .await?;
+        let actor = by.unwrap_or(agent);
+        self.timeline(
+            tx,
+            "assigned",
+            Some(&actor.id),
+            json!({ "handover": h.id, "agent": agent.id, "agent_name": agent.name }),
+        )
+        .await?;
+        self.emit(
+            tx,
+            "conversation.assigned",
+            json!({ "handover_id": h.id, "agent": { "id": agent.id, "name": agent.name } }),
+        )
+        .await
+    }
+
+    /// Back in `team`'s queue, unassigned: it waits again (timers, cancel, the queued event).
+    async fn requeued(&mut self, core: &Core, tx: &mut Tx, team: Option<String>) -> Result<(), JobError> {
+        let Some(h) = self.open.as_mut() else {
+            return Ok(());
+        };
+        h.team = team;
+        h.status = "queued".into();
+        h.assignee = None;
+        let h = h.clone();
+        tx.update_handover(&h).await?;
+        self.message(
+            tx,
+            "system",
+            "You're being transferred to another team. Someone will be with you shortly.",
+            None,
+            None,
+            None,
+        )
+        .await?;
+        Box::pin(self.step(core, tx, &Event::Requeued)).await?;
+        let context: Value = serde_json::from_str(&h.context).unwrap_or(json!({}));
+        self.emit(
+            tx,
+            "conversation.queued",
+            json!({ "handover_id": h.id, "team": h.team, "priority": h.priority, "queued_at": self.now, "context": context }),
+        )
+        .await
+    }
+
+    /// A member of this conversation's workspace, named by the input's `field`.
+    async fn member(&self, tx: &mut Tx, id: &str, field: &'static str) -> Result<Member, JobError> {
+        let member = tx.member(id).await?;
+        member
+            .filter(|m| m.workspace_id == self.conv.workspace_id)
+            .ok_or_else(|| {
+                TurnError::NotFound {
+                    what: "member",
+                    field: Some(field),
+                }
+                .into()
+            })
+    }
+
+    /// What a member does to the conversation from the inbox.
+    pub(super) async fn agent(
+        &mut self,
+        core: &Core,
+        tx: &mut Tx,
+        member: &Member,
+        action: &AgentAction,
+    ) -> Result<(), JobError> {
+        self.acting = Some(member.clone());
+        match action {
+            AgentAction::Claim => {
+                let claim = Action::Claim {
+                    agent: member.id.clone(),
+                };
+                self.lifecycle(core, tx, claim, Some(member), None).await
+            }
+            AgentAction::Assign { member_id } => {
+                let target = self.member(tx, member_id, "member_id").await?;
+                let assign = Action::Assign {
+                    agent: target.id.clone(),
+                };
+                self.lifecycle(core, tx, assign, Some(&target), Some(member)).await
+            }
+            AgentAction::Transfer { team, member_id } => match (member_id, team) {
+                (Some(target_id), team) => {
+                    let target = self.member(tx, target_id, "member_id").await?;
+                    let transfer = Action::TransferToAgent {
+                        agent: target.id.clone(),
+                        team: team.clone(),
+                    };
+                    self.lifecycle(core, tx, transfer, Some(&target), Some(member)).await
+                }
+                (None, Some(team)) => {
+                    let transfer = Action::TransferToTeam { team: team.clone() };
+                    self.lifecycle(core, tx, transfer, None, Some(member)).await
+                }
+                (None, None) => Err(TurnError::invalid_field("team", "name a team or a member to transfer to").into()),
+            },
+            AgentAction::Reply { text, client_id } => {
+                if let Some(cid) = client_id {
+                    if tx
+                        .message_by_client_id(&self.conv.id, &format!("agent:{cid}"))
+                        .await?
+                        .is_some()
+                    {
+                        return Ok(());
+                    }
+                }
+                let reply = Action::Reply {
+                    agent: member.id.clone(),
+                };
+                self.lifecycle(core, tx, reply, Some(member), None).await?;
+                let cid = client_id.as_ref().map(|c| format!("agent:{c}"));
+                self.message(tx, "agent", text, None, cid, Some(member.name.clone()))
+                    .await?;
+                self.step(
+                    core,
+                    tx,
+                    &Event::AgentReplied {
+                        agent: member.name.clone(),
+                    },
+                )
+                .await
+            }
+            AgentAction::Note { text } => {
+                self.message(tx, "note", text, None, None, Some(member.name.clone()))
+                    .await?;
+                Ok(())
+            }
+            AgentAction::HandBack { variables, resume_at } => {
+                self.check(&Action::HandBack)?;
+                if let Some(node) = resume_at {
+                    if self.flow.index_of(node).is_none() {
+                        return Err(
+                            TurnError::invalid_field("resume_at", format!("the flow has no node `{node}`")).into(),
+                        );
+                    }
+                }
+                for k in variables.keys() {
+                    if !baton_flow::template::is_valid_path(k) {
+                        return Err(TurnError::invalid_field(
+                            format!("variables.{k}"),
+                            "variable names are letters, digits and _, joined by dots",
+                        )
+                        .into());
+                    }
+                }
+                self.timeline(
+                    tx,
+                    "hand_back_requested",
+                    Some(&member.id),
+                    json!({ "variables": variables, "resume_at": resume_at }),
+                )
+                .await?;
+                if resume_at.is_some() {
+                    // No edge leaves the Handover node: record the outcome here.
+                    let close = Action::Close {
+                        outcome: Outcome::HandedBack,
+                    };
+                    self.lifecycle(core, tx, close, None, Some(member)).await?;
+                }
+                // Otherwise the close is recorded by the Route effect (or the end) of the step.
+                let event = Event::HandedBack {
+                    variables: variables.clone(),
+                    resume_at: resume_at.clone(),
+                };
+                self.step(core, tx, &event).await
+            }
+            AgentAction::Resolve => {
+                if self.state.status == Status::Ended {
+                    return Err(TurnError::AlreadyResolved.into());
+                }
+                self.step(core, tx, &Event::Resolved).await
+            }
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! What every handler can reach.
+
+use crate::engine::{Core, Engine};
+use crate::hub::Connections;
+use crate::memo::Memo;
+use crate::ratelimit::RateLimiter;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub core: Arc<Core>,
+    pub engine: Engine,
+    pub secure_cookies: bool,
+    pub manual_clock: bool,
+    pub start_limiter: Arc<RateLimiter>,
+    pub message_limiter: Arc<RateLimiter>,
+    /// Rate limits read the client address from X-Forwarded-For (behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+    /// Open inbox connections per member (presence).
+    pub connections: Arc<Connections>,
+    /// Conversation token hashes already checked against the store (`auth::CheckedTokens`).
+    pub checked_tokens: Arc<Memo<String>>,
+}

@@ -1,0 +1,87 @@
+//! How conversations and messages look in API answers, WebSocket frames and events: one shape
+//! for the customer channel, the inbox and the turn engine.
+
+use baton_store::{Conversation, Message};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+#[derive(Serialize, ToSchema)]
+pub struct ConversationView {
+    pub id: String,
+    /// `bot`, `queued`, `assigned` or `resolved`.
+    pub status: String,
+    pub flow_id: String,
+    pub flow_version: i64,
+    pub channel: String,
+    /// The sequence number of the newest message.
+    pub last_seq: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl From<&Conversation> for ConversationView {
+    fn from(c: &Conversation) -> Self {
+        ConversationView {
+            id: c.id.clone(),
+            status: c.status.clone(),
+            flow_id: c.flow_id.clone(),
+            flow_version: c.flow_version,
+            channel: c.channel.clone(),
+            last_seq: c.last_seq,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema, Clone)]
+pub struct MessageView {
+    /// Order within the conversation, from 1.
+    pub seq: i64,
+    /// `customer`, `bot` or `agent`.
+    pub role: String,
+    /// Plain text: show it as text, never as HTML.
+    pub text: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub buttons: Vec<Value>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub links: Vec<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub image: Option<Value>,
+    /// Only a button press is accepted: disable typing.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub buttons_only: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    pub created_at: i64,
+}
+
+impl MessageView {
+    pub fn from_message(m: &Message) -> MessageView {
+        let payload: Value = m
+            .payload
+            .as_deref()
+            .and_then(|p| serde_json::from_str(p).ok())
+            .unwrap_or(Value::Null);
+        let list = |key: &str| payload.get(key).and_then(Value::as_array).cloned().unwrap_or_default();
+        MessageView {
+            seq: m.seq,
+            role: m.role.clone(),
+            text: m.text.clone(),
+            buttons: list("buttons"),
+            links: list("links"),
+            image: payload.get("image").filter(|v| !v.is_null()).cloned(),
+            buttons_only: payload.get("buttons_only").and_then(Value::as_bool).unwrap_or(false),
+            author: m.author.clone(),
+            // Agents' idempotency ids are internal; a customer's own id helps the widget.
+            client_id: m.client_id.clone().filter(|_| m.role == "customer"),
+            created_at: m.created_at,
+        }
+    }
+}
