@@ -58,6 +58,14 @@ pub struct LoadArgs {
     /// of the server and of this load tool.
     #[arg(long)]
     http_floor: bool,
+    /// The peer benchmark's method: the server this command starts runs on CPU 1 and this load
+    /// tool on CPU 0 (with `taskset`), so neither takes the other's core.
+    #[arg(long)]
+    pin: bool,
+    /// Start this `baton` binary as the server instead of this one (to compare two builds
+    /// with the same load tool).
+    #[arg(long)]
+    server_bin: Option<std::path::PathBuf>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -126,7 +134,15 @@ async fn load(args: LoadArgs) -> Result<ExitCode> {
             (None, base.trim_end_matches('/').to_string(), api_key, widget_key, None)
         }
         None => {
-            let (spawned, base, api_key, widget_key) = spawn_server(args.database_url.as_deref()).await?;
+            if args.pin {
+                pin_self_to_cpu0()?;
+            }
+            let server_bin = match &args.server_bin {
+                Some(bin) => bin.clone(),
+                None => std::env::current_exe()?,
+            };
+            let (spawned, base, api_key, widget_key) =
+                spawn_server(&server_bin, args.pin, args.database_url.as_deref()).await?;
             let pid = spawned.child.id();
             (Some(spawned), base, api_key, widget_key, Some(pid))
         }
@@ -650,10 +666,34 @@ async fn server_turns(http: &reqwest::Client, base: &str) -> Option<u64> {
         .and_then(|v| v.trim().parse().ok())
 }
 
-/// Starts `baton serve` on a free port and a temporary database; returns its URL and keys.
-async fn spawn_server(database_url: Option<&str>) -> Result<(Spawned, String, String, String)> {
+/// Pins every thread of this process to CPU 0 (`taskset`), for `--pin`.
+fn pin_self_to_cpu0() -> Result<()> {
+    let status = Command::new("taskset")
+        .args(["-a", "-p", "-c", "0", &std::process::id().to_string()])
+        .stdout(Stdio::null())
+        .status()
+        .map_err(|e| anyhow!("--pin needs taskset (util-linux): {e}"))?;
+    if !status.success() {
+        return Err(anyhow!("taskset could not pin the load tool to CPU 0"));
+    }
+    Ok(())
+}
+
+/// Starts `bin serve` (on CPU 1 when `pin`) on a free port and a temporary database; returns
+/// its URL and keys.
+async fn spawn_server(
+    bin: &std::path::Path,
+    pin: bool,
+    database_url: Option<&str>,
+) -> Result<(Spawned, String, String, String)> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let mut cmd = Command::new(std::env::current_exe()?);
+    let mut cmd = if pin {
+        let mut taskset = Command::new("taskset");
+        taskset.args(["-c", "1"]).arg(bin);
+        taskset
+    } else {
+        Command::new(bin)
+    };
     cmd.args([
         "serve",
         "--addr",

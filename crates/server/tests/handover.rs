@@ -776,6 +776,7 @@ async fn transfer_to_a_team_or_a_member(db: Db) {
         .filter(|t| t["kind"] == "transferred")
         .count();
     assert_eq!(transfers, 2);
+    assert_replays(&detail);
 }
 
 async fn a_transferred_conversation_waits_again(db: Db) {
@@ -825,4 +826,59 @@ async fn a_transferred_conversation_waits_again(db: Db) {
         .cloned()
         .unwrap();
     assert_eq!(back["actor"], json!(sam.id));
+    assert_replays(&detail);
+}
+
+/// Replays a conversation's recorded timeline through the pure hand-over lifecycle
+/// (`baton_flow::handover`): the machine accepts every move the server recorded, and ends where
+/// the server shows the conversation (status and assignee).
+fn assert_replays(detail: &Value) {
+    use baton_flow::handover::{self, Action, Outcome, Phase, PhaseKind};
+    let text = |v: &Value| v.as_str().map(str::to_string);
+    let mut phase = Phase::Closed;
+    let mut moves = 0;
+    for entry in detail["timeline"].as_array().expect("a timeline") {
+        let data = &entry["data"];
+        let action = match entry["kind"].as_str().unwrap_or("") {
+            "queued" => Action::Queue {
+                team: text(&data["team"]),
+            },
+            "assigned" => Action::Assign {
+                agent: text(&data["agent"]).expect("the agent assigned"),
+            },
+            "transferred" => match text(&data["to_member"]) {
+                Some(agent) => Action::TransferToAgent {
+                    agent,
+                    team: text(&data["to_team"]),
+                },
+                None => Action::TransferToTeam {
+                    team: text(&data["to_team"]).expect("the team transferred to"),
+                },
+            },
+            "ended" => Action::Close {
+                outcome: Outcome::Ended,
+            },
+            kind => match Outcome::of_port(kind) {
+                Some(outcome) if !outcome.is_unreachable() => Action::Close { outcome },
+                _ => continue,
+            },
+        };
+        phase = match handover::step(&phase, &action) {
+            Ok((next, _)) => next,
+            Err(refusal) => panic!("the lifecycle refuses the recorded {action:?} in {phase:?}: {refusal}"),
+        };
+        moves += 1;
+    }
+    assert!(moves >= 2, "a hand-over was recorded: {detail}");
+    let conversation = &detail["conversation"];
+    let status = match phase.kind() {
+        PhaseKind::Queued => "queued",
+        PhaseKind::Assigned => "assigned",
+        PhaseKind::Closed => conversation["status"]
+            .as_str()
+            .filter(|s| *s == "bot" || *s == "resolved")
+            .unwrap_or("closed"),
+    };
+    assert_eq!(conversation["status"], json!(status), "replayed to {phase:?}");
+    assert_eq!(conversation["assignee"], json!(phase.owner()), "replayed to {phase:?}");
 }
