@@ -163,6 +163,12 @@ struct Failure {
 
 impl OpenAiCompatible {
     pub fn new(config: OpenAiConfig) -> Result<OpenAiCompatible, AiError> {
+        OpenAiCompatible::with_http(config, reqwest::Client::builder())
+    }
+
+    /// Like [`OpenAiCompatible::new`], on an HTTP client built from `http` (a server passes one
+    /// that refuses the addresses its operator forbids); the timeouts are set here.
+    pub fn with_http(config: OpenAiConfig, http: reqwest::ClientBuilder) -> Result<OpenAiCompatible, AiError> {
         let url = config.base_url.trim();
         if !(url.starts_with("http://") || url.starts_with("https://")) {
             return Err(AiError::Config(format!(
@@ -172,7 +178,7 @@ impl OpenAiCompatible {
         if config.model.trim().is_empty() {
             return Err(AiError::Config("the model is empty".into()));
         }
-        let client = reqwest::Client::builder()
+        let client = http
             .timeout(Duration::from_millis(config.timeout_ms.max(1)))
             .connect_timeout(Duration::from_millis(config.timeout_ms.clamp(1, 10_000)))
             .build()
@@ -290,7 +296,10 @@ impl OpenAiCompatible {
         let message = serde_json::from_str::<Value>(&text)
             .ok()
             .and_then(|v| v.pointer("/error/message").and_then(Value::as_str).map(str::to_string))
-            .unwrap_or_else(|| snippet(&text));
+            .map(|m| snippet(&m))
+            // A reply that is not an OpenAI-style error is never repeated: the endpoint may be
+            // something else entirely, and its answer is not for the caller to read.
+            .unwrap_or_else(|| format!("no OpenAI-style error in its {}-byte reply", text.len()));
         Err(Failure {
             reason: format!("the model endpoint answered {}: {}", status.as_u16(), message),
             retry: status.as_u16() == 408 || status.as_u16() == 429 || status.is_server_error(),
@@ -302,7 +311,7 @@ impl OpenAiCompatible {
         let response = self.send(body).await?;
         let text = response.text().await.map_err(transport_failure)?;
         let v: Value = serde_json::from_str(&text).map_err(|_| Failure {
-            reason: format!("the model endpoint's reply is not JSON: {}", snippet(&text)),
+            reason: format!("the model endpoint's {}-byte reply is not JSON", text.len()),
             retry: false,
             retry_after: None,
         })?;
@@ -310,7 +319,7 @@ impl OpenAiCompatible {
             .and_then(Value::as_str)
             .map(str::to_string)
             .ok_or_else(|| Failure {
-                reason: format!("no message in the model's reply: {}", snippet(&text)),
+                reason: "the model endpoint's reply has no choices[0].message.content".into(),
                 retry: false,
                 retry_after: None,
             })
@@ -361,7 +370,7 @@ impl OpenAiCompatible {
                         .map(str::to_string)
                 })
                 .ok_or_else(|| Failure {
-                    reason: format!("no message in the model's reply: {}", snippet(&text)),
+                    reason: "the model endpoint's reply has no choices[0].message.content".into(),
                     retry: false,
                     retry_after: None,
                 })?;

@@ -701,6 +701,9 @@ async fn spawn_server(
         "--webhook-targets",
         "loopback",
         "--no-rate-limits",
+        // Every simulated customer and agent connects from this one address.
+        "--max-connections-per-address",
+        "0",
     ]);
     let data_dir = match database_url {
         Some(url) => {

@@ -22,12 +22,20 @@ pub struct ServeArgs {
     /// Which addresses webhook nodes may call: public (default), loopback too, or any.
     #[arg(long, value_enum, default_value = "public", env = "BATON_WEBHOOK_TARGETS")]
     webhook_targets: WebhookTargets,
+    /// Which addresses a workspace's AI endpoint may be at: public (default), loopback too (a
+    /// local Ollama or llama.cpp server), or any (private networks).
+    #[arg(long, value_enum, default_value = "public", env = "BATON_AI_TARGETS")]
+    ai_targets: WebhookTargets,
     /// Mark session cookies Secure (when served over HTTPS).
     #[arg(long)]
     secure_cookies: bool,
-    /// Behind a proxy that sets X-Forwarded-For: rate limits count by that address.
+    /// Behind a proxy that sets X-Forwarded-For: rate limits count by that address (and
+    /// connections are not limited per address: they all come from the proxy).
     #[arg(long)]
     trust_forwarded_for: bool,
+    /// Open connections at most from one client address (WebSockets included); 0: no limit.
+    #[arg(long, default_value_t = baton_server::DEFAULT_CONNECTIONS_PER_ADDRESS, env = "BATON_MAX_CONNECTIONS_PER_ADDRESS")]
+    max_connections_per_address: usize,
     /// Logs as JSON lines.
     #[arg(long)]
     json_logs: bool,
@@ -56,6 +64,16 @@ enum WebhookTargets {
     Any,
 }
 
+impl WebhookTargets {
+    fn policy(self) -> AddressPolicy {
+        match self {
+            WebhookTargets::Public => AddressPolicy::PublicOnly,
+            WebhookTargets::Loopback => AddressPolicy::AllowLoopback,
+            WebhookTargets::Any => AddressPolicy::AllowAll,
+        }
+    }
+}
+
 pub fn run(args: ServeArgs) -> Result<ExitCode> {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into());
     if args.json_logs {
@@ -72,17 +90,18 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         }
     };
     let mut config = Config::new(database_url, args.addr);
-    config.webhook_policy = match args.webhook_targets {
-        WebhookTargets::Public => AddressPolicy::PublicOnly,
-        WebhookTargets::Loopback => AddressPolicy::AllowLoopback,
-        WebhookTargets::Any => AddressPolicy::AllowAll,
-    };
+    config.webhook_policy = args.webhook_targets.policy();
+    config.ai_targets = args.ai_targets.policy();
     config.secure_cookies = args.secure_cookies;
     config.trust_forwarded_for = args.trust_forwarded_for;
+    config.max_connections_per_address =
+        Some(args.max_connections_per_address).filter(|n| *n > 0 && !args.trust_forwarded_for);
     config.manual_clock_start = args.manual_clock;
     if args.no_rate_limits {
         config.start_limit = (u32::MAX / 2, u32::MAX / 2);
         config.message_limit = (u32::MAX / 2, u32::MAX / 2);
+        config.sign_in_limit = (u32::MAX / 2, u32::MAX / 2);
+        config.sign_in_failures = (u32::MAX / 2, u32::MAX / 2);
     }
     let embedder = match &args.embedding_model {
         Some(dir) => Some(crate::eval::load_model_dir(dir)?),

@@ -42,7 +42,7 @@ pub struct FlowDocument {
     pub edges: Vec<Edge>,
     /// Scripted tests saved with the flow (see `docs/scripted-tests.md`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub tests: Vec<crate::script::TestCase>,
+    pub tests: Vec<crate::test_case::TestCase>,
 }
 
 /// A declared variable.

@@ -7,8 +7,8 @@
 
 use crate::diagnostic::Diagnostic;
 use crate::document::*;
-use crate::script::TestCase;
 use crate::template::{is_valid_path, Template};
+use crate::test_case::TestCase;
 use regex::Regex;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};

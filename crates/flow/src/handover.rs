@@ -11,8 +11,8 @@
 //! machines with one function per turn.
 
 use crate::document::NodeKind;
+use crate::flow::Flow;
 use crate::runtime::{Effect, Event, Status};
-use crate::Flow;
 use serde::{Deserialize, Serialize};
 
 /// Where an open hand-over is, or that there is none (the bot has the conversation).

@@ -4,6 +4,7 @@
 //! and a conversation moves with [`runtime::step`], which returns effects as data. The server,
 //! the CLI and the simulator carry the effects out and feed their results back as events.
 
+pub mod ai;
 pub mod diagnostic;
 pub mod document;
 pub mod flow;
@@ -15,6 +16,7 @@ pub mod schema;
 pub mod script;
 pub mod sim;
 pub mod template;
+pub mod test_case;
 pub mod validate;
 
 pub use diagnostic::{Diagnostic, Severity};

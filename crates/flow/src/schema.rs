@@ -10,7 +10,7 @@ pub fn flow_schema_json() -> String {
 
 /// The scripted tests file's JSON Schema, pretty-printed.
 pub fn tests_schema_json() -> String {
-    let schema = schemars::schema_for!(crate::script::TestFile);
+    let schema = schemars::schema_for!(crate::test_case::TestFile);
     let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
     text.push('\n');
     text

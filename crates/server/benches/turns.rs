@@ -60,7 +60,12 @@ fn main() {
             .publish_flow(&ws.workspace_id, "flow_bench", &looping_flow(), None, None, now)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        let core = Arc::new(Core::new(store.clone(), clock, baton_ai::OfflineProvider::new()));
+        let core = Arc::new(Core::new(
+            store.clone(),
+            clock,
+            baton_ai::OfflineProvider::new(),
+            baton_server::webhook::AddressPolicy::PublicOnly,
+        ));
         let engine = Engine::start(core.clone());
         let conversations = 200;
         let turns_each = if quick { 10 } else { 100 };

@@ -3,6 +3,7 @@
 //! operator loaded at start), or an OpenAI-compatible endpoint the workspace configured.
 
 use crate::error::ApiError;
+use crate::webhook::AddressPolicy;
 use baton_ai::embed::Embedder;
 use baton_ai::openai::StructuredOutput;
 use baton_ai::{AiContext, AiOutcome, AiProvider, AiRequest, OfflineProvider, OpenAiCompatible, OpenAiConfig};
@@ -201,16 +202,19 @@ type CachedEndpoint = (Instant, Option<Arc<OpenAiCompatible>>);
 /// The AI of every workspace on this server.
 pub struct Ai {
     offline: OfflineProvider,
+    /// Which addresses a workspace's endpoint may be at (as webhooks: public by default).
+    targets: AddressPolicy,
     embedder: Option<Arc<dyn Embedder>>,
     store: Store,
     endpoints: Mutex<HashMap<String, CachedEndpoint>>,
 }
 
 impl Ai {
-    pub fn new(store: Store, offline: OfflineProvider) -> Ai {
+    pub fn new(store: Store, offline: OfflineProvider, targets: AddressPolicy) -> Ai {
         let embedder = offline.embedder().cloned();
         Ai {
             offline,
+            targets,
             embedder,
             store,
             endpoints: Mutex::new(HashMap::new()),
@@ -268,9 +272,7 @@ impl Ai {
         }
         let settings = self.settings(workspace_id).await.map_err(|e| e.message)?;
         let endpoint = match settings.endpoint() {
-            Some(config) => Some(Arc::new(
-                OpenAiCompatible::new(config.clone()).map_err(|e| e.to_string())?,
-            )),
+            Some(config) => Some(Arc::new(self.connect(config.clone())?)),
             None => None,
         };
         self.endpoints
@@ -301,6 +303,14 @@ impl Ai {
         }
     }
 
+    /// A client for an endpoint, under the server's target policy (an address it forbids is
+    /// refused before anything is sent, and names are checked as they resolve).
+    fn connect(&self, config: OpenAiConfig) -> Result<OpenAiCompatible, String> {
+        crate::webhook::check_target(&config.base_url, self.targets)
+            .map_err(|e| format!("the model endpoint was not called: {e}"))?;
+        OpenAiCompatible::with_http(config, crate::webhook::guarded_http(self.targets)).map_err(|e| e.to_string())
+    }
+
     /// Tries the workspace's saved endpoint with one tiny request (no retries).
     pub async fn check(&self, workspace_id: &str) -> Result<String, String> {
         let settings = self.settings(workspace_id).await.map_err(|e| e.message)?;
@@ -309,7 +319,7 @@ impl Ai {
         };
         let mut config = config.clone().with_retries(0, Duration::ZERO);
         config.timeout_ms = config.timeout_ms.min(15_000);
-        let endpoint = OpenAiCompatible::new(config).map_err(|e| e.to_string())?;
+        let endpoint = self.connect(config)?;
         let started = Instant::now();
         let reply = endpoint.check().await?;
         Ok(format!(

@@ -15,11 +15,14 @@ pub mod events;
 pub mod hub;
 pub mod ids;
 pub mod json;
+pub mod listener;
 pub mod memo;
 pub mod metrics;
+pub mod passwords;
 pub mod ratelimit;
 pub mod routes;
 pub mod settings;
+pub mod signin;
 pub mod state;
 pub mod views;
 pub mod webhook;
@@ -35,6 +38,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Open connections from one client address, by default.
+pub const DEFAULT_CONNECTIONS_PER_ADDRESS: usize = 256;
+
 /// How a server runs.
 pub struct Config {
     /// `sqlite://PATH` or `postgres://…`.
@@ -42,6 +48,9 @@ pub struct Config {
     pub addr: SocketAddr,
     /// Which webhook targets are allowed (private and loopback addresses are refused by default).
     pub webhook_policy: AddressPolicy,
+    /// Where a workspace's AI endpoint may be (the same rule as webhooks; a local Ollama needs
+    /// `AllowLoopback`).
+    pub ai_targets: AddressPolicy,
     /// Start a manual clock at this time (ms) instead of the system clock: for tests only; it
     /// also enables `POST /api/v1/test/clock`.
     pub manual_clock_start: Option<i64>,
@@ -53,8 +62,15 @@ pub struct Config {
     pub start_limit: (u32, u32),
     /// Customer messages per conversation: burst and per minute.
     pub message_limit: (u32, u32),
+    /// Sign-in attempts per client address: burst and per minute.
+    pub sign_in_limit: (u32, u32),
+    /// Failed sign-ins per account: burst and per minute.
+    pub sign_in_failures: (u32, u32),
     /// Read client addresses from X-Forwarded-For (only behind a proxy that sets it).
     pub trust_forwarded_for: bool,
+    /// Open connections at most from one client address (None: no limit; behind a proxy every
+    /// connection comes from the proxy).
+    pub max_connections_per_address: Option<usize>,
     /// The offline AI: lexical and extractive by default; the binary adds sentence embeddings
     /// (all-MiniLM-L6-v2, `--embedding-model DIR`, also used by the knowledge bases) and the
     /// embedded language model (`--model FILE`).
@@ -67,12 +83,16 @@ impl Config {
             database_url: database_url.into(),
             addr,
             webhook_policy: AddressPolicy::PublicOnly,
+            ai_targets: AddressPolicy::PublicOnly,
             manual_clock_start: None,
             secure_cookies: false,
             create_demo: true,
             start_limit: (30, 60),
             message_limit: (60, 120),
+            sign_in_limit: (20, 10),
+            sign_in_failures: (5, 1),
             trust_forwarded_for: false,
+            max_connections_per_address: Some(DEFAULT_CONNECTIONS_PER_ADDRESS),
             offline_ai: baton_ai::OfflineProvider::new(),
         }
     }
@@ -127,7 +147,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
     } else {
         None
     };
-    let core = Arc::new(Core::new(store, clock, config.offline_ai.clone()));
+    let core = Arc::new(Core::new(store, clock, config.offline_ai.clone(), config.ai_targets));
     let engine = Engine::start(core.clone());
     let webhooks = Arc::new(WebhookClient::new(config.webhook_policy, Duration::from_millis(200)));
     workers::start(core.clone(), engine.clone(), webhooks);
@@ -139,24 +159,15 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         manual_clock: config.manual_clock_start.is_some(),
         start_limiter: Arc::new(RateLimiter::new(config.start_limit.0, config.start_limit.1)),
         message_limiter: Arc::new(RateLimiter::new(config.message_limit.0, config.message_limit.1)),
+        sign_in: Arc::new(signin::SignInGuard::new(config.sign_in_limit, config.sign_in_failures)),
         connections: Arc::default(),
         checked_tokens: Arc::new(auth::CheckedTokens::new(auth::CHECKED_TOKENS_MAX)),
         trust_forwarded_for: config.trust_forwarded_for,
     };
     let app = routes::app(state.clone());
-    let server = tokio::spawn(async move {
-        let service = app.into_make_service_with_connect_info::<SocketAddr>();
-        // Small frames (a chat message, an inbox event) go out at once: with Nagle's algorithm
-        // a frame written while the previous one awaits its (delayed) ACK waits up to 40 ms.
-        let listener = axum::serve::ListenerExt::tap_io(listener, |stream: &mut tokio::net::TcpStream| {
-            if let Err(e) = stream.set_nodelay(true) {
-                tracing::debug!(error = %e, "TCP_NODELAY could not be set");
-            }
-        });
-        if let Err(e) = axum::serve(listener, service).await {
-            tracing::error!(error = %e, "server stopped");
-        }
-    });
+    let limits = crate::listener::ConnectionLimits::from_open_files(config.max_connections_per_address);
+    tracing::debug!(total = limits.total, per_address = ?limits.per_address, "connection limits");
+    let server = tokio::spawn(crate::listener::serve(listener, app, limits));
     Ok(Running {
         addr,
         state,

@@ -56,6 +56,8 @@ pub struct Metrics {
     pub turns: AtomicU64,
     pub turn_batches: AtomicU64,
     pub duplicate_messages: AtomicU64,
+    /// Connections closed at once: over the total or the per-address limit.
+    pub refused_connections: AtomicU64,
     pub webhook_attempts: AtomicU64,
     pub webhook_failures: AtomicU64,
     pub ws_connections: AtomicU64,
@@ -68,6 +70,7 @@ pub static METRICS: Metrics = Metrics {
     turns: AtomicU64::new(0),
     turn_batches: AtomicU64::new(0),
     duplicate_messages: AtomicU64::new(0),
+    refused_connections: AtomicU64::new(0),
     webhook_attempts: AtomicU64::new(0),
     webhook_failures: AtomicU64::new(0),
     ws_connections: AtomicU64::new(0),
@@ -115,6 +118,12 @@ impl Metrics {
             "baton_duplicate_messages_total",
             "Customer messages recognised as retries by client id.",
             &self.duplicate_messages,
+        );
+        counter(
+            &mut out,
+            "baton_refused_connections_total",
+            "Connections closed as soon as accepted: over the total or the per-address limit.",
+            &self.refused_connections,
         );
         counter(
             &mut out,

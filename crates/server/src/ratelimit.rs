@@ -24,6 +24,14 @@ impl RateLimiter {
         }
     }
 
+    /// Whether `key` has a token left (none is taken).
+    pub fn has_tokens(&self, key: &str) -> bool {
+        let buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        buckets.get(key).is_none_or(|(tokens, at)| {
+            (tokens + at.elapsed().as_secs_f64() * self.per_second).min(self.capacity) >= 1.0
+        })
+    }
+
     /// Takes one token for `key`; false when the bucket is empty.
     pub fn allow(&self, key: &str) -> bool {
         let now = Instant::now();

@@ -4,6 +4,7 @@ use crate::engine::{Core, Engine};
 use crate::hub::Connections;
 use crate::memo::Memo;
 use crate::ratelimit::RateLimiter;
+use crate::signin::SignInGuard;
 use std::sync::Arc;
 
 #[derive(Clone)]
@@ -14,6 +15,8 @@ pub struct AppState {
     pub manual_clock: bool,
     pub start_limiter: Arc<RateLimiter>,
     pub message_limiter: Arc<RateLimiter>,
+    /// Sign-in attempts, failures and password hashing, bounded.
+    pub sign_in: Arc<SignInGuard>,
     /// Rate limits read the client address from X-Forwarded-For (behind a trusted proxy).
     pub trust_forwarded_for: bool,
     /// Open inbox connections per member (presence).

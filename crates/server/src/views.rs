@@ -1,7 +1,7 @@
 //! How conversations and messages look in API answers, WebSocket frames and events: one shape
 //! for the customer channel, the inbox and the turn engine.
 
-use baton_store::{Conversation, Message};
+use baton_store::{Conversation, Message, Role};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 #[derive(Serialize, ToSchema)]
 pub struct ConversationView {
     pub id: String,
-    /// `bot`, `queued`, `assigned` or `resolved`.
+    /// `bot`, `queued`, `assigned`, `resolved` or `follow_up` (ended, not resolved).
     pub status: String,
     pub flow_id: String,
     pub flow_version: i64,
@@ -24,7 +24,7 @@ impl From<&Conversation> for ConversationView {
     fn from(c: &Conversation) -> Self {
         ConversationView {
             id: c.id.clone(),
-            status: c.status.clone(),
+            status: c.status.as_str().to_string(),
             flow_id: c.flow_id.clone(),
             flow_version: c.flow_version,
             channel: c.channel.clone(),
@@ -72,7 +72,7 @@ impl MessageView {
         let list = |key: &str| payload.get(key).and_then(Value::as_array).cloned().unwrap_or_default();
         MessageView {
             seq: m.seq,
-            role: m.role.clone(),
+            role: m.role.as_str().to_string(),
             text: m.text.clone(),
             buttons: list("buttons"),
             links: list("links"),
@@ -80,7 +80,7 @@ impl MessageView {
             buttons_only: payload.get("buttons_only").and_then(Value::as_bool).unwrap_or(false),
             author: m.author.clone(),
             // Agents' idempotency ids are internal; a customer's own id helps the widget.
-            client_id: m.client_id.clone().filter(|_| m.role == "customer"),
+            client_id: m.client_id.clone().filter(|_| m.role == Role::Customer),
             created_at: m.created_at,
         }
     }

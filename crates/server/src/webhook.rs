@@ -361,6 +361,42 @@ impl Resolve for GuardedResolver {
     }
 }
 
+/// An HTTP client builder for calls whose targets `policy` limits (webhooks, events, the AI
+/// endpoint): no redirects, no proxies, rustls, `user-agent: baton/<version>`, and a resolver
+/// that drops forbidden addresses. IP literals never reach a resolver: check them with
+/// [`check_target`].
+pub fn guarded_http(policy: AddressPolicy) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .use_rustls_tls()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .user_agent(concat!("baton/", env!("CARGO_PKG_VERSION")))
+        .dns_resolver(Arc::new(GuardedResolver { policy }))
+}
+
+/// The address of a URL host written as an IP literal (the URL parser normalises them: IPv6
+/// in brackets, IPv4 in dotted form).
+fn ip_literal(host: &str) -> Option<IpAddr> {
+    host.strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host)
+        .parse::<IpAddr>()
+        .ok()
+}
+
+/// Whether `url` is an http(s) URL whose host, when written as an IP address, `policy` allows
+/// (names are checked when they are resolved, by [`guarded_http`]'s resolver).
+pub fn check_target(url: &str, policy: AddressPolicy) -> Result<(), String> {
+    let parsed = Url::parse(url.trim()).map_err(|e| format!("invalid URL `{url}`: {e}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(format!("`{url}` is not an http or https URL"));
+    }
+    match parsed.host_str().and_then(ip_literal) {
+        Some(ip) if !is_allowed_ip(ip, &policy) => Err(Refused { host: None, ip }.to_string()),
+        _ => Ok(()),
+    }
+}
+
 /// Outbound HTTP with retries, signing and the SSRF guard. Cheap to clone.
 #[derive(Clone)]
 pub struct WebhookClient {
@@ -410,12 +446,7 @@ impl WebhookClient {
     /// Builds the client: no redirects, no proxies, rustls, `user-agent: baton/<version>`, and
     /// the SSRF-filtering resolver. Retries wait `base_backoff * 2^(n-1)` before retry `n`.
     pub fn new(policy: AddressPolicy, base_backoff: Duration) -> WebhookClient {
-        let http = reqwest::Client::builder()
-            .use_rustls_tls()
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .user_agent(concat!("baton/", env!("CARGO_PKG_VERSION")))
-            .dns_resolver(Arc::new(GuardedResolver { policy }))
+        let http = guarded_http(policy)
             .build()
             .map_err(|e| format!("the HTTP client could not start: {}", error_chain(&e)));
         WebhookClient {
@@ -571,14 +602,7 @@ impl WebhookClient {
             Some(host) if !host.is_empty() => host,
             _ => return Err(format!("the URL `{}` has no host", request.url)),
         };
-        // The URL parser normalises IP literals (IPv6 in brackets, IPv4 in dotted form).
-        let literal = host
-            .strip_prefix('[')
-            .and_then(|h| h.strip_suffix(']'))
-            .unwrap_or(host)
-            .parse::<IpAddr>()
-            .ok();
-        if let Some(ip) = literal {
+        if let Some(ip) = ip_literal(host) {
             if !is_allowed_ip(ip, &self.policy) {
                 return Err(format!("request to {} {}", redacted(&url), Refused { host: None, ip }));
             }

@@ -249,10 +249,10 @@ async fn transcript(core: &Core, conversation_id: &str) -> Vec<baton_ai::Turn> {
         .unwrap_or_default()
         .into_iter()
         .filter_map(|m| {
-            let role = match m.role.as_str() {
-                "customer" => baton_ai::Role::Customer,
-                "bot" => baton_ai::Role::Bot,
-                "agent" => baton_ai::Role::Agent,
+            let role = match m.role {
+                baton_store::Role::Customer => baton_ai::Role::Customer,
+                baton_store::Role::Bot => baton_ai::Role::Bot,
+                baton_store::Role::Agent => baton_ai::Role::Agent,
                 _ => return None,
             };
             Some(baton_ai::Turn { role, text: m.text })

@@ -69,6 +69,11 @@ fn model_reply(_: usize) -> (u16, String) {
     (200, reply.to_string())
 }
 
+/// Not a model at all: an internal service whose answer must never be shown to the caller.
+fn internal_page(_: usize) -> (u16, String) {
+    (200, "<html>SECRET-INTERNAL-PAGE admin console</html>".into())
+}
+
 fn model_down(_: usize) -> (u16, String) {
     (500, json!({"error": {"message": "the GPU caught fire"}}).to_string())
 }
@@ -532,4 +537,42 @@ on_both_databases!(
     settings_are_checked_and_the_key_is_never_shown,
     an_endpoint_answers_from_the_knowledge_base,
     a_failing_endpoint_leaves_through_unanswered_with_the_reason,
+    the_endpoint_is_held_to_the_target_policy_and_never_echoed,
 );
+
+/// A base URL on loopback is refused (nothing is sent) unless the operator allows loopback
+/// targets; and an endpoint that answers with something other than an OpenAI-style reply is
+/// never repeated back by the connection test.
+async fn the_endpoint_is_held_to_the_target_policy_and_never_echoed(db: Db) {
+    let (internal_url, seen) = receiver(internal_page).await;
+    let settings = json!({"provider": "openai_compatible", "base_url": format!("{internal_url}/v1"), "model": "m"});
+    let Some(public_only) = TestServer::start_with(db, |c| {
+        c.ai_targets = baton_server::webhook::AddressPolicy::PublicOnly;
+    })
+    .await
+    else {
+        return;
+    };
+    let (status, body) = public_only
+        .api(Method::PUT, "/api/v1/workspace/ai", Some(settings.clone()))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, test) = public_only
+        .api(Method::POST, "/api/v1/workspace/ai/test", Some(json!({})))
+        .await;
+    assert_eq!(test["ok"], false, "{test}");
+    let message = test["message"].as_str().unwrap_or("");
+    assert!(message.contains("not called") && message.contains("loopback"), "{test}");
+    assert!(seen.lock().unwrap().is_empty(), "nothing reached the internal address");
+
+    let Some(allowed) = TestServer::start(db).await else {
+        return;
+    };
+    allowed.api(Method::PUT, "/api/v1/workspace/ai", Some(settings)).await;
+    let (_, test) = allowed
+        .api(Method::POST, "/api/v1/workspace/ai/test", Some(json!({})))
+        .await;
+    assert_eq!(test["ok"], false, "{test}");
+    assert_eq!(seen.lock().unwrap().len(), 1, "allowed: the request was made");
+    assert!(!test.to_string().contains("SECRET"), "the reply is not echoed: {test}");
+}

@@ -788,6 +788,33 @@ async fn websocket_follows_the_conversation(db: Db) {
         (json!("error"), json!("text")),
         "{err}"
     );
+    // A binary frame and a 70 KiB frame get error frames; the socket stays open.
+    ws.send(tokio_tungstenite::tungstenite::Message::Binary(vec![1, 2, 3].into()))
+        .await
+        .unwrap();
+    assert_eq!(next_frame(&mut ws).await["code"], "invalid_body");
+    let long = json!({"type": "message", "client_id": "w3", "text": "x".repeat(70 * 1024)}).to_string();
+    ws.send(tokio_tungstenite::tungstenite::Message::Text(long.into()))
+        .await
+        .unwrap();
+    assert_eq!(next_frame(&mut ws).await["code"], "frame_too_large");
+    // Over 256 KiB the socket closes with 1009 (message too big).
+    let huge = "x".repeat(300 * 1024);
+    let _ = ws
+        .send(tokio_tungstenite::tungstenite::Message::Text(huge.into()))
+        .await;
+    let closed = loop {
+        match tokio::time::timeout(std::time::Duration::from_secs(5), ws.next()).await {
+            Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Close(frame)))) => break frame,
+            Ok(Some(Ok(_))) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    };
+    assert_eq!(
+        closed.map(|f| u16::from(f.code)),
+        Some(1009),
+        "closed as message too big"
+    );
     let bad = tokio_tungstenite::connect_async(format!(
         "{}/api/v1/conversations/{}/ws?token=nope",
         s.base.replace("http", "ws"),
@@ -837,7 +864,8 @@ async fn stalling_timer_fires_when_the_clock_moves(db: Db) {
     c.wait_for("Still looking for someone.").await;
     s.advance_clock(540_000).await;
     c.wait_for("Nobody came").await;
-    assert_eq!(c.status().await, "resolved");
+    // `resolve: false`: ended, for someone to follow up, not resolved.
+    assert_eq!(c.status().await, "follow_up");
 }
 
 async fn contact_attributes_are_kept_across_conversations(db: Db) {

@@ -139,7 +139,7 @@ async fn the_model_answers_streams_and_summarises(db: Db) {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    assert_eq!(handover.status, "queued");
+    assert_eq!(handover.status, baton_store::HandoverStatus::Queued);
     // The extractive summary first; the model's replaces it after the hand-over.
     let mut summary = String::new();
     for _ in 0..3600 {

@@ -1,7 +1,7 @@
 //! Contacts, conversations and messages; the writes of a turn happen inside a [`Tx`].
 
 use crate::sql::{args, sqlite_row};
-use crate::{Dialect, Result, Store, Tx, TxInner};
+use crate::{ConversationStatus, Dialect, Result, Role, Store, Tx, TxInner};
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
@@ -25,8 +25,7 @@ pub struct Conversation {
     #[serde(skip)]
     pub token_hash: String,
     pub channel: String,
-    /// `bot`, `queued`, `assigned` or `resolved`.
-    pub status: String,
+    pub status: ConversationStatus,
     /// The flow runtime's state (JSON text).
     #[serde(skip)]
     pub state: String,
@@ -46,8 +45,7 @@ pub struct Conversation {
 pub struct Message {
     pub conversation_id: String,
     pub seq: i64,
-    /// `customer`, `bot`, `agent` or `system`.
-    pub role: String,
+    pub role: Role,
     pub text: String,
     /// JSON: buttons, links, image of a bot message.
     pub payload: Option<String>,
@@ -234,7 +232,7 @@ impl Tx {
                     update_conversation!()
                 );
                 sqlx::query(WRITE_TURN)
-                    .bind(&c.status)
+                    .bind(c.status)
                     .bind(&c.state)
                     .bind(c.last_seq)
                     .bind(c.updated_at)
@@ -245,7 +243,7 @@ impl Tx {
                     .bind(&c.id)
                     .bind(column(messages, |m| m.conversation_id.clone()))
                     .bind(column(messages, |m| m.seq))
-                    .bind(column(messages, |m| m.role.clone()))
+                    .bind(column(messages, |m| m.role.as_str()))
                     .bind(column(messages, |m| m.text.clone()))
                     .bind(column(messages, |m| m.payload.clone()))
                     .bind(column(messages, |m| m.client_id.clone()))

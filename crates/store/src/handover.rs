@@ -1,7 +1,7 @@
 //! Teams, agent presence, hand-overs, the timeline and the inbox's queries.
 
 use crate::sql::{args, sqlite_row};
-use crate::{on_pool, on_read, Conversation, Member, Result, Store, Tx};
+use crate::{on_pool, on_read, Conversation, HandoverStatus, Member, Result, Store, Tx};
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
@@ -27,9 +27,7 @@ pub struct Handover {
     pub team: Option<String>,
     pub assignee: Option<String>,
     pub priority: String,
-    /// `queued`, `assigned`, then how it ended: `handed_back`, `resolved`, `cancelled`,
-    /// `timeout`; or `off_hours` / `no_agent` when nobody could be asked.
-    pub status: String,
+    pub status: HandoverStatus,
     /// The context package (JSON).
     pub context: String,
     pub queued_at: i64,
@@ -72,7 +70,7 @@ pub struct InboxFilter {
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct HandoverStat {
     pub node: String,
-    pub status: String,
+    pub status: HandoverStatus,
     pub count: i64,
     pub picked_up: i64,
     pub pickup_ms_total: i64,

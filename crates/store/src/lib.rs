@@ -14,6 +14,7 @@ mod handover;
 mod instances;
 mod kb;
 mod sql;
+mod types;
 mod work;
 
 pub use accounts::*;
@@ -23,6 +24,7 @@ pub use flows::*;
 pub use handover::*;
 pub use instances::*;
 pub use kb::*;
+pub use types::*;
 pub use work::*;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};

@@ -186,7 +186,7 @@ fn conversation(workspace_id: &str, id: &str, contact_id: &str) -> Conversation 
         flow_version: 1,
         token_hash: format!("tok_{id}"),
         channel: "web".into(),
-        status: "bot".into(),
+        status: "bot".parse().expect("a known status"),
         state: "{}".into(),
         last_seq: 0,
         created_at: T0,
@@ -202,7 +202,7 @@ fn message(conversation_id: &str, seq: i64, role: &str, text: &str, client_id: O
     Message {
         conversation_id: conversation_id.into(),
         seq,
-        role: role.into(),
+        role: role.parse().expect("a known role"),
         text: text.into(),
         payload: None,
         client_id: client_id.map(str::to_string),
@@ -373,7 +373,7 @@ async fn case_workspaces_and_members(store: &Store) {
         workspace_id: "ws_a".into(),
         email: "ana@example.com".into(),
         name: "Ana Müller".into(),
-        role: "admin".into(),
+        role: "admin".parse().expect("a known role"),
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
         created_at: T0 + 10,
         presence: "offline".into(),
@@ -758,7 +758,7 @@ async fn case_conversation_turn(store: &Store) {
     };
     let reply2 = message("conv_1", 3, "bot", "", None);
     let after_first = Conversation {
-        status: "queued".into(),
+        status: "queued".parse().expect("a known status"),
         state: r#"{"node":"ask_amount","vars":{"order":"A-17"}}"#.into(),
         last_seq: 3,
         updated_at: T0 + 3,
@@ -838,7 +838,7 @@ async fn case_conversation_turn(store: &Store) {
     };
     let m4 = message("conv_1", 4, "customer", "yes", Some("c-2"));
     let after_second = Conversation {
-        status: "assigned".into(),
+        status: "assigned".parse().expect("a known status"),
         state: r#"{"node":"handover"}"#.into(),
         last_seq: 5,
         updated_at: T0 + 5,
@@ -879,7 +879,7 @@ async fn case_conversation_turn(store: &Store) {
 
     // Back to the bot: the routing columns go back to NULL; a turn without messages.
     let after_third = Conversation {
-        status: "bot".into(),
+        status: "bot".parse().expect("a known status"),
         updated_at: T0 + 6,
         team: None,
         assignee: None,
@@ -897,7 +897,7 @@ async fn case_conversation_turn(store: &Store) {
     let mut tx = store.begin().await.expect("begin");
     let refused = Conversation {
         last_seq: 7,
-        status: "resolved".into(),
+        status: "resolved".parse().expect("a known status"),
         ..after_third.clone()
     };
     let err = tx
@@ -953,7 +953,7 @@ async fn case_rolled_back_transaction(store: &Store) {
     let ct = contact("ws", "ct_rb");
     let conv = conversation("ws", "conv_rb", "ct_rb");
     let written = Conversation {
-        status: "queued".into(),
+        status: "queued".parse().expect("a known status"),
         last_seq: 2,
         team: Some("billing".into()),
         queued_at: Some(T0 + 2),
@@ -973,7 +973,7 @@ async fn case_rolled_back_transaction(store: &Store) {
         team: Some("billing".into()),
         assignee: None,
         priority: "normal".into(),
-        status: "queued".into(),
+        status: "queued".parse().expect("a known status"),
         context: "{}".into(),
         queued_at: T0 + 2,
         assigned_at: None,
@@ -1085,14 +1085,14 @@ async fn case_handover(store: &Store) {
         team: Some("billing".into()),
         assignee: None,
         priority: "high".into(),
-        status: "queued".into(),
+        status: "queued".parse().expect("a known status"),
         context: r#"{"summary":"Wants a refund","vars":{"order":"A-17"}}"#.into(),
         queued_at: T0 + 10,
         assigned_at: None,
         ended_at: None,
     };
     let conv_queued = Conversation {
-        status: "queued".into(),
+        status: "queued".parse().expect("a known status"),
         team: Some("billing".into()),
         priority: Some("high".into()),
         queued_at: Some(T0 + 10),
@@ -1134,7 +1134,7 @@ async fn case_handover(store: &Store) {
     // Two more queued conversations, to check the inbox's order and filters.
     let conv2 = seed_conversation(store, "ws", "conv_2").await;
     let conv2_queued = Conversation {
-        status: "queued".into(),
+        status: "queued".parse().expect("a known status"),
         team: None,
         priority: Some("urgent".into()),
         queued_at: Some(T0 + 20),
@@ -1144,7 +1144,7 @@ async fn case_handover(store: &Store) {
     write_conversation(store, &conv2_queued).await;
     let conv3 = seed_conversation(store, "ws", "conv_3").await;
     let conv3_queued = Conversation {
-        status: "queued".into(),
+        status: "queued".parse().expect("a known status"),
         team: Some("billing".into()),
         priority: Some("normal".into()),
         queued_at: Some(T0 + 5),
@@ -1158,7 +1158,7 @@ async fn case_handover(store: &Store) {
     write_conversation(
         store,
         &Conversation {
-            status: "queued".into(),
+            status: "queued".parse().expect("a known status"),
             queued_at: Some(T0),
             ..other
         },
@@ -1243,12 +1243,12 @@ async fn case_handover(store: &Store) {
     // Assigned.
     let assigned = Handover {
         assignee: Some("mem_1".into()),
-        status: "assigned".into(),
+        status: "assigned".parse().expect("a known status"),
         assigned_at: Some(T0 + 5010),
         ..queued.clone()
     };
     let conv_assigned = Conversation {
-        status: "assigned".into(),
+        status: "assigned".parse().expect("a known status"),
         assignee: Some("mem_1".into()),
         updated_at: T0 + 5010,
         ..conv_queued.clone()
@@ -1339,12 +1339,12 @@ async fn case_handover(store: &Store) {
 
     // Handed back to the bot: no open hand-over any more.
     let handed_back = Handover {
-        status: "handed_back".into(),
+        status: "handed_back".parse().expect("a known status"),
         ended_at: Some(T0 + 9000),
         ..assigned.clone()
     };
     let conv_back = Conversation {
-        status: "bot".into(),
+        status: "bot".parse().expect("a known status"),
         team: None,
         assignee: None,
         priority: None,
@@ -1419,7 +1419,7 @@ async fn case_handover(store: &Store) {
         store.handover_stats("flow_1").await.expect("handover stats"),
         vec![HandoverStat {
             node: "to_billing".into(),
-            status: "handed_back".into(),
+            status: "handed_back".parse().expect("a known status"),
             count: 1,
             picked_up: 1,
             pickup_ms_total: 5000,
@@ -1440,7 +1440,7 @@ async fn case_handover(store: &Store) {
     write_conversation(
         store,
         &Conversation {
-            status: "resolved".into(),
+            status: "resolved".parse().expect("a known status"),
             ..conv_back.clone()
         },
     )
@@ -1453,7 +1453,7 @@ async fn case_handover(store: &Store) {
     write_conversation(
         store,
         &Conversation {
-            status: "resolved".into(),
+            status: "resolved".parse().expect("a known status"),
             updated_at: T0 + 1,
             ..bot_conv
         },
@@ -2180,7 +2180,7 @@ async fn case_unicode_and_large_text(store: &Store) {
         assignee: Some("mem_ünï".into()),
         priority: Some("high".into()),
         queued_at: Some(T0 + 2),
-        status: "queued".into(),
+        status: "queued".parse().expect("a known status"),
         ..conv
     };
     let mut tx = store.begin().await.expect("begin");

@@ -198,6 +198,7 @@ export function Inbox({ member, conversationId, onSignOut }: { member: Member; c
               <option value="queued,assigned">Open (queued + assigned)</option>
               <option value="queued">Queued</option>
               <option value="assigned">Assigned</option>
+              <option value="follow_up">To follow up</option>
               <option value="resolved">Resolved</option>
             </select>
           </label>

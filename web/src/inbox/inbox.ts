@@ -2,7 +2,7 @@
 // look, and which inbox events concern the open list.
 
 export interface Filters {
-  status: string; // "queued,assigned" | "queued" | "assigned" | "resolved"
+  status: string; // "queued,assigned" | "queued" | "assigned" | "follow_up" | "resolved"
   team: string; // "" = all
   assignee: string; // "" | "me" | "none" | member id
   priority: string; // "" | low | normal | high | urgent

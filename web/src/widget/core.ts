@@ -82,7 +82,7 @@ export function lastSeq(messages: WidgetMessage[]): number {
 export type Mode = { kind: 'bot' } | { kind: 'connecting' } | { kind: 'agent'; name: string } | { kind: 'closed' };
 
 export function modeOf(status: string | null, messages: WidgetMessage[]): Mode {
-  if (status === 'resolved' || status === 'ended') return { kind: 'closed' };
+  if (status === 'resolved' || status === 'follow_up' || status === 'ended') return { kind: 'closed' };
   // The latest speaker that is not the customer decides, unless the server said otherwise.
   for (let i = messages.length - 1; i >= 0; i--) {
     const m = messages[i] as WidgetMessage;

@@ -9,7 +9,7 @@ use super::{Core, CustomerContent, StartConversation, TurnError, TurnInput, Turn
 use crate::metrics::METRICS;
 use baton_flow::handover::Action;
 use baton_flow::runtime::{AiOutcome, Event};
-use baton_store::{Contact, Conversation, Message, Tx};
+use baton_store::{Contact, Conversation, ConversationStatus, Message, Role, Tx};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
@@ -44,7 +44,7 @@ pub(super) async fn apply(core: &Core, tx: &mut Tx, input: &TurnInput) -> Result
                         .await?
                         .into_iter()
                         .take_while(|m| m.seq <= turn_end)
-                        .filter(|m| matches!(m.role.as_str(), "bot" | "agent" | "system"))
+                        .filter(|m| m.role.says_to_customer())
                         .collect();
                     return Ok(unchanged(conv, replies, true));
                 }
@@ -61,7 +61,7 @@ pub(super) async fn apply(core: &Core, tx: &mut Tx, input: &TurnInput) -> Result
                 CustomerContent::Button(option) => Some(json!({ "button": option })),
                 CustomerContent::Text(_) => None,
             };
-            turn.message(tx, "customer", &text, payload, client_id.clone(), None)
+            turn.message(tx, Role::Customer, &text, payload, client_id.clone(), None)
                 .await?;
             turn.step(core, tx, &event).await?;
             turn.finish(core, tx).await
@@ -219,7 +219,7 @@ async fn apply_start(core: &Core, tx: &mut Tx, start: &StartConversation, now: i
         flow_version: start.flow_version,
         token_hash: start.token_hash.clone(),
         channel: start.channel.clone(),
-        status: "bot".into(),
+        status: ConversationStatus::Bot,
         state: "{}".into(),
         last_seq: 0,
         created_at: now,
@@ -247,7 +247,7 @@ async fn apply_start(core: &Core, tx: &mut Tx, start: &StartConversation, now: i
     )
     .await?;
     if let Some(text) = &start.first_message {
-        turn.message(tx, "customer", text, None, None, None).await?;
+        turn.message(tx, Role::Customer, text, None, None, None).await?;
     }
     let event = Event::Start {
         variables,

@@ -10,7 +10,7 @@ use super::{AgentAction, Core, TurnError, SUMMARY_KIND};
 use crate::settings::Assignment;
 use baton_flow::handover::{self, Action, Change, Outcome, Phase, Refusal};
 use baton_flow::runtime::{Event, Status};
-use baton_store::{Handover, Member, Tx};
+use baton_store::{Handover, HandoverStatus, Member, Role, Tx};
 use serde_json::{json, Value};
 
 impl Turn {
@@ -18,8 +18,8 @@ impl Turn {
     pub(super) fn phase(&self) -> Phase {
         match &self.open {
             None => Phase::Closed,
-            Some(h) => match (&h.assignee, h.status.as_str()) {
-                (Some(agent), "assigned") => Phase::Assigned {
+            Some(h) => match (&h.assignee, h.status) {
+                (Some(agent), HandoverStatus::Assigned) => Phase::Assigned {
                     team: h.team.clone(),
                     agent: agent.clone(),
                 },
@@ -95,7 +95,7 @@ impl Turn {
         let said: Vec<&str> = transcript
             .iter()
             .chain(self.inbound.iter())
-            .filter(|m| m.role == "customer")
+            .filter(|m| m.role == Role::Customer)
             .map(|m| m.text.as_str())
             .collect();
         let summary = crate::context::summary(&said);
@@ -120,7 +120,7 @@ impl Turn {
             team: h.team.clone(),
             assignee: None,
             priority: h.priority.as_str().to_string(),
-            status: "queued".into(),
+            status: HandoverStatus::Queued,
             context: context.to_string(),
             queued_at: self.now,
             assigned_at: None,
@@ -143,7 +143,7 @@ impl Turn {
         .await?;
         self.message(
             tx,
-            "event",
+            Role::Event,
             &format!("Queued for {}", h.team.as_deref().unwrap_or("the default queue")),
             Some(json!({ "handover": handover.id })),
             None,
@@ -186,7 +186,7 @@ impl Turn {
             team,
             assignee: None,
             priority,
-            status: outcome.as_str().to_string(),
+            status: stored(outcome),
             context: "{}".into(),
             queued_at: self.now,
             assigned_at: None,
@@ -211,7 +211,7 @@ impl Turn {
         };
         let acting = actor.cloned().or_else(|| self.acting.clone());
         let actor = acting.as_ref();
-        h.status = outcome.as_str().to_string();
+        h.status = stored(outcome);
         h.ended_at = Some(self.now);
         tx.update_handover(&h).await?;
         self.timeline(
@@ -241,7 +241,7 @@ impl Turn {
         let Some(h) = self.open.as_mut() else {
             return Ok(());
         };
-        h.status = "assigned".into();
+        h.status = HandoverStatus::Assigned;
         h.assignee = Some(agent.id.clone());
         h.team = team.map(str::to_string);
         h.assigned_at.get_or_insert(self.now);
@@ -253,7 +253,7 @@ impl Turn {
         };
         Box::pin(self.step(core, tx, &event)).await?;
         let text = format!("{} joined the conversation.", agent.name);
-        self.message(tx, "system", &text, None, None, Some(agent.name.clone()))
+        self.message(tx, Role::System, &text, None, None, Some(agent.name.clone()))
             .await?;
         let actor = by.unwrap_or(agent);
         self.timeline(
@@ -277,13 +277,13 @@ impl Turn {
             return Ok(());
         };
         h.team = team;
-        h.status = "queued".into();
+        h.status = HandoverStatus::Queued;
         h.assignee = None;
         let h = h.clone();
         tx.update_handover(&h).await?;
         self.message(
             tx,
-            "system",
+            Role::System,
             "You're being transferred to another team. Someone will be with you shortly.",
             None,
             None,
@@ -367,7 +367,7 @@ impl Turn {
                 };
                 self.lifecycle(core, tx, reply, Some(member), None).await?;
                 let cid = client_id.as_ref().map(|c| format!("agent:{c}"));
-                self.message(tx, "agent", text, None, cid, Some(member.name.clone()))
+                self.message(tx, Role::Agent, text, None, cid, Some(member.name.clone()))
                     .await?;
                 self.step(
                     core,
@@ -379,7 +379,7 @@ impl Turn {
                 .await
             }
             AgentAction::Note { text } => {
-                self.message(tx, "note", text, None, None, Some(member.name.clone()))
+                self.message(tx, Role::Note, text, None, None, Some(member.name.clone()))
                     .await?;
                 Ok(())
             }
@@ -429,5 +429,18 @@ impl Turn {
                 self.step(core, tx, &Event::Resolved).await
             }
         }
+    }
+}
+
+/// How the hand-over row records an outcome of the lifecycle.
+fn stored(outcome: Outcome) -> HandoverStatus {
+    match outcome {
+        Outcome::HandedBack => HandoverStatus::HandedBack,
+        Outcome::Resolved => HandoverStatus::Resolved,
+        Outcome::Timeout => HandoverStatus::Timeout,
+        Outcome::Cancelled => HandoverStatus::Cancelled,
+        Outcome::Ended => HandoverStatus::Ended,
+        Outcome::OffHours => HandoverStatus::OffHours,
+        Outcome::NoAgent => HandoverStatus::NoAgent,
     }
 }

@@ -177,10 +177,16 @@ pub struct Core {
 impl Core {
     /// `offline_ai`: the offline AI, with the models loaded at start (its sentence embedder
     /// indexes the knowledge bases too).
-    pub fn new(store: Store, clock: Clock, offline_ai: baton_ai::OfflineProvider) -> Core {
+    /// `ai_targets`: which addresses a workspace's AI endpoint may be at.
+    pub fn new(
+        store: Store,
+        clock: Clock,
+        offline_ai: baton_ai::OfflineProvider,
+        ai_targets: crate::webhook::AddressPolicy,
+    ) -> Core {
         let embedder = offline_ai.embedder().cloned();
         Core {
-            ai: crate::ai::Ai::new(store.clone(), offline_ai),
+            ai: crate::ai::Ai::new(store.clone(), offline_ai, ai_targets),
             settings: SettingsCache::new(store.clone()),
             availability: AvailabilityCache::new(store.clone()),
             flows: FlowCache::new(store.clone()),

@@ -11,7 +11,7 @@ use crate::views::MessageView;
 use baton_flow::handover::{self, FlowAction, PhaseKind};
 use baton_flow::runtime::{step_in_place, Effect, Event, Handled, State, Status};
 use baton_flow::Flow;
-use baton_store::{Conversation, Handover, Member, Message, Tx};
+use baton_store::{Conversation, ConversationStatus, Handover, Member, Message, Role, Tx};
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
@@ -96,7 +96,7 @@ impl Turn {
     pub(super) async fn message(
         &mut self,
         tx: &mut Tx,
-        role: &str,
+        role: Role,
         text: &str,
         payload: Option<Value>,
         client_id: Option<String>,
@@ -106,26 +106,26 @@ impl Turn {
         let m = Message {
             conversation_id: self.conv.id.clone(),
             seq: self.conv.last_seq,
-            role: role.to_string(),
+            role,
             text: text.to_string(),
             payload: payload.map(|p| p.to_string()),
             client_id,
             author,
             created_at: self.now,
         };
-        if role == "customer" {
+        if role == Role::Customer {
             // Written when the turn finishes, with the seq of its last reply (for retries).
             self.inbound = Some(m.clone());
         } else {
             self.to_store.push(m.clone());
         }
-        if matches!(role, "bot" | "agent" | "system") {
+        if role.says_to_customer() {
             self.outbound.push(m.clone());
         }
-        if role != "event" {
+        if role != Role::Event {
             self.inbox.push(InboxItem::Message(m.clone()));
         }
-        if matches!(role, "customer" | "bot" | "agent") {
+        if matches!(role, Role::Customer | Role::Bot | Role::Agent) {
             self.emit_with(
                 tx,
                 "message.created",
@@ -249,7 +249,7 @@ impl Turn {
                         "image": m.image,
                         "buttons_only": m.buttons_only,
                     });
-                    self.message(tx, "bot", &m.text, Some(payload), None, None).await?;
+                    self.message(tx, Role::Bot, &m.text, Some(payload), None, None).await?;
                 }
                 Effect::CallWebhook(call) => {
                     let payload = serde_json::to_string(call).map_err(|e| TurnError::Internal(e.to_string()))?;
@@ -285,7 +285,7 @@ impl Turn {
                 Effect::Error { node, code, message } => {
                     self.message(
                         tx,
-                        "event",
+                        Role::Event,
                         message,
                         Some(json!({ "error": code, "node": node })),
                         None,
@@ -318,12 +318,14 @@ impl Turn {
 
     pub(super) async fn finish(mut self, core: &Core, tx: &mut Tx) -> Result<Applied, JobError> {
         self.conv.status = match (self.phase().kind(), self.state.status) {
-            (PhaseKind::Assigned, _) => "assigned",
-            (PhaseKind::Queued, _) | (PhaseKind::Closed, Status::Queued | Status::Assigned) => "queued",
-            (PhaseKind::Closed, Status::Ended) => "resolved",
-            (PhaseKind::Closed, Status::NotStarted | Status::Bot) => "bot",
-        }
-        .into();
+            (PhaseKind::Assigned, _) => ConversationStatus::Assigned,
+            (PhaseKind::Queued, _) | (PhaseKind::Closed, Status::Queued | Status::Assigned) => {
+                ConversationStatus::Queued
+            }
+            (PhaseKind::Closed, Status::Ended) if self.state.resolved => ConversationStatus::Resolved,
+            (PhaseKind::Closed, Status::Ended) => ConversationStatus::FollowUp,
+            (PhaseKind::Closed, Status::NotStarted | Status::Bot) => ConversationStatus::Bot,
+        };
         match &self.open {
             Some(h) => {
                 self.conv.team = h.team.clone();

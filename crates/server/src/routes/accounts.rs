@@ -7,14 +7,16 @@ use crate::error::{ApiError, ApiResult};
 use crate::ids::{hash_token, new_id, random_token};
 use crate::json::ApiJson;
 use crate::settings::WorkspaceSettings;
+use crate::signin::SignInRefusal;
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use baton_store::{ApiKey, Member, NewApiKey, NewMember, Session};
 use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
 use utoipa::ToSchema;
 
 pub fn routes() -> Router<AppState> {
@@ -105,22 +107,40 @@ pub struct NewKeyResponse {
 
 /// Signs in with email and password: sets the session cookie and returns the CSRF token.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "members", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, body = crate::error::ErrorBody)))]
-async fn login(State(state): State<AppState>, ApiJson(req): ApiJson<LoginRequest>) -> ApiResult<Response> {
+    responses((status = 200, body = LoginResponse), (status = 400, body = crate::error::ErrorBody),
+        (status = 401, body = crate::error::ErrorBody), (status = 408, body = crate::error::ErrorBody),
+        (status = 413, body = crate::error::ErrorBody), (status = 415, body = crate::error::ErrorBody),
+        (status = 429, body = crate::error::ErrorBody)))]
+async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> ApiResult<Response> {
     let store = &state.core.store;
-    let member = store.member_by_email(&req.email.trim().to_lowercase()).await?;
-    // Verify against a dummy hash when the email is unknown, so timing does not tell.
-    let ok = match &member {
-        Some(m) => verify_password(&req.password, &m.password_hash),
-        None => {
-            let _ = verify_password(
-                &req.password,
-                "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$2XLVPnzDjGNUUMBK5lsU0BZa8EzQhlJeDb9iqFqvnIU",
-            );
-            false
-        }
-    };
+    let email = req.email.trim().to_lowercase();
+    let address = crate::routes::conversations::client_ip(&headers, addr, state.trust_forwarded_for);
+    state.sign_in.admit(&address, &email).map_err(sign_in_refused)?;
+    let member = store.member_by_email(&email).await?;
+    let hash = member.as_ref().map(|m| m.password_hash.clone());
+    let password = req.password;
+    let ok = state
+        .sign_in
+        .hash(move || match hash {
+            Some(hash) => verify_password(&password, &hash),
+            None => {
+                // Verify against a dummy hash when the email is unknown, so timing does not tell.
+                let _ = verify_password(
+                    &password,
+                    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$2XLVPnzDjGNUUMBK5lsU0BZa8EzQhlJeDb9iqFqvnIU",
+                );
+                false
+            }
+        })
+        .await
+        .map_err(sign_in_refused)?;
     let Some(member) = member.filter(|_| ok) else {
+        state.sign_in.failed(&email);
         return Err(ApiError::unauthorized("wrong email or password"));
     };
     let token = random_token(32);
@@ -143,6 +163,16 @@ async fn login(State(state): State<AppState>, ApiJson(req): ApiJson<LoginRequest
         csrf_token: csrf,
     };
     Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
+}
+
+/// A sign-in that was not tried: `429 too_many_sign_ins` (with `retry-after`).
+fn sign_in_refused(refusal: SignInRefusal) -> ApiError {
+    let message = match refusal {
+        SignInRefusal::Address => "too many sign-in attempts from this address; wait a minute",
+        SignInRefusal::Account => "too many failed sign-ins for this account; wait a minute",
+        SignInRefusal::Busy => "too many sign-ins at once; try again in a moment",
+    };
+    ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_sign_ins", message)
 }
 
 /// Ends the session.
@@ -271,8 +301,8 @@ async fn create_member(
     if req.name.trim().is_empty() || req.name.chars().count() > 100 {
         return Err(ApiError::invalid_field("name", "1 to 100 characters"));
     }
-    if req.password.chars().count() < 10 || req.password.len() > 200 {
-        return Err(ApiError::invalid_field("password", "10 to 200 characters"));
+    if let Some(weakness) = crate::passwords::weakness(&req.password, &email) {
+        return Err(ApiError::invalid_field("password", weakness));
     }
     let id = new_id("mem");
     let result = state

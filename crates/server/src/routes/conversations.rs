@@ -9,7 +9,7 @@ use crate::json::ApiJson;
 use crate::metrics::METRICS;
 use crate::state::AppState;
 pub use crate::views::{ConversationView, MessageView};
-use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -93,7 +93,7 @@ pub struct StartResponse {
 
 /// Roles a customer may see.
 fn customer_visible(m: &Message) -> bool {
-    matches!(m.role.as_str(), "customer" | "bot" | "agent" | "system")
+    m.role.customer_sees()
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -138,7 +138,7 @@ pub struct AfterQuery {
 
 /// The client's address: the peer, or — only when the operator says a proxy sets it
 /// (`--trust-forwarded-for`) — the last address the proxy added to X-Forwarded-For.
-fn client_ip(headers: &HeaderMap, addr: SocketAddr, trust_forwarded_for: bool) -> String {
+pub(crate) fn client_ip(headers: &HeaderMap, addr: SocketAddr, trust_forwarded_for: bool) -> String {
     if !trust_forwarded_for {
         return addr.ip().to_string();
     }
@@ -415,13 +415,16 @@ async fn websocket(
     let conversation_id = customer_conversation_id(&state, &id, &headers, q.token.as_deref()).await?;
     let after = q.after.unwrap_or(0).max(0);
     Ok(ws
-        .max_message_size(CUSTOMER_WS_FRAME)
+        .max_message_size(CUSTOMER_WS_READ_MAX)
         .read_buffer_size(WS_BUFFER)
         .write_buffer_size(0)
         .on_upgrade(move |socket| follow(state, conversation_id, after, socket)))
 }
 
+/// The largest frame a customer may send; a larger one gets an error frame.
 const CUSTOMER_WS_FRAME: usize = 64 * 1024;
+/// The largest frame read at all; a larger one closes the socket with 1009 (message too big).
+const CUSTOMER_WS_READ_MAX: usize = 256 * 1024;
 /// A socket's read buffer. The library's default (128 KiB, allocated per socket) would make
 /// 10,000 idle customers cost over a gigabyte; frames here are small chat messages. Writes go
 /// out at once (no write buffer to fill).
@@ -509,6 +512,20 @@ async fn follow(state: AppState, conversation_id: String, after: i64, socket: We
                 Err(_) => break,
             },
             incoming = stream.next() => match incoming {
+                Some(Ok(WsMessage::Text(text))) if text.len() > CUSTOMER_WS_FRAME => {
+                    let reply = serde_json::json!({"type": "error", "code": "frame_too_large",
+                        "message": format!("frames are at most {CUSTOMER_WS_FRAME} bytes"), "field": null});
+                    if sink.send(WsMessage::Text(reply.to_string().into())).await.is_err() {
+                        break;
+                    }
+                }
+                Some(Ok(WsMessage::Binary(_))) => {
+                    let reply = serde_json::json!({"type": "error", "code": "invalid_body",
+                        "message": "frames are JSON text; binary frames are not read", "field": null});
+                    if sink.send(WsMessage::Text(reply.to_string().into())).await.is_err() {
+                        break;
+                    }
+                }
                 Some(Ok(WsMessage::Text(text))) => {
                     let reply = match parse_frame(&text) {
                         Ok(WsIncoming::Ping) => serde_json::json!({"type": "pong"}),
@@ -524,7 +541,19 @@ async fn follow(state: AppState, conversation_id: String, after: i64, socket: We
                         break;
                     }
                 }
-                Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => break,
+                Some(Err(e)) => {
+                    // Over the read limit: say so with 1009 before closing (other errors end
+                    // the connection anyway).
+                    if e.to_string().contains("too long") {
+                        let close = CloseFrame {
+                            code: axum::extract::ws::close_code::SIZE,
+                            reason: "frame too large".into(),
+                        };
+                        let _ = sink.send(WsMessage::Close(Some(close))).await;
+                    }
+                    break;
+                }
+                Some(Ok(WsMessage::Close(_))) | None => break,
                 Some(Ok(_)) => {}
             },
         }

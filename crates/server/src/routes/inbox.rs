@@ -133,10 +133,10 @@ async fn list(
         })
         .unwrap_or_default();
     for s in &statuses {
-        if !matches!(s.as_str(), "queued" | "assigned" | "bot" | "resolved") {
+        if !matches!(s.as_str(), "queued" | "assigned" | "bot" | "resolved" | "follow_up") {
             return Err(ApiError::invalid_field(
                 "status",
-                format!("`{s}` is not a status: queued, assigned, bot or resolved"),
+                format!("`{s}` is not a status: queued, assigned, bot, resolved or follow_up"),
             ));
         }
     }
@@ -797,7 +797,7 @@ async fn analytics(State(state): State<AppState>, caller: Caller, Path(id): Path
             .entry(s.node.clone())
             .or_insert_with(|| json!({ "node": s.node, "handovers": 0, "outcomes": {}, "picked_up": 0, "pickup_ms_total": 0, "pickup_ms_max": 0 }));
         entry["handovers"] = json!(entry["handovers"].as_i64().unwrap_or(0) + s.count);
-        entry["outcomes"][&s.status] = json!(s.count);
+        entry["outcomes"][s.status.as_str()] = json!(s.count);
         entry["picked_up"] = json!(entry["picked_up"].as_i64().unwrap_or(0) + s.picked_up);
         entry["pickup_ms_total"] = json!(entry["pickup_ms_total"].as_i64().unwrap_or(0) + s.pickup_ms_total);
         entry["pickup_ms_max"] = json!(entry["pickup_ms_max"].as_i64().unwrap_or(0).max(s.pickup_ms_max));

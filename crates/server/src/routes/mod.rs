@@ -8,6 +8,7 @@ pub mod events;
 pub mod flows;
 pub mod inbox;
 pub mod kb;
+pub mod limits;
 pub mod system;
 pub mod web;
 
@@ -50,6 +51,7 @@ pub fn app(state: AppState) -> Router {
         .merge(customer)
         .merge(member)
         .fallback(system::not_found)
+        .layer(middleware::from_fn(limits::bodies))
         .layer(middleware::from_fn(observe))
         .with_state(state)
 }

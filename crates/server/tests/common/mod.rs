@@ -45,6 +45,8 @@ impl TestServer {
         };
         let mut config = Config::new(url.clone(), "127.0.0.1:0".parse().unwrap());
         config.webhook_policy = AddressPolicy::AllowLoopback;
+        // The model endpoints of the AI tests run on loopback.
+        config.ai_targets = AddressPolicy::AllowLoopback;
         config.manual_clock_start = Some(CLOCK_START);
         config.start_limit = (10_000, 10_000);
         config.message_limit = (10_000, 10_000);
@@ -73,6 +75,8 @@ impl TestServer {
     pub async fn restart(&self) -> TestServer {
         let mut config = Config::new(self.url.clone(), "127.0.0.1:0".parse().unwrap());
         config.webhook_policy = AddressPolicy::AllowLoopback;
+        // The model endpoints of the AI tests run on loopback.
+        config.ai_targets = AddressPolicy::AllowLoopback;
         config.manual_clock_start = Some(CLOCK_START);
         config.start_limit = (10_000, 10_000);
         config.message_limit = (10_000, 10_000);

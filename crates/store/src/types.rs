@@ -1,0 +1,200 @@
+//! The enumerated columns, typed: each is stored as its name (TEXT) on both databases and read
+//! back into its enum; a name the enum does not know is an error, never a silent default.
+
+use crate::sql::Arg;
+
+/// A stored value that names no variant of its column's type.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{value}` is not a {what}")]
+pub struct UnknownValue {
+    pub what: &'static str,
+    pub value: String,
+}
+
+/// An enum stored as TEXT: its names, `FromStr`, serde as the same names, and the conversions
+/// both drivers need (sqlx for PostgreSQL and the SQLite pool, rusqlite for SQLite
+/// transactions, [`Arg`] for statement parameters).
+macro_rules! text_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal,)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        pub enum $name {
+            $($(#[$vmeta])* #[serde(rename = $text)] $variant,)*
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)*
+                }
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = UnknownValue;
+
+            fn from_str(s: &str) -> Result<$name, UnknownValue> {
+                match s {
+                    $($text => Ok($name::$variant),)*
+                    _ => Err(UnknownValue { what: stringify!($name), value: s.to_string() }),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl<DB: sqlx::Database> sqlx::Type<DB> for $name
+        where
+            str: sqlx::Type<DB>,
+        {
+            fn type_info() -> DB::TypeInfo {
+                <str as sqlx::Type<DB>>::type_info()
+            }
+
+            fn compatible(ty: &DB::TypeInfo) -> bool {
+                <str as sqlx::Type<DB>>::compatible(ty)
+            }
+        }
+
+        impl<'r, DB: sqlx::Database> sqlx::Decode<'r, DB> for $name
+        where
+            &'r str: sqlx::Decode<'r, DB>,
+        {
+            fn decode(value: DB::ValueRef<'r>) -> Result<$name, sqlx::error::BoxDynError> {
+                Ok(<&'r str as sqlx::Decode<'r, DB>>::decode(value)?.parse()?)
+            }
+        }
+
+        impl<'q, DB: sqlx::Database> sqlx::Encode<'q, DB> for $name
+        where
+            &'q str: sqlx::Encode<'q, DB>,
+        {
+            fn encode_by_ref(
+                &self,
+                buf: &mut DB::ArgumentBuffer,
+            ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+                <&'q str as sqlx::Encode<'q, DB>>::encode(self.as_str(), buf)
+            }
+        }
+
+        impl rusqlite::types::FromSql for $name {
+            fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<$name> {
+                value
+                    .as_str()?
+                    .parse()
+                    .map_err(|e| rusqlite::types::FromSqlError::Other(Box::new(e)))
+            }
+        }
+
+        impl From<$name> for Arg<'_> {
+            fn from(v: $name) -> Self {
+                Arg::Text(v.as_str())
+            }
+        }
+
+        impl From<&$name> for Arg<'_> {
+            fn from(v: &$name) -> Self {
+                Arg::Text(v.as_str())
+            }
+        }
+    };
+}
+
+text_enum! {
+    /// Who wrote a message of a conversation.
+    Role {
+        Customer = "customer",
+        Bot = "bot",
+        /// A member, to the customer.
+        Agent = "agent",
+        /// Baton, to the customer (an agent joined, a transfer).
+        System = "system",
+        /// A member, to the other members only.
+        Note = "note",
+        /// A record in the transcript that nobody is told (queued, an error).
+        Event = "event",
+    }
+}
+
+impl Role {
+    /// Roles whose messages the customer sees.
+    pub fn customer_sees(self) -> bool {
+        matches!(self, Role::Customer | Role::Bot | Role::Agent | Role::System)
+    }
+
+    /// Roles of what is said to the customer (a turn's replies).
+    pub fn says_to_customer(self) -> bool {
+        matches!(self, Role::Bot | Role::Agent | Role::System)
+    }
+}
+
+text_enum! {
+    /// Who has a conversation.
+    ConversationStatus {
+        /// The flow (bot).
+        Bot = "bot",
+        /// Waiting for a person.
+        Queued = "queued",
+        /// A person.
+        Assigned = "assigned",
+        /// Ended, resolved.
+        Resolved = "resolved",
+        /// Ended without being resolved (an End node with `resolve: false`): someone still
+        /// has to follow up, e.g. after a message was taken.
+        FollowUp = "follow_up",
+    }
+}
+
+text_enum! {
+    /// Where a hand-over is, or how it ended.
+    HandoverStatus {
+        Queued = "queued",
+        Assigned = "assigned",
+        HandedBack = "handed_back",
+        Resolved = "resolved",
+        Timeout = "timeout",
+        Cancelled = "cancelled",
+        /// The flow ended or moved on while the hand-over was open.
+        Ended = "ended",
+        /// Nobody could be asked: outside business hours or hand-off off.
+        OffHours = "off_hours",
+        /// Nobody could be asked: no agent online.
+        NoAgent = "no_agent",
+    }
+}
+
+impl HandoverStatus {
+    /// Waiting for, or with, a person.
+    pub fn is_open(self) -> bool {
+        matches!(self, HandoverStatus::Queued | HandoverStatus::Assigned)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_unknown_names_are_errors() {
+        for r in Role::ALL {
+            assert_eq!(r.as_str().parse::<Role>(), Ok(*r));
+            assert_eq!(serde_json::to_value(r).ok(), Some(serde_json::json!(r.as_str())));
+        }
+        for s in HandoverStatus::ALL {
+            assert_eq!(s.as_str().parse::<HandoverStatus>(), Ok(*s));
+        }
+        assert_eq!(
+            "Customer".parse::<Role>(),
+            Err(UnknownValue {
+                what: "Role",
+                value: "Customer".into()
+            })
+        );
+    }
+}
