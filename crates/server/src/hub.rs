@@ -104,6 +104,12 @@ pub struct Connections {
 }
 
 impl Connections {
+    /// How many inbox sockets a member has open on this instance.
+    pub fn open(&self, member_id: &str) -> usize {
+        let map = self.per_member.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(member_id).copied().unwrap_or(0)
+    }
+
     /// Counts one of a member's inbox sockets opening or closing; returns how many they have
     /// open now.
     pub fn count(&self, member_id: &str, connected: bool) -> usize {

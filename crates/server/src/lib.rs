@@ -71,6 +71,8 @@ pub struct Config {
     /// Open connections at most from one client address (None: no limit; behind a proxy every
     /// connection comes from the proxy).
     pub max_connections_per_address: Option<usize>,
+    /// SQLite: how long after a start presence stays as stored while agents' inboxes reconnect.
+    pub presence_grace: Duration,
     /// The offline AI: lexical and extractive by default; the binary adds sentence embeddings
     /// (all-MiniLM-L6-v2, `--embedding-model DIR`, also used by the knowledge bases) and the
     /// embedded language model (`--model FILE`).
@@ -93,6 +95,7 @@ impl Config {
             sign_in_failures: (5, 1),
             trust_forwarded_for: false,
             max_connections_per_address: Some(DEFAULT_CONNECTIONS_PER_ADDRESS),
+            presence_grace: routes::inbox::PRESENCE_GRACE,
             offline_ai: baton_ai::OfflineProvider::new(),
         }
     }
@@ -132,10 +135,6 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
     })?;
     let store = Store::connect(&config.database_url).await?;
     store.migrate().await?;
-    if store.dialect() == baton_store::Dialect::Sqlite {
-        // One instance: after a stop or crash nobody has an inbox open here.
-        store.reset_presence().await?;
-    }
     let clock = match config.manual_clock_start {
         Some(start) => Clock::manual(start),
         None => Clock::System,
@@ -164,6 +163,14 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         checked_tokens: Arc::new(auth::CheckedTokens::new(auth::CHECKED_TOKENS_MAX)),
         trust_forwarded_for: config.trust_forwarded_for,
     };
+    if state.core.store.dialect() == baton_store::Dialect::Sqlite {
+        // One instance: whoever had the inbox open before a stop or crash reconnects within
+        // the grace period or goes offline.
+        tokio::spawn(routes::inbox::settle_presence_after_start(
+            state.clone(),
+            config.presence_grace,
+        ));
+    }
     let app = routes::app(state.clone());
     let limits = crate::listener::ConnectionLimits::from_open_files(config.max_connections_per_address);
     tracing::debug!(total = limits.total, per_address = ?limits.per_address, "connection limits");

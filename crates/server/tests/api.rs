@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 on_both_databases!(
+    a_retried_start_starts_nothing,
     demo_flow_conversation_to_hand_over,
     retries_with_the_same_client_id_make_one_turn,
     webhook_reaches_a_real_receiver_signed,
@@ -866,6 +867,46 @@ async fn stalling_timer_fires_when_the_clock_moves(db: Db) {
     c.wait_for("Nobody came").await;
     // `resolve: false`: ended, for someone to follow up, not resolved.
     assert_eq!(c.status().await, "follow_up");
+}
+
+/// A start retried with the same `client_id` finds the same conversation and token; another
+/// `client_id` starts another.
+async fn a_retried_start_starts_nothing(db: Db) {
+    let Some(s) = TestServer::start(db).await else {
+        return;
+    };
+    let start = |client_id: &str| {
+        s.http
+            .post(format!("{}/api/v1/widget/conversations", s.base))
+            .json(&json!({"widget_key": s.owner.widget_key, "client_id": client_id}))
+            .send()
+    };
+    let first = start("start-1").await.unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let first: Value = first.json().await.unwrap();
+    let again = start("start-1").await.unwrap();
+    assert_eq!(again.status(), StatusCode::OK);
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again["conversation"]["id"], first["conversation"]["id"]);
+    assert_eq!(again["token"], first["token"]);
+    assert_eq!(again["messages"], first["messages"], "the first answer again");
+    let other: Value = start("start-2").await.unwrap().json().await.unwrap();
+    assert_ne!(other["conversation"]["id"], first["conversation"]["id"]);
+    // The token works.
+    let res = s
+        .http
+        .get(format!(
+            "{}/api/v1/conversations/{}",
+            s.base,
+            first["conversation"]["id"].as_str().unwrap()
+        ))
+        .bearer_auth(first["token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = start("").await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
 
 async fn contact_attributes_are_kept_across_conversations(db: Db) {

@@ -21,6 +21,7 @@ on_both_databases!(
     a_restart_keeps_the_queued_hand_over,
     transfer_to_a_team_or_a_member,
     a_transferred_conversation_waits_again,
+    presence_is_kept_after_a_restart_until_the_grace_period_ends,
 );
 
 /// A signed-in member.
@@ -881,4 +882,27 @@ fn assert_replays(detail: &Value) {
     };
     assert_eq!(conversation["status"], json!(status), "replayed to {phase:?}");
     assert_eq!(conversation["assignee"], json!(phase.owner()), "replayed to {phase:?}");
+}
+
+/// After a restart agents still count while their inboxes reconnect: a hand-over queues
+/// instead of leaving through `no_agent`. On SQLite (one instance), a member whose inbox did
+/// not come back is offline once the grace period ends.
+async fn presence_is_kept_after_a_restart_until_the_grace_period_ends(db: Db) {
+    let Some(s) = TestServer::start(db).await else { return };
+    let flow_id = s.publish_flow(support_flow()).await;
+    let sam = agent(&s, "sam@example.com", "Sam").await;
+    only_online(&s, &[&sam.id]).await;
+    let s2 = s.restart_with(|c| c.presence_grace = Duration::from_millis(1500)).await;
+    let (c, _) = queued_customer(&s2, &flow_id).await;
+    assert_eq!(c.status().await, "queued", "Sam still counts right after the restart");
+    if matches!(db, Db::Sqlite) {
+        tokio::time::sleep(Duration::from_millis(3000)).await;
+        let store = &s2.running.state.core.store;
+        let presence = store.member(&sam.id).await.unwrap().map(|m| m.presence);
+        assert_eq!(
+            presence.as_deref(),
+            Some("offline"),
+            "no inbox came back within the grace period"
+        );
+    }
 }

@@ -121,13 +121,6 @@ impl Store {
             .bind(workspace_id).fetch_all(pool).await?))
     }
 
-    /// Everyone who was online is offline (a single instance starting: no inbox is open).
-    pub async fn reset_presence(&self) -> Result<()> {
-        on_pool!(self, pool => sqlx::query("UPDATE members SET presence = 'offline' WHERE presence = 'online'")
-            .execute(pool).await?.rows_affected());
-        Ok(())
-    }
-
     pub async fn set_presence(&self, member_id: &str, presence: &str) -> Result<()> {
         on_pool!(self, pool => sqlx::query("UPDATE members SET presence = $1 WHERE id = $2")
             .bind(presence).bind(member_id).execute(pool).await?.rows_affected());

@@ -676,23 +676,6 @@ async fn case_teams_and_presence(store: &Store) {
         ],
         "team members are ordered by last assignment"
     );
-
-    store.reset_presence().await.expect("reset presence");
-    let presences: Vec<(String, String)> = store
-        .members("ws")
-        .await
-        .expect("members")
-        .into_iter()
-        .map(|m| (m.id, m.presence))
-        .collect();
-    assert_eq!(
-        presences,
-        [
-            ("mem_a".to_string(), "offline".to_string()),
-            ("mem_b".to_string(), "offline".to_string()),
-            ("mem_c".to_string(), "away".to_string())
-        ]
-    );
 }
 
 /// A conversation's turns: lock, retry detection, messages and the conversation row.

@@ -348,6 +348,9 @@ function start() {
     }
   };
 
+  // The id of a start not yet answered: trying again after a failure reuses it, so a start
+  // the server did commit is not made twice.
+  let startId: string | null = null;
   const begin = () => {
     if (stored) return Promise.resolve();
     if (starting) return starting;
@@ -355,10 +358,12 @@ function start() {
     render();
     starting = (async () => {
       try {
-        const body: Record<string, unknown> = { widget_key: widgetKey };
+        startId ??= Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+        const body: Record<string, unknown> = { widget_key: widgetKey, client_id: startId };
         if (flowId) body.flow_id = flowId;
         const r = await api<{ conversation: { id: string; status: string }; token: string; messages: WidgetMessage[] }>('POST', '/api/v1/widget/conversations', body);
         stored = { conversationId: r.conversation.id, token: r.token, open: true };
+        startId = null;
         save();
         convStatus = r.conversation.status;
         err.textContent = '';

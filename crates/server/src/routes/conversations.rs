@@ -64,6 +64,10 @@ pub struct StartRequest {
     /// Where the customer is: `widget` (default), `api`, …
     #[serde(default)]
     pub channel: Option<String>,
+    /// Your id for this start (e.g. a UUID, 1 to 100 characters): a retry with the same id
+    /// answers `200` with the same conversation, token and first messages, and starts nothing.
+    #[serde(default)]
+    pub client_id: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -167,7 +171,9 @@ fn check_text(field: &str, text: &str) -> ApiResult<()> {
 /// Starts a conversation on a live flow.
 #[utoipa::path(post, path = "/api/v1/widget/conversations", tag = "customer",
     request_body = StartRequest,
-    responses((status = 201, body = StartResponse), (status = 404, body = crate::error::ErrorBody),
+    responses((status = 201, body = StartResponse),
+              (status = 200, description = "a retry of a start with the same `client_id`", body = StartResponse),
+              (status = 404, body = crate::error::ErrorBody),
               (status = 409, description = "no live flow", body = crate::error::ErrorBody),
               (status = 422, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
 async fn start_conversation(
@@ -266,12 +272,25 @@ async fn start_conversation(
     {
         return Err(ApiError::invalid_field("channel", "1 to 40 letters, digits, _ or -"));
     }
-    let token = random_token(24);
+    let (conversation_id, token) = match &req.client_id {
+        Some(client_id) => {
+            if client_id.is_empty() || client_id.len() > MAX_CLIENT_ID {
+                return Err(ApiError::invalid_field("client_id", "1 to 100 characters"));
+            }
+            let secret = state.core.settings.webhook_secret(&workspace.id).await?;
+            let (id, token) = started_by(&secret, client_id)?;
+            if let Some(first) = first_answer(&state, &workspace.id, &id).await? {
+                return Ok((StatusCode::OK, Json(StartResponse { token, ..first })).into_response());
+            }
+            (id, token)
+        }
+        None => (new_id("conv"), random_token(24)),
+    };
     let outcome = state
         .engine
         .submit(TurnInput::Start(StartConversation {
             workspace_id: workspace.id.clone(),
-            conversation_id: new_id("conv"),
+            conversation_id,
             token_hash: hash_token(&token),
             channel,
             flow_id: flow.id.clone(),
@@ -287,6 +306,56 @@ async fn start_conversation(
         messages: outcome.messages.iter().map(MessageView::from_message).collect(),
     };
     Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// The conversation id and token of a start with the customer's `client_id`: derived from it
+/// with the workspace's secret, so a retry finds the same conversation and gets the same token
+/// (which is stored only as a hash).
+fn started_by(secret: &str, client_id: &str) -> ApiResult<(String, String)> {
+    use hmac::{Hmac, Mac};
+    let derive = |purpose: &str| -> ApiResult<Vec<u8>> {
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret.as_bytes())
+            .map_err(|e| ApiError::internal(format!("the workspace secret: {e}")))?;
+        mac.update(purpose.as_bytes());
+        mac.update(b"\0");
+        mac.update(client_id.as_bytes());
+        Ok(mac.finalize().into_bytes().to_vec())
+    };
+    let id: String = derive("conversation id")?
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let token = base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        derive("conversation token")?,
+    );
+    Ok((format!("conv_c{id}"), token))
+}
+
+/// What a start answered the first time, for a retry with the same `client_id`: the
+/// conversation and the messages its first turn wrote (the token is the caller's to add).
+async fn first_answer(state: &AppState, workspace_id: &str, conversation_id: &str) -> ApiResult<Option<StartResponse>> {
+    let store = &state.core.store;
+    let Some(conversation) = store
+        .conversation(conversation_id)
+        .await?
+        .filter(|c| c.workspace_id == workspace_id)
+    else {
+        return Ok(None);
+    };
+    let messages = store
+        .messages_after(conversation_id, 0, MAX_PAGE)
+        .await?
+        .into_iter()
+        .filter(|m| m.created_at == conversation.created_at && m.role.says_to_customer())
+        .map(|m| MessageView::from_message(&m))
+        .collect();
+    Ok(Some(StartResponse {
+        conversation: ConversationView::from(&conversation),
+        token: String::new(),
+        messages,
+    }))
 }
 
 /// The conversation's status.

@@ -553,6 +553,37 @@ async fn follow_inbox(state: AppState, caller: Caller, socket: WebSocket) {
     }
 }
 
+/// How long after a start (SQLite: one instance) presence stays as stored while agents' inboxes
+/// reconnect.
+pub const PRESENCE_GRACE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// After `grace` ([`PRESENCE_GRACE`] unless configured): members still `online` from before the
+/// start whose inbox has not reconnected become `offline`, so hand-overs stop counting on them.
+pub async fn settle_presence_after_start(state: AppState, grace: std::time::Duration) {
+    tokio::time::sleep(grace).await;
+    let store = &state.core.store;
+    let Ok(workspaces) = store.workspaces().await else {
+        return;
+    };
+    for workspace in workspaces {
+        let Ok(members) = store.members(&workspace.id).await else {
+            continue;
+        };
+        for member in members {
+            if member.presence != "online" || state.connections.open(&member.id) > 0 {
+                continue;
+            }
+            if store.set_presence(&member.id, "offline").await.is_ok() {
+                state.core.availability.forget(&workspace.id);
+                state.core.hub.publish_inbox(
+                    &workspace.id,
+                    json!({ "type": "presence", "member_id": member.id, "status": "offline" }),
+                );
+            }
+        }
+    }
+}
+
 /// The first inbox connection makes a member online; the last one closing makes them offline.
 /// A member who set themselves away stays away.
 async fn presence_connected(state: &AppState, workspace_id: &str, member_id: &str, connected: bool) {

@@ -92,7 +92,7 @@ pub fn routes() -> Router<AppState> {
         crate::routes::events::replay,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail, ClockRequest)),
-    modifiers(&Security),
+    modifiers(&Security, &CommonErrors),
     tags(
         (name = "customer", description = "The customer channel: a widget key starts a conversation; its token reads and writes it."),
         (name = "flows", description = "Drafts, versions, publishing, the live switch."),
@@ -133,6 +133,87 @@ impl Modify for Security {
                     .build(),
             ),
         );
+    }
+}
+
+/// The errors whole kinds of operation can answer, added where an operation's own list lacks
+/// them (docs/api.md lists the codes): bodies (400, 408, 413, 415), unparsable parameters
+/// (400), credentials (401, 403), rate limits (429), turns (503) and server faults (500).
+struct CommonErrors;
+
+impl Modify for CommonErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if !path.starts_with("/api/v1/") || path.starts_with("/api/v1/test/") {
+                continue;
+            }
+            let operations = [
+                ("get", &mut item.get),
+                ("put", &mut item.put),
+                ("post", &mut item.post),
+                ("delete", &mut item.delete),
+            ];
+            for (method, operation) in operations {
+                let Some(op) = operation.as_mut() else {
+                    continue;
+                };
+                let has_body = op.request_body.is_some();
+                let has_parameters = op.parameters.as_ref().is_some_and(|p| !p.is_empty());
+                let member = op.security.as_ref().is_some_and(|s| !s.is_empty());
+                let customer = path.starts_with("/api/v1/conversations/");
+                let turn = method == "post"
+                    && (customer
+                        || path.starts_with("/api/v1/widget/")
+                        || path.starts_with("/api/v1/inbox/conversations/"));
+                let rate_limited = method == "post"
+                    && (path == "/api/v1/widget/conversations" || path == "/api/v1/conversations/{id}/messages");
+                let mut errors: Vec<(&str, &str)> = Vec::new();
+                if has_body {
+                    errors.push((
+                        "400",
+                        "`invalid_body`: the body is not valid JSON, or a field is wrong (`field` names it).",
+                    ));
+                    errors.push(("408", "`body_timeout`: the body did not arrive within 30 s."));
+                    errors.push(("413", "`body_too_large`: the body is over the endpoint's limit."));
+                    errors.push(("415", "`unsupported_media_type`: the body is not sent as JSON."));
+                } else if has_parameters {
+                    errors.push(("400", "`invalid_request`: a path or query parameter does not parse."));
+                }
+                if member || customer {
+                    errors.push((
+                        "401",
+                        "`unauthorized`: no credentials, or they are expired, revoked or wrong.",
+                    ));
+                }
+                if member {
+                    errors.push(("403", "`forbidden`: the role is too low, or the CSRF token is missing."));
+                }
+                if rate_limited {
+                    errors.push(("429", "`rate_limited`: too many requests; see `retry-after`."));
+                }
+                errors.push(("500", "`internal`: a storage or server fault."));
+                if turn {
+                    errors.push((
+                        "503",
+                        "`unavailable`: the turn could not be stored; retry with the same `client_id`.",
+                    ));
+                }
+                for (code, description) in errors {
+                    op.responses.responses.entry(code.to_string()).or_insert_with(|| {
+                        utoipa::openapi::ResponseBuilder::new()
+                            .description(description)
+                            .content(
+                                "application/json",
+                                utoipa::openapi::ContentBuilder::new()
+                                    .schema(Some(utoipa::openapi::Ref::from_schema_name("ErrorBody")))
+                                    .build(),
+                            )
+                            .build()
+                            .into()
+                    });
+                }
+            }
+        }
     }
 }
 

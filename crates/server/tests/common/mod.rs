@@ -73,6 +73,11 @@ impl TestServer {
     /// Another server on the same database, as after a restart (its clock starts where this
     /// one's started; the first server stays up but idle).
     pub async fn restart(&self) -> TestServer {
+        self.restart_with(|_| {}).await
+    }
+
+    /// [`TestServer::restart`] with its configuration tuned.
+    pub async fn restart_with(&self, tune: impl FnOnce(&mut Config)) -> TestServer {
         let mut config = Config::new(self.url.clone(), "127.0.0.1:0".parse().unwrap());
         config.webhook_policy = AddressPolicy::AllowLoopback;
         // The model endpoints of the AI tests run on loopback.
@@ -80,6 +85,7 @@ impl TestServer {
         config.manual_clock_start = Some(CLOCK_START);
         config.start_limit = (10_000, 10_000);
         config.message_limit = (10_000, 10_000);
+        tune(&mut config);
         let running = start(config).await.expect("server restarts");
         assert!(running.first_start.is_none(), "a restart creates nothing");
         TestServer {
