@@ -110,22 +110,8 @@ impl Turn {
             "sentiment": sentiment.0,
             "frustrated": sentiment.1,
         });
-        let handover = Handover {
-            id: crate::ids::new_id("ho"),
-            workspace_id: self.conv.workspace_id.clone(),
-            conversation_id: self.conv.id.clone(),
-            flow_id: self.conv.flow_id.clone(),
-            flow_version: self.conv.flow_version,
-            node: h.node.clone(),
-            team: h.team.clone(),
-            assignee: None,
-            priority: h.priority.as_str().to_string(),
-            status: HandoverStatus::Queued,
-            context: context.to_string(),
-            queued_at: self.now,
-            assigned_at: None,
-            ended_at: None,
-        };
+        let mut handover = self.new_handover(&h.node, h.team.clone(), h.priority.as_str(), HandoverStatus::Queued);
+        handover.context = context.to_string();
         tx.insert_handover(&handover).await?;
         // A language model writes a better summary after the commit (workers.rs).
         if core.ai.writes_summaries(&self.conv.workspace_id).await {
@@ -170,13 +156,9 @@ impl Turn {
         Ok(None)
     }
 
-    /// A Handover node left through off_hours / no_agent: recorded for analytics.
-    pub(super) async fn unreachable(&mut self, tx: &mut Tx, node: &str, outcome: Outcome) -> Result<(), JobError> {
-        let (team, priority) = match self.flow.index_of(node).map(|i| &self.flow.node(i).kind) {
-            Some(baton_flow::document::NodeKind::Handover(h)) => (h.team.clone(), h.priority.as_str().to_string()),
-            _ => (None, "normal".to_string()),
-        };
-        let handover = Handover {
+    /// A hand-over row of this conversation at `node`, starting now.
+    fn new_handover(&self, node: &str, team: Option<String>, priority: &str, status: HandoverStatus) -> Handover {
+        Handover {
             id: crate::ids::new_id("ho"),
             workspace_id: self.conv.workspace_id.clone(),
             conversation_id: self.conv.id.clone(),
@@ -185,13 +167,23 @@ impl Turn {
             node: node.to_string(),
             team,
             assignee: None,
-            priority,
-            status: stored(outcome),
+            priority: priority.to_string(),
+            status,
             context: "{}".into(),
             queued_at: self.now,
             assigned_at: None,
-            ended_at: Some(self.now),
+            ended_at: None,
+        }
+    }
+
+    /// A Handover node left through off_hours / no_agent: recorded for analytics.
+    pub(super) async fn unreachable(&mut self, tx: &mut Tx, node: &str, outcome: Outcome) -> Result<(), JobError> {
+        let (team, priority) = match self.flow.index_of(node).map(|i| &self.flow.node(i).kind) {
+            Some(baton_flow::document::NodeKind::Handover(h)) => (h.team.clone(), h.priority.as_str()),
+            _ => (None, "normal"),
         };
+        let mut handover = self.new_handover(node, team, priority, stored(outcome));
+        handover.ended_at = Some(self.now);
         tx.insert_handover(&handover).await?;
         self.timeline(tx, outcome.as_str(), None, json!({ "node": node }))
             .await?;
