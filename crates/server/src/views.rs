@@ -64,20 +64,15 @@ pub struct MessageView {
 
 impl MessageView {
     pub fn from_message(m: &Message) -> MessageView {
-        let payload: Value = m
-            .payload
-            .as_deref()
-            .and_then(|p| serde_json::from_str(p).ok())
-            .unwrap_or(Value::Null);
-        let list = |key: &str| payload.get(key).and_then(Value::as_array).cloned().unwrap_or_default();
+        let payload = m.payload.clone().unwrap_or_default();
         MessageView {
             seq: m.seq,
             role: m.role.as_str().to_string(),
             text: m.text.clone(),
-            buttons: list("buttons"),
-            links: list("links"),
-            image: payload.get("image").filter(|v| !v.is_null()).cloned(),
-            buttons_only: payload.get("buttons_only").and_then(Value::as_bool).unwrap_or(false),
+            buttons: payload.buttons,
+            links: payload.links,
+            image: payload.image.filter(|v| !v.is_null()),
+            buttons_only: payload.buttons_only,
             author: m.author.clone(),
             // Agents' idempotency ids are internal; a customer's own id helps the widget.
             client_id: m.client_id.clone().filter(|_| m.role == Role::Customer),

@@ -1,7 +1,7 @@
 //! Contacts, conversations and messages; the writes of a turn happen inside a [`Tx`].
 
 use crate::sql::{args, sqlite_row};
-use crate::{ConversationStatus, Dialect, Result, Role, Store, Tx, TxInner};
+use crate::{ConversationStatus, Dialect, MessagePayload, Result, Role, Store, Tx, TxInner};
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
@@ -47,8 +47,7 @@ pub struct Message {
     pub seq: i64,
     pub role: Role,
     pub text: String,
-    /// JSON: buttons, links, image of a bot message.
-    pub payload: Option<String>,
+    pub payload: Option<MessagePayload>,
     pub client_id: Option<String>,
     pub author: Option<String>,
     pub created_at: i64,
@@ -196,6 +195,7 @@ impl Tx {
         match &mut self.inner {
             TxInner::Sqlite(t) => {
                 for m in messages {
+                    let payload = m.payload.as_ref().map(MessagePayload::to_json);
                     t.execute(
                         INSERT_MESSAGE,
                         args![
@@ -203,7 +203,7 @@ impl Tx {
                             m.seq,
                             &m.role,
                             &m.text,
-                            &m.payload,
+                            &payload,
                             &m.client_id,
                             &m.author,
                             m.created_at
@@ -245,7 +245,7 @@ impl Tx {
                     .bind(column(messages, |m| m.seq))
                     .bind(column(messages, |m| m.role.as_str()))
                     .bind(column(messages, |m| m.text.clone()))
-                    .bind(column(messages, |m| m.payload.clone()))
+                    .bind(column(messages, |m| m.payload.as_ref().map(MessagePayload::to_json)))
                     .bind(column(messages, |m| m.client_id.clone()))
                     .bind(column(messages, |m| m.author.clone()))
                     .bind(column(messages, |m| m.created_at))

@@ -176,6 +176,74 @@ impl HandoverStatus {
     }
 }
 
+/// What a message carries besides its text, stored as JSON in `messages.payload`: for a bot's
+/// message what the widget shows with it, for a customer's the button pressed and where the
+/// turn's replies end, for a record its error or hand-over.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MessagePayload {
+    /// The flow node that sent it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// Buttons to press (`{"id", "label"}`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub buttons: Vec<serde_json::Value>,
+    /// Links to follow (`{"label", "url"}`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<serde_json::Value>,
+    /// Only a press is accepted: the widget disables typing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub buttons_only: bool,
+    /// The option a customer pressed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub button: Option<String>,
+    /// On a customer's message: the seq of the last message its turn wrote (a retry is answered
+    /// with the messages up to it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn_end: Option<i64>,
+    /// On an error record: its code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// On a queued record: the hand-over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handover: Option<String>,
+}
+
+impl MessagePayload {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| "{}".into())
+    }
+}
+
+impl<DB: sqlx::Database> sqlx::Type<DB> for MessagePayload
+where
+    str: sqlx::Type<DB>,
+{
+    fn type_info() -> DB::TypeInfo {
+        <str as sqlx::Type<DB>>::type_info()
+    }
+
+    fn compatible(ty: &DB::TypeInfo) -> bool {
+        <str as sqlx::Type<DB>>::compatible(ty)
+    }
+}
+
+impl<'r, DB: sqlx::Database> sqlx::Decode<'r, DB> for MessagePayload
+where
+    &'r str: sqlx::Decode<'r, DB>,
+{
+    fn decode(value: DB::ValueRef<'r>) -> Result<MessagePayload, sqlx::error::BoxDynError> {
+        Ok(serde_json::from_str(<&'r str as sqlx::Decode<'r, DB>>::decode(value)?)?)
+    }
+}
+
+impl rusqlite::types::FromSql for MessagePayload {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<MessagePayload> {
+        serde_json::from_str(value.as_str()?).map_err(|e| rusqlite::types::FromSqlError::Other(Box::new(e)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,8 +10,8 @@
 
 use baton_store::{
     Contact, Conversation, Dialect, EventSubscription, FlowRow, FlowVersion, Handover, HandoverStat, InboxFilter,
-    KbArticle, LoggedEvent, Member, Message, NewApiKey, NewEventDelivery, NewEventSubscription, NewMember,
-    NewWorkspace, OutboxItem, Session, Store, Team, TeamMember, Timer, Workspace,
+    KbArticle, LoggedEvent, Member, Message, MessagePayload, NewApiKey, NewEventDelivery, NewEventSubscription,
+    NewMember, NewWorkspace, OutboxItem, Session, Store, Team, TeamMember, Timer, Workspace,
 };
 use std::path::PathBuf;
 
@@ -736,7 +736,15 @@ async fn case_conversation_turn(store: &Store) {
         ..message("conv_1", 1, "customer", "I want a refund", Some("c-1"))
     };
     let reply = Message {
-        payload: Some(r#"{"buttons":[{"label":"Yes","value":"yes"},{"label":"No","value":"no"}]}"#.into()),
+        payload: Some(MessagePayload {
+            node: Some("ask_amount".into()),
+            buttons: vec![
+                serde_json::json!({"id": "yes", "label": "Yes"}),
+                serde_json::json!({"id": "no", "label": "No"}),
+            ],
+            buttons_only: true,
+            ..MessagePayload::default()
+        }),
         ..message("conv_1", 2, "bot", "Sure. Was the order above 50 €?", None)
     };
     let reply2 = message("conv_1", 3, "bot", "", None);
@@ -2152,7 +2160,12 @@ async fn case_unicode_and_large_text(store: &Store) {
     let state = serde_json::json!({ "node": "collect", "vars": { "note": text } }).to_string();
     let customer = Message {
         author: Some("Zoë «ä» 顧客".into()),
-        payload: Some(serde_json::json!({ "raw": text, "emoji": "🎉" }).to_string()),
+        payload: Some(MessagePayload {
+            error: Some(text.clone()),
+            node: Some("🎉".into()),
+            turn_end: Some(2),
+            ..MessagePayload::default()
+        }),
         ..message("conv_u", 1, "customer", &text, Some(client_id))
     };
     let short = message("conv_u", 2, "bot", "🙂", None);

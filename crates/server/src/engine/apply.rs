@@ -9,7 +9,7 @@ use super::{Core, CustomerContent, StartConversation, TurnError, TurnInput, Turn
 use crate::metrics::METRICS;
 use baton_flow::handover::Action;
 use baton_flow::runtime::{AiOutcome, Event};
-use baton_store::{Contact, Conversation, ConversationStatus, Message, Role, Tx};
+use baton_store::{Contact, Conversation, ConversationStatus, Message, MessagePayload, Role, Tx};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
@@ -33,12 +33,7 @@ pub(super) async fn apply(core: &Core, tx: &mut Tx, input: &TurnInput) -> Result
                         .duplicate_messages
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     // Exactly the replies of the first time: the messages its turn wrote.
-                    let turn_end = first
-                        .payload
-                        .as_deref()
-                        .and_then(|p| serde_json::from_str::<Value>(p).ok())
-                        .and_then(|p| p["turn_end"].as_i64())
-                        .unwrap_or(first.seq);
+                    let turn_end = first.payload.as_ref().and_then(|p| p.turn_end).unwrap_or(first.seq);
                     let replies = tx
                         .messages_after(conversation_id, first.seq, REPLAY_LIMIT)
                         .await?
@@ -58,7 +53,10 @@ pub(super) async fn apply(core: &Core, tx: &mut Tx, input: &TurnInput) -> Result
                 ),
             };
             let payload = match content {
-                CustomerContent::Button(option) => Some(json!({ "button": option })),
+                CustomerContent::Button(option) => Some(MessagePayload {
+                    button: Some(option.clone()),
+                    ..MessagePayload::default()
+                }),
                 CustomerContent::Text(_) => None,
             };
             turn.message(tx, Role::Customer, &text, payload, client_id.clone(), None)

@@ -10,7 +10,7 @@ use super::{AgentAction, Core, TurnError, SUMMARY_KIND};
 use crate::settings::Assignment;
 use baton_flow::handover::{self, Action, Change, Outcome, Phase, Refusal};
 use baton_flow::runtime::{Event, Status};
-use baton_store::{Handover, HandoverStatus, Member, Role, Tx};
+use baton_store::{Handover, HandoverStatus, Member, MessagePayload, Role, Tx};
 use serde_json::{json, Value};
 
 impl Turn {
@@ -131,7 +131,10 @@ impl Turn {
             tx,
             Role::Event,
             &format!("Queued for {}", h.team.as_deref().unwrap_or("the default queue")),
-            Some(json!({ "handover": handover.id })),
+            Some(MessagePayload {
+                handover: Some(handover.id.clone()),
+                ..MessagePayload::default()
+            }),
             None,
             None,
         )

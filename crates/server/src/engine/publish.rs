@@ -65,7 +65,7 @@ pub(super) fn notifications_of(core: &Core, applied: &Applied) -> Vec<String> {
 /// after the commit, off the writer.
 pub(super) enum InboxItem {
     /// `message.created`.
-    Message(Message),
+    Message(Box<Message>),
     /// A conversation event, already JSON.
     Event(Value),
 }

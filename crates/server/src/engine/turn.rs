@@ -11,7 +11,7 @@ use crate::views::MessageView;
 use baton_flow::handover::{self, FlowAction, PhaseKind};
 use baton_flow::runtime::{step_in_place, Effect, Event, Handled, State, Status};
 use baton_flow::Flow;
-use baton_store::{Conversation, ConversationStatus, Handover, Member, Message, Role, Tx};
+use baton_store::{Conversation, ConversationStatus, Handover, Member, Message, MessagePayload, Role, Tx};
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
@@ -98,7 +98,7 @@ impl Turn {
         tx: &mut Tx,
         role: Role,
         text: &str,
-        payload: Option<Value>,
+        payload: Option<MessagePayload>,
         client_id: Option<String>,
         author: Option<String>,
     ) -> Result<Message, JobError> {
@@ -108,7 +108,7 @@ impl Turn {
             seq: self.conv.last_seq,
             role,
             text: text.to_string(),
-            payload: payload.map(|p| p.to_string()),
+            payload,
             client_id,
             author,
             created_at: self.now,
@@ -123,7 +123,7 @@ impl Turn {
             self.outbound.push(m.clone());
         }
         if role != Role::Event {
-            self.inbox.push(InboxItem::Message(m.clone()));
+            self.inbox.push(InboxItem::Message(Box::new(m.clone())));
         }
         if matches!(role, Role::Customer | Role::Bot | Role::Agent) {
             self.emit_with(
@@ -242,13 +242,14 @@ impl Turn {
             }
             match effect {
                 Effect::Send(m) => {
-                    let payload = json!({
-                        "node": m.node,
-                        "buttons": m.buttons,
-                        "links": m.links,
-                        "image": m.image,
-                        "buttons_only": m.buttons_only,
-                    });
+                    let payload = MessagePayload {
+                        node: Some(m.node.clone()),
+                        buttons: to_values(&m.buttons),
+                        links: to_values(&m.links),
+                        image: m.image.as_ref().and_then(|i| serde_json::to_value(i).ok()),
+                        buttons_only: m.buttons_only,
+                        ..MessagePayload::default()
+                    };
                     self.message(tx, Role::Bot, &m.text, Some(payload), None, None).await?;
                 }
                 Effect::CallWebhook(call) => {
@@ -287,7 +288,11 @@ impl Turn {
                         tx,
                         Role::Event,
                         message,
-                        Some(json!({ "error": code, "node": node })),
+                        Some(MessagePayload {
+                            error: Some(code.clone()),
+                            node: Some(node.clone()),
+                            ..MessagePayload::default()
+                        }),
                         None,
                         None,
                     )
@@ -339,13 +344,7 @@ impl Turn {
             }
         }
         if let Some(mut m) = self.inbound.take() {
-            let mut payload: Value = m
-                .payload
-                .as_deref()
-                .and_then(|p| serde_json::from_str(p).ok())
-                .unwrap_or(json!({}));
-            payload["turn_end"] = json!(self.conv.last_seq);
-            m.payload = Some(payload.to_string());
+            m.payload.get_or_insert_with(MessagePayload::default).turn_end = Some(self.conv.last_seq);
             self.to_store.push(m);
         }
         self.conv.state = serde_json::to_string(&self.state).map_err(|e| TurnError::Internal(e.to_string()))?;
@@ -367,4 +366,9 @@ impl Turn {
             timers: self.timers,
         })
     }
+}
+
+/// Buttons or links as the JSON the widget reads.
+fn to_values<T: serde::Serialize>(items: &[T]) -> Vec<Value> {
+    items.iter().filter_map(|i| serde_json::to_value(i).ok()).collect()
 }
