@@ -1,5 +1,5 @@
-//! The front door: accepts connections and serves HTTP/1, HTTP/2 and WebSocket upgrades on
-//! them, with limits a slow or hostile client cannot get around.
+//! The front door: accepts connections and serves HTTP/1.1 and WebSocket upgrades on them,
+//! with limits a slow or hostile client cannot get around.
 //!
 //! - A request's headers must arrive within [`HEADER_TIMEOUT`] (a half-sent request is closed).
 //! - At most [`ConnectionLimits::total`] connections are open at once, below the process's
@@ -12,8 +12,7 @@
 use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto::Builder;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use std::collections::HashMap;
 use std::io;
@@ -202,15 +201,13 @@ pub async fn serve(listener: TcpListener, app: Router, limits: ConnectionLimits)
             req
         });
         tokio::spawn(async move {
-            let mut builder = Builder::new(TokioExecutor::new());
-            builder
-                .http1()
+            // HTTP/1.1 only: its header timeout also covers a client that sends nothing, and a
+            // TLS proxy in front speaks HTTP/1.1 to Baton.
+            let served = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
-                .header_read_timeout(HEADER_TIMEOUT);
-            // HTTP/2 WebSockets need the CONNECT protocol.
-            builder.http2().timer(TokioTimer::new()).enable_connect_protocol();
-            let served = builder
-                .serve_connection_with_upgrades(io, TowerToHyperService::new(service))
+                .header_read_timeout(HEADER_TIMEOUT)
+                .serve_connection(io, TowerToHyperService::new(service))
+                .with_upgrades()
                 .await;
             if let Err(e) = served {
                 tracing::trace!(error = %e, "connection ended with an error");

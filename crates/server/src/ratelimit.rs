@@ -24,12 +24,12 @@ impl RateLimiter {
         }
     }
 
-    /// Whether `key` has a token left (none is taken).
-    pub fn has_tokens(&self, key: &str) -> bool {
-        let buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        buckets.get(key).is_none_or(|(tokens, at)| {
-            (tokens + at.elapsed().as_secs_f64() * self.per_second).min(self.capacity) >= 1.0
-        })
+    /// Gives back a token taken for `key`.
+    pub fn refund(&self, key: &str) {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((tokens, _)) = buckets.get_mut(key) {
+            *tokens = (*tokens + 1.0).min(self.capacity);
+        }
     }
 
     /// Takes one token for `key`; false when the bucket is empty.

@@ -23,9 +23,23 @@ pub enum SignInRefusal {
 
 pub struct SignInGuard {
     by_address: RateLimiter,
+    /// Failed attempts per account from one address (the documented 5, then 1 a minute).
+    failures: RateLimiter,
+    /// Failed attempts per account from anywhere: ten times looser, so a guesser spread over
+    /// many addresses is bounded while one address cannot lock the owner out.
     failures_by_account: RateLimiter,
     hashing: Arc<Semaphore>,
-    waiting: AtomicUsize,
+    waiting: Arc<AtomicUsize>,
+}
+
+/// One place in the hashing queue, given back however the sign-in ends (also when its
+/// request is dropped while it waits).
+struct Waiting(Arc<AtomicUsize>);
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl SignInGuard {
@@ -34,37 +48,45 @@ impl SignInGuard {
     pub fn new(per_address: (u32, u32), failures: (u32, u32)) -> SignInGuard {
         SignInGuard {
             by_address: RateLimiter::new(per_address.0, per_address.1),
-            failures_by_account: RateLimiter::new(failures.0, failures.1),
+            failures: RateLimiter::new(failures.0, failures.1),
+            failures_by_account: RateLimiter::new(failures.0.saturating_mul(10), failures.1.saturating_mul(10)),
             hashing: Arc::new(Semaphore::new(1)),
-            waiting: AtomicUsize::new(0),
+            waiting: Arc::new(AtomicUsize::new(0)),
         }
     }
 
-    /// Counts an attempt from `address` and checks the account may still be tried.
+    /// Counts an attempt from `address` and takes a failure in advance for `account` (given
+    /// back by [`SignInGuard::succeeded`]), so attempts made at once cannot all slip through.
     pub fn admit(&self, address: &str, account: &str) -> Result<(), SignInRefusal> {
         if !self.by_address.allow(address) {
             return Err(SignInRefusal::Address);
         }
-        if !self.failures_by_account.has_tokens(account) {
+        let from_here = format!("{account}\n{address}");
+        if !self.failures.allow(&from_here) {
+            return Err(SignInRefusal::Account);
+        }
+        if !self.failures_by_account.allow(account) {
+            self.failures.refund(&from_here);
             return Err(SignInRefusal::Account);
         }
         Ok(())
     }
 
-    /// Counts a failed attempt for `account`.
-    pub fn failed(&self, account: &str) {
-        self.failures_by_account.allow(account);
+    /// The attempt admitted for `account` from `address` was right: its failure is given back.
+    pub fn succeeded(&self, address: &str, account: &str) {
+        self.failures.refund(&format!("{account}\n{address}"));
+        self.failures_by_account.refund(account);
     }
 
     /// Runs `work` (password hashing) on a blocking thread, one at a time; `Busy` when
     /// [`MAX_WAITING`] are already waiting.
     pub async fn hash<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, SignInRefusal> {
+        let place = Waiting(self.waiting.clone());
         if self.waiting.fetch_add(1, Ordering::AcqRel) >= MAX_WAITING {
-            self.waiting.fetch_sub(1, Ordering::AcqRel);
             return Err(SignInRefusal::Busy);
         }
         let permit = self.hashing.clone().acquire_owned().await;
-        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        drop(place);
         let Ok(permit) = permit else {
             return Err(SignInRefusal::Busy);
         };
@@ -84,14 +106,22 @@ mod tests {
 
     #[test]
     fn failures_lock_the_account_and_attempts_the_address() {
-        let guard = SignInGuard::new((3, 1), (2, 1));
+        let guard = SignInGuard::new((4, 1), (2, 1));
         assert_eq!(guard.admit("1.2.3.4", "ana@example.com"), Ok(()));
-        guard.failed("ana@example.com");
-        guard.failed("ana@example.com");
-        assert_eq!(guard.admit("1.2.3.4", "ana@example.com"), Err(SignInRefusal::Account));
+        assert_eq!(guard.admit("1.2.3.4", "ana@example.com"), Ok(()));
+        assert_eq!(
+            guard.admit("1.2.3.4", "ana@example.com"),
+            Err(SignInRefusal::Account),
+            "two failures taken in advance"
+        );
+        assert_eq!(
+            guard.admit("5.6.7.8", "ana@example.com"),
+            Ok(()),
+            "another address still may"
+        );
         assert_eq!(guard.admit("1.2.3.4", "bo@example.com"), Ok(()));
+        guard.succeeded("1.2.3.4", "bo@example.com");
         assert_eq!(guard.admit("1.2.3.4", "bo@example.com"), Err(SignInRefusal::Address));
-        assert_eq!(guard.admit("5.6.7.8", "bo@example.com"), Ok(()));
     }
 
     #[tokio::test]

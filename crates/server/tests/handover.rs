@@ -523,6 +523,15 @@ async fn cancel_and_timeout_leave_through_their_ports(db: Db) {
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(c.status().await, "follow_up", "its End node does not resolve");
+    let (status, body) = sam
+        .act(
+            Method::POST,
+            &format!("/api/v1/inbox/conversations/{}/resolve", c.id),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(c.status().await, "resolved", "the follow-up is done");
     let res = s
         .http
         .post(format!("{}/api/v1/conversations/{}/cancel", s.base, c.id))

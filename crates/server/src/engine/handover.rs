@@ -418,6 +418,14 @@ impl Turn {
                 self.step(core, tx, &event).await
             }
             AgentAction::Resolve => {
+                if self.state.status == Status::Ended && !self.state.resolved {
+                    // Ended for someone to follow up: now it is resolved.
+                    self.state.resolved = true;
+                    self.timeline(tx, "resolved", Some(&member.id), json!({})).await?;
+                    return self
+                        .emit(tx, "conversation.resolved", json!({ "by": member.name }))
+                        .await;
+                }
                 if self.state.status == Status::Ended {
                     return Err(TurnError::AlreadyResolved.into());
                 }

@@ -140,9 +140,9 @@ async fn login(
         .await
         .map_err(sign_in_refused)?;
     let Some(member) = member.filter(|_| ok) else {
-        state.sign_in.failed(&email);
         return Err(ApiError::unauthorized("wrong email or password"));
     };
+    state.sign_in.succeeded(&address, &email);
     let token = random_token(32);
     let csrf = random_token(24);
     store

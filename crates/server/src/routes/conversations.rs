@@ -24,6 +24,9 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use utoipa::ToSchema;
 
+/// Shortest client id of a start: it gives back the conversation's token, so it must not be
+/// guessable (a UUID has 32 hex digits).
+const MIN_START_CLIENT_ID: usize = 16;
 /// Longest client message id.
 const MAX_CLIENT_ID: usize = 100;
 /// Most messages one poll returns.
@@ -274,8 +277,11 @@ async fn start_conversation(
     }
     let (conversation_id, token) = match &req.client_id {
         Some(client_id) => {
-            if client_id.is_empty() || client_id.len() > MAX_CLIENT_ID {
-                return Err(ApiError::invalid_field("client_id", "1 to 100 characters"));
+            if client_id.len() < MIN_START_CLIENT_ID || client_id.len() > MAX_CLIENT_ID {
+                return Err(ApiError::invalid_field(
+                    "client_id",
+                    "a random id of 16 to 100 characters (a UUID): it gives back the conversation's token",
+                ));
             }
             let secret = state.core.settings.webhook_secret(&workspace.id).await?;
             let (id, token) = started_by(&secret, client_id)?;
@@ -485,6 +491,7 @@ async fn websocket(
     let after = q.after.unwrap_or(0).max(0);
     Ok(ws
         .max_message_size(CUSTOMER_WS_READ_MAX)
+        .max_frame_size(CUSTOMER_WS_READ_MAX)
         .read_buffer_size(WS_BUFFER)
         .write_buffer_size(0)
         .on_upgrade(move |socket| follow(state, conversation_id, after, socket)))
