@@ -319,10 +319,14 @@ pub fn step(phase: &Phase, action: &Action) -> Result<(Phase, Vec<Change>), Refu
     }
 }
 
-/// `agent` owns the conversation (nothing changes when they already do).
+/// `agent` owns the conversation in `team` (no change to record when they already own it).
 fn assign(phase: &Phase, team: Option<String>, agent: &str) -> (Phase, Vec<Change>) {
     if phase.owner() == Some(agent) {
-        return (phase.clone(), Vec::new());
+        let same = Phase::Assigned {
+            team,
+            agent: agent.to_string(),
+        };
+        return (same, Vec::new());
     }
     (
         Phase::Assigned {

@@ -905,6 +905,16 @@ async fn a_retried_start_starts_nothing(db: Db) {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
+    // Five at once with one id: one conversation, every answer names it.
+    let racing = futures_util::future::join_all((0..5).map(|_| start("start-3"))).await;
+    let mut ids = std::collections::BTreeSet::new();
+    for res in racing {
+        let res = res.unwrap();
+        assert!(matches!(res.status().as_u16(), 200 | 201), "{}", res.status());
+        let body: Value = res.json().await.unwrap();
+        ids.insert(body["conversation"]["id"].as_str().unwrap_or("").to_string());
+    }
+    assert_eq!(ids.len(), 1, "{ids:?}");
     let short = s
         .http
         .post(format!("{}/api/v1/widget/conversations", s.base))

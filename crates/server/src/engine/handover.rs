@@ -68,6 +68,14 @@ impl Turn {
                 Change::Closed { outcome } => self.closed(tx, outcome, by).await?,
             }
         }
+        // The row follows the machine's team (a transfer to the agent who already owns it may
+        // still move it to another team).
+        let team = next.team().map(str::to_string);
+        if let Some(h) = self.open.as_mut().filter(|h| next.is_open() && h.team != team) {
+            h.team = team;
+            let h = h.clone();
+            tx.update_handover(&h).await?;
+        }
         Ok(())
     }
 

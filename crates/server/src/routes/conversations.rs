@@ -292,11 +292,11 @@ async fn start_conversation(
         }
         None => (new_id("conv"), random_token(24)),
     };
-    let outcome = state
+    let submitted = state
         .engine
         .submit(TurnInput::Start(StartConversation {
             workspace_id: workspace.id.clone(),
-            conversation_id,
+            conversation_id: conversation_id.clone(),
             token_hash: hash_token(&token),
             channel,
             flow_id: flow.id.clone(),
@@ -305,7 +305,16 @@ async fn start_conversation(
             attributes,
             first_message: req.message,
         }))
-        .await?;
+        .await;
+    let outcome = match submitted {
+        Ok(outcome) => outcome,
+        // Two starts with one client_id at once: the other one's conversation is the answer.
+        Err(e) if req.client_id.is_some() => match first_answer(&state, &workspace.id, &conversation_id).await? {
+            Some(first) => return Ok((StatusCode::OK, Json(StartResponse { token, ..first })).into_response()),
+            None => return Err(e.into()),
+        },
+        Err(e) => return Err(e.into()),
+    };
     let body = StartResponse {
         conversation: ConversationView::from(&outcome.conversation),
         token,
