@@ -81,10 +81,14 @@ pub struct WorkspaceView {
 #[serde(deny_unknown_fields)]
 pub struct NewMemberRequest {
     pub email: String,
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// `owner`, `admin` or `agent`.
+    #[schema(pattern = "^(owner|admin|agent)$")]
     pub role: String,
-    /// At least 10 characters.
+    /// 12 to 200 characters, not one of the 30,000 most common passwords (nor one with digits
+    /// or symbols around it), not containing the email's name.
+    #[schema(min_length = 12, max_length = 200)]
     pub password: String,
 }
 

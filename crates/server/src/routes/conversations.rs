@@ -66,10 +66,13 @@ pub struct StartRequest {
     pub message: Option<String>,
     /// Where the customer is: `widget` (default), `api`, …
     #[serde(default)]
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,40}$")]
     pub channel: Option<String>,
-    /// Your id for this start (e.g. a UUID, 1 to 100 characters): a retry with the same id
-    /// answers `200` with the same conversation, token and first messages, and starts nothing.
+    /// A random id for this start (a UUID): a retry with the same id answers `200` with the
+    /// same conversation, token and first messages, and starts nothing. It gives back the
+    /// token: keep it as secret.
     #[serde(default)]
+    #[schema(min_length = 16, max_length = 100)]
     pub client_id: Option<String>,
 }
 
@@ -109,12 +112,15 @@ pub struct SendRequest {
     /// Your id for this message (e.g. a UUID): a retry with the same id is answered with the
     /// first answer and never makes a second turn.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 100)]
     pub client_id: Option<String>,
     /// What the customer typed.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 4000)]
     pub text: Option<String>,
     /// The id of a button the customer pressed.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 64)]
     pub button: Option<String>,
 }
 

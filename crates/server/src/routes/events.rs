@@ -40,6 +40,7 @@ pub fn routes() -> Router<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct NewSubscriptionRequest {
     /// Where events are POSTed: an http(s) URL.
+    #[schema(max_length = 2048, pattern = "^https?://")]
     pub url: String,
     /// Event types to receive (e.g. `conversation.queued`, `message.created`); `*` means all.
     pub event_types: Vec<String>,

@@ -32,11 +32,15 @@ pub fn routes() -> Router<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct ArticleRequest {
     /// e.g. `help`; Let AI Answer nodes may name the collections they answer from.
+    #[schema(min_length = 1, max_length = 100)]
     pub collection: String,
+    #[schema(min_length = 1, max_length = 300)]
     pub title: String,
     /// Shown with answers as the source.
     #[serde(default)]
     pub url: Option<String>,
+    /// At most 200 KiB.
+    #[schema(max_length = 204800)]
     pub markdown: String,
 }
 
