@@ -1,6 +1,7 @@
-//! Sign-in abuse: attempts are limited per client address and failed attempts per account,
-//! and password hashing (argon2, slow on purpose) runs one at a time on a blocking thread with
-//! a short queue, so a login flood cannot take the cores customers' turns need.
+//! Sign-in abuse: attempts are limited per client address, failed attempts per account and
+//! address (and, ten times looser, per account from anywhere), and password hashing (argon2,
+//! slow on purpose) runs one at a time on a blocking thread with a short queue, so a login
+//! flood cannot take the cores customers' turns need.
 
 use crate::ratelimit::RateLimiter;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -11,6 +11,24 @@ pub struct UnknownValue {
     pub value: String,
 }
 
+/// A type whose column is TEXT in both databases (sqlx reads it where it reads a string).
+macro_rules! stored_as_text {
+    ($name:ty) => {
+        impl<DB: sqlx::Database> sqlx::Type<DB> for $name
+        where
+            str: sqlx::Type<DB>,
+        {
+            fn type_info() -> DB::TypeInfo {
+                <str as sqlx::Type<DB>>::type_info()
+            }
+
+            fn compatible(ty: &DB::TypeInfo) -> bool {
+                <str as sqlx::Type<DB>>::compatible(ty)
+            }
+        }
+    };
+}
+
 /// An enum stored as TEXT: its names, `FromStr`, serde as the same names, and the conversions
 /// both drivers need (sqlx for PostgreSQL and the SQLite pool, rusqlite for SQLite
 /// transactions, [`Arg`] for statement parameters).
@@ -49,18 +67,7 @@ macro_rules! text_enum {
             }
         }
 
-        impl<DB: sqlx::Database> sqlx::Type<DB> for $name
-        where
-            str: sqlx::Type<DB>,
-        {
-            fn type_info() -> DB::TypeInfo {
-                <str as sqlx::Type<DB>>::type_info()
-            }
-
-            fn compatible(ty: &DB::TypeInfo) -> bool {
-                <str as sqlx::Type<DB>>::compatible(ty)
-            }
-        }
+        stored_as_text!($name);
 
         impl<'r, DB: sqlx::Database> sqlx::Decode<'r, DB> for $name
         where
@@ -216,18 +223,7 @@ impl MessagePayload {
     }
 }
 
-impl<DB: sqlx::Database> sqlx::Type<DB> for MessagePayload
-where
-    str: sqlx::Type<DB>,
-{
-    fn type_info() -> DB::TypeInfo {
-        <str as sqlx::Type<DB>>::type_info()
-    }
-
-    fn compatible(ty: &DB::TypeInfo) -> bool {
-        <str as sqlx::Type<DB>>::compatible(ty)
-    }
-}
+stored_as_text!(MessagePayload);
 
 impl<'r, DB: sqlx::Database> sqlx::Decode<'r, DB> for MessagePayload
 where

@@ -23,18 +23,14 @@ use axum::Router;
 use std::time::Instant;
 use tower_http::cors::{Any, CorsLayer};
 
-/// Largest body of customer endpoints.
-pub const CUSTOMER_BODY_LIMIT: usize = 64 * 1024;
-/// Largest body of member endpoints (flow documents).
-pub const MEMBER_BODY_LIMIT: usize = 2 * 1024 * 1024 + 4096;
-
 pub fn app(state: AppState) -> Router {
     // Customers authenticate with a bearer token, never cookies, so any origin may call these;
     // a workspace can still restrict which origins start conversations (allowed_origins).
     let cors = CorsLayer::new().allow_origin(Any).allow_methods(Any).allow_headers(Any);
     let customer = conversations::customer_routes()
         .merge(inbox::customer_routes())
-        .layer(DefaultBodyLimit::max(CUSTOMER_BODY_LIMIT))
+        // axum's own limit, set to what limits.rs already enforces per route.
+        .layer(DefaultBodyLimit::max(limits::BODY_LIMIT))
         .layer(cors);
     let member = Router::new()
         .merge(flows::routes())
@@ -44,7 +40,7 @@ pub fn app(state: AppState) -> Router {
         .merge(kb::routes())
         .merge(ai::routes())
         .merge(events::routes())
-        .layer(DefaultBodyLimit::max(MEMBER_BODY_LIMIT));
+        .layer(DefaultBodyLimit::max(limits::LARGE_BODY_LIMIT));
     Router::new()
         .merge(system::routes())
         .merge(web::routes())
