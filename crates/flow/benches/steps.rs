@@ -82,6 +82,7 @@ fn main() {
             variables: start_vars.clone(),
             message: None,
             event: None,
+            routed: false,
         },
         &world,
         &mut out,

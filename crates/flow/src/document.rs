@@ -216,15 +216,45 @@ pub struct Edge {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TriggerNode {
-    /// What starts the flow: a new conversation (default), a keyword, or an API event.
+    /// What starts the flow: a new conversation (default), its first message (`keyword`: a
+    /// keyword or an intent), or an API event. With several live flows, a new conversation
+    /// starts on the first flow, in the workspace's order, whose entry rules all hold.
     #[serde(default)]
     pub on: TriggerOn,
-    /// With `on: keyword`: the first customer message must contain one of these.
+    /// With `on: keyword`: the first customer message contains one of these.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub keywords: Vec<String>,
+    /// With `on: keyword`: the first customer message means one of these (example phrases,
+    /// judged by the workspace's intent classifier against the intents of every live flow).
+    /// A keyword or an intent is enough.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub intents: Vec<String>,
+    /// Entry rule: the page the widget is on matches one of these URL patterns (`*` matches
+    /// any run of characters), e.g. `https://shop.example/orders/*`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pages: Vec<String>,
+    /// Entry rule: the conversation comes through one of these channels (`widget`, `api`, …).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub channels: Vec<String>,
+    /// Entry rule: every condition holds on the contact (`contact.plan` equals `pro`, …) or the
+    /// conversation (`conversation.channel`, `conversation.page_url`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contact: Vec<Condition>,
     /// With `on: api_event`: the event name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
+}
+
+impl TriggerNode {
+    /// The first message decides whether this flow starts (keywords or intents).
+    pub fn needs_message(&self) -> bool {
+        self.on == TriggerOn::Keyword
+    }
+
+    /// The rules about who the customer is and where they are (page, channel, contact).
+    pub fn has_audience(&self) -> bool {
+        !self.pages.is_empty() || !self.channels.is_empty() || !self.contact.is_empty()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]

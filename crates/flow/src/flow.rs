@@ -274,6 +274,13 @@ fn node_patterns(kind: &NodeKind) -> Vec<(String, &str)> {
                 }
             }
         }
+        NodeKind::Trigger(t) => {
+            for (j, cond) in t.contact.iter().enumerate() {
+                if let (ConditionOp::Matches, Some(Value::String(p))) = (cond.op, &cond.value) {
+                    out.push((format!("contact[{j}].value"), p));
+                }
+            }
+        }
         NodeKind::AiAction(a) => {
             for (i, f) in a.fields.iter().enumerate() {
                 if let Some(p) = &f.pattern {
@@ -520,6 +527,84 @@ pub fn compile_pattern(source: &str) -> Result<Regex, String> {
         .map_err(|e| e.to_string().lines().last().unwrap_or("").trim().to_string())
 }
 
+/// Most entries in one entry-rule list of a trigger.
+const MAX_ENTRY_RULES: usize = 50;
+
+/// A trigger's entry rules: lists of a sensible size, channels that are channel names, and
+/// contact conditions on `contact.*` or `conversation.*` that can be judged at the start.
+fn check_entry_rules(t: &TriggerNode, report: &mut dyn FnMut(&str, String, &str)) {
+    let lists: [(&str, &[String], usize); 4] = [
+        ("keywords", &t.keywords, 200),
+        ("intents", &t.intents, 200),
+        ("pages", &t.pages, 500),
+        ("channels", &t.channels, 40),
+    ];
+    for (field, items, max_chars) in lists {
+        if items.len() > MAX_ENTRY_RULES {
+            report(
+                field,
+                format!(
+                    "The trigger lists {} {field}; at most {MAX_ENTRY_RULES} fit.",
+                    items.len()
+                ),
+                "",
+            );
+        }
+        for (k, item) in items.iter().enumerate() {
+            if item.trim().is_empty() || item.chars().count() > max_chars {
+                report(
+                    &format!("{field}[{k}]"),
+                    format!("An entry of the trigger's {field} is empty or longer than {max_chars} characters."),
+                    "",
+                );
+            }
+        }
+    }
+    if !t.intents.is_empty() && t.on != TriggerOn::Keyword {
+        report(
+            "intents",
+            "The trigger lists intents but does not start on the first message, so they are never judged.".into(),
+            "Set `on` to keyword (the first message), or remove the intents.",
+        );
+    }
+    for (k, channel) in t.channels.iter().enumerate() {
+        if !channel
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            report(
+                &format!("channels[{k}]"),
+                format!("`{channel}` is not a channel name (letters, digits, _ and -)."),
+                "",
+            );
+        }
+    }
+    for (k, c) in t.contact.iter().enumerate() {
+        let field = format!("contact[{k}]");
+        let variable = c.variable.as_deref().unwrap_or("");
+        if !(variable.starts_with("contact.") || variable.starts_with("conversation.")) || !is_valid_path(variable) {
+            report(
+                &format!("{field}.variable"),
+                format!("An entry rule tests `{variable}`; at the start only contact.* and conversation.* are known."),
+                "E.g. contact.plan, or conversation.page_url.",
+            );
+        }
+        if c.op == ConditionOp::BusinessHoursOpen {
+            report(
+                &format!("{field}.op"),
+                "Business hours are not an entry rule.".into(),
+                "Route on hours inside the flow, with a Branch node.",
+            );
+        } else if c.op.needs_value() && c.value.is_none() {
+            report(
+                &format!("{field}.value"),
+                format!("The entry rule on `{variable}` has no value to compare with."),
+                "",
+            );
+        }
+    }
+}
+
 /// Checks inside one node's settings that need no graph: names, limits, required fields.
 fn check_node_settings(node: &Node, i: usize, diags: &mut Vec<Diagnostic>) {
     let id = node.id.as_str();
@@ -573,14 +658,17 @@ fn check_node_settings(node: &Node, i: usize, diags: &mut Vec<Diagnostic>) {
     };
     match &node.kind {
         NodeKind::Trigger(t) => {
-            if t.on == TriggerOn::Keyword && t.keywords.is_empty() {
+            if t.on == TriggerOn::Keyword && t.keywords.is_empty() && t.intents.is_empty() {
                 diags.push(err(
                     "trigger_without_keywords",
                     "keywords",
-                    format!("The trigger `{id}` starts on a keyword but lists none."),
-                    "Add at least one keyword, or start on conversation_start.",
+                    format!("The trigger `{id}` starts on the first message but lists no keyword or intent."),
+                    "Add a keyword or an example phrase of the intent, or start on conversation_start.",
                 ));
             }
+            check_entry_rules(t, &mut |field, message, hint| {
+                diags.push(err("invalid_entry_rule", field, message, hint))
+            });
             if t.on == TriggerOn::ApiEvent && t.event.as_deref().unwrap_or("").is_empty() {
                 diags.push(err(
                     "trigger_without_event",

@@ -5,8 +5,10 @@
 //! the CLI and the simulator carry the effects out and feed their results back as events.
 
 pub mod ai;
+pub mod condition;
 pub mod diagnostic;
 pub mod document;
+pub mod entry;
 pub mod flow;
 pub mod handover;
 pub mod hours;

@@ -141,6 +141,10 @@ pub enum Event {
         message: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         event: Option<String>,
+        /// The server chose this flow by entry routing (its rules hold, or it is the
+        /// fallback): the trigger's rules are not checked again.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        routed: bool,
     },
     CustomerText {
         text: String,
@@ -493,7 +497,8 @@ impl Machine<'_> {
                 variables,
                 message,
                 event,
-            } => self.start(variables, message.as_deref(), event.as_deref()),
+                routed,
+            } => self.start(variables, message.as_deref(), event.as_deref(), *routed),
             Event::CustomerText { text } => self.customer_text(text),
             Event::ButtonPressed { option } => self.button(option),
             Event::AgentTookOver { agent } => self.took_over(agent),
@@ -514,7 +519,13 @@ impl Machine<'_> {
 
     // --- events --------------------------------------------------------------------------
 
-    fn start(&mut self, variables: &BTreeMap<String, Value>, message: Option<&str>, event: Option<&str>) -> Handled {
+    fn start(
+        &mut self,
+        variables: &BTreeMap<String, Value>,
+        message: Option<&str>,
+        event: Option<&str>,
+        routed: bool,
+    ) -> Handled {
         if self.state.status != Status::NotStarted {
             return Handled::Ignored("the conversation has already started");
         }
@@ -522,23 +533,18 @@ impl Machine<'_> {
             return Handled::Ignored("the flow has no trigger");
         };
         if let NodeKind::Trigger(t) = &self.flow.node(trigger).kind {
-            match t.on {
-                TriggerOn::ConversationStart => {}
-                TriggerOn::Keyword => {
-                    let text = matching::normalize(message.unwrap_or(""));
-                    let padded = format!(" {text} ");
-                    let hit = t.keywords.iter().any(|k| {
-                        let k = matching::normalize(k);
-                        !k.is_empty() && padded.contains(&format!(" {k} "))
-                    });
-                    if !hit {
-                        return Handled::Ignored("the first message has none of the trigger's keywords");
-                    }
+            if t.on == TriggerOn::ApiEvent {
+                if event != t.event.as_deref() {
+                    return Handled::Ignored("the API event is not the trigger's");
                 }
-                TriggerOn::ApiEvent => {
-                    if event != t.event.as_deref() {
-                        return Handled::Ignored("the API event is not the trigger's");
-                    }
+            } else if !routed {
+                let facts = crate::entry::Facts {
+                    vars: variables,
+                    message,
+                    intent: crate::entry::Intent::NotAsked,
+                };
+                if let Err(why) = crate::entry::admits(self.flow, &facts) {
+                    return Handled::Ignored(why);
                 }
             }
         }
@@ -1383,50 +1389,12 @@ impl Machine<'_> {
 
     fn condition(&self, c: &Condition) -> bool {
         let value = c.variable.as_deref().and_then(|v| self.state.vars.get(v));
-        let is_set = value.is_some_and(|v| match v {
-            Value::Null => false,
-            Value::String(s) => !s.trim().is_empty(),
-            _ => true,
-        });
-        let text = || value.map(crate::template::display_value).unwrap_or_default();
-        let expected_text = || match &c.value {
+        let expected = || match &c.value {
             Some(Value::String(s)) => self.render(s),
             Some(v) => crate::template::display_value(v),
             None => String::new(),
         };
-        match c.op {
-            ConditionOp::IsSet => is_set,
-            ConditionOp::IsNotSet => !is_set,
-            ConditionOp::Equals => eq_loose(&text(), &expected_text()),
-            ConditionOp::NotEquals => !eq_loose(&text(), &expected_text()),
-            ConditionOp::Contains => {
-                let needle = expected_text().to_lowercase();
-                !needle.is_empty() && text().to_lowercase().contains(&needle)
-            }
-            ConditionOp::Matches => match &c.value {
-                Some(Value::String(p)) => self.flow.regex(p).is_some_and(|re| re.is_match(&text())),
-                _ => false,
-            },
-            ConditionOp::GreaterThan | ConditionOp::LessThan => {
-                let left = value.and_then(matching::value_as_number);
-                let right = c.value.as_ref().and_then(matching::value_as_number);
-                match (left, right) {
-                    (Some(l), Some(r)) if c.op == ConditionOp::GreaterThan => l > r,
-                    (Some(l), Some(r)) => l < r,
-                    _ => false,
-                }
-            }
-            ConditionOp::InList => match &c.value {
-                Some(Value::Array(items)) => {
-                    let t = text();
-                    items
-                        .iter()
-                        .any(|item| eq_loose(&t, &crate::template::display_value(item)))
-                }
-                _ => false,
-            },
-            ConditionOp::BusinessHoursOpen => self.world.is_open(c.team.as_deref()),
-        }
+        crate::condition::holds(self.flow, c, value, &expected, &|team| self.world.is_open(team))
     }
 
     // --- helpers -------------------------------------------------------------------------
@@ -1538,14 +1506,6 @@ fn cut(text: &str) -> String {
 }
 
 /// Equal ignoring case and surrounding spaces; numbers compare by value ("3" = "3.0").
-fn eq_loose(a: &str, b: &str) -> bool {
-    let (a, b) = (a.trim(), b.trim());
-    if let (Ok(x), Ok(y)) = (a.parse::<f64>(), b.parse::<f64>()) {
-        return x == y;
-    }
-    a.to_lowercase() == b.to_lowercase()
-}
-
 fn default_error_text(kind: InputKind) -> &'static str {
     match kind {
         InputKind::Email => "That doesn't look like an email address. Could you check it and send it again?",

@@ -154,6 +154,7 @@ impl<'f> Simulator<'f> {
                 variables,
                 message,
                 event: None,
+                routed: false,
             },
             ex,
         )

@@ -257,6 +257,7 @@ impl Conversation {
             variables: BTreeMap::new(),
             message: None,
             event: None,
+            routed: false,
         };
         c.flow_step(&start);
         c

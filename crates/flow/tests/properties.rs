@@ -230,7 +230,7 @@ proptest! {
         let world = StaticWorld::default();
         let mut state = State::default();
         let mut out = Vec::new();
-        step_in_place(&flow, &mut state, &Event::Start { variables: Default::default(), message: Some("hi".into()), event: None }, &world, &mut out);
+        step_in_place(&flow, &mut state, &Event::Start { variables: Default::default(), message: Some("hi".into()), event: None, routed: false }, &world, &mut out);
         for event in &events {
             // Answer the awaited request when there is one, so generated runs go deep.
             let event = match (&state.wait, event) {

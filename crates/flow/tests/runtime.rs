@@ -210,6 +210,7 @@ fn stale_timer_and_unknown_events_are_ignored() {
             variables: Default::default(),
             message: None,
             event: None,
+            routed: false,
         },
         &world,
     );
@@ -244,6 +245,7 @@ fn loop_without_wait_stops_with_an_error() {
             variables: Default::default(),
             message: None,
             event: None,
+            routed: false,
         },
         &StaticWorld::default(),
     );

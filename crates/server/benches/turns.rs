@@ -3,7 +3,7 @@
 //! committed before it is answered. Figures go in docs/performance.md.
 
 use baton_server::clock::Clock;
-use baton_server::engine::{Core, CustomerContent, Engine, StartConversation, TurnInput};
+use baton_server::engine::{Core, CustomerContent, Engine, Routed, StartConversation, TurnInput};
 use baton_store::Store;
 use serde_json::json;
 use std::sync::Arc;
@@ -76,8 +76,13 @@ fn main() {
                     conversation_id: format!("conv_{i}"),
                     token_hash: format!("token_{i}"),
                     channel: "bench".into(),
-                    flow_id: "flow_bench".into(),
-                    flow_version: version,
+                    routed: Routed {
+                        flow_id: "flow_bench".into(),
+                        version,
+                        by: baton_flow::entry::Matched::Rules,
+                    },
+                    awaiting_message: false,
+                    page_url: None,
                     external_id: None,
                     attributes: Default::default(),
                     first_message: None,
@@ -98,6 +103,7 @@ fn main() {
                             conversation_id: format!("conv_{i}"),
                             client_id: Some(format!("m{t}")),
                             content: CustomerContent::Button(if t % 2 == 0 { "a".into() } else { "b".into() }),
+                            entry: None,
                         })
                         .await
                         .unwrap_or_else(|e| panic!("{e}"));

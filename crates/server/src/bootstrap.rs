@@ -55,6 +55,10 @@ pub async fn first_start(store: &Store, clock: &Clock) -> ApiResult<Option<First
     store
         .set_flow_live(&workspace.workspace_id, &flow_id, true, now)
         .await?;
+    // It takes what later flows' entry rules do not.
+    store
+        .set_routing(&workspace.workspace_id, std::slice::from_ref(&flow_id), Some(&flow_id))
+        .await?;
     // The demo flow hands over to `billing`; the owner is its first agent.
     let team_id = new_id("team");
     store

@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod passwords;
 pub mod ratelimit;
 pub mod routes;
+pub mod routing;
 pub mod settings;
 pub mod signin;
 pub mod state;
@@ -161,6 +162,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         sign_in: Arc::new(signin::SignInGuard::new(config.sign_in_limit, config.sign_in_failures)),
         connections: Arc::default(),
         checked_tokens: Arc::new(auth::CheckedTokens::new(auth::CHECKED_TOKENS_MAX)),
+        awaiting_entry: Arc::new(memo::Memo::new(auth::CHECKED_TOKENS_MAX)),
         trust_forwarded_for: config.trust_forwarded_for,
     };
     if state.core.store.dialect() == baton_store::Dialect::Sqlite {

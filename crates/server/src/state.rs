@@ -23,4 +23,7 @@ pub struct AppState {
     pub connections: Arc<Connections>,
     /// Conversation token hashes already checked against the store (`auth::CheckedTokens`).
     pub checked_tokens: Arc<Memo<String>>,
+    /// Conversations seen waiting for their first message to choose a flow (entry routing):
+    /// a message to one of them is routed before it is sent to the engine.
+    pub awaiting_entry: Arc<Memo<()>>,
 }

@@ -15,6 +15,8 @@ pub struct Workspace {
     #[serde(skip)]
     pub settings: String,
     pub created_at: i64,
+    /// The flow a new conversation starts on when no live flow's entry rules hold.
+    pub fallback_flow_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
@@ -95,7 +97,7 @@ impl Store {
 
     pub async fn workspace(&self, id: &str) -> Result<Option<Workspace>> {
         self.read_optional(
-            "SELECT id, name, widget_key, webhook_secret, settings, created_at FROM workspaces WHERE id = $1",
+            "SELECT id, name, widget_key, webhook_secret, settings, created_at, fallback_flow_id FROM workspaces WHERE id = $1",
             args![id],
         )
         .await
@@ -103,7 +105,7 @@ impl Store {
 
     pub async fn workspace_by_widget_key(&self, key: &str) -> Result<Option<Workspace>> {
         self.read_optional(
-            "SELECT id, name, widget_key, webhook_secret, settings, created_at FROM workspaces WHERE widget_key = $1",
+            "SELECT id, name, widget_key, webhook_secret, settings, created_at, fallback_flow_id FROM workspaces WHERE widget_key = $1",
             args![key],
         )
         .await
@@ -111,7 +113,7 @@ impl Store {
 
     pub async fn workspaces(&self) -> Result<Vec<Workspace>> {
         Ok(on_read!(self, pool => sqlx::query_as(
-            "SELECT id, name, widget_key, webhook_secret, settings, created_at FROM workspaces ORDER BY created_at, id")
+            "SELECT id, name, widget_key, webhook_secret, settings, created_at, fallback_flow_id FROM workspaces ORDER BY created_at, id")
             .fetch_all(pool).await?))
     }
 
@@ -214,7 +216,8 @@ sqlite_row!(Workspace {
     widget_key,
     webhook_secret,
     settings,
-    created_at
+    created_at,
+    fallback_flow_id
 });
 sqlite_row!(Session {
     token_hash,

@@ -189,6 +189,17 @@ impl Tx {
         self.optional(sql, args![id, client_id]).await
     }
 
+    /// Puts a conversation that waited for its first message on the flow entry routing chose
+    /// for it.
+    pub async fn set_conversation_flow(&mut self, id: &str, flow_id: &str, flow_version: i64) -> Result<()> {
+        self.execute(
+            "UPDATE conversations SET flow_id = $1, flow_version = $2 WHERE id = $3",
+            args![flow_id, flow_version, id],
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Writes what a turn changed (status, state, routing columns, last message number) and
     /// the messages it wrote: on PostgreSQL in one statement (one round trip).
     pub async fn write_turn(&mut self, c: &Conversation, messages: &[Message]) -> Result<()> {

@@ -17,6 +17,8 @@ pub struct FlowRow {
     pub require_tests: bool,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Where the flow comes in the workspace's entry routing (lower first).
+    pub entry_order: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
@@ -34,7 +36,7 @@ pub struct FlowVersion {
 impl Store {
     pub async fn create_flow(&self, id: &str, workspace_id: &str, name: &str, draft: &str, now: i64) -> Result<()> {
         on_pool!(self, pool => sqlx::query(
-            "INSERT INTO flows (id, workspace_id, name, draft, live, require_tests, created_at, updated_at) VALUES ($1, $2, $3, $4, FALSE, FALSE, $5, $5)")
+            "INSERT INTO flows (id, workspace_id, name, draft, live, require_tests, created_at, updated_at, entry_order) VALUES ($1, $2, $3, $4, FALSE, FALSE, $5, $5, (SELECT COALESCE(MAX(entry_order), -1) + 1 FROM flows WHERE workspace_id = $2))")
             .bind(id).bind(workspace_id).bind(name).bind(draft).bind(now)
             .execute(pool).await?.rows_affected());
         Ok(())
@@ -42,12 +44,12 @@ impl Store {
 
     /// A flow of the workspace (None for another workspace's flow).
     pub async fn flow(&self, workspace_id: &str, id: &str) -> Result<Option<FlowRow>> {
-        self.read_optional("SELECT id, workspace_id, name, draft, live, live_version, require_tests, created_at, updated_at FROM flows WHERE id = $1 AND workspace_id = $2", args![id, workspace_id]).await
+        self.read_optional("SELECT id, workspace_id, name, draft, live, live_version, require_tests, created_at, updated_at, entry_order FROM flows WHERE id = $1 AND workspace_id = $2", args![id, workspace_id]).await
     }
 
     pub async fn flows(&self, workspace_id: &str) -> Result<Vec<FlowRow>> {
         Ok(on_read!(self, pool => sqlx::query_as(
-            "SELECT id, workspace_id, name, draft, live, live_version, require_tests, created_at, updated_at FROM flows WHERE workspace_id = $1 ORDER BY created_at, id")
+            "SELECT id, workspace_id, name, draft, live, live_version, require_tests, created_at, updated_at, entry_order FROM flows WHERE workspace_id = $1 ORDER BY created_at, id")
             .bind(workspace_id).fetch_all(pool).await?))
     }
 
@@ -120,9 +122,52 @@ impl Store {
         self.read_optional("SELECT flow_id, version, document, note, published_by, published_at FROM flow_versions WHERE flow_id = $1 AND version = $2", args![flow_id, version]).await
     }
 
-    /// The live flows of a workspace that have a published version, newest first.
+    /// Sets the entry routing: the flows in `order` come first, in that order (the others keep
+    /// theirs, after them), and `fallback` takes what no flow's rules take. False when a flow
+    /// named is not the workspace's.
+    pub async fn set_routing(&self, workspace_id: &str, order: &[String], fallback: Option<&str>) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let listed = i64::try_from(order.len()).unwrap_or(i64::MAX);
+        tx.execute(
+            "UPDATE flows SET entry_order = entry_order + $1 WHERE workspace_id = $2",
+            args![listed, workspace_id],
+        )
+        .await?;
+        for (position, id) in order.iter().enumerate() {
+            let position = i64::try_from(position).unwrap_or(i64::MAX);
+            let n = tx
+                .execute(
+                    "UPDATE flows SET entry_order = $1 WHERE id = $2 AND workspace_id = $3",
+                    args![position, id.as_str(), workspace_id],
+                )
+                .await?;
+            if n == 0 {
+                return Ok(false);
+            }
+        }
+        if let Some(id) = fallback {
+            let owned = tx
+                .optional::<(String,)>(
+                    "SELECT id FROM flows WHERE id = $1 AND workspace_id = $2",
+                    args![id, workspace_id],
+                )
+                .await?;
+            if owned.is_none() {
+                return Ok(false);
+            }
+        }
+        tx.execute(
+            "UPDATE workspaces SET fallback_flow_id = $1 WHERE id = $2",
+            args![fallback, workspace_id],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// The live flows of a workspace that have a published version, in entry-routing order.
     pub async fn live_flows(&self, workspace_id: &str) -> Result<Vec<FlowRow>> {
-        self.read_all("SELECT id, workspace_id, name, draft, live, live_version, require_tests, created_at, updated_at FROM flows WHERE workspace_id = $1 AND live = TRUE AND live_version IS NOT NULL ORDER BY created_at, id", args![workspace_id]).await
+        self.read_all("SELECT id, workspace_id, name, draft, live, live_version, require_tests, created_at, updated_at, entry_order FROM flows WHERE workspace_id = $1 AND live = TRUE AND live_version IS NOT NULL ORDER BY entry_order, created_at, id", args![workspace_id]).await
     }
 }
 
@@ -135,7 +180,8 @@ sqlite_row!(FlowRow {
     live_version,
     require_tests,
     created_at,
-    updated_at
+    updated_at,
+    entry_order
 });
 sqlite_row!(FlowVersion {
     flow_id,

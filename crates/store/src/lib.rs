@@ -213,6 +213,7 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
     ("0004_kb", include_str!("../migrations/sqlite/0004_kb.sql")),
     ("0005_ai", include_str!("../migrations/sqlite/0005_ai.sql")),
     ("0006_hot_rows", include_str!("../migrations/sqlite/0006_hot_rows.sql")),
+    ("0007_routing", include_str!("../migrations/sqlite/0007_routing.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     ("0001_init", include_str!("../migrations/postgres/0001_init.sql")),
@@ -227,6 +228,7 @@ const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
         "0006_hot_rows",
         include_str!("../migrations/postgres/0006_hot_rows.sql"),
     ),
+    ("0007_routing", include_str!("../migrations/postgres/0007_routing.sql")),
 ];
 
 impl Store {

@@ -5,10 +5,11 @@ use super::caches::{Kept, Written};
 use super::error::JobError;
 use super::publish::Applied;
 use super::turn::Turn;
-use super::{Core, CustomerContent, StartConversation, TurnError, TurnInput, TurnOutcome};
+use super::{Core, CustomerContent, Routed, StartConversation, TurnError, TurnInput, TurnOutcome};
 use crate::metrics::METRICS;
+use baton_flow::entry::{self, Matched};
 use baton_flow::handover::Action;
-use baton_flow::runtime::{AiOutcome, Event};
+use baton_flow::runtime::{AiOutcome, Event, Status};
 use baton_store::{Contact, Conversation, ConversationStatus, Message, MessagePayload, Role, Tx};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -25,6 +26,7 @@ pub(super) async fn apply(core: &Core, tx: &mut Tx, input: &TurnInput) -> Result
             conversation_id,
             client_id,
             content,
+            entry,
         } => {
             let (conv, kept, retry) = lock(core, tx, conversation_id, client_id.as_deref()).await?;
             if let (true, Some(client_id)) = (retry, client_id) {
@@ -61,7 +63,18 @@ pub(super) async fn apply(core: &Core, tx: &mut Tx, input: &TurnInput) -> Result
             };
             turn.message(tx, Role::Customer, &text, payload, client_id.clone(), None)
                 .await?;
-            turn.step(core, tx, &event).await?;
+            if turn.state.status == Status::NotStarted {
+                // The first message of a conversation that waited for it: entry routing decided
+                // (or the flow it waited on, its fallback, starts).
+                let routed = entry.clone().unwrap_or_else(|| Routed {
+                    flow_id: turn.conv.flow_id.clone(),
+                    version: turn.conv.flow_version,
+                    by: Matched::Fallback,
+                });
+                start_routed(core, tx, &mut turn, &routed, &text).await?;
+            } else {
+                turn.step(core, tx, &event).await?;
+            }
             turn.finish(core, tx).await
         }
         TurnInput::EffectResult {
@@ -213,8 +226,8 @@ async fn apply_start(core: &Core, tx: &mut Tx, start: &StartConversation, now: i
         id: start.conversation_id.clone(),
         workspace_id: start.workspace_id.clone(),
         contact_id: contact.id.clone(),
-        flow_id: start.flow_id.clone(),
-        flow_version: start.flow_version,
+        flow_id: start.routed.flow_id.clone(),
+        flow_version: start.routed.version,
         token_hash: start.token_hash.clone(),
         channel: start.channel.clone(),
         status: ConversationStatus::Bot,
@@ -235,23 +248,58 @@ async fn apply_start(core: &Core, tx: &mut Tx, start: &StartConversation, now: i
     }
     variables.insert("contact.id".into(), Value::String(contact.id.clone()));
     variables.insert("conversation.id".into(), Value::String(conv.id.clone()));
-    variables.insert("conversation.channel".into(), Value::String(conv.channel.clone()));
+    variables.insert(entry::CHANNEL_VARIABLE.into(), Value::String(conv.channel.clone()));
+    if let Some(page) = &start.page_url {
+        variables.insert(entry::PAGE_URL_VARIABLE.into(), Value::String(page.clone()));
+    }
     let mut turn = Turn::begin(core, tx, conv, None, now).await?;
-    turn.timeline(
-        tx,
-        "started",
-        None,
-        json!({ "flow_id": start.flow_id, "version": start.flow_version }),
-    )
-    .await?;
+    let mut started = json!({ "flow_id": start.routed.flow_id, "version": start.routed.version });
+    if start.awaiting_message {
+        started["awaiting_first_message"] = json!(true);
+    } else {
+        started["routed_by"] = json!(start.routed.by.as_str());
+    }
+    turn.timeline(tx, "started", None, started).await?;
     if let Some(text) = &start.first_message {
         turn.message(tx, Role::Customer, text, None, None, None).await?;
     }
-    let event = Event::Start {
-        variables,
-        message: start.first_message.clone(),
-        event: None,
-    };
-    turn.step(core, tx, &event).await?;
+    if start.awaiting_message {
+        // The flow starts with the first message; until then the conversation keeps what it
+        // knows (contact, channel, page) for the start.
+        turn.state.vars = variables;
+    } else {
+        let event = Event::Start {
+            variables,
+            message: start.first_message.clone(),
+            event: None,
+            routed: true,
+        };
+        turn.step(core, tx, &event).await?;
+    }
     turn.finish(core, tx).await
+}
+
+/// Starts the flow entry routing chose for a conversation that waited for its first message.
+async fn start_routed(core: &Core, tx: &mut Tx, turn: &mut Turn, routed: &Routed, text: &str) -> Result<(), JobError> {
+    if routed.flow_id != turn.conv.flow_id || routed.version != turn.conv.flow_version {
+        turn.flow = core.flows.get(&routed.flow_id, routed.version).await?;
+        turn.conv.flow_id = routed.flow_id.clone();
+        turn.conv.flow_version = routed.version;
+        tx.set_conversation_flow(&turn.conv.id, &routed.flow_id, routed.version)
+            .await?;
+    }
+    turn.timeline(
+        tx,
+        "routed",
+        None,
+        json!({ "flow_id": routed.flow_id, "version": routed.version, "routed_by": routed.by.as_str() }),
+    )
+    .await?;
+    let event = Event::Start {
+        variables: std::mem::take(&mut turn.state.vars),
+        message: Some(text.to_string()),
+        event: None,
+        routed: true,
+    };
+    turn.step(core, tx, &event).await
 }

@@ -52,6 +52,9 @@ pub enum TurnInput {
         conversation_id: String,
         client_id: Option<String>,
         content: CustomerContent,
+        /// For a conversation that waits for its first message: the flow entry routing chose
+        /// (None: the flow it waits on, its fallback).
+        entry: Option<Routed>,
     },
     /// The result of an outbox effect (webhook call, AI request), with the webhook attempts
     /// it took (logged in the same commit).
@@ -128,12 +131,25 @@ pub struct StartConversation {
     pub conversation_id: String,
     pub token_hash: String,
     pub channel: String,
-    pub flow_id: String,
-    pub flow_version: i64,
+    /// The flow it starts on (or, waiting for its first message, the fallback).
+    pub routed: Routed,
+    /// A flow that comes first in entry routing decides on the first message: the flow does
+    /// not start until it comes.
+    pub awaiting_message: bool,
+    /// The page the widget was on (`conversation.page_url`).
+    pub page_url: Option<String>,
     /// An existing contact (by the workspace's external id) is reused and its attributes merged.
     pub external_id: Option<String>,
     pub attributes: Map<String, Value>,
     pub first_message: Option<String>,
+}
+
+/// The flow a conversation starts on, and why (entry routing, `crate::routing`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Routed {
+    pub flow_id: String,
+    pub version: i64,
+    pub by: baton_flow::entry::Matched,
 }
 
 /// What a turn did.

@@ -2,11 +2,12 @@
 //! client id), read replies by polling or over a WebSocket.
 
 use crate::auth::{customer_conversation, customer_conversation_id, Caller, Role};
-use crate::engine::{CustomerContent, StartConversation, TurnInput, TurnOutcome};
+use crate::engine::{CustomerContent, Routed, StartConversation, TurnInput, TurnOutcome};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{hash_token, new_id, random_token};
 use crate::json::ApiJson;
 use crate::metrics::METRICS;
+use crate::routing::{Entry, LiveFlows};
 use crate::state::AppState;
 pub use crate::views::{ConversationView, MessageView};
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
@@ -20,6 +21,7 @@ use baton_store::{Message, WebhookDelivery};
 use futures_util::{SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use utoipa::ToSchema;
@@ -34,6 +36,8 @@ const MAX_PAGE: i64 = 200;
 /// Most contact attributes sent at start, and their total size.
 const MAX_ATTRIBUTES: usize = 50;
 const MAX_ATTRIBUTES_BYTES: usize = 16 * 1024;
+/// Longest page URL a start may name.
+const MAX_PAGE_URL_CHARS: usize = 2000;
 
 pub fn customer_routes() -> Router<AppState> {
     Router::new()
@@ -58,9 +62,15 @@ pub struct StartRequest {
     /// Who the customer is; attributes are kept on the contact across conversations.
     #[serde(default)]
     pub contact: Option<ContactInput>,
-    /// A live flow of the workspace (default: the workspace's oldest live flow).
+    /// A live flow of the workspace to start on. Without it, entry routing chooses: the first
+    /// live flow, in the workspace's order, whose entry rules hold, else the fallback flow.
     #[serde(default)]
     pub flow_id: Option<String>,
+    /// The page the customer is on (the widget sends it): entry rules on pages read it, and
+    /// flows read it as `conversation.page_url`.
+    #[serde(default)]
+    #[schema(min_length = 1, max_length = 2000)]
+    pub page_url: Option<String>,
     /// The customer's first message, if they wrote one before the conversation started.
     #[serde(default)]
     pub message: Option<String>,
@@ -215,27 +225,6 @@ async fn start_conversation(
             )));
         }
     }
-    let flow = match &req.flow_id {
-        Some(id) => store
-            .flow(&workspace.id, id)
-            .await?
-            .filter(|f| f.live && f.live_version.is_some())
-            .ok_or_else(|| ApiError::not_found("live flow").field("flow_id"))?,
-        None => store
-            .live_flows(&workspace.id)
-            .await?
-            .into_iter()
-            .next()
-            .ok_or_else(|| {
-                ApiError::conflict(
-                    "no_live_flow",
-                    "the workspace has no live flow: publish one and switch it on",
-                )
-            })?,
-    };
-    let version = flow
-        .live_version
-        .ok_or_else(|| ApiError::conflict("no_live_flow", "the flow has no published version"))?;
     let mut attributes = Map::new();
     let mut external_id = None;
     if let Some(c) = req.contact {
@@ -272,6 +261,14 @@ async fn start_conversation(
     if let Some(m) = &req.message {
         check_text("message", m)?;
     }
+    if let Some(page) = &req.page_url {
+        if page.is_empty() || page.chars().count() > MAX_PAGE_URL_CHARS || page.chars().any(char::is_control) {
+            return Err(ApiError::invalid_field(
+                "page_url",
+                format!("the page's URL: 1 to {MAX_PAGE_URL_CHARS} characters, no control characters"),
+            ));
+        }
+    }
     let channel = req.channel.unwrap_or_else(|| "widget".into());
     if channel.is_empty()
         || channel.len() > 40
@@ -298,6 +295,17 @@ async fn start_conversation(
         }
         None => (new_id("conv"), random_token(24)),
     };
+    let (routed, awaiting_message) = entry_flow(
+        &state,
+        &workspace,
+        req.flow_id.as_deref(),
+        &channel,
+        req.page_url.as_deref(),
+        external_id.as_deref(),
+        &attributes,
+        req.message.as_deref(),
+    )
+    .await?;
     let submitted = state
         .engine
         .submit(TurnInput::Start(StartConversation {
@@ -305,8 +313,9 @@ async fn start_conversation(
             conversation_id: conversation_id.clone(),
             token_hash: hash_token(&token),
             channel,
-            flow_id: flow.id.clone(),
-            flow_version: version,
+            routed,
+            awaiting_message,
+            page_url: req.page_url,
             external_id,
             attributes,
             first_message: req.message,
@@ -321,12 +330,77 @@ async fn start_conversation(
         },
         Err(e) => return Err(e.into()),
     };
+    if awaiting_message {
+        state.awaiting_entry.insert(conversation_id.clone(), ());
+    }
     let body = StartResponse {
         conversation: ConversationView::from(&outcome.conversation),
         token,
         messages: outcome.messages.iter().map(MessageView::from_message).collect(),
     };
     Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// The flow a new conversation starts on: the one the request names, or the one entry routing
+/// chooses across the live flows (and whether it waits for the first message to choose).
+#[allow(clippy::too_many_arguments)]
+async fn entry_flow(
+    state: &AppState,
+    workspace: &baton_store::Workspace,
+    flow_id: Option<&str>,
+    channel: &str,
+    page_url: Option<&str>,
+    external_id: Option<&str>,
+    attributes: &Map<String, Value>,
+    message: Option<&str>,
+) -> ApiResult<(Routed, bool)> {
+    let store = &state.core.store;
+    if let Some(id) = flow_id {
+        let flow = store
+            .flow(&workspace.id, id)
+            .await?
+            .filter(|f| f.live)
+            .ok_or_else(|| ApiError::not_found("live flow").field("flow_id"))?;
+        let version = flow
+            .live_version
+            .ok_or_else(|| ApiError::not_found("live flow").field("flow_id"))?;
+        let routed = Routed {
+            flow_id: flow.id,
+            version,
+            by: baton_flow::entry::Matched::Rules,
+        };
+        return Ok((routed, false));
+    }
+    // What the rules read: the contact as it will be (stored attributes, then the request's),
+    // the channel and the page.
+    let mut vars = BTreeMap::new();
+    if let Some(ext) = external_id {
+        if let Some(contact) = store.contact_by_external_id(&workspace.id, ext).await? {
+            let stored: Map<String, Value> = serde_json::from_str(&contact.attributes).unwrap_or_default();
+            for (k, v) in stored {
+                vars.insert(format!("contact.{k}"), v);
+            }
+        }
+    }
+    for (k, v) in attributes {
+        vars.insert(format!("contact.{k}"), v.clone());
+    }
+    vars.insert(
+        baton_flow::entry::CHANNEL_VARIABLE.into(),
+        Value::String(channel.into()),
+    );
+    if let Some(page) = page_url {
+        vars.insert(baton_flow::entry::PAGE_URL_VARIABLE.into(), Value::String(page.into()));
+    }
+    let live = LiveFlows::load(&state.core, &workspace.id, workspace.fallback_flow_id.clone()).await?;
+    match live.route(&state.core, &workspace.id, &vars, message).await {
+        Some(Entry::Start(routed)) => Ok((routed, false)),
+        Some(Entry::AwaitMessage(fallback)) => Ok((fallback, true)),
+        None => Err(ApiError::conflict(
+            "no_live_flow",
+            "the workspace has no live flow: publish one and switch it on",
+        )),
+    }
 }
 
 /// The conversation id and token of a start with the customer's `client_id`: derived from it
@@ -447,15 +521,27 @@ async fn send(state: &AppState, conversation_id: &str, req: SendRequest) -> ApiR
             ))
         }
     };
-    state
+    let awaiting = state.awaiting_entry.with(conversation_id, |_| ()).is_some();
+    let entry = match &content {
+        CustomerContent::Text(text) if awaiting => {
+            crate::routing::first_message_entry(&state.core, conversation_id, text).await?
+        }
+        _ => None,
+    };
+    let outcome = state
         .engine
         .submit(TurnInput::Customer {
             conversation_id: conversation_id.to_string(),
             client_id: req.client_id,
             content,
+            entry,
         })
         .await
-        .map_err(ApiError::from)
+        .map_err(ApiError::from)?;
+    if awaiting {
+        state.awaiting_entry.take(conversation_id);
+    }
+    Ok(outcome)
 }
 
 /// Messages after a sequence number (polling).

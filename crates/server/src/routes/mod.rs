@@ -9,6 +9,7 @@ pub mod flows;
 pub mod inbox;
 pub mod kb;
 pub mod limits;
+pub mod routing;
 pub mod system;
 pub mod web;
 
@@ -34,6 +35,7 @@ pub fn app(state: AppState) -> Router {
         .layer(cors);
     let member = Router::new()
         .merge(flows::routes())
+        .merge(routing::routes())
         .merge(accounts::routes())
         .merge(conversations::member_routes())
         .merge(inbox::routes())

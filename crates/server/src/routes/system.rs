@@ -48,6 +48,8 @@ pub fn routes() -> Router<AppState> {
         crate::routes::flows::export,
         crate::routes::flows::simulate,
         crate::routes::flows::run_tests,
+        crate::routes::routing::routing,
+        crate::routes::routing::update_routing,
         crate::routes::accounts::login,
         crate::routes::accounts::logout,
         crate::routes::accounts::me,
