@@ -108,6 +108,13 @@ export interface FlowSummary {
   updated_at: number;
 }
 
+/** The workspace's entry routing (GET/PUT /api/v1/flows/routing). */
+export interface Routing {
+  flows: Array<{ id: string; name: string; live: boolean; live_version: number | null; rules: string }>;
+  fallback_flow_id: string | null;
+  findings: Array<{ code: string; flow: string; by: string | null; message: string }>;
+}
+
 export interface FlowDetail extends FlowSummary {
   draft: FlowDocument;
   diagnostics: Diagnostic[];
@@ -142,6 +149,9 @@ export const api = {
   },
   me: () => request<{ workspace_id: string; member: Member | null }>('GET', '/api/v1/me'),
   flows: () => request<FlowSummary[]>('GET', '/api/v1/flows'),
+  routing: () => request<Routing>('GET', '/api/v1/flows/routing'),
+  setRouting: (order: string[], fallbackFlowId: string | null) =>
+    request<Routing>('PUT', '/api/v1/flows/routing', { order, fallback_flow_id: fallbackFlowId }),
   flow: (id: string) => request<FlowDetail>('GET', `/api/v1/flows/${encodeURIComponent(id)}`),
   createFlow: (document: FlowDocument) => request<FlowDetail>('POST', '/api/v1/flows', { document }),
   importFlow: (document: unknown) => request<FlowDetail>('POST', '/api/v1/flows/import', { document }),

@@ -317,6 +317,22 @@ pub fn findings(candidates: &[Candidate<'_>], fallback: Option<&str>) -> Vec<Rou
         }
     }
     let has_fallback = fallback.is_some_and(|id| candidates.iter().any(|c| c.id == id));
+    // A flow that takes every conversation leaves nothing for the fallback.
+    if let (true, Some(fallback)) = (has_fallback, fallback) {
+        let takes_all = startable.iter().find(|(_, t)| !t.needs_message() && !t.has_audience());
+        let fallback_name = candidates.iter().find(|c| c.id == fallback).map(|c| c.flow.name());
+        if let (Some((by, _)), Some(fallback_name)) = (takes_all, fallback_name) {
+            out.push(RoutingFinding {
+                code: "entry_shadowed",
+                flow: fallback.to_string(),
+                by: Some(by.id.to_string()),
+                message: format!(
+                    "“{fallback_name}”, the fallback, never starts: “{}” has no entry rules and takes every conversation first.",
+                    by.flow.name()
+                ),
+            });
+        }
+    }
     if !has_fallback && candidates.len() > 1 {
         if let Some((i, _)) = fallback_index(candidates, None) {
             out.push(RoutingFinding {

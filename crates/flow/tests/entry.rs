@@ -283,6 +283,11 @@ fn a_flow_with_no_rules_before_others_shadows_them_and_shared_keywords_are_named
         list(&[("general", &general), ("refunds", &refunds)], Some("general")),
         []
     );
+    // A flow with no rules leaves nothing for the fallback.
+    assert_eq!(
+        list(&[("general", &general), ("refunds", &refunds)], Some("refunds")),
+        [("entry_shadowed", "refunds".to_string(), Some("general".to_string()))]
+    );
     assert_eq!(
         list(
             &[

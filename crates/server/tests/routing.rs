@@ -275,3 +275,37 @@ async fn the_routing_endpoint_orders_flows_names_the_fallback_and_reports_shadow
     let body = start(&s, json!({"message": "good morning"})).await;
     assert_eq!(body["conversation"]["flow_id"], demo.as_str());
 }
+
+/// An intent rule asks the workspace's classifier (here the offline one) which flow's intent
+/// the first message means; a message that means none of them goes to the fallback.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn intent_rules_ask_the_classifier() {
+    let Some(s) = TestServer::start(Db::Sqlite).await else {
+        return;
+    };
+    let cancel = s
+        .publish_flow(desk(
+            "Cancel an order",
+            "Cancellation desk here.",
+            json!({"on": "keyword", "intents": ["cancel my order", "I don't want the order anymore, stop it"]}),
+        ))
+        .await;
+    let address = s
+        .publish_flow(desk(
+            "Change address",
+            "Address desk here.",
+            json!({"on": "keyword", "intents": ["change my delivery address", "ship it to another address"]}),
+        ))
+        .await;
+    let general = s.publish_flow(desk("General", "General desk here.", json!({}))).await;
+    demo_off(&s).await;
+    set_routing(&s, &[&cancel, &address], Some(&general)).await;
+    for (message, expected) in [
+        ("pls cancel the order i placed yesterday", "Cancellation desk here."),
+        ("can you ship my order to a different address", "Address desk here."),
+        ("what are your opening hours", "General desk here."),
+    ] {
+        let body = start(&s, json!({"message": message})).await;
+        assert_eq!(texts(&body["messages"])[0], expected, "{message}");
+    }
+}

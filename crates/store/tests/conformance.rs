@@ -55,6 +55,7 @@ conformance! {
     case_handover => sqlite_handover, postgres_handover;
     case_outbox_and_timers => sqlite_outbox_and_timers, postgres_outbox_and_timers;
     case_flows => sqlite_flows, postgres_flows;
+    case_entry_routing => sqlite_entry_routing, postgres_entry_routing;
     case_knowledge_base => sqlite_knowledge_base, postgres_knowledge_base;
     case_events => sqlite_events, postgres_events;
     case_unicode_and_large_text => sqlite_unicode_and_large_text, postgres_unicode_and_large_text;
@@ -273,6 +274,7 @@ async fn case_workspaces_and_members(store: &Store) {
         webhook_secret: "secret-a".into(),
         settings: settings.into(),
         created_at: T0 + 1,
+        fallback_flow_id: None,
     };
     assert_eq!(
         store.workspace("ws_a").await.expect("read ws_a"),
@@ -1694,6 +1696,7 @@ async fn case_flows(store: &Store) {
         require_tests: false,
         created_at: T0,
         updated_at: T0,
+        entry_order: 0,
     };
     assert_eq!(store.flow("ws", "flow_1").await.expect("flow"), Some(row.clone()));
     assert_eq!(
@@ -2301,4 +2304,78 @@ async fn case_unicode_and_large_text(store: &Store) {
 /// A slice of `text` that starts and ends on character boundaries, chosen by `n`.
 fn piece_of(text: &str, n: i64) -> String {
     text.chars().skip((n as usize * 37) % 500).take(40).collect()
+}
+
+/// Entry routing: new flows come last; an order puts the flows named first and keeps the rest
+/// after them; the fallback is kept on the workspace; a flow of another workspace is refused.
+async fn case_entry_routing(store: &Store) {
+    seed_workspace(store, "ws").await;
+    seed_workspace(store, "ws_other").await;
+    for (i, id) in ["flow_a", "flow_b", "flow_c"].into_iter().enumerate() {
+        store
+            .create_flow(id, "ws", id, "{}", T0 + i64::try_from(i).expect("small"))
+            .await
+            .expect("create flow");
+        store
+            .publish_flow("ws", id, "{}", None, None, T0 + 10)
+            .await
+            .expect("publish");
+        store.set_flow_live("ws", id, true, T0 + 11).await.expect("live");
+    }
+    store
+        .create_flow("flow_x", "ws_other", "x", "{}", T0)
+        .await
+        .expect("create other flow");
+    let live_ids = |rows: Vec<FlowRow>| rows.into_iter().map(|f| f.id).collect::<Vec<_>>();
+    let orders = |rows: Vec<FlowRow>| rows.into_iter().map(|f| f.entry_order).collect::<Vec<_>>();
+    assert_eq!(
+        live_ids(store.live_flows("ws").await.expect("live")),
+        ["flow_a", "flow_b", "flow_c"]
+    );
+    assert_eq!(
+        orders(store.flows("ws").await.expect("flows")),
+        [0, 1, 2],
+        "new flows come last"
+    );
+
+    assert!(store
+        .set_routing("ws", &["flow_c".to_string(), "flow_a".to_string()], Some("flow_b"))
+        .await
+        .expect("set routing"));
+    assert_eq!(
+        live_ids(store.live_flows("ws").await.expect("live")),
+        ["flow_c", "flow_a", "flow_b"]
+    );
+    let ws = store.workspace("ws").await.expect("workspace").expect("exists");
+    assert_eq!(ws.fallback_flow_id.as_deref(), Some("flow_b"));
+
+    // The next flow comes after all of them.
+    store
+        .create_flow("flow_d", "ws", "d", "{}", T0 + 20)
+        .await
+        .expect("create flow d");
+    let all = store.flows("ws").await.expect("flows");
+    let d = all.iter().find(|f| f.id == "flow_d").expect("flow d");
+    assert!(
+        all.iter().all(|f| f.id == "flow_d" || f.entry_order < d.entry_order),
+        "{all:?}"
+    );
+
+    // Another workspace's flow is refused, and nothing changes.
+    assert!(!store
+        .set_routing("ws", &["flow_x".to_string()], None)
+        .await
+        .expect("refused"));
+    assert!(!store.set_routing("ws", &[], Some("flow_x")).await.expect("refused"));
+    assert_eq!(
+        live_ids(store.live_flows("ws").await.expect("live")),
+        ["flow_c", "flow_a", "flow_b"]
+    );
+    let ws = store.workspace("ws").await.expect("workspace").expect("exists");
+    assert_eq!(ws.fallback_flow_id.as_deref(), Some("flow_b"));
+
+    // No fallback.
+    assert!(store.set_routing("ws", &[], None).await.expect("clear"));
+    let ws = store.workspace("ws").await.expect("workspace").expect("exists");
+    assert_eq!(ws.fallback_flow_id, None);
 }

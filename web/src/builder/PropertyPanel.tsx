@@ -165,8 +165,13 @@ interface TypeProps {
   doc: FlowDocument;
 }
 
-function TriggerForm({ node, set }: TypeProps) {
+/** Variables an entry rule can test: what is known when a conversation starts. */
+const ENTRY_VARIABLE = /^(contact|conversation)\.[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
+
+function TriggerForm({ node, set, onChange }: TypeProps) {
   const on = str(node.on) || 'conversation_start';
+  const contact = arr<Condition>(node.contact);
+  const firstMessage = on === 'keyword';
   return (
     <>
       <SelectField
@@ -174,12 +179,12 @@ function TriggerForm({ node, set }: TypeProps) {
         value={on}
         options={[
           ['conversation_start', 'A new conversation'],
-          ['keyword', 'A keyword in the first message'],
+          ['keyword', 'The first message (keywords or intents)'],
           ['api_event', 'An API event'],
         ]}
         onChange={(v) => set('on', v === 'conversation_start' && node.on === undefined ? undefined : v)}
       />
-      {on === 'keyword' && (
+      {firstMessage && (
         <ListField
           label="Keywords"
           value={strList(node.keywords)}
@@ -188,7 +193,18 @@ function TriggerForm({ node, set }: TypeProps) {
           hint="One per line; whole words, case and punctuation don’t matter."
         />
       )}
-      {on === 'keyword' && strList(node.keywords).length === 0 && <div className="field-error">Add at least one keyword.</div>}
+      {firstMessage && (
+        <ListField
+          label="Intents"
+          value={strList(node.intents)}
+          onChange={(v) => set('intents', v.length ? v : undefined)}
+          placeholder={'cancel my order\nI don’t want it anymore'}
+          hint="Example phrases, one per line: the AI picks the flow whose intent the first message means. A keyword or an intent is enough."
+        />
+      )}
+      {firstMessage && strList(node.keywords).length === 0 && strList(node.intents).length === 0 && (
+        <div className="field-error">Add a keyword or an intent.</div>
+      )}
       {on === 'api_event' && (
         <TextField
           label="Event name"
@@ -197,8 +213,87 @@ function TriggerForm({ node, set }: TypeProps) {
           validate={(v) => (v.trim() === '' ? 'Name the API event that starts the flow.' : null)}
         />
       )}
+      {on !== 'api_event' && (
+        <fieldset className="entry-rules" aria-label="Entry rules">
+          <legend>Only when</legend>
+          <p className="field-hint">
+            With several live flows, a new conversation starts on the first flow (in the order on the Flows page) whose rules all
+            hold; the fallback flow takes the rest.
+          </p>
+          <ListField
+            label="The page is"
+            value={strList(node.pages)}
+            onChange={(v) => set('pages', v.length ? v : undefined)}
+            placeholder={'https://shop.example/orders/*'}
+            hint="URL patterns, one per line; * matches anything. Empty: any page."
+          />
+          <ListField
+            label="The channel is"
+            value={strList(node.channels)}
+            onChange={(v) => set('channels', v.length ? v : undefined)}
+            placeholder={'widget\napi'}
+            hint="One per line. Empty: any channel."
+            validateItem={(c) => (/^[A-Za-z0-9_-]{1,40}$/.test(c) ? null : `“${c}” is not a channel name (letters, digits, _ and -).`)}
+          />
+          <ListEditor
+            title="The contact"
+            items={contact}
+            addLabel="+ Add contact rule"
+            make={() => ({ variable: 'contact.plan', op: 'equals', value: '' })}
+            onChange={(items) => onChange(withSetting(node, 'contact', items.length ? items : undefined), { group: `${node.id}.contact` })}
+            render={(c, update) => <EntryConditionEditor cond={c} update={update} />}
+          />
+        </fieldset>
+      )}
     </>
   );
+}
+
+/** A contact rule of a trigger: like a Branch condition, on what is known at the start. */
+function EntryConditionEditor({ cond, update }: { cond: Condition; update: (c: Condition) => void }) {
+  const op = cond.op;
+  const needsValue = !['is_set', 'is_not_set'].includes(op);
+  return (
+    <div className="condition">
+      <TextField
+        label="Attribute"
+        value={cond.variable ?? ''}
+        onChange={(v) => update({ ...cond, variable: v })}
+        placeholder="contact.plan"
+        validate={(v) => (ENTRY_VARIABLE.test(v) ? null : 'contact.<name> or conversation.<name>: what is known when the conversation starts.')}
+      />
+      <SelectField
+        label="Test"
+        value={op}
+        options={ENTRY_OPS}
+        onChange={(next) => {
+          const c: Condition = { ...cond, op: next };
+          if (!needsValueOf(next)) delete c.value;
+          else if (next === 'in_list') c.value = Array.isArray(cond.value) ? cond.value : [];
+          else if (next === 'greater_than' || next === 'less_than') c.value = typeof cond.value === 'number' ? cond.value : 0;
+          else if (typeof cond.value !== 'string') c.value = '';
+          update(c);
+        }}
+      />
+      {needsValue && op === 'in_list' && (
+        <ListField label="Values" value={Array.isArray(cond.value) ? cond.value.map(String) : []} onChange={(v) => update({ ...cond, value: v })} />
+      )}
+      {needsValue && (op === 'greater_than' || op === 'less_than') && (
+        <NumberField label="Value" integer={false} value={typeof cond.value === 'number' ? cond.value : undefined} onChange={(v) => update({ ...cond, value: v ?? 0 })} />
+      )}
+      {needsValue && !['in_list', 'greater_than', 'less_than'].includes(op) && (
+        <TextField
+          label={op === 'matches' ? 'Pattern' : 'Value'}
+          value={typeof cond.value === 'string' ? cond.value : cond.value === undefined ? '' : String(cond.value)}
+          onChange={(v) => update({ ...cond, value: v })}
+        />
+      )}
+    </div>
+  );
+}
+
+function needsValueOf(op: string): boolean {
+  return !['is_set', 'is_not_set', 'business_hours_open'].includes(op);
 }
 
 function MessageForm({ node, set, variables }: TypeProps) {
@@ -384,6 +479,8 @@ const OPS: Array<[string, string]> = [
   ['in_list', 'is one of'],
   ['business_hours_open', 'business hours are open'],
 ];
+/** Entry rules are judged when a conversation starts: business hours are for a Branch node. */
+const ENTRY_OPS = OPS.filter(([op]) => op !== 'business_hours_open');
 
 function ConditionEditor({ cond, update, variables }: { cond: Condition; update: (c: Condition) => void; variables: KnownVariable[] }) {
   const listId = useId();

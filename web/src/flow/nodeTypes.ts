@@ -123,9 +123,16 @@ export function summaryLines(node: FlowNode): Array<[string, string]> {
   switch (node.type) {
     case 'trigger': {
       const on = str(node.on) ?? 'conversation_start';
-      if (on === 'keyword') add('On keyword', list(node.keywords).map(String).join(', ') || '(none)');
-      else if (on === 'api_event') add('On API event', str(node.event) ?? '(none)');
+      if (on === 'keyword') {
+        const said = [...list(node.keywords).map(String), ...list(node.intents).map((i) => `“${String(i)}”`)];
+        add('On first message', said.join(', ') || '(none)');
+      } else if (on === 'api_event') add('On API event', str(node.event) ?? '(none)');
       else add('On', 'conversation start');
+      if (on !== 'api_event') {
+        add('Pages', list(node.pages).map(String).join(', ') || undefined);
+        add('Channels', list(node.channels).map(String).join(', ') || undefined);
+        if (list(node.contact).length) add('Contact rules', String(list(node.contact).length));
+      }
       break;
     }
     case 'message':

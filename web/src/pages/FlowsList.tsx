@@ -2,6 +2,7 @@ import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react'
 import { api, errorText, type FlowSummary, type Member } from '../api';
 import { newFlowDocument } from '../flow/document';
 import { navigate } from '../router';
+import { RoutingPanel } from './RoutingPanel';
 import { TopBar } from './TopBar';
 
 interface Status {
@@ -21,6 +22,8 @@ export function FlowsList({ member, onSignOut }: { member: Member; onSignOut: ()
   const [creating, setCreating] = useState(false);
   const [newName, setNewName] = useState('');
   const [busy, setBusy] = useState<string | null>(null);
+  // Bumped when flows change, so the routing panel reads the order again.
+  const [revision, setRevision] = useState(0);
   const fileInput = useRef<HTMLInputElement>(null);
 
   const load = useCallback(async () => {
@@ -82,6 +85,7 @@ export function FlowsList({ member, onSignOut }: { member: Member; onSignOut: ()
     try {
       const updated = await api.setLive(f.id, live);
       setFlows((list) => list?.map((x) => (x.id === f.id ? updated : x)) ?? null);
+      setRevision((r) => r + 1);
       setError(null);
     } catch (err) {
       setError(errorText(err));
@@ -272,6 +276,7 @@ export function FlowsList({ member, onSignOut }: { member: Member; onSignOut: ()
             </tbody>
           </table>
         )}
+        {flows !== null && flows.length > 0 && <RoutingPanel canEdit={canEdit} revision={revision} />}
       </main>
     </div>
   );

@@ -361,6 +361,8 @@ function start() {
         startId ??= Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
         const body: Record<string, unknown> = { widget_key: widgetKey, client_id: startId };
         if (flowId) body.flow_id = flowId;
+        // Entry rules on pages read it (and flows, as conversation.page_url).
+        if (location.href) body.page_url = location.href.slice(0, 2000);
         const r = await api<{ conversation: { id: string; status: string }; token: string; messages: WidgetMessage[] }>('POST', '/api/v1/widget/conversations', body);
         stored = { conversationId: r.conversation.id, token: r.token, open: true };
         startId = null;
