@@ -181,13 +181,10 @@ impl<'f> Simulator<'f> {
     }
 
     pub fn agent_takes_over(&mut self, agent: &str, ex: &mut dyn Executor) -> Handled {
-        self.line(Speaker::Event, format!("{agent} took over"), Vec::new());
-        self.apply(
-            Event::AgentTookOver {
-                agent: agent.to_string(),
-            },
-            ex,
-        )
+        let event = Event::AgentTookOver {
+            agent: agent.to_string(),
+        };
+        self.act(Speaker::Event, format!("{agent} took over"), event, ex)
     }
 
     pub fn agent_replies(&mut self, agent: &str, text: &str, ex: &mut dyn Executor) -> Handled {
@@ -206,18 +203,28 @@ impl<'f> Simulator<'f> {
         resume_at: Option<String>,
         ex: &mut dyn Executor,
     ) -> Handled {
-        self.line(Speaker::Event, "handed back to the flow".into(), Vec::new());
-        self.apply(Event::HandedBack { variables, resume_at }, ex)
+        let event = Event::HandedBack { variables, resume_at };
+        self.act(Speaker::Event, "handed back to the flow".into(), event, ex)
     }
 
     pub fn resolve(&mut self, ex: &mut dyn Executor) -> Handled {
-        self.line(Speaker::Event, "resolved by the agent".into(), Vec::new());
-        self.apply(Event::Resolved, ex)
+        self.act(Speaker::Event, "resolved by the agent".into(), Event::Resolved, ex)
     }
 
     pub fn cancel(&mut self, ex: &mut dyn Executor) -> Handled {
-        self.line(Speaker::Customer, "[cancel]".into(), Vec::new());
-        self.apply(Event::CustomerCancelled, ex)
+        self.act(Speaker::Customer, "[cancel]".into(), Event::CustomerCancelled, ex)
+    }
+
+    /// Applies an agent's or the customer's action; the transcript shows it (before what it
+    /// caused) only when the flow accepted it, so a refused action leaves no trace.
+    fn act(&mut self, speaker: Speaker, text: String, event: Event, ex: &mut dyn Executor) -> Handled {
+        let at = self.transcript.len();
+        self.line(speaker, text, Vec::new());
+        let handled = self.apply(event, ex);
+        if handled != Handled::Applied && at < self.transcript.len() {
+            self.transcript.remove(at);
+        }
+        handled
     }
 
     /// Moves the clock on, firing due timers in order.

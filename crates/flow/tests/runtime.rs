@@ -254,3 +254,26 @@ fn loop_without_wait_stops_with_an_error() {
         .iter()
         .any(|e| matches!(e, Effect::Error { code, .. } if code == "loop_without_wait")));
 }
+
+/// An agent's or customer's action the flow refuses leaves no line in the simulator's
+/// transcript (the builder's test panel shows it).
+#[test]
+fn a_refused_action_is_not_written_to_the_transcript() {
+    use baton_flow::script::{FixtureExecutor, Fixtures};
+    use baton_flow::sim::Simulator;
+    let f = flow(json!({
+        "format": 1, "name": "Short",
+        "nodes": [{"id": "start", "type": "trigger"}, {"id": "bye", "type": "end", "message": "Bye!"}],
+        "edges": [{"from": "start", "port": "next", "to": "bye"}]
+    }));
+    let mut sim = Simulator::new(&f, StaticWorld::default());
+    let mut ex = FixtureExecutor::new(&Fixtures::default());
+    sim.start(Default::default(), None, &mut ex);
+    let before: Vec<String> = sim.transcript.iter().map(|l| l.text.clone()).collect();
+    assert_eq!(before, ["Bye!", "conversation ended (resolved)"]);
+    assert_ne!(sim.hand_back(Default::default(), None, &mut ex), Handled::Applied);
+    assert_ne!(sim.resolve(&mut ex), Handled::Applied);
+    assert_ne!(sim.cancel(&mut ex), Handled::Applied);
+    let after: Vec<String> = sim.transcript.iter().map(|l| l.text.clone()).collect();
+    assert_eq!(after, before, "nothing the flow refused is shown");
+}

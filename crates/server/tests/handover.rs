@@ -814,10 +814,14 @@ async fn a_transferred_conversation_waits_again(db: Db) {
     let (c, _) = queued_customer(&s, &flow_id).await;
     let path = |action: &str| format!("/api/v1/inbox/conversations/{}/{action}", c.id);
     sam.act(Method::POST, &path("claim"), None).await;
+    let mut inbox = sam.inbox_socket().await;
     let (status, _) = sam
         .act(Method::POST, &path("hand-back"), Some(json!({"resume_at": "survey"})))
         .await;
     assert_eq!(status, StatusCode::OK);
+    let event = next_event(&mut inbox, |e| e["type"] == "conversation.handed_back").await;
+    assert_eq!(event["by"], json!({"id": sam.id, "name": "Sam"}), "{event}");
+    assert_eq!(event["resume_at"], "survey", "{event}");
     let (_, analytics) = s
         .api(Method::GET, &format!("/api/v1/flows/{flow_id}/analytics"), None)
         .await;

@@ -224,12 +224,11 @@ impl Turn {
             json!({ "handover": h.id }),
         )
         .await?;
-        self.emit(
-            tx,
-            &format!("conversation.{}", outcome.as_str()),
-            json!({ "handover_id": h.id, "by": actor.map(|m| &m.name) }),
-        )
-        .await
+        let mut data = json!({ "handover_id": h.id, "by": actor.map(member_ref) });
+        if let (Outcome::HandedBack, Some(node)) = (outcome, self.resume_at.take()) {
+            data["resume_at"] = json!(node);
+        }
+        self.emit(tx, &format!("conversation.{}", outcome.as_str()), data).await
     }
 
     /// `agent` owns the conversation now (claim, assignment, transfer or round-robin).
@@ -412,6 +411,7 @@ impl Turn {
                 )
                 .await?;
                 if resume_at.is_some() {
+                    self.resume_at.clone_from(resume_at);
                     // No edge leaves the Handover node: record the outcome here.
                     let close = Action::Close {
                         outcome: Outcome::HandedBack,
@@ -431,7 +431,7 @@ impl Turn {
                     self.state.resolved = true;
                     self.timeline(tx, "resolved", Some(&member.id), json!({})).await?;
                     return self
-                        .emit(tx, "conversation.resolved", json!({ "by": member.name }))
+                        .emit(tx, "conversation.resolved", json!({ "by": member_ref(member) }))
                         .await;
                 }
                 if self.state.status == Status::Ended {
@@ -441,6 +441,11 @@ impl Turn {
             }
         }
     }
+}
+
+/// A member as events name them: `{"id", "name"}`.
+fn member_ref(m: &Member) -> Value {
+    json!({ "id": m.id, "name": m.name })
 }
 
 /// How the hand-over row records an outcome of the lifecycle.

@@ -35,6 +35,8 @@ pub(super) struct Turn {
     to_store: Vec<Message>,
     /// The member acting in this turn (agent actions).
     pub acting: Option<Member>,
+    /// The node an agent's hand-back resumes at, for the hand-over's closing event.
+    pub resume_at: Option<String>,
 }
 
 impl Turn {
@@ -79,6 +81,7 @@ impl Turn {
             inbound: None,
             to_store: Vec::new(),
             acting: None,
+            resume_at: None,
         })
     }
 
