@@ -157,9 +157,14 @@ impl NodeKind {
             NodeKind::Options(o) => {
                 let mut ports: Vec<String> = o.options.iter().map(|c| c.id.clone()).collect();
                 ports.push("no_match".into());
+                ports.extend(ESCAPE_PORTS.iter().map(|p| p.to_string()));
                 ports
             }
-            NodeKind::CollectInput(_) => fixed(&["next", "invalid"]),
+            NodeKind::CollectInput(_) => {
+                let mut ports: Vec<String> = fixed(&["next", "invalid"]);
+                ports.extend(ESCAPE_PORTS.iter().map(|p| p.to_string()));
+                ports
+            }
             NodeKind::Branch(b) => {
                 let mut ports: Vec<String> = b.branches.iter().map(|c| c.id.clone()).collect();
                 ports.push("else".into());
@@ -189,6 +194,42 @@ impl NodeKind {
         )
     }
 }
+
+/// An escape a customer can take at a question (see [`crate::escape`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EscapeKind {
+    /// Asks for a person.
+    Human,
+    /// Starts the flow over.
+    StartOver,
+    /// Cancels the flow.
+    Cancel,
+    /// Corrects an earlier answer ("actually my email is …").
+    Correction,
+}
+
+impl EscapeKind {
+    pub const ALL: [EscapeKind; 4] = [
+        EscapeKind::Human,
+        EscapeKind::StartOver,
+        EscapeKind::Cancel,
+        EscapeKind::Correction,
+    ];
+
+    /// The port a question leaves through for this escape (a correction asks again instead).
+    pub fn port(self) -> Option<&'static str> {
+        match self {
+            EscapeKind::Human => Some("escape_human"),
+            EscapeKind::StartOver => Some("escape_start_over"),
+            EscapeKind::Cancel => Some("escape_cancel"),
+            EscapeKind::Correction => None,
+        }
+    }
+}
+
+/// The escape ports of a question: optional paths (unwired, the escape does its default).
+pub const ESCAPE_PORTS: [&str; 3] = ["escape_human", "escape_start_over", "escape_cancel"];
 
 pub const HANDOVER_PORTS: [&str; 6] = [
     "handed_back",
@@ -312,6 +353,10 @@ pub struct OptionsNode {
     /// With `reprompt` and `strict`: what is said before asking again.
     #[serde(default = "default_reprompt_text")]
     pub reprompt_text: String,
+    /// The escapes this question offers (default: every escape the workspace has on; `[]`:
+    /// none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escapes: Option<Vec<EscapeKind>>,
 }
 
 fn default_reprompts() -> u32 {
@@ -368,6 +413,10 @@ pub struct CollectInputNode {
     /// How many answers are tried before leaving through `invalid`.
     #[serde(default = "default_attempts")]
     pub max_attempts: u32,
+    /// The escapes this question offers (default: every escape the workspace has on; `[]`:
+    /// none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escapes: Option<Vec<EscapeKind>>,
 }
 
 fn default_attempts() -> u32 {

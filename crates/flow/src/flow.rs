@@ -721,7 +721,7 @@ fn check_node_settings(node: &Node, i: usize, diags: &mut Vec<Diagnostic>) {
             check_ports(
                 "options",
                 o.options.iter().map(|c| c.id.as_str()).collect(),
-                &["no_match"],
+                &["no_match", ESCAPE_PORTS[0], ESCAPE_PORTS[1], ESCAPE_PORTS[2]],
                 diags,
             );
             if let Some(v) = &o.variable {

@@ -358,6 +358,7 @@ pub fn from_flow(flow: &Flow, event: &Event, effect: &Effect) -> Option<FlowActi
                 FlowAction::Close(outcome)
             })
         }
+        Effect::HandoverEnded { outcome } => Outcome::of_port(outcome).map(FlowAction::Close),
         Effect::End { .. } => Some(FlowAction::Close(if matches!(event, Event::Resolved) {
             Outcome::Resolved
         } else {

@@ -9,6 +9,7 @@ pub mod condition;
 pub mod diagnostic;
 pub mod document;
 pub mod entry;
+pub mod escape;
 pub mod flow;
 pub mod handover;
 pub mod hours;

@@ -8,6 +8,7 @@
 
 pub use crate::ai::{AiOutcome, AnswerIntent, Source};
 use crate::document::*;
+pub use crate::escape::EscapeSettings;
 use crate::flow::Flow;
 use crate::matching::{self, MAX_INPUT_CHARS};
 use serde::{Deserialize, Serialize};
@@ -120,6 +121,10 @@ pub enum Wait {
         agent: Option<String>,
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         barged_in: bool,
+        /// Queued because the customer asked for a person at a question (an escape): hand-back
+        /// and cancel ask the question again.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        escaped: bool,
     },
 }
 
@@ -223,6 +228,11 @@ pub enum Effect {
     /// Variables changed (after a node stored values, or an agent's hand-back).
     SetVariables {
         values: BTreeMap<String, Value>,
+    },
+    /// A hand-over the customer asked for at a question (an escape: there is no Handover node
+    /// to leave through a port) ended: `handed_back` or `cancelled`.
+    HandoverEnded {
+        outcome: String,
     },
     /// The flow ended.
     End {
@@ -403,6 +413,8 @@ pub trait World {
     fn is_open(&self, team: Option<&str>) -> bool;
     /// An agent of the team (or the named agent) is online.
     fn agents_available(&self, team: Option<&str>, agent: Option<&str>) -> bool;
+    /// The workspace's escapes at questions (a person, start over, cancel, corrections).
+    fn escapes(&self) -> &EscapeSettings;
 }
 
 /// A [`World`] from plain values, for tests, the CLI and simulations.
@@ -412,6 +424,8 @@ pub struct StaticWorld {
     pub handoff_enabled: bool,
     pub open: bool,
     pub agents_online: bool,
+    #[serde(default)]
+    pub escapes: EscapeSettings,
 }
 
 impl Default for StaticWorld {
@@ -421,6 +435,7 @@ impl Default for StaticWorld {
             handoff_enabled: true,
             open: true,
             agents_online: true,
+            escapes: EscapeSettings::default(),
         }
     }
 }
@@ -437,6 +452,9 @@ impl World for StaticWorld {
     }
     fn agents_available(&self, _team: Option<&str>, _agent: Option<&str>) -> bool {
         self.agents_online
+    }
+    fn escapes(&self) -> &EscapeSettings {
+        &self.escapes
     }
 }
 
@@ -578,6 +596,10 @@ impl Machine<'_> {
                     if h.cancel_keywords.iter().any(|k| matching::normalize(k) == t) {
                         return self.cancelled();
                     }
+                } else if matches!(self.state.wait, Wait::Person { escaped: true, .. })
+                    && crate::escape::detect(&text, self.world.escapes(), &[EscapeKind::Cancel]).is_some()
+                {
+                    return self.cancelled();
                 }
                 // The bot stays silent while a person is expected.
                 Handled::Applied
@@ -626,9 +648,12 @@ impl Machine<'_> {
                 Wait::Person {
                     stalling_timer,
                     max_wait_timer,
+                    barged_in,
+                    escaped,
                     ..
                 },
             ) => {
+                let (barged_in, escaped) = (*barged_in, *escaped);
                 let timers = [*stalling_timer, *max_wait_timer];
                 for t in timers.into_iter().flatten() {
                     self.out.push(Effect::CancelTimer { timer: t });
@@ -638,17 +663,19 @@ impl Machine<'_> {
                     stalling_timer: None,
                     max_wait_timer: None,
                     agent: Some(agent.to_string()),
-                    barged_in: false,
+                    barged_in,
+                    escaped,
                 };
                 Handled::Applied
             }
-            (Status::Assigned, Wait::Person { barged_in, .. }) => {
-                let barged_in = *barged_in;
+            (Status::Assigned, Wait::Person { barged_in, escaped, .. }) => {
+                let (barged_in, escaped) = (*barged_in, *escaped);
                 self.state.wait = Wait::Person {
                     stalling_timer: None,
                     max_wait_timer: None,
                     agent: Some(agent.to_string()),
                     barged_in,
+                    escaped,
                 };
                 Handled::Applied
             }
@@ -660,6 +687,7 @@ impl Machine<'_> {
                     max_wait_timer: None,
                     agent: Some(agent.to_string()),
                     barged_in: true,
+                    escaped: false,
                 };
                 Handled::Applied
             }
@@ -678,7 +706,13 @@ impl Machine<'_> {
             },
             None => None,
         };
+        let escaped = matches!(self.state.wait, Wait::Person { escaped: true, .. });
         let barged_in = self.leave_person();
+        if escaped && resume.is_none() {
+            self.out.push(Effect::HandoverEnded {
+                outcome: "handed_back".into(),
+            });
+        }
         if !variables.is_empty() {
             for (k, v) in variables {
                 self.set_var(k, v.clone());
@@ -727,6 +761,7 @@ impl Machine<'_> {
         if self.state.status != Status::Queued {
             return Handled::Ignored("the conversation is not queued");
         }
+        let escaped = matches!(self.state.wait, Wait::Person { escaped: true, .. });
         self.leave_person();
         self.state.status = Status::Bot;
         let text = self.world.settings().cancelled_message.clone();
@@ -734,7 +769,15 @@ impl Machine<'_> {
             return Handled::Applied;
         };
         self.send_plain(i, text);
-        self.follow_and_run(i, "cancelled");
+        if escaped {
+            // No Handover node to leave: the question is asked again.
+            self.out.push(Effect::HandoverEnded {
+                outcome: "cancelled".into(),
+            });
+            self.run_from(i);
+        } else {
+            self.follow_and_run(i, "cancelled");
+        }
         Handled::Applied
     }
 
@@ -814,14 +857,15 @@ impl Machine<'_> {
         let Some(i) = self.current() else {
             return Handled::Ignored("the flow is not at a node");
         };
-        let NodeKind::Handover(h) = &self.flow.node(i).kind else {
-            return Handled::Ignored("the flow is not at a handover node");
+        let handover = match &self.flow.node(i).kind {
+            NodeKind::Handover(h) => Some(h),
+            _ => None,
         };
         if stalling_timer == Some(timer) {
             if let Wait::Person { stalling_timer, .. } = &mut self.state.wait {
                 *stalling_timer = None;
             }
-            let text = match &h.stalling_message {
+            let text = match handover.and_then(|h| h.stalling_message.as_ref()) {
                 Some(t) => self.render(t),
                 None => self.world.settings().stalling_message.clone(),
             };
@@ -1131,6 +1175,7 @@ impl Machine<'_> {
             max_wait_timer,
             agent: None,
             barged_in: false,
+            escaped: false,
         };
     }
 
@@ -1145,7 +1190,9 @@ impl Machine<'_> {
         };
         let flow = self.flow;
         let NodeKind::Handover(h) = &flow.node(i).kind else {
-            // An agent who barged in hands the conversation to a queue: it waits for a person.
+            // An agent who barged in (or took an escape's hand-over) hands the conversation to a
+            // queue: it waits for a person.
+            let escaped = matches!(self.state.wait, Wait::Person { escaped: true, .. });
             self.cancel_wait_timers();
             self.state.status = Status::Queued;
             self.state.wait = Wait::Person {
@@ -1153,6 +1200,7 @@ impl Machine<'_> {
                 max_wait_timer: None,
                 agent: None,
                 barged_in: true,
+                escaped,
             };
             return Handled::Applied;
         };
@@ -1162,8 +1210,187 @@ impl Machine<'_> {
     }
 
     /// The customer answered the node the flow waits at.
+    /// The escapes the question at `i` offers: its own list, or every one the workspace has on.
+    fn offered_escapes(&self, i: usize) -> Vec<EscapeKind> {
+        let own = match &self.flow.node(i).kind {
+            NodeKind::Options(o) => o.escapes.as_deref(),
+            NodeKind::CollectInput(c) => c.escapes.as_deref(),
+            _ => return Vec::new(),
+        };
+        let settings = self.world.escapes();
+        own.unwrap_or(&EscapeKind::ALL)
+            .iter()
+            .copied()
+            .filter(|k| settings.is_on(*k))
+            .collect()
+    }
+
+    /// Takes the escape the customer's text asks for at the question `i`, if any (then the
+    /// text is not an answer).
+    fn escaped_at(&mut self, i: usize, text: &str) -> bool {
+        let offered = self.offered_escapes(i);
+        if offered.is_empty() {
+            return false;
+        }
+        if let Some(kind) = crate::escape::detect(text, self.world.escapes(), &offered) {
+            self.escape(i, kind);
+            return true;
+        }
+        offered.contains(&EscapeKind::Correction) && self.corrected(i, text)
+    }
+
+    fn escape(&mut self, i: usize, kind: EscapeKind) {
+        let Some(port) = kind.port() else { return };
+        self.state.pending_text = false;
+        self.state.attempts = 0;
+        if self.flow.target(i, port).is_some() {
+            self.follow_and_run(i, port);
+            return;
+        }
+        // Unwired: the escape's default.
+        self.out.push(Effect::Route {
+            from: self.flow.node(i).id.clone(),
+            port: port.to_string(),
+            to: None,
+        });
+        let escapes = self.world.escapes();
+        match kind {
+            EscapeKind::Human => self.escape_to_person(i),
+            EscapeKind::StartOver => {
+                let text = escapes.start_over_message.clone();
+                self.send_plain(i, text);
+                self.start_over();
+            }
+            EscapeKind::Cancel => {
+                let text = escapes.cancel_message.clone();
+                self.send_plain(i, text);
+                self.end(true);
+            }
+            EscapeKind::Correction => {}
+        }
+    }
+
+    /// The flow starts again from its trigger; what it collected is forgotten (the contact's
+    /// and the conversation's facts stay).
+    fn start_over(&mut self) {
+        let Some(trigger) = self.flow.trigger() else {
+            return self.end(false);
+        };
+        self.state
+            .vars
+            .retain(|k, _| k.starts_with("contact.") || k.starts_with("conversation."));
+        self.state.attempts = 0;
+        self.state.turns = 0;
+        self.state.pending_text = false;
+        self.run_from(trigger);
+    }
+
+    /// A hand-over to the workspace's default queue from a question, when its `escape_human`
+    /// port is not wired. Hand-back or a cancel asks the question again; there is no maximum
+    /// wait (no `timeout` port to leave through).
+    fn escape_to_person(&mut self, i: usize) {
+        let settings = self.world.settings();
+        if !self.world.handoff_enabled() || !self.world.is_open(None) {
+            self.send_plain(i, settings.off_hours_message.clone());
+            return self.run_from(i);
+        }
+        if !self.world.agents_available(None, None) {
+            self.send_plain(i, settings.no_agent_message.clone());
+            return self.run_from(i);
+        }
+        self.send_plain(i, settings.confirmation_message.clone());
+        let node = self.flow.node(i).id.clone();
+        let declared = self.flow.declared_variables();
+        let variables = declared
+            .iter()
+            .filter(|(name, _)| self.state.vars.contains_key(*name))
+            .map(|(name, ty)| ContextVariable {
+                name: name.clone(),
+                var_type: *ty,
+                value: self.state.vars.get(name).cloned(),
+            })
+            .collect();
+        self.out.push(Effect::HandOver(Handover {
+            node: node.clone(),
+            team: None,
+            agent: None,
+            priority: Priority::Normal,
+            context: ContextPackage {
+                reason: format!("The customer asked for a person at `{node}`."),
+                path: self.state.path.clone(),
+                variables,
+                last_message: self.state.vars.get("last_message").map(crate::template::display_value),
+            },
+        }));
+        self.state.handovers += 1;
+        let stalling = settings.stalling_seconds;
+        let stalling_timer = (stalling > 0).then(|| {
+            let timer = self.new_id();
+            self.out.push(Effect::SetTimer {
+                timer,
+                purpose: TimerPurpose::Stalling,
+                after_ms: u64::from(stalling) * 1000,
+            });
+            timer
+        });
+        self.state.status = Status::Queued;
+        self.state.wait = Wait::Person {
+            stalling_timer,
+            max_wait_timer: None,
+            agent: None,
+            barged_in: true,
+            escaped: true,
+        };
+    }
+
+    /// "Actually my email is …": an earlier question's answer is replaced, and the question at
+    /// `i` is asked again (or, when the correction answers it, the flow goes on).
+    fn corrected(&mut self, i: usize, text: &str) -> bool {
+        let flow = self.flow;
+        let candidates: Vec<crate::escape::Correctable<'_>> = flow
+            .nodes()
+            .iter()
+            .enumerate()
+            .filter_map(|(k, n)| match &n.kind {
+                NodeKind::CollectInput(c) if k == i || self.state.vars.contains_key(&c.variable) => {
+                    Some(crate::escape::Correctable {
+                        variable: &c.variable,
+                        input: c.input,
+                        pattern: c.pattern.as_deref().and_then(|p| flow.whole_regex(p)),
+                    })
+                }
+                _ => None,
+            })
+            .collect();
+        let Some((variable, value)) = crate::escape::correction(text, &candidates) else {
+            return false;
+        };
+        self.state.pending_text = false;
+        let answers_this = matches!(&flow.node(i).kind, NodeKind::CollectInput(c) if c.variable == variable);
+        self.store(BTreeMap::from([(variable.clone(), value)]));
+        if answers_this {
+            self.follow_and_run(i, "next");
+            return true;
+        }
+        let mut said = BTreeMap::new();
+        said.insert("corrected".to_string(), Value::String(variable.replace('_', " ")));
+        let template = &self.world.escapes().correction_message;
+        let text = crate::template::Template::parse(template)
+            .map(|t| t.render(&said))
+            .unwrap_or_else(|_| template.clone());
+        self.send_plain(i, text);
+        self.run_from(i);
+        true
+    }
+
     fn answer_at(&mut self, i: usize, text: &str) {
         let flow = self.flow;
+        // At an Options question an option comes first (a "Talk to someone" option is the
+        // author's way to a person); elsewhere an escape does.
+        let options_first = matches!(flow.node(i).kind, NodeKind::Options(_));
+        if !options_first && self.escaped_at(i, text) {
+            return;
+        }
         match &flow.node(i).kind {
             NodeKind::Options(o) => {
                 let found = match o.typed_text {
@@ -1175,6 +1402,9 @@ impl Machine<'_> {
                 if let Some(k) = found {
                     self.state.pending_text = false;
                     self.pick(i, k);
+                    return;
+                }
+                if self.escaped_at(i, text) {
                     return;
                 }
                 match o.typed_text {

@@ -330,6 +330,9 @@ impl<'f> Simulator<'f> {
             }
             Effect::CancelTimer { timer } => self.timers.retain(|(_, t)| t != timer),
             Effect::SetVariables { .. } => {}
+            Effect::HandoverEnded { outcome } => {
+                self.line(Speaker::Event, format!("hand-over ended ({outcome})"), Vec::new());
+            }
             Effect::End { resolve } => {
                 let how = if *resolve { "resolved" } else { "not resolved" };
                 self.line(Speaker::Event, format!("conversation ended ({how})"), Vec::new());

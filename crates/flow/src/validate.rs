@@ -6,7 +6,7 @@
 //! walked a bounded number of times, and the data-flow analysis works on bit sets.
 
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::document::{ConditionOp, DocumentError, Node, NodeKind, TypedTextMode, MAX_OPTIONS};
+use crate::document::{ConditionOp, DocumentError, Node, NodeKind, TypedTextMode, ESCAPE_PORTS, MAX_OPTIONS};
 use crate::flow::{node_templates, stored_variables, Flow};
 use crate::template::Template;
 use serde_json::Value;
@@ -373,6 +373,10 @@ fn open_port_message(node: &Node, port: &str) -> Option<(String, String)> {
         "Connect `{port}` to the step that should handle this, or to an End node if ending \
          there is intended."
     );
+    // An escape port left open does the escape's default (docs/flow-format.md#escapes).
+    if ESCAPE_PORTS.contains(&port) {
+        return None;
+    }
     let message = match &node.kind {
         NodeKind::Options(o) => {
             if port == "no_match" {

@@ -1,7 +1,7 @@
 //! Workspace settings (stored as JSON on the workspace) and the [`World`] a turn reads.
 
 use baton_flow::hours::BusinessHours;
-use baton_flow::runtime::{HandoffSettings, World};
+use baton_flow::runtime::{EscapeSettings, HandoffSettings, World};
 use baton_store::Store;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -26,6 +26,10 @@ pub struct WorkspaceSettings {
     /// Hours of the workspace's default queue (Handover nodes without a team); none: always open.
     #[schema(value_type = Option<Object>)]
     pub business_hours: Option<BusinessHours>,
+    /// Escapes at questions: the phrases that ask for a person, start over or cancel, whether
+    /// corrections are read, and what is said (docs/flow-format.md#escapes).
+    #[schema(value_type = Object)]
+    pub escapes: EscapeSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
@@ -44,6 +48,7 @@ impl Default for WorkspaceSettings {
             allowed_origins: Vec::new(),
             assignment: Assignment::Manual,
             business_hours: None,
+            escapes: EscapeSettings::default(),
         }
     }
 }
@@ -233,5 +238,8 @@ impl World for ServerWorld<'_> {
             Some(a) => pool.iter().any(|e| e.eq_ignore_ascii_case(a)),
             None => !pool.is_empty(),
         }
+    }
+    fn escapes(&self) -> &EscapeSettings {
+        &self.settings.escapes
     }
 }

@@ -22,6 +22,7 @@ on_both_databases!(
     transfer_to_a_team_or_a_member,
     a_transferred_conversation_waits_again,
     presence_is_kept_after_a_restart_until_the_grace_period_ends,
+    a_customer_asks_for_a_person_at_a_question,
 );
 
 /// A signed-in member.
@@ -918,4 +919,79 @@ async fn presence_is_kept_after_a_restart_until_the_grace_period_ends(db: Db) {
             "no inbox came back within the grace period"
         );
     }
+}
+
+/// An escape: "talk to a person" typed at a question hands over to the default queue (it is
+/// not stored as the answer), and the hand-back asks the question again. The workspace can turn
+/// the escape off; bad escape settings are named.
+async fn a_customer_asks_for_a_person_at_a_question(db: Db) {
+    let Some(s) = TestServer::start(db).await else { return };
+    let flow_id = s
+        .publish_flow(json!({
+            "format": 1, "name": "Questions",
+            "nodes": [
+                {"id": "start", "type": "trigger"},
+                {"id": "ask_name", "type": "collect_input", "text": "What's your name?", "variable": "customer_name", "input": "name"},
+                {"id": "ask_email", "type": "collect_input", "text": "Your email?", "variable": "email", "input": "email"},
+                {"id": "done", "type": "end"}
+            ],
+            "edges": [
+                {"from": "start", "port": "next", "to": "ask_name"},
+                {"from": "ask_name", "port": "next", "to": "ask_email"},
+                {"from": "ask_email", "port": "next", "to": "done"}
+            ]
+        }))
+        .await;
+    let sam = agent(&s, "sam@example.com", "Sam").await;
+    let c = s.customer_on(&flow_id).await;
+    let replies = c.say("m1", "can I talk to a real person please").await;
+    assert!(replies[0].contains("connecting you"), "{replies:?}");
+    assert_eq!(c.status().await, "queued");
+    let detail_path = format!("/api/v1/inbox/conversations/{}", c.id);
+    let (status, detail) = sam.act(Method::GET, &detail_path, None).await;
+    assert_eq!(status, StatusCode::OK, "{detail}");
+    assert_eq!(
+        detail["handover"]["context"]["reason"], "The customer asked for a person at `ask_name`.",
+        "{detail}"
+    );
+    assert_eq!(
+        detail["variables"]["customer_name"],
+        Value::Null,
+        "not stored as the name"
+    );
+    let (status, _) = sam.act(Method::POST, &format!("{detail_path}/claim"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = sam
+        .act(Method::POST, &format!("{detail_path}/hand-back"), Some(json!({})))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        customer_texts(body["messages"].as_array().unwrap()),
+        vec!["What's your name?"]
+    );
+    let (_, detail) = sam.act(Method::GET, &detail_path, None).await;
+    let kinds: Vec<&str> = detail["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["kind"].as_str())
+        .collect();
+    assert!(kinds.contains(&"handed_back"), "{kinds:?}");
+    assert_replays(&detail);
+    assert_eq!(c.say("m2", "Ana").await, ["Your email?"]);
+
+    // Turned off for the workspace, "human" is a name like any other.
+    let (_, ws) = s.api(Method::GET, "/api/v1/workspace", None).await;
+    let mut settings = ws["settings"].clone();
+    settings["escapes"]["human"] = json!([]);
+    let (status, body) = s
+        .api(Method::PUT, "/api/v1/workspace/settings", Some(settings.clone()))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let c = s.customer_on(&flow_id).await;
+    assert_eq!(c.say("n1", "human").await, ["Your email?"]);
+    settings["escapes"]["cancel"] = json!(["  "]);
+    let (status, body) = s.api(Method::PUT, "/api/v1/workspace/settings", Some(settings)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "escapes.cancel[0]");
 }

@@ -1,7 +1,7 @@
 import { Handle, Position, type Node, type NodeProps } from '@xyflow/react';
 import { memo } from 'react';
 import { nodeInfo, summaryLines } from '../flow/nodeTypes';
-import { portLabel, portsOf } from '../flow/ports';
+import { isEscapePort, portLabel, portsOf } from '../flow/ports';
 import type { Diagnostic, FlowNode } from '../flow/types';
 import type { DropOffBadge } from '../pages/analytics';
 
@@ -28,11 +28,12 @@ const TEXT_LABELS = new Set(['Says', 'Asks', 'Instruction', 'Intro']);
 function Card({ data, selected }: NodeProps<CardNode>) {
   const { node, diagnostics, wired } = data;
   const info = nodeInfo(node.type);
-  const ports = portsOf(node);
+  const wiredSet = new Set(wired);
+  // A question's escape ports show when wired, or while the node is selected (to drag from).
+  const ports = portsOf(node).filter((p) => !isEscapePort(p) || selected || wiredSet.has(p));
   const errors = diagnostics.filter((d) => d.severity === 'error');
   const warnings = diagnostics.filter((d) => d.severity === 'warning');
   const portProblem = (port: string) => diagnostics.find((d) => d.port === port);
-  const wiredSet = new Set(wired);
   const isTrigger = node.type === 'trigger';
   const uncovered = new Set((data.uncoveredPorts ?? '').split(' ').filter(Boolean));
   return (
@@ -91,7 +92,7 @@ function Card({ data, selected }: NodeProps<CardNode>) {
             const problem = portProblem(port);
             return (
               <div
-                className={`port${wiredSet.has(port) ? ' wired' : ''}${uncovered.has(port) ? ' port-uncovered' : ''}${problem ? ` port-${problem.severity}` : ''}`}
+                className={`port${wiredSet.has(port) ? ' wired' : ''}${isEscapePort(port) ? ' port-escape' : ''}${uncovered.has(port) ? ' port-uncovered' : ''}${problem ? ` port-${problem.severity}` : ''}`}
                 key={`${port}-${i}`}
                 data-port={port}
                 title={problem ? problem.message : wiredSet.has(port) ? `${port}: connected` : `${port}: drag to connect or to add a node`}

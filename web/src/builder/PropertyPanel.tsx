@@ -412,7 +412,44 @@ function OptionsForm({ node, set, onChange, variables }: TypeProps) {
           placeholder="Sorry, I didn't catch that. Please choose one of the options."
         />
       )}
+      <EscapesField node={node} set={set} />
     </>
+  );
+}
+
+const ESCAPE_KINDS: Array<[string, string]> = [
+  ['human', 'Asks for a person'],
+  ['start_over', 'Starts over'],
+  ['cancel', 'Cancels'],
+  ['correction', 'Corrects an earlier answer'],
+];
+
+/** Which escapes a question offers: the workspace's (no field), or its own list. */
+function EscapesField({ node, set }: { node: FlowNode; set: (key: string, value: unknown) => void }) {
+  const own = Array.isArray(node.escapes) ? node.escapes.map(String) : null;
+  return (
+    <fieldset className="escapes" aria-label="Escapes">
+      <legend>Escapes</legend>
+      <p className="field-hint">
+        Instead of answering, the customer may ask for a person, start over, cancel or correct an earlier answer; what they typed
+        is not stored as the answer. Each escape does its default unless its port is connected (select the node to see the
+        ports).
+      </p>
+      <CheckField
+        label="Offer the workspace’s escapes"
+        checked={own === null}
+        onChange={(v) => set('escapes', v ? undefined : ESCAPE_KINDS.map(([k]) => k))}
+      />
+      {own !== null &&
+        ESCAPE_KINDS.map(([kind, label]) => (
+          <CheckField
+            key={kind}
+            label={label}
+            checked={own.includes(kind)}
+            onChange={(v) => set('escapes', v ? [...own.filter((k) => k !== kind), kind] : own.filter((k) => k !== kind))}
+          />
+        ))}
+    </fieldset>
   );
 }
 
@@ -463,6 +500,7 @@ function CollectForm({ node, set, variables }: TypeProps) {
         placeholder="(the default text for this kind of answer)"
       />
       <NumberField label="Attempts" value={num(node.max_attempts)} placeholder="3" min={1} max={10} onChange={(v) => set('max_attempts', v)} hint="1 to 10; after this many failures the node leaves through invalid." />
+      <EscapesField node={node} set={set} />
     </>
   );
 }

@@ -104,6 +104,15 @@ describe('edits', () => {
     expect(freePorts(doc, doc.nodes[1] as FlowNode)).toEqual(['resolved', 'off_hours', 'no_agent', 'timeout', 'cancelled']);
   });
 
+  it('a question\'s escape ports are free only when asked for, so a new node follows its answers', () => {
+    let doc = addNode(base(), 'collect_input', { x: 0, y: 0 }, { node: 'start', port: 'next' }).doc;
+    doc = addNode(doc, 'end', { x: 0, y: 0 }, { node: 'ask_1', port: 'next' }).doc;
+    doc = addNode(doc, 'end', { x: 0, y: 0 }, { node: 'ask_1', port: 'invalid' }).doc;
+    const ask = doc.nodes.find((n) => n.id === 'ask_1') as FlowNode;
+    expect(freePorts(doc, ask)).toEqual([]);
+    expect(freePorts(doc, ask, true)).toEqual(['escape_human', 'escape_start_over', 'escape_cancel']);
+  });
+
   it('reconnects an edge to another target or port', () => {
     let doc = addNode(base(), 'collect_input', { x: 0, y: 0 }, { node: 'start', port: 'next' }).doc;
     doc = addNode(doc, 'end', { x: 0, y: 0 }, { node: 'ask_1', port: 'next' }).doc;

@@ -2,7 +2,7 @@
 // fields it does not touch exactly as they were, so a loaded document saves back unchanged.
 
 import { nodeInfo } from './nodeTypes';
-import { portsOf } from './ports';
+import { isEscapePort, portsOf } from './ports';
 import type { Edge, FlowDocument, FlowNode, NodeType, Position } from './types';
 
 export const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -195,10 +195,11 @@ export function pasteNodes(doc: FlowDocument, clip: Clipboard, offset: Position)
   };
 }
 
-/** Ports of `node` that no edge leaves through. */
-export function freePorts(doc: FlowDocument, node: FlowNode): string[] {
+/** Ports of `node` that no edge leaves through (escape ports only when asked: a new node goes
+ * after a question's answers, not after its escapes). */
+export function freePorts(doc: FlowDocument, node: FlowNode, withEscapes = false): string[] {
   const wired = new Set(edgesOf(doc).filter((e) => e.from === node.id).map((e) => e.port));
-  return portsOf(node).filter((p) => !wired.has(p));
+  return portsOf(node).filter((p) => !wired.has(p) && (withEscapes || !isEscapePort(p)));
 }
 
 /**

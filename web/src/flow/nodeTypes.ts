@@ -114,6 +114,19 @@ function list(v: unknown): unknown[] {
   return Array.isArray(v) ? v : [];
 }
 
+const ESCAPE_NAMES: Record<string, string> = {
+  human: 'person',
+  start_over: 'start over',
+  cancel: 'cancel',
+  correction: 'corrections',
+};
+
+/** A question's own escapes in words; nothing when it offers the workspace's. */
+function escapesLine(escapes: unknown): string | undefined {
+  if (!Array.isArray(escapes)) return undefined;
+  return escapes.length ? escapes.map((e) => ESCAPE_NAMES[String(e)] ?? String(e)).join(', ') : 'none';
+}
+
 /** The key settings a card shows, as (label, value) lines of plain text. */
 export function summaryLines(node: FlowNode): Array<[string, string]> {
   const out: Array<[string, string]> = [];
@@ -141,11 +154,13 @@ export function summaryLines(node: FlowNode): Array<[string, string]> {
       break;
     case 'options':
       add('Asks', str(node.text));
+      add('Escapes', escapesLine(node.escapes));
       add('Stores in', str(node.variable));
       if (str(node.typed_text) && node.typed_text !== 'reprompt') add('Typed text', String(node.typed_text));
       break;
     case 'collect_input':
       add('Asks', str(node.text));
+      add('Escapes', escapesLine(node.escapes));
       add('Stores', [str(node.variable), `(${str(node.input) ?? 'text'})`].filter(Boolean).join(' '));
       break;
     case 'branch':

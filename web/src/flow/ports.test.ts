@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { exampleFlows } from '../test/examples';
 import { NODE_INFO } from './nodeTypes';
-import { HANDOVER_PORTS, portLabel, portsOf } from './ports';
+import { ESCAPE_PORTS, HANDOVER_PORTS, portLabel, portsOf } from './ports';
 import { NODE_TYPES, type FlowDocument, type FlowNode } from './types';
 
 const node = (type: string, settings: Record<string, unknown> = {}): FlowNode => ({ id: 'n', type, ...settings });
@@ -14,12 +14,13 @@ describe('portsOf mirrors NodeKind::ports()', () => {
 
   it('options: one per option id, then no_match', () => {
     const n = node('options', { text: 'Pick', options: [{ id: 'card', label: 'Card' }, { id: 'gift', label: 'Gift card' }] });
-    expect(portsOf(n)).toEqual(['card', 'gift', 'no_match']);
-    expect(portsOf(node('options', { text: 'Pick', options: [] }))).toEqual(['no_match']);
+    expect(portsOf(n)).toEqual(['card', 'gift', 'no_match', ...ESCAPE_PORTS]);
+    expect(portsOf(node('options', { text: 'Pick', options: [] }))).toEqual(['no_match', ...ESCAPE_PORTS]);
   });
 
-  it('collect_input: next, invalid', () => {
-    expect(portsOf(node('collect_input', { text: 'Email?', variable: 'email' }))).toEqual(['next', 'invalid']);
+  it('collect_input: next, invalid, then the escape ports', () => {
+    expect(portsOf(node('collect_input', { text: 'Email?', variable: 'email' }))).toEqual(['next', 'invalid', ...ESCAPE_PORTS]);
+    expect(portLabel(node('collect_input', { text: 'Email?', variable: 'email' }), 'escape_human')).toBe('asks for a person');
   });
 
   it('branch: one per branch id, then else', () => {
@@ -54,7 +55,7 @@ describe('portsOf mirrors NodeKind::ports()', () => {
       const fresh = node(type, info.defaults());
       expect(Array.isArray(portsOf(fresh))).toBe(true);
     }
-    expect(portsOf(node('options', NODE_INFO.options.defaults()))).toEqual(['option_1', 'no_match']);
+    expect(portsOf(node('options', NODE_INFO.options.defaults()))).toEqual(['option_1', 'no_match', ...ESCAPE_PORTS]);
     expect(portsOf(node('ai_action', NODE_INFO.ai_action.defaults()))).toEqual(['category_1', 'unknown', 'error']);
     expect(portsOf(node('branch', NODE_INFO.branch.defaults()))).toEqual(['branch_1', 'else']);
   });

@@ -12,6 +12,20 @@ export const HANDOVER_PORTS = [
   'cancelled',
 ] as const;
 
+/** Optional ways out of a question when the customer asks for a person, to start over or to
+ * cancel (unwired, the escape does its default). */
+export const ESCAPE_PORTS = ['escape_human', 'escape_start_over', 'escape_cancel'] as const;
+
+const ESCAPE_LABELS: Record<string, string> = {
+  escape_human: 'asks for a person',
+  escape_start_over: 'starts over',
+  escape_cancel: 'cancels',
+};
+
+export function isEscapePort(port: string): boolean {
+  return (ESCAPE_PORTS as readonly string[]).includes(port);
+}
+
 function ids(list: unknown): string[] {
   if (!Array.isArray(list)) return [];
   return list.map((item) =>
@@ -28,9 +42,9 @@ export function portsOf(node: Pick<FlowNode, 'type'> & Record<string, unknown>):
     case 'message':
       return ['next'];
     case 'options':
-      return [...ids(node.options), 'no_match'];
+      return [...ids(node.options), 'no_match', ...ESCAPE_PORTS];
     case 'collect_input':
-      return ['next', 'invalid'];
+      return ['next', 'invalid', ...ESCAPE_PORTS];
     case 'branch':
       return [...ids(node.branches), 'else'];
     case 'ai_action':
@@ -65,6 +79,7 @@ export function isNamedPort(node: FlowNode, port: string): boolean {
 
 /** A label for a port on the canvas: the option/branch label when there is one. */
 export function portLabel(node: FlowNode, port: string): string {
+  if (isEscapePort(port) && (node.type === 'options' || node.type === 'collect_input')) return ESCAPE_LABELS[port] ?? port;
   const find = (list: unknown, key: string): string | undefined => {
     if (!Array.isArray(list)) return undefined;
     const item = list.find(

@@ -8,11 +8,13 @@ import { TopBar } from '../pages/TopBar';
 import { fromRows, rowsProblem, toRows, type DayRow } from './hours';
 import { AiProvider } from './AiProvider';
 import { ApiKeys } from './ApiKeys';
+import { EscapesSettings } from './Escapes';
 import { Knowledge } from './Knowledge';
 import { useStatus } from './useStatus';
 
 const SECTIONS: [string, string][] = [
   ['handoff', 'Hand-off'],
+  ['escapes', 'Escapes'],
   ['teams', 'Teams'],
   ['members', 'Members'],
   ['events', 'Event subscriptions'],
@@ -35,6 +37,7 @@ export function Settings({ member, section, onSignOut }: { member: Member; secti
         </nav>
         <main className="settings-main">
           {section === 'handoff' && <HandoffSettings />}
+          {section === 'escapes' && <EscapesSettings />}
           {section === 'teams' && <TeamsSettings />}
           {section === 'members' && <MembersSettings />}
           {section === 'events' && <EventsSettings />}

@@ -301,7 +301,7 @@ impl Turn {
                     )
                     .await?;
                 }
-                Effect::HandOver(_) | Effect::Route { .. } | Effect::End { .. } => {}
+                Effect::HandOver(_) | Effect::HandoverEnded { .. } | Effect::Route { .. } | Effect::End { .. } => {}
             }
         }
         if !contact_updates.is_empty() {

@@ -265,6 +265,10 @@ async fn update_settings(
             ));
         }
     }
+    settings
+        .escapes
+        .check()
+        .map_err(|(field, message)| ApiError::invalid_field(&format!("escapes.{field}"), message))?;
     let text = serde_json::to_string(&settings).map_err(|e| ApiError::internal(e.to_string()))?;
     state
         .core
