@@ -78,6 +78,10 @@ async function main() {
     await panel.locator('textarea[name=text]').fill("What's the email on your order?");
     await panel.locator('input[name=variable]').fill('email');
     await panel.locator('select[name=input]').selectOption('email');
+    // A question offers the workspace's escapes; selected, it shows their ports to wire.
+    await panel.getByRole('group', { name: 'Escapes' }).getByLabel('Offer the workspace’s escapes').waitFor();
+    check(await panel.getByLabel('Offer the workspace’s escapes').isChecked(), 'the workspace’s escapes by default');
+    await node('ask_1').locator('.port[data-port="escape_human"]').waitFor();
 
     // Collect Input → Human Handover (from its first free port: next).
     await addNode('Human Handover');
