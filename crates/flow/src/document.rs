@@ -158,11 +158,13 @@ impl NodeKind {
                 let mut ports: Vec<String> = o.options.iter().map(|c| c.id.clone()).collect();
                 ports.push("no_match".into());
                 ports.extend(ESCAPE_PORTS.iter().map(|p| p.to_string()));
+                ports.extend(o.no_reply.as_ref().map(|_| "no_reply".to_string()));
                 ports
             }
-            NodeKind::CollectInput(_) => {
+            NodeKind::CollectInput(c) => {
                 let mut ports: Vec<String> = fixed(&["next", "invalid"]);
                 ports.extend(ESCAPE_PORTS.iter().map(|p| p.to_string()));
+                ports.extend(c.no_reply.as_ref().map(|_| "no_reply".to_string()));
                 ports
             }
             NodeKind::Branch(b) => {
@@ -179,10 +181,24 @@ impl NodeKind {
                 }
                 _ => fixed(&["next", "error"]),
             },
-            NodeKind::AiAnswer(_) => fixed(&["resolved", "unanswered", "human"]),
+            NodeKind::AiAnswer(a) => {
+                let mut ports = fixed(&["resolved", "unanswered", "human"]);
+                ports.extend(a.no_reply.as_ref().map(|_| "no_reply".to_string()));
+                ports
+            }
             NodeKind::Webhook(_) => fixed(&["success", "failure"]),
             NodeKind::Handover(_) => fixed(&HANDOVER_PORTS),
             NodeKind::End(_) => Vec::new(),
+        }
+    }
+
+    /// What the node does when the customer stops answering, for the questions that can say.
+    pub fn no_reply(&self) -> Option<&NoReply> {
+        match self {
+            NodeKind::Options(o) => o.no_reply.as_ref(),
+            NodeKind::CollectInput(c) => c.no_reply.as_ref(),
+            NodeKind::AiAnswer(a) => a.no_reply.as_ref(),
+            _ => None,
         }
     }
 
@@ -194,6 +210,23 @@ impl NodeKind {
         )
     }
 }
+
+/// What a question does when the customer stops answering.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoReply {
+    /// Minutes without an answer before the node leaves through its `no_reply` port.
+    pub after_minutes: u32,
+    /// Minutes without an answer before the nudge is said (before `after_minutes`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nudge_after_minutes: Option<u32>,
+    /// The nudge (a template); default "Are you still there?".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nudge: Option<String>,
+}
+
+/// Most minutes a question waits for `no_reply` (30 days).
+pub const MAX_NO_REPLY_MINUTES: u32 = 30 * 24 * 60;
 
 /// An escape a customer can take at a question (see [`crate::escape`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
@@ -357,6 +390,9 @@ pub struct OptionsNode {
     /// none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub escapes: Option<Vec<EscapeKind>>,
+    /// Leave through `no_reply` when the customer does not answer in time (a nudge first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_reply: Option<NoReply>,
 }
 
 fn default_reprompts() -> u32 {
@@ -417,6 +453,9 @@ pub struct CollectInputNode {
     /// none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub escapes: Option<Vec<EscapeKind>>,
+    /// Leave through `no_reply` when the customer does not answer in time (a nudge first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_reply: Option<NoReply>,
 }
 
 fn default_attempts() -> u32 {
@@ -673,6 +712,9 @@ pub struct AiAnswerNode {
     /// Stops after this many answers and leaves through `resolved`. Default 10.
     #[serde(default = "default_max_turns")]
     pub max_turns: u32,
+    /// Leave through `no_reply` when the customer does not write again in time (a nudge first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_reply: Option<NoReply>,
 }
 
 fn yes() -> bool {

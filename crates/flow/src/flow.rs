@@ -234,6 +234,9 @@ pub fn node_templates(kind: &NodeKind) -> Vec<(String, &str)> {
             }
         }
     }
+    if let Some(nudge) = kind.no_reply().and_then(|n| n.nudge.as_ref()) {
+        out.push(("no_reply.nudge".into(), nudge));
+    }
     out
 }
 
@@ -656,6 +659,26 @@ fn check_node_settings(node: &Node, i: usize, diags: &mut Vec<Diagnostic>) {
             }
         }
     };
+    if let Some(no_reply) = node.kind.no_reply() {
+        if no_reply.after_minutes == 0 || no_reply.after_minutes > MAX_NO_REPLY_MINUTES {
+            diags.push(err(
+                "invalid_no_reply",
+                "no_reply.after_minutes",
+                format!("`{id}` waits 1 to {MAX_NO_REPLY_MINUTES} minutes (30 days) for a reply before `no_reply`."),
+                "",
+            ));
+        }
+        if let Some(nudge) = no_reply.nudge_after_minutes {
+            if nudge == 0 || nudge >= no_reply.after_minutes {
+                diags.push(err(
+                    "invalid_no_reply",
+                    "no_reply.nudge_after_minutes",
+                    format!("The nudge of `{id}` must come after at least a minute and before `no_reply`."),
+                    "Make nudge_after_minutes smaller than after_minutes.",
+                ));
+            }
+        }
+    }
     match &node.kind {
         NodeKind::Trigger(t) => {
             if t.on == TriggerOn::Keyword && t.keywords.is_empty() && t.intents.is_empty() {
@@ -721,7 +744,13 @@ fn check_node_settings(node: &Node, i: usize, diags: &mut Vec<Diagnostic>) {
             check_ports(
                 "options",
                 o.options.iter().map(|c| c.id.as_str()).collect(),
-                &["no_match", ESCAPE_PORTS[0], ESCAPE_PORTS[1], ESCAPE_PORTS[2]],
+                &[
+                    "no_match",
+                    "no_reply",
+                    ESCAPE_PORTS[0],
+                    ESCAPE_PORTS[1],
+                    ESCAPE_PORTS[2],
+                ],
                 diags,
             );
             if let Some(v) = &o.variable {

@@ -62,7 +62,36 @@ pub struct State {
     /// With `status: ended`: whether the conversation was resolved.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub resolved: bool,
+    /// The question's nudge and `no_reply` timers, while the flow waits for its answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub silence: Option<Silence>,
+    /// The check that closes a conversation left waiting on the customer (`abandoned`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quiet: Option<QuietWatch>,
 }
+
+/// The timers of a question the customer has not answered yet.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Silence {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nudge: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_reply: Option<u64>,
+}
+
+/// Checks, every quarter of the workspace's `abandon_after_hours`, whether the customer answered
+/// since the last check: the fifth quiet check in a row closes the conversation as abandoned
+/// (so between 1 and 1¼ times `abandon_after_hours` after the last answer). One timer per
+/// quarter instead of one per answer keeps turns free of timer writes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuietWatch {
+    pub timer: u64,
+    #[serde(default)]
+    pub quiet_checks: u32,
+}
+
+/// Quiet checks in a row that close a conversation as abandoned.
+pub const QUIET_CHECKS_TO_ABANDON: u32 = 5;
 
 fn is_zero(n: &u32) -> bool {
     *n == 0
@@ -237,6 +266,10 @@ pub enum Effect {
     /// The flow ended.
     End {
         resolve: bool,
+        /// Closed because the customer stopped answering (the workspace's
+        /// `abandon_after_hours`).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        abandoned: bool,
     },
     /// The flow could not go on (e.g. a loop without a wait); it has ended.
     Error {
@@ -325,6 +358,12 @@ pub enum TimerPurpose {
     Stalling,
     /// Leave a Handover node through `timeout`.
     MaxWait,
+    /// Nudge a customer who has not answered the question.
+    Nudge,
+    /// Leave a question through `no_reply`.
+    NoReply,
+    /// Check whether a conversation was left waiting on the customer (see [`QuietWatch`]).
+    QuietCheck,
 }
 
 /// The conversation moves to the inbox with what the agent needs to know.
@@ -415,6 +454,8 @@ pub trait World {
     fn agents_available(&self, team: Option<&str>, agent: Option<&str>) -> bool;
     /// The workspace's escapes at questions (a person, start over, cancel, corrections).
     fn escapes(&self) -> &EscapeSettings;
+    /// Hours a conversation may wait on the customer before it closes as abandoned (0: never).
+    fn abandon_after_hours(&self) -> u32;
 }
 
 /// A [`World`] from plain values, for tests, the CLI and simulations.
@@ -426,6 +467,18 @@ pub struct StaticWorld {
     pub agents_online: bool,
     #[serde(default)]
     pub escapes: EscapeSettings,
+    #[serde(default = "default_abandon_after_hours")]
+    pub abandon_after_hours: u32,
+}
+
+/// A conversation left waiting on the customer for a day closes as abandoned.
+pub fn default_abandon_after_hours() -> u32 {
+    24
+}
+
+/// A quarter of `hours`, in milliseconds: the interval of the quiet check.
+fn quarter_ms(hours: u32) -> u64 {
+    u64::from(hours) * 3_600_000 / 4
 }
 
 impl Default for StaticWorld {
@@ -436,6 +489,7 @@ impl Default for StaticWorld {
             open: true,
             agents_online: true,
             escapes: EscapeSettings::default(),
+            abandon_after_hours: default_abandon_after_hours(),
         }
     }
 }
@@ -455,6 +509,9 @@ impl World for StaticWorld {
     }
     fn escapes(&self) -> &EscapeSettings {
         &self.escapes
+    }
+    fn abandon_after_hours(&self) -> u32 {
+        self.abandon_after_hours
     }
 }
 
@@ -510,6 +567,142 @@ struct Machine<'a> {
 
 impl Machine<'_> {
     fn handle(&mut self, event: &Event) -> Handled {
+        let handled = self.apply(event);
+        if handled == Handled::Applied {
+            self.watch_silence(event);
+        }
+        handled
+    }
+
+    /// The silence timers follow the wait for the customer: an answer (or leaving the wait)
+    /// stops the question's nudge and `no_reply`, a new wait starts them; the quiet check runs
+    /// while the conversation is with the bot and is reset by every answer.
+    fn watch_silence(&mut self, event: &Event) {
+        let answered = matches!(event, Event::CustomerText { .. } | Event::ButtonPressed { .. });
+        let waiting = self.state.status == Status::Bot && self.state.wait == Wait::Customer;
+        if let Some(silence) = &self.state.silence {
+            if !answered && waiting {
+                return self.watch_quiet(answered);
+            }
+            for t in [silence.nudge, silence.no_reply].into_iter().flatten() {
+                self.out.push(Effect::CancelTimer { timer: t });
+            }
+            self.state.silence = None;
+        }
+        if waiting {
+            if let Some(i) = self.current() {
+                if let Some(no_reply) = self.flow.node(i).kind.no_reply() {
+                    let minutes = |m: u32| u64::from(m) * 60_000;
+                    let nudge = no_reply
+                        .nudge_after_minutes
+                        .filter(|m| *m < no_reply.after_minutes)
+                        .map(|m| self.set_timer(TimerPurpose::Nudge, minutes(m)));
+                    let no_reply = Some(self.set_timer(TimerPurpose::NoReply, minutes(no_reply.after_minutes)));
+                    self.state.silence = Some(Silence { nudge, no_reply });
+                }
+            }
+        }
+        self.watch_quiet(answered);
+    }
+
+    /// The quiet check: armed while the bot has the conversation, stopped when a person has it
+    /// or it ended; an answer resets the count.
+    fn watch_quiet(&mut self, answered: bool) {
+        let with_bot = self.state.status == Status::Bot;
+        match (&mut self.state.quiet, with_bot) {
+            (Some(q), true) => {
+                if answered {
+                    q.quiet_checks = 0;
+                }
+            }
+            (Some(q), false) => {
+                let timer = q.timer;
+                self.out.push(Effect::CancelTimer { timer });
+                self.state.quiet = None;
+            }
+            (None, true) => {
+                let hours = self.world.abandon_after_hours();
+                if hours > 0 {
+                    let timer = self.set_timer(TimerPurpose::QuietCheck, quarter_ms(hours));
+                    self.state.quiet = Some(QuietWatch { timer, quiet_checks: 0 });
+                }
+            }
+            (None, false) => {}
+        }
+    }
+
+    fn set_timer(&mut self, purpose: TimerPurpose, after_ms: u64) -> u64 {
+        let timer = self.new_id();
+        self.out.push(Effect::SetTimer {
+            timer,
+            purpose,
+            after_ms,
+        });
+        timer
+    }
+
+    /// A silence timer fired: the nudge, `no_reply`, or a quiet check (which may close the
+    /// conversation as abandoned).
+    fn silence_timer(&mut self, timer: u64) -> Option<Handled> {
+        if self.state.quiet.as_ref().is_some_and(|q| q.timer == timer) {
+            return Some(self.quiet_check());
+        }
+        let silence = self.state.silence.clone()?;
+        let i = self.current()?;
+        if silence.nudge == Some(timer) {
+            if let Some(s) = &mut self.state.silence {
+                s.nudge = None;
+            }
+            let text = match self.flow.node(i).kind.no_reply().and_then(|n| n.nudge.as_ref()) {
+                Some(t) => self.render(t),
+                None => "Are you still there?".to_string(),
+            };
+            self.send_plain(i, text);
+            return Some(Handled::Applied);
+        }
+        if silence.no_reply == Some(timer) {
+            if let Some(t) = silence.nudge {
+                self.out.push(Effect::CancelTimer { timer: t });
+            }
+            self.state.silence = None;
+            self.state.pending_text = false;
+            self.follow_and_run(i, "no_reply");
+            return Some(Handled::Applied);
+        }
+        None
+    }
+
+    fn quiet_check(&mut self) -> Handled {
+        let hours = self.world.abandon_after_hours();
+        let waiting = self.state.status == Status::Bot && self.state.wait == Wait::Customer;
+        let Some(q) = self.state.quiet.as_mut() else {
+            return Handled::Ignored("no quiet check is awaited");
+        };
+        q.quiet_checks = if waiting { q.quiet_checks + 1 } else { 0 };
+        if q.quiet_checks < QUIET_CHECKS_TO_ABANDON || hours == 0 {
+            let timer = self.set_timer(TimerPurpose::QuietCheck, quarter_ms(hours.max(1)));
+            if let Some(q) = self.state.quiet.as_mut() {
+                q.timer = timer;
+            }
+            return Handled::Applied;
+        }
+        self.state.quiet = None;
+        if let Some(silence) = self.state.silence.take() {
+            for t in [silence.nudge, silence.no_reply].into_iter().flatten() {
+                self.out.push(Effect::CancelTimer { timer: t });
+            }
+        }
+        self.state.status = Status::Ended;
+        self.state.wait = Wait::Nothing;
+        self.state.resolved = true;
+        self.out.push(Effect::End {
+            resolve: true,
+            abandoned: true,
+        });
+        Handled::Applied
+    }
+
+    fn apply(&mut self, event: &Event) -> Handled {
         match event {
             Event::Start {
                 variables,
@@ -843,6 +1036,9 @@ impl Machine<'_> {
     }
 
     fn timer(&mut self, timer: u64) -> Handled {
+        if let Some(handled) = self.silence_timer(timer) {
+            return handled;
+        }
         let Wait::Person {
             stalling_timer,
             max_wait_timer,
@@ -1654,7 +1850,10 @@ impl Machine<'_> {
         self.state.status = Status::Ended;
         self.state.wait = Wait::Nothing;
         self.state.resolved = resolve;
-        self.out.push(Effect::End { resolve });
+        self.out.push(Effect::End {
+            resolve,
+            abandoned: false,
+        });
     }
 
     fn new_id(&mut self) -> u64 {

@@ -333,8 +333,12 @@ impl<'f> Simulator<'f> {
             Effect::HandoverEnded { outcome } => {
                 self.line(Speaker::Event, format!("hand-over ended ({outcome})"), Vec::new());
             }
-            Effect::End { resolve } => {
-                let how = if *resolve { "resolved" } else { "not resolved" };
+            Effect::End { resolve, abandoned } => {
+                let how = match (*abandoned, *resolve) {
+                    (true, _) => "abandoned: the customer stopped answering",
+                    (false, true) => "resolved",
+                    (false, false) => "not resolved",
+                };
                 self.line(Speaker::Event, format!("conversation ended ({how})"), Vec::new());
             }
             Effect::Error { message, .. } => self.line(Speaker::Event, format!("error: {message}"), Vec::new()),

@@ -377,6 +377,12 @@ fn open_port_message(node: &Node, port: &str) -> Option<(String, String)> {
     if ESCAPE_PORTS.contains(&port) {
         return None;
     }
+    if port == "no_reply" {
+        return Some((
+            format!("If the customer stops answering at {id} (no_reply), {ends}."),
+            generic_hint,
+        ));
+    }
     let message = match &node.kind {
         NodeKind::Options(o) => {
             if port == "no_match" {

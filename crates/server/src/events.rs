@@ -25,6 +25,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "conversation.ended",
     "conversation.off_hours",
     "conversation.no_agent",
+    "conversation.abandoned",
     "message.created",
 ];
 

@@ -30,6 +30,10 @@ pub struct WorkspaceSettings {
     /// corrections are read, and what is said (docs/flow-format.md#escapes).
     #[schema(value_type = Object)]
     pub escapes: EscapeSettings,
+    /// Hours a conversation may wait on the customer's answer before it closes as `abandoned`
+    /// (0: never).
+    #[schema(maximum = 8760)]
+    pub abandon_after_hours: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
@@ -49,6 +53,7 @@ impl Default for WorkspaceSettings {
             assignment: Assignment::Manual,
             business_hours: None,
             escapes: EscapeSettings::default(),
+            abandon_after_hours: baton_flow::runtime::default_abandon_after_hours(),
         }
     }
 }
@@ -241,5 +246,8 @@ impl World for ServerWorld<'_> {
     }
     fn escapes(&self) -> &EscapeSettings {
         &self.settings.escapes
+    }
+    fn abandon_after_hours(&self) -> u32 {
+        self.settings.abandon_after_hours
     }
 }

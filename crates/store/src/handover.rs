@@ -194,9 +194,15 @@ impl Store {
             .bind(flow_id).bind(limit).fetch_all(pool).await?))
     }
 
-    pub async fn flow_conversation_counts(&self, flow_id: &str) -> Result<(i64, i64)> {
+    /// Conversations started on the flow, those the bot resolved without a person (contained),
+    /// and those closed because the customer stopped answering (abandoned, not contained).
+    pub async fn flow_conversation_counts(&self, flow_id: &str) -> Result<(i64, i64, i64)> {
         Ok(on_read!(self, pool => sqlx::query_as(
-            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN c.status = 'resolved' AND NOT EXISTS (SELECT 1 FROM handovers h WHERE h.conversation_id = c.id AND h.status NOT IN ('off_hours', 'no_agent')) THEN 1 ELSE 0 END), 0) FROM conversations c WHERE c.flow_id = $1")
+            "SELECT COUNT(*), \
+               COALESCE(SUM(CASE WHEN x.status = 'resolved' AND x.abandoned = 0 AND NOT EXISTS (SELECT 1 FROM handovers h WHERE h.conversation_id = x.id AND h.status NOT IN ('off_hours', 'no_agent')) THEN 1 ELSE 0 END), 0), \
+               COALESCE(SUM(x.abandoned), 0) \
+             FROM (SELECT c.id, c.status, CASE WHEN EXISTS (SELECT 1 FROM timeline t WHERE t.conversation_id = c.id AND t.kind = 'abandoned') THEN 1 ELSE 0 END AS abandoned \
+                   FROM conversations c WHERE c.flow_id = $1) x")
             .bind(flow_id).fetch_one(pool).await?))
     }
 }

@@ -1427,7 +1427,7 @@ async fn case_handover(store: &Store) {
     // conv_1 (bot), conv_2, conv_3 (queued), conv_bot (bot) on flow_1 in ws, conv_other too.
     assert_eq!(
         store.flow_conversation_counts("flow_1").await.expect("flow counts"),
-        (5, 0)
+        (5, 0, 0)
     );
     // Resolved by the bot alone counts; resolved after a hand-over does not.
     write_conversation(
@@ -1454,11 +1454,21 @@ async fn case_handover(store: &Store) {
     .await;
     assert_eq!(
         store.flow_conversation_counts("flow_1").await.expect("flow counts"),
-        (5, 1)
+        (5, 1, 0)
+    );
+    // Closed because the customer stopped answering: abandoned, not contained.
+    let mut tx = store.begin().await.expect("begin");
+    tx.add_timeline("ws", "conv_bot", "abandoned", None, Some("{}"), T0 + 2)
+        .await
+        .expect("timeline");
+    tx.commit().await.expect("commit");
+    assert_eq!(
+        store.flow_conversation_counts("flow_1").await.expect("flow counts"),
+        (5, 0, 1)
     );
     assert_eq!(
         store.flow_conversation_counts("flow_none").await.expect("flow counts"),
-        (0, 0)
+        (0, 0, 0)
     );
 }
 

@@ -413,6 +413,7 @@ function OptionsForm({ node, set, onChange, variables }: TypeProps) {
         />
       )}
       <EscapesField node={node} set={set} />
+      <NoReplyField node={node} set={set} />
     </>
   );
 }
@@ -423,6 +424,41 @@ const ESCAPE_KINDS: Array<[string, string]> = [
   ['cancel', 'Cancels'],
   ['correction', 'Corrects an earlier answer'],
 ];
+
+/** What a waiting node does when the customer stops answering (its `no_reply` port). */
+function NoReplyField({ node, set }: { node: FlowNode; set: (key: string, value: unknown) => void }) {
+  const current = node.no_reply && typeof node.no_reply === 'object' ? (node.no_reply as Record<string, unknown>) : null;
+  const update = (key: string, value: unknown) => {
+    const next: Record<string, unknown> = { ...(current ?? { after_minutes: 30 }) };
+    if (value === undefined || value === '') delete next[key];
+    else next[key] = value;
+    set('no_reply', next);
+  };
+  return (
+    <fieldset className="no-reply" aria-label="When the customer stops answering">
+      <legend>When the customer stops answering</legend>
+      <CheckField
+        label="Leave through no_reply after a while"
+        checked={current !== null}
+        onChange={(v) => set('no_reply', v ? { after_minutes: 30 } : undefined)}
+      />
+      {current && (
+        <>
+          <NumberField label="After (minutes)" value={num(current.after_minutes)} min={1} max={43200} onChange={(v) => update('after_minutes', v ?? 30)} />
+          <NumberField
+            label="Nudge after (minutes, optional)"
+            value={num(current.nudge_after_minutes)}
+            min={1}
+            max={43199}
+            onChange={(v) => update('nudge_after_minutes', v)}
+            hint="Said once before no_reply; must be less than the time above."
+          />
+          <TextField label="Nudge" value={str(current.nudge)} onChange={(v) => update('nudge', v)} placeholder="Are you still there?" />
+        </>
+      )}
+    </fieldset>
+  );
+}
 
 /** Which escapes a question offers: the workspace's (no field), or its own list. */
 function EscapesField({ node, set }: { node: FlowNode; set: (key: string, value: unknown) => void }) {
@@ -501,6 +537,7 @@ function CollectForm({ node, set, variables }: TypeProps) {
       />
       <NumberField label="Attempts" value={num(node.max_attempts)} placeholder="3" min={1} max={10} onChange={(v) => set('max_attempts', v)} hint="1 to 10; after this many failures the node leaves through invalid." />
       <EscapesField node={node} set={set} />
+      <NoReplyField node={node} set={set} />
     </>
   );
 }
@@ -778,6 +815,7 @@ function AiAnswerForm({ node, set, variables }: TypeProps) {
       />
       <NumberField label="Confidence threshold" integer={false} min={0} max={1} value={num(node.threshold)} onChange={(v) => set('threshold', v)} placeholder="(the AI’s own)" />
       <NumberField label="Most answers" min={1} max={1000} value={num(node.max_turns)} onChange={(v) => set('max_turns', v)} placeholder="10" />
+      <NoReplyField node={node} set={set} />
     </>
   );
 }

@@ -121,6 +121,14 @@ const ESCAPE_NAMES: Record<string, string> = {
   correction: 'corrections',
 };
 
+/** A node's customer-silence settings in words. */
+function noReplyLine(noReply: unknown): string | undefined {
+  if (!noReply || typeof noReply !== 'object') return undefined;
+  const n = noReply as { after_minutes?: unknown; nudge_after_minutes?: unknown };
+  const nudge = typeof n.nudge_after_minutes === 'number' ? `, nudge at ${n.nudge_after_minutes} min` : '';
+  return `after ${String(n.after_minutes ?? '?')} min${nudge}`;
+}
+
 /** A question's own escapes in words; nothing when it offers the workspace's. */
 function escapesLine(escapes: unknown): string | undefined {
   if (!Array.isArray(escapes)) return undefined;
@@ -155,12 +163,14 @@ export function summaryLines(node: FlowNode): Array<[string, string]> {
     case 'options':
       add('Asks', str(node.text));
       add('Escapes', escapesLine(node.escapes));
+      add('No reply', noReplyLine(node.no_reply));
       add('Stores in', str(node.variable));
       if (str(node.typed_text) && node.typed_text !== 'reprompt') add('Typed text', String(node.typed_text));
       break;
     case 'collect_input':
       add('Asks', str(node.text));
       add('Escapes', escapesLine(node.escapes));
+      add('No reply', noReplyLine(node.no_reply));
       add('Stores', [str(node.variable), `(${str(node.input) ?? 'text'})`].filter(Boolean).join(' '));
       break;
     case 'branch':

@@ -18,6 +18,12 @@ describe('portsOf mirrors NodeKind::ports()', () => {
     expect(portsOf(node('options', { text: 'Pick', options: [] }))).toEqual(['no_match', ...ESCAPE_PORTS]);
   });
 
+  it('a question or Let AI Answer with no_reply has that port last', () => {
+    const settings = { text: 'Email?', variable: 'email', no_reply: { after_minutes: 30 } };
+    expect(portsOf(node('collect_input', settings))).toEqual(['next', 'invalid', ...ESCAPE_PORTS, 'no_reply']);
+    expect(portsOf(node('ai_answer', { no_reply: { after_minutes: 5 } }))).toEqual(['resolved', 'unanswered', 'human', 'no_reply']);
+  });
+
   it('collect_input: next, invalid, then the escape ports', () => {
     expect(portsOf(node('collect_input', { text: 'Email?', variable: 'email' }))).toEqual(['next', 'invalid', ...ESCAPE_PORTS]);
     expect(portLabel(node('collect_input', { text: 'Email?', variable: 'email' }), 'escape_human')).toBe('asks for a person');

@@ -26,6 +26,11 @@ export function isEscapePort(port: string): boolean {
   return (ESCAPE_PORTS as readonly string[]).includes(port);
 }
 
+/** The `no_reply` port, present when the node says what to do about a silent customer. */
+function noReply(node: Record<string, unknown>): string[] {
+  return node.no_reply && typeof node.no_reply === 'object' ? ['no_reply'] : [];
+}
+
 function ids(list: unknown): string[] {
   if (!Array.isArray(list)) return [];
   return list.map((item) =>
@@ -42,9 +47,9 @@ export function portsOf(node: Pick<FlowNode, 'type'> & Record<string, unknown>):
     case 'message':
       return ['next'];
     case 'options':
-      return [...ids(node.options), 'no_match', ...ESCAPE_PORTS];
+      return [...ids(node.options), 'no_match', ...ESCAPE_PORTS, ...noReply(node)];
     case 'collect_input':
-      return ['next', 'invalid', ...ESCAPE_PORTS];
+      return ['next', 'invalid', ...ESCAPE_PORTS, ...noReply(node)];
     case 'branch':
       return [...ids(node.branches), 'else'];
     case 'ai_action':
@@ -52,7 +57,7 @@ export function portsOf(node: Pick<FlowNode, 'type'> & Record<string, unknown>):
         ? [...ids(node.categories), 'unknown', 'error']
         : ['next', 'error'];
     case 'ai_answer':
-      return ['resolved', 'unanswered', 'human'];
+      return ['resolved', 'unanswered', 'human', ...noReply(node)];
     case 'webhook':
       return ['success', 'failure'];
     case 'handover':

@@ -102,6 +102,10 @@ function HandoffSettings() {
           <input type="number" min={0} value={Number(h.max_wait_seconds ?? 1800)} onChange={(e) => setH('max_wait_seconds', Number(e.target.value))} />
         </label>
         <label>
+          Close conversations left waiting on the customer after (hours; 0: never)
+          <input type="number" min={0} max={8760} value={Number(settings.abandon_after_hours ?? 24)} onChange={(e) => setSettings({ ...settings, abandon_after_hours: Number(e.target.value) })} />
+        </label>
+        <label>
           Assignment
           <select value={String(settings.assignment ?? 'manual')} onChange={(e) => setSettings({ ...settings, assignment: e.target.value })}>
             <option value="manual">Manual (agents claim)</option>

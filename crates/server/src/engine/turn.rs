@@ -234,6 +234,11 @@ impl Turn {
         let mut auto_assign: Option<Member> = None;
         let mut contact_updates: Map<String, Value> = Map::new();
         for effect in &effects {
+            if let Effect::End { abandoned: true, .. } = effect {
+                let data = json!({ "node": self.state.at });
+                self.timeline(tx, "abandoned", None, data.clone()).await?;
+                self.emit(tx, "conversation.abandoned", data).await?;
+            }
             if let Some(matter) = handover::from_flow(&self.flow, event, effect) {
                 match (matter, effect) {
                     (FlowAction::Open { .. }, Effect::HandOver(h)) => auto_assign = self.queue(core, tx, h).await?,

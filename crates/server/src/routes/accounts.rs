@@ -203,6 +203,9 @@ async fn me(caller: Caller) -> ApiResult<Json<serde_json::Value>> {
     })))
 }
 
+/// Longest a conversation may be left waiting on the customer before it closes (a year).
+const MAX_ABANDON_AFTER_HOURS: u32 = 8760;
+
 /// The workspace, its widget key and settings.
 #[utoipa::path(get, path = "/api/v1/workspace", tag = "members", security(("session" = []), ("api_key" = [])),
     responses((status = 200, body = WorkspaceView)))]
@@ -264,6 +267,12 @@ async fn update_settings(
                 "an origin is scheme and host, e.g. https://shop.example (no path, no trailing /)",
             ));
         }
+    }
+    if settings.abandon_after_hours > MAX_ABANDON_AFTER_HOURS {
+        return Err(ApiError::invalid_field(
+            "abandon_after_hours",
+            format!("0 (never) to {MAX_ABANDON_AFTER_HOURS} hours"),
+        ));
     }
     settings
         .escapes
