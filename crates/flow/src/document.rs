@@ -838,6 +838,8 @@ pub enum Priority {
 }
 
 impl Priority {
+    pub const ALL: [Priority; 4] = [Priority::Low, Priority::Normal, Priority::High, Priority::Urgent];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Priority::Low => "low",

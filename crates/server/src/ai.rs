@@ -64,15 +64,19 @@ pub struct AiSettingsUpdate {
     pub provider: ProviderKind,
     /// Required for `openai_compatible`: up to the API version, e.g. `http://localhost:11434/v1`.
     #[serde(default)]
+    #[schema(max_length = 500, pattern = "^\\s*[Hh][Tt][Tt][Pp][Ss]?://")]
     pub base_url: Option<String>,
     /// Required for `openai_compatible`.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 200)]
     pub model: Option<String>,
     /// Absent: keep the stored key; empty: remove it.
     #[serde(default)]
+    #[schema(max_length = 1000)]
     pub api_key: Option<String>,
     /// 1,000 to 120,000 ms (default 30,000).
     #[serde(default)]
+    #[schema(minimum = 1000, maximum = 120000)]
     pub timeout_ms: Option<u64>,
     #[serde(default)]
     #[schema(value_type = Option<String>)]

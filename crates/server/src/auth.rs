@@ -40,12 +40,17 @@ pub enum Role {
 }
 
 impl Role {
+    pub const ALL: [Role; 3] = [Role::Owner, Role::Admin, Role::Agent];
+
     pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "owner" => Some(Role::Owner),
-            "admin" => Some(Role::Admin),
-            "agent" => Some(Role::Agent),
-            _ => None,
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Admin => "admin",
+            Role::Agent => "agent",
         }
     }
 }
@@ -65,14 +70,7 @@ impl Caller {
         if self.role >= role {
             Ok(())
         } else {
-            Err(ApiError::forbidden(format!(
-                "this needs the {} role",
-                match role {
-                    Role::Owner => "owner",
-                    Role::Admin => "admin",
-                    Role::Agent => "agent",
-                }
-            )))
+            Err(ApiError::forbidden(format!("this needs the {} role", role.as_str())))
         }
     }
 

@@ -5,6 +5,7 @@
 //! applies migrations, starts the writer and workers and serves.
 
 pub mod ai;
+pub mod api_enums;
 pub mod auth;
 pub mod bootstrap;
 pub mod clock;

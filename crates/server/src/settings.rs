@@ -16,9 +16,11 @@ pub struct WorkspaceSettings {
     /// Hand-off to people switched on.
     pub handoff_enabled: bool,
     /// Messages and times of the hand-off (Handover nodes may override them).
-    #[schema(value_type = Object)]
+    #[schema(value_type = HandoffShape)]
     pub handoff: HandoffSettings,
-    /// Web origins allowed to start widget conversations (empty: any origin).
+    /// Web origins allowed to start widget conversations (empty: any origin): scheme and host,
+    /// no path, no trailing `/`.
+    #[schema(max_items = 50)]
     pub allowed_origins: Vec<String>,
     /// How queued conversations find an agent: agents claim them (`manual`), or the online
     /// agent of the team who has waited longest gets them (`round_robin`).
@@ -28,12 +30,51 @@ pub struct WorkspaceSettings {
     pub business_hours: Option<BusinessHours>,
     /// Escapes at questions: the phrases that ask for a person, start over or cancel, whether
     /// corrections are read, and what is said (docs/flow-format.md#escapes).
-    #[schema(value_type = Object)]
+    #[schema(value_type = EscapesShape)]
     pub escapes: EscapeSettings,
     /// Hours a conversation may wait on the customer's answer before it closes as `abandoned`
     /// (0: never).
     #[schema(maximum = 8760)]
     pub abandon_after_hours: u32,
+}
+
+/// The schema of the hand-off settings (`baton_flow::runtime::HandoffSettings`; a test checks
+/// the two have the same fields).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = HandoffSettings)]
+pub struct HandoffShape {
+    pub confirmation_message: String,
+    pub off_hours_message: String,
+    pub no_agent_message: String,
+    pub stalling_message: String,
+    pub cancelled_message: String,
+    /// 0: never send the stalling message.
+    pub stalling_seconds: u32,
+    /// 0: wait forever.
+    pub max_wait_seconds: u32,
+}
+
+/// The schema of the escape settings (`baton_flow::escape::EscapeSettings`; a test checks the
+/// two have the same fields).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = EscapeSettings)]
+pub struct EscapesShape {
+    /// Phrases that ask for a person (empty: off), at most 50 of at most 100 characters.
+    #[schema(max_items = 50)]
+    pub human: Vec<String>,
+    #[schema(max_items = 50)]
+    pub start_over: Vec<String>,
+    #[schema(max_items = 50)]
+    pub cancel: Vec<String>,
+    pub corrections: bool,
+    #[schema(max_length = 1000)]
+    pub cancel_message: String,
+    #[schema(max_length = 1000)]
+    pub start_over_message: String,
+    #[schema(max_length = 1000)]
+    pub correction_message: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
@@ -249,5 +290,36 @@ impl World for ServerWorld<'_> {
     }
     fn abandon_after_hours(&self) -> u32 {
         self.settings.abandon_after_hours
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The field names of a schema's properties.
+    fn properties<T: utoipa::PartialSchema>() -> Vec<String> {
+        let schema = serde_json::to_value(T::schema()).unwrap_or_default();
+        let mut names: Vec<String> = schema["properties"]
+            .as_object()
+            .map(|p| p.keys().cloned().collect())
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
+    fn fields<T: Serialize>(value: &T) -> Vec<String> {
+        let mut names: Vec<String> = serde_json::to_value(value)
+            .ok()
+            .and_then(|v| v.as_object().map(|o| o.keys().cloned().collect()))
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn the_documented_shapes_have_the_settings_fields() {
+        assert_eq!(properties::<HandoffShape>(), fields(&HandoffSettings::default()));
+        assert_eq!(properties::<EscapesShape>(), fields(&EscapeSettings::default()));
     }
 }

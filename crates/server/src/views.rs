@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 #[derive(Serialize, ToSchema)]
 pub struct ConversationView {
     pub id: String,
-    /// `bot`, `queued`, `assigned`, `resolved` or `follow_up` (ended, not resolved).
+    #[schema(value_type = crate::api_enums::ConversationStatusName)]
     pub status: String,
     pub flow_id: String,
     pub flow_version: i64,
@@ -39,18 +39,18 @@ impl From<&Conversation> for ConversationView {
 pub struct MessageView {
     /// Order within the conversation, from 1.
     pub seq: i64,
-    /// `customer`, `bot` or `agent`.
+    #[schema(value_type = crate::api_enums::MessageRoleName)]
     pub role: String,
     /// Plain text: show it as text, never as HTML.
     pub text: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<ButtonShape>)]
     pub buttons: Vec<Value>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<LinkShape>)]
     pub links: Vec<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<ImageShape>)]
     pub image: Option<Value>,
     /// Only a button press is accepted: disable typing.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -79,4 +79,28 @@ impl MessageView {
             created_at: m.created_at,
         }
     }
+}
+
+/// A button of a bot message: press it by sending its `id` as `button`.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Button)]
+pub struct ButtonShape {
+    pub id: String,
+    pub label: String,
+}
+
+/// A quick link under a bot message.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Link)]
+pub struct LinkShape {
+    pub label: String,
+    pub url: String,
+}
+
+/// An image of a bot message; `alt` describes it for screen readers.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Image)]
+pub struct ImageShape {
+    pub url: String,
+    pub alt: String,
 }

@@ -1036,6 +1036,7 @@ async fn health_metrics_and_openapi() {
     ] {
         assert!(doc["paths"][path].is_object(), "OpenAPI lacks {path}");
     }
+    openapi_is_as_strict_as_the_server(&doc);
     let docs_page = s
         .http
         .get(format!("{}/docs", s.base))
@@ -1166,4 +1167,61 @@ async fn let_ai_answer_answers_from_the_knowledge_base_and_hands_over() {
     let c = Customer::from_start(&s, &body);
     c.say("q1", "What is the capital of Australia?").await;
     c.wait_for("I don't know that one.").await;
+}
+
+/// Properties of the OpenAPI document that keep it as strict as the server: an id in the path
+/// can name nothing (404); a customer's token never meets a role (no 403); no request schema
+/// nests a closed object in `allOf` (nothing would validate); enums list what the types define.
+fn openapi_is_as_strict_as_the_server(doc: &Value) {
+    let mut problems = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let statuses = op["responses"].as_object().cloned().unwrap_or_default();
+            if path.contains('{') && !statuses.contains_key("404") {
+                problems.push(format!("{method} {path}: no 404"));
+            }
+            let schemes: Vec<String> = op["security"]
+                .as_array()
+                .map(|list| {
+                    list.iter()
+                        .flat_map(|r| r.as_object().unwrap().keys().cloned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            if !schemes.is_empty() && schemes.iter().all(|s| s == "conversation_token") && statuses.contains_key("403")
+            {
+                problems.push(format!("{method} {path}: a customer is never 403"));
+            }
+        }
+    }
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    for (name, schema) in schemas {
+        for member in schema["allOf"].as_array().into_iter().flatten() {
+            let target = member["$ref"]
+                .as_str()
+                .and_then(|r| r.rsplit('/').next())
+                .and_then(|n| schemas.get(n))
+                .unwrap_or(member);
+            if target["additionalProperties"] == json!(false) {
+                problems.push(format!("{name}: allOf with a closed object"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+    assert_eq!(
+        schemas["ConversationStatus"]["enum"],
+        json!(baton_store::ConversationStatus::ALL
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>())
+    );
+    assert_eq!(
+        schemas["ConversationView"]["properties"]["status"]["$ref"],
+        "#/components/schemas/ConversationStatus"
+    );
+    assert_eq!(
+        schemas["MessageRole"]["enum"].as_array().map(Vec::len),
+        Some(baton_store::Role::ALL.len())
+    );
+    assert_eq!(schemas["AiSettingsUpdate"]["properties"]["timeout_ms"]["minimum"], 1000);
 }

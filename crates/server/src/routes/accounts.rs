@@ -51,7 +51,7 @@ pub struct MemberView {
     pub id: String,
     pub email: String,
     pub name: String,
-    /// `owner`, `admin` or `agent`.
+    #[schema(value_type = crate::api_enums::MemberRoleName)]
     pub role: String,
     pub workspace_id: String,
 }
@@ -80,11 +80,11 @@ pub struct WorkspaceView {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewMemberRequest {
+    #[schema(format = Email)]
     pub email: String,
     #[schema(min_length = 1, max_length = 100)]
     pub name: String,
-    /// `owner`, `admin` or `agent`.
-    #[schema(pattern = "^(owner|admin|agent)$")]
+    #[schema(value_type = crate::api_enums::MemberRoleName)]
     pub role: String,
     /// 12 to 200 characters, not one of the 30,000 most common passwords (nor one with digits
     /// or symbols around it), not containing the email's name.
@@ -95,9 +95,11 @@ pub struct NewMemberRequest {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewKeyRequest {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// `admin` (default) or `agent`; owners create `owner` keys.
     #[serde(default)]
+    #[schema(value_type = Option<crate::api_enums::MemberRoleName>)]
     pub role: Option<String>,
 }
 

@@ -71,8 +71,10 @@ pub struct StartRequest {
     #[serde(default)]
     #[schema(min_length = 1, max_length = 2000)]
     pub page_url: Option<String>,
-    /// The customer's first message, if they wrote one before the conversation started.
+    /// The customer's first message, if they wrote one before the conversation started (not
+    /// blank, at most 4,000 characters).
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 4000)]
     pub message: Option<String>,
     /// Where the customer is: `widget` (default), `api`, …
     #[serde(default)]
@@ -91,6 +93,7 @@ pub struct StartRequest {
 pub struct ContactInput {
     /// Your id for this customer: the same id finds the same contact again.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 200)]
     pub external_id: Option<String>,
     #[serde(default)]
     pub name: Option<String>,
@@ -192,8 +195,9 @@ fn check_text(field: &str, text: &str) -> ApiResult<()> {
     request_body = StartRequest,
     responses((status = 201, body = StartResponse),
               (status = 200, description = "a retry of a start with the same `client_id`", body = StartResponse),
-              (status = 404, body = crate::error::ErrorBody),
-              (status = 409, description = "no live flow", body = crate::error::ErrorBody),
+              (status = 403, description = "`forbidden`: the `Origin` is not in the workspace's `allowed_origins`", body = crate::error::ErrorBody),
+              (status = 404, description = "`not_found`: no such widget key, or `flow_id` is not a live flow", body = crate::error::ErrorBody),
+              (status = 409, description = "`no_live_flow`: the workspace has no live flow", body = crate::error::ErrorBody),
               (status = 422, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
 async fn start_conversation(
     State(state): State<AppState>,
@@ -546,8 +550,9 @@ async fn send(state: &AppState, conversation_id: &str, req: SendRequest) -> ApiR
 
 /// Messages after a sequence number (polling).
 #[utoipa::path(get, path = "/api/v1/conversations/{id}/messages", tag = "customer",
-    params(("id" = String, Path), ("after" = Option<i64>, Query, description = "only messages with a larger seq"),
-           ("limit" = Option<i64>, Query, description = "at most this many (default and maximum 200)")),
+    params(("id" = String, Path), ("after" = Option<i64>, Query, minimum = 0, description = "only messages with a larger seq"),
+           ("limit" = Option<i64>, Query, minimum = 1, maximum = 200, description = "at most this many (default 200)"),
+           ("token" = Option<String>, Query, description = "the conversation token, when it cannot be sent as `Authorization: Bearer …`")),
     security(("conversation_token" = [])),
     responses((status = 200, body = MessagesPage), (status = 404, body = crate::error::ErrorBody)))]
 async fn list_messages(
@@ -578,8 +583,9 @@ async fn list_messages(
 /// `{"type": "message", "message": {…}}` (first those after `?after=`), and accepts the
 /// customer's messages as `{"type": "message", "client_id": …, "text": …}` or `"button"`.
 #[utoipa::path(get, path = "/api/v1/conversations/{id}/ws", tag = "customer",
-    params(("id" = String, Path), ("token" = String, Query, description = "the conversation token"),
-           ("after" = Option<i64>, Query)),
+    params(("id" = String, Path), ("token" = Option<String>, Query, description = "the conversation token (browsers cannot send a header on a WebSocket)"),
+           ("after" = Option<i64>, Query, minimum = 0)),
+    security(("conversation_token" = [])),
     responses((status = 101, description = "switching to WebSocket"), (status = 404, body = crate::error::ErrorBody)))]
 async fn websocket(
     State(state): State<AppState>,

@@ -43,6 +43,7 @@ pub struct NewSubscriptionRequest {
     #[schema(max_length = 2048, pattern = "^https?://")]
     pub url: String,
     /// Event types to receive (e.g. `conversation.queued`, `message.created`); `*` means all.
+    #[schema(value_type = Vec<crate::api_enums::EventTypeName>, min_items = 1)]
     pub event_types: Vec<String>,
     /// Default true; an inactive subscription receives nothing.
     #[serde(default)]
@@ -264,7 +265,7 @@ pub async fn delete_subscription(
 
 /// The delivery log of a subscription: every attempt, newest first.
 #[utoipa::path(get, path = "/api/v1/event-subscriptions/{id}/deliveries", tag = "events",
-    params(("id" = String, Path), ("limit" = Option<i64>, Query, description = "at most this many (default 100, maximum 500)")),
+    params(("id" = String, Path), ("limit" = Option<i64>, Query, minimum = 1, maximum = 500, description = "at most this many (default 100)")),
     security(("session" = []), ("api_key" = [])),
     responses((status = 200, body = Vec<DeliveryView>), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn list_deliveries(

@@ -86,6 +86,7 @@ pub struct VersionView {
 pub struct PublishRequest {
     /// What changed, for the version history.
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub note: Option<String>,
 }
 
@@ -254,7 +255,7 @@ async fn update_draft(
 /// Publishes the draft as the next version; refused while validation finds errors, or while
 /// required scripted tests fail.
 #[utoipa::path(post, path = "/api/v1/flows/{id}/publish", tag = "flows", params(("id" = String, Path)),
-    security(("session" = []), ("api_key" = [])), request_body = PublishRequest,
+    security(("session" = []), ("api_key" = [])), request_body(content = Option<PublishRequest>, description = "optional: `{\"note\": …}`, `{}` or no body"),
     responses((status = 201, body = PublishResponse), (status = 404, body = crate::error::ErrorBody),
               (status = 422, description = "flow_invalid or tests_failed; details hold the findings or failures", body = crate::error::ErrorBody)))]
 async fn publish(
@@ -387,7 +388,8 @@ async fn version(
 /// the draft. Conversations keep the version they started on.
 #[utoipa::path(post, path = "/api/v1/flows/{id}/rollback", tag = "flows", params(("id" = String, Path)),
     security(("session" = []), ("api_key" = [])), request_body = RollbackRequest,
-    responses((status = 201, body = PublishResponse), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 201, body = PublishResponse), (status = 404, body = crate::error::ErrorBody),
+              (status = 422, description = "flow_invalid or tests_failed, as for publishing", body = crate::error::ErrorBody)))]
 async fn rollback(
     State(state): State<AppState>,
     caller: Caller,

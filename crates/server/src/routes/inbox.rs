@@ -50,10 +50,14 @@ pub fn customer_routes() -> Router<AppState> {
 pub struct InboxItem {
     #[serde(flatten)]
     pub conversation: ConversationView,
+    #[schema(required = true)]
     pub team: Option<String>,
+    #[schema(required = true)]
     pub assignee: Option<String>,
+    #[schema(value_type = Option<crate::api_enums::PriorityName>, required = true)]
     pub priority: Option<String>,
     /// When it was queued (ms since the epoch).
+    #[schema(required = true)]
     pub waiting_since: Option<i64>,
     /// Contact attributes (name, email, …).
     #[schema(value_type = Object)]
@@ -113,10 +117,12 @@ async fn item(state: &AppState, c: &Conversation) -> ApiResult<InboxItem> {
 
 /// Conversations waiting for or with a person, filtered; urgent and longest waiting first.
 #[utoipa::path(get, path = "/api/v1/inbox/conversations", tag = "inbox", security(("session" = []), ("api_key" = [])),
-    params(("status" = Option<String>, Query, description = "comma-separated: queued, assigned, bot, resolved"),
-           ("team" = Option<String>, Query), ("assignee" = Option<String>, Query, description = "me, none or a member id"),
-           ("priority" = Option<String>, Query), ("limit" = Option<i64>, Query)),
-    responses((status = 200, body = Vec<InboxItem>)))]
+    params(("status" = Option<Vec<crate::api_enums::ConversationStatusName>>, Query, style = Form, explode = false,
+                description = "comma-separated statuses (default queued,assigned)"),
+           ("team" = Option<String>, Query, description = "a team's slug"), ("assignee" = Option<String>, Query, description = "me, none or a member id"),
+           ("priority" = Option<crate::api_enums::PriorityName>, Query),
+           ("limit" = Option<i64>, Query, minimum = 1, maximum = 500, description = "default 100")),
+    responses((status = 200, body = Vec<InboxItem>), (status = 422, body = crate::error::ErrorBody)))]
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -133,10 +139,19 @@ async fn list(
         })
         .unwrap_or_default();
     for s in &statuses {
-        if !matches!(s.as_str(), "queued" | "assigned" | "bot" | "resolved" | "follow_up") {
+        if s.parse::<baton_store::ConversationStatus>().is_err() {
             return Err(ApiError::invalid_field(
                 "status",
                 format!("`{s}` is not a status: queued, assigned, bot, resolved or follow_up"),
+            ));
+        }
+    }
+    let priority = q.priority.filter(|p| !p.is_empty());
+    if let Some(p) = &priority {
+        if !baton_flow::document::Priority::ALL.iter().any(|x| x.as_str() == p) {
+            return Err(ApiError::invalid_field(
+                "priority",
+                format!("`{p}` is not a priority: low, normal, high or urgent"),
             ));
         }
     }
@@ -150,7 +165,7 @@ async fn list(
         statuses,
         team: q.team.filter(|t| !t.is_empty()),
         assignee,
-        priority: q.priority.filter(|p| !p.is_empty()),
+        priority,
         limit: q.limit.unwrap_or(100).clamp(1, 500),
     };
     let rows = state.core.store.inbox(&caller.workspace_id, &filter).await?;
@@ -261,9 +276,12 @@ pub struct TransferRequest {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TextRequest {
+    /// Not blank; at most 4,000 characters.
+    #[schema(min_length = 1, max_length = 4000)]
     pub text: String,
-    /// For replies: a retry with the same id is not sent twice.
+    /// For replies: a retry with the same id is not sent twice (notes ignore it).
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 100)]
     pub client_id: Option<String>,
 }
 
@@ -279,7 +297,15 @@ pub struct HandBackRequest {
     pub resume_at: Option<String>,
 }
 
-async fn act(state: &AppState, caller: &Caller, id: &str, action: AgentAction) -> ApiResult<Json<Value>> {
+/// What an agent action answers: the conversation as the inbox lists it, and the messages the
+/// action wrote.
+#[derive(Serialize, ToSchema)]
+pub struct ActionResponse {
+    pub conversation: InboxItem,
+    pub messages: Vec<MessageView>,
+}
+
+async fn act(state: &AppState, caller: &Caller, id: &str, action: AgentAction) -> ApiResult<Json<ActionResponse>> {
     caller.require(Role::Agent)?;
     let member = member_of(caller)?;
     // The turn checks that the conversation is in the member's workspace.
@@ -291,29 +317,32 @@ async fn act(state: &AppState, caller: &Caller, id: &str, action: AgentAction) -
             action,
         })
         .await?;
-    let c = &outcome.conversation;
-    Ok(Json(json!({
-        "conversation": item(state, c).await?,
-        "messages": outcome.messages.iter().map(MessageView::from_message).collect::<Vec<_>>(),
-    })))
+    Ok(Json(ActionResponse {
+        conversation: item(state, &outcome.conversation).await?,
+        messages: outcome.messages.iter().map(MessageView::from_message).collect(),
+    }))
 }
 
 /// Takes a queued conversation; exactly one of two simultaneous claims wins (409 `already_claimed`).
 #[utoipa::path(post, path = "/api/v1/inbox/conversations/{id}/claim", tag = "inbox", params(("id" = String, Path)),
-    security(("session" = [])), responses((status = 200, body = Object), (status = 409, body = crate::error::ErrorBody)))]
-async fn claim(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    security(("session" = [])), responses((status = 200, body = ActionResponse), (status = 409, body = crate::error::ErrorBody)))]
+async fn claim(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ActionResponse>> {
     act(&state, &caller, &id, AgentAction::Claim).await
 }
 
 /// Gives the conversation to a member.
 #[utoipa::path(post, path = "/api/v1/inbox/conversations/{id}/assign", tag = "inbox", params(("id" = String, Path)),
-    security(("session" = [])), request_body = AssignRequest, responses((status = 200, body = Object), (status = 404, body = crate::error::ErrorBody)))]
+    security(("session" = [])), request_body = AssignRequest, responses((status = 200, body = ActionResponse), (status = 404, body = crate::error::ErrorBody)))]
 async fn assign(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<AssignRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ActionResponse>> {
     act(
         &state,
         &caller,
@@ -327,13 +356,13 @@ async fn assign(
 
 /// Moves the conversation to another team's queue or to a member.
 #[utoipa::path(post, path = "/api/v1/inbox/conversations/{id}/transfer", tag = "inbox", params(("id" = String, Path)),
-    security(("session" = [])), request_body = TransferRequest, responses((status = 200, body = Object), (status = 422, body = crate::error::ErrorBody)))]
+    security(("session" = [])), request_body = TransferRequest, responses((status = 200, body = ActionResponse), (status = 422, body = crate::error::ErrorBody)))]
 async fn transfer(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<TransferRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ActionResponse>> {
     if let Some(team) = &req.team {
         let teams = state.core.store.teams(&caller.workspace_id).await?;
         if !teams.iter().any(|t| &t.slug == team) {
@@ -373,13 +402,13 @@ fn check_text(text: &str) -> ApiResult<()> {
 
 /// Writes to the customer (claims the conversation first when it is still queued).
 #[utoipa::path(post, path = "/api/v1/inbox/conversations/{id}/reply", tag = "inbox", params(("id" = String, Path)),
-    security(("session" = [])), request_body = TextRequest, responses((status = 200, body = Object), (status = 409, body = crate::error::ErrorBody)))]
+    security(("session" = [])), request_body = TextRequest, responses((status = 200, body = ActionResponse), (status = 409, body = crate::error::ErrorBody)))]
 async fn reply(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<TextRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ActionResponse>> {
     check_text(&req.text)?;
     if req.client_id.as_ref().is_some_and(|c| c.is_empty() || c.len() > 100) {
         return Err(ApiError::invalid_field("client_id", "1 to 100 characters"));
@@ -398,13 +427,13 @@ async fn reply(
 
 /// Writes an internal note: members see it, the customer never does.
 #[utoipa::path(post, path = "/api/v1/inbox/conversations/{id}/note", tag = "inbox", params(("id" = String, Path)),
-    security(("session" = [])), request_body = TextRequest, responses((status = 200, body = Object)))]
+    security(("session" = [])), request_body = TextRequest, responses((status = 200, body = ActionResponse)))]
 async fn note(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<TextRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ActionResponse>> {
     check_text(&req.text)?;
     act(&state, &caller, &id, AgentAction::Note { text: req.text }).await
 }
@@ -413,13 +442,13 @@ async fn note(
 /// `handed_back` port (or `resume_at`) with the given variables.
 #[utoipa::path(post, path = "/api/v1/inbox/conversations/{id}/hand-back", tag = "inbox", params(("id" = String, Path)),
     security(("session" = [])), request_body = HandBackRequest,
-    responses((status = 200, body = Object), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = ActionResponse), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn hand_back(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<HandBackRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ActionResponse>> {
     if req.variables.len() > 50
         || Value::Object(req.variables.clone().into_iter().collect())
             .to_string()
@@ -442,8 +471,12 @@ async fn hand_back(
 
 /// Resolves the conversation: the flow continues from `resolved` if wired, else it closes.
 #[utoipa::path(post, path = "/api/v1/inbox/conversations/{id}/resolve", tag = "inbox", params(("id" = String, Path)),
-    security(("session" = [])), responses((status = 200, body = Object), (status = 409, body = crate::error::ErrorBody)))]
-async fn resolve(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    security(("session" = [])), responses((status = 200, body = ActionResponse), (status = 409, body = crate::error::ErrorBody)))]
+async fn resolve(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ActionResponse>> {
     act(&state, &caller, &id, AgentAction::Resolve).await
 }
 
@@ -469,9 +502,13 @@ async fn customer_cancel(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PresenceRequest {
-    /// `online` or `away` (the inbox connection sets `online`/`offline` by itself).
+    /// `online`, `away` or `offline` (an inbox connection also sets `online` and `offline`).
+    #[schema(value_type = crate::api_enums::PresenceName)]
     pub status: String,
 }
+
+/// The presences a member can have.
+pub const PRESENCE: [&str; 3] = ["online", "away", "offline"];
 
 /// Sets the member's presence: only online agents get conversations.
 #[utoipa::path(put, path = "/api/v1/me/presence", tag = "inbox", security(("session" = [])), request_body = PresenceRequest,
@@ -482,7 +519,7 @@ async fn set_presence(
     ApiJson(req): ApiJson<PresenceRequest>,
 ) -> ApiResult<Json<Value>> {
     let member = member_of(&caller)?;
-    if !matches!(req.status.as_str(), "online" | "away" | "offline") {
+    if !PRESENCE.contains(&req.status.as_str()) {
         return Err(ApiError::invalid_field("status", "online, away or offline"));
     }
     state.core.store.set_presence(&member.id, &req.status).await?;
@@ -499,8 +536,9 @@ async fn set_presence(
 /// socket watches (send `{"type": "watch", "conversation_id": …}` when the agent opens one,
 /// `null` when none). While a member has the inbox open they count as online (unless they set
 /// themselves away).
-#[utoipa::path(get, path = "/api/v1/inbox/ws", tag = "inbox", security(("session" = [])),
-    responses((status = 101, description = "switching to WebSocket")))]
+#[utoipa::path(get, path = "/api/v1/inbox/ws", tag = "inbox", security(("session" = []), ("api_key" = [])),
+    responses((status = 101, description = "switching to WebSocket"),
+              (status = 400, description = "`invalid_request`: not a WebSocket upgrade", body = crate::error::ErrorBody)))]
 async fn inbox_socket(State(state): State<AppState>, caller: Caller, ws: WebSocketUpgrade) -> ApiResult<Response> {
     caller.require(Role::Agent)?;
     Ok(ws
@@ -617,11 +655,14 @@ async fn presence_connected(state: &AppState, workspace_id: &str, member_id: &st
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TeamRequest {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// What Handover nodes name in `team` (letters, digits, `_`, `-`).
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
     pub slug: String,
-    /// Member ids.
+    /// Member ids, each once.
     #[serde(default)]
+    #[schema(value_type = std::collections::BTreeSet<String>)]
     pub members: Vec<String>,
     /// None: always open.
     #[serde(default)]
@@ -688,6 +729,12 @@ async fn check_team(state: &AppState, caller: &Caller, req: &TeamRequest) -> Api
                 format!("no member `{m}` in this workspace"),
             ));
         }
+        if req.members[..i].contains(m) {
+            return Err(ApiError::invalid_field(
+                &format!("members[{i}]"),
+                format!("`{m}` is listed twice"),
+            ));
+        }
     }
     match &req.business_hours {
         None => Ok(None),
@@ -738,7 +785,8 @@ async fn create_team(
 
 /// Replaces a team's name, slug, members and hours.
 #[utoipa::path(put, path = "/api/v1/teams/{id}", tag = "inbox", params(("id" = String, Path)), security(("session" = []), ("api_key" = [])),
-    request_body = TeamRequest, responses((status = 200, body = TeamView), (status = 404, body = crate::error::ErrorBody)))]
+    request_body = TeamRequest, responses((status = 200, body = TeamView), (status = 404, body = crate::error::ErrorBody),
+              (status = 409, description = "`slug_taken`", body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn update_team(
     State(state): State<AppState>,
     caller: Caller,

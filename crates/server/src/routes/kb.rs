@@ -38,25 +38,49 @@ pub struct ArticleRequest {
     pub title: String,
     /// Shown with answers as the source.
     #[serde(default)]
+    #[schema(pattern = "^https?://")]
     pub url: Option<String>,
     /// At most 200 KiB.
-    #[schema(max_length = 204800)]
+    #[schema(min_length = 1, max_length = 204800)]
     pub markdown: String,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ImportRequest {
-    /// Articles with their ids; an existing id is replaced.
+    /// Articles with their ids; an existing id is replaced. At most 500.
+    #[schema(max_items = 500)]
     pub articles: Vec<ImportArticle>,
 }
 
+/// An article with its id: the fields of an article and `id` side by side (not nested), so the
+/// schema is one closed object.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ImportArticle {
+    #[schema(min_length = 1, max_length = 200)]
     pub id: String,
-    #[serde(flatten)]
-    pub article: ArticleRequest,
+    #[schema(min_length = 1, max_length = 100)]
+    pub collection: String,
+    #[schema(min_length = 1, max_length = 300)]
+    pub title: String,
+    #[serde(default)]
+    #[schema(pattern = "^https?://")]
+    pub url: Option<String>,
+    #[schema(min_length = 1, max_length = 204800)]
+    pub markdown: String,
+}
+
+impl ImportArticle {
+    fn into_parts(self) -> (String, ArticleRequest) {
+        let article = ArticleRequest {
+            collection: self.collection,
+            title: self.title,
+            url: self.url,
+            markdown: self.markdown,
+        };
+        (self.id, article)
+    }
 }
 
 fn check(field: &str, id: &str, a: &ArticleRequest) -> ApiResult<()> {
@@ -180,13 +204,14 @@ async fn import(
             format!("at most {MAX_IMPORT} articles per import"),
         ));
     }
-    for (i, a) in req.articles.iter().enumerate() {
-        check(&format!("articles[{i}]."), &a.id, &a.article)?;
+    let articles: Vec<(String, ArticleRequest)> = req.articles.into_iter().map(ImportArticle::into_parts).collect();
+    for (i, (id, article)) in articles.iter().enumerate() {
+        check(&format!("articles[{i}]."), id, article)?;
     }
-    let count = req.articles.len();
+    let count = articles.len();
     let mut changes = Vec::with_capacity(count);
-    for a in req.articles {
-        changes.push(save(&state, &caller, &a.id, a.article).await?);
+    for (id, article) in articles {
+        changes.push(save(&state, &caller, &id, article).await?);
     }
     state.core.knowledge.changed(&caller.workspace_id, changes).await?;
     Ok(Json(json!({ "imported": count })))

@@ -140,7 +140,8 @@ impl Modify for Security {
 
 /// The errors whole kinds of operation can answer, added where an operation's own list lacks
 /// them (docs/api.md lists the codes): bodies (400, 408, 413, 415), unparsable parameters
-/// (400), credentials (401, 403), rate limits (429), turns (503) and server faults (500).
+/// (400), credentials (401; 403 for members), ids that name nothing (404), inbox actions the
+/// lifecycle refuses (409, 422), rate limits (429), turns (503) and server faults (500).
 struct CommonErrors;
 
 impl Modify for CommonErrors {
@@ -161,8 +162,15 @@ impl Modify for CommonErrors {
                 };
                 let has_body = op.request_body.is_some();
                 let has_parameters = op.parameters.as_ref().is_some_and(|p| !p.is_empty());
-                let member = op.security.as_ref().is_some_and(|s| !s.is_empty());
+                let member = op.security.as_ref().is_some_and(|list| {
+                    list.iter().any(|requirement| {
+                        let names = serde_json::to_value(requirement).unwrap_or_default();
+                        names.get("session").is_some() || names.get("api_key").is_some()
+                    })
+                });
                 let customer = path.starts_with("/api/v1/conversations/");
+                let names_a_thing = path.contains('{');
+                let inbox_action = method == "post" && path.starts_with("/api/v1/inbox/conversations/{id}/");
                 let turn = method == "post"
                     && (customer
                         || path.starts_with("/api/v1/widget/")
@@ -189,6 +197,19 @@ impl Modify for CommonErrors {
                 }
                 if member {
                     errors.push(("403", "`forbidden`: the role is too low, or the CSRF token is missing."));
+                }
+                if names_a_thing {
+                    errors.push((
+                        "404",
+                        "`not_found`: nothing with this id here (another workspace's is not found either).",
+                    ));
+                }
+                if inbox_action {
+                    errors.push((
+                        "409",
+                        "The conversation is not in a state for this (`not_with_a_person`, `not_queued`, `already_resolved`, …).",
+                    ));
+                    errors.push(("422", "`invalid_field`: a field breaks a rule (`field` names it)."));
                 }
                 if rate_limited {
                     errors.push(("429", "`rate_limited`: too many requests; see `retry-after`."));
