@@ -728,6 +728,20 @@ async fn transfer_to_a_team_or_a_member(db: Db) {
         (status, body["error"]["code"].clone()),
         (StatusCode::CONFLICT, json!("slug_taken"))
     );
+    // A member listed twice is named, and no team is written.
+    let (status, body) = s
+        .api(
+            Method::POST,
+            "/api/v1/teams",
+            Some(json!({"name": "Twice", "slug": "twice", "members": [kim.id, kim.id]})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["field"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!("members[1]"))
+    );
+    let (_, teams) = s.api(Method::GET, "/api/v1/teams", None).await;
+    assert!(!teams.as_array().unwrap().iter().any(|t| t["slug"] == "twice"), "{teams}");
     let (c, _) = queued_customer(&s, &flow_id).await;
     let path = |action: &str| format!("/api/v1/inbox/conversations/{}/{action}", c.id);
     sam.act(Method::POST, &path("claim"), None).await;
