@@ -741,7 +741,10 @@ async fn transfer_to_a_team_or_a_member(db: Db) {
         (StatusCode::UNPROCESSABLE_ENTITY, json!("members[1]"))
     );
     let (_, teams) = s.api(Method::GET, "/api/v1/teams", None).await;
-    assert!(!teams.as_array().unwrap().iter().any(|t| t["slug"] == "twice"), "{teams}");
+    assert!(
+        !teams.as_array().unwrap().iter().any(|t| t["slug"] == "twice"),
+        "{teams}"
+    );
     let (c, _) = queued_customer(&s, &flow_id).await;
     let path = |action: &str| format!("/api/v1/inbox/conversations/{}/{action}", c.id);
     sam.act(Method::POST, &path("claim"), None).await;
