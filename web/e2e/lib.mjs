@@ -84,6 +84,20 @@ export async function startBaton(bin, dataDir) {
   return { child, url: `http://127.0.0.1:${port}`, owner };
 }
 
+/** A request from the signed-in page, with its session and CSRF token. */
+export function call(page, method, path, body) {
+  return page.evaluate(
+    async ([m, p, b]) => {
+      const headers = { 'x-csrf-token': sessionStorage.getItem('baton.csrf') ?? '' };
+      if (b !== undefined) headers['content-type'] = 'application/json';
+      const r = await fetch(p, { method: m, headers, body: b === undefined ? undefined : JSON.stringify(b) });
+      const text = await r.text();
+      return { status: r.status, body: text ? JSON.parse(text) : null };
+    },
+    [method, path, body],
+  );
+}
+
 export function check(condition, message) {
   if (!condition) throw new Error(message);
 }

@@ -7,21 +7,7 @@
 // chromium.
 
 import { join } from 'node:path';
-import { check, fail, launch, screenshotAll, screenshots, shutDown, watch } from './lib.mjs';
-
-/** A request from the signed-in page, with its session and CSRF token. */
-function call(page, method, path, body) {
-  return page.evaluate(
-    async ([m, p, b]) => {
-      const headers = { 'x-csrf-token': sessionStorage.getItem('baton.csrf') ?? '' };
-      if (b !== undefined) headers['content-type'] = 'application/json';
-      const r = await fetch(p, { method: m, headers, body: b === undefined ? undefined : JSON.stringify(b) });
-      const text = await r.text();
-      return { status: r.status, body: text ? JSON.parse(text) : null };
-    },
-    [method, path, body],
-  );
-}
+import { call, check, fail, launch, screenshotAll, screenshots, shutDown, watch } from './lib.mjs';
 
 const REFUNDS = {
   format: 1,

@@ -10,7 +10,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { check, fail, launch, screenshotAll, screenshots, shutDown, watch } from './lib.mjs';
+import { call, check, fail, launch, screenshotAll, screenshots, shutDown, watch } from './lib.mjs';
 
 const AGENT = { email: 'agent.e2e@example.com', name: 'Agent E2E', password: 'agent-password-1' };
 
@@ -25,20 +25,6 @@ async function signIn(page, url, email, password) {
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('heading', { name: 'Flows' }).waitFor();
-}
-
-/** A request from the signed-in page, with its session and CSRF token. */
-function call(page, method, path, body) {
-  return page.evaluate(
-    async ([m, p, b]) => {
-      const headers = { 'x-csrf-token': sessionStorage.getItem('baton.csrf') ?? '' };
-      if (b !== undefined) headers['content-type'] = 'application/json';
-      const r = await fetch(p, { method: m, headers, body: b === undefined ? undefined : JSON.stringify(b) });
-      const text = await r.text();
-      return { status: r.status, body: text ? JSON.parse(text) : null };
-    },
-    [method, path, body],
-  );
 }
 
 async function openSection(page, label) {

@@ -2,8 +2,10 @@
 //! cancelling and correcting an earlier answer at any waiting step, never stored as an answer;
 //! wired escape ports; a question that offers none; answers that only look like escapes.
 
-use baton_flow::script::{run_test, TestCase};
+mod common;
+
 use baton_flow::Flow;
+use common::run;
 use serde_json::{json, Value};
 
 /// Name, email, then a topic; `extra` nodes and edges are added (to wire escape ports).
@@ -31,27 +33,6 @@ fn order_flow(extra_nodes: Value, extra_edges: Value) -> Flow {
     match Flow::from_json(&doc.to_string()) {
         Ok(f) => f,
         Err(d) => panic!("flow does not load: {d:#?}"),
-    }
-}
-
-fn run(flow: &Flow, test: Value) {
-    let test: TestCase = serde_json::from_value(test).expect("test parses");
-    let result = run_test(flow, &test);
-    if let Some(f) = &result.failure {
-        let transcript: Vec<String> = result
-            .transcript
-            .iter()
-            .map(|l| format!("{:?}: {}", l.speaker, l.text))
-            .collect();
-        panic!(
-            "test `{}` failed at step {} {}\n expected: {}\n   actual: {}\ntranscript:\n{}",
-            result.name,
-            f.step,
-            f.step_text,
-            f.expected,
-            f.actual,
-            transcript.join("\n")
-        );
     }
 }
 

@@ -1,37 +1,11 @@
 //! Runtime behaviour, node by node, through the simulator and scripted steps.
 
+mod common;
+
 use baton_flow::runtime::*;
-use baton_flow::script::{run_test, TestCase};
 use baton_flow::Flow;
+use common::{flow, run};
 use serde_json::json;
-
-fn flow(doc: serde_json::Value) -> Flow {
-    match Flow::from_json(&doc.to_string()) {
-        Ok(f) => f,
-        Err(d) => panic!("flow does not load: {d:#?}"),
-    }
-}
-
-fn run(flow: &Flow, test: serde_json::Value) {
-    let test: TestCase = serde_json::from_value(test).expect("test parses");
-    let result = run_test(flow, &test);
-    if let Some(f) = &result.failure {
-        let transcript: Vec<String> = result
-            .transcript
-            .iter()
-            .map(|l| format!("{:?}: {}", l.speaker, l.text))
-            .collect();
-        panic!(
-            "test `{}` failed at step {} {}\n expected: {}\n   actual: {}\ntranscript:\n{}",
-            result.name,
-            f.step,
-            f.step_text,
-            f.expected,
-            f.actual,
-            transcript.join("\n")
-        );
-    }
-}
 
 fn refund_flow() -> Flow {
     flow(json!({

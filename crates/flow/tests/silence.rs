@@ -1,9 +1,12 @@
 //! Customer silence: a question's nudge and `no_reply` port, an answer that stops them, and the
 //! workspace's closing of conversations left waiting on the customer (`abandoned`).
 
-use baton_flow::script::{run_test, TestCase, TestResult};
+mod common;
+
+use baton_flow::script::{run_test, TestCase};
 use baton_flow::Flow;
-use serde_json::{json, Value};
+use common::run;
+use serde_json::json;
 
 fn flow() -> Flow {
     let doc = json!({
@@ -29,28 +32,6 @@ fn flow() -> Flow {
         Ok(f) => f,
         Err(d) => panic!("flow does not load: {d:#?}"),
     }
-}
-
-fn run(flow: &Flow, test: Value) -> TestResult {
-    let test: TestCase = serde_json::from_value(test).expect("test parses");
-    let result = run_test(flow, &test);
-    if let Some(f) = &result.failure {
-        let transcript: Vec<String> = result
-            .transcript
-            .iter()
-            .map(|l| format!("{}ms {:?}: {}", l.at_ms, l.speaker, l.text))
-            .collect();
-        panic!(
-            "test `{}` failed at step {} {}\n expected: {}\n   actual: {}\ntranscript:\n{}",
-            result.name,
-            f.step,
-            f.step_text,
-            f.expected,
-            f.actual,
-            transcript.join("\n")
-        );
-    }
-    result
 }
 
 #[test]

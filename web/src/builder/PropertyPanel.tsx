@@ -275,20 +275,27 @@ function EntryConditionEditor({ cond, update }: { cond: Condition; update: (c: C
           update(c);
         }}
       />
-      {needsValue && op === 'in_list' && (
-        <ListField label="Values" value={Array.isArray(cond.value) ? cond.value.map(String) : []} onChange={(v) => update({ ...cond, value: v })} />
-      )}
-      {needsValue && (op === 'greater_than' || op === 'less_than') && (
-        <NumberField label="Value" integer={false} value={typeof cond.value === 'number' ? cond.value : undefined} onChange={(v) => update({ ...cond, value: v ?? 0 })} />
-      )}
-      {needsValue && !['in_list', 'greater_than', 'less_than'].includes(op) && (
-        <TextField
-          label={op === 'matches' ? 'Pattern' : 'Value'}
-          value={typeof cond.value === 'string' ? cond.value : cond.value === undefined ? '' : String(cond.value)}
-          onChange={(v) => update({ ...cond, value: v })}
-        />
-      )}
+      {needsValue && <ConditionValue cond={cond} update={update} />}
     </div>
+  );
+}
+
+/** The value a condition compares with: a list, a number or a text, by its test. */
+function ConditionValue({ cond, update }: { cond: Condition; update: (c: Condition) => void }) {
+  const op = cond.op;
+  if (op === 'in_list') {
+    return <ListField label="Values" value={Array.isArray(cond.value) ? cond.value.map(String) : []} onChange={(v) => update({ ...cond, value: v })} />;
+  }
+  if (op === 'greater_than' || op === 'less_than') {
+    return <NumberField label="Value" integer={false} value={typeof cond.value === 'number' ? cond.value : undefined} onChange={(v) => update({ ...cond, value: v ?? 0 })} />;
+  }
+  return (
+    <TextField
+      label={op === 'matches' ? 'Pattern' : 'Value'}
+      value={typeof cond.value === 'string' ? cond.value : cond.value === undefined ? '' : String(cond.value)}
+      onChange={(v) => update({ ...cond, value: v })}
+      validate={(v) => (op === 'contains' && v === '' ? 'An empty value never matches.' : null)}
+    />
   );
 }
 
@@ -586,20 +593,7 @@ function ConditionEditor({ cond, update, variables }: { cond: Condition; update:
         </Field>
       )}
       <SelectField label="Test" value={op} options={OPS} onChange={setOp} />
-      {needsValue && op === 'in_list' && (
-        <ListField label="Values" value={Array.isArray(cond.value) ? cond.value.map(String) : []} onChange={(v) => update({ ...cond, value: v })} />
-      )}
-      {needsValue && (op === 'greater_than' || op === 'less_than') && (
-        <NumberField label="Value" integer={false} value={typeof cond.value === 'number' ? cond.value : undefined} onChange={(v) => update({ ...cond, value: v ?? 0 })} />
-      )}
-      {needsValue && !['in_list', 'greater_than', 'less_than'].includes(op) && (
-        <TextField
-          label={op === 'matches' ? 'Pattern' : 'Value'}
-          value={typeof cond.value === 'string' ? cond.value : cond.value === undefined ? '' : String(cond.value)}
-          onChange={(v) => update({ ...cond, value: v })}
-          validate={(v) => (op === 'contains' && v === '' ? 'An empty value never matches.' : null)}
-        />
-      )}
+      {needsValue && <ConditionValue cond={cond} update={update} />}
       {op === 'business_hours_open' && (
         <TextField
           label="Team (optional)"
