@@ -79,7 +79,7 @@ pub struct AiSettingsUpdate {
     #[schema(minimum = 1000, maximum = 120000)]
     pub timeout_ms: Option<u64>,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<crate::api_enums::StructuredOutputName>)]
     pub structured_output: Option<StructuredOutput>,
 }
 

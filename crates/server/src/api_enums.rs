@@ -1,5 +1,7 @@
 //! Value sets the OpenAPI document shows as enums, each built from the type (or list) that
-//! defines it, so the document cannot drift from what the server accepts and answers.
+//! defines it, and the shapes of values whose types live in other crates (business hours,
+//! variable maps, origins), so the document cannot drift from what the server accepts and
+//! answers (tests check each against its type).
 //! Request fields keep their `String` type (`value_type = …` points here): an unknown value is
 //! answered `422 invalid_field` naming the field, as documented, not `400 invalid_body`.
 
@@ -74,6 +76,116 @@ names_schema!(
     crate::events::EVENT_TYPES.iter().copied().chain(["*"])
 );
 
+names_schema!(
+    StructuredOutputName,
+    "StructuredOutput",
+    "How an endpoint is asked for JSON: `json_schema`, `json_object`, or `prompt` (instructions only).",
+    STRUCTURED_OUTPUT.iter().copied()
+);
+
+/// The values of `baton_ai::openai::StructuredOutput` (a test checks each reads as one).
+pub const STRUCTURED_OUTPUT: [&str; 3] = ["json_schema", "json_object", "prompt"];
+
+names_schema!(
+    WeekdayName,
+    "Weekday",
+    "A day of the week.",
+    [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday"
+    ]
+    .into_iter()
+);
+
+/// The schema of business hours (`baton_flow::hours::BusinessHours`; a test checks the fields).
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = BusinessHours)]
+pub struct BusinessHoursShape {
+    /// An IANA time zone, e.g. `Europe/Lisbon` (default `UTC`).
+    #[serde(default)]
+    pub timezone: Option<String>,
+    /// Open intervals per day; a day may have several, a day without one is closed.
+    pub weekly: Vec<DayHoursShape>,
+    /// Closed all day.
+    #[serde(default)]
+    pub holidays: Vec<HolidayShape>,
+}
+
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = DayHours)]
+pub struct DayHoursShape {
+    #[schema(value_type = WeekdayName)]
+    pub day: String,
+    /// `HH:MM`, 24-hour.
+    #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+    pub open: String,
+    /// `HH:MM`, after `open` (`24:00` for midnight).
+    #[schema(pattern = "^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$")]
+    pub close: String,
+}
+
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = Holiday)]
+pub struct HolidayShape {
+    /// `YYYY-MM-DD`.
+    #[schema(format = Date)]
+    pub date: String,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// Variables or attributes sent as an object: at most 50 names of letters, digits and `_`
+/// (joined by dots for variables), and 16 KiB as JSON.
+pub fn variables_schema() -> utoipa::openapi::schema::Object {
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .max_properties(Some(50))
+        .property_names(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some("^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*$")),
+        ))
+        .description(Some("At most 50 names and 16 KiB as JSON."))
+        .build()
+}
+
+/// Contact attributes: at most 50 names of letters, digits and `_` (no dots), 16 KiB as JSON.
+pub fn attributes_schema() -> utoipa::openapi::schema::Object {
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .max_properties(Some(50))
+        .property_names(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some("^[A-Za-z_][A-Za-z0-9_]*$")),
+        ))
+        .description(Some(
+            "At most 50 attributes and 16 KiB as JSON; flows read them as `contact.<name>`.",
+        ))
+        .build()
+}
+
+/// Allowed origins: scheme and host, no path, no trailing `/`, at most 200 characters each.
+pub fn origins_schema() -> utoipa::openapi::schema::Array {
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some("^https?://[^/]+$"))
+                .max_length(Some(200)),
+        )
+        .max_items(Some(50))
+        .build()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,5 +209,87 @@ mod tests {
         assert_eq!(values(PriorityName::schema()), ["low", "normal", "high", "urgent"]);
         assert!(values(EventTypeName::schema()).contains(&"conversation.abandoned".to_string()));
         assert_eq!(values(MessageRoleName::schema()).len(), baton_store::Role::ALL.len());
+        for name in STRUCTURED_OUTPUT {
+            let read: Result<baton_ai::openai::StructuredOutput, _> = serde_json::from_value(serde_json::json!(name));
+            assert!(read.is_ok(), "{name}");
+        }
+        for day in values(WeekdayName::schema()) {
+            let read: Result<baton_flow::hours::Weekday, _> = serde_json::from_value(serde_json::json!(day));
+            assert!(read.is_ok(), "{day}");
+        }
+    }
+
+    /// The property names of a schema, sorted.
+    fn properties_of(schema: RefOr<Schema>) -> Vec<String> {
+        let json = serde_json::to_value(schema).unwrap_or_default();
+        let mut names: Vec<String> = json["properties"]
+            .as_object()
+            .map(|p| p.keys().cloned().collect())
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
+    fn fields_of<T: serde::Serialize>(value: &T) -> Vec<String> {
+        let mut names: Vec<String> = serde_json::to_value(value)
+            .ok()
+            .and_then(|v| v.as_object().map(|o| o.keys().cloned().collect()))
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn store_rows_shown_as_they_are_documented() {
+        let key = baton_store::ApiKey {
+            id: "key_1".into(),
+            workspace_id: "ws".into(),
+            name: "ci".into(),
+            key_hash: "h".into(),
+            prefix: "bk_1".into(),
+            role: "admin".into(),
+            created_at: 1,
+            revoked_at: None,
+        };
+        assert_eq!(
+            properties_of(crate::routes::accounts::ApiKeyShape::schema()),
+            fields_of(&key)
+        );
+        let delivery = baton_store::WebhookDelivery {
+            id: 1,
+            workspace_id: "ws".into(),
+            conversation_id: "conv".into(),
+            node: "lookup".into(),
+            url: "https://shop.example".into(),
+            attempt: 1,
+            status_code: Some(200),
+            error: None,
+            duration_ms: 5,
+            created_at: 1,
+        };
+        assert_eq!(
+            properties_of(crate::routes::conversations::WebhookDeliveryShape::schema()),
+            fields_of(&delivery)
+        );
+    }
+
+    #[test]
+    fn business_hours_have_the_documented_fields() {
+        let hours: baton_flow::hours::BusinessHours = serde_json::from_value(serde_json::json!({
+            "timezone": "Europe/Lisbon",
+            "weekly": [{"day": "monday", "open": "09:00", "close": "17:00"}],
+            "holidays": [{"date": "2027-01-01", "name": "New year"}]
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let value = serde_json::to_value(&hours).unwrap_or_default();
+        let keys = |v: &serde_json::Value| {
+            let mut k: Vec<String> = v.as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default();
+            k.sort();
+            k
+        };
+        let props = |s: RefOr<Schema>| keys(&serde_json::to_value(s).unwrap_or_default()["properties"]);
+        assert_eq!(props(BusinessHoursShape::schema()), keys(&value));
+        assert_eq!(props(DayHoursShape::schema()), keys(&value["weekly"][0]));
+        assert_eq!(props(HolidayShape::schema()), keys(&value["holidays"][0]));
     }
 }

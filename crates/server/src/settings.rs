@@ -20,13 +20,13 @@ pub struct WorkspaceSettings {
     pub handoff: HandoffSettings,
     /// Web origins allowed to start widget conversations (empty: any origin): scheme and host,
     /// no path, no trailing `/`.
-    #[schema(max_items = 50)]
+    #[schema(schema_with = crate::api_enums::origins_schema)]
     pub allowed_origins: Vec<String>,
     /// How queued conversations find an agent: agents claim them (`manual`), or the online
     /// agent of the team who has waited longest gets them (`round_robin`).
     pub assignment: Assignment,
     /// Hours of the workspace's default queue (Handover nodes without a team); none: always open.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<crate::api_enums::BusinessHoursShape>)]
     pub business_hours: Option<BusinessHours>,
     /// Escapes at questions: the phrases that ask for a person, start over or cancel, whether
     /// corrections are read, and what is said (docs/flow-format.md#escapes).

@@ -976,6 +976,7 @@ async fn a_customer_asks_for_a_person_at_a_question(db: Db) {
         Value::Null,
         "not stored as the name"
     );
+    answer_has_its_documented_shape(&s, &detail).await;
     let (status, _) = sam.act(Method::POST, &format!("{detail_path}/claim"), None).await;
     assert_eq!(status, StatusCode::OK);
     let (status, body) = sam
@@ -1011,4 +1012,41 @@ async fn a_customer_asks_for_a_person_at_a_question(db: Db) {
     let (status, body) = s.api(Method::PUT, "/api/v1/workspace/settings", Some(settings)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["error"]["field"], "escapes.cancel[0]");
+}
+
+/// The inbox's conversation view has the fields its OpenAPI schema lists (and its hand-over and
+/// timeline entries theirs).
+async fn answer_has_its_documented_shape(s: &TestServer, detail: &Value) {
+    let doc: Value = s
+        .http
+        .get(format!("{}/api/openapi.json", s.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let schemas = &doc["components"]["schemas"];
+    let keys = |v: &Value| {
+        let mut k: Vec<String> = v.as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default();
+        k.sort();
+        k
+    };
+    assert_eq!(keys(&schemas["InboxDetail"]["properties"]), keys(detail));
+    assert_eq!(keys(&schemas["Handover"]["properties"]), keys(&detail["handover"]));
+    assert_eq!(
+        keys(&schemas["TimelineEntry"]["properties"]),
+        keys(&detail["timeline"][0])
+    );
+    assert_eq!(keys(&schemas["NodeRef"]["properties"]), keys(&detail["nodes"][0]));
+    let statuses: Vec<&str> = schemas["HandoverStatus"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        statuses.contains(&detail["handover"]["status"].as_str().unwrap_or("")),
+        "{statuses:?}"
+    );
 }

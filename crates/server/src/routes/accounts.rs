@@ -194,15 +194,25 @@ async fn logout(State(state): State<AppState>, caller: Caller, headers: HeaderMa
 }
 
 /// Who is signed in.
+#[derive(Serialize, ToSchema)]
+pub struct MeView {
+    pub workspace_id: String,
+    /// The signed-in member; `null` for an API key.
+    #[schema(required = true)]
+    pub member: Option<MemberView>,
+    /// The header that carries the CSRF token on a session's writes.
+    pub csrf_header: String,
+}
+
+/// Who is signed in.
 #[utoipa::path(get, path = "/api/v1/me", tag = "members", security(("session" = []), ("api_key" = [])),
-    responses((status = 200, body = Object), (status = 401, body = crate::error::ErrorBody)))]
-async fn me(caller: Caller) -> ApiResult<Json<serde_json::Value>> {
-    let member = caller.member.as_ref().map(MemberView::from);
-    Ok(Json(serde_json::json!({
-        "workspace_id": caller.workspace_id,
-        "member": member,
-        "csrf_header": CSRF_HEADER,
-    })))
+    responses((status = 200, body = MeView), (status = 401, body = crate::error::ErrorBody)))]
+async fn me(caller: Caller) -> ApiResult<Json<MeView>> {
+    Ok(Json(MeView {
+        member: caller.member.as_ref().map(MemberView::from),
+        workspace_id: caller.workspace_id,
+        csrf_header: CSRF_HEADER.to_string(),
+    }))
 }
 
 /// Longest a conversation may be left waiting on the customer before it closes (a year).
@@ -230,7 +240,7 @@ async fn workspace(State(state): State<AppState>, caller: Caller) -> ApiResult<J
 
 /// The secret that signs webhook calls and events (Standard Webhooks): give it to receivers.
 #[utoipa::path(get, path = "/api/v1/workspace/signing-secret", tag = "members", security(("session" = []), ("api_key" = [])),
-    responses((status = 200, body = Object), (status = 403, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = SigningSecret), (status = 403, body = crate::error::ErrorBody)))]
 async fn signing_secret(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<serde_json::Value>> {
     caller.require(Role::Admin)?;
     let ws = state
@@ -355,7 +365,7 @@ async fn create_member(
 
 /// The workspace's API keys (not their secrets).
 #[utoipa::path(get, path = "/api/v1/api-keys", tag = "members", security(("session" = []), ("api_key" = [])),
-    responses((status = 200, body = Vec<Object>)))]
+    responses((status = 200, body = Vec<ApiKeyShape>)))]
 async fn list_keys(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<ApiKey>>> {
     caller.require(Role::Admin)?;
     Ok(Json(state.core.store.api_keys(&caller.workspace_id).await?))
@@ -419,4 +429,29 @@ async fn revoke_key(State(state): State<AppState>, caller: Caller, Path(id): Pat
     } else {
         Err(ApiError::not_found("API key"))
     }
+}
+
+/// An API key as listed (never its secret; `baton_store::ApiKey`).
+#[derive(ToSchema)]
+#[schema(as = ApiKey)]
+pub struct ApiKeyShape {
+    pub id: String,
+    pub workspace_id: String,
+    pub name: String,
+    /// The first characters of the key, to recognise it in a list.
+    pub prefix: String,
+    #[schema(value_type = crate::api_enums::MemberRoleName)]
+    pub role: String,
+    pub created_at: i64,
+    /// When it was revoked; `null` while it works.
+    #[schema(required = true)]
+    pub revoked_at: Option<i64>,
+}
+
+/// The workspace's signing secret and how it signs.
+#[derive(ToSchema)]
+pub struct SigningSecret {
+    /// `whsec_…`: keep it secret.
+    pub secret: String,
+    pub scheme: String,
 }

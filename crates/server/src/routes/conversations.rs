@@ -74,7 +74,7 @@ pub struct StartRequest {
     /// The customer's first message, if they wrote one before the conversation started (not
     /// blank, at most 4,000 characters).
     #[serde(default)]
-    #[schema(min_length = 1, max_length = 4000)]
+    #[schema(min_length = 1, max_length = 4000, pattern = "\\S")]
     pub message: Option<String>,
     /// Where the customer is: `widget` (default), `api`, …
     #[serde(default)]
@@ -101,7 +101,7 @@ pub struct ContactInput {
     pub email: Option<String>,
     /// More attributes, readable in flows as `contact.<name>`.
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(schema_with = crate::api_enums::attributes_schema)]
     pub attributes: Map<String, Value>,
 }
 
@@ -119,17 +119,19 @@ fn customer_visible(m: &Message) -> bool {
     m.role.customer_sees()
 }
 
+/// A customer's message: exactly one of `text` and `button` (both, or neither, is `422`).
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
 pub struct SendRequest {
     /// Your id for this message (e.g. a UUID): a retry with the same id is answered with the
     /// first answer and never makes a second turn.
     #[serde(default)]
     #[schema(min_length = 1, max_length = 100)]
     pub client_id: Option<String>,
-    /// What the customer typed.
+    /// What the customer typed (not blank).
     #[serde(default)]
-    #[schema(min_length = 1, max_length = 4000)]
+    #[schema(min_length = 1, max_length = 4000, pattern = "\\S")]
     pub text: Option<String>,
     /// The id of a button the customer pressed.
     #[serde(default)]
@@ -757,7 +759,7 @@ where
 /// The webhook delivery log of a conversation (every attempt, with status or error).
 #[utoipa::path(get, path = "/api/v1/conversations/{id}/deliveries", tag = "members",
     params(("id" = String, Path)), security(("session" = []), ("api_key" = [])),
-    responses((status = 200, body = Vec<Object>), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Vec<WebhookDeliveryShape>), (status = 404, body = crate::error::ErrorBody)))]
 async fn deliveries(
     State(state): State<AppState>,
     caller: Caller,
@@ -772,4 +774,26 @@ async fn deliveries(
         .filter(|c| c.workspace_id == caller.workspace_id)
         .ok_or_else(|| ApiError::not_found("conversation"))?;
     Ok(Json(state.core.store.deliveries(&conv.id).await?))
+}
+
+/// One attempt of a webhook node's call (`baton_store::WebhookDelivery`).
+#[derive(utoipa::ToSchema)]
+#[schema(as = WebhookDelivery)]
+pub struct WebhookDeliveryShape {
+    pub id: i64,
+    pub workspace_id: String,
+    pub conversation_id: String,
+    /// The Send to Webhook node.
+    pub node: String,
+    pub url: String,
+    /// 1 for the first try, then each retry.
+    pub attempt: i64,
+    /// The HTTP status, `null` when no response came.
+    #[schema(required = true)]
+    pub status_code: Option<i64>,
+    /// Why it failed, `null` on a response.
+    #[schema(required = true)]
+    pub error: Option<String>,
+    pub duration_ms: i64,
+    pub created_at: i64,
 }

@@ -176,10 +176,24 @@ async fn list(
     Ok(Json(out))
 }
 
+/// Open conversations of one team (`team: null`: the default queue).
+#[derive(Serialize, ToSchema)]
+pub struct TeamCount {
+    #[schema(required = true)]
+    pub team: Option<String>,
+    pub queued: i64,
+    pub assigned: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Counts {
+    pub teams: Vec<TeamCount>,
+}
+
 /// Open conversations per team: `{"teams": [{"team", "queued", "assigned"}]}`.
 #[utoipa::path(get, path = "/api/v1/inbox/counts", tag = "inbox", security(("session" = []), ("api_key" = [])),
-    responses((status = 200, body = Object)))]
-async fn counts(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
+    responses((status = 200, body = Counts)))]
+async fn counts(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Counts>> {
     caller.require(Role::Agent)?;
     let rows = state.core.store.inbox_counts(&caller.workspace_id).await?;
     let mut teams: BTreeMap<String, (i64, i64)> = BTreeMap::new();
@@ -191,18 +205,22 @@ async fn counts(State(state): State<AppState>, caller: Caller) -> ApiResult<Json
             entry.1 += n;
         }
     }
-    let list: Vec<Value> = teams
+    let teams = teams
         .into_iter()
-        .map(|(team, (queued, assigned))| json!({ "team": if team.is_empty() { Value::Null } else { json!(team) }, "queued": queued, "assigned": assigned }))
+        .map(|(team, (queued, assigned))| TeamCount {
+            team: Some(team).filter(|t| !t.is_empty()),
+            queued,
+            assigned,
+        })
         .collect();
-    Ok(Json(json!({ "teams": list })))
+    Ok(Json(Counts { teams }))
 }
 
 /// A conversation for the agent: the hand-over context first, then timeline, transcript
 /// (with notes), variables and the flow's nodes (to hand back to).
 #[utoipa::path(get, path = "/api/v1/inbox/conversations/{id}", tag = "inbox", params(("id" = String, Path)),
     security(("session" = []), ("api_key" = [])),
-    responses((status = 200, body = Object), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = InboxDetail), (status = 404, body = crate::error::ErrorBody)))]
 async fn detail(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     caller.require(Role::Agent)?;
     let c = workspace_conversation(&state, &caller, &id).await?;
@@ -264,9 +282,11 @@ pub struct AssignRequest {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
 pub struct TransferRequest {
     /// A team slug: the conversation waits in that team's queue.
     #[serde(default)]
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
     pub team: Option<String>,
     /// A member: the conversation goes to them.
     #[serde(default)]
@@ -277,7 +297,7 @@ pub struct TransferRequest {
 #[serde(deny_unknown_fields)]
 pub struct TextRequest {
     /// Not blank; at most 4,000 characters.
-    #[schema(min_length = 1, max_length = 4000)]
+    #[schema(min_length = 1, max_length = 4000, pattern = "\\S")]
     pub text: String,
     /// For replies: a retry with the same id is not sent twice (notes ignore it).
     #[serde(default)]
@@ -290,7 +310,7 @@ pub struct TextRequest {
 pub struct HandBackRequest {
     /// Variables the flow continues with, e.g. {"refund_id": "R-1"}.
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(schema_with = crate::api_enums::variables_schema)]
     pub variables: BTreeMap<String, Value>,
     /// Continue at this node instead of the Handover node's `handed_back` port.
     #[serde(default)]
@@ -482,7 +502,7 @@ async fn resolve(
 
 /// The customer stops waiting for a person (the flow leaves through `cancelled`).
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/cancel", tag = "customer", params(("id" = String, Path)),
-    security(("conversation_token" = [])), responses((status = 200, body = Object), (status = 409, body = crate::error::ErrorBody)))]
+    security(("conversation_token" = [])), responses((status = 200, body = CancelResponse), (status = 409, body = crate::error::ErrorBody)))]
 async fn customer_cancel(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -512,7 +532,7 @@ pub const PRESENCE: [&str; 3] = ["online", "away", "offline"];
 
 /// Sets the member's presence: only online agents get conversations.
 #[utoipa::path(put, path = "/api/v1/me/presence", tag = "inbox", security(("session" = [])), request_body = PresenceRequest,
-    responses((status = 200, body = Object), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 200, description = "the presence now, `{\"status\": …}`", body = PresenceRequest), (status = 422, body = crate::error::ErrorBody)))]
 async fn set_presence(
     State(state): State<AppState>,
     caller: Caller,
@@ -666,7 +686,7 @@ pub struct TeamRequest {
     pub members: Vec<String>,
     /// None: always open.
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<crate::api_enums::BusinessHoursShape>)]
     pub business_hours: Option<BusinessHours>,
 }
 
@@ -676,7 +696,7 @@ pub struct TeamView {
     pub name: String,
     pub slug: String,
     pub members: Vec<String>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<crate::api_enums::BusinessHoursShape>, required = true)]
     pub business_hours: Option<Value>,
     /// Open right now (server time).
     pub open_now: bool,
@@ -901,4 +921,80 @@ async fn analytics(State(state): State<AppState>, caller: Caller, Path(id): Path
         "abandoned": abandoned,
         "handover_nodes": nodes,
     })))
+}
+
+/// A conversation as the inbox opens it (the shape of `GET /api/v1/inbox/conversations/{id}`;
+/// a test checks the answer against it).
+#[derive(ToSchema)]
+#[schema(as = InboxDetail)]
+pub struct InboxDetail {
+    pub conversation: InboxItem,
+    /// The open hand-over (queued or assigned), or `null`.
+    #[schema(required = true)]
+    pub handover: Option<HandoverShape>,
+    /// Every hand-over of the conversation, oldest first.
+    pub handovers: Vec<HandoverShape>,
+    pub timeline: Vec<TimelineShape>,
+    /// Up to 1,000 messages, notes and hand-over records included.
+    pub transcript: Vec<MessageView>,
+    /// The flow's variables.
+    #[schema(value_type = Object)]
+    pub variables: Value,
+    /// The node the flow is at.
+    #[schema(required = true)]
+    pub at_node: Option<String>,
+    /// The flow's nodes, to choose a `resume_at`.
+    pub nodes: Vec<NodeRef>,
+}
+
+/// A hand-over: where it went, its state or outcome, and the context package.
+#[derive(ToSchema)]
+#[schema(as = Handover)]
+pub struct HandoverShape {
+    pub id: String,
+    pub node: String,
+    #[schema(required = true)]
+    pub team: Option<String>,
+    #[schema(required = true)]
+    pub assignee: Option<String>,
+    #[schema(value_type = crate::api_enums::PriorityName)]
+    pub priority: String,
+    #[schema(value_type = crate::api_enums::HandoverStatusName)]
+    pub status: String,
+    pub queued_at: i64,
+    #[schema(required = true)]
+    pub assigned_at: Option<i64>,
+    #[schema(required = true)]
+    pub ended_at: Option<i64>,
+    /// Reason, node, path, typed variables, last message, summary, sentiment.
+    #[schema(value_type = Object)]
+    pub context: Value,
+}
+
+/// One entry of a conversation's timeline (kinds: docs/api.md).
+#[derive(ToSchema)]
+#[schema(as = TimelineEntry)]
+pub struct TimelineShape {
+    pub kind: String,
+    /// The member who acted, `null` for the flow and the customer.
+    #[schema(required = true)]
+    pub actor: Option<String>,
+    pub at: i64,
+    #[schema(value_type = Option<Object>, required = true)]
+    pub data: Option<Value>,
+}
+
+/// A node of the flow: its id and type.
+#[derive(ToSchema)]
+pub struct NodeRef {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub node_type: String,
+}
+
+/// What a customer's cancel answers: the conversation and the messages the cancel wrote.
+#[derive(ToSchema)]
+pub struct CancelResponse {
+    pub conversation: ConversationView,
+    pub messages: Vec<MessageView>,
 }

@@ -235,6 +235,15 @@ impl Modify for CommonErrors {
                             .into()
                     });
                 }
+                // Every 429 says when to try again.
+                if let Some(utoipa::openapi::RefOr::T(response)) = op.responses.responses.get_mut("429") {
+                    response.headers.entry("retry-after".to_string()).or_insert_with(|| {
+                        utoipa::openapi::HeaderBuilder::new()
+                            .schema(utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::Type::Integer))
+                            .description(Some("seconds to wait before trying again"))
+                            .build()
+                    });
+                }
             }
         }
     }
