@@ -130,7 +130,7 @@ impl AiSettings {
                 ))
             }
         };
-        if base_url.len() > MAX_URL {
+        if base_url.chars().count() > MAX_URL {
             return Err(ApiError::invalid_field(
                 "base_url",
                 format!("at most {MAX_URL} characters"),
@@ -154,7 +154,7 @@ impl AiSettings {
                 ))
             }
         };
-        if model.len() > MAX_MODEL {
+        if model.chars().count() > MAX_MODEL {
             return Err(ApiError::invalid_field(
                 "model",
                 format!("at most {MAX_MODEL} characters"),
@@ -162,7 +162,7 @@ impl AiSettings {
         }
         let api_key = match update.api_key {
             Some(k) if k.trim().is_empty() => None,
-            Some(k) if k.len() > MAX_KEY => {
+            Some(k) if k.chars().count() > MAX_KEY => {
                 return Err(ApiError::invalid_field(
                     "api_key",
                     format!("at most {MAX_KEY} characters"),

@@ -274,6 +274,19 @@ mod tests {
     }
 
     #[test]
+    fn a_diagnostic_has_the_documented_fields() {
+        let finding = baton_flow::Diagnostic::error("dead_end", "nowhere to go")
+            .at_node("hi")
+            .at_port("next")
+            .at("nodes[1]")
+            .hint("connect it");
+        assert_eq!(
+            properties_of(crate::routes::flows::DiagnosticShape::schema()),
+            fields_of(&finding)
+        );
+    }
+
+    #[test]
     fn business_hours_have_the_documented_fields() {
         let hours: baton_flow::hours::BusinessHours = serde_json::from_value(serde_json::json!({
             "timezone": "Europe/Lisbon",

@@ -7,14 +7,14 @@ use std::collections::HashSet;
 use std::sync::LazyLock;
 
 pub const MIN_CHARS: usize = 12;
-pub const MAX_BYTES: usize = 200;
+pub const MAX_CHARS: usize = 200;
 
 static COMMON: LazyLock<HashSet<&'static str>> =
     LazyLock::new(|| include_str!("../data/common-passwords.txt").lines().collect());
 
 /// Why a password is refused, in words for the person choosing it; None: it is accepted.
 pub fn weakness(password: &str, email: &str) -> Option<&'static str> {
-    if password.chars().count() < MIN_CHARS || password.len() > MAX_BYTES {
+    if !(MIN_CHARS..=MAX_CHARS).contains(&password.chars().count()) {
         return Some("12 to 200 characters");
     }
     let lower = password.to_lowercase();

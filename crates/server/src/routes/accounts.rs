@@ -273,7 +273,7 @@ async fn update_settings(
         return Err(ApiError::invalid_field("allowed_origins", "at most 50 origins"));
     }
     for (i, o) in settings.allowed_origins.iter().enumerate() {
-        if !(o.starts_with("http://") || o.starts_with("https://")) || o.ends_with('/') || o.len() > 200 {
+        if !(o.starts_with("http://") || o.starts_with("https://")) || o.ends_with('/') || o.chars().count() > 200 {
             return Err(ApiError::invalid_field(
                 &format!("allowed_origins[{i}]"),
                 "an origin is scheme and host, e.g. https://shop.example (no path, no trailing /)",

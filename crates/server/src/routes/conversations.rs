@@ -258,7 +258,7 @@ async fn start_conversation(
             attributes.insert("email".into(), Value::String(email));
         }
         if let Some(ext) = c.external_id {
-            if ext.is_empty() || ext.len() > 200 {
+            if ext.is_empty() || ext.chars().count() > 200 {
                 return Err(ApiError::invalid_field("contact.external_id", "1 to 200 characters"));
             }
             external_id = Some(ext);
@@ -286,7 +286,7 @@ async fn start_conversation(
     }
     let (conversation_id, token) = match &req.client_id {
         Some(client_id) => {
-            if client_id.len() < MIN_START_CLIENT_ID || client_id.len() > MAX_CLIENT_ID {
+            if client_id.chars().count() < MIN_START_CLIENT_ID || client_id.chars().count() > MAX_CLIENT_ID {
                 return Err(ApiError::invalid_field(
                     "client_id",
                     "a random id of 16 to 100 characters (a UUID): it gives back the conversation's token",
@@ -501,7 +501,7 @@ async fn send(state: &AppState, conversation_id: &str, req: SendRequest) -> ApiR
         ));
     }
     if let Some(c) = &req.client_id {
-        if c.is_empty() || c.len() > MAX_CLIENT_ID {
+        if c.is_empty() || c.chars().count() > MAX_CLIENT_ID {
             return Err(ApiError::invalid_field(
                 "client_id",
                 format!("1 to {MAX_CLIENT_ID} characters"),
@@ -514,7 +514,7 @@ async fn send(state: &AppState, conversation_id: &str, req: SendRequest) -> ApiR
             CustomerContent::Text(text)
         }
         (None, Some(button)) => {
-            if button.is_empty() || button.len() > 64 {
+            if button.is_empty() || button.chars().count() > 64 {
                 return Err(ApiError::invalid_field("button", "a button id of 1 to 64 characters"));
             }
             CustomerContent::Button(button)

@@ -65,8 +65,8 @@ pub struct FlowDetail {
     /// The draft document.
     #[schema(value_type = Object)]
     pub draft: Value,
-    /// Validation findings of the draft.
-    #[schema(value_type = Vec<Object>)]
+    /// Validation findings of the draft (codes: docs/validation.md).
+    #[schema(value_type = Vec<DiagnosticShape>)]
     pub diagnostics: Vec<Diagnostic>,
     /// Errors block publishing.
     pub errors: usize,
@@ -366,12 +366,12 @@ fn version_view(v: &FlowVersion) -> VersionView {
 /// One published version's document.
 #[utoipa::path(get, path = "/api/v1/flows/{id}/versions/{version}", tag = "flows",
     params(("id" = String, Path), ("version" = i64, Path)), security(("session" = []), ("api_key" = [])),
-    responses((status = 200, body = Object), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = VersionDocument), (status = 404, body = crate::error::ErrorBody)))]
 async fn version(
     State(state): State<AppState>,
     caller: Caller,
     Path((id, version)): Path<(String, i64)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<VersionDocument>> {
     caller.require(Role::Agent)?;
     let flow = owned_flow(&state, &caller, &id).await?;
     let v = state
@@ -381,7 +381,10 @@ async fn version(
         .await?
         .ok_or_else(|| ApiError::not_found("version"))?;
     let document: Value = serde_json::from_str(&v.document).unwrap_or(Value::Null);
-    Ok(Json(json!({ "version": version_view(&v), "document": document })))
+    Ok(Json(VersionDocument {
+        version: version_view(&v),
+        document,
+    }))
 }
 
 /// Rolls back: publishes an earlier version's document again as a new version, and makes it
@@ -605,4 +608,30 @@ async fn run_tests(State(state): State<AppState>, caller: Caller, Path(id): Path
         "covered_nodes": coverage.nodes,
         "covered_ports": coverage.ports.iter().map(|(n, p)| format!("{n}.{p}")).collect::<Vec<_>>(),
     })))
+}
+
+/// A published version and its document.
+#[derive(Serialize, ToSchema)]
+pub struct VersionDocument {
+    pub version: VersionView,
+    /// The flow document, format 1.
+    #[schema(value_type = Object)]
+    pub document: Value,
+}
+
+/// A validation finding (`baton_flow::Diagnostic`; a test checks the fields).
+#[derive(ToSchema)]
+#[schema(as = Diagnostic)]
+pub struct DiagnosticShape {
+    /// Stable, documented in docs/validation.md.
+    pub code: String,
+    /// `error` blocks publishing; `warning` does not.
+    #[schema(pattern = "^(error|warning)$")]
+    pub severity: String,
+    pub node: Option<String>,
+    pub port: Option<String>,
+    /// Where in the document, e.g. `nodes[3].variable`.
+    pub location: Option<String>,
+    pub message: String,
+    pub hint: Option<String>,
 }

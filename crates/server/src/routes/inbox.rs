@@ -430,7 +430,11 @@ async fn reply(
     ApiJson(req): ApiJson<TextRequest>,
 ) -> ApiResult<Json<ActionResponse>> {
     check_text(&req.text)?;
-    if req.client_id.as_ref().is_some_and(|c| c.is_empty() || c.len() > 100) {
+    if req
+        .client_id
+        .as_ref()
+        .is_some_and(|c| c.is_empty() || c.chars().count() > 100)
+    {
         return Err(ApiError::invalid_field("client_id", "1 to 100 characters"));
     }
     act(

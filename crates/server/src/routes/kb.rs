@@ -12,12 +12,11 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use baton_store::KbArticle;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// Largest article, in bytes.
-const MAX_ARTICLE_BYTES: usize = 200 * 1024;
+const MAX_ARTICLE_CHARS: usize = 200 * 1024;
 /// Most articles in one import.
 const MAX_IMPORT: usize = 500;
 
@@ -84,22 +83,22 @@ impl ImportArticle {
 }
 
 fn check(field: &str, id: &str, a: &ArticleRequest) -> ApiResult<()> {
-    if id.is_empty() || id.len() > 200 {
+    if id.is_empty() || id.chars().count() > 200 {
         return Err(ApiError::invalid_field(&format!("{field}id"), "1 to 200 characters"));
     }
-    if a.collection.trim().is_empty() || a.collection.len() > 100 {
+    if a.collection.trim().is_empty() || a.collection.chars().count() > 100 {
         return Err(ApiError::invalid_field(
             &format!("{field}collection"),
             "1 to 100 characters",
         ));
     }
-    if a.title.trim().is_empty() || a.title.len() > 300 {
+    if a.title.trim().is_empty() || a.title.chars().count() > 300 {
         return Err(ApiError::invalid_field(&format!("{field}title"), "1 to 300 characters"));
     }
-    if a.markdown.trim().is_empty() || a.markdown.len() > MAX_ARTICLE_BYTES {
+    if a.markdown.trim().is_empty() || a.markdown.chars().count() > MAX_ARTICLE_CHARS {
         return Err(ApiError::invalid_field(
             &format!("{field}markdown"),
-            format!("1 to {MAX_ARTICLE_BYTES} bytes"),
+            format!("1 to {MAX_ARTICLE_CHARS} characters"),
         ));
     }
     if let Some(u) = &a.url {
@@ -124,26 +123,78 @@ async fn save(state: &AppState, caller: &Caller, id: &str, a: ArticleRequest) ->
     Ok(KnowledgeChange::Written(row))
 }
 
+/// An article in the list (without its text).
+#[derive(Serialize, ToSchema)]
+pub struct ArticleSummary {
+    pub id: String,
+    pub collection: String,
+    pub title: String,
+    #[schema(required = true)]
+    pub url: Option<String>,
+    /// The Markdown's size in bytes.
+    pub bytes: usize,
+    pub updated_at: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ArticleList {
+    pub articles: Vec<ArticleSummary>,
+}
+
+/// An article with its Markdown.
+#[derive(Serialize, ToSchema)]
+pub struct ArticleView {
+    pub id: String,
+    pub collection: String,
+    pub title: String,
+    #[schema(required = true)]
+    pub url: Option<String>,
+    pub markdown: String,
+    pub updated_at: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Saved {
+    pub id: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Imported {
+    /// How many articles were written.
+    pub imported: usize,
+}
+
 /// The articles (without their text).
 #[utoipa::path(get, path = "/api/v1/kb/articles", tag = "knowledge", security(("session" = []), ("api_key" = [])),
-    responses((status = 200, body = Object)))]
-async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
+    responses((status = 200, body = ArticleList)))]
+async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<ArticleList>> {
     caller.require(Role::Agent)?;
-    let articles: Vec<Value> = state
+    let articles = state
         .core
         .store
         .articles(&caller.workspace_id)
         .await?
         .into_iter()
-        .map(|a| json!({ "id": a.id, "collection": a.collection, "title": a.title, "url": a.url, "bytes": a.markdown.len(), "updated_at": a.updated_at }))
+        .map(|a| ArticleSummary {
+            bytes: a.markdown.len(),
+            id: a.id,
+            collection: a.collection,
+            title: a.title,
+            url: a.url,
+            updated_at: a.updated_at,
+        })
         .collect();
-    Ok(Json(json!({ "articles": articles })))
+    Ok(Json(ArticleList { articles }))
 }
 
 /// One article with its Markdown.
 #[utoipa::path(get, path = "/api/v1/kb/articles/{id}", tag = "knowledge", params(("id" = String, Path)),
-    security(("session" = []), ("api_key" = [])), responses((status = 200, body = Object), (status = 404, body = crate::error::ErrorBody)))]
-async fn article(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    security(("session" = []), ("api_key" = [])), responses((status = 200, body = ArticleView), (status = 404, body = crate::error::ErrorBody)))]
+async fn article(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ArticleView>> {
     caller.require(Role::Agent)?;
     let a = state
         .core
@@ -151,26 +202,31 @@ async fn article(State(state): State<AppState>, caller: Caller, Path(id): Path<S
         .article(&caller.workspace_id, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("article"))?;
-    Ok(Json(
-        json!({ "id": a.id, "collection": a.collection, "title": a.title, "url": a.url, "markdown": a.markdown, "updated_at": a.updated_at }),
-    ))
+    Ok(Json(ArticleView {
+        id: a.id,
+        collection: a.collection,
+        title: a.title,
+        url: a.url,
+        markdown: a.markdown,
+        updated_at: a.updated_at,
+    }))
 }
 
 /// Creates or replaces an article; the index is updated at once.
 #[utoipa::path(put, path = "/api/v1/kb/articles/{id}", tag = "knowledge", params(("id" = String, Path)),
     security(("session" = []), ("api_key" = [])), request_body = ArticleRequest,
-    responses((status = 200, body = Object), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Saved), (status = 422, body = crate::error::ErrorBody)))]
 async fn upsert(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<ArticleRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Saved>> {
     caller.require(Role::Admin)?;
     check("", &id, &req)?;
     let change = save(&state, &caller, &id, req).await?;
     state.core.knowledge.changed(&caller.workspace_id, vec![change]).await?;
-    Ok(Json(json!({ "id": id })))
+    Ok(Json(Saved { id }))
 }
 
 /// Deletes an article.
@@ -191,12 +247,12 @@ async fn remove(State(state): State<AppState>, caller: Caller, Path(id): Path<St
 
 /// Imports many articles at once (what `baton kb import` reads from a folder).
 #[utoipa::path(post, path = "/api/v1/kb/import", tag = "knowledge", security(("session" = []), ("api_key" = [])),
-    request_body = ImportRequest, responses((status = 200, body = Object), (status = 422, body = crate::error::ErrorBody)))]
+    request_body = ImportRequest, responses((status = 200, body = Imported), (status = 422, body = crate::error::ErrorBody)))]
 async fn import(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(req): ApiJson<ImportRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Imported>> {
     caller.require(Role::Admin)?;
     if req.articles.len() > MAX_IMPORT {
         return Err(ApiError::invalid_field(
@@ -214,5 +270,5 @@ async fn import(
         changes.push(save(&state, &caller, &id, article).await?);
     }
     state.core.knowledge.changed(&caller.workspace_id, changes).await?;
-    Ok(Json(json!({ "imported": count })))
+    Ok(Json(Imported { imported: count }))
 }

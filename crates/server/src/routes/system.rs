@@ -221,7 +221,13 @@ impl Modify for CommonErrors {
                         "`unavailable`: the turn could not be stored; retry with the same `client_id`.",
                     ));
                 }
+                let limit = crate::routes::limits::body_limit(path);
                 for (code, description) in errors {
+                    let description = if code == "413" {
+                        format!("{description} Here: {limit} bytes.")
+                    } else {
+                        description.to_string()
+                    };
                     op.responses.responses.entry(code.to_string()).or_insert_with(|| {
                         utoipa::openapi::ResponseBuilder::new()
                             .description(description)
