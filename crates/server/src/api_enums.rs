@@ -142,34 +142,32 @@ pub struct HolidayShape {
     pub name: Option<String>,
 }
 
-/// Variables or attributes sent as an object: at most 50 names of letters, digits and `_`
-/// (joined by dots for variables), and 16 KiB as JSON.
+/// Variables sent as an object: at most 50 names of letters, digits and `_` (joined by dots),
+/// and 16 KiB as JSON.
 pub fn variables_schema() -> utoipa::openapi::schema::Object {
-    ObjectBuilder::new()
-        .schema_type(Type::Object)
-        .max_properties(Some(50))
-        .property_names(Some(
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .pattern(Some("^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*$")),
-        ))
-        .description(Some("At most 50 names and 16 KiB as JSON."))
-        .build()
+    names_map(
+        "^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*$",
+        "At most 50 names and 16 KiB as JSON.",
+    )
 }
 
 /// Contact attributes: at most 50 names of letters, digits and `_` (no dots), 16 KiB as JSON.
 pub fn attributes_schema() -> utoipa::openapi::schema::Object {
+    names_map(
+        "^[A-Za-z_][A-Za-z0-9_]*$",
+        "At most 50 attributes and 16 KiB as JSON; flows read them as `contact.<name>`.",
+    )
+}
+
+/// An object of at most 50 properties whose names match `pattern`.
+fn names_map(pattern: &str, description: &str) -> utoipa::openapi::schema::Object {
     ObjectBuilder::new()
         .schema_type(Type::Object)
         .max_properties(Some(50))
         .property_names(Some(
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .pattern(Some("^[A-Za-z_][A-Za-z0-9_]*$")),
+            ObjectBuilder::new().schema_type(Type::String).pattern(Some(pattern)),
         ))
-        .description(Some(
-            "At most 50 attributes and 16 KiB as JSON; flows read them as `contact.<name>`.",
-        ))
+        .description(Some(description))
         .build()
 }
 

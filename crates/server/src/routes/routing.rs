@@ -76,7 +76,8 @@ pub async fn routing(State(state): State<AppState>, caller: Caller) -> ApiResult
 /// Sets the order in which live flows are offered a new conversation, and the fallback flow.
 #[utoipa::path(put, path = "/api/v1/flows/routing", tag = "flows",
     security(("session" = []), ("api_key" = [])), request_body = RoutingRequest,
-    responses((status = 200, body = RoutingView), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = RoutingView), (status = 422, body = crate::error::ErrorBody),
+              (status = 409, description = "`flows_changed`: the flows changed meanwhile; try again", body = crate::error::ErrorBody)))]
 pub async fn update_routing(
     State(state): State<AppState>,
     caller: Caller,
