@@ -286,6 +286,8 @@ export interface HandoverContext {
   variables?: ContextVariable[];
   summary?: string | null;
   sentiment?: string | null;
+  /** How this customer rated their previous conversation (CSAT). */
+  last_rating?: { score: number; scale: number; at: number } | null;
   frustrated?: boolean | null;
   last_message?: string | null;
 }

@@ -204,10 +204,11 @@ impl NodeKind {
 
     /// Nodes that stop and wait for the customer (or a person) before going on.
     pub fn waits_for_customer(&self) -> bool {
-        matches!(
-            self,
-            NodeKind::Options(_) | NodeKind::CollectInput(_) | NodeKind::AiAnswer(_) | NodeKind::Handover(_)
-        )
+        match self {
+            NodeKind::Options(_) | NodeKind::CollectInput(_) | NodeKind::AiAnswer(_) | NodeKind::Handover(_) => true,
+            NodeKind::End(e) => e.csat.is_some(),
+            _ => false,
+        }
     }
 }
 
@@ -860,6 +861,39 @@ pub struct EndNode {
     /// Mark the conversation resolved (default true).
     #[serde(default = "yes")]
     pub resolve: bool,
+    /// Ask the customer for a rating (CSAT) before ending: the answer is the conversation's
+    /// rating, reported per flow and per agent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csat: Option<Csat>,
+}
+
+/// The rating question of an End node.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Csat {
+    /// The question (a template); default "How would you rate this conversation?".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub question: Option<String>,
+    /// `5` (1 to 5, the default) or `2` (bad / good).
+    #[serde(default = "default_csat_scale")]
+    pub scale: u8,
+    /// Said after a rating (a template); none: nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thanks: Option<String>,
+}
+
+fn default_csat_scale() -> u8 {
+    5
+}
+
+impl Csat {
+    /// The buttons of the rating: their ids are the scores.
+    pub fn buttons(&self) -> Vec<(String, String)> {
+        match self.scale {
+            2 => vec![("1".into(), "👎 Bad".into()), ("2".into(), "👍 Good".into())],
+            _ => (1..=5).map(|n| (n.to_string(), "★".repeat(n))).collect(),
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -232,6 +232,14 @@ pub fn node_templates(kind: &NodeKind) -> Vec<(String, &str)> {
             if let Some(m) = &e.message {
                 out.push(("message".into(), m));
             }
+            if let Some(c) = &e.csat {
+                if let Some(q) = &c.question {
+                    out.push(("csat.question".into(), q));
+                }
+                if let Some(t) = &c.thanks {
+                    out.push(("csat.thanks".into(), t));
+                }
+            }
         }
     }
     if let Some(nudge) = kind.no_reply().and_then(|n| n.nudge.as_ref()) {
@@ -677,6 +685,19 @@ fn check_node_settings(node: &Node, i: usize, diags: &mut Vec<Diagnostic>) {
                     "Make nudge_after_minutes smaller than after_minutes.",
                 ));
             }
+        }
+    }
+    if let NodeKind::End(EndNode { csat: Some(c), .. }) = &node.kind {
+        if c.scale != 2 && c.scale != 5 {
+            diags.push(err(
+                "invalid_csat",
+                "csat.scale",
+                format!(
+                    "The rating of `{id}` is on a scale of 2 (bad / good) or 5, not {}.",
+                    c.scale
+                ),
+                "",
+            ));
         }
     }
     match &node.kind {

@@ -263,6 +263,11 @@ pub enum Effect {
     HandoverEnded {
         outcome: String,
     },
+    /// The customer rated the conversation (an End node's `csat`).
+    Rated {
+        score: u8,
+        scale: u8,
+    },
     /// The flow ended.
     End {
         resolve: bool,
@@ -687,6 +692,11 @@ impl Machine<'_> {
             return Handled::Applied;
         }
         self.state.quiet = None;
+        if let Some(NodeKind::End(e)) = self.current().map(|i| &self.flow.node(i).kind) {
+            // Left without rating: the conversation ends as its End node says.
+            self.end(e.resolve);
+            return Handled::Applied;
+        }
         if let Some(silence) = self.state.silence.take() {
             for t in [silence.nudge, silence.no_reply].into_iter().flatten() {
                 self.out.push(Effect::CancelTimer { timer: t });
@@ -1279,6 +1289,26 @@ impl Machine<'_> {
                         self.send_plain(i, text);
                     }
                 }
+                if let Some(csat) = &e.csat {
+                    let question = match &csat.question {
+                        Some(q) => self.render(q),
+                        None => "How would you rate this conversation?".to_string(),
+                    };
+                    self.out.push(Effect::Send(OutMessage {
+                        node: self.flow.node(i).id.clone(),
+                        text: question,
+                        buttons: csat
+                            .buttons()
+                            .into_iter()
+                            .map(|(id, label)| Button { id, label })
+                            .collect(),
+                        image: None,
+                        links: Vec::new(),
+                        buttons_only: false,
+                    }));
+                    self.state.wait = Wait::Customer;
+                    return Next::Wait;
+                }
                 self.end(e.resolve);
                 Next::Stop
             }
@@ -1661,6 +1691,24 @@ impl Machine<'_> {
                 }
             }
             NodeKind::AiAnswer(a) => self.ask_answer(i, a, text.to_string()),
+            NodeKind::End(e) => {
+                // A score (pressed or typed) is the rating; anything else ends without one.
+                self.state.pending_text = false;
+                if let Some(csat) = &e.csat {
+                    let score = text.trim().parse::<u8>().ok().filter(|s| (1..=csat.scale).contains(s));
+                    if let Some(score) = score {
+                        self.out.push(Effect::Rated {
+                            score,
+                            scale: csat.scale,
+                        });
+                        if let Some(t) = &csat.thanks {
+                            let thanks = self.render(t);
+                            self.send_plain(i, thanks);
+                        }
+                    }
+                }
+                self.end(e.resolve);
+            }
             _ => {}
         }
     }

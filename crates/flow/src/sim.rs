@@ -330,6 +330,9 @@ impl<'f> Simulator<'f> {
             }
             Effect::CancelTimer { timer } => self.timers.retain(|(_, t)| t != timer),
             Effect::SetVariables { .. } => {}
+            Effect::Rated { score, scale } => {
+                self.line(Speaker::Event, format!("rated {score}/{scale}"), Vec::new());
+            }
             Effect::HandoverEnded { outcome } => {
                 self.line(Speaker::Event, format!("hand-over ended ({outcome})"), Vec::new());
             }

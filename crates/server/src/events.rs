@@ -26,6 +26,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "conversation.off_hours",
     "conversation.no_agent",
     "conversation.abandoned",
+    "conversation.rated",
     "message.created",
 ];
 

@@ -23,6 +23,7 @@ on_both_databases!(
     a_transferred_conversation_waits_again,
     presence_is_kept_after_a_restart_until_the_grace_period_ends,
     a_customer_asks_for_a_person_at_a_question,
+    a_rating_is_reported_per_flow_and_agent_and_shown_in_the_next_card,
 );
 
 /// A signed-in member.
@@ -1048,5 +1049,78 @@ async fn answer_has_its_documented_shape(s: &TestServer, detail: &Value) {
     assert!(
         statuses.contains(&detail["handover"]["status"].as_str().unwrap_or("")),
         "{statuses:?}"
+    );
+}
+
+/// CSAT: after an agent resolves, an End node asks for a rating; the rating is reported per
+/// flow and per agent, and the customer's next hand-over card shows it.
+async fn a_rating_is_reported_per_flow_and_agent_and_shown_in_the_next_card(db: Db) {
+    let Some(s) = TestServer::start(db).await else { return };
+    let flow_id = s
+        .publish_flow(json!({
+            "format": 1, "name": "Rated support",
+            "nodes": [
+                {"id": "start", "type": "trigger"},
+                {"id": "human", "type": "handover", "team": "billing"},
+                {"id": "rate", "type": "end", "csat": {"question": "How did we do?", "thanks": "Thanks!"}},
+                {"id": "bye", "type": "end"}
+            ],
+            "edges": [
+                {"from": "start", "port": "next", "to": "human"},
+                {"from": "human", "port": "resolved", "to": "rate"},
+                {"from": "human", "port": "handed_back", "to": "bye"},
+                {"from": "human", "port": "off_hours", "to": "bye"},
+                {"from": "human", "port": "no_agent", "to": "bye"},
+                {"from": "human", "port": "timeout", "to": "bye"},
+                {"from": "human", "port": "cancelled", "to": "bye"}
+            ]
+        }))
+        .await;
+    let sam = agent(&s, "sam@example.com", "Sam").await;
+    only_online(&s, &[&sam.id]).await;
+    let start = || {
+        s.start_conversation(
+            json!({"widget_key": s.owner.widget_key, "flow_id": flow_id, "contact": {"external_id": "ana-1"}}),
+        )
+    };
+    let (status, body) = start().await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let c = Customer::from_start(&s, &body);
+    let path = |action: &str| format!("/api/v1/inbox/conversations/{}/{action}", c.id);
+    let (status, _) = sam.act(Method::POST, &path("claim"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = sam.act(Method::POST, &path("resolve"), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        customer_texts(body["messages"].as_array().unwrap()),
+        vec!["How did we do?"]
+    );
+    assert_eq!(c.press("r", "2").await, ["Thanks!"]);
+    assert_eq!(c.status().await, "resolved");
+
+    let (_, analytics) = s
+        .api(Method::GET, &format!("/api/v1/flows/{flow_id}/analytics"), None)
+        .await;
+    let csat = &analytics["csat"];
+    assert_eq!(
+        (csat["ratings"].clone(), csat["satisfied"].clone()),
+        (json!(1), json!(0)),
+        "{analytics}"
+    );
+    assert_eq!(csat["average_of_5"], 2.0);
+    assert_eq!(csat["by_agent"][0]["agent_id"], json!(sam.id), "{csat}");
+
+    // The same customer comes back: the card shows how they rated last time.
+    let (status, body) = start().await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let again = Customer::from_start(&s, &body);
+    let (_, detail) = sam
+        .act(Method::GET, &format!("/api/v1/inbox/conversations/{}", again.id), None)
+        .await;
+    let last = &detail["handover"]["context"]["last_rating"];
+    assert_eq!(
+        (last["score"].clone(), last["scale"].clone()),
+        (json!(2), json!(5)),
+        "{detail}"
     );
 }

@@ -13,6 +13,7 @@ mod flows;
 mod handover;
 mod instances;
 mod kb;
+mod ratings;
 mod sql;
 mod types;
 mod work;
@@ -24,6 +25,7 @@ pub use flows::*;
 pub use handover::*;
 pub use instances::*;
 pub use kb::*;
+pub use ratings::*;
 pub use types::*;
 pub use work::*;
 
@@ -214,6 +216,7 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
     ("0005_ai", include_str!("../migrations/sqlite/0005_ai.sql")),
     ("0006_hot_rows", include_str!("../migrations/sqlite/0006_hot_rows.sql")),
     ("0007_routing", include_str!("../migrations/sqlite/0007_routing.sql")),
+    ("0008_ratings", include_str!("../migrations/sqlite/0008_ratings.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     ("0001_init", include_str!("../migrations/postgres/0001_init.sql")),
@@ -229,6 +232,7 @@ const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../migrations/postgres/0006_hot_rows.sql"),
     ),
     ("0007_routing", include_str!("../migrations/postgres/0007_routing.sql")),
+    ("0008_ratings", include_str!("../migrations/postgres/0008_ratings.sql")),
 ];
 
 impl Store {

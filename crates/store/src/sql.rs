@@ -86,6 +86,12 @@ impl Row for (i64,) {
     }
 }
 
+impl Row for (i64, i64, i64) {
+    fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+    }
+}
+
 impl Row for (Option<i64>,) {
     fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
         Ok((row.get(0)?,))

@@ -1035,7 +1035,45 @@ function EndForm({ node, set, variables }: TypeProps) {
         onChange={(v) => set('resolve', v ? (node.resolve === undefined ? undefined : true) : false)}
         hint="Clear it when someone still has to follow up."
       />
+      <CsatField node={node} set={set} variables={variables} />
     </>
+  );
+}
+
+/** An End node's rating question (CSAT). */
+function CsatField({ node, set, variables }: Pick<TypeProps, 'node' | 'set' | 'variables'>) {
+  const csat = node.csat && typeof node.csat === 'object' ? (node.csat as Record<string, unknown>) : null;
+  const update = (key: string, value: unknown) => {
+    const next: Record<string, unknown> = { ...(csat ?? {}) };
+    if (value === undefined || value === '') delete next[key];
+    else next[key] = value;
+    set('csat', next);
+  };
+  return (
+    <fieldset className="csat" aria-label="Rating">
+      <legend>Rating (CSAT)</legend>
+      <CheckField
+        label="Ask the customer to rate the conversation"
+        checked={csat !== null}
+        onChange={(v) => set('csat', v ? {} : undefined)}
+        hint="The rating is reported per flow and per agent, and shown on the customer’s next hand-over."
+      />
+      {csat && (
+        <>
+          <TemplateField label="Question" value={str(csat.question)} onChange={(v) => update('question', opt(v))} variables={variables} placeholder="How would you rate this conversation?" />
+          <SelectField
+            label="Scale"
+            value={String(csat.scale ?? 5)}
+            options={[
+              ['5', '1 to 5 stars'],
+              ['2', 'Bad / good'],
+            ]}
+            onChange={(v) => update('scale', v === '5' ? undefined : Number(v))}
+          />
+          <TemplateField label="Thanks (optional)" value={str(csat.thanks)} onChange={(v) => update('thanks', opt(v))} variables={variables} placeholder="Thanks for telling us!" />
+        </>
+      )}
+    </fieldset>
   );
 }
 

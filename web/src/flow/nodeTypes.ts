@@ -206,6 +206,7 @@ export function summaryLines(node: FlowNode): Array<[string, string]> {
     case 'end':
       add('Says', str(node.message));
       add('Resolves', node.resolve === false ? 'no' : 'yes');
+      if (node.csat && typeof node.csat === 'object') add('Asks a rating', (node.csat as { scale?: unknown }).scale === 2 ? 'bad / good' : '1 to 5');
       break;
     default:
       break;

@@ -449,6 +449,11 @@ function ConversationView({
               <span className="spacer" />
               {ctx.sentiment && <span className={`pill sentiment-${ctx.sentiment}`} data-testid="sentiment">{ctx.sentiment}</span>}
               {ctx.frustrated && <span className="pill pill-frustrated">frustrated</span>}
+              {ctx.last_rating && (
+                <span className="pill" data-testid="last-rating" title="How this customer rated their previous conversation">
+                  last rating {ctx.last_rating.score}/{ctx.last_rating.scale}
+                </span>
+              )}
             </div>
             {ctx.reason && <p className="context-reason" data-testid="context-reason">{withCode(ctx.reason)}</p>}
             {contextVars.length > 0 && (

@@ -108,7 +108,13 @@ impl Turn {
             .collect();
         let summary = crate::context::summary(&said);
         let sentiment = crate::context::sentiment(&said);
+        // How this customer rated their last conversation, if they did.
+        let last_rating = tx
+            .last_rating_of_contact(&self.conv.contact_id, &self.conv.id)
+            .await?
+            .map(|(score, scale, at)| json!({ "score": score, "scale": scale, "at": at }));
         let context = json!({
+            "last_rating": last_rating,
             "reason": h.context.reason,
             "node": h.node,
             "path": h.context.path,

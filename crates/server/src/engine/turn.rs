@@ -306,6 +306,7 @@ impl Turn {
                     )
                     .await?;
                 }
+                Effect::Rated { score, scale } => self.rated(tx, *score, *scale).await?,
                 Effect::HandOver(_) | Effect::HandoverEnded { .. } | Effect::Route { .. } | Effect::End { .. } => {}
             }
         }
@@ -327,6 +328,26 @@ impl Turn {
             Box::pin(self.lifecycle(core, tx, assign, Some(&agent), None)).await?;
         }
         Ok(())
+    }
+
+    /// The customer rated the conversation: stored with the agent who had it last, in the
+    /// timeline, and as an event.
+    async fn rated(&mut self, tx: &mut Tx, score: u8, scale: u8) -> Result<(), JobError> {
+        let agent = tx.last_assignee(&self.conv.id).await?;
+        tx.rate(&baton_store::Rating {
+            conversation_id: &self.conv.id,
+            workspace_id: &self.conv.workspace_id,
+            flow_id: &self.conv.flow_id,
+            contact_id: &self.conv.contact_id,
+            agent_id: agent.as_deref(),
+            score: i64::from(score),
+            scale: i64::from(scale),
+            rated_at: self.now,
+        })
+        .await?;
+        let data = json!({ "score": score, "scale": scale, "agent_id": agent });
+        self.timeline(tx, "rated", None, data.clone()).await?;
+        self.emit(tx, "conversation.rated", data).await
     }
 
     pub(super) async fn finish(mut self, core: &Core, tx: &mut Tx) -> Result<Applied, JobError> {

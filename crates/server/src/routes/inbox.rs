@@ -915,6 +915,7 @@ async fn analytics(State(state): State<AppState>, caller: Caller, Path(id): Path
         })
         .collect();
     let drop_off = drop_off(&state, &flow.id).await?;
+    let csat = csat(&state.core.store.rating_stats(&flow.id).await?);
     Ok(Json(json!({
         "flow_id": flow.id,
         "conversations": conversations,
@@ -923,6 +924,7 @@ async fn analytics(State(state): State<AppState>, caller: Caller, Path(id): Path
         "contained": contained,
         "containment_rate": if conversations > 0 { json!(contained as f64 / conversations as f64) } else { Value::Null },
         "abandoned": abandoned,
+        "csat": csat,
         "handover_nodes": nodes,
     })))
 }
@@ -1001,4 +1003,39 @@ pub struct NodeRef {
 pub struct CancelResponse {
     pub conversation: ConversationView,
     pub messages: Vec<MessageView>,
+}
+
+/// A flow's CSAT: ratings, satisfied ones (4–5 of 5, good of 2) and their share, the average of
+/// the ratings on the 5-point scale, overall and per agent who had the conversation last.
+fn csat(stats: &[baton_store::RatingStat]) -> Value {
+    let summary = |rows: &[&baton_store::RatingStat]| {
+        let count: i64 = rows.iter().map(|r| r.count).sum();
+        let satisfied: i64 = rows.iter().map(|r| r.satisfied).sum();
+        let (five_count, five_sum) = rows
+            .iter()
+            .filter(|r| r.scale == 5)
+            .fold((0, 0), |(c, s), r| (c + r.count, s + r.score_sum));
+        json!({
+            "ratings": count,
+            "satisfied": satisfied,
+            "csat": if count > 0 { json!(satisfied as f64 / count as f64) } else { Value::Null },
+            "average_of_5": if five_count > 0 { json!(five_sum as f64 / five_count as f64) } else { Value::Null },
+        })
+    };
+    let all: Vec<&baton_store::RatingStat> = stats.iter().collect();
+    let mut agents: BTreeMap<Option<String>, Vec<&baton_store::RatingStat>> = BTreeMap::new();
+    for s in stats {
+        agents.entry(s.agent_id.clone()).or_default().push(s);
+    }
+    let by_agent: Vec<Value> = agents
+        .into_iter()
+        .map(|(agent, rows)| {
+            let mut v = summary(&rows);
+            v["agent_id"] = json!(agent);
+            v
+        })
+        .collect();
+    let mut out = summary(&all);
+    out["by_agent"] = json!(by_agent);
+    out
 }
