@@ -70,6 +70,8 @@ pub enum Matched {
     Fallback,
     /// No flow's rules hold and no fallback is set: the first flow in order.
     FirstFlow,
+    /// The widget or the API named the flow.
+    Named,
 }
 
 impl Matched {
@@ -78,6 +80,7 @@ impl Matched {
             Matched::Rules => "rules",
             Matched::Fallback => "fallback",
             Matched::FirstFlow => "first_flow",
+            Matched::Named => "named",
         }
     }
 }
@@ -147,17 +150,14 @@ pub fn route(candidates: &[Candidate<'_>], fallback: Option<&str>, facts: &Facts
     }
 }
 
-/// The fallback when it is live, else the first flow a conversation can start on.
+/// The fallback when it is live and a conversation can start on it, else the first such flow
+/// (None: no live flow can start a conversation; a flow that starts on an API event cannot).
 fn fallback_index(candidates: &[Candidate<'_>], fallback: Option<&str>) -> Option<(usize, Matched)> {
-    if let Some(i) = fallback.and_then(|id| candidates.iter().position(|c| c.id == id)) {
+    let startable = |c: &Candidate<'_>| c.trigger().is_some_and(|t| t.on != TriggerOn::ApiEvent);
+    if let Some(i) = fallback.and_then(|id| candidates.iter().position(|c| c.id == id && startable(c))) {
         return Some((i, Matched::Fallback));
     }
-    let startable = candidates
-        .iter()
-        .position(|c| c.trigger().is_some_and(|t| t.on != TriggerOn::ApiEvent));
-    startable
-        .or(if candidates.is_empty() { None } else { Some(0) })
-        .map(|i| (i, Matched::FirstFlow))
+    candidates.iter().position(startable).map(|i| (i, Matched::FirstFlow))
 }
 
 /// The intents the classifier chooses among: those of the flows from here on whose other rules
@@ -316,7 +316,7 @@ pub fn findings(candidates: &[Candidate<'_>], fallback: Option<&str>) -> Vec<Rou
             }
         }
     }
-    let has_fallback = fallback.is_some_and(|id| candidates.iter().any(|c| c.id == id));
+    let has_fallback = fallback_index(candidates, fallback).is_some_and(|(_, by)| by == Matched::Fallback);
     // A flow that takes every conversation leaves nothing for the fallback.
     if let (true, Some(fallback)) = (has_fallback, fallback) {
         let takes_all = startable.iter().find(|(_, t)| !t.needs_message() && !t.has_audience());

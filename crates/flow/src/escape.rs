@@ -13,15 +13,24 @@ use crate::matching::{edit_distance, normalize, validate_input};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// A message with more words than a phrase plus this many is an answer, not an escape: asking
-/// for a person is rarely an answer, so it is read in longer messages than "cancel" ("I want
-/// to cancel the order" answers "Why are you writing?").
+/// Most words a message may have besides the phrase: asking for a person is rarely an answer,
+/// so it is read in longer messages than "cancel".
 fn extra_words(kind: EscapeKind) -> usize {
     match kind {
         EscapeKind::Human => 6,
         _ => 3,
     }
 }
+
+/// Words that may stand around a phrase without making the message an answer ("can I talk to
+/// a real person please", "ok cancel"). Any other word makes it one: "cancel my order",
+/// "reset my password" and "the operator was rude" are answers.
+const FILLER: [&str; 58] = [
+    "i", "im", "i'm", "id", "me", "my", "we", "you", "u", "want", "wanna", "would", "like", "need", "can", "could",
+    "may", "please", "pls", "plz", "let", "lets", "s", "to", "talk", "speak", "chat", "with", "a", "an", "the", "some",
+    "someone", "somebody", "real", "actual", "live", "now", "just", "ok", "okay", "so", "hey", "hi", "hello", "get",
+    "give", "put", "through", "connect", "do", "it", "this", "all", "again", "over", "thanks", "thank",
+];
 
 /// The workspace's escapes (a node may offer fewer: its `escapes`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -154,6 +163,21 @@ pub fn detect(text: &str, settings: &EscapeSettings, offered: &[EscapeKind]) -> 
         .find(|k| settings.phrases(*k).iter().any(|p| says(&t, p, extra_words(*k))))
 }
 
+/// The words of `t` left after taking out the phrase `p` once (both normalised).
+fn rest_after(t: &str, p: &str) -> Option<Vec<String>> {
+    let padded = format!(" {t} ");
+    let at = padded.find(&format!(" {p} "))?;
+    let before = &padded[..at];
+    let after = &padded[at + p.len() + 1..];
+    Some(
+        before
+            .split_whitespace()
+            .chain(after.split_whitespace())
+            .map(str::to_string)
+            .collect(),
+    )
+}
+
 /// `t` (normalised) is the phrase, the phrase with a small typo, or a short message with the
 /// phrase in it as whole words.
 fn says(t: &str, phrase: &str, extra_words: usize) -> bool {
@@ -166,12 +190,18 @@ fn says(t: &str, phrase: &str, extra_words: usize) -> bool {
     }
     let words = t.split(' ').count();
     let phrase_words = p.split(' ').count();
-    if words <= phrase_words + extra_words && format!(" {t} ").contains(&format!(" {p} ")) {
-        return true;
+    if words <= phrase_words + extra_words {
+        if let Some(rest) = rest_after(t, &p) {
+            if rest.iter().all(|w| FILLER.contains(&w.as_str())) {
+                return true;
+            }
+        }
     }
+    // A slip of a letter or two in a long phrase ("representitive"); short words are left
+    // alone ("rest" is not "reset").
     let allowed = match p.chars().count() {
-        0..=4 => 0,
-        5..=8 => 1,
+        0..=5 => 0,
+        6..=9 => 1,
         _ => 2,
     };
     allowed > 0 && words == phrase_words && edit_distance(t, &p) <= allowed
@@ -208,19 +238,32 @@ pub fn correction(text: &str, candidates: &[Correctable<'_>]) -> Option<(String,
         .iter()
         .any(|m| normalized == *m || normalized.starts_with(&format!("{m} ")));
     let (named, value) = split_is(&lower, text)?;
-    let named = normalize(named);
-    let named = named.strip_prefix("my ").unwrap_or(&named);
     if !marked && !lower.contains(" is actually ") && !lower.contains(" should be ") {
         return None;
     }
-    // The last words before "is" name the variable: "actually my email is …", "sorry, the order
-    // id should be …".
+    // What is named, without the marker and "my"/"the": "actually, my email" → "email".
+    let mut named = normalize(named);
+    for m in MARKERS {
+        if let Some(rest) = named.strip_prefix(&format!("{m} ")) {
+            named = rest.to_string();
+            break;
+        }
+    }
+    let named = ["my ", "the "]
+        .iter()
+        .find_map(|p| named.strip_prefix(p))
+        .unwrap_or(&named)
+        .to_string();
+    // The candidates in order (the question being asked comes first); the name must be the
+    // variable's or its kind's, exactly.
     candidates.iter().find_map(|c| {
-        let names = names_of(c);
-        let hit = names
-            .iter()
-            .any(|n| named == n.as_str() || named.ends_with(&format!(" {n}")));
-        if !hit {
+        if !names_of(c).contains(&named) {
+            return None;
+        }
+        // A name or a free text is a few words; a sentence is not a corrected value ("no, my
+        // name is spelled wrong on the invoice").
+        let free = matches!(c.input, InputKind::Name | InputKind::Text);
+        if free && value.split_whitespace().count() > 4 {
             return None;
         }
         validate_input(c.input, value, c.pattern)
@@ -261,4 +304,71 @@ fn names_of(c: &Correctable<'_>) -> Vec<String> {
     }
     names.retain(|n| !n.is_empty());
     names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn detect_all(text: &str) -> Option<EscapeKind> {
+        detect(text, &EscapeSettings::default(), &EscapeKind::ALL)
+    }
+
+    #[test]
+    fn escapes_are_phrases_with_filler_around_them_and_answers_are_not() {
+        for (text, kind) in [
+            ("can I talk to a real person pls", EscapeKind::Human),
+            ("representitive", EscapeKind::Human),
+            ("i need a human", EscapeKind::Human),
+            ("ok cancel", EscapeKind::Cancel),
+            ("never mind", EscapeKind::Cancel),
+            ("let's start over", EscapeKind::StartOver),
+        ] {
+            assert_eq!(detect_all(text), Some(kind), "{text}");
+        }
+        for text in [
+            "cancel my order",
+            "stop my subscription",
+            "reset my password",
+            "restart doesn't work",
+            "the operator was rude",
+            "rest",
+            "I want to cancel my order because the parcel arrived broken",
+        ] {
+            assert_eq!(detect_all(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_correction_names_the_variable_exactly_and_prefers_the_question_asked() {
+        let order = Correctable {
+            variable: "order_number",
+            input: InputKind::Text,
+            pattern: None,
+        };
+        let phone = Correctable {
+            variable: "phone",
+            input: InputKind::Phone,
+            pattern: None,
+        };
+        let name = Correctable {
+            variable: "customer_name",
+            input: InputKind::Name,
+            pattern: None,
+        };
+        // The question being asked comes first: "order number" is the order's, not the phone's.
+        assert_eq!(
+            correction("Actually my order number is 12345678", &[order.clone(), phone.clone()]),
+            Some(("order_number".into(), Value::String("12345678".into())))
+        );
+        assert_eq!(
+            correction("sorry, my phone is +44 20 7946 0958", &[order, phone]),
+            Some(("phone".into(), Value::String("+442079460958".into())))
+        );
+        assert_eq!(
+            correction("actually my name is Ana Lima", std::slice::from_ref(&name)),
+            Some(("customer_name".into(), Value::String("Ana Lima".into())))
+        );
+        assert_eq!(correction("No, my name is spelled wrong on the invoice", &[name]), None);
+    }
 }

@@ -683,9 +683,15 @@ impl Machine<'_> {
         let Some(q) = self.state.quiet.as_mut() else {
             return Handled::Ignored("no quiet check is awaited");
         };
+        if hours == 0 {
+            // Switched off since it was armed: no more checks (an answer arms it again if the
+            // workspace switches it back on).
+            self.state.quiet = None;
+            return Handled::Applied;
+        }
         q.quiet_checks = if waiting { q.quiet_checks + 1 } else { 0 };
-        if q.quiet_checks < QUIET_CHECKS_TO_ABANDON || hours == 0 {
-            let timer = self.set_timer(TimerPurpose::QuietCheck, quarter_ms(hours.max(1)));
+        if q.quiet_checks < QUIET_CHECKS_TO_ABANDON {
+            let timer = self.set_timer(TimerPurpose::QuietCheck, quarter_ms(hours));
             if let Some(q) = self.state.quiet.as_mut() {
                 q.timer = timer;
             }
@@ -953,7 +959,12 @@ impl Machine<'_> {
             }
             Status::Bot => {
                 self.cancel_wait_timers();
-                self.end(true);
+                // Waiting for a rating: the End node says whether it is resolved.
+                let resolve = match self.current().map(|i| &self.flow.node(i).kind) {
+                    Some(NodeKind::End(e)) => e.resolve,
+                    _ => true,
+                };
+                self.end(resolve);
                 Handled::Applied
             }
             _ => Handled::Ignored("the conversation has ended"),
@@ -1573,21 +1584,25 @@ impl Machine<'_> {
     /// `i` is asked again (or, when the correction answers it, the flow goes on).
     fn corrected(&mut self, i: usize, text: &str) -> bool {
         let flow = self.flow;
-        let candidates: Vec<crate::escape::Correctable<'_>> = flow
+        // The question being asked first, then the earlier ones that have an answer.
+        let mut candidates: Vec<(bool, crate::escape::Correctable<'_>)> = flow
             .nodes()
             .iter()
             .enumerate()
             .filter_map(|(k, n)| match &n.kind {
-                NodeKind::CollectInput(c) if k == i || self.state.vars.contains_key(&c.variable) => {
-                    Some(crate::escape::Correctable {
+                NodeKind::CollectInput(c) if k == i || self.state.vars.contains_key(&c.variable) => Some((
+                    k != i,
+                    crate::escape::Correctable {
                         variable: &c.variable,
                         input: c.input,
                         pattern: c.pattern.as_deref().and_then(|p| flow.whole_regex(p)),
-                    })
-                }
+                    },
+                )),
                 _ => None,
             })
             .collect();
+        candidates.sort_by_key(|(earlier, _)| *earlier);
+        let candidates: Vec<crate::escape::Correctable<'_>> = candidates.into_iter().map(|(_, c)| c).collect();
         let Some((variable, value)) = crate::escape::correction(text, &candidates) else {
             return false;
         };

@@ -112,6 +112,23 @@ fn nothing_matches_so_the_fallback_or_the_first_flow_starts_never_silence() {
         decide(&[], None, &none, Some("hello"), Intent::NotAsked),
         Decision::NoFlow
     );
+    // A flow that starts on an API event can take no conversation, not even as the fallback.
+    let by_event = flow("Webhook only", json!({"on": "api_event", "event": "order.paid"}));
+    assert_eq!(
+        decide(
+            &[("event", &by_event)],
+            Some("event"),
+            &none,
+            Some("hello"),
+            Intent::NotAsked
+        ),
+        Decision::NoFlow
+    );
+    let flows = [("event", &by_event), ("refunds", &refunds)];
+    assert_eq!(
+        started(decide(&flows, Some("event"), &none, Some("hello"), Intent::NotAsked)),
+        (1, Matched::FirstFlow)
+    );
 }
 
 #[test]

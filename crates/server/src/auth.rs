@@ -213,8 +213,8 @@ async fn conversation_opened_by(state: &AppState, conversation_id: &str, token_h
         return Err(ApiError::not_found("conversation"));
     }
     state.checked_tokens.insert(conv.id.clone(), conv.token_hash.clone());
-    if crate::routing::awaits_first_message(&conv) {
-        state.awaiting_entry.insert(conv.id.clone(), ());
-    }
+    state
+        .awaiting_entry
+        .insert(conv.id.clone(), crate::routing::awaits_first_message(&conv));
     Ok(conv)
 }

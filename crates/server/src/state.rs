@@ -23,7 +23,8 @@ pub struct AppState {
     pub connections: Arc<Connections>,
     /// Conversation token hashes already checked against the store (`auth::CheckedTokens`).
     pub checked_tokens: Arc<Memo<String>>,
-    /// Conversations seen waiting for their first message to choose a flow (entry routing):
-    /// a message to one of them is routed before it is sent to the engine.
-    pub awaiting_entry: Arc<Memo<()>>,
+    /// Whether a conversation waits for its first message to choose a flow (entry routing), as
+    /// last seen here: a message to one that waits is routed before it goes to the engine. A
+    /// conversation not in it is read once.
+    pub awaiting_entry: Arc<Memo<bool>>,
 }

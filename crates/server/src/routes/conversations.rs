@@ -336,9 +336,7 @@ async fn start_conversation(
         },
         Err(e) => return Err(e.into()),
     };
-    if awaiting_message {
-        state.awaiting_entry.insert(conversation_id.clone(), ());
-    }
+    state.awaiting_entry.insert(conversation_id.clone(), awaiting_message);
     let body = StartResponse {
         conversation: ConversationView::from(&outcome.conversation),
         token,
@@ -373,7 +371,7 @@ async fn entry_flow(
         let routed = Routed {
             flow_id: flow.id,
             version,
-            by: baton_flow::entry::Matched::Rules,
+            by: baton_flow::entry::Matched::Named,
         };
         return Ok((routed, false));
     }
@@ -527,7 +525,19 @@ async fn send(state: &AppState, conversation_id: &str, req: SendRequest) -> ApiR
             ))
         }
     };
-    let awaiting = state.awaiting_entry.with(conversation_id, |_| ()).is_some();
+    let awaiting = match state.awaiting_entry.with(conversation_id, |a| *a) {
+        Some(awaiting) => awaiting,
+        None => {
+            let awaiting = state
+                .core
+                .store
+                .conversation(conversation_id)
+                .await?
+                .is_some_and(|c| crate::routing::awaits_first_message(&c));
+            state.awaiting_entry.insert(conversation_id.to_string(), awaiting);
+            awaiting
+        }
+    };
     let entry = match &content {
         CustomerContent::Text(text) if awaiting => {
             crate::routing::first_message_entry(&state.core, conversation_id, text).await?
@@ -545,7 +555,7 @@ async fn send(state: &AppState, conversation_id: &str, req: SendRequest) -> ApiR
         .await
         .map_err(ApiError::from)?;
     if awaiting {
-        state.awaiting_entry.take(conversation_id);
+        state.awaiting_entry.insert(conversation_id.to_string(), false);
     }
     Ok(outcome)
 }
