@@ -1365,11 +1365,34 @@ impl Machine<'_> {
             Some(r) => self.render(r),
             None => format!("The flow reached `{node}`."),
         };
+        self.hand_over(
+            node.clone(),
+            h.team.clone(),
+            h.agent.clone(),
+            h.priority,
+            reason,
+            variables,
+        );
+        self.state.pending_text = false;
+        self.wait_in_queue(h);
+        Next::Wait
+    }
+
+    /// Emits the hand-over with its context package (the path and last message added here).
+    fn hand_over(
+        &mut self,
+        node: String,
+        team: Option<String>,
+        agent: Option<String>,
+        priority: Priority,
+        reason: String,
+        variables: Vec<ContextVariable>,
+    ) {
         self.out.push(Effect::HandOver(Handover {
-            node: node.clone(),
-            team: h.team.clone(),
-            agent: h.agent.clone(),
-            priority: h.priority,
+            node,
+            team,
+            agent,
+            priority,
             context: ContextPackage {
                 reason,
                 path: self.state.path.clone(),
@@ -1378,9 +1401,6 @@ impl Machine<'_> {
             },
         }));
         self.state.handovers += 1;
-        self.state.pending_text = false;
-        self.wait_in_queue(h);
-        Next::Wait
     }
 
     /// Queued at a Handover node: the stalling and maximum-wait timers run.
@@ -1388,24 +1408,9 @@ impl Machine<'_> {
         let settings = self.world.settings();
         let stalling = h.stalling_seconds.unwrap_or(settings.stalling_seconds);
         let max_wait = h.max_wait_seconds.unwrap_or(settings.max_wait_seconds);
-        let stalling_timer = (stalling > 0 && (max_wait == 0 || stalling < max_wait)).then(|| {
-            let timer = self.new_id();
-            self.out.push(Effect::SetTimer {
-                timer,
-                purpose: TimerPurpose::Stalling,
-                after_ms: u64::from(stalling) * 1000,
-            });
-            timer
-        });
-        let max_wait_timer = (max_wait > 0).then(|| {
-            let timer = self.new_id();
-            self.out.push(Effect::SetTimer {
-                timer,
-                purpose: TimerPurpose::MaxWait,
-                after_ms: u64::from(max_wait) * 1000,
-            });
-            timer
-        });
+        let stalling_timer = (stalling > 0 && (max_wait == 0 || stalling < max_wait))
+            .then(|| self.set_timer(TimerPurpose::Stalling, u64::from(stalling) * 1000));
+        let max_wait_timer = (max_wait > 0).then(|| self.set_timer(TimerPurpose::MaxWait, u64::from(max_wait) * 1000));
         self.state.status = Status::Queued;
         self.state.wait = Wait::Person {
             stalling_timer,
@@ -1547,29 +1552,10 @@ impl Machine<'_> {
                 value: self.state.vars.get(name).cloned(),
             })
             .collect();
-        self.out.push(Effect::HandOver(Handover {
-            node: node.clone(),
-            team: None,
-            agent: None,
-            priority: Priority::Normal,
-            context: ContextPackage {
-                reason: format!("The customer asked for a person at `{node}`."),
-                path: self.state.path.clone(),
-                variables,
-                last_message: self.state.vars.get("last_message").map(crate::template::display_value),
-            },
-        }));
-        self.state.handovers += 1;
+        let reason = format!("The customer asked for a person at `{node}`.");
+        self.hand_over(node, None, None, Priority::Normal, reason, variables);
         let stalling = settings.stalling_seconds;
-        let stalling_timer = (stalling > 0).then(|| {
-            let timer = self.new_id();
-            self.out.push(Effect::SetTimer {
-                timer,
-                purpose: TimerPurpose::Stalling,
-                after_ms: u64::from(stalling) * 1000,
-            });
-            timer
-        });
+        let stalling_timer = (stalling > 0).then(|| self.set_timer(TimerPurpose::Stalling, u64::from(stalling) * 1000));
         self.state.status = Status::Queued;
         self.state.wait = Wait::Person {
             stalling_timer,
