@@ -11,7 +11,7 @@
 
 import { createServer } from 'node:http';
 import { join } from 'node:path';
-import { check, fail, freePort, launch, screenshotAll, screenshots, shutDown, watch } from './lib.mjs';
+import { call, check, fail, freePort, launch, screenshotAll, screenshots, shutDown, watch } from './lib.mjs';
 
 const XSS = '<img src=x onerror=alert(1)>';
 const BACK_TEMPLATE = 'Welcome back! {{ email }} is on file. Anything else?';
@@ -256,8 +256,15 @@ async function main() {
     const transcript = agent.getByTestId('transcript');
     await transcript.locator('.tl-customer .tl-text', { hasText: XSS }).waitFor();
     check((await transcript.locator('img').count()) === 0, 'the inbox shows the customer text as text');
+    // A first-reply target of 10 minutes for the default queue: the claim starts it, and the
+    // inbox shows the time left until the agent's reply.
+    const current = await call(agent, 'GET', '/api/v1/workspace');
+    const withTargets = { ...current.body.settings, reply_targets: { first_reply_seconds: 600, next_reply_seconds: 0, when_missed: 'requeue' } };
+    check((await call(agent, 'PUT', '/api/v1/workspace/settings', withTargets)).status === 200, 'reply targets saved');
     await agent.getByRole('button', { name: 'Claim' }).click();
     await agent.locator('[data-testid=conv-status]', { hasText: 'assigned' }).waitFor();
+    await agent.locator('.conv-head [data-testid=reply-due]', { hasText: /^reply in (9|10) min$/ }).waitFor();
+    await agent.locator('.inbox-item.active [data-testid=reply-due]', { hasText: /^reply in (9|10) min$/ }).waitFor();
     await agent.getByRole('tab', { name: 'Note' }).click();
     await agent.getByLabel('Internal note').fill('Customer wants a refund.');
     await agent.getByRole('button', { name: 'Add note' }).click();
@@ -266,6 +273,8 @@ async function main() {
     await agent.getByLabel('Reply to the customer').fill('Hi Jane, this is Owner from billing. Your refund is on its way.');
     await agent.getByRole('button', { name: 'Send reply' }).click();
     await transcript.locator('.tl-agent', { hasText: 'Your refund is on its way.' }).waitFor();
+    // The reply stops the clock.
+    await agent.locator('.conv-head [data-testid=reply-due]').waitFor({ state: 'detached' });
     await agent.waitForTimeout(300);
     await agent.screenshot({ path: join(screenshots, 'inbox.png') });
 
@@ -299,6 +308,10 @@ async function main() {
     await row.waitFor();
     check((await row.locator('td').nth(1).textContent()) === '1', 'one hand-over at handover_1');
     await row.getByText(/handed back 1/).waitFor();
+    // The agent replied in time: no missed reply target, and nobody rated yet.
+    await agent.getByTestId('stat-reply-missed').getByText('0', { exact: true }).waitFor();
+    await agent.getByTestId('stat-csat').getByText('—').waitFor();
+    await agent.getByTestId('by-agent').getByText('No ratings or missed reply targets yet.').waitFor();
     await agent.screenshot({ path: join(screenshots, 'analytics.png') });
     await agent.getByRole('navigation', { name: 'Main' }).getByText('Settings').click();
     await agent.getByTestId('widget-snippet').getByText(/widget\.js/).waitFor();
@@ -306,10 +319,18 @@ async function main() {
     // Hand-off settings: round-robin assignment and a shorter stalling time, saved.
     await agent.getByLabel('Stalling time (seconds)').fill('90');
     await agent.getByLabel('Assignment').selectOption('round_robin');
+    // Reply targets in minutes: the 10 minutes set above are shown; 5 and a next-reply target.
+    const targetsForm = agent.getByTestId('handoff-settings').getByTestId('reply-targets');
+    check((await targetsForm.getByLabel(/First reply within/).inputValue()) === '10', 'the first-reply target is shown in minutes');
+    await targetsForm.getByLabel(/First reply within/).fill('5');
+    await targetsForm.getByLabel(/Next reply within/).fill('15');
+    await targetsForm.getByLabel('When an agent misses it').selectOption('next_agent');
     await agent.getByRole('button', { name: 'Save', exact: true }).click();
     await agent.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
     const wsAfter = await agent.evaluate(() => fetch('/api/v1/workspace').then((r) => r.json()));
     check(wsAfter.settings.handoff.stalling_seconds === 90 && wsAfter.settings.assignment === 'round_robin', `settings saved: ${JSON.stringify(wsAfter.settings)}`);
+    const savedTargets = wsAfter.settings.reply_targets;
+    check(savedTargets.first_reply_seconds === 300 && savedTargets.next_reply_seconds === 900 && savedTargets.when_missed === "next_agent", `reply targets saved: ${JSON.stringify(savedTargets)}`);
     // A team with business hours (Monday and Tuesday) and a holiday.
     await settingsNav.getByText('Teams').click();
     await agent.getByRole('cell', { name: 'billing', exact: true }).waitFor();
@@ -325,6 +346,9 @@ async function main() {
     await editor.getByRole('button', { name: '+ Holiday' }).click();
     await editor.locator('input[type=date]').fill('2026-12-25');
     await editor.getByPlaceholder('name').fill('Christmas');
+    // The team's own reply targets.
+    await editor.getByText("Own reply targets (otherwise the workspace's, under Hand-off)").click();
+    await editor.getByLabel(/Next reply within/).fill('30');
     await agent.screenshot({ path: join(screenshots, 'settings-team-editor.png') });
     await editor.getByRole('button', { name: 'Save team' }).click();
     await agent.getByRole('cell', { name: 'support', exact: true }).waitFor();
@@ -334,9 +358,13 @@ async function main() {
       support?.business_hours?.timezone === 'Europe/Paris' &&
         support.business_hours.weekly.map((w) => `${w.day} ${w.open}-${w.close}`).join(',') === 'monday 09:00-17:00,tuesday 09:00-24:00' &&
         support.business_hours.holidays[0]?.name === 'Christmas' &&
-        support.members.length === 1,
+        support.members.length === 1 &&
+        support.reply_targets?.next_reply_seconds === 1800 &&
+        support.reply_targets.first_reply_seconds === 0,
       `the team is saved: ${JSON.stringify(support)}`,
     );
+    await agent.getByRole('row', { name: /support/ }).getByText('next reply 30 min · then back to the queue').waitFor();
+    await agent.getByRole('row', { name: /billing/ }).getByText("the workspace's").waitFor();
     await agent.screenshot({ path: join(screenshots, 'settings-teams.png') });
     // An event subscription; its (empty) delivery log.
     await settingsNav.getByText('Event subscriptions').click();

@@ -245,6 +245,17 @@ export interface FlowAnalytics {
   drop_off_after_ms?: number;
   /** Per node: conversations waiting there now and dropped off there, most drop-offs first (missing = none). */
   drop_off?: { node: string; waiting: number; dropped_off: number }[];
+  /** Conversations closed because the customer left them waiting. */
+  abandoned?: number;
+  csat?: CsatStats & { by_agent: (CsatStats & { agent_id: string | null })[] };
+  reply_missed?: { total: number; by_agent: { agent: { id: string; name: string }; first_reply: number; next_reply: number }[] };
+}
+
+export interface CsatStats {
+  ratings: number;
+  satisfied: number;
+  csat: number | null;
+  average_of_5: number | null;
 }
 
 export const flowApi = {
@@ -270,6 +281,8 @@ export interface InboxItem extends ConversationView {
   assignee: string | null;
   priority: string | null;
   waiting_since: number | null;
+  /** When the agent's reply is due (the team's reply targets), or null. */
+  reply_due_at?: number | null;
   contact: Record<string, unknown> | null;
   [k: string]: unknown;
 }
@@ -303,7 +316,7 @@ export interface TranscriptLine {
 }
 
 export interface InboxDetail {
-  conversation: ConversationView;
+  conversation: InboxItem;
   handover: { context?: HandoverContext; team?: string | null; node?: string; priority?: string; status?: string; [k: string]: unknown } | null;
   at_node?: string | null;
   handovers: unknown[];
@@ -321,6 +334,24 @@ export interface Team {
   members: string[];
   business_hours: BusinessHours | null;
   open_now?: boolean;
+  /** null: the workspace's. */
+  reply_targets?: ReplyTargets | null;
+}
+
+export interface TeamBody {
+  name: string;
+  slug: string;
+  members: string[];
+  business_hours?: BusinessHours | null;
+  reply_targets?: ReplyTargets | null;
+}
+
+export type WhenMissed = 'requeue' | 'next_agent' | 'flow';
+
+export interface ReplyTargets {
+  first_reply_seconds: number;
+  next_reply_seconds: number;
+  when_missed: WhenMissed;
 }
 
 export interface BusinessHours {
@@ -346,8 +377,8 @@ export const inboxApi = {
   presence: (status: 'online' | 'away') => request<unknown>('PUT', '/api/v1/me/presence', { status }),
   members: () => request<Member[] | { members: Member[] }>('GET', '/api/v1/members'),
   teams: () => request<Team[] | { teams: Team[] }>('GET', '/api/v1/teams'),
-  createTeam: (t: { name: string; slug: string; members: string[]; business_hours?: BusinessHours | null }) => request<Team>('POST', '/api/v1/teams', t),
-  updateTeam: (id: string, t: { name: string; slug: string; members: string[]; business_hours?: BusinessHours | null }) =>
+  createTeam: (t: TeamBody) => request<Team>('POST', '/api/v1/teams', t),
+  updateTeam: (id: string, t: TeamBody) =>
     request<Team>('PUT', `/api/v1/teams/${encodeURIComponent(id)}`, t),
   workspace: () => request<{ widget_key?: string; settings?: Record<string, unknown>; [k: string]: unknown }>('GET', '/api/v1/workspace'),
   saveSettings: (settings: Record<string, unknown>) => request<unknown>('PUT', '/api/v1/workspace/settings', settings),

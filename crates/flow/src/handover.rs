@@ -13,6 +13,7 @@
 use crate::document::NodeKind;
 use crate::flow::Flow;
 use crate::runtime::{Effect, Event, Status};
+use crate::sla::{ReplyTarget, WhenMissed};
 use serde::{Deserialize, Serialize};
 
 /// Where an open hand-over is, or that there is none (the bot has the conversation).
@@ -124,6 +125,8 @@ pub enum Action {
     Assign { agent: String },
     /// Back to a team's queue, unassigned.
     TransferToTeam { team: String },
+    /// Back to its own team's queue, unassigned (the agent missed a reply target).
+    Unassign,
     /// To one agent at once (and to their team, when named).
     TransferToAgent { agent: String, team: Option<String> },
     /// An agent writes to the customer (claiming a queued conversation first).
@@ -143,6 +146,7 @@ pub enum ActionKind {
     Claim,
     Assign,
     TransferToTeam,
+    Unassign,
     TransferToAgent,
     Reply,
     CustomerCancel,
@@ -157,6 +161,7 @@ impl Action {
             Action::Claim { .. } => ActionKind::Claim,
             Action::Assign { .. } => ActionKind::Assign,
             Action::TransferToTeam { .. } => ActionKind::TransferToTeam,
+            Action::Unassign => ActionKind::Unassign,
             Action::TransferToAgent { .. } => ActionKind::TransferToAgent,
             Action::Reply { .. } => ActionKind::Reply,
             Action::CustomerCancel => ActionKind::CustomerCancel,
@@ -198,6 +203,8 @@ pub enum Refusal {
     NotWithAPerson,
     #[error("the conversation is already with people")]
     AlreadyOpen,
+    #[error("no agent has this conversation")]
+    NotAssigned,
 }
 
 impl Refusal {
@@ -209,6 +216,7 @@ impl Refusal {
             Refusal::AssignedToOther => "assigned_to_other",
             Refusal::NotWithAPerson => "not_with_a_person",
             Refusal::AlreadyOpen => "already_open",
+            Refusal::NotAssigned => "not_assigned",
         }
     }
 }
@@ -245,6 +253,9 @@ pub const TRANSITIONS: &[Transition] = &[
     t(P::Closed, A::TransferToTeam, Err(Refusal::NotQueued)),
     t(P::Queued, A::TransferToTeam, Ok(P::Queued)),
     t(P::Assigned, A::TransferToTeam, Ok(P::Queued)),
+    t(P::Closed, A::Unassign, Err(Refusal::NotAssigned)),
+    t(P::Queued, A::Unassign, Err(Refusal::NotAssigned)),
+    t(P::Assigned, A::Unassign, Ok(P::Queued)),
     t(P::Closed, A::TransferToAgent, Err(Refusal::NotQueued)),
     t(P::Queued, A::TransferToAgent, Ok(P::Assigned)),
     t(P::Assigned, A::TransferToAgent, Ok(P::Assigned)),
@@ -295,6 +306,10 @@ pub fn step(phase: &Phase, action: &Action) -> Result<(Phase, Vec<Change>), Refu
                 ],
             ))
         }
+        (Phase::Assigned { .. }, Action::Unassign) => {
+            Ok((Phase::Queued { team: team.clone() }, vec![Change::Requeued { team }]))
+        }
+        (_, Action::Unassign) => Err(Refusal::NotAssigned),
         (_, Action::TransferToAgent { agent, team: to_team }) => {
             let team = to_team.clone().or(team);
             let mut changes = vec![Change::Transferred {
@@ -359,6 +374,13 @@ pub fn from_flow(flow: &Flow, event: &Event, effect: &Effect) -> Option<FlowActi
             })
         }
         Effect::HandoverEnded { outcome } => Outcome::of_port(outcome).map(FlowAction::Close),
+        Effect::ReplyMissed {
+            agent, target, then, ..
+        } => Some(FlowAction::ReplyMissed {
+            agent: agent.clone(),
+            target: *target,
+            then: *then,
+        }),
         Effect::End { .. } => Some(FlowAction::Close(if matches!(event, Event::Resolved) {
             Outcome::Resolved
         } else {
@@ -378,6 +400,15 @@ pub enum FlowAction {
     /// The Handover node could not reach a person (hand-off off, outside hours, nobody
     /// online): recorded, nothing opens.
     Unreachable { node: String, outcome: Outcome },
+    /// The agent (by name) missed a reply target: `requeue` is [`Action::Unassign`],
+    /// `next_agent` an [`Action::Assign`] to the next online agent of the team (or
+    /// [`Action::Unassign`] when there is none); with `flow` the step already left the Handover
+    /// node, which closes the hand-over as `timeout`.
+    ReplyMissed {
+        agent: String,
+        target: ReplyTarget,
+        then: WhenMissed,
+    },
 }
 
 /// After a flow step: an open hand-over the flow no longer waits on ends as `ended` (the flow

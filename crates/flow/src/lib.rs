@@ -18,6 +18,7 @@ pub mod runtime;
 pub mod schema;
 pub mod script;
 pub mod sim;
+pub mod sla;
 pub mod template;
 pub mod test_case;
 pub mod validate;

@@ -11,6 +11,7 @@ use crate::document::*;
 pub use crate::escape::EscapeSettings;
 use crate::flow::Flow;
 use crate::matching::{self, MAX_INPUT_CHARS};
+pub use crate::sla::{ReplyClock, ReplyTarget, ReplyTargets, RunningTarget, WhenMissed};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -68,6 +69,9 @@ pub struct State {
     /// The check that closes a conversation left waiting on the customer (`abandoned`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quiet: Option<QuietWatch>,
+    /// The agent's reply clock, while a person owns the conversation (docs: agent SLAs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply: Option<ReplyClock>,
 }
 
 /// The timers of a question the customer has not answered yet.
@@ -189,6 +193,10 @@ pub enum Event {
     },
     AgentTookOver {
         agent: String,
+        /// The team the agent has it in, whose reply targets apply (none: the team of the
+        /// Handover node the flow waits at).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        team: Option<String>,
     },
     /// An agent's reply: the flow only notes who is in charge; the transcript is kept outside.
     AgentReplied {
@@ -262,6 +270,17 @@ pub enum Effect {
     /// to leave through a port) ended: `handed_back` or `cancelled`.
     HandoverEnded {
         outcome: String,
+    },
+    /// The agent who owns the conversation missed a reply target; `then` says what happens
+    /// now (`flow`: the step already left the Handover node through `timeout`; `requeue` and
+    /// `next_agent` are the server's to carry out, the flow waits for `Requeued` or
+    /// `AgentTookOver`).
+    ReplyMissed {
+        agent: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        team: Option<String>,
+        target: ReplyTarget,
+        then: WhenMissed,
     },
     /// The customer rated the conversation (an End node's `csat`).
     Rated {
@@ -369,6 +388,8 @@ pub enum TimerPurpose {
     NoReply,
     /// Check whether a conversation was left waiting on the customer (see [`QuietWatch`]).
     QuietCheck,
+    /// The agent's reply is due (see [`ReplyClock`]).
+    ReplyDue,
 }
 
 /// The conversation moves to the inbox with what the agent needs to know.
@@ -461,6 +482,8 @@ pub trait World {
     fn escapes(&self) -> &EscapeSettings;
     /// Hours a conversation may wait on the customer before it closes as abandoned (0: never).
     fn abandon_after_hours(&self) -> u32;
+    /// The reply targets of the team's agents (None: the default queue).
+    fn reply_targets(&self, team: Option<&str>) -> ReplyTargets;
 }
 
 /// A [`World`] from plain values, for tests, the CLI and simulations.
@@ -474,6 +497,9 @@ pub struct StaticWorld {
     pub escapes: EscapeSettings,
     #[serde(default = "default_abandon_after_hours")]
     pub abandon_after_hours: u32,
+    /// The reply targets of every team.
+    #[serde(default)]
+    pub reply_targets: ReplyTargets,
 }
 
 /// A conversation left waiting on the customer for a day closes as abandoned.
@@ -495,6 +521,7 @@ impl Default for StaticWorld {
             agents_online: true,
             escapes: EscapeSettings::default(),
             abandon_after_hours: default_abandon_after_hours(),
+            reply_targets: ReplyTargets::default(),
         }
     }
 }
@@ -517,6 +544,9 @@ impl World for StaticWorld {
     }
     fn abandon_after_hours(&self) -> u32 {
         self.abandon_after_hours
+    }
+    fn reply_targets(&self, _team: Option<&str>) -> ReplyTargets {
+        self.reply_targets
     }
 }
 
@@ -575,6 +605,7 @@ impl Machine<'_> {
         let handled = self.apply(event);
         if handled == Handled::Applied {
             self.watch_silence(event);
+            self.watch_reply(event);
         }
         handled
     }
@@ -634,6 +665,108 @@ impl Machine<'_> {
             }
             (None, false) => {}
         }
+    }
+
+    /// The reply clock follows the person who owns the conversation: an agent taking it starts
+    /// the first-reply target, their reply stops the clock, the customer's next message starts
+    /// the next-reply target; it stops when no person owns the conversation.
+    fn watch_reply(&mut self, event: &Event) {
+        if self.state.status != Status::Assigned {
+            self.stop_reply_clock();
+            return;
+        }
+        let target = match event {
+            Event::AgentTookOver { team, .. } => {
+                let team = team.clone().or_else(|| self.handover_team());
+                self.stop_reply_clock();
+                self.state.reply = Some(ReplyClock { team, running: None });
+                Some(ReplyTarget::FirstReply)
+            }
+            Event::AgentReplied { .. } => {
+                self.stop_running_target();
+                if self.state.reply.is_none() {
+                    // Replying took a queued conversation: the clock starts stopped.
+                    let team = self.handover_team();
+                    self.state.reply = Some(ReplyClock { team, running: None });
+                }
+                None
+            }
+            Event::CustomerText { .. } | Event::ButtonPressed { .. } => Some(ReplyTarget::NextReply),
+            _ => None,
+        };
+        let Some(target) = target else { return };
+        let Some(clock) = &self.state.reply else { return };
+        if clock.running.is_some() {
+            // The first reply is still due: a customer's message does not move it.
+            return;
+        }
+        let seconds = self.world.reply_targets(clock.team.as_deref()).seconds(target);
+        if seconds > 0 {
+            let timer = self.set_timer(TimerPurpose::ReplyDue, u64::from(seconds) * 1000);
+            if let Some(clock) = &mut self.state.reply {
+                clock.running = Some(RunningTarget { timer, target });
+            }
+        }
+    }
+
+    /// The team of the Handover node the flow waits at, if any.
+    fn handover_team(&self) -> Option<String> {
+        match self.current().map(|i| &self.flow.node(i).kind) {
+            Some(NodeKind::Handover(h)) => h.team.clone(),
+            _ => None,
+        }
+    }
+
+    fn stop_running_target(&mut self) {
+        if let Some(running) = self.state.reply.as_mut().and_then(|c| c.running.take()) {
+            self.out.push(Effect::CancelTimer { timer: running.timer });
+        }
+    }
+
+    fn stop_reply_clock(&mut self) {
+        self.stop_running_target();
+        self.state.reply = None;
+    }
+
+    /// The reply timer fired: the agent missed the target. With `flow` the conversation leaves
+    /// the Handover node through `timeout`; otherwise the server requeues or reassigns it.
+    fn reply_due(&mut self, timer: u64) -> Option<Handled> {
+        let clock = self.state.reply.as_mut()?;
+        let running = clock.running.filter(|r| r.timer == timer)?;
+        clock.running = None;
+        let team = clock.team.clone();
+        if self.state.status != Status::Assigned {
+            return Some(Handled::Ignored("no person has the conversation"));
+        }
+        let agent = match &self.state.wait {
+            Wait::Person { agent, .. } => agent.clone().unwrap_or_default(),
+            _ => String::new(),
+        };
+        let mut then = self.world.reply_targets(team.as_deref()).when_missed;
+        let at_handover = self
+            .current()
+            .filter(|i| matches!(self.flow.node(*i).kind, NodeKind::Handover(_)))
+            .filter(|_| {
+                !matches!(
+                    self.state.wait,
+                    Wait::Person { barged_in: true, .. } | Wait::Person { escaped: true, .. }
+                )
+            });
+        if then == WhenMissed::Flow && at_handover.is_none() {
+            then = WhenMissed::Requeue;
+        }
+        self.out.push(Effect::ReplyMissed {
+            agent,
+            team,
+            target: running.target,
+            then,
+        });
+        if let (WhenMissed::Flow, Some(i)) = (then, at_handover) {
+            self.leave_person();
+            self.state.status = Status::Bot;
+            self.follow_and_run(i, "timeout");
+        }
+        Some(Handled::Applied)
     }
 
     fn set_timer(&mut self, purpose: TimerPurpose, after_ms: u64) -> u64 {
@@ -728,7 +861,7 @@ impl Machine<'_> {
             } => self.start(variables, message.as_deref(), event.as_deref(), *routed),
             Event::CustomerText { text } => self.customer_text(text),
             Event::ButtonPressed { option } => self.button(option),
-            Event::AgentTookOver { agent } => self.took_over(agent),
+            Event::AgentTookOver { agent, .. } => self.took_over(agent),
             Event::AgentReplied { agent } => match self.state.status {
                 Status::Queued | Status::Bot => self.took_over(agent),
                 Status::Assigned => Handled::Applied,
@@ -1058,6 +1191,9 @@ impl Machine<'_> {
 
     fn timer(&mut self, timer: u64) -> Handled {
         if let Some(handled) = self.silence_timer(timer) {
+            return handled;
+        }
+        if let Some(handled) = self.reply_due(timer) {
             return handled;
         }
         let Wait::Person {

@@ -151,11 +151,19 @@ pub struct Simulation {
 
 /// Runs a test's steps (any mix of actions and expectations) and returns what happened.
 pub fn simulate(flow: &Flow, test: &TestCase) -> Simulation {
+    simulate_in(flow, test, StaticWorld::default())
+}
+
+/// [`simulate`] in `world` (a workspace's settings, for the builder's test conversation); the
+/// test's setup still decides what it names.
+pub fn simulate_in(flow: &Flow, test: &TestCase, world: StaticWorld) -> Simulation {
+    let setup = &test.setup;
     let world = StaticWorld {
-        open: test.setup.open.unwrap_or(true),
-        agents_online: test.setup.agents_online.unwrap_or(true),
-        handoff_enabled: test.setup.handoff_enabled.unwrap_or(true),
-        ..StaticWorld::default()
+        open: setup.open.unwrap_or(world.open),
+        agents_online: setup.agents_online.unwrap_or(world.agents_online),
+        handoff_enabled: setup.handoff_enabled.unwrap_or(world.handoff_enabled),
+        reply_targets: setup.reply_targets.unwrap_or(world.reply_targets),
+        ..world
     };
     let mut sim = Simulator::new(flow, world);
     let mut ex = FixtureExecutor::new(&test.fixtures);

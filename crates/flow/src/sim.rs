@@ -183,6 +183,7 @@ impl<'f> Simulator<'f> {
     pub fn agent_takes_over(&mut self, agent: &str, ex: &mut dyn Executor) -> Handled {
         let event = Event::AgentTookOver {
             agent: agent.to_string(),
+            team: None,
         };
         self.act(Speaker::Event, format!("{agent} took over"), event, ex)
     }
@@ -332,6 +333,26 @@ impl<'f> Simulator<'f> {
             Effect::SetVariables { .. } => {}
             Effect::Rated { score, scale } => {
                 self.line(Speaker::Event, format!("rated {score}/{scale}"), Vec::new());
+            }
+            Effect::ReplyMissed {
+                agent, target, then, ..
+            } => {
+                let what = match then {
+                    WhenMissed::Flow => "the flow goes on",
+                    // The simulator has one agent: nobody else to pass it to.
+                    WhenMissed::Requeue | WhenMissed::NextAgent => "back in the queue",
+                };
+                self.line(
+                    Speaker::Event,
+                    format!(
+                        "{agent} missed the {} target: {what}",
+                        target.as_str().replace('_', " ")
+                    ),
+                    Vec::new(),
+                );
+                if *then != WhenMissed::Flow {
+                    queue.push_back(Event::Requeued);
+                }
             }
             Effect::HandoverEnded { outcome } => {
                 self.line(Speaker::Event, format!("hand-over ended ({outcome})"), Vec::new());

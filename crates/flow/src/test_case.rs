@@ -39,6 +39,10 @@ pub struct Setup {
     /// Hand-off switched on for the workspace (default true).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub handoff_enabled: Option<bool>,
+    /// The agents' reply targets (every team); none: the workspace's when run by the server,
+    /// no targets elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_targets: Option<crate::sla::ReplyTargets>,
 }
 
 impl Setup {

@@ -3,7 +3,7 @@
 //! driven through both machines the way the server drives them.
 
 use baton_flow::handover::{self, Action, ActionKind, Change, FlowAction, Phase, PhaseKind, TRANSITIONS};
-use baton_flow::runtime::{step, Effect, Event, State, StaticWorld, Status};
+use baton_flow::runtime::{step, Effect, Event, ReplyTargets, State, StaticWorld, Status, WhenMissed};
 use baton_flow::Flow;
 use proptest::prelude::*;
 use serde::Deserialize;
@@ -62,6 +62,7 @@ fn every_phase_has_a_declared_answer_to_every_action() {
         ActionKind::Claim,
         ActionKind::Assign,
         ActionKind::TransferToTeam,
+        ActionKind::Unassign,
         ActionKind::TransferToAgent,
         ActionKind::Reply,
         ActionKind::CustomerCancel,
@@ -110,6 +111,7 @@ fn action() -> impl Strategy<Value = Action> {
         (agent(), team()).prop_map(|(agent, team)| Action::TransferToAgent { agent, team }),
         agent().prop_map(|agent| Action::Reply { agent }),
         Just(Action::CustomerCancel),
+        Just(Action::Unassign),
         Just(Action::HandBack),
         outcome().prop_map(|outcome| Action::Close { outcome }),
     ]
@@ -242,16 +244,28 @@ struct Conversation {
     phase: Phase,
     timers: Vec<u64>,
     world: StaticWorld,
+    /// What the agents' reply targets did, since the last happening.
+    missed: Vec<WhenMissed>,
 }
 
 impl Conversation {
-    fn start() -> Conversation {
+    /// A conversation whose agents have reply targets that do `when_missed`.
+    fn start(when_missed: WhenMissed) -> Conversation {
+        let world = StaticWorld {
+            reply_targets: ReplyTargets {
+                first_reply_seconds: 30,
+                next_reply_seconds: 60,
+                when_missed,
+            },
+            ..StaticWorld::default()
+        };
         let mut c = Conversation {
             flow: support_flow(),
             state: State::default(),
             phase: Phase::Closed,
             timers: Vec::new(),
-            world: StaticWorld::default(),
+            world,
+            missed: Vec::new(),
         };
         let start = Event::Start {
             variables: BTreeMap::new(),
@@ -276,6 +290,17 @@ impl Conversation {
             let action = match handover::from_flow(&self.flow, event, effect) {
                 Some(FlowAction::Open { team }) => Action::Queue { team },
                 Some(FlowAction::Close(outcome)) => Action::Close { outcome },
+                Some(FlowAction::ReplyMissed { then, .. }) => {
+                    self.missed.push(then);
+                    // As the server does: the next of the three agents, or back to the queue.
+                    let owner = self.phase.owner().unwrap_or_default().to_string();
+                    let next = ["ana", "bo", "cy"].into_iter().find(|a| *a != owner);
+                    match (then, next) {
+                        (WhenMissed::Flow, _) => continue,
+                        (WhenMissed::NextAgent, Some(next)) => Action::Assign { agent: next.into() },
+                        _ => Action::Unassign,
+                    }
+                }
                 Some(FlowAction::Unreachable { .. }) | None => continue,
             };
             self.machine(&action);
@@ -294,7 +319,7 @@ impl Conversation {
         let mut effects = Vec::new();
         for change in changes {
             let event = match change {
-                Change::Assigned { agent } => Event::AgentTookOver { agent },
+                Change::Assigned { agent } => Event::AgentTookOver { agent, team: None },
                 Change::Requeued { .. } => Event::Requeued,
                 _ => continue,
             };
@@ -368,13 +393,28 @@ proptest! {
     /// own hand-back or resolve gives it back the word).
     #[test]
     fn the_bot_is_silent_while_a_person_owns_the_conversation(
-        happenings in prop::collection::vec(happening(), 0..40)
+        happenings in prop::collection::vec(happening(), 0..40),
+        when_missed in prop_oneof![Just(WhenMissed::Requeue), Just(WhenMissed::NextAgent), Just(WhenMissed::Flow)],
     ) {
-        let mut c = Conversation::start();
+        let mut c = Conversation::start(when_missed);
         for h in &happenings {
             let owned_before = c.phase.owner().map(str::to_string);
+            c.missed.clear();
             let said = c.happen(h);
-            let gives_back = matches!(h, Happening::Agent(_, AgentMove::HandBack | AgentMove::Resolve));
+            // A missed reply target takes the conversation from its agent; with `flow` the flow
+            // goes on from `timeout` (and speaks).
+            if let Some(then) = c.missed.first() {
+                prop_assert!(owned_before.is_some(), "a reply target missed by nobody, on {:?}", h);
+                prop_assert!(c.phase.owner().map(str::to_string) != owned_before, "the agent who missed kept it, on {:?}", h);
+                let expected = match then {
+                    WhenMissed::Flow => PhaseKind::Closed,
+                    WhenMissed::NextAgent => PhaseKind::Assigned,
+                    WhenMissed::Requeue => PhaseKind::Queued,
+                };
+                prop_assert_eq!(c.phase.kind(), expected);
+            }
+            let gives_back = matches!(h, Happening::Agent(_, AgentMove::HandBack | AgentMove::Resolve))
+                || c.missed.contains(&WhenMissed::Flow);
             if owned_before.is_some() && !gives_back {
                 prop_assert!(said.is_empty(), "the bot said {:?} to a conversation {:?} owns, on {:?}", said, owned_before, h);
             }

@@ -155,7 +155,10 @@ fn arb_event() -> impl Strategy<Value = Event> {
     prop_oneof![
         text.clone().prop_map(|text| Event::CustomerText { text }),
         prop_oneof![Just("a"), Just("b"), Just("zz")].prop_map(|o| Event::ButtonPressed { option: o.into() }),
-        Just(Event::AgentTookOver { agent: "Sam".into() }),
+        Just(Event::AgentTookOver {
+            agent: "Sam".into(),
+            team: None
+        }),
         Just(Event::AgentReplied { agent: "Sam".into() }),
         (prop::option::of(0usize..12), any::<bool>()).prop_map(|(n, v)| Event::HandedBack {
             variables: if v {

@@ -77,6 +77,12 @@ names_schema!(
 );
 
 names_schema!(
+    WhenMissedShape,
+    "WhenMissed",
+    "What happens when an agent misses a reply target: back to the queue, to the next online agent of the team, or on from the Handover node's `timeout` port.",
+    baton_flow::sla::WhenMissed::ALL.iter().map(|w| w.as_str())
+);
+names_schema!(
     StructuredOutputName,
     "StructuredOutput",
     "How an endpoint is asked for JSON: `json_schema`, `json_object`, or `prompt` (instructions only).",
@@ -209,6 +215,10 @@ mod tests {
         assert_eq!(values(MessageRoleName::schema()).len(), baton_store::Role::ALL.len());
         for name in STRUCTURED_OUTPUT {
             let read: Result<baton_ai::openai::StructuredOutput, _> = serde_json::from_value(serde_json::json!(name));
+            assert!(read.is_ok(), "{name}");
+        }
+        for name in values(WhenMissedShape::schema()) {
+            let read: Result<baton_flow::sla::WhenMissed, _> = serde_json::from_value(serde_json::json!(name));
             assert!(read.is_ok(), "{name}");
         }
         for day in values(WeekdayName::schema()) {

@@ -69,6 +69,7 @@ pub async fn first_start(store: &Store, clock: &Clock) -> ApiResult<Option<First
             slug: "billing".into(),
             business_hours: None,
             created_at: now,
+            reply_targets: None,
         })
         .await?;
     if let Some(owner) = store.member_by_email(&workspace.owner_email).await? {

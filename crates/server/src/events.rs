@@ -27,6 +27,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "conversation.no_agent",
     "conversation.abandoned",
     "conversation.rated",
+    "conversation.reply_missed",
     "message.created",
 ];
 

@@ -1,7 +1,7 @@
 //! Workspace settings (stored as JSON on the workspace) and the [`World`] a turn reads.
 
 use baton_flow::hours::BusinessHours;
-use baton_flow::runtime::{EscapeSettings, HandoffSettings, World};
+use baton_flow::runtime::{EscapeSettings, HandoffSettings, ReplyTargets, World};
 use baton_store::Store;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -36,6 +36,28 @@ pub struct WorkspaceSettings {
     /// (0: never).
     #[schema(maximum = 8760)]
     pub abandon_after_hours: u32,
+    /// Reply targets of the agents of the default queue and of teams without their own
+    /// (docs/handover.md#reply-targets).
+    #[schema(value_type = ReplyTargetsShape)]
+    pub reply_targets: ReplyTargets,
+}
+
+/// The schema of reply targets (`baton_flow::sla::ReplyTargets`; a test checks the two have the
+/// same fields).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = ReplyTargets)]
+pub struct ReplyTargetsShape {
+    /// Seconds from assignment to the agent's first reply (0: no target).
+    #[schema(maximum = 604800)]
+    pub first_reply_seconds: u32,
+    /// Seconds from a customer's message to the agent's next reply (0: no target).
+    #[schema(maximum = 604800)]
+    pub next_reply_seconds: u32,
+    /// When a target passes: back to the queue (`requeue`), to the next online agent of the
+    /// team (`next_agent`), or on from the Handover node's `timeout` port (`flow`).
+    #[schema(value_type = crate::api_enums::WhenMissedShape)]
+    pub when_missed: String,
 }
 
 /// The schema of the hand-off settings (`baton_flow::runtime::HandoffSettings`; a test checks
@@ -95,6 +117,7 @@ impl Default for WorkspaceSettings {
             business_hours: None,
             escapes: EscapeSettings::default(),
             abandon_after_hours: baton_flow::runtime::default_abandon_after_hours(),
+            reply_targets: ReplyTargets::default(),
         }
     }
 }
@@ -174,13 +197,23 @@ impl SettingsCache {
     }
 }
 
-/// Who can take a conversation right now: teams' hours and online agents, per workspace.
+/// Who can take a conversation right now: teams' hours, online agents and reply targets, per
+/// workspace.
 #[derive(Debug, Clone, Default)]
 pub struct Availability {
-    /// Team slug → (hours, online members' emails).
-    pub teams: HashMap<String, (Option<BusinessHours>, Vec<String>)>,
+    /// By team slug.
+    pub teams: HashMap<String, TeamAvailability>,
     /// Emails of every online member of the workspace.
     pub online: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TeamAvailability {
+    pub hours: Option<BusinessHours>,
+    /// Online members' emails.
+    pub online: Vec<String>,
+    /// None: the workspace's.
+    pub reply_targets: Option<ReplyTargets>,
 }
 
 /// Availability by workspace, kept for a moment and dropped when presence or teams change.
@@ -216,12 +249,18 @@ impl AvailabilityCache {
         };
         for t in &teams {
             let hours = t.business_hours.as_deref().and_then(|h| serde_json::from_str(h).ok());
+            let reply_targets = t.reply_targets.as_deref().and_then(|r| serde_json::from_str(r).ok());
             let emails = memberships
                 .iter()
                 .filter(|tm| tm.team_id == t.id && tm.presence == "online")
                 .filter_map(|tm| online.iter().find(|m| m.id == tm.member_id).map(|m| m.email.clone()))
                 .collect();
-            availability.teams.insert(t.slug.clone(), (hours, emails));
+            let team = TeamAvailability {
+                hours,
+                online: emails,
+                reply_targets,
+            };
+            availability.teams.insert(t.slug.clone(), team);
         }
         let availability = Arc::new(availability);
         self.cache
@@ -266,18 +305,14 @@ impl World for ServerWorld<'_> {
     }
     fn is_open(&self, team: Option<&str>) -> bool {
         let hours = match team.and_then(|t| self.availability.teams.get(t)) {
-            Some((hours, _)) => hours.as_ref(),
+            Some(t) => t.hours.as_ref(),
             None => self.settings.business_hours.as_ref(),
         };
         hours.is_none_or(|h| h.is_open(self.now_ms))
     }
     fn agents_available(&self, team: Option<&str>, agent: Option<&str>) -> bool {
         let pool: &[String] = match team {
-            Some(t) => self
-                .availability
-                .teams
-                .get(t)
-                .map_or(&[], |(_, online)| online.as_slice()),
+            Some(t) => self.availability.teams.get(t).map_or(&[], |t| t.online.as_slice()),
             None => &self.availability.online,
         };
         match agent {
@@ -290,6 +325,11 @@ impl World for ServerWorld<'_> {
     }
     fn abandon_after_hours(&self) -> u32 {
         self.settings.abandon_after_hours
+    }
+    fn reply_targets(&self, team: Option<&str>) -> ReplyTargets {
+        team.and_then(|t| self.availability.teams.get(t))
+            .and_then(|t| t.reply_targets)
+            .unwrap_or(self.settings.reply_targets)
     }
 }
 
@@ -321,5 +361,6 @@ mod tests {
     fn the_documented_shapes_have_the_settings_fields() {
         assert_eq!(properties::<HandoffShape>(), fields(&HandoffSettings::default()));
         assert_eq!(properties::<EscapesShape>(), fields(&EscapeSettings::default()));
+        assert_eq!(properties::<ReplyTargetsShape>(), fields(&ReplyTargets::default()));
     }
 }

@@ -1103,6 +1103,42 @@ async fn builder_test_conversation_and_scripted_tests_run_on_the_draft() {
 }
 
 #[tokio::test]
+async fn the_test_conversation_plays_in_the_workspace_settings() {
+    let Some(s) = TestServer::start(Db::Sqlite).await else {
+        return;
+    };
+    let (_, flows) = s.api(Method::GET, "/api/v1/flows", None).await;
+    let id = flows[0]["id"].as_str().unwrap().to_string();
+    let (_, ws) = s.api(Method::GET, "/api/v1/workspace", None).await;
+    let mut settings = ws["settings"].clone();
+    settings["escapes"]["human"] = json!(["operator please"]);
+    settings["reply_targets"] = json!({"first_reply_seconds": 60, "when_missed": "requeue"});
+    let (status, body) = s.api(Method::PUT, "/api/v1/workspace/settings", Some(settings)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // The workspace's own escape phrase hands over at the name question; its reply target
+    // takes the conversation back from an agent who does not answer.
+    let conversation = json!({"steps": [
+        {"press": "name"}, {"say": "operator please"}, {"expect_status": "queued"},
+        {"take_over": "Sam"}, {"advance": "59s"}, {"expect_status": "assigned"},
+        {"advance": "1s"}, {"expect_status": "queued"}
+    ]});
+    let (status, sim) = s
+        .api(
+            Method::POST,
+            &format!("/api/v1/flows/{id}/simulate"),
+            Some(json!({"conversation": conversation})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{sim}");
+    assert!(sim["failure"].is_null(), "{sim}");
+    // Saved tests keep the defaults: they pass whatever the workspace's settings.
+    let (_, run) = s
+        .api(Method::POST, &format!("/api/v1/flows/{id}/tests/run"), None)
+        .await;
+    assert_eq!(run["failed"], 0, "{run}");
+}
+
+#[tokio::test]
 async fn let_ai_answer_answers_from_the_knowledge_base_and_hands_over() {
     let Some(s) = TestServer::start(Db::Sqlite).await else {
         return;

@@ -24,6 +24,7 @@ on_both_databases!(
     presence_is_kept_after_a_restart_until_the_grace_period_ends,
     a_customer_asks_for_a_person_at_a_question,
     a_rating_is_reported_per_flow_and_agent_and_shown_in_the_next_card,
+    an_agent_who_misses_a_reply_target_loses_the_conversation,
 );
 
 /// A signed-in member.
@@ -1123,4 +1124,192 @@ async fn a_rating_is_reported_per_flow_and_agent_and_shown_in_the_next_card(db: 
         (json!(2), json!(5)),
         "{detail}"
     );
+}
+
+/// The billing team's reply targets set over the API; the answer shows them.
+async fn set_reply_targets(s: &TestServer, members: &[&str], targets: Value) {
+    let (_, teams) = s.api(Method::GET, "/api/v1/teams", None).await;
+    let billing = teams
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["slug"] == "billing")
+        .unwrap()
+        .clone();
+    let (status, body) = s
+        .api(
+            Method::PUT,
+            &format!("/api/v1/teams/{}", billing["id"].as_str().unwrap()),
+            Some(json!({"name": "Billing", "slug": "billing", "members": members, "reply_targets": targets})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["reply_targets"], targets);
+}
+
+async fn an_agent_who_misses_a_reply_target_loses_the_conversation(db: Db) {
+    let Some(s) = TestServer::start(db).await else { return };
+    let flow_id = s.publish_flow(support_flow()).await;
+    let sam = agent(&s, "sam@example.com", "Sam").await;
+    let kim = agent(&s, "kim@example.com", "Kim").await;
+    only_online(&s, &[&sam.id, &kim.id]).await;
+    let members = [sam.id.as_str(), kim.id.as_str()];
+
+    // Targets are checked, per team and for the workspace.
+    let (_, teams) = s.api(Method::GET, "/api/v1/teams", None).await;
+    let billing_id = teams
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["slug"] == "billing")
+        .unwrap()["id"]
+        .clone();
+    let (status, body) = s
+        .api(
+            Method::PUT,
+            &format!("/api/v1/teams/{}", billing_id.as_str().unwrap()),
+            Some(json!({"name": "Billing", "slug": "billing", "reply_targets": {"first_reply_seconds": 999_999}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "reply_targets.first_reply_seconds");
+    let (_, ws) = s.api(Method::GET, "/api/v1/workspace", None).await;
+    let mut settings = ws["settings"].clone();
+    assert_eq!(settings["reply_targets"]["when_missed"], "requeue", "{settings}");
+    settings["reply_targets"] = json!({"next_reply_seconds": 1_000_000});
+    let (status, body) = s.api(Method::PUT, "/api/v1/workspace/settings", Some(settings)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "reply_targets.next_reply_seconds");
+
+    // Next agent: Sam claims and never replies; after two minutes Kim has it.
+    set_reply_targets(
+        &s,
+        &members,
+        json!({"first_reply_seconds": 120, "next_reply_seconds": 300, "when_missed": "next_agent"}),
+    )
+    .await;
+    let (c, _) = queued_customer(&s, &flow_id).await;
+    let path = format!("/api/v1/inbox/conversations/{}", c.id);
+    let (status, _) = sam.act(Method::POST, &format!("{path}/claim"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, detail) = sam.act(Method::GET, &path, None).await;
+    let claimed_at = detail["handover"]["assigned_at"].as_i64().unwrap();
+    assert_eq!(
+        detail["conversation"]["reply_due_at"].as_i64(),
+        Some(claimed_at + 120_000),
+        "{detail}"
+    );
+    let (_, list) = sam.act(Method::GET, "/api/v1/inbox/conversations", None).await;
+    assert_eq!(
+        list[0]["reply_due_at"], detail["conversation"]["reply_due_at"],
+        "{list}"
+    );
+    s.advance_clock(119_000).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (_, detail) = sam.act(Method::GET, &path, None).await;
+    assert_eq!(detail["conversation"]["assignee"], sam.id.as_str(), "not yet: {detail}");
+    s.advance_clock(1_000).await;
+    c.wait_for("Kim joined the conversation.").await;
+    let (_, detail) = kim.act(Method::GET, &path, None).await;
+    assert_eq!(detail["conversation"]["assignee"], kim.id.as_str(), "{detail}");
+    let missed = detail["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["kind"] == "reply_missed")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(missed["data"]["agent"]["id"], sam.id.as_str(), "{detail}");
+    assert_eq!(missed["data"]["target"], "first_reply");
+    assert_eq!(missed["data"]["then"], "next_agent");
+    assert!(
+        detail["conversation"]["reply_due_at"].is_i64(),
+        "Kim's first reply is due: {detail}"
+    );
+
+    // Kim replies: no target runs until the customer writes again.
+    let (status, _) = kim
+        .act(
+            Method::POST,
+            &format!("{path}/reply"),
+            Some(json!({"text": "Hi, Kim here."})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, detail) = kim.act(Method::GET, &path, None).await;
+    assert!(detail["conversation"]["reply_due_at"].is_null(), "{detail}");
+    assert!(
+        c.say("q1", "My card was charged twice").await.is_empty(),
+        "the bot stays silent"
+    );
+    let (_, detail) = kim.act(Method::GET, &path, None).await;
+    assert!(
+        detail["conversation"]["reply_due_at"].is_i64(),
+        "the next reply is due: {detail}"
+    );
+    s.advance_clock(300_000).await;
+    c.wait_for("Sam joined the conversation.").await;
+    let (status, _) = sam.act(Method::POST, &format!("{path}/resolve"), None).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Requeue: with the workspace's default queue targets (the team's own are removed).
+    set_reply_targets(&s, &members, Value::Null).await;
+    let (_, ws) = s.api(Method::GET, "/api/v1/workspace", None).await;
+    let mut settings = ws["settings"].clone();
+    settings["reply_targets"] = json!({"first_reply_seconds": 60, "when_missed": "requeue"});
+    let (status, body) = s.api(Method::PUT, "/api/v1/workspace/settings", Some(settings)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (c2, _) = queued_customer(&s, &flow_id).await;
+    let path2 = format!("/api/v1/inbox/conversations/{}", c2.id);
+    let (status, _) = kim.act(Method::POST, &format!("{path2}/claim"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    s.advance_clock(60_000).await;
+    c2.wait_for("finding someone else").await;
+    let (_, detail) = kim.act(Method::GET, &path2, None).await;
+    assert_eq!(detail["conversation"]["status"], "queued", "{detail}");
+    assert!(detail["conversation"]["assignee"].is_null(), "{detail}");
+
+    // Flow: the Handover node's timeout port.
+    set_reply_targets(
+        &s,
+        &members,
+        json!({"first_reply_seconds": 60, "next_reply_seconds": 0, "when_missed": "flow"}),
+    )
+    .await;
+    let (c3, _) = queued_customer(&s, &flow_id).await;
+    let path3 = format!("/api/v1/inbox/conversations/{}", c3.id);
+    let (status, _) = sam.act(Method::POST, &format!("{path3}/claim"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    s.advance_clock(60_000).await;
+    c3.wait_for("Sorry for the wait; we'll email ana@example.com.").await;
+    let (_, detail) = sam.act(Method::GET, &path3, None).await;
+    assert_eq!(detail["handovers"][0]["status"], "timeout", "{detail}");
+    assert!(detail["conversation"]["reply_due_at"].is_null(), "{detail}");
+
+    // Analytics count the misses per agent and target.
+    let (_, analytics) = s
+        .api(Method::GET, &format!("/api/v1/flows/{flow_id}/analytics"), None)
+        .await;
+    let missed = &analytics["reply_missed"];
+    assert_eq!(missed["total"], 4, "{analytics}");
+    let of = |id: &str| {
+        missed["by_agent"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["agent"]["id"] == id)
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        (of(&sam.id)["first_reply"].as_i64(), of(&sam.id)["next_reply"].as_i64()),
+        (Some(2), Some(0)),
+        "{analytics}"
+    );
+    assert_eq!(
+        (of(&kim.id)["first_reply"].as_i64(), of(&kim.id)["next_reply"].as_i64()),
+        (Some(1), Some(1)),
+        "{analytics}"
+    );
+    assert_eq!(of(&kim.id)["agent"]["name"], "Kim");
 }

@@ -39,6 +39,8 @@ pub struct Conversation {
     pub priority: Option<String>,
     /// When it was last queued for a person.
     pub queued_at: Option<i64>,
+    /// When the agent who owns it must reply by (their team's reply target), if a target runs.
+    pub reply_due_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, sqlx::FromRow)]
@@ -56,7 +58,7 @@ pub struct Message {
 /// The columns of [`Conversation`], in its field order (SQLite reads rows by position).
 macro_rules! conversation_columns {
     () => {
-        "id, workspace_id, contact_id, flow_id, flow_version, token_hash, channel, status, state, last_seq, created_at, updated_at, team, assignee, priority, queued_at"
+        "id, workspace_id, contact_id, flow_id, flow_version, token_hash, channel, status, state, last_seq, created_at, updated_at, team, assignee, priority, queued_at, reply_due_at"
     };
 }
 
@@ -64,7 +66,7 @@ macro_rules! conversation_columns {
 /// statement, `$10` on.
 macro_rules! update_conversation {
     () => {
-        "UPDATE conversations SET status = $1, state = $2, last_seq = $3, updated_at = $4, team = $5, assignee = $6, priority = $7, queued_at = $8 WHERE id = $9"
+        "UPDATE conversations SET status = $1, state = $2, last_seq = $3, updated_at = $4, team = $5, assignee = $6, priority = $7, queued_at = $8, reply_due_at = $9 WHERE id = $10"
     };
 }
 
@@ -163,10 +165,11 @@ impl Tx {
 
     pub async fn insert_conversation(&mut self, c: &Conversation) -> Result<()> {
         self.execute(
-            "INSERT INTO conversations (id, workspace_id, contact_id, flow_id, flow_version, token_hash, channel, status, state, last_seq, created_at, updated_at, team, assignee, priority, queued_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+            "INSERT INTO conversations (id, workspace_id, contact_id, flow_id, flow_version, token_hash, channel, status, state, last_seq, created_at, updated_at, team, assignee, priority, queued_at, reply_due_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
             args![
                 &c.id, &c.workspace_id, &c.contact_id, &c.flow_id, c.flow_version, &c.token_hash, &c.channel, &c.status,
-                &c.state, c.last_seq, c.created_at, c.updated_at, &c.team, &c.assignee, &c.priority, c.queued_at
+                &c.state, c.last_seq, c.created_at, c.updated_at, &c.team, &c.assignee, &c.priority, c.queued_at,
+                c.reply_due_at
             ],
         )
         .await?;
@@ -232,6 +235,7 @@ impl Tx {
                         &c.assignee,
                         &c.priority,
                         c.queued_at,
+                        c.reply_due_at,
                         &c.id
                     ],
                 )?;
@@ -239,7 +243,7 @@ impl Tx {
             TxInner::Postgres(t) => {
                 // A data-modifying WITH runs to completion whether or not the UPDATE reads it.
                 const WRITE_TURN: &str = concat!(
-                    "WITH written AS (INSERT INTO messages (conversation_id, seq, role, text, payload, client_id, author, created_at) SELECT * FROM unnest($10::text[], $11::bigint[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::bigint[])) ",
+                    "WITH written AS (INSERT INTO messages (conversation_id, seq, role, text, payload, client_id, author, created_at) SELECT * FROM unnest($11::text[], $12::bigint[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::bigint[])) ",
                     update_conversation!()
                 );
                 sqlx::query(WRITE_TURN)
@@ -251,6 +255,7 @@ impl Tx {
                     .bind(&c.assignee)
                     .bind(&c.priority)
                     .bind(c.queued_at)
+                    .bind(c.reply_due_at)
                     .bind(&c.id)
                     .bind(column(messages, |m| m.conversation_id.clone()))
                     .bind(column(messages, |m| m.seq))
@@ -314,6 +319,7 @@ sqlite_row!(Conversation {
     assignee,
     priority,
     queued_at,
+    reply_due_at,
 });
 sqlite_row!(Message {
     conversation_id,

@@ -14,6 +14,8 @@ pub struct Team {
     /// JSON business hours; None: always open.
     pub business_hours: Option<String>,
     pub created_at: i64,
+    /// JSON reply targets of its agents; None: the workspace's.
+    pub reply_targets: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
@@ -79,22 +81,22 @@ pub struct HandoverStat {
 
 impl Store {
     pub async fn create_team(&self, t: &Team) -> Result<()> {
-        on_pool!(self, pool => sqlx::query("INSERT INTO teams (id, workspace_id, name, slug, business_hours, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(&t.id).bind(&t.workspace_id).bind(&t.name).bind(&t.slug).bind(&t.business_hours).bind(t.created_at)
+        on_pool!(self, pool => sqlx::query("INSERT INTO teams (id, workspace_id, name, slug, business_hours, created_at, reply_targets) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(&t.id).bind(&t.workspace_id).bind(&t.name).bind(&t.slug).bind(&t.business_hours).bind(t.created_at).bind(&t.reply_targets)
             .execute(pool).await?.rows_affected());
         Ok(())
     }
 
     pub async fn update_team(&self, t: &Team) -> Result<bool> {
-        let n = on_pool!(self, pool => sqlx::query("UPDATE teams SET name = $1, slug = $2, business_hours = $3 WHERE id = $4 AND workspace_id = $5")
-            .bind(&t.name).bind(&t.slug).bind(&t.business_hours).bind(&t.id).bind(&t.workspace_id)
+        let n = on_pool!(self, pool => sqlx::query("UPDATE teams SET name = $1, slug = $2, business_hours = $3, reply_targets = $4 WHERE id = $5 AND workspace_id = $6")
+            .bind(&t.name).bind(&t.slug).bind(&t.business_hours).bind(&t.reply_targets).bind(&t.id).bind(&t.workspace_id)
             .execute(pool).await?.rows_affected());
         Ok(n > 0)
     }
 
     pub async fn teams(&self, workspace_id: &str) -> Result<Vec<Team>> {
         Ok(
-            on_read!(self, pool => sqlx::query_as("SELECT id, workspace_id, name, slug, business_hours, created_at FROM teams WHERE workspace_id = $1 ORDER BY name, id")
+            on_read!(self, pool => sqlx::query_as("SELECT id, workspace_id, name, slug, business_hours, created_at, reply_targets FROM teams WHERE workspace_id = $1 ORDER BY name, id")
             .bind(workspace_id).fetch_all(pool).await?),
         )
     }
@@ -154,7 +156,7 @@ impl Store {
         };
         let status_list = statuses.join(",");
         Ok(on_read!(self, pool => sqlx::query_as(
-            "SELECT id, workspace_id, contact_id, flow_id, flow_version, token_hash, channel, status, state, last_seq, created_at, updated_at, team, assignee, priority, queued_at FROM conversations
+            "SELECT id, workspace_id, contact_id, flow_id, flow_version, token_hash, channel, status, state, last_seq, created_at, updated_at, team, assignee, priority, queued_at, reply_due_at FROM conversations
              WHERE workspace_id = $1
                AND (',' || $2 || ',') LIKE ('%,' || status || ',%')
                AND ($3 = '' OR team = $3)
@@ -196,6 +198,16 @@ impl Store {
 
     /// Conversations started on the flow, those the bot resolved without a person (contained),
     /// and those closed because the customer stopped answering (abandoned, not contained).
+    /// What each `reply_missed` timeline entry of the flow's conversations holds (JSON), oldest
+    /// first.
+    pub async fn reply_misses(&self, flow_id: &str) -> Result<Vec<Option<String>>> {
+        let rows: Vec<(Option<String>,)> = on_read!(self, pool => sqlx::query_as(
+            "SELECT t.data FROM timeline t JOIN conversations c ON c.id = t.conversation_id \
+             WHERE c.flow_id = $1 AND t.kind = 'reply_missed' ORDER BY t.at, t.id")
+            .bind(flow_id).fetch_all(pool).await?);
+        Ok(rows.into_iter().map(|(data,)| data).collect())
+    }
+
     pub async fn flow_conversation_counts(&self, flow_id: &str) -> Result<(i64, i64, i64)> {
         Ok(on_read!(self, pool => sqlx::query_as(
             "SELECT COUNT(*), \

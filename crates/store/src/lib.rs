@@ -217,6 +217,10 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
     ("0006_hot_rows", include_str!("../migrations/sqlite/0006_hot_rows.sql")),
     ("0007_routing", include_str!("../migrations/sqlite/0007_routing.sql")),
     ("0008_ratings", include_str!("../migrations/sqlite/0008_ratings.sql")),
+    (
+        "0009_reply_targets",
+        include_str!("../migrations/sqlite/0009_reply_targets.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     ("0001_init", include_str!("../migrations/postgres/0001_init.sql")),
@@ -233,6 +237,10 @@ const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     ),
     ("0007_routing", include_str!("../migrations/postgres/0007_routing.sql")),
     ("0008_ratings", include_str!("../migrations/postgres/0008_ratings.sql")),
+    (
+        "0009_reply_targets",
+        include_str!("../migrations/postgres/0009_reply_targets.sql"),
+    ),
 ];
 
 impl Store {

@@ -196,6 +196,7 @@ fn conversation(workspace_id: &str, id: &str, contact_id: &str) -> Conversation 
         assignee: None,
         priority: None,
         queued_at: None,
+        reply_due_at: None,
     }
 }
 
@@ -528,6 +529,7 @@ async fn case_teams_and_presence(store: &Store) {
         slug: "billing".into(),
         business_hours: Some(r#"{"tz":"Europe/Paris","mon":[["09:00","17:00"]]}"#.into()),
         created_at: T0,
+        reply_targets: Some(r#"{"first_reply_seconds":300}"#.into()),
     };
     let sales = Team {
         id: "team_sales".into(),
@@ -536,6 +538,7 @@ async fn case_teams_and_presence(store: &Store) {
         slug: "sales".into(),
         business_hours: None,
         created_at: T0 + 1,
+        reply_targets: None,
     };
     store.create_team(&billing).await.expect("create billing");
     store.create_team(&sales).await.expect("create sales");
@@ -565,6 +568,7 @@ async fn case_teams_and_presence(store: &Store) {
     let renamed = Team {
         name: "Sales".into(),
         business_hours: Some("{}".into()),
+        reply_targets: Some(r#"{"next_reply_seconds":60}"#.into()),
         ..sales.clone()
     };
     assert!(store.update_team(&renamed).await.expect("update team"));
@@ -759,6 +763,7 @@ async fn case_conversation_turn(store: &Store) {
         assignee: None,
         priority: Some("high".into()),
         queued_at: Some(T0 + 3),
+        reply_due_at: Some(T0 + 60_003),
         ..conv.clone()
     };
     tx.write_turn(&after_first, &[customer.clone(), reply.clone(), reply2.clone()])
@@ -878,6 +883,7 @@ async fn case_conversation_turn(store: &Store) {
         assignee: None,
         priority: None,
         queued_at: None,
+        reply_due_at: None,
         ..after_second.clone()
     };
     write_conversation(store, &after_third).await;

@@ -7,7 +7,7 @@ import { navigate } from '../router';
 import { TopBar } from '../pages/TopBar';
 import { displayValue } from '../testpanel/session';
 import { withCode } from './richText';
-import { DEFAULT_FILTERS, eventEffect, filtersToQuery, lineKind, parseEvent, rowsToVariables, titleWithBadge, waitingFor, type Filters } from './inbox';
+import { DEFAULT_FILTERS, eventEffect, filtersToQuery, lineKind, parseEvent, replyDue, rowsToVariables, titleWithBadge, waitingFor, type Filters } from './inbox';
 
 const TITLE = 'Inbox · Baton';
 
@@ -253,6 +253,7 @@ export function Inbox({ member, conversationId, onSignOut }: { member: Member; c
                 <span>{c.assignee ? `· ${memberName.get(c.assignee) ?? c.assignee}` : '· unassigned'}</span>
                 <span className="spacer" />
                 <span>{c.status === 'queued' ? waitingFor(c.waiting_since, now) : ''}</span>
+                <ReplyDue dueAt={c.reply_due_at} now={now} />
               </div>
             </a>
           ))}
@@ -266,6 +267,7 @@ export function Inbox({ member, conversationId, onSignOut }: { member: Member; c
               members={members}
               teams={teamOptions}
               memberName={memberName}
+              now={now}
               onChanged={() => {
                 void loadDetail(openId);
                 void loadList();
@@ -293,6 +295,17 @@ export function Inbox({ member, conversationId, onSignOut }: { member: Member; c
   );
 }
 
+/** The time left for the agent's reply, when a reply target runs. */
+function ReplyDue({ dueAt, now }: { dueAt: number | null | undefined; now: number }) {
+  const due = replyDue(dueAt, now);
+  if (!due) return null;
+  return (
+    <span className={`sla sla-${due.level}`} data-testid="reply-due" title="Time left for the agent's reply (the team's reply targets)">
+      {due.text}
+    </span>
+  );
+}
+
 function contactName(c: unknown): string | undefined {
   if (c && typeof c === 'object') {
     const o = c as Record<string, unknown>;
@@ -307,6 +320,7 @@ function ConversationView({
   members,
   teams,
   memberName,
+  now,
   onChanged,
   onError,
 }: {
@@ -315,6 +329,7 @@ function ConversationView({
   members: Member[];
   teams: string[];
   memberName: Map<string, string>;
+  now: number;
   onChanged: () => void;
   onError: (e: string) => void;
 }) {
@@ -369,6 +384,7 @@ function ConversationView({
         <span className={`pill pill-${status}`} data-testid="conv-status">{status}</span>
         {typeof c.team === 'string' && <span className="muted small">team {c.team}</span>}
         {assignee && <span className="muted small">· {memberName.get(assignee) ?? assignee}</span>}
+        <ReplyDue dueAt={c.reply_due_at} now={now} />
         <span className="spacer" />
         {status === 'queued' && (
           <button className="primary" disabled={busy} onClick={() => void run(() => inboxApi.claim(c.id))}>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_FILTERS, eventEffect, filtersToQuery, lineKind, parseEvent, rowsToVariables, titleWithBadge, waitingFor } from './inbox';
+import { DEFAULT_FILTERS, eventEffect, filtersToQuery, lineKind, parseEvent, replyDue, rowsToVariables, titleWithBadge, waitingFor } from './inbox';
 import { parseRoute, href } from '../router';
 
 describe('inbox helpers', () => {
@@ -10,6 +10,15 @@ describe('inbox helpers', () => {
   it('badges the title', () => {
     expect(titleWithBadge('Inbox · Baton', 0)).toBe('Inbox · Baton');
     expect(titleWithBadge('Inbox · Baton', 3)).toBe('(3) Inbox · Baton');
+  });
+  it('says how long the agent has to reply', () => {
+    const now = 1_000_000_000;
+    expect(replyDue(null, now)).toBeNull();
+    expect(replyDue(now + 4 * 60_000 + 5_000, now)).toEqual({ text: 'reply in 4 min', level: 'ok' });
+    expect(replyDue(now + 90_000, now)).toEqual({ text: 'reply in 1 min', level: 'soon' });
+    expect(replyDue(now + 30_000, now)).toEqual({ text: 'reply in < 1 min', level: 'soon' });
+    expect(replyDue(now + 65 * 60_000, now)).toEqual({ text: 'reply in 1 h 5 min', level: 'ok' });
+    expect(replyDue(now, now)).toEqual({ text: 'reply overdue', level: 'overdue' });
   });
   it('classifies transcript roles', () => {
     expect(lineKind('note')).toBe('note');

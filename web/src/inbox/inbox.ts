@@ -78,6 +78,16 @@ export function waitingFor(since: number | null | undefined, now: number): strin
   return `${Math.floor(min / 60)} h ${min % 60} min`;
 }
 
+/** Time left for the agent's reply (the team's reply targets): "reply in 4 min", "reply overdue". */
+export function replyDue(dueAt: number | null | undefined, now: number): { text: string; level: 'ok' | 'soon' | 'overdue' } | null {
+  if (!dueAt) return null;
+  const left = dueAt - now;
+  if (left <= 0) return { text: 'reply overdue', level: 'overdue' };
+  const min = Math.floor(left / 60_000);
+  const text = min < 1 ? 'reply in < 1 min' : min < 60 ? `reply in ${min} min` : `reply in ${Math.floor(min / 60)} h ${min % 60} min`;
+  return { text, level: left <= 2 * 60_000 ? 'soon' : 'ok' };
+}
+
 /** Hand-back variables from editor rows: empty names are skipped; values typed like JSON where they parse as a number/bool/null. */
 export function rowsToVariables(rows: { name: string; value: string }[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};

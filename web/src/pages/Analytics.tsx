@@ -1,12 +1,12 @@
-// Per-flow analytics: conversations, containment, hand-overs per node by outcome, time to pickup,
-// drop-off per waiting node.
+// Per-flow analytics: conversations, containment, abandoned, CSAT, hand-overs per node by outcome,
+// time to pickup, drop-off per waiting node, and per agent CSAT and missed reply targets.
 // Plain SVG/CSS bars.
 
 import { useEffect, useMemo, useState } from 'react';
-import { api, errorText, flowApi, type FlowAnalytics, type FlowDetail, type Member } from '../api';
+import { api, errorText, flowApi, inboxApi, listOf, type FlowAnalytics, type FlowDetail, type Member } from '../api';
 import { navigate } from '../router';
 import { TopBar } from './TopBar';
-import { dropOffExplanation, dropOffRows, duration, handoverRate, nodeNames, outcomeSegments, percent } from './analytics';
+import { agentRows, dropOffExplanation, dropOffRows, duration, handoverRate, nodeNames, outcomeSegments, percent } from './analytics';
 
 const COLORS: Record<string, string> = {
   handed_back: '#2454d6',
@@ -21,11 +21,14 @@ const COLORS: Record<string, string> = {
 export function Analytics({ flowId, member, onSignOut }: { flowId: string; member: Member; onSignOut: () => void }) {
   const [data, setData] = useState<FlowAnalytics | null>(null);
   const [flow, setFlow] = useState<FlowDetail | null>(null);
+  const [members, setMembers] = useState<Member[]>([]);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     flowApi.analytics(flowId).then(setData).catch((e) => setError(errorText(e)));
     api.flow(flowId).then(setFlow).catch(() => undefined);
+    inboxApi.members().then((m) => setMembers(listOf<Member>(m, 'members'))).catch(() => undefined);
   }, [flowId]);
+  const people = useMemo(() => agentRows(data, (id) => members.find((m) => m.id === id)?.name), [data, members]);
   const name = flow?.name ?? '';
   const names = useMemo(() => nodeNames(flow?.draft), [flow]);
   const dropOff = useMemo(() => dropOffRows(data, names), [data, names]);
@@ -53,6 +56,12 @@ export function Analytics({ flowId, member, onSignOut }: { flowId: string; membe
                   <rect x="0" y="0" width={Math.round((data.containment_rate ?? 0) * 100)} height="8" fill="#1b7f3b" rx="4" />
                 </svg>
               </div>
+              <div className="stat"><div className="stat-value" data-testid="stat-abandoned">{data.abandoned ?? 0}</div><div className="muted">abandoned (the customer went quiet)</div></div>
+              <div className="stat">
+                <div className="stat-value" data-testid="stat-csat">{percent(data.csat?.csat)}</div>
+                <div className="muted">CSAT · {data.csat?.ratings ?? 0} ratings{data.csat?.average_of_5 != null ? ` · ${data.csat.average_of_5.toFixed(1)} of 5` : ''}</div>
+              </div>
+              <div className="stat"><div className="stat-value" data-testid="stat-reply-missed">{data.reply_missed?.total ?? 0}</div><div className="muted">missed reply targets</div></div>
             </div>
             <h2>Hand-overs by node</h2>
             {data.handover_nodes.length === 0 ? (
@@ -86,6 +95,30 @@ export function Analytics({ flowId, member, onSignOut }: { flowId: string; membe
                 </tbody>
               </table>
             )}
+            <section data-testid="by-agent">
+              <h2>By agent</h2>
+              {people.length === 0 ? (
+                <p className="muted">No ratings or missed reply targets yet.</p>
+              ) : (
+                <table className="table analytics-table">
+                  <thead>
+                    <tr><th>Agent</th><th>Ratings</th><th>CSAT</th><th>Average (of 5)</th><th>Missed first replies</th><th>Missed next replies</th></tr>
+                  </thead>
+                  <tbody>
+                    {people.map((p) => (
+                      <tr key={p.id ?? 'none'} data-agent={p.id ?? ''}>
+                        <td>{p.name}</td>
+                        <td>{p.ratings}</td>
+                        <td>{percent(p.csat)}</td>
+                        <td>{p.averageOf5 != null ? p.averageOf5.toFixed(1) : '—'}</td>
+                        <td>{p.missedFirst}</td>
+                        <td>{p.missedNext}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              )}
+            </section>
             <section className="dropoff" data-testid="dropoff">
               <h2>Drop-off</h2>
               <p className="muted small" data-testid="dropoff-explanation">{dropOffExplanation(data.drop_off_after_ms)}</p>

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { FlowAnalytics } from '../api';
 import type { FlowDocument } from '../flow/types';
 import {
+  agentRows,
   dropOffBadges,
   dropOffExplanation,
   dropOffRows,
@@ -150,5 +151,28 @@ describe('drop-off', () => {
     });
     expect(badges.get('answer')?.title.startsWith('1 conversation dropped off here')).toBe(true);
     expect(dropOffBadges(base).size).toBe(0);
+  });
+});
+
+describe('per agent', () => {
+  it('joins CSAT and missed reply targets by agent, named, the bot last', () => {
+    const data = {
+      conversations: 3, contained: 0, containment_rate: 0, handover_nodes: [],
+      csat: {
+        ratings: 3, satisfied: 2, csat: 2 / 3, average_of_5: 4,
+        by_agent: [
+          { agent_id: null, ratings: 1, satisfied: 1, csat: 1, average_of_5: 5 },
+          { agent_id: 'mem_b', ratings: 2, satisfied: 1, csat: 0.5, average_of_5: 3.5 },
+        ],
+      },
+      reply_missed: { total: 3, by_agent: [{ agent: { id: 'mem_a', name: 'Ana' }, first_reply: 2, next_reply: 1 }] },
+    } as FlowAnalytics;
+    const rows = agentRows(data, (id) => (id === 'mem_b' ? 'Bo' : undefined));
+    expect(rows.map((r) => [r.name, r.ratings, r.csat, r.missedFirst, r.missedNext])).toEqual([
+      ['Ana', 0, null, 2, 1],
+      ['Bo', 2, 0.5, 0, 0],
+      ['no agent (the bot only)', 1, 1, 0, 0],
+    ]);
+    expect(agentRows(null, () => undefined)).toEqual([]);
   });
 });

@@ -158,3 +158,41 @@ export function dropOffBadges(a: FlowAnalytics | null | undefined): Map<string, 
   }
   return out;
 }
+
+// ---- people: CSAT and reply targets per agent ---------------------------------------------------
+
+/** One agent's row: CSAT of the conversations they had last, and the reply targets they missed. */
+export interface AgentRow {
+  id: string | null;
+  name: string;
+  ratings: number;
+  csat: number | null;
+  averageOf5: number | null;
+  missedFirst: number;
+  missedNext: number;
+}
+
+/** Agents with ratings or missed reply targets, by name (ratings without an agent last). */
+export function agentRows(data: FlowAnalytics | null, memberName: (id: string) => string | undefined): AgentRow[] {
+  const rows = new Map<string | null, AgentRow>();
+  const row = (id: string | null, name?: string): AgentRow => {
+    let r = rows.get(id);
+    if (!r) {
+      r = { id, name: id === null ? 'no agent (the bot only)' : name ?? memberName(id) ?? id, ratings: 0, csat: null, averageOf5: null, missedFirst: 0, missedNext: 0 };
+      rows.set(id, r);
+    }
+    return r;
+  };
+  for (const a of data?.csat?.by_agent ?? []) {
+    const r = row(a.agent_id);
+    r.ratings = a.ratings;
+    r.csat = a.csat;
+    r.averageOf5 = a.average_of_5;
+  }
+  for (const m of data?.reply_missed?.by_agent ?? []) {
+    const r = row(m.agent.id, m.agent.name);
+    r.missedFirst = m.first_reply;
+    r.missedNext = m.next_reply;
+  }
+  return [...rows.values()].sort((a, b) => (a.id === null ? 1 : b.id === null ? -1 : a.name.localeCompare(b.name)));
+}

@@ -2,10 +2,12 @@
 // knowledge base, the AI provider and API keys.
 
 import { useCallback, useEffect, useState } from 'react';
-import { errorText, eventsApi, inboxApi, listOf, type Delivery, type Member, type Subscription, type Team } from '../api';
+import { errorText, eventsApi, inboxApi, listOf, type Delivery, type Member, type ReplyTargets, type Subscription, type Team } from '../api';
 import { navigate } from '../router';
 import { TopBar } from '../pages/TopBar';
 import { fromRows, rowsProblem, toRows, type DayRow } from './hours';
+import { describeTargets, NO_TARGETS } from './replyTargets';
+import { ReplyTargetsFields } from './ReplyTargetsFields';
 import { AiProvider } from './AiProvider';
 import { ApiKeys } from './ApiKeys';
 import { EscapesSettings } from './Escapes';
@@ -72,7 +74,9 @@ function HandoffSettings() {
   if (!settings) return <p className="muted">Loading…</p>;
   const h = settings.handoff ?? {};
   const setH = (k: string, v: unknown) => setSettings({ ...settings, handoff: { ...h, [k]: v } });
+  const targets = (settings.reply_targets as ReplyTargets | undefined) ?? NO_TARGETS;
   const save = async () => {
+    if (settings.reply_targets === null) return s.fail(new Error('Reply targets are minutes, from 0 to a week.'));
     try {
       setSettings((await inboxApi.saveSettings(settings)) as Settings);
       s.ok('Saved.');
@@ -113,6 +117,12 @@ function HandoffSettings() {
           </select>
         </label>
       </div>
+      <h2>Reply targets</h2>
+      <p className="small muted">
+        How long an agent may keep a customer waiting once they have the conversation: for the default queue and for teams without
+        their own (set those under Teams). When a target passes without a reply, the agent loses the conversation.
+      </p>
+      <ReplyTargetsFields value={targets} onChange={(t) => setSettings({ ...settings, reply_targets: t })} />
       <div className="row">
         <button className="primary" onClick={() => void save()}>Save</button>
       </div>
@@ -145,7 +155,7 @@ function TeamsSettings() {
       </div>
       {s.view}
       <table className="table">
-        <thead><tr><th>Team</th><th>Slug</th><th>Members</th><th>Business hours</th><th /></tr></thead>
+        <thead><tr><th>Team</th><th>Slug</th><th>Members</th><th>Business hours</th><th>Reply targets</th><th /></tr></thead>
         <tbody>
           {teams.map((t) => (
             <tr key={t.id}>
@@ -153,6 +163,7 @@ function TeamsSettings() {
               <td><code>{t.slug}</code></td>
               <td>{t.members.map(name).join(', ') || <span className="muted">none</span>}</td>
               <td>{t.business_hours ? `${t.business_hours.timezone} · ${t.business_hours.weekly.length} days` : <span className="muted">always open</span>} {t.open_now !== undefined && <span className={`pill ${t.open_now ? 'pill-resolved' : 'pill-queued'}`}>{t.open_now ? 'open now' : 'closed now'}</span>}</td>
+              <td className="small">{t.reply_targets ? describeTargets(t.reply_targets) : <span className="muted">the workspace's</span>}</td>
               <td><button onClick={() => setEditing(t)}>Edit</button></td>
             </tr>
           ))}
@@ -182,11 +193,20 @@ function TeamEditor({ team, members, onDone }: { team: Team | null; members: Mem
   const [tz, setTz] = useState(team?.business_hours?.timezone ?? Intl.DateTimeFormat().resolvedOptions().timeZone ?? 'UTC');
   const [rows, setRows] = useState<DayRow[]>(toRows(team?.business_hours ?? null).map((r, i) => (team?.business_hours ? r : { ...r, open: i < 5 })));
   const [holidays, setHolidays] = useState(team?.business_hours?.holidays ?? []);
+  const [ownTargets, setOwnTargets] = useState(Boolean(team?.reply_targets));
+  const [targets, setTargets] = useState<ReplyTargets | null>(team?.reply_targets ?? NO_TARGETS);
   const [error, setError] = useState<string | null>(null);
   const save = async () => {
     const problem = hasHours ? rowsProblem(rows) : null;
     if (problem) return setError(problem);
-    const body = { name: name.trim(), slug: slug.trim() || name.trim().toLowerCase().replace(/[^a-z0-9]+/g, '-'), members: chosen, business_hours: hasHours ? fromRows(tz, rows, holidays) : null };
+    if (ownTargets && !targets) return setError('Reply targets are minutes, from 0 to a week.');
+    const body = {
+      name: name.trim(),
+      slug: slug.trim() || name.trim().toLowerCase().replace(/[^a-z0-9]+/g, '-'),
+      members: chosen,
+      business_hours: hasHours ? fromRows(tz, rows, holidays) : null,
+      reply_targets: ownTargets ? targets : null,
+    };
     try {
       if (team) await inboxApi.updateTeam(team.id, body);
       else await inboxApi.createTeam(body);
@@ -236,6 +256,13 @@ function TeamEditor({ team, members, onDone }: { team: Team | null; members: Mem
             </div>
           ))}
           <button className="link" onClick={() => setHolidays([...holidays, { date: '', name: '' }])}>+ Holiday</button>
+        </fieldset>
+      )}
+      <label className="check"><input type="checkbox" checked={ownTargets} onChange={(e) => setOwnTargets(e.target.checked)} /> Own reply targets (otherwise the workspace's, under Hand-off)</label>
+      {ownTargets && (
+        <fieldset>
+          <legend>Reply targets</legend>
+          <ReplyTargetsFields value={targets ?? NO_TARGETS} onChange={setTargets} />
         </fieldset>
       )}
       {error && <div className="banner banner-error" role="alert">{error}</div>}

@@ -239,6 +239,7 @@ async fn apply_start(core: &Core, tx: &mut Tx, start: &StartConversation, now: i
         assignee: None,
         priority: None,
         queued_at: None,
+        reply_due_at: None,
     };
     tx.insert_conversation(&conv).await?;
     let mut variables = BTreeMap::new();

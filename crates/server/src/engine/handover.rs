@@ -9,7 +9,7 @@ use super::turn::Turn;
 use super::{AgentAction, Core, TurnError, SUMMARY_KIND};
 use crate::settings::Assignment;
 use baton_flow::handover::{self, Action, Change, Outcome, Phase, Refusal};
-use baton_flow::runtime::{Event, Status};
+use baton_flow::runtime::{Event, ReplyTarget, Status, WhenMissed};
 use baton_store::{Handover, HandoverStatus, Member, MessagePayload, Role, Tx};
 use serde_json::{json, Value};
 
@@ -64,7 +64,13 @@ impl Turn {
                     self.timeline(tx, "transferred", actor.as_deref(), data.clone()).await?;
                     self.emit(tx, "conversation.transferred", data).await?;
                 }
-                Change::Requeued { team } => self.requeued(core, tx, team).await?,
+                Change::Requeued { team } => {
+                    let text = match action {
+                        Action::Unassign => "Sorry for the wait. I'm finding someone else from our team to help you.",
+                        _ => "You're being transferred to another team. Someone will be with you shortly.",
+                    };
+                    self.requeued(core, tx, team, text).await?
+                }
                 Change::Closed { outcome } => self.closed(tx, outcome, by).await?,
             }
         }
@@ -258,6 +264,7 @@ impl Turn {
         tx.touch_assigned(&agent.id, self.now).await?;
         let event = Event::AgentTookOver {
             agent: agent.name.clone(),
+            team: team.map(str::to_string),
         };
         Box::pin(self.step(core, tx, &event)).await?;
         let text = format!("{} joined the conversation.", agent.name);
@@ -280,7 +287,7 @@ impl Turn {
     }
 
     /// Back in `team`'s queue, unassigned: it waits again (timers, cancel, the queued event).
-    async fn requeued(&mut self, core: &Core, tx: &mut Tx, team: Option<String>) -> Result<(), JobError> {
+    async fn requeued(&mut self, core: &Core, tx: &mut Tx, team: Option<String>, text: &str) -> Result<(), JobError> {
         let Some(h) = self.open.as_mut() else {
             return Ok(());
         };
@@ -289,15 +296,7 @@ impl Turn {
         h.assignee = None;
         let h = h.clone();
         tx.update_handover(&h).await?;
-        self.message(
-            tx,
-            Role::System,
-            "You're being transferred to another team. Someone will be with you shortly.",
-            None,
-            None,
-            None,
-        )
-        .await?;
+        self.message(tx, Role::System, text, None, None, None).await?;
         Box::pin(self.step(core, tx, &Event::Requeued)).await?;
         let context: Value = serde_json::from_str(&h.context).unwrap_or(json!({}));
         self.emit(
@@ -306,6 +305,52 @@ impl Turn {
             json!({ "handover_id": h.id, "team": h.team, "priority": h.priority, "queued_at": self.now, "context": context }),
         )
         .await
+    }
+
+    /// The agent who owns the conversation missed a reply target (the flow's reply clock):
+    /// recorded and told, then it goes back to the queue or to the next online agent of its
+    /// team, as the team's targets say (with `flow` the flow has left the Handover node
+    /// already, which closes the hand-over as `timeout`).
+    pub(super) async fn reply_missed(
+        &mut self,
+        core: &Core,
+        tx: &mut Tx,
+        agent_name: &str,
+        target: ReplyTarget,
+        then: WhenMissed,
+    ) -> Result<(), JobError> {
+        let phase = self.phase();
+        let Some(owner_id) = phase.owner().map(str::to_string) else {
+            return Ok(());
+        };
+        let owner = tx.member(&owner_id).await?;
+        let agent = match &owner {
+            Some(m) => member_ref(m),
+            None => json!({ "id": owner_id, "name": agent_name }),
+        };
+        let data = json!({ "agent": agent, "team": phase.team(), "target": target.as_str(), "then": then.as_str() });
+        self.timeline(tx, "reply_missed", None, data.clone()).await?;
+        let name = owner.as_ref().map_or(agent_name, |m| m.name.as_str());
+        let what = target.as_str().replace('_', " ");
+        let text = format!("{name} missed the {what} target.");
+        self.message(tx, Role::Event, &text, None, None, None).await?;
+        self.emit(tx, "conversation.reply_missed", data).await?;
+        let next = match then {
+            WhenMissed::Flow => return Ok(()),
+            WhenMissed::Requeue => None,
+            WhenMissed::NextAgent => tx
+                .online_team_members(&self.conv.workspace_id, phase.team())
+                .await?
+                .into_iter()
+                .find(|m| m.id != owner_id),
+        };
+        match next {
+            Some(next) => {
+                let assign = Action::Assign { agent: next.id.clone() };
+                self.lifecycle(core, tx, assign, Some(&next), None).await
+            }
+            None => self.lifecycle(core, tx, Action::Unassign, None, None).await,
+        }
     }
 
     /// A member of this conversation's workspace, named by the input's `field`.

@@ -9,7 +9,7 @@ use super::{Core, TurnError, TurnOutcome};
 use crate::settings::ServerWorld;
 use crate::views::MessageView;
 use baton_flow::handover::{self, FlowAction, PhaseKind};
-use baton_flow::runtime::{step_in_place, Effect, Event, Handled, State, Status};
+use baton_flow::runtime::{step_in_place, Effect, Event, Handled, State, Status, TimerPurpose};
 use baton_flow::Flow;
 use baton_store::{Conversation, ConversationStatus, Handover, Member, Message, MessagePayload, Role, Tx};
 use serde_json::{json, Map, Value};
@@ -244,6 +244,9 @@ impl Turn {
                     (FlowAction::Open { .. }, Effect::HandOver(h)) => auto_assign = self.queue(core, tx, h).await?,
                     (FlowAction::Close(outcome), _) => self.close(core, tx, outcome).await?,
                     (FlowAction::Unreachable { node, outcome }, _) => self.unreachable(tx, &node, outcome).await?,
+                    (FlowAction::ReplyMissed { agent, target, then }, _) => {
+                        self.reply_missed(core, tx, &agent, target, then).await?
+                    }
                     (FlowAction::Open { .. }, _) => {}
                 }
                 continue;
@@ -272,10 +275,17 @@ impl Turn {
                         .await?;
                     self.outbox = true;
                 }
-                Effect::SetTimer { timer, after_ms, .. } => {
+                Effect::SetTimer {
+                    timer,
+                    after_ms,
+                    purpose,
+                } => {
                     let due = self
                         .now
                         .saturating_add(i64::try_from(*after_ms).unwrap_or(i64::MAX / 2));
+                    if *purpose == TimerPurpose::ReplyDue {
+                        self.conv.reply_due_at = Some(due);
+                    }
                     tx.insert_timer(&self.conv.id, i64::try_from(*timer).unwrap_or(0), due)
                         .await?;
                     self.timers = true;
@@ -307,8 +317,15 @@ impl Turn {
                     .await?;
                 }
                 Effect::Rated { score, scale } => self.rated(tx, *score, *scale).await?,
-                Effect::HandOver(_) | Effect::HandoverEnded { .. } | Effect::Route { .. } | Effect::End { .. } => {}
+                Effect::HandOver(_)
+                | Effect::HandoverEnded { .. }
+                | Effect::ReplyMissed { .. }
+                | Effect::Route { .. }
+                | Effect::End { .. } => {}
             }
+        }
+        if self.state.reply.as_ref().is_none_or(|r| r.running.is_none()) {
+            self.conv.reply_due_at = None;
         }
         if !contact_updates.is_empty() {
             if let Some(contact) = tx.contact(&self.conv.contact_id).await? {

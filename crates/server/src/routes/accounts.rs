@@ -290,6 +290,9 @@ async fn update_settings(
         .escapes
         .check()
         .map_err(|(field, message)| ApiError::invalid_field(&format!("escapes.{field}"), message))?;
+    if let Some((field, message)) = settings.reply_targets.invalid_field() {
+        return Err(ApiError::invalid_field(&format!("reply_targets.{field}"), message));
+    }
     let text = serde_json::to_string(&settings).map_err(|e| ApiError::internal(e.to_string()))?;
     state
         .core

@@ -576,7 +576,18 @@ async fn simulate(
     if test.steps.len() > 500 {
         return Err(ApiError::invalid_field("conversation.steps", "at most 500 steps"));
     }
-    let result = baton_flow::script::simulate(&loaded, &test);
+    // The test conversation plays in the workspace's world: its hand-off messages and times,
+    // escapes, silence and reply targets (the test's setup still decides what it names).
+    let settings = state.core.settings.get(&caller.workspace_id).await?;
+    let world = baton_flow::runtime::StaticWorld {
+        settings: settings.handoff.clone(),
+        handoff_enabled: settings.handoff_enabled,
+        escapes: settings.escapes.clone(),
+        abandon_after_hours: settings.abandon_after_hours,
+        reply_targets: settings.reply_targets,
+        ..baton_flow::runtime::StaticWorld::default()
+    };
+    let result = baton_flow::script::simulate_in(&loaded, &test, world);
     Ok(Json(json!(result)))
 }
 

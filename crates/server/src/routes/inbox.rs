@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use baton_flow::hours::BusinessHours;
+use baton_flow::sla::ReplyTargets;
 use baton_store::{Conversation, InboxFilter, Team};
 use futures_util::{SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
@@ -59,6 +60,10 @@ pub struct InboxItem {
     /// When it was queued (ms since the epoch).
     #[schema(required = true)]
     pub waiting_since: Option<i64>,
+    /// When the agent who has it must reply by (the team's reply targets; ms since the
+    /// epoch), or `null` when no target runs.
+    #[schema(required = true)]
+    pub reply_due_at: Option<i64>,
     /// Contact attributes (name, email, …).
     #[schema(value_type = Object)]
     pub contact: Value,
@@ -111,6 +116,7 @@ async fn item(state: &AppState, c: &Conversation) -> ApiResult<InboxItem> {
         assignee: c.assignee.clone(),
         priority: c.priority.clone(),
         waiting_since: c.queued_at,
+        reply_due_at: c.reply_due_at,
         contact,
     })
 }
@@ -692,6 +698,11 @@ pub struct TeamRequest {
     #[serde(default)]
     #[schema(value_type = Option<crate::api_enums::BusinessHoursShape>)]
     pub business_hours: Option<BusinessHours>,
+    /// The reply targets of the team's agents; none: the workspace's (`reply_targets` in the
+    /// settings).
+    #[serde(default)]
+    #[schema(value_type = Option<crate::settings::ReplyTargetsShape>)]
+    pub reply_targets: Option<ReplyTargets>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -704,6 +715,9 @@ pub struct TeamView {
     pub business_hours: Option<Value>,
     /// Open right now (server time).
     pub open_now: bool,
+    /// None: the workspace's.
+    #[schema(value_type = Option<crate::settings::ReplyTargetsShape>, required = true)]
+    pub reply_targets: Option<ReplyTargets>,
 }
 
 async fn team_views(state: &AppState, workspace_id: &str) -> ApiResult<Vec<TeamView>> {
@@ -722,6 +736,7 @@ async fn team_views(state: &AppState, workspace_id: &str) -> ApiResult<Vec<TeamV
                     .collect(),
                 open_now: hours.as_ref().is_none_or(|h| h.is_open(now)),
                 business_hours: t.business_hours.as_deref().and_then(|h| serde_json::from_str(h).ok()),
+                reply_targets: t.reply_targets.as_deref().and_then(|r| serde_json::from_str(r).ok()),
                 id: t.id,
                 name: t.name,
                 slug: t.slug,
@@ -738,7 +753,13 @@ async fn list_teams(State(state): State<AppState>, caller: Caller) -> ApiResult<
     Ok(Json(team_views(&state, &caller.workspace_id).await?))
 }
 
-async fn check_team(state: &AppState, caller: &Caller, req: &TeamRequest) -> ApiResult<Option<String>> {
+/// A team request checked: its hours and reply targets as stored (JSON).
+struct CheckedTeam {
+    hours: Option<String>,
+    reply_targets: Option<String>,
+}
+
+async fn check_team(state: &AppState, caller: &Caller, req: &TeamRequest) -> ApiResult<CheckedTeam> {
     if req.name.trim().is_empty() || req.name.chars().count() > 100 {
         return Err(ApiError::invalid_field("name", "1 to 100 characters"));
     }
@@ -760,16 +781,24 @@ async fn check_team(state: &AppState, caller: &Caller, req: &TeamRequest) -> Api
             ));
         }
     }
-    match &req.business_hours {
-        None => Ok(None),
+    let hours = match &req.business_hours {
+        None => None,
         Some(h) => {
             h.validate()
                 .map_err(|e| ApiError::invalid_field(&format!("business_hours.{}", e.field), e.message.clone()))?;
-            Ok(Some(
-                serde_json::to_string(h).map_err(|e| ApiError::internal(e.to_string()))?,
-            ))
+            Some(serde_json::to_string(h).map_err(|e| ApiError::internal(e.to_string()))?)
         }
-    }
+    };
+    let reply_targets = match &req.reply_targets {
+        None => None,
+        Some(r) => {
+            if let Some((field, message)) = r.invalid_field() {
+                return Err(ApiError::invalid_field(&format!("reply_targets.{field}"), message));
+            }
+            Some(serde_json::to_string(r).map_err(|e| ApiError::internal(e.to_string()))?)
+        }
+    };
+    Ok(CheckedTeam { hours, reply_targets })
 }
 
 /// Creates a team.
@@ -781,14 +810,15 @@ async fn create_team(
     ApiJson(req): ApiJson<TeamRequest>,
 ) -> ApiResult<Response> {
     caller.require(Role::Admin)?;
-    let hours = check_team(&state, &caller, &req).await?;
+    let checked = check_team(&state, &caller, &req).await?;
     let team = Team {
         id: new_id("team"),
         workspace_id: caller.workspace_id.clone(),
         name: req.name.trim().to_string(),
         slug: req.slug.clone(),
-        business_hours: hours,
+        business_hours: checked.hours,
         created_at: state.core.clock.now_ms(),
+        reply_targets: checked.reply_targets,
     };
     match state.core.store.create_team(&team).await {
         Err(e) if e.is_unique_violation() => {
@@ -818,14 +848,15 @@ async fn update_team(
     ApiJson(req): ApiJson<TeamRequest>,
 ) -> ApiResult<Json<TeamView>> {
     caller.require(Role::Admin)?;
-    let hours = check_team(&state, &caller, &req).await?;
+    let checked = check_team(&state, &caller, &req).await?;
     let team = Team {
         id: id.clone(),
         workspace_id: caller.workspace_id.clone(),
         name: req.name.trim().to_string(),
         slug: req.slug.clone(),
-        business_hours: hours,
+        business_hours: checked.hours,
         created_at: 0,
+        reply_targets: checked.reply_targets,
     };
     match state.core.store.update_team(&team).await {
         Ok(false) => return Err(ApiError::not_found("team")),
@@ -916,6 +947,7 @@ async fn analytics(State(state): State<AppState>, caller: Caller, Path(id): Path
         .collect();
     let drop_off = drop_off(&state, &flow.id).await?;
     let csat = csat(&state.core.store.rating_stats(&flow.id).await?);
+    let reply_missed = reply_missed(&state.core.store.reply_misses(&flow.id).await?);
     Ok(Json(json!({
         "flow_id": flow.id,
         "conversations": conversations,
@@ -925,6 +957,7 @@ async fn analytics(State(state): State<AppState>, caller: Caller, Path(id): Path
         "containment_rate": if conversations > 0 { json!(contained as f64 / conversations as f64) } else { Value::Null },
         "abandoned": abandoned,
         "csat": csat,
+        "reply_missed": reply_missed,
         "handover_nodes": nodes,
     })))
 }
@@ -1003,6 +1036,28 @@ pub struct NodeRef {
 pub struct CancelResponse {
     pub conversation: ConversationView,
     pub messages: Vec<MessageView>,
+}
+
+/// Missed reply targets of a flow's conversations: how many, and per agent who missed them, by
+/// target.
+fn reply_missed(entries: &[Option<String>]) -> Value {
+    let mut by_agent: BTreeMap<String, (Value, i64, i64)> = BTreeMap::new();
+    for data in entries.iter().flatten() {
+        let Ok(data) = serde_json::from_str::<Value>(data) else {
+            continue;
+        };
+        let id = data["agent"]["id"].as_str().unwrap_or_default().to_string();
+        let entry = by_agent.entry(id).or_insert_with(|| (data["agent"].clone(), 0, 0));
+        match data["target"].as_str() {
+            Some("first_reply") => entry.1 += 1,
+            _ => entry.2 += 1,
+        }
+    }
+    let by_agent: Vec<Value> = by_agent
+        .into_values()
+        .map(|(agent, first, next)| json!({ "agent": agent, "first_reply": first, "next_reply": next }))
+        .collect();
+    json!({ "total": entries.len(), "by_agent": by_agent })
 }
 
 /// A flow's CSAT: ratings, satisfied ones (4–5 of 5, good of 2) and their share, the average of
