@@ -107,8 +107,7 @@ impl crate::sql::Row for Locked {
     fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
         Ok(Locked {
             conversation: Conversation::from_sqlite(row)?,
-            // After the conversation's 16 columns.
-            retry_of: row.get(16)?,
+            retry_of: row.get("retry_of")?,
         })
     }
 }
