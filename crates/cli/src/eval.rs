@@ -1,4 +1,5 @@
-//! `baton eval classify` and `baton eval answer`: measure the offline AI on labelled data.
+//! `baton eval classify` and `baton eval answer`: measure the offline AI on labelled data
+//! (`baton eval escapes`: eval_escapes.rs).
 
 use anyhow::{bail, Context, Result};
 use baton_ai::eval;
@@ -15,6 +16,8 @@ pub enum EvalCommand {
     Classify(ClassifyArgs),
     /// Let AI Answer on a questions file (JSONL) against a knowledge base.
     Answer(AnswerArgs),
+    /// Escapes at a question (a person, cancel, start over) on customers' messages (JSONL).
+    Escapes(crate::eval_escapes::EscapesArgs),
 }
 
 #[derive(Args)]
@@ -109,6 +112,7 @@ pub fn run(command: EvalCommand) -> Result<ExitCode> {
     match command {
         EvalCommand::Classify(args) => classify(args),
         EvalCommand::Answer(args) => answer(args),
+        EvalCommand::Escapes(args) => crate::eval_escapes::run(args),
     }
 }
 

@@ -3,6 +3,7 @@
 mod abcd;
 mod chat;
 mod eval;
+mod eval_escapes;
 mod kb_cmd;
 mod loadtest;
 mod report;

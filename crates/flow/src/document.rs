@@ -251,6 +251,20 @@ impl EscapeKind {
         EscapeKind::Correction,
     ];
 
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EscapeKind::Human => "human",
+            EscapeKind::StartOver => "start_over",
+            EscapeKind::Cancel => "cancel",
+            EscapeKind::Correction => "correction",
+        }
+    }
+
+    /// The escape named `name` (as in a flow document).
+    pub fn from_name(name: &str) -> Option<EscapeKind> {
+        EscapeKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
     /// The port a question leaves through for this escape (a correction asks again instead).
     pub fn port(self) -> Option<&'static str> {
         match self {

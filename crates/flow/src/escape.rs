@@ -8,7 +8,7 @@
 //! "sorry", "I meant", …) and "my <what> is <value>", where <what> names an earlier question's
 //! variable and <value> passes that question's check.
 
-use crate::document::{EscapeKind, InputKind};
+use crate::document::{Category, EscapeKind, InputKind};
 use crate::matching::{edit_distance, normalize, validate_input};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -44,6 +44,10 @@ pub struct EscapeSettings {
     pub cancel: Vec<String>,
     /// "Actually my email is …" corrects an earlier answer.
     pub corrections: bool,
+    /// When a typed text is not an answer to the question (no option matches, the input does
+    /// not validate, a "name" reads like a sentence) and no phrase is in it, the intent
+    /// classifier is asked whether it asks for a person, to cancel or to start over.
+    pub classify: bool,
     /// Said when the customer cancels, before the flow ends.
     pub cancel_message: String,
     /// Said before the flow starts over.
@@ -88,6 +92,7 @@ impl Default for EscapeSettings {
             ]),
             cancel: list(&["cancel", "stop", "never mind", "nevermind", "forget it", "quit", "exit"]),
             corrections: true,
+            classify: true,
             cancel_message: "Okay, I've stopped here. Write again any time.".into(),
             start_over_message: "Sure, let's start over.".into(),
             correction_message: "Thanks, I've updated your {{ corrected }}.".into(),
@@ -148,6 +153,120 @@ impl EscapeSettings {
             _ => !self.phrases(kind).is_empty(),
         }
     }
+}
+
+/// The classifier's category for a text that is an answer after all.
+pub const ANSWER_CATEGORY: &str = "answer";
+
+/// Sentences that teach the intent classifier each escape beyond the workspace's phrases, and
+/// answers that only look like one ("cancel my order", "the agent was rude"), so it can tell
+/// them apart. Written before the evaluation set (evals/escapes) was read.
+const CLASSIFIER_EXAMPLES: [(EscapeKind, &[&str]); 3] = [
+    (
+        EscapeKind::Human,
+        &[
+            "can I speak with someone from your team",
+            "I need to talk to a real human being",
+            "get me a manager",
+            "transfer me to your support staff",
+            "is there a person I can chat with",
+            "connect me with an agent please",
+            "I'd rather talk to someone",
+            "let me talk to your supervisor",
+            "this bot is not helping I want a person",
+            "can someone call me back",
+            "I want to speak to a representative",
+            "put me through to customer service",
+        ],
+    ),
+    (
+        EscapeKind::Cancel,
+        &[
+            "never mind I don't need help anymore",
+            "stop this conversation",
+            "I'm done here",
+            "forget about it",
+            "I want to quit this chat",
+            "no thanks bye",
+            "I changed my mind, leave it",
+            "don't bother",
+        ],
+    ),
+    (
+        EscapeKind::StartOver,
+        &[
+            "let's begin again from the start",
+            "go back to the beginning",
+            "can we start from scratch",
+            "I made a mistake, restart please",
+            "back to the main menu",
+            "start the whole thing again",
+        ],
+    ),
+];
+
+const ANSWER_EXAMPLES: &[&str] = &[
+    "yes",
+    "no",
+    "my order number is 48213",
+    "jane.doe@example.com",
+    "John Smith",
+    "+1 415 555 0199",
+    "last tuesday",
+    "I was charged twice for the same order",
+    "my parcel arrived broken",
+    "I want to cancel my subscription",
+    "please cancel my order",
+    "the agent I spoke to yesterday was rude",
+    "your rep promised me a refund",
+    "I need to reset my password",
+    "my router keeps restarting",
+    "stop charging my card",
+    "the delivery is late",
+    "billing",
+    "it's about my account",
+    "I can't log in",
+];
+
+/// The categories the intent classifier chooses among for a text that is not an answer at a
+/// question offering `offered`: one per escape the workspace has on (its phrases and the
+/// sentences above), and [`ANSWER_CATEGORY`]. None when the classifier is off or no such escape
+/// is offered.
+pub fn classifier_categories(settings: &EscapeSettings, offered: &[EscapeKind]) -> Option<Vec<Category>> {
+    if !settings.classify {
+        return None;
+    }
+    let mut categories: Vec<Category> = CLASSIFIER_EXAMPLES
+        .iter()
+        .filter(|(kind, _)| offered.contains(kind) && settings.is_on(*kind))
+        .map(|(kind, sentences)| Category {
+            id: kind.as_str().to_string(),
+            description: None,
+            examples: settings
+                .phrases(*kind)
+                .iter()
+                .cloned()
+                .chain(sentences.iter().map(|s| s.to_string()))
+                .collect(),
+        })
+        .collect();
+    if categories.is_empty() {
+        return None;
+    }
+    categories.push(Category {
+        id: ANSWER_CATEGORY.to_string(),
+        description: None,
+        examples: ANSWER_EXAMPLES.iter().map(|s| s.to_string()).collect(),
+    });
+    Some(categories)
+}
+
+/// Whether classification `categories` are an escape check ([`classifier_categories`]).
+pub fn is_escape_check(categories: &[Category]) -> bool {
+    categories.iter().any(|c| c.id == ANSWER_CATEGORY)
+        && categories
+            .iter()
+            .all(|c| c.id == ANSWER_CATEGORY || EscapeKind::from_name(&c.id).is_some())
 }
 
 /// The escape (person, start over, cancel) a message asks for among `offered`, if any. A person

@@ -94,6 +94,14 @@ pub struct QuietWatch {
     pub quiet_checks: u32,
 }
 
+/// How sure the intent classifier must be that a text asks for an escape (tuned on the dev half
+/// of evals/escapes; docs/ai.md).
+pub const ESCAPE_CONFIDENCE: f64 = 0.5;
+
+/// Longest free-text answer the classifier reads as a possible escape: a request is short, a
+/// description longer (evals/escapes, dev half).
+const MAX_REQUEST_WORDS: usize = 10;
+
 /// Quiet checks in a row that close a conversation as abandoned.
 pub const QUIET_CHECKS_TO_ABANDON: u32 = 5;
 
@@ -142,6 +150,12 @@ pub enum Wait {
     },
     Ai {
         request: u64,
+    },
+    /// The intent classifier is asked whether `text`, typed at the question the flow is at and
+    /// not an answer to it, asks for an escape (a person, cancel, start over).
+    EscapeCheck {
+        request: u64,
+        text: String,
     },
     /// A person: queued at a Handover node, or taken over by an agent while the flow waited
     /// (`barged_in`), in which case hand-back resumes at the node the flow was at.
@@ -1162,6 +1176,12 @@ impl Machine<'_> {
     }
 
     fn ai_result(&mut self, request: u64, result: &AiOutcome) -> Handled {
+        if let Wait::EscapeCheck { request: asked, text } = &self.state.wait {
+            if *asked == request && self.state.status == Status::Bot {
+                let text = text.clone();
+                return self.escape_check_result(&text, result);
+            }
+        }
         if self.state.wait != (Wait::Ai { request }) || self.state.status != Status::Bot {
             return Handled::Ignored("no AI request with this id is awaited");
         }
@@ -1747,11 +1767,60 @@ impl Machine<'_> {
     }
 
     fn answer_at(&mut self, i: usize, text: &str) {
+        self.answer(i, text, true);
+    }
+
+    /// Asks the intent classifier whether `text`, not an answer at the question `i`, asks for
+    /// an escape (no phrase said so). False when there is nothing to ask: the classifier is
+    /// off, or the question offers no such escape.
+    fn ask_escape_classifier(&mut self, i: usize, text: &str) -> bool {
+        let offered = self.offered_escapes(i);
+        let Some(categories) = crate::escape::classifier_categories(self.world.escapes(), &offered) else {
+            return false;
+        };
+        let request = self.new_id();
+        self.out.push(Effect::AskAi(AiRequest {
+            request,
+            node: self.flow.node(i).id.clone(),
+            query: AiQuery::Classify {
+                text: text.to_string(),
+                categories,
+                threshold: Some(ESCAPE_CONFIDENCE),
+            },
+        }));
+        self.state.wait = Wait::EscapeCheck {
+            request,
+            text: text.to_string(),
+        };
+        true
+    }
+
+    /// The classifier's verdict on a text that was not an answer: its escape, or the question
+    /// handles the text as it would have (asks again, `no_match`, `invalid`, or stores it).
+    fn escape_check_result(&mut self, text: &str, result: &AiOutcome) -> Handled {
+        self.state.wait = Wait::Customer;
+        let Some(i) = self.current() else {
+            return Handled::Ignored("the flow is not at a node");
+        };
+        let meant = match result {
+            AiOutcome::Category { category: Some(c), .. } => EscapeKind::from_name(c),
+            _ => None,
+        };
+        match meant.filter(|k| self.offered_escapes(i).contains(k)) {
+            Some(kind) => self.escape(i, kind),
+            None => self.answer(i, text, false),
+        }
+        Handled::Applied
+    }
+
+    /// Handles the customer's text at the question `i`; with `check_escapes`, an escape (by
+    /// phrase, or by the classifier when the text is not an answer) comes first.
+    fn answer(&mut self, i: usize, text: &str, check_escapes: bool) {
         let flow = self.flow;
         // At an Options question an option comes first (a "Talk to someone" option is the
         // author's way to a person); elsewhere an escape does.
         let options_first = matches!(flow.node(i).kind, NodeKind::Options(_));
-        if !options_first && self.escaped_at(i, text) {
+        if check_escapes && !options_first && self.escaped_at(i, text) {
             return;
         }
         match &flow.node(i).kind {
@@ -1767,7 +1836,11 @@ impl Machine<'_> {
                     self.pick(i, k);
                     return;
                 }
-                if self.escaped_at(i, text) {
+                if check_escapes && self.escaped_at(i, text) {
+                    return;
+                }
+                // With `ai_classify` the options' classifier reads the text instead.
+                if check_escapes && o.typed_text != TypedTextMode::AiClassify && self.ask_escape_classifier(i, text) {
                     return;
                 }
                 match o.typed_text {
@@ -1804,7 +1877,18 @@ impl Machine<'_> {
             }
             NodeKind::CollectInput(c) => {
                 let pattern = c.pattern.as_deref().and_then(|p| flow.whole_regex(p));
-                match matching::validate_input(c.input, text, pattern) {
+                let validated = matching::validate_input(c.input, text, pattern);
+                // Short free text, a name of more than one word, or an answer that does not
+                // validate may be a request: the classifier is asked first.
+                let may_be_request = match c.input {
+                    InputKind::Text => text.split_whitespace().count() <= MAX_REQUEST_WORDS,
+                    InputKind::Name => text.split_whitespace().count() > 1,
+                    _ => validated.is_err(),
+                };
+                if check_escapes && may_be_request && self.ask_escape_classifier(i, text) {
+                    return;
+                }
+                match validated {
                     Ok(value) => {
                         self.state.pending_text = false;
                         let mut values = BTreeMap::new();

@@ -227,3 +227,53 @@ fn escape_ports_are_optional_and_option_ids_cannot_take_their_names() {
         checked.diagnostics
     );
 }
+
+/// The intent classifier is asked when a text is not an answer and no phrase is in it: its
+/// verdict (scripted with a fixture for the question's node) takes the escape, or the question
+/// handles the text as it would have.
+#[test]
+fn the_intent_classifier_reads_requests_the_phrases_miss() {
+    let flow = order_flow(json!([]), json!([]));
+    let result = run(
+        &flow,
+        json!({"name": "classifier", "fixtures": {"ai": {
+            "ask_name": [{"kind": "category", "category": "human", "confidence": 0.9}],
+            "ask_email": [{"kind": "category", "category": "answer", "confidence": 0.8}],
+            "ask_reason": [{"kind": "category", "category": null, "confidence": 0.1}]
+        }}, "steps": [
+            {"expect_reply": "What's your name?"},
+            {"say": "could a staff member help me instead"},
+            {"expect_reply": {"contains": "connecting you to a person"}},
+            {"expect_handover": {"node": "ask_name"}},
+            {"take_over": "Sam"},
+            {"hand_back": {}},
+            {"expect_reply": "What's your name?"},
+            {"say": "Ana"},
+            {"expect_reply": "Your email?"},
+            {"say": "not sure which one I used"},
+            {"expect_reply": {"contains": "email"}},
+            {"expect_at": "ask_email"},
+            {"say": "ana@example.com"},
+            {"expect_reply": "Why are you writing?"},
+            {"say": "my parcel never came"},
+            {"expect_reply": "What is it about?"},
+            {"expect_variables": {"reason": "my parcel never came"}}
+        ]}),
+    );
+    assert!(result.passed);
+}
+
+/// Without a fixture the simulator's built-in AI never reads a text as an escape (only phrases
+/// do), and a valid answer never asks the classifier.
+#[test]
+fn without_a_fixture_only_phrases_escape() {
+    run(
+        &order_flow(json!([]), json!([])),
+        json!({"name": "no fixture", "steps": [
+            {"expect_reply": "What's your name?"},
+            {"say": "could a staff member help me instead"},
+            {"expect_reply": "Your email?"},
+            {"expect_variables": {"customer_name": "could a staff member help me instead"}}
+        ]}),
+    );
+}

@@ -91,6 +91,8 @@ pub struct EscapesShape {
     #[schema(max_items = 50)]
     pub cancel: Vec<String>,
     pub corrections: bool,
+    /// Ask the intent classifier when a typed text is not an answer and no phrase is in it.
+    pub classify: bool,
     #[schema(max_length = 1000)]
     pub cancel_message: String,
     #[schema(max_length = 1000)]

@@ -5,7 +5,7 @@
 use crate::engine::{Core, Engine, TurnInput};
 use crate::metrics::METRICS;
 use crate::webhook::{Signing, WebhookClient};
-use baton_flow::runtime::{AiOutcome, AiRequest, Event, WebhookCall};
+use baton_flow::runtime::{AiOutcome, AiQuery, AiRequest, Event, WebhookCall};
 use baton_store::{DeliveryAttempt, OutboxItem};
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
@@ -263,10 +263,14 @@ async fn transcript(core: &Core, conversation_id: &str) -> Vec<baton_ai::Turn> {
 /// The workspace's AI (the offline provider or its model endpoint) with the conversation's
 /// transcript and the workspace's knowledge base.
 async fn ask_ai(core: &Core, item: &OutboxItem, request: &AiRequest) -> Event {
-    let mut context = baton_ai::AiContext::default().with_transcript(transcript(core, &item.conversation_id).await);
-    match core.knowledge.get(&item.workspace_id).await {
-        Ok(k) => context = context.with_knowledge(k),
-        Err(e) => tracing::warn!(error = %e, "the knowledge base could not be read"),
+    let mut context = baton_ai::AiContext::default();
+    // A classification reads its text alone (escape checks at questions are the most common).
+    if !matches!(request.query, AiQuery::Classify { .. }) {
+        context = context.with_transcript(transcript(core, &item.conversation_id).await);
+        match core.knowledge.get(&item.workspace_id).await {
+            Ok(k) => context = context.with_knowledge(k),
+            Err(e) => tracing::warn!(error = %e, "the knowledge base could not be read"),
+        }
     }
     // The customer's WebSocket shows an answer as the model writes it.
     let hub = core.hub.clone();

@@ -10,6 +10,7 @@ type Escapes = {
   start_over?: string[];
   cancel?: string[];
   corrections?: boolean;
+  classify?: boolean;
   cancel_message?: string;
   start_over_message?: string;
   correction_message?: string;
@@ -71,6 +72,10 @@ export function EscapesSettings() {
       <label className="check">
         <input type="checkbox" checked={escapes.corrections !== false} onChange={(e) => set('corrections', e.target.checked)} /> Read corrections (“actually my
         email is …” updates the earlier answer)
+      </label>
+      <label className="check">
+        <input type="checkbox" checked={escapes.classify !== false} onChange={(e) => set('classify', e.target.checked)} /> Also ask the intent classifier when
+        a typed text is not an answer (“could someone from your team help me” has none of the phrases)
       </label>
       {MESSAGES.map(([key, label]) => (
         <label key={key}>
