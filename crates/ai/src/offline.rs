@@ -114,6 +114,23 @@ impl OfflineProvider {
     }
 
     /// Classifies a text: `Category { category: None }` below the threshold.
+    /// The escape category (or `answer`) a text at a question reads as, at the escape confidence
+    /// (`baton_flow::escape::classifier_categories`); None when nothing is sure enough.
+    pub fn escape_intent(&self, text: &str, categories: &[Category]) -> Option<String> {
+        match self.classify(text, categories, Some(baton_flow::escape::ESCAPE_CONFIDENCE)) {
+            AiOutcome::Category { category, .. } => category,
+            _ => None,
+        }
+    }
+
+    /// This provider as the intent classifier a simulated world reads escapes with.
+    pub fn intent_classifier(&self) -> baton_flow::runtime::IntentClassifier {
+        let provider = self.clone();
+        baton_flow::runtime::IntentClassifier(Arc::new(move |text: &str, categories: &[Category]| {
+            provider.escape_intent(text, categories)
+        }))
+    }
+
     pub fn classify(&self, text: &str, categories: &[Category], threshold: Option<f64>) -> AiOutcome {
         if categories.is_empty() {
             return AiOutcome::Failed {

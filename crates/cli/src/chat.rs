@@ -58,7 +58,34 @@ impl Executor for ChatExecutor {
     }
 }
 
-pub fn run(path: &Path, mock_webhooks: bool, vars: &[String], kb: Option<&Path>) -> Result<ExitCode> {
+/// The world of the chat: a workspace's settings (as `PUT /api/v1/workspace/settings` takes
+/// them, or the whole `GET /api/v1/workspace` answer) or the defaults, escapes the phrases miss
+/// read by the offline classifier.
+fn chat_world(settings: Option<&Path>, ai: &baton_ai::OfflineProvider) -> Result<StaticWorld> {
+    let Some(path) = settings else {
+        return Ok(StaticWorld {
+            intent: Some(ai.intent_classifier()),
+            ..StaticWorld::default()
+        });
+    };
+    let text = read_limited(path)?;
+    let mut value: Value = serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    if let Some(inner) = value.get_mut("settings").filter(|v| v.is_object()) {
+        value = inner.take();
+    }
+    let settings: baton_server::settings::WorkspaceSettings = serde_json::from_value(value)
+        .map_err(|e| anyhow::anyhow!("{}: not workspace settings: {e}", path.display()))?;
+    println!("Workspace settings from {}.", path.display());
+    Ok(settings.simulated_world(ai))
+}
+
+pub fn run(
+    path: &Path,
+    mock_webhooks: bool,
+    vars: &[String],
+    kb: Option<&Path>,
+    settings: Option<&Path>,
+) -> Result<ExitCode> {
     let name = path.display().to_string();
     let text = read_limited(path)?;
     let checked = check(&text).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
@@ -104,7 +131,8 @@ pub fn run(path: &Path, mock_webhooks: bool, vars: &[String], kb: Option<&Path>)
         "Chatting with \"{}\". Type /help for commands, /quit to leave.",
         flow.name()
     );
-    let mut session = Session::new(&flow);
+    let world = chat_world(settings, &ex.ai)?;
+    let mut session = Session::new(&flow, world.clone());
     session.sim.start(start_vars.clone(), None, &mut ex);
     session.show();
 
@@ -123,7 +151,7 @@ pub fn run(path: &Path, mock_webhooks: bool, vars: &[String], kb: Option<&Path>)
             break;
         }
         if input == "/restart" {
-            session = Session::new(&flow);
+            session = Session::new(&flow, world.clone());
             session.sim.start(start_vars.clone(), None, &mut ex);
             session.show();
             continue;
@@ -144,9 +172,9 @@ struct Session<'f> {
 }
 
 impl<'f> Session<'f> {
-    fn new(flow: &'f Flow) -> Session<'f> {
+    fn new(flow: &'f Flow, world: StaticWorld) -> Session<'f> {
         Session {
-            sim: Simulator::new(flow, StaticWorld::default()),
+            sim: Simulator::new(flow, world),
             shown: 0,
             shown_effects: 0,
             agent: "Agent".into(),

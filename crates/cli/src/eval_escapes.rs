@@ -7,7 +7,9 @@
 use crate::eval::{load_embedder, ModelArgs};
 use anyhow::{bail, Context, Result};
 use baton_ai::OfflineProvider;
-use baton_flow::runtime::{AiOutcome, AiQuery, AiRequest, Effect, StaticWorld, WebhookCall, WebhookOutcome};
+use baton_flow::document::Category;
+use baton_flow::escape::ESCAPE_CONFIDENCE;
+use baton_flow::runtime::{AiOutcome, AiRequest, Effect, IntentClassifier, StaticWorld, WebhookCall, WebhookOutcome};
 use baton_flow::sim::{Executor, Line, Simulator};
 use baton_flow::Flow;
 use clap::Args;
@@ -16,6 +18,8 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 #[derive(Args)]
 pub struct EscapesArgs {
@@ -23,10 +27,10 @@ pub struct EscapesArgs {
     /// for several sets, each reported apart.
     #[arg(long = "set", value_name = "FILE", required = true)]
     sets: Vec<PathBuf>,
-    /// Confidence the classifier must reach (default: the runtime's).
+    /// Confidence the classifier must reach (default: the server's).
     #[arg(long)]
     threshold: Option<f64>,
-    /// Phrases only: the classifier is never asked.
+    /// Phrases only: no classifier.
     #[arg(long)]
     no_classifier: bool,
     /// Print every message, not only the ones read wrong.
@@ -48,33 +52,19 @@ struct Item {
     tags: Vec<String>,
 }
 
-/// Answers the runtime's classify requests with the offline classifier.
-struct Classifier<'a> {
-    provider: &'a OfflineProvider,
-    threshold: Option<f64>,
-    asked: bool,
-}
+/// The one-question flows call no webhook and ask no AI.
+struct NoEffects;
 
-impl Executor for Classifier<'_> {
+impl Executor for NoEffects {
     fn webhook(&mut self, _call: &WebhookCall) -> WebhookOutcome {
         WebhookOutcome::Failed {
             reason: "no webhooks here".into(),
         }
     }
 
-    fn ai(&mut self, request: &AiRequest, _transcript: &[Line]) -> AiOutcome {
-        match &request.query {
-            AiQuery::Classify {
-                text,
-                categories,
-                threshold,
-            } => {
-                self.asked = true;
-                self.provider.classify(text, categories, self.threshold.or(*threshold))
-            }
-            _ => AiOutcome::Failed {
-                reason: "only classification here".into(),
-            },
+    fn ai(&mut self, _request: &AiRequest, _transcript: &[Line]) -> AiOutcome {
+        AiOutcome::Failed {
+            reason: "no AI here".into(),
         }
     }
 }
@@ -117,21 +107,31 @@ fn question_flow(item: &Item) -> Result<Flow> {
 /// `start_over`) or `answer`; and whether the classifier was asked.
 fn read(item: &Item, provider: &OfflineProvider, args: &EscapesArgs) -> Result<(String, bool)> {
     let flow = question_flow(item)?;
-    let mut world = StaticWorld::default();
-    world.escapes.classify = !args.no_classifier;
-    let mut sim = Simulator::new(&flow, world);
-    let mut ex = Classifier {
-        provider,
-        threshold: args.threshold,
-        asked: false,
+    let asked = Arc::new(AtomicBool::new(false));
+    let threshold = args.threshold.unwrap_or(ESCAPE_CONFIDENCE);
+    let classifier = {
+        let (provider, asked) = (provider.clone(), asked.clone());
+        IntentClassifier(Arc::new(move |text: &str, categories: &[Category]| {
+            asked.store(true, Ordering::Relaxed);
+            match provider.classify(text, categories, Some(threshold)) {
+                AiOutcome::Category { category, .. } => category,
+                _ => None,
+            }
+        }))
     };
+    let world = StaticWorld {
+        intent: (!args.no_classifier).then_some(classifier),
+        ..StaticWorld::default()
+    };
+    let mut sim = Simulator::new(&flow, world);
+    let mut ex = NoEffects;
     sim.start(BTreeMap::new(), None, &mut ex);
     sim.say(&item.message, &mut ex);
     let taken = sim.effects.iter().find_map(|e| match e {
         Effect::Route { from, port, .. } if from == "ask" => port.strip_prefix("escape_").map(str::to_string),
         _ => None,
     });
-    Ok((taken.unwrap_or_else(|| "answer".into()), ex.asked))
+    Ok((taken.unwrap_or_else(|| "answer".into()), asked.load(Ordering::Relaxed)))
 }
 
 #[derive(Default)]

@@ -65,6 +65,10 @@ enum Command {
         /// A folder of Markdown articles (or ABCD's guidelines.json) that Let AI Answer answers from.
         #[arg(long)]
         kb: Option<PathBuf>,
+        /// A workspace's settings (JSON, as `GET /api/v1/workspace` shows them): its hand-off
+        /// messages and times, escapes, silence and reply targets. Default: a new workspace's.
+        #[arg(long, value_name = "FILE")]
+        settings: Option<PathBuf>,
     },
     /// Run the server: customers chat over HTTP and WebSocket; flows, members and API keys.
     Serve(serve::ServeArgs),
@@ -111,7 +115,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             mock_webhooks,
             vars,
             kb,
-        } => chat::run(&flow, mock_webhooks, &vars, kb.as_deref()),
+            settings,
+        } => chat::run(&flow, mock_webhooks, &vars, kb.as_deref(), settings.as_deref()),
         Command::Serve(args) => serve::run(args),
         Command::Loadtest(args) => loadtest::run(args),
         Command::Eval(command) => eval::run(command),

@@ -3,7 +3,8 @@
 use crate::report::{format_diagnostic, read_limited};
 use crate::OutputFormat;
 use anyhow::{bail, Context, Result};
-use baton_flow::script::{run_test, TestCase, TestFile, TestResult};
+use baton_flow::runtime::StaticWorld;
+use baton_flow::script::{run_test_in, TestCase, TestFile, TestResult};
 use baton_flow::sim::{Coverage, Line, Speaker};
 use baton_flow::{check, Flow};
 use serde_json::json;
@@ -24,7 +25,12 @@ pub fn run(flow_path: &Path, test_paths: &[PathBuf], format: OutputFormat, verbo
     if tests.is_empty() {
         bail!("{name} has no tests: add a \"tests\" list to the flow or pass a tests file");
     }
-    let results: Vec<TestResult> = tests.iter().map(|t| run_test(&flow, t)).collect();
+    // Escapes the phrases miss are read by the offline classifier, as on the server.
+    let world = StaticWorld {
+        intent: Some(baton_ai::OfflineProvider::new().intent_classifier()),
+        ..StaticWorld::default()
+    };
+    let results: Vec<TestResult> = tests.iter().map(|t| run_test_in(&flow, t, world.clone())).collect();
     let mut coverage = Coverage::default();
     for r in &results {
         coverage.merge(&r.coverage);

@@ -155,6 +155,10 @@ impl EscapeSettings {
     }
 }
 
+/// How sure the intent classifier must be that a text asks for an escape (tuned on the dev half
+/// of evals/escapes; docs/ai.md).
+pub const ESCAPE_CONFIDENCE: f64 = 0.5;
+
 /// The classifier's category for a text that is an answer after all.
 pub const ANSWER_CATEGORY: &str = "answer";
 
@@ -259,14 +263,6 @@ pub fn classifier_categories(settings: &EscapeSettings, offered: &[EscapeKind]) 
         examples: ANSWER_EXAMPLES.iter().map(|s| s.to_string()).collect(),
     });
     Some(categories)
-}
-
-/// Whether classification `categories` are an escape check ([`classifier_categories`]).
-pub fn is_escape_check(categories: &[Category]) -> bool {
-    categories.iter().any(|c| c.id == ANSWER_CATEGORY)
-        && categories
-            .iter()
-            .all(|c| c.id == ANSWER_CATEGORY || EscapeKind::from_name(&c.id).is_some())
 }
 
 /// The escape (person, start over, cancel) a message asks for among `offered`, if any. A person

@@ -94,10 +94,6 @@ pub struct QuietWatch {
     pub quiet_checks: u32,
 }
 
-/// How sure the intent classifier must be that a text asks for an escape (tuned on the dev half
-/// of evals/escapes; docs/ai.md).
-pub const ESCAPE_CONFIDENCE: f64 = 0.5;
-
 /// Longest free-text answer the classifier reads as a possible escape: a request is short, a
 /// description longer (evals/escapes, dev half).
 const MAX_REQUEST_WORDS: usize = 10;
@@ -150,12 +146,6 @@ pub enum Wait {
     },
     Ai {
         request: u64,
-    },
-    /// The intent classifier is asked whether `text`, typed at the question the flow is at and
-    /// not an answer to it, asks for an escape (a person, cancel, start over).
-    EscapeCheck {
-        request: u64,
-        text: String,
     },
     /// A person: queued at a Handover node, or taken over by an agent while the flow waited
     /// (`barged_in`), in which case hand-back resumes at the node the flow was at.
@@ -498,6 +488,13 @@ pub trait World {
     fn abandon_after_hours(&self) -> u32;
     /// The reply targets of the team's agents (None: the default queue).
     fn reply_targets(&self, team: Option<&str>) -> ReplyTargets;
+    /// The escape the workspace's intent classifier reads in `text` among `categories`
+    /// (`crate::escape::classifier_categories`), asked when a text at a question may not be an
+    /// answer and no phrase is in it; None: an answer, or no classifier.
+    fn escape_intent(&self, text: &str, categories: &[Category]) -> Option<EscapeKind> {
+        let _ = (text, categories);
+        None
+    }
 }
 
 /// A [`World`] from plain values, for tests, the CLI and simulations.
@@ -514,6 +511,29 @@ pub struct StaticWorld {
     /// The reply targets of every team.
     #[serde(default)]
     pub reply_targets: ReplyTargets,
+    /// Reads escapes the phrases miss (none: phrases only).
+    #[serde(skip)]
+    pub intent: Option<IntentClassifier>,
+}
+
+/// The intent classifier a [`StaticWorld`] reads escapes with: the text and the categories to
+/// the category chosen (the offline classifier, in the CLI and the builder's test conversation).
+#[derive(Clone)]
+pub struct IntentClassifier(pub std::sync::Arc<ChooseCategory>);
+
+/// Reads a text and chooses one of the categories, or none.
+pub type ChooseCategory = dyn Fn(&str, &[Category]) -> Option<String> + Send + Sync;
+
+impl std::fmt::Debug for IntentClassifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IntentClassifier")
+    }
+}
+
+impl PartialEq for IntentClassifier {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
 }
 
 /// A conversation left waiting on the customer for a day closes as abandoned.
@@ -536,6 +556,7 @@ impl Default for StaticWorld {
             escapes: EscapeSettings::default(),
             abandon_after_hours: default_abandon_after_hours(),
             reply_targets: ReplyTargets::default(),
+            intent: None,
         }
     }
 }
@@ -561,6 +582,10 @@ impl World for StaticWorld {
     }
     fn reply_targets(&self, _team: Option<&str>) -> ReplyTargets {
         self.reply_targets
+    }
+    fn escape_intent(&self, text: &str, categories: &[Category]) -> Option<EscapeKind> {
+        let chosen = (self.intent.as_ref()?.0)(text, categories)?;
+        EscapeKind::from_name(&chosen)
     }
 }
 
@@ -1176,12 +1201,6 @@ impl Machine<'_> {
     }
 
     fn ai_result(&mut self, request: u64, result: &AiOutcome) -> Handled {
-        if let Wait::EscapeCheck { request: asked, text } = &self.state.wait {
-            if *asked == request && self.state.status == Status::Bot {
-                let text = text.clone();
-                return self.escape_check_result(&text, result);
-            }
-        }
         if self.state.wait != (Wait::Ai { request }) || self.state.status != Status::Bot {
             return Handled::Ignored("no AI request with this id is awaited");
         }
@@ -1766,61 +1785,23 @@ impl Machine<'_> {
         true
     }
 
-    fn answer_at(&mut self, i: usize, text: &str) {
-        self.answer(i, text, true);
-    }
-
-    /// Asks the intent classifier whether `text`, not an answer at the question `i`, asks for
-    /// an escape (no phrase said so). False when there is nothing to ask: the classifier is
-    /// off, or the question offers no such escape.
-    fn ask_escape_classifier(&mut self, i: usize, text: &str) -> bool {
+    /// The escape the workspace's intent classifier reads in `text`, typed at the question `i`
+    /// where it may not be an answer and no phrase is in it (None when the question offers no
+    /// such escape, or the world has no classifier).
+    fn classified_escape(&self, i: usize, text: &str) -> Option<EscapeKind> {
         let offered = self.offered_escapes(i);
-        let Some(categories) = crate::escape::classifier_categories(self.world.escapes(), &offered) else {
-            return false;
-        };
-        let request = self.new_id();
-        self.out.push(Effect::AskAi(AiRequest {
-            request,
-            node: self.flow.node(i).id.clone(),
-            query: AiQuery::Classify {
-                text: text.to_string(),
-                categories,
-                threshold: Some(ESCAPE_CONFIDENCE),
-            },
-        }));
-        self.state.wait = Wait::EscapeCheck {
-            request,
-            text: text.to_string(),
-        };
-        true
+        let categories = crate::escape::classifier_categories(self.world.escapes(), &offered)?;
+        self.world
+            .escape_intent(text, &categories)
+            .filter(|k| offered.contains(k))
     }
 
-    /// The classifier's verdict on a text that was not an answer: its escape, or the question
-    /// handles the text as it would have (asks again, `no_match`, `invalid`, or stores it).
-    fn escape_check_result(&mut self, text: &str, result: &AiOutcome) -> Handled {
-        self.state.wait = Wait::Customer;
-        let Some(i) = self.current() else {
-            return Handled::Ignored("the flow is not at a node");
-        };
-        let meant = match result {
-            AiOutcome::Category { category: Some(c), .. } => EscapeKind::from_name(c),
-            _ => None,
-        };
-        match meant.filter(|k| self.offered_escapes(i).contains(k)) {
-            Some(kind) => self.escape(i, kind),
-            None => self.answer(i, text, false),
-        }
-        Handled::Applied
-    }
-
-    /// Handles the customer's text at the question `i`; with `check_escapes`, an escape (by
-    /// phrase, or by the classifier when the text is not an answer) comes first.
-    fn answer(&mut self, i: usize, text: &str, check_escapes: bool) {
+    fn answer_at(&mut self, i: usize, text: &str) {
         let flow = self.flow;
         // At an Options question an option comes first (a "Talk to someone" option is the
         // author's way to a person); elsewhere an escape does.
         let options_first = matches!(flow.node(i).kind, NodeKind::Options(_));
-        if check_escapes && !options_first && self.escaped_at(i, text) {
+        if !options_first && self.escaped_at(i, text) {
             return;
         }
         match &flow.node(i).kind {
@@ -1836,12 +1817,15 @@ impl Machine<'_> {
                     self.pick(i, k);
                     return;
                 }
-                if check_escapes && self.escaped_at(i, text) {
+                if self.escaped_at(i, text) {
                     return;
                 }
                 // With `ai_classify` the options' classifier reads the text instead.
-                if check_escapes && o.typed_text != TypedTextMode::AiClassify && self.ask_escape_classifier(i, text) {
-                    return;
+                if o.typed_text != TypedTextMode::AiClassify {
+                    if let Some(kind) = self.classified_escape(i, text) {
+                        self.escape(i, kind);
+                        return;
+                    }
                 }
                 match o.typed_text {
                     TypedTextMode::Strict => self.ask_options(i, o, Some(&o.reprompt_text)),
@@ -1885,7 +1869,8 @@ impl Machine<'_> {
                     InputKind::Name => text.split_whitespace().count() > 1,
                     _ => validated.is_err(),
                 };
-                if check_escapes && may_be_request && self.ask_escape_classifier(i, text) {
+                if let Some(kind) = may_be_request.then(|| self.classified_escape(i, text)).flatten() {
+                    self.escape(i, kind);
                     return;
                 }
                 match validated {

@@ -120,7 +120,12 @@ impl Executor for FixtureExecutor {
 
 /// Runs one test against a flow.
 pub fn run_test(flow: &Flow, test: &TestCase) -> TestResult {
-    let sim = simulate(flow, test);
+    run_test_in(flow, test, StaticWorld::default())
+}
+
+/// [`run_test`] in `world` (with an intent classifier, in the CLI and the server).
+pub fn run_test_in(flow: &Flow, test: &TestCase, world: StaticWorld) -> TestResult {
+    let sim = simulate_in(flow, test, world);
     TestResult {
         name: test.name.clone(),
         passed: sim.failure.is_none(),

@@ -400,14 +400,9 @@ impl<'f> Simulator<'f> {
 /// A simple offline AI for simulations when no fixture and no AI provider is given: word-overlap
 /// classification, pattern extraction, a first-sentence summary, keyword sentiment; it never
 /// claims to know an answer (Let AI Answer leaves through `unanswered`, or `human`/`resolved`
-/// when the customer says so). It never reads a text as an escape: word overlap would take
-/// "Agent Smith" for a request; a test scripts the classifier with a fixture instead.
+/// when the customer says so).
 pub fn baseline_ai(request: &AiRequest, transcript: &[Line]) -> AiOutcome {
     match &request.query {
-        AiQuery::Classify { categories, .. } if crate::escape::is_escape_check(categories) => AiOutcome::Category {
-            category: None,
-            confidence: 0.0,
-        },
         AiQuery::Classify {
             text,
             categories,

@@ -1,7 +1,8 @@
 //! Workspace settings (stored as JSON on the workspace) and the [`World`] a turn reads.
 
+use baton_flow::document::{Category, EscapeKind};
 use baton_flow::hours::BusinessHours;
-use baton_flow::runtime::{EscapeSettings, HandoffSettings, ReplyTargets, World};
+use baton_flow::runtime::{EscapeSettings, HandoffSettings, ReplyTargets, StaticWorld, World};
 use baton_store::Store;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -285,15 +286,39 @@ impl AvailabilityCache {
 pub struct ServerWorld<'a> {
     settings: &'a WorkspaceSettings,
     availability: &'a Availability,
+    intent: &'a baton_ai::OfflineProvider,
     now_ms: i64,
 }
 
 impl<'a> ServerWorld<'a> {
-    pub fn new(settings: &'a WorkspaceSettings, availability: &'a Availability, now_ms: i64) -> ServerWorld<'a> {
+    pub fn new(
+        settings: &'a WorkspaceSettings,
+        availability: &'a Availability,
+        intent: &'a baton_ai::OfflineProvider,
+        now_ms: i64,
+    ) -> ServerWorld<'a> {
         ServerWorld {
             settings,
             availability,
+            intent,
             now_ms,
+        }
+    }
+}
+
+impl WorkspaceSettings {
+    /// The world of a simulated conversation of this workspace (the builder's test
+    /// conversation, `baton chat --settings`): its hand-off, escapes, silence and reply targets
+    /// (the workspace's, for every team), read with `intent`.
+    pub fn simulated_world(&self, intent: &baton_ai::OfflineProvider) -> StaticWorld {
+        StaticWorld {
+            settings: self.handoff.clone(),
+            handoff_enabled: self.handoff_enabled,
+            escapes: self.escapes.clone(),
+            abandon_after_hours: self.abandon_after_hours,
+            reply_targets: self.reply_targets,
+            intent: Some(intent.intent_classifier()),
+            ..StaticWorld::default()
         }
     }
 }
@@ -332,6 +357,9 @@ impl World for ServerWorld<'_> {
         team.and_then(|t| self.availability.teams.get(t))
             .and_then(|t| t.reply_targets)
             .unwrap_or(self.settings.reply_targets)
+    }
+    fn escape_intent(&self, text: &str, categories: &[Category]) -> Option<EscapeKind> {
+        EscapeKind::from_name(&self.intent.escape_intent(text, categories)?)
     }
 }
 

@@ -188,6 +188,9 @@ pub struct Core {
     pub knowledge: KnowledgeCache,
     /// The AI of each workspace: offline, or the endpoint it configured.
     pub ai: crate::ai::Ai,
+    /// Reads escapes the phrases miss at questions, inside the turn: the offline classifier on
+    /// words only (an embedding per message would hold up the writer).
+    pub intent: baton_ai::OfflineProvider,
 }
 
 impl Core {
@@ -214,6 +217,7 @@ impl Core {
             outbox_wake: Notify::new(),
             timer_wake: Notify::new(),
             instance: crate::ids::new_id("inst"),
+            intent: baton_ai::OfflineProvider::new(),
         }
     }
 }

@@ -225,7 +225,7 @@ impl Turn {
     /// Steps the flow with `event` and writes everything the step produced.
     pub(super) async fn step(&mut self, core: &Core, tx: &mut Tx, event: &Event) -> Result<(), JobError> {
         let availability = core.availability.get(&self.conv.workspace_id).await?;
-        let world = ServerWorld::new(&self.settings, &availability, self.now);
+        let world = ServerWorld::new(&self.settings, &availability, &core.intent, self.now);
         let mut effects = Vec::new();
         let handled = step_in_place(&self.flow, &mut self.state, event, &world, &mut effects);
         if let Handled::Ignored(why) = handled {

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use baton_flow::diagnostic::has_errors;
-use baton_flow::script::run_test;
+use baton_flow::script::run_test_in;
 use baton_flow::{check, Diagnostic};
 use baton_store::{FlowRow, FlowVersion};
 use serde::{Deserialize, Serialize};
@@ -313,7 +313,7 @@ async fn publish_document(
         let failures: Vec<Value> = loaded
             .tests()
             .iter()
-            .map(|t| run_test(&loaded, t))
+            .map(|t| run_test_in(&loaded, t, tests_world(state)))
             .filter(|r| !r.passed)
             .map(|r| json!({ "test": r.name, "failure": r.failure }))
             .collect();
@@ -579,16 +579,18 @@ async fn simulate(
     // The test conversation plays in the workspace's world: its hand-off messages and times,
     // escapes, silence and reply targets (the test's setup still decides what it names).
     let settings = state.core.settings.get(&caller.workspace_id).await?;
-    let world = baton_flow::runtime::StaticWorld {
-        settings: settings.handoff.clone(),
-        handoff_enabled: settings.handoff_enabled,
-        escapes: settings.escapes.clone(),
-        abandon_after_hours: settings.abandon_after_hours,
-        reply_targets: settings.reply_targets,
-        ..baton_flow::runtime::StaticWorld::default()
-    };
+    let world = settings.simulated_world(&state.core.intent);
     let result = baton_flow::script::simulate_in(&loaded, &test, world);
     Ok(Json(json!(result)))
+}
+
+/// The world of saved scripted tests: the defaults, whatever the workspace's settings (as
+/// `baton test`), with the offline intent classifier.
+fn tests_world(state: &AppState) -> baton_flow::runtime::StaticWorld {
+    baton_flow::runtime::StaticWorld {
+        intent: Some(state.core.intent.intent_classifier()),
+        ..baton_flow::runtime::StaticWorld::default()
+    }
 }
 
 /// Runs every scripted test saved with the draft; returns each result and the node and port
@@ -605,7 +607,7 @@ async fn run_tests(State(state): State<AppState>, caller: Caller, Path(id): Path
         .tests()
         .iter()
         .map(|t| {
-            let r = run_test(&loaded, t);
+            let r = run_test_in(&loaded, t, tests_world(&state));
             coverage.merge(&r.coverage);
             json!({ "name": r.name, "passed": r.passed, "failure": r.failure, "transcript": r.transcript })
         })
