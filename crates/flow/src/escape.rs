@@ -191,7 +191,7 @@ const CLASSIFIER_EXAMPLES: [(EscapeKind, &[&str]); 3] = [
             "I'm done here",
             "forget about it",
             "I want to quit this chat",
-            "no thanks bye",
+            "no thanks, I do not need this anymore",
             "I changed my mind, leave it",
             "don't bother",
         ],
@@ -230,6 +230,14 @@ const ANSWER_EXAMPLES: &[&str] = &[
     "billing",
     "it's about my account",
     "I can't log in",
+    "I don't remember it",
+    "I'm not sure",
+    "I don't know",
+    "I can't find it",
+    "I don't have one",
+    "the one from last week",
+    "the big order from March",
+    "let me check",
 ];
 
 /// The categories the intent classifier chooses among for a text that is not an answer at a
