@@ -240,6 +240,16 @@ const ANSWER_EXAMPLES: &[&str] = &[
     "let me check",
 ];
 
+/// Whether a text has words enough to be a request the classifier can read: two words of
+/// letters at least. A code ("A-1234"), a number or a single word is an answer or nothing; a
+/// single word that is an escape is one of the phrases.
+pub fn reads_like_a_request(text: &str) -> bool {
+    text.split_whitespace()
+        .filter(|w| w.chars().filter(|c| c.is_alphabetic()).count() >= 2 && !w.chars().any(|c| c.is_ascii_digit()))
+        .count()
+        >= 2
+}
+
 /// The categories the intent classifier chooses among for a text that is not an answer at a
 /// question offering `offered`: one per escape the workspace has on (its phrases and the
 /// sentences above), and [`ANSWER_CATEGORY`]. None when the classifier is off or no such escape
@@ -435,6 +445,16 @@ mod tests {
 
     fn detect_all(text: &str) -> Option<EscapeKind> {
         detect(text, &EscapeSettings::default(), &EscapeKind::ALL)
+    }
+
+    #[test]
+    fn only_words_are_read_as_requests() {
+        for text in ["A-1234", "12345", "agent", "nvm", "INV 204518", "ana@example.com"] {
+            assert!(!reads_like_a_request(text), "{text}");
+        }
+        for text in ["talk to rep", "get me a manger", "I don't remember it", "oh leave it"] {
+            assert!(reads_like_a_request(text), "{text}");
+        }
     }
 
     #[test]

@@ -1789,6 +1789,9 @@ impl Machine<'_> {
     /// where it may not be an answer and no phrase is in it (None when the question offers no
     /// such escape, or the world has no classifier).
     fn classified_escape(&self, i: usize, text: &str) -> Option<EscapeKind> {
+        if !crate::escape::reads_like_a_request(text) {
+            return None;
+        }
         let offered = self.offered_escapes(i);
         let categories = crate::escape::classifier_categories(self.world.escapes(), &offered)?;
         self.world

@@ -17,6 +17,7 @@ pub mod hub;
 pub mod ids;
 pub mod json;
 pub mod listener;
+pub mod locks;
 pub mod memo;
 pub mod metrics;
 pub mod passwords;
@@ -164,6 +165,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         connections: Arc::default(),
         checked_tokens: Arc::new(auth::CheckedTokens::new(auth::CHECKED_TOKENS_MAX)),
         awaiting_entry: Arc::new(memo::Memo::new(auth::CHECKED_TOKENS_MAX)),
+        first_messages: Arc::default(),
         trust_forwarded_for: config.trust_forwarded_for,
     };
     if state.core.store.dialect() == baton_store::Dialect::Sqlite {

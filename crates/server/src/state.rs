@@ -27,4 +27,7 @@ pub struct AppState {
     /// last seen here: a message to one that waits is routed before it goes to the engine. A
     /// conversation not in it is read once.
     pub awaiting_entry: Arc<Memo<bool>>,
+    /// Messages to a conversation that waits for its first message go one at a time here, so
+    /// the one sent first is routed and applied first (routing may wait for the classifier).
+    pub first_messages: Arc<crate::locks::KeyedLocks>,
 }

@@ -68,6 +68,15 @@ pub struct InboxFilter {
     pub limit: i64,
 }
 
+/// A flow's conversations and how they ended without a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlowCounts {
+    pub conversations: i64,
+    pub contained: i64,
+    pub abandoned: i64,
+    pub cancelled: i64,
+}
+
 /// Per node and outcome: how many hand-overs, and pickup times.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct HandoverStat {
@@ -196,8 +205,6 @@ impl Store {
             .bind(flow_id).bind(limit).fetch_all(pool).await?))
     }
 
-    /// Conversations started on the flow, those the bot resolved without a person (contained),
-    /// and those closed because the customer stopped answering (abandoned, not contained).
     /// What each `reply_missed` timeline entry of the flow's conversations holds (JSON), oldest
     /// first.
     pub async fn reply_misses(&self, flow_id: &str) -> Result<Vec<Option<String>>> {
@@ -208,14 +215,27 @@ impl Store {
         Ok(rows.into_iter().map(|(data,)| data).collect())
     }
 
-    pub async fn flow_conversation_counts(&self, flow_id: &str) -> Result<(i64, i64, i64)> {
-        Ok(on_read!(self, pool => sqlx::query_as(
+    /// Conversations on the flow in which something was said (one still waiting for its first
+    /// message to choose its flow is not one yet), those the bot resolved without a person
+    /// (contained), those closed because the customer stopped answering (abandoned) and those
+    /// the customer cancelled at a question (an escape); neither of the last two is contained.
+    pub async fn flow_conversation_counts(&self, flow_id: &str) -> Result<FlowCounts> {
+        let (conversations, contained, abandoned, cancelled): (i64, i64, i64, i64) = on_read!(self, pool => sqlx::query_as(
             "SELECT COUNT(*), \
-               COALESCE(SUM(CASE WHEN x.status = 'resolved' AND x.abandoned = 0 AND NOT EXISTS (SELECT 1 FROM handovers h WHERE h.conversation_id = x.id AND h.status NOT IN ('off_hours', 'no_agent')) THEN 1 ELSE 0 END), 0), \
-               COALESCE(SUM(x.abandoned), 0) \
-             FROM (SELECT c.id, c.status, CASE WHEN EXISTS (SELECT 1 FROM timeline t WHERE t.conversation_id = c.id AND t.kind = 'abandoned') THEN 1 ELSE 0 END AS abandoned \
-                   FROM conversations c WHERE c.flow_id = $1) x")
-            .bind(flow_id).fetch_one(pool).await?))
+               COALESCE(SUM(CASE WHEN x.status = 'resolved' AND x.abandoned = 0 AND x.cancelled = 0 AND NOT EXISTS (SELECT 1 FROM handovers h WHERE h.conversation_id = x.id AND h.status NOT IN ('off_hours', 'no_agent')) THEN 1 ELSE 0 END), 0), \
+               COALESCE(SUM(x.abandoned), 0), \
+               COALESCE(SUM(x.cancelled), 0) \
+             FROM (SELECT c.id, c.status, \
+                     CASE WHEN EXISTS (SELECT 1 FROM timeline t WHERE t.conversation_id = c.id AND t.kind = 'abandoned') THEN 1 ELSE 0 END AS abandoned, \
+                     CASE WHEN EXISTS (SELECT 1 FROM timeline t WHERE t.conversation_id = c.id AND t.kind = 'escape_cancel') THEN 1 ELSE 0 END AS cancelled \
+                   FROM conversations c WHERE c.flow_id = $1 AND c.last_seq > 0) x")
+            .bind(flow_id).fetch_one(pool).await?);
+        Ok(FlowCounts {
+            conversations,
+            contained,
+            abandoned,
+            cancelled,
+        })
     }
 }
 

@@ -9,9 +9,9 @@
 //! CI (`CI` set) and are skipped, saying so on stderr, elsewhere.
 
 use baton_store::{
-    Contact, Conversation, Dialect, EventSubscription, FlowRow, FlowVersion, Handover, HandoverStat, InboxFilter,
-    KbArticle, LoggedEvent, Member, Message, MessagePayload, NewApiKey, NewEventDelivery, NewEventSubscription,
-    NewMember, NewWorkspace, OutboxItem, Session, Store, Team, TeamMember, Timer, Workspace,
+    Contact, Conversation, Dialect, EventSubscription, FlowCounts, FlowRow, FlowVersion, Handover, HandoverStat,
+    InboxFilter, KbArticle, LoggedEvent, Member, Message, MessagePayload, NewApiKey, NewEventDelivery,
+    NewEventSubscription, NewMember, NewWorkspace, OutboxItem, Session, Store, Team, TeamMember, Timer, Workspace,
 };
 use std::path::PathBuf;
 
@@ -1430,10 +1430,26 @@ async fn case_handover(store: &Store) {
         .await
         .expect("handover stats")
         .is_empty());
-    // conv_1 (bot), conv_2, conv_3 (queued), conv_bot (bot) on flow_1 in ws, conv_other too.
+    // conv_1 (bot), conv_2, conv_3 (queued), conv_bot (bot) on flow_1 in ws, conv_other too;
+    // conv_silent, in which nothing was said yet (waiting for its first message), is not one.
+    let counts = |conversations, contained, abandoned, cancelled| FlowCounts {
+        conversations,
+        contained,
+        abandoned,
+        cancelled,
+    };
+    let mut conv_back = conv_back;
+    for id in ["conv_1", "conv_2", "conv_3", "conv_bot", "conv_other"] {
+        let c = store.conversation(id).await.expect("conversation").expect("exists");
+        if c.last_seq == 0 {
+            write_conversation(store, &Conversation { last_seq: 1, ..c }).await;
+        }
+    }
+    conv_back.last_seq = conv_back.last_seq.max(1);
+    seed_conversation(store, "ws", "conv_silent").await;
     assert_eq!(
         store.flow_conversation_counts("flow_1").await.expect("flow counts"),
-        (5, 0, 0)
+        counts(5, 0, 0, 0)
     );
     // Resolved by the bot alone counts; resolved after a hand-over does not.
     write_conversation(
@@ -1460,7 +1476,7 @@ async fn case_handover(store: &Store) {
     .await;
     assert_eq!(
         store.flow_conversation_counts("flow_1").await.expect("flow counts"),
-        (5, 1, 0)
+        counts(5, 1, 0, 0)
     );
     // Closed because the customer stopped answering: abandoned, not contained.
     let mut tx = store.begin().await.expect("begin");
@@ -1470,11 +1486,21 @@ async fn case_handover(store: &Store) {
     tx.commit().await.expect("commit");
     assert_eq!(
         store.flow_conversation_counts("flow_1").await.expect("flow counts"),
-        (5, 0, 1)
+        counts(5, 0, 1, 0)
+    );
+    // Cancelled by the customer at a question: not contained either.
+    let mut tx = store.begin().await.expect("begin");
+    tx.add_timeline("ws", "conv_bot", "escape_cancel", None, Some("{}"), T0 + 3)
+        .await
+        .expect("timeline");
+    tx.commit().await.expect("commit");
+    assert_eq!(
+        store.flow_conversation_counts("flow_1").await.expect("flow counts"),
+        counts(5, 0, 1, 1)
     );
     assert_eq!(
         store.flow_conversation_counts("flow_none").await.expect("flow counts"),
-        (0, 0, 0)
+        counts(0, 0, 0, 0)
     );
 }
 

@@ -234,6 +234,12 @@ impl Turn {
         let mut auto_assign: Option<Member> = None;
         let mut contact_updates: Map<String, Value> = Map::new();
         for effect in &effects {
+            if let Effect::Route { from, port, .. } = effect {
+                // An escape taken at a question (the person's is also a hand-over).
+                if port.starts_with("escape_") {
+                    self.timeline(tx, port, None, json!({ "node": from })).await?;
+                }
+            }
             if let Effect::End { abandoned: true, .. } = effect {
                 let data = json!({ "node": self.state.at });
                 self.timeline(tx, "abandoned", None, data.clone()).await?;

@@ -538,6 +538,13 @@ async fn send(state: &AppState, conversation_id: &str, req: SendRequest) -> ApiR
             awaiting
         }
     };
+    // One at a time while the conversation waits for its first message: a second message
+    // waits here until the first is applied, then finds the flow chosen.
+    let _first = match awaiting {
+        true => Some(state.first_messages.lock(conversation_id).await),
+        false => None,
+    };
+    let awaiting = awaiting && state.awaiting_entry.with(conversation_id, |a| *a).unwrap_or(true);
     let entry = match &content {
         CustomerContent::Text(text) if awaiting => {
             crate::routing::first_message_entry(&state.core, conversation_id, text).await?

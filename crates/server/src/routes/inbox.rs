@@ -924,7 +924,8 @@ async fn analytics(State(state): State<AppState>, caller: Caller, Path(id): Path
         .await?
         .ok_or_else(|| ApiError::not_found("flow"))?;
     let stats = state.core.store.handover_stats(&flow.id).await?;
-    let (conversations, contained, abandoned) = state.core.store.flow_conversation_counts(&flow.id).await?;
+    let counts = state.core.store.flow_conversation_counts(&flow.id).await?;
+    let (conversations, contained) = (counts.conversations, counts.contained);
     let mut nodes: BTreeMap<String, Value> = BTreeMap::new();
     for s in stats {
         let entry = nodes
@@ -955,7 +956,8 @@ async fn analytics(State(state): State<AppState>, caller: Caller, Path(id): Path
         "drop_off": drop_off,
         "contained": contained,
         "containment_rate": if conversations > 0 { json!(contained as f64 / conversations as f64) } else { Value::Null },
-        "abandoned": abandoned,
+        "abandoned": counts.abandoned,
+        "cancelled": counts.cancelled,
         "csat": csat,
         "reply_missed": reply_missed,
         "handover_nodes": nodes,
