@@ -79,7 +79,12 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
     if args.json_logs {
         tracing_subscriber::fmt().with_env_filter(filter).json().init();
     } else {
-        tracing_subscriber::fmt().with_env_filter(filter).init();
+        // Colours only on a terminal: a log file or journal gets plain text.
+        use std::io::IsTerminal;
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_ansi(std::io::stdout().is_terminal())
+            .init();
     }
     let database_url = match &args.database_url {
         Some(url) => url.clone(),

@@ -63,16 +63,72 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJ
     }
 }
 
-/// Parses JSON, naming the field of the first problem.
+/// Parses JSON, naming the field of the first problem: the field with the wrong type or value,
+/// the unknown field, or the missing one (no field when the body is not JSON at all).
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        let mut err = ApiError::bad_request("invalid_body", format!("the body is not valid: {inner}"));
-        if path != "." && !path.is_empty() {
-            err = err.field(&path);
+        let text = inner.to_string();
+        if inner.is_syntax() || inner.is_eof() {
+            return ApiError::bad_request("invalid_body", format!("the body is not valid JSON: {text}"));
+        }
+        let mut err = ApiError::bad_request("invalid_body", format!("the body is not valid: {text}"));
+        let at = (path != "." && !path.is_empty() && !path.contains('?')).then_some(path);
+        // serde reports a missing field at the object that lacks it.
+        let missing = text
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next())
+            .map(|name| match &at {
+                Some(parent) => format!("{parent}.{name}"),
+                None => name.to_string(),
+            });
+        if let Some(field) = missing.or(at) {
+            err = err.field(&field);
         }
         err
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        name: String,
+        contact: Option<Contact>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Contact {
+        email: String,
+    }
+
+    fn field_of(body: &str) -> Option<String> {
+        let err = parse::<Body>(body.as_bytes()).expect_err("refused");
+        assert_eq!(err.code, "invalid_body");
+        err.field
+    }
+
+    #[test]
+    fn errors_name_the_field_or_none() {
+        assert_eq!(field_of("{\"name\": 1}").as_deref(), Some("name"), "wrong type");
+        assert_eq!(field_of("{}").as_deref(), Some("name"), "missing");
+        assert_eq!(
+            field_of("{\"name\": \"a\", \"contact\": {}}").as_deref(),
+            Some("contact.email"),
+            "missing, nested"
+        );
+        assert_eq!(field_of("{\"name\": \"a\", \"x\": 1}").as_deref(), Some("x"), "unknown");
+        assert_eq!(field_of("{\"name\": "), None, "cut short");
+        assert_eq!(field_of("not json"), None, "not JSON");
+        assert_eq!(field_of("{\"name\": \"a\",}"), None, "trailing comma");
+    }
 }

@@ -166,6 +166,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         checked_tokens: Arc::new(auth::CheckedTokens::new(auth::CHECKED_TOKENS_MAX)),
         awaiting_entry: Arc::new(memo::Memo::new(auth::CHECKED_TOKENS_MAX)),
         first_messages: Arc::default(),
+        webhook_policy: config.webhook_policy,
         trust_forwarded_for: config.trust_forwarded_for,
     };
     if state.core.store.dialect() == baton_store::Dialect::Sqlite {

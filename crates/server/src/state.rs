@@ -30,4 +30,6 @@ pub struct AppState {
     /// Messages to a conversation that waits for its first message go one at a time here, so
     /// the one sent first is routed and applied first (routing may wait for the classifier).
     pub first_messages: Arc<crate::locks::KeyedLocks>,
+    /// Which addresses webhook calls and outbound events may go to (`--webhook-targets`).
+    pub webhook_policy: crate::webhook::AddressPolicy,
 }

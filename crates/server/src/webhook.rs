@@ -391,8 +391,20 @@ pub fn check_target(url: &str, policy: AddressPolicy) -> Result<(), String> {
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err(format!("`{url}` is not an http or https URL"));
     }
-    match parsed.host_str().and_then(ip_literal) {
-        Some(ip) if !is_allowed_ip(ip, &policy) => Err(Refused { host: None, ip }.to_string()),
+    let host = parsed.host_str().unwrap_or_default();
+    // `localhost` (and names under it) is loopback without asking DNS.
+    let localhost = host.eq_ignore_ascii_case("localhost") || host.to_ascii_lowercase().ends_with(".localhost");
+    let ip = if localhost {
+        Some(IpAddr::from([127, 0, 0, 1]))
+    } else {
+        ip_literal(host)
+    };
+    match ip {
+        Some(ip) if !is_allowed_ip(ip, &policy) => Err(Refused {
+            host: localhost.then(|| host.to_string()),
+            ip,
+        }
+        .to_string()),
         _ => Ok(()),
     }
 }

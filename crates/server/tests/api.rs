@@ -406,6 +406,7 @@ async fn workspaces_cannot_see_each_other(db: Db) {
     let (_, members) = s.api_as(k, Method::GET, "/api/v1/members", None).await;
     assert_eq!(members.as_array().unwrap().len(), 1);
     assert_eq!(members[0]["email"], "other@example.com");
+    assert_eq!(members[0]["presence"], "offline", "presence is shown: {members}");
     // The other workspace's API key cannot be revoked from here.
     let (_, keys) = s.api(Method::GET, "/api/v1/api-keys", None).await;
     let my_key = keys[0]["id"].as_str().unwrap().to_string();

@@ -555,6 +555,8 @@ async fn subscriptions_are_validated_and_stay_in_their_workspace(db: Db) {
         (json!({"url": "ftp://example.com/x", "event_types": ["*"]}), "url"),
         (json!({"url": "not a url", "event_types": ["*"]}), "url"),
         (json!({"url": "  ", "event_types": ["*"]}), "url"),
+        // A private address this server (loopback allowed, not private networks) never calls.
+        (json!({"url": "http://10.0.0.5/events", "event_types": ["*"]}), "url"),
         (json!({"url": "http://example.com", "event_types": []}), "event_types"),
         (
             json!({"url": "http://example.com", "event_types": ["message.created", "conversation.bogus"]}),

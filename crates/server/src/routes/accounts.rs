@@ -54,6 +54,9 @@ pub struct MemberView {
     #[schema(value_type = crate::api_enums::MemberRoleName)]
     pub role: String,
     pub workspace_id: String,
+    /// `online`, `away` or `offline` (see Presence and assignment).
+    #[schema(value_type = crate::api_enums::PresenceName)]
+    pub presence: String,
 }
 
 impl From<&Member> for MemberView {
@@ -64,6 +67,7 @@ impl From<&Member> for MemberView {
             name: m.name.clone(),
             role: m.role.clone(),
             workspace_id: m.workspace_id.clone(),
+            presence: m.presence.clone(),
         }
     }
 }

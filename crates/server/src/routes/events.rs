@@ -207,6 +207,13 @@ pub async fn create_subscription(
 ) -> ApiResult<(StatusCode, Json<SubscriptionView>)> {
     caller.require(Role::Admin)?;
     let url = valid_url(&req.url)?;
+    // Never accept a subscription this server can never deliver to.
+    crate::webhook::check_target(&url, state.webhook_policy).map_err(|why| {
+        ApiError::invalid_field(
+            "url",
+            format!("this server cannot send events there ({why} with `baton serve --webhook-targets`)"),
+        )
+    })?;
     let types = valid_types(&req.event_types)?;
     let event_types = serde_json::to_string(&types).map_err(|e| ApiError::internal(e.to_string()))?;
     let id = new_id("sub");
