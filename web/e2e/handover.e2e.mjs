@@ -211,6 +211,15 @@ async function main() {
     await agent.getByRole('navigation', { name: 'Main' }).getByText('Inbox').click();
     await agent.waitForURL(/\/app\/inbox$/);
     await agent.locator('[data-testid=inbox-live][data-live=true]').waitFor();
+    // A second tab is signed in too, and can change things (the CSRF token comes from /me).
+    const secondTab = await agentCtx.newPage();
+    watch(secondTab, problems, 'second tab');
+    await secondTab.goto(`${server.url}/app/inbox`);
+    await secondTab.locator('[data-testid=inbox-live][data-live=true]').waitFor();
+    check(!secondTab.url().includes('/login'), `the second tab is signed in: ${secondTab.url()}`);
+    const presence = await call(secondTab, 'PUT', '/api/v1/me/presence', { status: 'online' });
+    check(presence.status === 200, `the second tab can write: ${JSON.stringify(presence)}`);
+    await secondTab.close();
 
     // ---- the customer, on another origin ------------------------------------------------------
     site = await startSite(server.url, ws.widget_key, flowId);

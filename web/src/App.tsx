@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from 'react';
-import { api, csrfToken, onSignedOut, type Member } from './api';
+import { api, onSignedOut, type Member } from './api';
 import { Builder } from './pages/Builder';
 import { FlowsList } from './pages/FlowsList';
 import { Login } from './pages/Login';
@@ -17,16 +17,14 @@ export function App() {
 
   useEffect(() => {
     let cancelled = false;
-    // Without the CSRF token (a new tab, or signed out) nothing can be changed: sign in again.
-    if (!csrfToken()) {
-      setSession({ state: 'signed_out' });
-      return;
-    }
+    // A new tab has no CSRF token yet: `session` gives the session's, without an error when
+    // signed out.
     api
-      .me()
+      .session()
+      .then((signedIn) => (signedIn ? api.me() : null))
       .then((me) => {
         if (cancelled) return;
-        if (me.member) setSession({ state: 'signed_in', member: me.member });
+        if (me?.member) setSession({ state: 'signed_in', member: me.member });
         else setSession({ state: 'signed_out' });
       })
       .catch(() => !cancelled && setSession({ state: 'signed_out' }));

@@ -147,6 +147,12 @@ export const api = {
       setCsrfToken(null);
     }
   },
+  /** Whether this browser is signed in; keeps the session's CSRF token for this tab (a new tab has none yet). */
+  session: async () => {
+    const s = await request<{ signed_in: boolean; csrf_token?: string }>('GET', '/api/v1/auth/session');
+    if (s.csrf_token) setCsrfToken(s.csrf_token);
+    return s.signed_in;
+  },
   me: () => request<{ workspace_id: string; member: Member | null }>('GET', '/api/v1/me'),
   flows: () => request<FlowSummary[]>('GET', '/api/v1/flows'),
   routing: () => request<Routing>('GET', '/api/v1/flows/routing'),

@@ -62,6 +62,8 @@ pub struct Caller {
     /// The member, when signed in with a session.
     pub member: Option<Member>,
     pub role: Role,
+    /// The session's CSRF token (none for an API key).
+    pub csrf_token: Option<String>,
 }
 
 impl Caller {
@@ -119,6 +121,7 @@ impl FromRequestParts<AppState> for Caller {
                 workspace_id: key.workspace_id,
                 member: None,
                 role,
+                csrf_token: None,
             });
         }
         let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
@@ -152,6 +155,7 @@ impl FromRequestParts<AppState> for Caller {
             workspace_id: member.workspace_id.clone(),
             role: Role::parse(&member.role).unwrap_or(Role::Agent),
             member: Some(member),
+            csrf_token: Some(session.csrf_token),
         })
     }
 }

@@ -465,6 +465,29 @@ async fn sessions_need_csrf_and_roles_count(db: Db) {
     };
     let res = with_cookie(Method::GET, "/api/v1/me", None).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
+    // A new tab (the cookie, no token yet) reads the session's token.
+    let me: Value = res.json().await.unwrap();
+    assert_eq!(me["csrf_token"], csrf.as_str(), "{me}");
+    let (_, me) = s.api(Method::GET, "/api/v1/me", None).await;
+    assert!(me["csrf_token"].is_null(), "an API key has none: {me}");
+    let session_of = |cookie: Option<String>| {
+        let mut req = s.http.get(format!("{}/api/v1/auth/session", s.base));
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        async move {
+            let res = req.send().await.unwrap();
+            assert_eq!(res.status(), StatusCode::OK);
+            res.json::<Value>().await.unwrap()
+        }
+    };
+    let live = session_of(Some(session.clone())).await;
+    assert_eq!(live, json!({"signed_in": true, "csrf_token": csrf}));
+    assert_eq!(session_of(None).await, json!({"signed_in": false}));
+    assert_eq!(
+        session_of(Some("baton_session=nope".into())).await,
+        json!({"signed_in": false})
+    );
     let new_agent = json!({"email": "sam@example.com", "name": "Sam", "role": "agent", "password": "agent password"});
     let res = with_cookie(Method::POST, "/api/v1/members", None)
         .json(&new_agent)

@@ -23,6 +23,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/auth/login", post(login))
         .route("/api/v1/auth/logout", post(logout))
+        .route("/api/v1/auth/session", get(session))
         .route("/api/v1/me", get(me))
         .route("/api/v1/workspace", get(workspace))
         .route("/api/v1/workspace/settings", put(update_settings))
@@ -206,6 +207,39 @@ pub struct MeView {
     pub member: Option<MemberView>,
     /// The header that carries the CSRF token on a session's writes.
     pub csrf_header: String,
+    /// The session's CSRF token (the one login answered with), so a new tab of the web app can
+    /// write too; `null` for an API key. Only pages of this server's origin can read it.
+    #[schema(required = true)]
+    pub csrf_token: Option<String>,
+}
+
+/// Whether this browser has a session, and its CSRF token.
+#[derive(Serialize, ToSchema)]
+pub struct SessionView {
+    pub signed_in: bool,
+    /// The session's CSRF token (as login answered), so a new tab of the web app can write;
+    /// absent when signed out. Only pages of this server's origin can read it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub csrf_token: Option<String>,
+}
+
+/// Whether the session cookie is a live session: `200` either way (a page asks before it knows).
+#[utoipa::path(get, path = "/api/v1/auth/session", tag = "members",
+    responses((status = 200, body = SessionView)))]
+async fn session(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Json<SessionView>> {
+    let live = match crate::auth::cookie(&headers, SESSION_COOKIE) {
+        Some(token) => state
+            .core
+            .store
+            .session(&hash_token(token))
+            .await?
+            .filter(|s| s.expires_at > state.core.clock.now_ms()),
+        None => None,
+    };
+    Ok(Json(SessionView {
+        signed_in: live.is_some(),
+        csrf_token: live.map(|s| s.csrf_token),
+    }))
 }
 
 /// Who is signed in.
@@ -216,6 +250,7 @@ async fn me(caller: Caller) -> ApiResult<Json<MeView>> {
         member: caller.member.as_ref().map(MemberView::from),
         workspace_id: caller.workspace_id,
         csrf_header: CSRF_HEADER.to_string(),
+        csrf_token: caller.csrf_token,
     }))
 }
 

@@ -52,6 +52,7 @@ pub fn routes() -> Router<AppState> {
         crate::routes::routing::update_routing,
         crate::routes::accounts::login,
         crate::routes::accounts::logout,
+        crate::routes::accounts::session,
         crate::routes::accounts::me,
         crate::routes::accounts::workspace,
         crate::routes::accounts::update_settings,
