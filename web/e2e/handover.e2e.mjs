@@ -250,6 +250,10 @@ async function main() {
     await agent.getByTestId('inbox-toast').first().waitFor();
     const item = agent.locator('.inbox-item', { hasText: 'queued' }).first();
     await item.waitFor();
+    // The row says who (the email the flow collected) and the last message (as of the list's
+    // last load: the bot's confirmation, or the customer's text after it).
+    await item.getByTestId('row-name').getByText('jane@example.com').waitFor();
+    await item.getByTestId('row-last').getByText(/^(Bot|Customer): /).waitFor();
     check(/^\(\d+\) /.test(await agent.title()), `the title shows a badge: ${await agent.title()}`);
     await item.click();
     const card = agent.getByTestId('context-card');

@@ -290,6 +290,11 @@ export interface InboxItem extends ConversationView {
   /** When the agent's reply is due (the team's reply targets), or null. */
   reply_due_at?: number | null;
   contact: Record<string, unknown> | null;
+  /** Name and email from the contact's attributes or what the flow collected. */
+  customer?: { name: string | null; email: string | null };
+  last_message?: { role: string; text: string; at: number } | null;
+  /** Why it was handed over. */
+  reason?: string | null;
   [k: string]: unknown;
 }
 

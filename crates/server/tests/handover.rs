@@ -683,6 +683,18 @@ async fn a_restart_keeps_the_queued_hand_over(db: Db) {
     };
     let (_, list) = sam2.act(Method::GET, "/api/v1/inbox/conversations", None).await;
     assert_eq!(list[0]["id"], c2.id);
+    // The row says who (from what the flow collected), why, and the last word.
+    assert_eq!(
+        list[0]["customer"],
+        json!({"name": "Ana López", "email": "ana@example.com"}),
+        "{list}"
+    );
+    assert_eq!(list[0]["reason"], "Ana López wants a refund", "{list}");
+    assert_eq!(list[0]["last_message"]["role"], "bot", "{list}");
+    assert_eq!(
+        list[0]["last_message"]["text"], "Still looking for someone free.",
+        "{list}"
+    );
     let (status, _) = sam2
         .act(
             Method::POST,

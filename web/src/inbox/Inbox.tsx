@@ -7,7 +7,7 @@ import { navigate } from '../router';
 import { TopBar } from '../pages/TopBar';
 import { displayValue } from '../testpanel/session';
 import { withCode } from './richText';
-import { DEFAULT_FILTERS, eventEffect, filtersToQuery, lineKind, parseEvent, replyDue, rowsToVariables, titleWithBadge, waitingFor, type Filters } from './inbox';
+import { DEFAULT_FILTERS, eventEffect, filtersToQuery, lastMessageLine, lineKind, parseEvent, replyDue, rowsToVariables, titleWithBadge, waitingFor, type Filters } from './inbox';
 
 const TITLE = 'Inbox · Baton';
 
@@ -28,11 +28,6 @@ export function Inbox({ member, conversationId, onSignOut }: { member: Member; c
   const openRef = useRef(openId);
   openRef.current = openId;
 
-  useEffect(() => {
-    const t = window.setInterval(() => setNow(Date.now()), 30_000);
-    return () => window.clearInterval(t);
-  }, []);
-
   const loadList = useCallback(async () => {
     try {
       const [list, c] = await Promise.all([inboxApi.list(filtersToQuery(filters)), inboxApi.counts()]);
@@ -42,6 +37,16 @@ export function Inbox({ member, conversationId, onSignOut }: { member: Member; c
       setError(errorText(e));
     }
   }, [filters]);
+
+  // Waiting times and reply targets move on; rows' last messages are read again (the socket
+  // tells about messages of the open conversation only).
+  useEffect(() => {
+    const t = window.setInterval(() => {
+      setNow(Date.now());
+      void loadList();
+    }, 30_000);
+    return () => window.clearInterval(t);
+  }, [loadList]);
 
   const loadDetail = useCallback(async (id: string | undefined) => {
     if (!id) {
@@ -230,6 +235,19 @@ export function Inbox({ member, conversationId, onSignOut }: { member: Member; c
           </label>
         </aside>
         <section className="inbox-list" aria-label="Conversations" data-testid="inbox-list">
+          {/* In the list's flow, above the rows: a notification never covers a control. */}
+          <div className="toasts" aria-live="polite">
+            {toasts.map((t) => (
+              <div key={t.id} className="toast-item" role="status" data-testid="inbox-toast">
+                {t.text}
+                {t.conversationId && (
+                  <button className="link" onClick={() => navigate({ page: 'inbox', conversationId: t.conversationId })}>
+                    Open
+                  </button>
+                )}
+              </div>
+            ))}
+          </div>
           {items.length === 0 && <p className="muted empty">No conversations here.</p>}
           {items.map((c) => (
             <a
@@ -243,10 +261,17 @@ export function Inbox({ member, conversationId, onSignOut }: { member: Member; c
               }}
             >
               <div className="row">
-                <strong>{contactName(c.contact) ?? 'Customer'}</strong>
+                <strong data-testid="row-name">{customerName(c)}</strong>
+                {c.customer?.name && c.customer.email && <span className="small muted row-email">{c.customer.email}</span>}
                 <span className="spacer" />
                 <span className={`pill pill-${c.status}`}>{c.status}</span>
               </div>
+              {c.reason && <div className="small row-reason" data-testid="row-reason">{c.reason}</div>}
+              {c.last_message && (
+                <div className="small muted row-last" data-testid="row-last">
+                  {lastMessageLine(c.last_message)}
+                </div>
+              )}
               <div className="small muted row">
                 <span>{c.team ?? 'no team'}</span>
                 {c.priority && c.priority !== 'normal' && <span className={`prio prio-${c.priority}`}>{c.priority}</span>}
@@ -279,18 +304,6 @@ export function Inbox({ member, conversationId, onSignOut }: { member: Member; c
           )}
         </section>
       </div>
-      <div className="toasts" aria-live="polite">
-        {toasts.map((t) => (
-          <div key={t.id} className="toast-item" role="status" data-testid="inbox-toast">
-            {t.text}
-            {t.conversationId && (
-              <button className="link" onClick={() => navigate({ page: 'inbox', conversationId: t.conversationId })}>
-                Open
-              </button>
-            )}
-          </div>
-        ))}
-      </div>
     </div>
   );
 }
@@ -306,12 +319,9 @@ function ReplyDue({ dueAt, now }: { dueAt: number | null | undefined; now: numbe
   );
 }
 
-function contactName(c: unknown): string | undefined {
-  if (c && typeof c === 'object') {
-    const o = c as Record<string, unknown>;
-    for (const k of ['name', 'email']) if (typeof o[k] === 'string' && o[k]) return o[k] as string;
-  }
-  return undefined;
+/** The customer's name, else email (from their attributes or what the flow collected). */
+function customerName(c: InboxItem): string {
+  return c.customer?.name ?? c.customer?.email ?? 'Customer';
 }
 
 function ConversationView({
@@ -380,7 +390,7 @@ function ConversationView({
   return (
     <div className="conv" data-testid="conversation" data-status={status}>
       <div className="conv-head row">
-        <strong>{contactName(c.contact) ?? 'Customer'}</strong>
+        <strong>{customerName(c)}</strong>
         <span className={`pill pill-${status}`} data-testid="conv-status">{status}</span>
         {typeof c.team === 'string' && <span className="muted small">team {c.team}</span>}
         {assignee && <span className="muted small">· {memberName.get(assignee) ?? assignee}</span>}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_FILTERS, eventEffect, filtersToQuery, lineKind, parseEvent, replyDue, rowsToVariables, titleWithBadge, waitingFor } from './inbox';
+import { DEFAULT_FILTERS, eventEffect, filtersToQuery, lastMessageLine, lineKind, parseEvent, replyDue, rowsToVariables, titleWithBadge, waitingFor } from './inbox';
 import { parseRoute, href } from '../router';
 
 describe('inbox helpers', () => {
@@ -10,6 +10,11 @@ describe('inbox helpers', () => {
   it('badges the title', () => {
     expect(titleWithBadge('Inbox · Baton', 0)).toBe('Inbox · Baton');
     expect(titleWithBadge('Inbox · Baton', 3)).toBe('(3) Inbox · Baton');
+  });
+  it('shows who wrote the last message, on one line', () => {
+    expect(lastMessageLine({ role: 'customer', text: 'my card\n was charged  twice' })).toBe('Customer: my card was charged twice');
+    expect(lastMessageLine({ role: 'bot', text: 'Connecting you.' })).toBe('Bot: Connecting you.');
+    expect(lastMessageLine({ role: 'agent', text: 'Hi' })).toBe('Agent: Hi');
   });
   it('says how long the agent has to reply', () => {
     const now = 1_000_000_000;

@@ -78,6 +78,12 @@ export function waitingFor(since: number | null | undefined, now: number): strin
   return `${Math.floor(min / 60)} h ${min % 60} min`;
 }
 
+/** A list row's last message: "Customer: …", "Bot: …", "Agent: …". */
+export function lastMessageLine(m: { role: string; text: string }): string {
+  const who = m.role === 'customer' ? 'Customer' : m.role === 'agent' ? 'Agent' : 'Bot';
+  return `${who}: ${m.text.replace(/\s+/g, ' ').trim()}`;
+}
+
 /** Time left for the agent's reply (the team's reply targets): "reply in 4 min", "reply overdue". */
 export function replyDue(dueAt: number | null | undefined, now: number): { text: string; level: 'ok' | 'soon' | 'overdue' } | null {
   if (!dueAt) return null;

@@ -16,7 +16,7 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use baton_flow::hours::BusinessHours;
 use baton_flow::sla::ReplyTargets;
-use baton_store::{Conversation, InboxFilter, Team};
+use baton_store::{Conversation, HandoverStatus, InboxFilter, Role as MessageRole, Team};
 use futures_util::{SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -67,6 +67,50 @@ pub struct InboxItem {
     /// Contact attributes (name, email, …).
     #[schema(value_type = Object)]
     pub contact: Value,
+    /// Who the customer is, from the contact's attributes or what the flow collected.
+    pub customer: CustomerIdentity,
+    /// The newest message the customer, the bot or an agent wrote, or `null`.
+    #[schema(required = true)]
+    pub last_message: Option<LastMessage>,
+    /// Why it was handed over (the open hand-over's reason), or `null`.
+    #[schema(required = true)]
+    pub reason: Option<String>,
+}
+
+/// The customer's name and email as far as known: the contact's `name` and `email`
+/// attributes, else the flow's variables (`name`, `customer_name`, `full_name`, `first_name`;
+/// `email`, `customer_email`).
+#[derive(Serialize, ToSchema, Default)]
+pub struct CustomerIdentity {
+    #[schema(required = true)]
+    pub name: Option<String>,
+    #[schema(required = true)]
+    pub email: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LastMessage {
+    #[schema(value_type = crate::api_enums::MessageRoleName)]
+    pub role: String,
+    /// Its first 140 characters.
+    pub text: String,
+    pub at: i64,
+}
+
+/// Longest text of a message in a list row.
+const ROW_TEXT_CHARS: usize = 140;
+
+/// The first string among `keys` in `attributes`, then in the flow's `vars`.
+fn first_known(attributes: &Value, vars: &Value, keys: &[&str]) -> Option<String> {
+    [attributes, vars].into_iter().find_map(|source| {
+        keys.iter().find_map(|k| {
+            source[*k]
+                .as_str()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(|v| v.chars().take(ROW_TEXT_CHARS).collect())
+        })
+    })
 }
 
 #[derive(Deserialize)]
@@ -110,6 +154,42 @@ async fn item(state: &AppState, c: &Conversation) -> ApiResult<InboxItem> {
         .await?
         .and_then(|ct| serde_json::from_str(&ct.attributes).ok())
         .unwrap_or(json!({}));
+    let vars = serde_json::from_str::<Value>(&c.state)
+        .ok()
+        .map(|s| s["vars"].clone())
+        .unwrap_or(Value::Null);
+    let customer = CustomerIdentity {
+        name: first_known(&contact, &vars, &["name", "customer_name", "full_name", "first_name"]),
+        email: first_known(&contact, &vars, &["email", "customer_email"]),
+    };
+    let recent = state
+        .core
+        .store
+        .messages_after(&c.id, (c.last_seq - 20).max(0), 20)
+        .await?;
+    let last_message = recent
+        .iter()
+        .rev()
+        .find(|m| matches!(m.role, MessageRole::Customer | MessageRole::Bot | MessageRole::Agent))
+        .map(|m| LastMessage {
+            role: m.role.as_str().to_string(),
+            text: m.text.chars().take(ROW_TEXT_CHARS).collect(),
+            at: m.created_at,
+        });
+    let reason = if c.queued_at.is_some() {
+        state
+            .core
+            .store
+            .handovers_of(&c.id)
+            .await?
+            .into_iter()
+            .rev()
+            .find(|h| matches!(h.status, HandoverStatus::Queued | HandoverStatus::Assigned))
+            .and_then(|h| serde_json::from_str::<Value>(&h.context).ok())
+            .and_then(|ctx| ctx["reason"].as_str().map(str::to_string))
+    } else {
+        None
+    };
     Ok(InboxItem {
         conversation: ConversationView::from(c),
         team: c.team.clone(),
@@ -118,6 +198,9 @@ async fn item(state: &AppState, c: &Conversation) -> ApiResult<InboxItem> {
         waiting_since: c.queued_at,
         reply_due_at: c.reply_due_at,
         contact,
+        customer,
+        last_message,
+        reason,
     })
 }
 
