@@ -239,6 +239,9 @@ async function main() {
     await widget.getByRole('button', { name: 'Send' }).click();
     await widget.locator('.msg.customer', { hasText: 'jane@example.com' }).waitFor();
     await widget.getByText('Connecting you to a person…').waitFor();
+    // Its place in the queue (nobody ahead) and a way to stop waiting.
+    await widget.getByText(/You're next\./).waitFor();
+    await widget.getByRole('button', { name: 'Stop waiting' }).waitFor();
     await widget.getByLabel('Message').fill(XSS);
     await widget.getByRole('button', { name: 'Send' }).click();
     await widget.locator('.msg.customer .bubble', { hasText: XSS }).waitFor();
@@ -311,16 +314,24 @@ async function main() {
     await widget.getByRole('button', { name: 'Start a new conversation' }).click();
     await widget.locator('.msg.bot', { hasText: "What's the email on your account?" }).waitFor();
     check((await widget.locator('.msg').count()) === 2, 'a new conversation starts empty');
+    // Queued again, the customer stops waiting from the widget.
+    await widget.getByLabel('Message').fill('jane@example.com');
+    await widget.getByRole('button', { name: 'Send' }).click();
+    await widget.getByText('Connecting you to a person…').waitFor();
+    await widget.getByRole('button', { name: 'Stop waiting' }).click();
+    await widget.locator('.msg.bot', { hasText: "Okay, I've cancelled your request for a person." }).waitFor();
+    await widget.getByText('Connecting you to a person…').waitFor({ state: 'detached' });
 
     // ---- analytics, on the canvas and on its page; settings -----------------------------------
     await agent.goto(`${server.url}/app/flows/${encodeURIComponent(flowId)}`);
-    await agent.locator('.react-flow__node[data-id="handover_1"] [data-testid=node-handovers]', { hasText: '1' }).waitFor();
+    await agent.locator('.react-flow__node[data-id="handover_1"] [data-testid=node-handovers]', { hasText: '2' }).waitFor();
     await agent.getByRole('button', { name: 'Analytics' }).click();
     await agent.waitForURL(/\/analytics$/);
     const row = agent.locator('tr[data-node="handover_1"]');
     await row.waitFor();
-    check((await row.locator('td').nth(1).textContent()) === '1', 'one hand-over at handover_1');
+    check((await row.locator('td').nth(1).textContent()) === '2', 'two hand-overs at handover_1');
     await row.getByText(/handed back 1/).waitFor();
+    await row.getByText(/cancelled 1/).waitFor();
     // The agent replied in time: no missed reply target, and nobody rated yet.
     await agent.getByTestId('stat-reply-missed').getByText('0', { exact: true }).waitFor();
     await agent.getByTestId('stat-csat').getByText('—').waitFor();
@@ -389,6 +400,20 @@ async function main() {
     await agent.getByRole('navigation', { name: 'Settings' }).getByText('Knowledge base').click();
     await agent.getByTestId('knowledge').getByRole('heading', { name: 'Knowledge base' }).waitFor();
 
+    // The flow switched off (in the builder): a new visitor's page shows no launcher.
+    await page.getByRole('switch', { name: 'Live' }).click({ force: true });
+    await page.getByText('Off · v1').waitFor();
+    const visitorCtx = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+    const visitor = await visitorCtx.newPage();
+    watch(visitor, problems, 'visitor');
+    await visitor.goto(site.url);
+    const visitorWidget = visitor.locator('#baton-widget');
+    await visitor.waitForFunction(() => {
+      const host = document.querySelector('#baton-widget');
+      const launcher = host?.shadowRoot?.querySelector('.launcher');
+      return launcher instanceof HTMLElement && launcher.hidden;
+    });
+    check((await visitorWidget.getByRole('button', { name: 'Open the chat' }).count()) === 0 || !(await visitorWidget.getByRole('button', { name: 'Open the chat' }).isVisible()), 'no launcher without a live flow');
     if (problems.length) throw new Error(`the pages reported problems:\n${problems.join('\n')}`);
     console.log('e2e (hand-over): passed (screenshots in web/e2e/screenshots/)');
   } catch (e) {

@@ -25,6 +25,7 @@ on_both_databases!(
     a_customer_asks_for_a_person_at_a_question,
     a_rating_is_reported_per_flow_and_agent_and_shown_in_the_next_card,
     an_agent_who_misses_a_reply_target_loses_the_conversation,
+    a_queued_customer_sees_their_place_in_the_queue,
 );
 
 /// A signed-in member.
@@ -1339,4 +1340,46 @@ async fn an_agent_who_misses_a_reply_target_loses_the_conversation(db: Db) {
         "{analytics}"
     );
     assert_eq!(of(&kim.id)["agent"]["name"], "Kim");
+}
+
+/// The customer's view of a queued conversation: its place in the queue and how long the
+/// queue's conversations usually wait.
+async fn a_queued_customer_sees_their_place_in_the_queue(db: Db) {
+    let Some(s) = TestServer::start(db).await else { return };
+    let flow_id = s.publish_flow(support_flow()).await;
+    let sam = agent(&s, "sam@example.com", "Sam").await;
+    only_online(&s, &[&sam.id]).await;
+    let view = |c: &Customer| {
+        let req = c
+            .http
+            .get(format!("{}/api/v1/conversations/{}", c.base, c.id))
+            .bearer_auth(&c.token);
+        async move { req.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let (first, _) = queued_customer(&s, &flow_id).await;
+    s.advance_clock(1_000).await;
+    let (second, _) = queued_customer(&s, &flow_id).await;
+    assert_eq!(
+        view(&first).await["queue"],
+        json!({"position": 1, "typical_wait_ms": null})
+    );
+    assert_eq!(view(&second).await["queue"]["position"], 2);
+    s.advance_clock(4_000).await;
+    let (status, _) = sam
+        .act(
+            Method::POST,
+            &format!("/api/v1/inbox/conversations/{}/claim", first.id),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let first_view = view(&first).await;
+    assert_eq!(first_view["status"], "assigned");
+    assert!(first_view.get("queue").is_none(), "{first_view}");
+    let second_view = view(&second).await;
+    assert_eq!(
+        second_view["queue"],
+        json!({"position": 1, "typical_wait_ms": 5000}),
+        "{second_view}"
+    );
 }

@@ -205,6 +205,39 @@ impl Store {
             .bind(flow_id).bind(limit).fetch_all(pool).await?))
     }
 
+    /// How many queued conversations of the same queue (workspace and team) come before `c`:
+    /// higher priority, or the same priority queued earlier (the inbox's order).
+    pub async fn queued_ahead(&self, c: &Conversation) -> Result<i64> {
+        let rank = |p: Option<&str>| match p {
+            Some("urgent") => 0i64,
+            Some("high") => 1,
+            Some("normal") | None => 2,
+            Some(_) => 3,
+        };
+        let (ahead,): (i64,) = on_read!(self, pool => sqlx::query_as(
+            "SELECT COUNT(*) FROM conversations \
+             WHERE workspace_id = $1 AND status = 'queued' AND COALESCE(team, '') = $2 AND id <> $3 \
+               AND ((CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'low' THEN 3 ELSE 2 END) < $4 \
+                 OR ((CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'low' THEN 3 ELSE 2 END) = $4 \
+                     AND (queued_at < $5 OR (queued_at = $5 AND id < $3))))")
+            .bind(&c.workspace_id).bind(c.team.as_deref().unwrap_or("")).bind(&c.id)
+            .bind(rank(c.priority.as_deref())).bind(c.queued_at.unwrap_or(0))
+            .fetch_one(pool).await?);
+        Ok(ahead)
+    }
+
+    /// The average time from queued to taken of the queue's last 20 hand-overs an agent took, if
+    /// any.
+    pub async fn typical_pickup_ms(&self, workspace_id: &str, team: Option<&str>) -> Result<Option<i64>> {
+        let (avg,): (Option<i64>,) = on_read!(self, pool => sqlx::query_as(
+            "SELECT CAST(AVG(x.waited) AS BIGINT) FROM (SELECT assigned_at - queued_at AS waited FROM handovers \
+               WHERE workspace_id = $1 AND COALESCE(team, '') = $2 AND assigned_at IS NOT NULL \
+               ORDER BY assigned_at DESC LIMIT 20) x")
+            .bind(workspace_id).bind(team.unwrap_or(""))
+            .fetch_one(pool).await?);
+        Ok(avg)
+    }
+
     /// What each `reply_missed` timeline entry of the flow's conversations holds (JSON), oldest
     /// first.
     pub async fn reply_misses(&self, flow_id: &str) -> Result<Vec<Option<String>>> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { activeButtons, apiBase, lastSeq, mergeMessages, modeOf, parseStored, safeUrl, storageKey, wsUrl } from './core';
+import { activeButtons, apiBase, lastSeq, mergeMessages, modeOf, parseStored, safeUrl, storageKey, wsUrl, queueText } from './core';
 
 describe('widget core', () => {
   it('derives the API base from its own script src', () => {
@@ -40,5 +40,14 @@ describe('widget core', () => {
     expect(activeButtons([{ seq: 1, role: 'bot', buttons: b }, { seq: 2, role: 'customer' }])).toEqual({ buttons: [], only: false });
     expect(safeUrl('javascript:alert(1)')).toBeNull();
     expect(safeUrl('https://x.test/a')).toBe('https://x.test/a');
+  });
+});
+
+describe('queue place', () => {
+  it('says where the customer is and how long it usually takes', () => {
+    expect(queueText(null)).toBe('');
+    expect(queueText({ position: 1, typical_wait_ms: null })).toBe("You're next. ");
+    expect(queueText({ position: 3, typical_wait_ms: 150_000 })).toBe("You're number 3 in line. Usually about 3 min. ");
+    expect(queueText({ position: 2, typical_wait_ms: 5_000 })).toBe("You're number 2 in line. Usually about 1 min. ");
   });
 });

@@ -118,3 +118,18 @@ export function safeUrl(url: string): string | null {
     return null;
   }
 }
+
+/** Where a queued conversation is: its place, and how long the queue usually waits (ms). */
+export interface QueuePlace {
+  position: number;
+  typical_wait_ms: number | null;
+}
+
+/** "You're number 2 in line, usually about 3 min." (empty without a place). */
+export function queueText(place: QueuePlace | null): string {
+  if (!place) return '';
+  const where = place.position <= 1 ? "You're next." : `You're number ${place.position} in line.`;
+  if (place.typical_wait_ms == null) return `${where} `;
+  const minutes = Math.max(1, Math.round(place.typical_wait_ms / 60_000));
+  return `${where} Usually about ${minutes} min. `;
+}

@@ -14,9 +14,11 @@ import {
   mergeMessages,
   modeOf,
   parseStored,
+  queueText,
   safeUrl,
   storageKey,
   wsUrl,
+  type QueuePlace,
   type Stored,
   type WidgetMessage,
 } from './core';
@@ -43,6 +45,7 @@ const CSS = `
 .head button { background: transparent; border: 0; color: #fff; font-size: 18px; cursor: pointer; }
 .status { padding: 6px 12px; font-size: 12px; background: #fff5e0; color: #7a4a00; border-bottom: 1px solid #f0dfb8; }
 .status[hidden] { display: none; }
+.launcher[hidden] { display: none; }
 .status .again { border: 0; background: transparent; color: var(--c); text-decoration: underline; cursor: pointer; font-size: 12px; padding: 0; }
 .status.agent { background: #e8f6ee; color: #14532d; border-color: #b8e2c7; }
 .log { flex: 1; overflow-y: auto; padding: 12px; display: flex; flex-direction: column; gap: 6px; background: #f6f7f9; }
@@ -148,6 +151,8 @@ function start() {
   }
   let messages: WidgetMessage[] = [];
   let convStatus: string | null = null;
+  // While queued: the place in the queue and how long the queue usually waits.
+  let queuePlace: QueuePlace | null = null;
   let waiting = 0; // requests waiting for the bot's reply
   let draft: string | null = null; // the bot's next answer while a model writes it
   let ws: WebSocket | null = null;
@@ -223,7 +228,12 @@ function start() {
     if (mode.kind === 'connecting') {
       status.hidden = false;
       status.className = 'status';
-      status.textContent = 'Connecting you to a person…';
+      status.textContent = `Connecting you to a person… ${queueText(queuePlace)}`;
+      // The customer may stop waiting (the flow then goes on from its `cancelled` path).
+      const stop = el('button', 'again', 'Stop waiting');
+      stop.type = 'button';
+      stop.addEventListener('click', () => void stopWaiting());
+      status.append(stop);
     } else if (mode.kind === 'agent') {
       status.hidden = false;
       status.className = 'status agent';
@@ -279,16 +289,22 @@ function start() {
     window.clearTimeout(statusTimer);
     statusTimer = window.setTimeout(() => {
       if (!stored) return;
-      void api<{ status: string }>('GET', `/api/v1/conversations/${encodeURIComponent(stored.conversationId)}`)
+      void api<{ status: string; queue?: QueuePlace }>('GET', `/api/v1/conversations/${encodeURIComponent(stored.conversationId)}`)
         .then((c) => {
-          if (c.status !== convStatus) {
+          const place = c.queue ?? null;
+          if (c.status !== convStatus || place?.position !== queuePlace?.position) {
             convStatus = c.status;
+            queuePlace = place;
             render();
           }
         })
         .catch(() => undefined);
     }, 400);
   };
+  // The place in the queue moves while the customer waits.
+  window.setInterval(() => {
+    if (convStatus === 'queued' && !win.hidden) refreshStatus();
+  }, 15_000);
 
   const connect = () => {
     if (!stored || ws) return;
@@ -332,9 +348,10 @@ function start() {
     try {
       const [page, conv] = await Promise.all([
         api<{ messages: WidgetMessage[] }>('GET', `/api/v1/conversations/${encodeURIComponent(stored.conversationId)}/messages?after=0`),
-        api<{ status: string }>('GET', `/api/v1/conversations/${encodeURIComponent(stored.conversationId)}`),
+        api<{ status: string; queue?: QueuePlace }>('GET', `/api/v1/conversations/${encodeURIComponent(stored.conversationId)}`),
       ]);
       convStatus = conv.status;
+      queuePlace = conv.queue ?? null;
       add(page.messages ?? []);
       render();
       connect();
@@ -372,7 +389,13 @@ function start() {
         add(r.messages ?? []);
         connect();
       } catch (e) {
-        err.textContent = `The chat could not start: ${(e as Error).message}`;
+        // Shoppers get words, not the server's error (kept in the console for the site's team).
+        console.warn('Baton: the chat could not start:', (e as Error).message);
+        const status = (e as { status?: number }).status;
+        err.textContent =
+          status === 404 || status === 403
+            ? "Chat isn't available right now. Please try again later."
+            : "The chat couldn't start. Please check your connection and try again.";
       } finally {
         waiting -= 1;
         starting = null;
@@ -380,6 +403,30 @@ function start() {
       }
     })();
     return starting;
+  };
+
+  const stopWaiting = async () => {
+    if (!stored) return;
+    waiting += 1;
+    render();
+    try {
+      const before = lastSeq(messages);
+      const r = await api<{ conversation: { status: string }; messages: WidgetMessage[] }>(
+        'POST',
+        `/api/v1/conversations/${encodeURIComponent(stored.conversationId)}/cancel`,
+      );
+      convStatus = r.conversation?.status ?? convStatus;
+      err.textContent = '';
+      add(r.messages ?? []);
+      const page = await api<{ messages: WidgetMessage[] }>('GET', `/api/v1/conversations/${encodeURIComponent(stored.conversationId)}/messages?after=${before}`).catch(() => ({ messages: [] as WidgetMessage[] }));
+      add(page.messages ?? []);
+      refreshStatus();
+    } catch {
+      err.textContent = 'Could not stop waiting. Please try again.';
+    } finally {
+      waiting -= 1;
+      render();
+    }
   };
 
   const sendMessage = async (payload: { text: string } | { button: string }, shown: string) => {
@@ -441,6 +488,20 @@ function start() {
   });
 
   render();
+  // No live flow to start (and no conversation to come back to): no launcher.
+  if (!stored) {
+    launcher.hidden = true;
+    const q = new URLSearchParams({ widget_key: widgetKey });
+    if (flowId) q.set('flow_id', flowId);
+    void fetch(new URL(`/api/v1/widget/availability?${q}`, base).toString())
+      .then((r) => (r.ok ? (r.json() as Promise<{ available?: boolean }>) : { available: r.status !== 404 }))
+      .then((a) => {
+        launcher.hidden = a.available === false;
+      })
+      .catch(() => {
+        launcher.hidden = false; // cannot tell: let the customer try
+      });
+  }
   if (stored) {
     const wasOpen = stored.open;
     void restore().then(() => {

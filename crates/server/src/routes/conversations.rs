@@ -42,6 +42,7 @@ const MAX_PAGE_URL_CHARS: usize = 2000;
 pub fn customer_routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/widget/conversations", post(start_conversation))
+        .route("/api/v1/widget/availability", get(availability))
         .route("/api/v1/conversations/{id}", get(get_conversation))
         .route(
             "/api/v1/conversations/{id}/messages",
@@ -193,6 +194,41 @@ fn check_text(field: &str, text: &str) -> ApiResult<()> {
 }
 
 /// Starts a conversation on a live flow.
+#[derive(Deserialize)]
+pub struct AvailabilityQuery {
+    widget_key: String,
+    #[serde(default)]
+    flow_id: Option<String>,
+}
+
+/// Whether the widget can start a conversation: a live flow (or the named one is live).
+#[derive(Serialize, ToSchema)]
+pub struct Availability {
+    pub available: bool,
+}
+
+/// Whether the widget has a live flow to start, so a page can hide its launcher when not
+/// (it never says which flows there are).
+#[utoipa::path(get, path = "/api/v1/widget/availability", tag = "customer",
+    params(("widget_key" = String, Query), ("flow_id" = Option<String>, Query, description = "the flow the widget names, if any")),
+    responses((status = 200, body = Availability), (status = 404, description = "`not_found`: no such widget key", body = crate::error::ErrorBody)))]
+async fn availability(
+    State(state): State<AppState>,
+    Query(q): Query<AvailabilityQuery>,
+) -> ApiResult<Json<Availability>> {
+    let store = &state.core.store;
+    let workspace = store
+        .workspace_by_widget_key(&q.widget_key)
+        .await?
+        .ok_or_else(|| ApiError::not_found("widget key").field("widget_key"))?;
+    let live = store.live_flows(&workspace.id).await?;
+    let available = match q.flow_id.as_deref().filter(|f| !f.is_empty()) {
+        Some(flow_id) => live.iter().any(|f| f.id == flow_id),
+        None => !live.is_empty(),
+    };
+    Ok(Json(Availability { available }))
+}
+
 #[utoipa::path(post, path = "/api/v1/widget/conversations", tag = "customer",
     request_body = StartRequest,
     responses((status = 201, body = StartResponse),
@@ -457,17 +493,52 @@ async fn first_answer(state: &AppState, workspace_id: &str, conversation_id: &st
     }))
 }
 
-/// The conversation's status.
+/// The conversation as its customer sees it: its status and, while it waits for a person, the
+/// place in the queue.
+#[derive(Serialize, ToSchema)]
+pub struct CustomerConversation {
+    #[serde(flatten)]
+    pub conversation: ConversationView,
+    /// While `queued`: the place in the queue; otherwise absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue: Option<QueuePlace>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct QueuePlace {
+    /// 1: next to be taken.
+    pub position: i64,
+    /// How long the queue's last 20 conversations an agent took waited, on average (ms); `null`
+    /// without any.
+    #[schema(required = true)]
+    pub typical_wait_ms: Option<i64>,
+}
+
+/// The conversation's status (and, while queued, its place in the queue).
 #[utoipa::path(get, path = "/api/v1/conversations/{id}", tag = "customer",
     params(("id" = String, Path)), security(("conversation_token" = [])),
-    responses((status = 200, body = ConversationView), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = CustomerConversation), (status = 404, body = crate::error::ErrorBody)))]
 async fn get_conversation(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-) -> ApiResult<Json<ConversationView>> {
+) -> ApiResult<Json<CustomerConversation>> {
     let conv = customer_conversation(&state, &id, &headers, None).await?;
-    Ok(Json(ConversationView::from(&conv)))
+    let queue = if conv.status == baton_store::ConversationStatus::Queued {
+        let store = &state.core.store;
+        Some(QueuePlace {
+            position: store.queued_ahead(&conv).await? + 1,
+            typical_wait_ms: store
+                .typical_pickup_ms(&conv.workspace_id, conv.team.as_deref())
+                .await?,
+        })
+    } else {
+        None
+    };
+    Ok(Json(CustomerConversation {
+        conversation: ConversationView::from(&conv),
+        queue,
+    }))
 }
 
 /// Sends the customer's message (text or a button press) and returns the replies once stored.

@@ -53,6 +53,7 @@ pub fn routes() -> Router<AppState> {
         crate::routes::accounts::login,
         crate::routes::accounts::logout,
         crate::routes::accounts::session,
+        crate::routes::conversations::availability,
         crate::routes::accounts::me,
         crate::routes::accounts::workspace,
         crate::routes::accounts::update_settings,
