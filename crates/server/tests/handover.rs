@@ -1154,6 +1154,15 @@ async fn a_rating_is_reported_per_flow_and_agent_and_shown_in_the_next_card(db: 
     );
 }
 
+/// A customer queued on the flow and claimed by `agent`; the conversation's inbox path.
+async fn claimed_by(s: &TestServer, flow_id: &str, agent: &Agent) -> (Customer, String) {
+    let (c, _) = queued_customer(s, flow_id).await;
+    let path = format!("/api/v1/inbox/conversations/{}", c.id);
+    let (status, body) = agent.act(Method::POST, &format!("{path}/claim"), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    (c, path)
+}
+
 /// The billing team's reply targets set over the API; the answer shows them.
 async fn set_reply_targets(s: &TestServer, members: &[&str], targets: Value) {
     let (_, teams) = s.api(Method::GET, "/api/v1/teams", None).await;
@@ -1216,10 +1225,7 @@ async fn an_agent_who_misses_a_reply_target_loses_the_conversation(db: Db) {
         json!({"first_reply_seconds": 120, "next_reply_seconds": 300, "when_missed": "next_agent"}),
     )
     .await;
-    let (c, _) = queued_customer(&s, &flow_id).await;
-    let path = format!("/api/v1/inbox/conversations/{}", c.id);
-    let (status, _) = sam.act(Method::POST, &format!("{path}/claim"), None).await;
-    assert_eq!(status, StatusCode::OK);
+    let (c, path) = claimed_by(&s, &flow_id, &sam).await;
     let (_, detail) = sam.act(Method::GET, &path, None).await;
     let claimed_at = detail["handover"]["assigned_at"].as_i64().unwrap();
     assert_eq!(
@@ -1287,10 +1293,7 @@ async fn an_agent_who_misses_a_reply_target_loses_the_conversation(db: Db) {
     settings["reply_targets"] = json!({"first_reply_seconds": 60, "when_missed": "requeue"});
     let (status, body) = s.api(Method::PUT, "/api/v1/workspace/settings", Some(settings)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let (c2, _) = queued_customer(&s, &flow_id).await;
-    let path2 = format!("/api/v1/inbox/conversations/{}", c2.id);
-    let (status, _) = kim.act(Method::POST, &format!("{path2}/claim"), None).await;
-    assert_eq!(status, StatusCode::OK);
+    let (c2, path2) = claimed_by(&s, &flow_id, &kim).await;
     s.advance_clock(60_000).await;
     c2.wait_for("finding someone else").await;
     let (_, detail) = kim.act(Method::GET, &path2, None).await;
@@ -1304,10 +1307,7 @@ async fn an_agent_who_misses_a_reply_target_loses_the_conversation(db: Db) {
         json!({"first_reply_seconds": 60, "next_reply_seconds": 0, "when_missed": "flow"}),
     )
     .await;
-    let (c3, _) = queued_customer(&s, &flow_id).await;
-    let path3 = format!("/api/v1/inbox/conversations/{}", c3.id);
-    let (status, _) = sam.act(Method::POST, &format!("{path3}/claim"), None).await;
-    assert_eq!(status, StatusCode::OK);
+    let (c3, path3) = claimed_by(&s, &flow_id, &sam).await;
     s.advance_clock(60_000).await;
     c3.wait_for("Sorry for the wait; we'll email ana@example.com.").await;
     let (_, detail) = sam.act(Method::GET, &path3, None).await;

@@ -68,6 +68,18 @@ pub struct InboxFilter {
     pub limit: i64,
 }
 
+/// What an inbox row shows besides the conversation ([`Store::inbox_row`]): the contact's
+/// attributes, the newest message of the customer, the bot or an agent (role, text, time), the
+/// open hand-over's context package.
+#[derive(Debug, Clone, PartialEq, Eq, Default, sqlx::FromRow)]
+pub struct InboxRow {
+    pub last_role: Option<String>,
+    pub last_text: Option<String>,
+    pub last_at: Option<i64>,
+    pub open_context: Option<String>,
+    pub attributes: Option<String>,
+}
+
 /// A flow's conversations and how they ended without a person.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FlowCounts {
@@ -136,6 +148,29 @@ impl Store {
         on_pool!(self, pool => sqlx::query("UPDATE members SET presence = $1 WHERE id = $2")
             .bind(presence).bind(member_id).execute(pool).await?.rows_affected());
         Ok(())
+    }
+
+    /// What an inbox row shows besides the conversation, in one read: the contact's attributes
+    /// (JSON), the newest message of the customer, the bot or an agent, and the open hand-over's
+    /// context package (JSON).
+    pub async fn inbox_row(&self, conversation_id: &str, contact_id: &str) -> Result<InboxRow> {
+        /// The newest message of the customer, the bot or an agent, after the column asked.
+        macro_rules! last_said {
+            ($column:literal) => {
+                concat!("(SELECT ", $column, " FROM messages WHERE conversation_id = $1 AND role IN ('customer', 'bot', 'agent') ORDER BY seq DESC LIMIT 1)")
+            };
+        }
+        // `$1` before `$2`: SQLite numbers parameters in the order they first appear.
+        const SQL: &str = concat!(
+            "SELECT ",
+            last_said!("role"), " AS last_role, ", last_said!("text"), " AS last_text, ",
+            last_said!("created_at"), " AS last_at, ",
+            "(SELECT context FROM handovers WHERE conversation_id = $1 AND status IN ('queued', 'assigned') ORDER BY queued_at DESC, id LIMIT 1) AS open_context, ",
+            "(SELECT attributes FROM contacts WHERE id = $2) AS attributes"
+        );
+        // On the hot read path (SQLite: a reader connection used in place).
+        let row: Option<InboxRow> = self.read_optional(SQL, args![conversation_id, contact_id]).await?;
+        Ok(row.unwrap_or_default())
     }
 
     pub async fn handovers_of(&self, conversation_id: &str) -> Result<Vec<Handover>> {
@@ -393,4 +428,11 @@ sqlite_row!(Member {
     created_at,
     presence,
     last_assigned_at
+});
+sqlite_row!(InboxRow {
+    last_role,
+    last_text,
+    last_at,
+    open_context,
+    attributes,
 });

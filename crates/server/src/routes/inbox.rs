@@ -16,7 +16,7 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use baton_flow::hours::BusinessHours;
 use baton_flow::sla::ReplyTargets;
-use baton_store::{Conversation, HandoverStatus, InboxFilter, Role as MessageRole, Team};
+use baton_store::{Conversation, InboxFilter, Team};
 use futures_util::{SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -97,6 +97,20 @@ pub struct LastMessage {
     pub at: i64,
 }
 
+/// The variables of a flow state, the rest skipped.
+#[derive(Deserialize)]
+struct JustVars {
+    #[serde(default)]
+    vars: serde_json::Map<String, Value>,
+}
+
+/// The reason of a hand-over's context package, the rest skipped.
+#[derive(Deserialize)]
+struct JustReason {
+    #[serde(default)]
+    reason: Option<String>,
+}
+
 /// Longest text of a message in a list row.
 const ROW_TEXT_CHARS: usize = 140;
 
@@ -147,49 +161,38 @@ async fn workspace_conversation(state: &AppState, caller: &Caller, id: &str) -> 
 }
 
 async fn item(state: &AppState, c: &Conversation) -> ApiResult<InboxItem> {
-    let contact = state
-        .core
-        .store
-        .contact(&c.contact_id)
-        .await?
-        .and_then(|ct| serde_json::from_str(&ct.attributes).ok())
+    // One read: the contact's attributes, the last word, the open hand-over's context.
+    let row = state.core.store.inbox_row(&c.id, &c.contact_id).await?;
+    let contact = row
+        .attributes
+        .as_deref()
+        .and_then(|a| serde_json::from_str(a).ok())
         .unwrap_or(json!({}));
-    let vars = serde_json::from_str::<Value>(&c.state)
-        .ok()
-        .map(|s| s["vars"].clone())
-        .unwrap_or(Value::Null);
+    let known = |key: &str| contact[key].as_str().is_some_and(|v| !v.trim().is_empty());
+    // The flow's variables are read only when the contact does not say (the state is large).
+    let vars = if known("name") && known("email") {
+        Value::Null
+    } else {
+        serde_json::from_str::<JustVars>(&c.state)
+            .map(|s| Value::Object(s.vars))
+            .unwrap_or(Value::Null)
+    };
     let customer = CustomerIdentity {
         name: first_known(&contact, &vars, &["name", "customer_name", "full_name", "first_name"]),
         email: first_known(&contact, &vars, &["email", "customer_email"]),
     };
-    let recent = state
-        .core
-        .store
-        .messages_after(&c.id, (c.last_seq - 20).max(0), 20)
-        .await?;
-    let last_message = recent
-        .iter()
-        .rev()
-        .find(|m| matches!(m.role, MessageRole::Customer | MessageRole::Bot | MessageRole::Agent))
-        .map(|m| LastMessage {
-            role: m.role.as_str().to_string(),
-            text: m.text.chars().take(ROW_TEXT_CHARS).collect(),
-            at: m.created_at,
-        });
-    let reason = if c.queued_at.is_some() {
-        state
-            .core
-            .store
-            .handovers_of(&c.id)
-            .await?
-            .into_iter()
-            .rev()
-            .find(|h| matches!(h.status, HandoverStatus::Queued | HandoverStatus::Assigned))
-            .and_then(|h| serde_json::from_str::<Value>(&h.context).ok())
-            .and_then(|ctx| ctx["reason"].as_str().map(str::to_string))
-    } else {
-        None
+    let last_message = match (row.last_role, row.last_text, row.last_at) {
+        (Some(role), Some(text), Some(at)) => Some(LastMessage {
+            role,
+            text: text.chars().take(ROW_TEXT_CHARS).collect(),
+            at,
+        }),
+        _ => None,
     };
+    let reason = row
+        .open_context
+        .and_then(|context| serde_json::from_str::<JustReason>(&context).ok())
+        .and_then(|ctx| ctx.reason);
     Ok(InboxItem {
         conversation: ConversationView::from(c),
         team: c.team.clone(),
