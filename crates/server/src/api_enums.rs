@@ -248,6 +248,25 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_settings_shapes_have_the_settings_fields() {
+        use crate::settings::{EscapesShape, HandoffShape, ReplyTargetsShape};
+        use baton_flow::runtime::{EscapeSettings, HandoffSettings, ReplyTargets};
+        use utoipa::PartialSchema;
+        assert_eq!(
+            properties_of(HandoffShape::schema()),
+            fields_of(&HandoffSettings::default())
+        );
+        assert_eq!(
+            properties_of(EscapesShape::schema()),
+            fields_of(&EscapeSettings::default())
+        );
+        assert_eq!(
+            properties_of(ReplyTargetsShape::schema()),
+            fields_of(&ReplyTargets::default())
+        );
+    }
+
+    #[test]
     fn store_rows_shown_as_they_are_documented() {
         let key = baton_store::ApiKey {
             id: "key_1".into(),

@@ -362,35 +362,3 @@ impl World for ServerWorld<'_> {
         EscapeKind::from_name(&self.intent.escape_intent(text, categories)?)
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The field names of a schema's properties.
-    fn properties<T: utoipa::PartialSchema>() -> Vec<String> {
-        let schema = serde_json::to_value(T::schema()).unwrap_or_default();
-        let mut names: Vec<String> = schema["properties"]
-            .as_object()
-            .map(|p| p.keys().cloned().collect())
-            .unwrap_or_default();
-        names.sort();
-        names
-    }
-
-    fn fields<T: Serialize>(value: &T) -> Vec<String> {
-        let mut names: Vec<String> = serde_json::to_value(value)
-            .ok()
-            .and_then(|v| v.as_object().map(|o| o.keys().cloned().collect()))
-            .unwrap_or_default();
-        names.sort();
-        names
-    }
-
-    #[test]
-    fn the_documented_shapes_have_the_settings_fields() {
-        assert_eq!(properties::<HandoffShape>(), fields(&HandoffSettings::default()));
-        assert_eq!(properties::<EscapesShape>(), fields(&EscapeSettings::default()));
-        assert_eq!(properties::<ReplyTargetsShape>(), fields(&ReplyTargets::default()));
-    }
-}
