@@ -219,8 +219,16 @@ async function main() {
     await page.locator('[data-testid=ai-test-result][data-ok=true]').waitFor();
 
     // ---- an agent reads the knowledge base and sees no admin pages ----------------------------
-    const added = await call(page, 'POST', '/api/v1/members', { ...AGENT, role: 'agent' });
-    check(added.status === 201, `the agent is added: ${JSON.stringify(added)}`);
+    // Added in the Members page, with a first password.
+    await openSection(page, 'Members');
+    const adder = page.getByTestId('add-member');
+    await adder.getByLabel('Name').fill(AGENT.name);
+    await adder.getByLabel('Email').fill(AGENT.email);
+    await adder.getByLabel('Role').selectOption('agent');
+    await adder.getByLabel('First password').fill(AGENT.password);
+    await adder.getByRole('button', { name: 'Add teammate' }).click();
+    await page.getByRole('status').filter({ hasText: `Added ${AGENT.name}.` }).waitFor();
+    await page.getByTestId('members').getByRole('cell', { name: AGENT.email }).waitFor();
     const agentContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     const agentPage = await agentContext.newPage();
     watch(agentPage, problems, 'agent');

@@ -387,6 +387,7 @@ export const inboxApi = {
   resolve: (id: string) => request<unknown>('POST', conv(id, 'resolve'), {}),
   presence: (status: 'online' | 'away') => request<unknown>('PUT', '/api/v1/me/presence', { status }),
   members: () => request<Member[] | { members: Member[] }>('GET', '/api/v1/members'),
+  addMember: (m: { name: string; email: string; role: string; password: string }) => request<Member>('POST', '/api/v1/members', m),
   teams: () => request<Team[] | { teams: Team[] }>('GET', '/api/v1/teams'),
   createTeam: (t: TeamBody) => request<Team>('POST', '/api/v1/teams', t),
   updateTeam: (id: string, t: TeamBody) =>

@@ -276,15 +276,49 @@ function TeamEditor({ team, members, onDone }: { team: Team | null; members: Mem
 
 function MembersSettings() {
   const [members, setMembers] = useState<Member[]>([]);
+  const [adding, setAdding] = useState({ name: '', email: '', role: 'agent', password: '' });
+  const [error, setError] = useState<string | null>(null);
   const s = useStatus();
-  useEffect(() => {
+  const load = useCallback(() => {
     inboxApi.members().then((m) => setMembers(listOf<Member>(m, 'members'))).catch(s.fail);
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
+  useEffect(load, [load]);
+  const add = async () => {
+    try {
+      await inboxApi.addMember({ ...adding, name: adding.name.trim(), email: adding.email.trim() });
+      s.ok(`Added ${adding.name.trim() || adding.email.trim()}. They sign in with their email and the password you set.`);
+      setAdding({ name: '', email: '', role: 'agent', password: '' });
+      setError(null);
+      load();
+    } catch (e) {
+      setError(errorText(e));
+    }
+  };
   return (
     <section>
       <h1>Members</h1>
       {s.view}
+      <div className="card-box form" data-testid="add-member">
+        <h2>Add a teammate</h2>
+        <div className="row">
+          <label>Name <input value={adding.name} onChange={(e) => setAdding({ ...adding, name: e.target.value })} /></label>
+          <label>Email <input type="email" value={adding.email} onChange={(e) => setAdding({ ...adding, email: e.target.value })} /></label>
+          <label>
+            Role
+            <select value={adding.role} onChange={(e) => setAdding({ ...adding, role: e.target.value })}>
+              <option value="agent">Agent (works the inbox)</option>
+              <option value="admin">Admin (also flows and settings)</option>
+            </select>
+          </label>
+          <label>First password <input type="password" autoComplete="new-password" value={adding.password} onChange={(e) => setAdding({ ...adding, password: e.target.value })} /></label>
+        </div>
+        {error && <div className="banner banner-error" role="alert">{error}</div>}
+        <div className="row">
+          <button className="primary" disabled={!adding.email.trim() || !adding.password} onClick={() => void add()}>Add teammate</button>
+          <span className="small muted">Give them the password; they sign in at this page's address.</span>
+        </div>
+      </div>
       <table className="table" data-testid="members">
         <thead><tr><th>Name</th><th>Email</th><th>Role</th><th>Presence</th></tr></thead>
         <tbody>
@@ -296,7 +330,6 @@ function MembersSettings() {
           })}
         </tbody>
       </table>
-      <p className="small muted">New members are added with the API (POST /api/v1/members) or the CLI.</p>
     </section>
   );
 }
@@ -312,6 +345,9 @@ const EVENT_TYPES = [
   'conversation.ended',
   'conversation.off_hours',
   'conversation.no_agent',
+  'conversation.abandoned',
+  'conversation.rated',
+  'conversation.reply_missed',
   'message.created',
 ];
 
