@@ -123,6 +123,15 @@ impl OfflineProvider {
         }
     }
 
+    /// A new workspace's world for simulations (`baton test`, saved tests, `baton chat`), its
+    /// escapes read with this provider as on the server.
+    pub fn default_world(&self) -> baton_flow::runtime::StaticWorld {
+        baton_flow::runtime::StaticWorld {
+            intent: Some(self.intent_classifier()),
+            ..baton_flow::runtime::StaticWorld::default()
+        }
+    }
+
     /// This provider as the intent classifier a simulated world reads escapes with.
     pub fn intent_classifier(&self) -> baton_flow::runtime::IntentClassifier {
         let provider = self.clone();

@@ -63,10 +63,7 @@ impl Executor for ChatExecutor {
 /// read by the offline classifier.
 fn chat_world(settings: Option<&Path>, ai: &baton_ai::OfflineProvider) -> Result<StaticWorld> {
     let Some(path) = settings else {
-        return Ok(StaticWorld {
-            intent: Some(ai.intent_classifier()),
-            ..StaticWorld::default()
-        });
+        return Ok(ai.default_world());
     };
     let text = read_limited(path)?;
     let mut value: Value = serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;

@@ -3,7 +3,6 @@
 use crate::report::{format_diagnostic, read_limited};
 use crate::OutputFormat;
 use anyhow::{bail, Context, Result};
-use baton_flow::runtime::StaticWorld;
 use baton_flow::script::{run_test_in, TestCase, TestFile, TestResult};
 use baton_flow::sim::{Coverage, Line, Speaker};
 use baton_flow::{check, Flow};
@@ -26,10 +25,7 @@ pub fn run(flow_path: &Path, test_paths: &[PathBuf], format: OutputFormat, verbo
         bail!("{name} has no tests: add a \"tests\" list to the flow or pass a tests file");
     }
     // Escapes the phrases miss are read by the offline classifier, as on the server.
-    let world = StaticWorld {
-        intent: Some(baton_ai::OfflineProvider::new().intent_classifier()),
-        ..StaticWorld::default()
-    };
+    let world = baton_ai::OfflineProvider::new().default_world();
     let results: Vec<TestResult> = tests.iter().map(|t| run_test_in(&flow, t, world.clone())).collect();
     let mut coverage = Coverage::default();
     for r in &results {

@@ -317,8 +317,7 @@ impl WorkspaceSettings {
             escapes: self.escapes.clone(),
             abandon_after_hours: self.abandon_after_hours,
             reply_targets: self.reply_targets,
-            intent: Some(intent.intent_classifier()),
-            ..StaticWorld::default()
+            ..intent.default_world()
         }
     }
 }

@@ -264,7 +264,7 @@ async fn transcript(core: &Core, conversation_id: &str) -> Vec<baton_ai::Turn> {
 /// transcript and the workspace's knowledge base.
 async fn ask_ai(core: &Core, item: &OutboxItem, request: &AiRequest) -> Event {
     let mut context = baton_ai::AiContext::default();
-    // A classification reads its text alone (escape checks at questions are the most common).
+    // A classification (AI Actions, Options in `ai_classify`) reads its text alone.
     if !matches!(request.query, AiQuery::Classify { .. }) {
         context = context.with_transcript(transcript(core, &item.conversation_id).await);
         match core.knowledge.get(&item.workspace_id).await {

@@ -165,6 +165,14 @@ impl Store {
         Ok(true)
     }
 
+    /// The ids of the workspace's live flows with a published version (no documents read).
+    pub async fn live_flow_ids(&self, workspace_id: &str) -> Result<Vec<String>> {
+        let rows: Vec<(String,)> = on_read!(self, pool => sqlx::query_as(
+            "SELECT id FROM flows WHERE workspace_id = $1 AND live = TRUE AND live_version IS NOT NULL ORDER BY entry_order, created_at, id")
+            .bind(workspace_id).fetch_all(pool).await?);
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
     /// The live flows of a workspace that have a published version, in entry-routing order.
     pub async fn live_flows(&self, workspace_id: &str) -> Result<Vec<FlowRow>> {
         self.read_all("SELECT id, workspace_id, name, draft, live, live_version, require_tests, created_at, updated_at, entry_order FROM flows WHERE workspace_id = $1 AND live = TRUE AND live_version IS NOT NULL ORDER BY entry_order, created_at, id", args![workspace_id]).await

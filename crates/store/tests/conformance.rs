@@ -1818,6 +1818,8 @@ async fn case_flows(store: &Store) {
     };
     assert_eq!(store.live_flows("ws").await.expect("live flows"), vec![row.clone()]);
     assert!(store.live_flows("ws_other").await.expect("live flows").is_empty());
+    assert_eq!(store.live_flow_ids("ws").await.expect("live flow ids"), ["flow_1"]);
+    assert!(store.live_flow_ids("ws_other").await.expect("live flow ids").is_empty());
 
     let v2 = store
         .publish_flow("ws", "flow_1", draft2, None, None, T0 + 4)

@@ -203,7 +203,7 @@ pub struct AvailabilityQuery {
 
 /// Whether the widget can start a conversation: a live flow (or the named one is live).
 #[derive(Serialize, ToSchema)]
-pub struct Availability {
+pub struct WidgetAvailability {
     pub available: bool,
 }
 
@@ -211,22 +211,23 @@ pub struct Availability {
 /// (it never says which flows there are).
 #[utoipa::path(get, path = "/api/v1/widget/availability", tag = "customer",
     params(("widget_key" = String, Query), ("flow_id" = Option<String>, Query, description = "the flow the widget names, if any")),
-    responses((status = 200, body = Availability), (status = 404, description = "`not_found`: no such widget key", body = crate::error::ErrorBody)))]
+    responses((status = 200, body = WidgetAvailability), (status = 404, description = "`not_found`: no such widget key", body = crate::error::ErrorBody)))]
 async fn availability(
     State(state): State<AppState>,
     Query(q): Query<AvailabilityQuery>,
-) -> ApiResult<Json<Availability>> {
+) -> ApiResult<Json<WidgetAvailability>> {
     let store = &state.core.store;
     let workspace = store
         .workspace_by_widget_key(&q.widget_key)
         .await?
         .ok_or_else(|| ApiError::not_found("widget key").field("widget_key"))?;
-    let live = store.live_flows(&workspace.id).await?;
+    // Every page view with the widget asks: ids only, no flow documents.
+    let live = store.live_flow_ids(&workspace.id).await?;
     let available = match q.flow_id.as_deref().filter(|f| !f.is_empty()) {
-        Some(flow_id) => live.iter().any(|f| f.id == flow_id),
+        Some(flow_id) => live.iter().any(|id| id == flow_id),
         None => !live.is_empty(),
     };
-    Ok(Json(Availability { available }))
+    Ok(Json(WidgetAvailability { available }))
 }
 
 #[utoipa::path(post, path = "/api/v1/widget/conversations", tag = "customer",

@@ -585,12 +585,9 @@ async fn simulate(
 }
 
 /// The world of saved scripted tests: the defaults, whatever the workspace's settings (as
-/// `baton test`), with the offline intent classifier.
+/// `baton test`).
 fn tests_world(state: &AppState) -> baton_flow::runtime::StaticWorld {
-    baton_flow::runtime::StaticWorld {
-        intent: Some(state.core.intent.intent_classifier()),
-        ..baton_flow::runtime::StaticWorld::default()
-    }
+    state.core.intent.default_world()
 }
 
 /// Runs every scripted test saved with the draft; returns each result and the node and port
