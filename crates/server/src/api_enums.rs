@@ -58,6 +58,12 @@ names_schema!(
     baton_flow::document::Priority::ALL.iter().map(|p| p.as_str())
 );
 names_schema!(
+    InboxSortName,
+    "InboxSort",
+    "An order of the inbox list.",
+    baton_store::InboxSort::ALL.iter().map(|s| s.as_str())
+);
+names_schema!(
     MemberRoleName,
     "MemberRole",
     "A member's or API key's role.",

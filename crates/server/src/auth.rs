@@ -151,6 +151,9 @@ impl FromRequestParts<AppState> for Caller {
             .member(&session.member_id)
             .await?
             .ok_or_else(|| ApiError::unauthorized("the member no longer exists"))?;
+        if member.deactivated_at.is_some() {
+            return Err(ApiError::unauthorized("this account has been deactivated"));
+        }
         Ok(Caller {
             workspace_id: member.workspace_id.clone(),
             role: Role::parse(&member.role).unwrap_or(Role::Agent),

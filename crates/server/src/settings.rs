@@ -41,6 +41,45 @@ pub struct WorkspaceSettings {
     /// (docs/handover.md#reply-targets).
     #[schema(value_type = ReplyTargetsShape)]
     pub reply_targets: ReplyTargets,
+    /// Saved replies agents insert and edit before sending (at most 200).
+    pub canned_replies: Vec<CannedReply>,
+}
+
+/// A saved reply: its text is a template over the conversation's variables, the contact
+/// (`contact.name`) and the agent (`agent.name`), e.g. `Hi {{ contact.name | default("there") }}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CannedReply {
+    /// What agents pick it by (1 to 100 characters, unique).
+    #[schema(min_length = 1, max_length = 100)]
+    pub title: String,
+    /// 1 to 2,000 characters.
+    #[schema(min_length = 1, max_length = 2000)]
+    pub text: String,
+}
+
+/// Most canned replies a workspace keeps.
+pub const MAX_CANNED_REPLIES: usize = 200;
+
+impl CannedReply {
+    /// The first field that does not hold, with why, of the reply at `index`.
+    pub fn invalid_field(&self, index: usize, earlier: &[CannedReply]) -> Option<(String, String)> {
+        let field = |name: &str| format!("canned_replies[{index}].{name}");
+        let title = self.title.trim();
+        if title.is_empty() || title.chars().count() > 100 {
+            return Some((field("title"), "1 to 100 characters".into()));
+        }
+        if earlier.iter().any(|c| c.title.trim().eq_ignore_ascii_case(title)) {
+            return Some((field("title"), format!("another canned reply is called `{title}`")));
+        }
+        if self.text.trim().is_empty() || self.text.chars().count() > 2000 {
+            return Some((field("text"), "1 to 2,000 characters".into()));
+        }
+        if let Err(e) = baton_flow::template::Template::parse(&self.text) {
+            return Some((field("text"), e.to_string()));
+        }
+        None
+    }
 }
 
 /// The schema of reply targets (`baton_flow::sla::ReplyTargets`; a test checks the two have the
@@ -121,6 +160,7 @@ impl Default for WorkspaceSettings {
             escapes: EscapeSettings::default(),
             abandon_after_hours: baton_flow::runtime::default_abandon_after_hours(),
             reply_targets: ReplyTargets::default(),
+            canned_replies: Vec::new(),
         }
     }
 }

@@ -371,7 +371,11 @@ async fn workspaces_cannot_see_each_other(db: Db) {
             None,
         )
         .await;
-    assert_eq!(theirs, json!([]), "the other workspace's inbox is empty");
+    assert_eq!(
+        theirs,
+        json!({"items": [], "total": 0, "next_cursor": null}),
+        "the other workspace's inbox is empty"
+    );
     // The other workspace's owner, signed in, cannot act on this workspace's conversation.
     let res = s
         .http

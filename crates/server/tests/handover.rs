@@ -26,6 +26,9 @@ on_both_databases!(
     a_rating_is_reported_per_flow_and_agent_and_shown_in_the_next_card,
     an_agent_who_misses_a_reply_target_loses_the_conversation,
     a_queued_customer_sees_their_place_in_the_queue,
+    invites_roles_and_deactivation,
+    the_inbox_searches_sorts_pages_and_knows_what_is_unread,
+    canned_replies_and_an_ai_drafted_reply,
 );
 
 /// A signed-in member.
@@ -115,6 +118,11 @@ async fn agent(s: &TestServer, email: &str, name: &str) -> Agent {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    sign_in(s, email, password).await
+}
+
+/// Signs a member in with their password.
+async fn sign_in(s: &TestServer, email: &str, password: &str) -> Agent {
     let res = s
         .http
         .post(format!("{}/api/v1/auth/login", s.base))
@@ -130,14 +138,11 @@ async fn agent(s: &TestServer, email: &str, name: &str) -> Agent {
         .next()
         .unwrap()
         .to_string();
-    let csrf = res.json::<Value>().await.unwrap()["csrf_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let body = res.json::<Value>().await.unwrap();
     Agent {
-        id,
+        id: body["member"]["id"].as_str().unwrap().to_string(),
         cookie,
-        csrf,
+        csrf: body["csrf_token"].as_str().unwrap().to_string(),
         http: s.http.clone(),
         base: s.base.clone(),
     }
@@ -252,9 +257,10 @@ async fn whole_lifecycle_from_queue_to_hand_back(db: Db) {
             None,
         )
         .await;
-    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
-    assert_eq!(list[0]["id"], c.id);
-    assert!(list[0]["waiting_since"].is_i64());
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(list["total"], 1, "{list}");
+    assert_eq!(list["items"][0]["id"], c.id);
+    assert!(list["items"][0]["waiting_since"].is_i64());
     let (_, counts) = sam.act(Method::GET, "/api/v1/inbox/counts", None).await;
     assert_eq!(
         counts["teams"][0],
@@ -683,17 +689,17 @@ async fn a_restart_keeps_the_queued_hand_over(db: Db) {
         ..sam
     };
     let (_, list) = sam2.act(Method::GET, "/api/v1/inbox/conversations", None).await;
-    assert_eq!(list[0]["id"], c2.id);
+    assert_eq!(list["items"][0]["id"], c2.id);
     // The row says who (from what the flow collected), why, and the last word.
     assert_eq!(
-        list[0]["customer"],
+        list["items"][0]["customer"],
         json!({"name": "Ana López", "email": "ana@example.com"}),
         "{list}"
     );
-    assert_eq!(list[0]["reason"], "Ana López wants a refund", "{list}");
-    assert_eq!(list[0]["last_message"]["role"], "bot", "{list}");
+    assert_eq!(list["items"][0]["reason"], "Ana López wants a refund", "{list}");
+    assert_eq!(list["items"][0]["last_message"]["role"], "bot", "{list}");
     assert_eq!(
-        list[0]["last_message"]["text"], "Still looking for someone free.",
+        list["items"][0]["last_message"]["text"], "Still looking for someone free.",
         "{list}"
     );
     let (status, _) = sam2
@@ -793,7 +799,7 @@ async fn transfer_to_a_team_or_a_member(db: Db) {
             None,
         )
         .await;
-    assert_eq!(list[0]["id"], c.id);
+    assert_eq!(list["items"][0]["id"], c.id);
     let (status, _) = kim.act(Method::POST, &path("claim"), None).await;
     assert_eq!(status, StatusCode::OK);
     // Sam no longer has it; Kim passes it straight to Sam.
@@ -1235,7 +1241,7 @@ async fn an_agent_who_misses_a_reply_target_loses_the_conversation(db: Db) {
     );
     let (_, list) = sam.act(Method::GET, "/api/v1/inbox/conversations", None).await;
     assert_eq!(
-        list[0]["reply_due_at"], detail["conversation"]["reply_due_at"],
+        list["items"][0]["reply_due_at"], detail["conversation"]["reply_due_at"],
         "{list}"
     );
     s.advance_clock(119_000).await;
@@ -1382,4 +1388,520 @@ async fn a_queued_customer_sees_their_place_in_the_queue(db: Db) {
         json!({"position": 1, "typical_wait_ms": 5000}),
         "{second_view}"
     );
+}
+
+/// A teammate invited by a link joins once; roles change within what the caller may give; the
+/// last owner stays; a deactivated agent is signed out, cannot sign in or be given
+/// conversations, and what they had goes back to the queue.
+async fn invites_roles_and_deactivation(db: Db) {
+    let Some(s) = TestServer::start(db).await else { return };
+    let flow_id = s.publish_flow(support_flow()).await;
+    let anon = |method: Method, path: String, body: Option<Value>| {
+        let mut req = s.http.request(method, format!("{}{path}", s.base));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        async move {
+            let res = req.send().await.unwrap();
+            let status = res.status();
+            (status, res.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+
+    // Invitations.
+    let (status, created) = s
+        .api(
+            Method::POST,
+            "/api/v1/members/invites",
+            Some(json!({"email": " New@Example.com ", "role": "agent"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let path = created["path"].as_str().unwrap().to_string();
+    let token = path
+        .strip_prefix("/app/invite/")
+        .expect("a link into the web app")
+        .to_string();
+    assert_eq!(created["invite"]["email"], "new@example.com");
+    let (_, pending) = s.api(Method::GET, "/api/v1/members/invites", None).await;
+    assert_eq!(pending.as_array().unwrap().len(), 1, "{pending}");
+    let (status, seen) = anon(Method::GET, format!("/api/v1/invites/{token}"), None).await;
+    assert_eq!(status, StatusCode::OK, "{seen}");
+    assert_eq!(
+        (seen["email"].as_str(), seen["role"].as_str()),
+        (Some("new@example.com"), Some("agent"))
+    );
+    let (status, body) = anon(Method::GET, "/api/v1/invites/not-a-token".into(), None).await;
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (StatusCode::NOT_FOUND, json!("not_found"))
+    );
+    let accept = format!("/api/v1/invites/{token}/accept");
+    let (status, body) = anon(
+        Method::POST,
+        accept.clone(),
+        Some(json!({"name": "Noor", "password": "password123"})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["field"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!("password"))
+    );
+    let (status, body) = anon(
+        Method::POST,
+        accept.clone(),
+        Some(json!({"password": "a long passphrase 9"})),
+    )
+    .await;
+    assert_eq!(status.as_u16() / 100, 4, "{body}");
+    assert_eq!(body["error"]["field"], "name", "{body}");
+    let (status, noor) = anon(
+        Method::POST,
+        accept.clone(),
+        Some(json!({"name": " Noor ", "password": "a long passphrase 9"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{noor}");
+    assert_eq!(
+        (noor["name"].as_str(), noor["role"].as_str(), noor["active"].as_bool()),
+        (Some("Noor"), Some("agent"), Some(true))
+    );
+    let (status, body) = anon(
+        Method::POST,
+        accept,
+        Some(json!({"name": "Again", "password": "a long passphrase 9"})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (StatusCode::GONE, json!("invite_used"))
+    );
+    let noor_session = sign_in(&s, "new@example.com", "a long passphrase 9").await;
+    let (_, pending) = s.api(Method::GET, "/api/v1/members/invites", None).await;
+    assert_eq!(pending, json!([]));
+    let (status, body) = s
+        .api(
+            Method::POST,
+            "/api/v1/members/invites",
+            Some(json!({"email": "new@example.com", "role": "agent"})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (StatusCode::CONFLICT, json!("email_taken"))
+    );
+    let (_, second) = s
+        .api(
+            Method::POST,
+            "/api/v1/members/invites",
+            Some(json!({"email": "later@example.com", "role": "admin"})),
+        )
+        .await;
+    let second_token = second["path"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("/app/invite/")
+        .to_string();
+    let (status, _) = s
+        .api(
+            Method::DELETE,
+            &format!("/api/v1/members/invites/{}", second["invite"]["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, body) = anon(Method::GET, format!("/api/v1/invites/{second_token}"), None).await;
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (StatusCode::GONE, json!("invite_used"))
+    );
+    // An agent cannot invite; an admin cannot invite an owner.
+    let (status, _) = noor_session
+        .act(
+            Method::POST,
+            "/api/v1/members/invites",
+            Some(json!({"email": "x@example.com", "role": "agent"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // Roles.
+    let noor_path = format!("/api/v1/members/{}", noor_session.id);
+    let (status, body) = s.api(Method::PATCH, &noor_path, Some(json!({"role": "boss"}))).await;
+    assert_eq!(
+        (status, body["error"]["field"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!("role"))
+    );
+    let (status, body) = noor_session
+        .act(Method::PATCH, &noor_path, Some(json!({"role": "admin"})))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "an agent cannot promote themselves: {body}"
+    );
+    let (status, body) = s.api(Method::PATCH, &noor_path, Some(json!({"role": "admin"}))).await;
+    assert_eq!(
+        (status, body["role"].as_str()),
+        (StatusCode::OK, Some("admin")),
+        "{body}"
+    );
+    let (status, _) = noor_session
+        .act(
+            Method::POST,
+            "/api/v1/members/invites",
+            Some(json!({"email": "owner@example.com", "role": "owner"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "only owners make owners");
+    let (_, members) = s.api(Method::GET, "/api/v1/members", None).await;
+    let owner_id = members
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["role"] == "owner")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, body) = noor_session
+        .act(
+            Method::PATCH,
+            &format!("/api/v1/members/{owner_id}"),
+            Some(json!({"active": false})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "admins do not touch owners: {body}");
+    let (status, body) = s
+        .api(
+            Method::PATCH,
+            &format!("/api/v1/members/{owner_id}"),
+            Some(json!({"role": "agent"})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (StatusCode::CONFLICT, json!("last_owner"))
+    );
+    let (status, _) = s
+        .api(
+            Method::PATCH,
+            "/api/v1/members/mem_nobody",
+            Some(json!({"active": false})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Deactivation.
+    let sam = agent(&s, "sam@example.com", "Sam").await;
+    only_online(&s, &[&sam.id]).await;
+    let (c, conv_path) = claimed_by(&s, &flow_id, &sam).await;
+    let (status, body) = noor_session
+        .act(
+            Method::PATCH,
+            &format!("/api/v1/members/{}", noor_session.id),
+            Some(json!({"active": false})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (StatusCode::CONFLICT, json!("deactivate_self"))
+    );
+    let (status, body) = noor_session
+        .act(
+            Method::PATCH,
+            &format!("/api/v1/members/{}", sam.id),
+            Some(json!({"active": false})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["active"].as_bool(), body["presence"].as_str()),
+        (StatusCode::OK, Some(false), Some("offline")),
+        "{body}"
+    );
+    let (_, detail) = s.api(Method::GET, &conv_path, None).await;
+    assert_eq!(
+        (
+            detail["conversation"]["status"].as_str(),
+            detail["conversation"]["assignee"].as_str()
+        ),
+        (Some("queued"), None),
+        "the conversation went back to the queue: {detail}"
+    );
+    assert!(
+        c.wait_for("finding someone else").await.len() > 1,
+        "the customer is told someone else is being found"
+    );
+    let (status, _) = sam.act(Method::GET, "/api/v1/me", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "signed out everywhere");
+    let res = s
+        .http
+        .post(format!("{}/api/v1/auth/login", s.base))
+        .json(&json!({"email": "sam@example.com", "password": "agent password 1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = res.json().await.unwrap();
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("deactivated"),
+        "{body}"
+    );
+    let (status, body) = noor_session
+        .act(
+            Method::POST,
+            &format!("{conv_path}/assign"),
+            Some(json!({"member_id": sam.id})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["field"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!("member_id"))
+    );
+    let (_, members) = s.api(Method::GET, "/api/v1/members", None).await;
+    let listed = members
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == json!(sam.id))
+        .unwrap()
+        .clone();
+    assert_eq!(listed["active"], false, "deactivated members stay listed: {listed}");
+    let (status, body) = s
+        .api(
+            Method::PATCH,
+            &format!("/api/v1/members/{}", sam.id),
+            Some(json!({"active": true})),
+        )
+        .await;
+    assert_eq!((status, body["active"].as_bool()), (StatusCode::OK, Some(true)));
+    sign_in(&s, "sam@example.com", "agent password 1").await;
+}
+
+/// A conversation queued by a customer with this name and email, who then writes `text`.
+async fn queued_as(s: &TestServer, flow_id: &str, name: &str, email: &str, text: &str) -> Customer {
+    let c = s.customer_on(flow_id).await;
+    c.say("n", name).await;
+    c.say("e", email).await;
+    c.say("t", text).await;
+    c
+}
+
+/// The inbox finds words in transcripts and contacts, sorts three ways, pages with a cursor
+/// and a total, checks every filter alike, and knows what each member has not read.
+async fn the_inbox_searches_sorts_pages_and_knows_what_is_unread(db: Db) {
+    let Some(s) = TestServer::start(db).await else { return };
+    let flow_id = s.publish_flow(support_flow()).await;
+    let sam = agent(&s, "sam@example.com", "Sam").await;
+    only_online(&s, &[&sam.id]).await;
+    let ana = queued_as(
+        &s,
+        &flow_id,
+        "Ana López",
+        "ana@example.com",
+        "My parcel 100% never arrived",
+    )
+    .await;
+    s.advance_clock(1_000).await;
+    let ben = queued_as(&s, &flow_id, "Ben Okafor", "ben@example.com", "I was charged twice").await;
+    s.advance_clock(1_000).await;
+    let cy = queued_as(&s, &flow_id, "Cy Chen", "cy@example.com", "Where is my PARCEL").await;
+    let list = |query: &'static str| {
+        let sam = &sam;
+        async move {
+            let (status, page) = sam
+                .act(Method::GET, &format!("/api/v1/inbox/conversations{query}"), None)
+                .await;
+            assert_eq!(status, StatusCode::OK, "{query}: {page}");
+            let ids: Vec<String> = page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["id"].as_str().unwrap().to_string())
+                .collect();
+            (ids, page)
+        }
+    };
+
+    // Search: the transcript (any case), the contact, a literal `%`.
+    let (ids, page) = list("?q=parcel").await;
+    assert_eq!(ids, [ana.id.clone(), cy.id.clone()], "{page}");
+    assert_eq!(page["total"], 2);
+    let (ids, _) = list("?q=okafor").await;
+    assert_eq!(ids, vec![ben.id.clone()]);
+    let (ids, _) = list("?q=100%25").await;
+    assert_eq!(ids, vec![ana.id.clone()], "% is a character, not a wildcard");
+    let (ids, _) = list("?q=nothing%20like%20this").await;
+    assert!(ids.is_empty());
+
+    // Sorts: longest waiting first (all high priority), newest first.
+    let (ids, _) = list("").await;
+    assert_eq!(ids, [ana.id.clone(), ben.id.clone(), cy.id.clone()]);
+    let (ids, _) = list("?sort=newest").await;
+    assert_eq!(ids, [cy.id.clone(), ben.id.clone(), ana.id.clone()]);
+
+    // Pages: a cursor and the total on every page; the pages make the whole list once.
+    let (first, page) = list("?limit=2").await;
+    assert_eq!((first.len(), page["total"].as_i64()), (2, Some(3)));
+    let cursor = page["next_cursor"].as_str().expect("a next page").to_string();
+    let (status, page2) = sam
+        .act(
+            Method::GET,
+            &format!("/api/v1/inbox/conversations?limit=2&cursor={cursor}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page2}");
+    assert_eq!(page2["items"][0]["id"], json!(cy.id));
+    assert_eq!(
+        (page2["total"].as_i64(), page2["next_cursor"].clone()),
+        (Some(3), Value::Null)
+    );
+    let (status, body) = sam
+        .act(
+            Method::GET,
+            &format!("/api/v1/inbox/conversations?sort=newest&cursor={cursor}"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["field"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!("cursor"))
+    );
+
+    // Every filter is checked alike.
+    for (query, field) in [
+        ("?status=open", "status"),
+        ("?priority=mega", "priority"),
+        ("?team=nope", "team"),
+        ("?assignee=mem_nobody", "assignee"),
+        ("?sort=random", "sort"),
+        ("?limit=0", "limit"),
+        ("?limit=501", "limit"),
+        ("?cursor=garbage", "cursor"),
+    ] {
+        let (status, body) = sam
+            .act(Method::GET, &format!("/api/v1/inbox/conversations{query}"), None)
+            .await;
+        assert_eq!(
+            (status, body["error"]["field"].clone()),
+            (StatusCode::UNPROCESSABLE_ENTITY, json!(field)),
+            "{query}"
+        );
+    }
+    let long = "x".repeat(201);
+    let (status, body) = sam
+        .act(Method::GET, &format!("/api/v1/inbox/conversations?q={long}"), None)
+        .await;
+    assert_eq!(
+        (status, body["error"]["field"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!("q"))
+    );
+
+    // Unread: until the member reads it, and again when the customer writes.
+    let (_, page) = list("").await;
+    assert!(
+        page["items"].as_array().unwrap().iter().all(|i| i["unread"] == true),
+        "{page}"
+    );
+    let read = format!("/api/v1/inbox/conversations/{}/read", ana.id);
+    let (status, _) = sam.act(Method::POST, &read, Some(json!({}))).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, page) = list("").await;
+    assert_eq!(page["items"][0]["unread"], false, "{page}");
+    assert_eq!(page["items"][1]["unread"], true);
+    let (status, body) = sam.act(Method::POST, &read, Some(json!({"seq": -1}))).await;
+    assert_eq!(
+        (status, body["error"]["field"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!("seq"))
+    );
+    ana.say("again", "hello? anyone?").await;
+    let (_, page) = list("").await;
+    assert_eq!(page["items"][0]["unread"], true, "the customer wrote again: {page}");
+    let (_, page) = s.api(Method::GET, "/api/v1/inbox/conversations", None).await;
+    assert_eq!(page["items"][0]["unread"], false, "an API key reads nothing");
+    let (status, _) = s.api(Method::POST, &read, Some(json!({}))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "reading is a member's");
+}
+
+/// Canned replies are filled in for the conversation and the agent; the AI drafts a reply
+/// from the knowledge base, or says it cannot; nothing is sent.
+async fn canned_replies_and_an_ai_drafted_reply(db: Db) {
+    let Some(s) = TestServer::start(db).await else { return };
+    let flow_id = s.publish_flow(support_flow()).await;
+    let sam = agent(&s, "sam@example.com", "Sam").await;
+    only_online(&s, &[&sam.id]).await;
+    let (status, body) = s
+        .api(
+            Method::PUT,
+            "/api/v1/kb/articles/refunds",
+            Some(json!({"collection": "help", "title": "Refunds", "markdown": "# Refunds\n\nRefunds are paid back to the original card within 5 business days after we receive the returned item."})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, ws) = s.api(Method::GET, "/api/v1/workspace", None).await;
+    let mut settings = ws["settings"].clone();
+    settings["canned_replies"] = json!([
+        {"title": "Greeting", "text": "Hi {{ name | first_word }}, this is {{ agent.name }}. I'm looking at it now."},
+        {"title": "greeting", "text": "Duplicate title"}
+    ]);
+    let (status, body) = s
+        .api(Method::PUT, "/api/v1/workspace/settings", Some(settings.clone()))
+        .await;
+    assert_eq!(
+        (status, body["error"]["field"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!("canned_replies[1].title"))
+    );
+    settings["canned_replies"][1] = json!({"title": "Broken", "text": "Hi {{ name "});
+    let (status, body) = s
+        .api(Method::PUT, "/api/v1/workspace/settings", Some(settings.clone()))
+        .await;
+    assert_eq!(
+        (status, body["error"]["field"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!("canned_replies[1].text"))
+    );
+    settings["canned_replies"][1] = json!({"title": "Refund time", "text": "Refunds reach your card within 5 business days, {{ contact.nickname | default(\"friend\") }}."});
+    let (status, body) = s.api(Method::PUT, "/api/v1/workspace/settings", Some(settings)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let c = queued_as(
+        &s,
+        &flow_id,
+        "Ana López",
+        "ana@example.com",
+        "when do I get my refund back on my card??",
+    )
+    .await;
+    let path = format!("/api/v1/inbox/conversations/{}", c.id);
+    let (status, canned) = sam.act(Method::GET, &format!("{path}/canned-replies"), None).await;
+    assert_eq!(status, StatusCode::OK, "{canned}");
+    assert_eq!(
+        canned,
+        json!([
+            {"title": "Greeting", "text": "Hi Ana, this is Sam. I'm looking at it now."},
+            {"title": "Refund time", "text": "Refunds reach your card within 5 business days, friend."}
+        ])
+    );
+    let (status, draft) = sam.act(Method::POST, &format!("{path}/draft-reply"), None).await;
+    assert_eq!(status, StatusCode::OK, "{draft}");
+    assert_eq!(draft["answered"], true, "{draft}");
+    assert!(draft["text"].as_str().unwrap().contains("5 business days"), "{draft}");
+    assert_eq!(draft["sources"][0]["title"], "Refunds", "{draft}");
+    assert_eq!(draft["question"], "when do I get my refund back on my card??");
+    let before = c.messages(0).await.len();
+
+    c.say("t2", "also can I get a pony delivered to Mars").await;
+    let (status, draft) = sam.act(Method::POST, &format!("{path}/draft-reply"), None).await;
+    assert_eq!(status, StatusCode::OK, "{draft}");
+    assert_eq!(
+        (draft["answered"].clone(), draft["text"].clone()),
+        (json!(false), Value::Null),
+        "{draft}"
+    );
+    assert!(draft["reason"].as_str().unwrap().contains("no answer"), "{draft}");
+    assert_eq!(c.messages(0).await.len(), before + 1, "drafting sends nothing");
+    let (status, _) = sam
+        .act(Method::POST, "/api/v1/inbox/conversations/conv_nope/draft-reply", None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }

@@ -33,6 +33,8 @@ pub struct Member {
     pub presence: String,
     /// When the member was last given a conversation (round-robin picks the longest idle).
     pub last_assigned_at: i64,
+    /// When an admin deactivated the member (they cannot sign in or be given conversations).
+    pub deactivated_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -76,6 +78,23 @@ pub struct NewMember<'a> {
     pub now: i64,
 }
 
+/// An invitation to join a workspace, accepted through a link that carries its token.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Invite {
+    pub id: String,
+    pub workspace_id: String,
+    #[serde(skip)]
+    pub token_hash: String,
+    pub email: String,
+    pub role: String,
+    /// The member who invited.
+    pub invited_by: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub accepted_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
 pub struct NewApiKey<'a> {
     pub id: &'a str,
     pub workspace_id: &'a str,
@@ -84,6 +103,13 @@ pub struct NewApiKey<'a> {
     pub prefix: &'a str,
     pub role: &'a str,
     pub now: i64,
+}
+
+/// The columns of `invites`, in the order `Invite` is read.
+macro_rules! invite_columns {
+    () => {
+        "id, workspace_id, token_hash, email, role, invited_by, created_at, expires_at, accepted_at, revoked_at"
+    };
 }
 
 impl Store {
@@ -146,19 +172,100 @@ impl Store {
     }
 
     pub async fn member(&self, id: &str) -> Result<Option<Member>> {
-        self.read_optional("SELECT id, workspace_id, email, name, role, password_hash, created_at, presence, last_assigned_at FROM members WHERE id = $1", args![id]).await
+        self.read_optional("SELECT id, workspace_id, email, name, role, password_hash, created_at, presence, last_assigned_at, deactivated_at FROM members WHERE id = $1", args![id]).await
     }
 
     pub async fn member_by_email(&self, email: &str) -> Result<Option<Member>> {
         Ok(on_read!(self, pool => sqlx::query_as(
-            "SELECT id, workspace_id, email, name, role, password_hash, created_at, presence, last_assigned_at FROM members WHERE email = $1")
+            "SELECT id, workspace_id, email, name, role, password_hash, created_at, presence, last_assigned_at, deactivated_at FROM members WHERE email = $1")
             .bind(email).fetch_optional(pool).await?))
     }
 
     pub async fn members(&self, workspace_id: &str) -> Result<Vec<Member>> {
         Ok(on_read!(self, pool => sqlx::query_as(
-            "SELECT id, workspace_id, email, name, role, password_hash, created_at, presence, last_assigned_at FROM members WHERE workspace_id = $1 ORDER BY created_at, id")
+            "SELECT id, workspace_id, email, name, role, password_hash, created_at, presence, last_assigned_at, deactivated_at FROM members WHERE workspace_id = $1 ORDER BY created_at, id")
             .bind(workspace_id).fetch_all(pool).await?))
+    }
+
+    /// Changes a member's role; false when the workspace has no such member.
+    pub async fn set_member_role(&self, workspace_id: &str, id: &str, role: &str) -> Result<bool> {
+        let n = on_pool!(self, pool => sqlx::query("UPDATE members SET role = $1 WHERE id = $2 AND workspace_id = $3")
+            .bind(role).bind(id).bind(workspace_id).execute(pool).await?.rows_affected());
+        Ok(n > 0)
+    }
+
+    /// Deactivates a member (`Some(when)`: signed out everywhere, offline) or brings them back
+    /// (`None`); false when the workspace has no such member.
+    pub async fn set_member_deactivated(&self, workspace_id: &str, id: &str, at: Option<i64>) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let n = tx
+            .execute(
+                "UPDATE members SET deactivated_at = $1, presence = 'offline' WHERE id = $2 AND workspace_id = $3",
+                args![at, id, workspace_id],
+            )
+            .await?;
+        if n > 0 && at.is_some() {
+            tx.execute("DELETE FROM sessions WHERE member_id = $1", args![id])
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(n > 0)
+    }
+
+    pub async fn create_invite(&self, i: &Invite) -> Result<()> {
+        on_pool!(self, pool => sqlx::query(
+            "INSERT INTO invites (id, workspace_id, token_hash, email, role, invited_by, created_at, expires_at, accepted_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+            .bind(&i.id).bind(&i.workspace_id).bind(&i.token_hash).bind(&i.email).bind(&i.role).bind(&i.invited_by)
+            .bind(i.created_at).bind(i.expires_at).bind(i.accepted_at).bind(i.revoked_at)
+            .execute(pool).await?.rows_affected());
+        Ok(())
+    }
+
+    pub async fn invite_by_token(&self, token_hash: &str) -> Result<Option<Invite>> {
+        self.read_optional(
+            concat!("SELECT ", invite_columns!(), " FROM invites WHERE token_hash = $1"),
+            args![token_hash],
+        )
+        .await
+    }
+
+    /// The workspace's invitations not yet accepted, revoked or expired, newest first.
+    pub async fn pending_invites(&self, workspace_id: &str, now: i64) -> Result<Vec<Invite>> {
+        self.read_all(
+            concat!("SELECT ", invite_columns!(), " FROM invites WHERE workspace_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $2 ORDER BY created_at DESC, id"),
+            args![workspace_id, now],
+        )
+        .await
+    }
+
+    /// Revokes a pending invitation; false when the workspace has none with this id.
+    pub async fn revoke_invite(&self, workspace_id: &str, id: &str, now: i64) -> Result<bool> {
+        let n = on_pool!(self, pool => sqlx::query(
+            "UPDATE invites SET revoked_at = $1 WHERE id = $2 AND workspace_id = $3 AND accepted_at IS NULL AND revoked_at IS NULL")
+            .bind(now).bind(id).bind(workspace_id).execute(pool).await?.rows_affected());
+        Ok(n > 0)
+    }
+
+    /// Accepts an invitation: the member is created and the invitation used, together. False
+    /// when the invitation was used, revoked or expired meanwhile (nothing is written).
+    pub async fn accept_invite(&self, invite_id: &str, m: NewMember<'_>) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let used = tx
+            .execute(
+                "UPDATE invites SET accepted_at = $1 WHERE id = $2 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $1",
+                args![m.now, invite_id],
+            )
+            .await?;
+        if used == 0 {
+            return Ok(false);
+        }
+        tx.execute(
+            "INSERT INTO members (id, workspace_id, email, name, role, password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            args![m.id, m.workspace_id, m.email, m.name, m.role, m.password_hash, m.now],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     pub async fn create_session(&self, s: &Session) -> Result<()> {
@@ -218,6 +325,18 @@ sqlite_row!(Workspace {
     settings,
     created_at,
     fallback_flow_id
+});
+sqlite_row!(Invite {
+    id,
+    workspace_id,
+    token_hash,
+    email,
+    role,
+    invited_by,
+    created_at,
+    expires_at,
+    accepted_at,
+    revoked_at
 });
 sqlite_row!(Session {
     token_hash,

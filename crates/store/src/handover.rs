@@ -65,7 +65,65 @@ pub struct InboxFilter {
     /// Some(None): unassigned only.
     pub assignee: Option<Option<String>>,
     pub priority: Option<String>,
+    /// Words every listed conversation contains somewhere: in a message or note, or in the
+    /// contact's attributes (case-insensitive substring).
+    pub search: Option<String>,
+    pub sort: InboxSort,
+    /// Only rows after this one in the sort order (the cursor of the page before).
+    pub after: Option<InboxKey>,
     pub limit: i64,
+}
+
+/// The orders of the inbox list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InboxSort {
+    /// Urgent first, then high, normal, low; longest waiting first within a priority.
+    #[default]
+    Priority,
+    /// Longest waiting first (queued or last active).
+    Waiting,
+    /// Most recently active first.
+    Newest,
+}
+
+impl InboxSort {
+    pub const ALL: [InboxSort; 3] = [InboxSort::Priority, InboxSort::Waiting, InboxSort::Newest];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InboxSort::Priority => "priority",
+            InboxSort::Waiting => "waiting",
+            InboxSort::Newest => "newest",
+        }
+    }
+
+    /// Where a conversation stands in this order.
+    pub fn key(self, c: &Conversation) -> InboxKey {
+        let rank = match (self, c.priority.as_deref()) {
+            (InboxSort::Priority, Some("urgent")) => 0,
+            (InboxSort::Priority, Some("high")) => 1,
+            (InboxSort::Priority, Some("normal")) => 2,
+            (InboxSort::Priority, _) => 3,
+            _ => 0,
+        };
+        let time = match self {
+            InboxSort::Newest => -c.updated_at,
+            _ => c.queued_at.unwrap_or(c.updated_at),
+        };
+        InboxKey {
+            rank,
+            time,
+            id: c.id.clone(),
+        }
+    }
+}
+
+/// A row's place in an inbox order: rows are listed by rank, then time, then id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxKey {
+    pub rank: i64,
+    pub time: i64,
+    pub id: String,
 }
 
 /// What an inbox row shows besides the conversation ([`Store::inbox_row`]): the contact's
@@ -78,6 +136,10 @@ pub struct InboxRow {
     pub last_at: Option<i64>,
     pub open_context: Option<String>,
     pub attributes: Option<String>,
+    /// The newest customer message's sequence number.
+    pub last_customer_seq: Option<i64>,
+    /// How far the member asked about has read (None: never opened it).
+    pub read_seq: Option<i64>,
 }
 
 /// A flow's conversations and how they ended without a person.
@@ -98,6 +160,87 @@ pub struct HandoverStat {
     pub picked_up: i64,
     pub pickup_ms_total: i64,
     pub pickup_ms_max: i64,
+}
+
+/// The inbox list's filters over `conversations c`: `$1` workspace, `$2` statuses (comma
+/// separated), `$3` team, `$4`–`$6` assignee, `$7` priority, `$8` search pattern (LIKE, with
+/// `\` escaping), `$9` sort (for the rank and time below). An unused filter always holds.
+macro_rules! inbox_filters {
+    () => {
+        "c.workspace_id = $1
+           AND (',' || $2 || ',') LIKE ('%,' || c.status || ',%')
+           AND ($3 = '' OR c.team = $3)
+           AND ($4 OR ($5 AND c.assignee IS NULL) OR c.assignee = $6)
+           AND ($7 = '' OR c.priority = $7)
+           AND ($8 = '' OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND LOWER(m.text) LIKE $8 ESCAPE '\\')
+                OR EXISTS (SELECT 1 FROM contacts k WHERE k.id = c.contact_id AND LOWER(k.attributes) LIKE $8 ESCAPE '\\'))"
+    };
+}
+/// A conversation's rank in the sort `$9` (priority: urgent 0 … low 3; other sorts: 0).
+macro_rules! inbox_rank {
+    () => {
+        "CASE WHEN $9 <> 'priority' THEN 0 WHEN c.priority = 'urgent' THEN 0 WHEN c.priority = 'high' THEN 1 WHEN c.priority = 'normal' THEN 2 ELSE 3 END"
+    };
+}
+/// A conversation's time in the sort `$9` (newest: minus the last activity; else when it was
+/// queued, or its last activity).
+macro_rules! inbox_time {
+    () => {
+        "CASE WHEN $9 = 'newest' THEN -c.updated_at ELSE COALESCE(c.queued_at, c.updated_at) END"
+    };
+}
+
+/// The inbox filters as bound parameters.
+struct InboxParams<'a> {
+    workspace_id: &'a str,
+    statuses: String,
+    team: String,
+    assignee_any: bool,
+    assignee_none: bool,
+    assignee: String,
+    priority: String,
+    pattern: String,
+}
+
+impl<'a> InboxParams<'a> {
+    fn of(workspace_id: &'a str, f: &InboxFilter) -> InboxParams<'a> {
+        let statuses = if f.statuses.is_empty() {
+            "queued,assigned".to_string()
+        } else {
+            f.statuses.join(",")
+        };
+        let (assignee_any, assignee_none, assignee) = match &f.assignee {
+            None => (true, false, String::new()),
+            Some(None) => (false, true, String::new()),
+            Some(Some(a)) => (false, false, a.clone()),
+        };
+        let pattern = match f.search.as_deref().map(str::trim) {
+            Some(q) if !q.is_empty() => format!("%{}%", like_escaped(&q.to_lowercase())),
+            _ => String::new(),
+        };
+        InboxParams {
+            workspace_id,
+            statuses,
+            team: f.team.clone().unwrap_or_default(),
+            assignee_any,
+            assignee_none,
+            assignee,
+            priority: f.priority.clone().unwrap_or_default(),
+            pattern,
+        }
+    }
+}
+
+/// `text` matched literally by LIKE … ESCAPE '\'.
+fn like_escaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out
 }
 
 impl Store {
@@ -151,9 +294,9 @@ impl Store {
     }
 
     /// What an inbox row shows besides the conversation, in one read: the contact's attributes
-    /// (JSON), the newest message of the customer, the bot or an agent, and the open hand-over's
-    /// context package (JSON).
-    pub async fn inbox_row(&self, conversation_id: &str, contact_id: &str) -> Result<InboxRow> {
+    /// (JSON), the newest message of the customer, the bot or an agent, the open hand-over's
+    /// context package (JSON), and how far `reader` (a member id, or "") has read.
+    pub async fn inbox_row(&self, conversation_id: &str, contact_id: &str, reader: &str) -> Result<InboxRow> {
         /// The newest message of the customer, the bot or an agent, after the column asked.
         macro_rules! last_said {
             ($column:literal) => {
@@ -166,10 +309,14 @@ impl Store {
             last_said!("role"), " AS last_role, ", last_said!("text"), " AS last_text, ",
             last_said!("created_at"), " AS last_at, ",
             "(SELECT context FROM handovers WHERE conversation_id = $1 AND status IN ('queued', 'assigned') ORDER BY queued_at DESC, id LIMIT 1) AS open_context, ",
-            "(SELECT attributes FROM contacts WHERE id = $2) AS attributes"
+            "(SELECT attributes FROM contacts WHERE id = $2) AS attributes, ",
+            "(SELECT MAX(seq) FROM messages WHERE conversation_id = $1 AND role = 'customer') AS last_customer_seq, ",
+            "(SELECT seq FROM conversation_reads WHERE conversation_id = $1 AND member_id = $3) AS read_seq"
         );
         // On the hot read path (SQLite: a reader connection used in place).
-        let row: Option<InboxRow> = self.read_optional(SQL, args![conversation_id, contact_id]).await?;
+        let row: Option<InboxRow> = self
+            .read_optional(SQL, args![conversation_id, contact_id, reader])
+            .await?;
         Ok(row.unwrap_or_default())
     }
 
@@ -185,33 +332,51 @@ impl Store {
             .bind(conversation_id).fetch_all(pool).await?))
     }
 
-    /// Conversations of the workspace for the inbox, longest waiting first.
+    /// Conversations of the workspace for the inbox, in the filter's order, after its cursor.
     pub async fn inbox(&self, workspace_id: &str, f: &InboxFilter) -> Result<Vec<Conversation>> {
-        // Filters are bound as parameters; an unused filter is written so it always holds.
-        let statuses = if f.statuses.is_empty() {
-            vec!["queued".to_string(), "assigned".to_string()]
-        } else {
-            f.statuses.clone()
-        };
-        let (assignee_any, assignee_none, assignee) = match &f.assignee {
-            None => (true, false, String::new()),
-            Some(None) => (false, true, String::new()),
-            Some(Some(a)) => (false, false, a.clone()),
-        };
-        let status_list = statuses.join(",");
-        Ok(on_read!(self, pool => sqlx::query_as(
-            "SELECT id, workspace_id, contact_id, flow_id, flow_version, token_hash, channel, status, state, last_seq, created_at, updated_at, team, assignee, priority, queued_at, reply_due_at FROM conversations
-             WHERE workspace_id = $1
-               AND (',' || $2 || ',') LIKE ('%,' || status || ',%')
-               AND ($3 = '' OR team = $3)
-               AND ($4 OR ($5 AND assignee IS NULL) OR assignee = $6)
-               AND ($7 = '' OR priority = $7)
-             ORDER BY CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END, COALESCE(queued_at, updated_at), id
-             LIMIT $8")
-            .bind(workspace_id).bind(&status_list).bind(f.team.clone().unwrap_or_default())
-            .bind(assignee_any).bind(assignee_none).bind(&assignee)
-            .bind(f.priority.clone().unwrap_or_default()).bind(f.limit)
+        let after = f.after.clone().unwrap_or(InboxKey {
+            rank: i64::MIN,
+            time: i64::MIN,
+            id: String::new(),
+        });
+        // The filters, then each row's place in the sort `$9` (computed as `InboxSort::key`
+        // computes the cursor's), then the rows after the cursor (`$10`–`$12`). Written in
+        // this order because SQLite numbers `$n` parameters as they first appear.
+        const SQL: &str = concat!(
+            "WITH listed AS (SELECT * FROM conversations c WHERE ", inbox_filters!(), "), ",
+            "sorted AS (SELECT c.*, ", inbox_rank!(), " AS sort_rank, ", inbox_time!(), " AS sort_time FROM listed c) ",
+            "SELECT id, workspace_id, contact_id, flow_id, flow_version, token_hash, channel, status, state, last_seq, created_at, updated_at, team, assignee, priority, queued_at, reply_due_at FROM sorted ",
+            "WHERE sort_rank > $10 OR (sort_rank = $10 AND sort_time > $11) OR (sort_rank = $10 AND sort_time = $11 AND id > $12) ",
+            "ORDER BY sort_rank, sort_time, id LIMIT $13"
+        );
+        let p = InboxParams::of(workspace_id, f);
+        Ok(on_read!(self, pool => sqlx::query_as(SQL)
+            .bind(p.workspace_id).bind(&p.statuses).bind(&p.team)
+            .bind(p.assignee_any).bind(p.assignee_none).bind(&p.assignee)
+            .bind(&p.priority).bind(&p.pattern).bind(f.sort.as_str())
+            .bind(after.rank).bind(after.time).bind(&after.id).bind(f.limit)
             .fetch_all(pool).await?))
+    }
+
+    /// How many conversations the filter lists on all its pages.
+    pub async fn inbox_total(&self, workspace_id: &str, f: &InboxFilter) -> Result<i64> {
+        const SQL: &str = concat!("SELECT COUNT(*) FROM conversations c WHERE ", inbox_filters!());
+        let p = InboxParams::of(workspace_id, f);
+        let (n,): (i64,) = on_read!(self, pool => sqlx::query_as(SQL)
+            .bind(p.workspace_id).bind(&p.statuses).bind(&p.team)
+            .bind(p.assignee_any).bind(p.assignee_none).bind(&p.assignee)
+            .bind(&p.priority).bind(&p.pattern)
+            .fetch_one(pool).await?);
+        Ok(n)
+    }
+
+    /// Remembers that `member_id` has read the conversation up to `seq` (never backwards).
+    pub async fn mark_read(&self, member_id: &str, conversation_id: &str, seq: i64) -> Result<()> {
+        on_pool!(self, pool => sqlx::query(
+            "INSERT INTO conversation_reads (member_id, conversation_id, seq) VALUES ($1, $2, $3)
+             ON CONFLICT (member_id, conversation_id) DO UPDATE SET seq = excluded.seq WHERE excluded.seq > conversation_reads.seq")
+            .bind(member_id).bind(conversation_id).bind(seq).execute(pool).await?.rows_affected());
+        Ok(())
     }
 
     /// Open conversations per team and status: (team, status, count).
@@ -364,7 +529,7 @@ impl Tx {
 
     pub async fn member(&mut self, id: &str) -> Result<Option<Member>> {
         self.optional(
-            "SELECT id, workspace_id, email, name, role, password_hash, created_at, presence, last_assigned_at FROM members WHERE id = $1",
+            "SELECT id, workspace_id, email, name, role, password_hash, created_at, presence, last_assigned_at, deactivated_at FROM members WHERE id = $1",
             args![id],
         )
         .await
@@ -373,8 +538,8 @@ impl Tx {
     /// Online members of a team, longest without a conversation first (round-robin order).
     pub async fn online_team_members(&mut self, workspace_id: &str, team_slug: Option<&str>) -> Result<Vec<Member>> {
         self.all(
-            "SELECT m.id, m.workspace_id, m.email, m.name, m.role, m.password_hash, m.created_at, m.presence, m.last_assigned_at FROM members m
-             WHERE m.workspace_id = $1 AND m.presence = 'online'
+            "SELECT m.id, m.workspace_id, m.email, m.name, m.role, m.password_hash, m.created_at, m.presence, m.last_assigned_at, m.deactivated_at FROM members m
+             WHERE m.workspace_id = $1 AND m.presence = 'online' AND m.deactivated_at IS NULL
                AND ($2 = '' OR EXISTS (SELECT 1 FROM team_members tm JOIN teams t ON t.id = tm.team_id WHERE tm.member_id = m.id AND t.slug = $2 AND t.workspace_id = $1))
              ORDER BY m.last_assigned_at, m.id",
             args![workspace_id, team_slug.unwrap_or("")],
@@ -427,7 +592,8 @@ sqlite_row!(Member {
     password_hash,
     created_at,
     presence,
-    last_assigned_at
+    last_assigned_at,
+    deactivated_at
 });
 sqlite_row!(InboxRow {
     last_role,
@@ -435,4 +601,6 @@ sqlite_row!(InboxRow {
     last_at,
     open_context,
     attributes,
+    last_customer_seq,
+    read_seq,
 });

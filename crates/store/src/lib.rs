@@ -221,6 +221,7 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
         "0009_reply_targets",
         include_str!("../migrations/sqlite/0009_reply_targets.sql"),
     ),
+    ("0010_team", include_str!("../migrations/sqlite/0010_team.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     ("0001_init", include_str!("../migrations/postgres/0001_init.sql")),
@@ -241,6 +242,7 @@ const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
         "0009_reply_targets",
         include_str!("../migrations/postgres/0009_reply_targets.sql"),
     ),
+    ("0010_team", include_str!("../migrations/postgres/0010_team.sql")),
 ];
 
 impl Store {

@@ -10,7 +10,7 @@
 
 use baton_store::{
     Contact, Conversation, Dialect, EventSubscription, FlowCounts, FlowRow, FlowVersion, Handover, HandoverStat,
-    InboxFilter, KbArticle, LoggedEvent, Member, Message, MessagePayload, NewApiKey, NewEventDelivery,
+    InboxFilter, Invite, KbArticle, LoggedEvent, Member, Message, MessagePayload, NewApiKey, NewEventDelivery,
     NewEventSubscription, NewMember, NewWorkspace, OutboxItem, Session, Store, Team, TeamMember, Timer, Workspace,
 };
 use std::path::PathBuf;
@@ -50,6 +50,7 @@ macro_rules! conformance {
 conformance! {
     case_workspaces_and_members => sqlite_workspaces_and_members, postgres_workspaces_and_members;
     case_teams_and_presence => sqlite_teams_and_presence, postgres_teams_and_presence;
+    case_roles_deactivation_and_invites => sqlite_roles_deactivation_and_invites, postgres_roles_deactivation_and_invites;
     case_conversation_turn => sqlite_conversation_turn, postgres_conversation_turn;
     case_rolled_back_transaction => sqlite_rolled_back_transaction, postgres_rolled_back_transaction;
     case_handover => sqlite_handover, postgres_handover;
@@ -381,6 +382,7 @@ async fn case_workspaces_and_members(store: &Store) {
         created_at: T0 + 10,
         presence: "offline".into(),
         last_assigned_at: 0,
+        deactivated_at: None,
     };
     assert_eq!(store.member("mem_ana").await.expect("member"), Some(ana.clone()));
     assert_eq!(store.member("mem_missing").await.expect("member"), None);
@@ -511,6 +513,157 @@ async fn case_workspaces_and_members(store: &Store) {
             .expect("key by hash")
             .and_then(|k| k.revoked_at),
         Some(T0 + 30)
+    );
+}
+
+/// Roles change, a deactivated member is signed out and never online for round-robin, and an
+/// invitation is accepted at most once, creating its member in the same transaction.
+async fn case_roles_deactivation_and_invites(store: &Store) {
+    seed_workspace(store, "ws_a").await;
+    seed_workspace(store, "ws_b").await;
+    seed_member(store, "ws_a", "mem_a", T0).await;
+    assert!(store.set_member_role("ws_a", "mem_a", "admin").await.expect("role"));
+    assert!(!store
+        .set_member_role("ws_b", "mem_a", "owner")
+        .await
+        .expect("role, other workspace"));
+    assert_eq!(
+        store.member("mem_a").await.expect("member").map(|m| m.role),
+        Some("admin".to_string())
+    );
+
+    store.set_presence("mem_a", "online").await.expect("online");
+    store
+        .create_session(&Session {
+            token_hash: "sess_a".into(),
+            member_id: "mem_a".into(),
+            csrf_token: "c".into(),
+            expires_at: T0 + 86_400_000,
+        })
+        .await
+        .expect("session");
+    assert!(!store
+        .set_member_deactivated("ws_b", "mem_a", Some(T0 + 1))
+        .await
+        .expect("deactivate, other workspace"));
+    assert!(
+        store.session("sess_a").await.expect("session").is_some(),
+        "nothing changed"
+    );
+    assert!(store
+        .set_member_deactivated("ws_a", "mem_a", Some(T0 + 1))
+        .await
+        .expect("deactivate"));
+    let a = store.member("mem_a").await.expect("member").expect("still there");
+    assert_eq!((a.deactivated_at, a.presence.as_str()), (Some(T0 + 1), "offline"));
+    assert_eq!(
+        store.session("sess_a").await.expect("session"),
+        None,
+        "signed out everywhere"
+    );
+    store.set_presence("mem_a", "online").await.expect("online again");
+    let mut tx = store.begin().await.expect("begin");
+    let online = tx.online_team_members("ws_a", None).await.expect("online members");
+    drop(tx);
+    assert!(online.is_empty(), "a deactivated member is never picked: {online:?}");
+    assert!(store
+        .set_member_deactivated("ws_a", "mem_a", None)
+        .await
+        .expect("reactivate"));
+    assert_eq!(
+        store
+            .member("mem_a")
+            .await
+            .expect("member")
+            .and_then(|m| m.deactivated_at),
+        None
+    );
+
+    let invite = Invite {
+        id: "inv_1".into(),
+        workspace_id: "ws_a".into(),
+        token_hash: "invhash_1".into(),
+        email: "new@example.com".into(),
+        role: "agent".into(),
+        invited_by: "mem_a".into(),
+        created_at: T0,
+        expires_at: T0 + 1000,
+        accepted_at: None,
+        revoked_at: None,
+    };
+    store.create_invite(&invite).await.expect("invite");
+    let revoked = Invite {
+        id: "inv_2".into(),
+        token_hash: "invhash_2".into(),
+        email: "other@example.com".into(),
+        ..invite.clone()
+    };
+    store.create_invite(&revoked).await.expect("second invite");
+    assert_eq!(
+        store.invite_by_token("invhash_1").await.expect("by token"),
+        Some(invite.clone())
+    );
+    assert_eq!(store.invite_by_token("nope").await.expect("by token"), None);
+    assert!(!store
+        .revoke_invite("ws_b", "inv_2", T0 + 1)
+        .await
+        .expect("revoke, other workspace"));
+    assert!(store.revoke_invite("ws_a", "inv_2", T0 + 1).await.expect("revoke"));
+    let pending: Vec<String> = store
+        .pending_invites("ws_a", T0 + 1)
+        .await
+        .expect("pending")
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    assert_eq!(pending, ["inv_1"]);
+    assert!(
+        store
+            .pending_invites("ws_a", T0 + 1000)
+            .await
+            .expect("pending")
+            .is_empty(),
+        "expired"
+    );
+
+    let new_member = |id: &'static str, now: i64| NewMember {
+        id,
+        workspace_id: "ws_a",
+        email: "new@example.com",
+        name: "New",
+        role: "agent",
+        password_hash: "h",
+        now,
+    };
+    assert!(!store
+        .accept_invite("inv_1", new_member("mem_late", T0 + 1000))
+        .await
+        .expect("expired"));
+    assert!(!store
+        .accept_invite("inv_2", new_member("mem_rev", T0 + 2))
+        .await
+        .expect("revoked"));
+    assert_eq!(store.member("mem_late").await.expect("member"), None, "nothing written");
+    assert!(store
+        .accept_invite("inv_1", new_member("mem_new", T0 + 2))
+        .await
+        .expect("accept"));
+    assert_eq!(
+        store.member("mem_new").await.expect("member").map(|m| m.email),
+        Some("new@example.com".to_string())
+    );
+    assert!(!store
+        .accept_invite("inv_1", new_member("mem_twice", T0 + 3))
+        .await
+        .expect("twice"));
+    assert_eq!(store.member("mem_twice").await.expect("member"), None);
+    assert_eq!(
+        store
+            .invite_by_token("invhash_1")
+            .await
+            .expect("by token")
+            .and_then(|i| i.accepted_at),
+        Some(T0 + 2)
     );
 }
 

@@ -356,6 +356,9 @@ impl Turn {
     /// A member of this conversation's workspace, named by the input's `field`.
     async fn member(&self, tx: &mut Tx, id: &str, field: &'static str) -> Result<Member, JobError> {
         let member = tx.member(id).await?;
+        if member.as_ref().is_some_and(|m| m.deactivated_at.is_some()) {
+            return Err(TurnError::invalid_field(field, "this member has been deactivated").into());
+        }
         member
             .filter(|m| m.workspace_id == self.conv.workspace_id)
             .ok_or_else(|| {
@@ -430,6 +433,13 @@ impl Turn {
                     },
                 )
                 .await
+            }
+            AgentAction::Release { member_id } => {
+                // It may have moved on since the caller looked: only its owner's is released.
+                if self.phase().owner() != Some(member_id.as_str()) {
+                    return Ok(());
+                }
+                self.lifecycle(core, tx, Action::Unassign, None, Some(member)).await
             }
             AgentAction::Note { text } => {
                 self.message(tx, Role::Note, text, None, None, Some(member.name.clone()))

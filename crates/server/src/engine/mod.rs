@@ -117,6 +117,11 @@ pub enum AgentAction {
         resume_at: Option<String>,
     },
     Resolve,
+    /// Gives the conversation back to its team's queue if `member_id` still has it (they were
+    /// deactivated).
+    Release {
+        member_id: String,
+    },
 }
 
 #[derive(Debug, Clone)]

@@ -1,8 +1,6 @@
-//! Signing in, the workspace and its settings, members, API keys.
+//! Signing in, the workspace and its settings, API keys (members: members.rs).
 
-use crate::auth::{
-    hash_password, verify_password, Caller, Role, API_KEY_PREFIX, CSRF_HEADER, SESSION_COOKIE, SESSION_MS,
-};
+use crate::auth::{verify_password, Caller, Role, API_KEY_PREFIX, CSRF_HEADER, SESSION_COOKIE, SESSION_MS};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{hash_token, new_id, random_token};
 use crate::json::ApiJson;
@@ -14,7 +12,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
-use baton_store::{ApiKey, Member, NewApiKey, NewMember, Session};
+use baton_store::{ApiKey, Member, NewApiKey, Session};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use utoipa::ToSchema;
@@ -28,7 +26,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/workspace", get(workspace))
         .route("/api/v1/workspace/settings", put(update_settings))
         .route("/api/v1/workspace/signing-secret", get(signing_secret))
-        .route("/api/v1/members", get(list_members).post(create_member))
         .route("/api/v1/api-keys", get(list_keys).post(create_key))
         .route("/api/v1/api-keys/{id}", delete(revoke_key))
 }
@@ -58,6 +55,8 @@ pub struct MemberView {
     /// `online`, `away` or `offline` (see Presence and assignment).
     #[schema(value_type = crate::api_enums::PresenceName)]
     pub presence: String,
+    /// `false` once an admin deactivated the member: they cannot sign in or get conversations.
+    pub active: bool,
 }
 
 impl From<&Member> for MemberView {
@@ -69,6 +68,7 @@ impl From<&Member> for MemberView {
             role: m.role.clone(),
             workspace_id: m.workspace_id.clone(),
             presence: m.presence.clone(),
+            active: m.deactivated_at.is_none(),
         }
     }
 }
@@ -80,21 +80,6 @@ pub struct WorkspaceView {
     /// Public: put it in the widget's script tag.
     pub widget_key: String,
     pub settings: WorkspaceSettings,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewMemberRequest {
-    #[schema(format = Email)]
-    pub email: String,
-    #[schema(min_length = 1, max_length = 100)]
-    pub name: String,
-    #[schema(value_type = crate::api_enums::MemberRoleName)]
-    pub role: String,
-    /// 12 to 200 characters, not one of the 30,000 most common passwords (nor one with digits
-    /// or symbols around it), not containing the email's name.
-    #[schema(min_length = 12, max_length = 200)]
-    pub password: String,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -153,6 +138,11 @@ async fn login(
     let Some(member) = member.filter(|_| ok) else {
         return Err(ApiError::unauthorized("wrong email or password"));
     };
+    if member.deactivated_at.is_some() {
+        return Err(ApiError::unauthorized(
+            "this account has been deactivated: ask an admin of the workspace",
+        ));
+    }
     state.sign_in.succeeded(&address, &email);
     let token = random_token(32);
     let csrf = random_token(24);
@@ -332,6 +322,17 @@ async fn update_settings(
     if let Some((field, message)) = settings.reply_targets.invalid_field() {
         return Err(ApiError::invalid_field(&format!("reply_targets.{field}"), message));
     }
+    if settings.canned_replies.len() > crate::settings::MAX_CANNED_REPLIES {
+        return Err(ApiError::invalid_field(
+            "canned_replies",
+            format!("at most {} canned replies", crate::settings::MAX_CANNED_REPLIES),
+        ));
+    }
+    for (i, reply) in settings.canned_replies.iter().enumerate() {
+        if let Some((field, message)) = reply.invalid_field(i, &settings.canned_replies[..i]) {
+            return Err(ApiError::invalid_field(&field, message));
+        }
+    }
     let text = serde_json::to_string(&settings).map_err(|e| ApiError::internal(e.to_string()))?;
     state
         .core
@@ -340,69 +341,6 @@ async fn update_settings(
         .await?;
     state.core.settings.forget(&caller.workspace_id);
     Ok(Json(settings))
-}
-
-/// The workspace's members.
-#[utoipa::path(get, path = "/api/v1/members", tag = "members", security(("session" = []), ("api_key" = [])),
-    responses((status = 200, body = Vec<MemberView>)))]
-async fn list_members(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<MemberView>>> {
-    caller.require(Role::Agent)?;
-    let members = state.core.store.members(&caller.workspace_id).await?;
-    Ok(Json(members.iter().map(MemberView::from).collect()))
-}
-
-/// Adds a member. Admins add agents and admins; only owners add owners.
-#[utoipa::path(post, path = "/api/v1/members", tag = "members", security(("session" = []), ("api_key" = [])),
-    request_body = NewMemberRequest,
-    responses((status = 201, body = MemberView), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
-async fn create_member(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiJson(req): ApiJson<NewMemberRequest>,
-) -> ApiResult<Response> {
-    caller.require(Role::Admin)?;
-    let role = Role::parse(&req.role).ok_or_else(|| ApiError::invalid_field("role", "owner, admin or agent"))?;
-    if role == Role::Owner {
-        caller.require(Role::Owner)?;
-    }
-    let email = req.email.trim().to_lowercase();
-    if baton_flow::matching::validate_input(baton_flow::document::InputKind::Email, &email, None).is_err() {
-        return Err(ApiError::invalid_field("email", "not an email address"));
-    }
-    if req.name.trim().is_empty() || req.name.chars().count() > 100 {
-        return Err(ApiError::invalid_field("name", "1 to 100 characters"));
-    }
-    if let Some(weakness) = crate::passwords::weakness(&req.password, &email) {
-        return Err(ApiError::invalid_field("password", weakness));
-    }
-    let id = new_id("mem");
-    let result = state
-        .core
-        .store
-        .create_member(NewMember {
-            id: &id,
-            workspace_id: &caller.workspace_id,
-            email: &email,
-            name: req.name.trim(),
-            role: &req.role,
-            password_hash: &hash_password(&req.password)?,
-            now: state.core.clock.now_ms(),
-        })
-        .await;
-    match result {
-        Err(e) if e.is_unique_violation() => {
-            return Err(ApiError::conflict("email_taken", "a member with this email exists").field("email"))
-        }
-        Err(e) => return Err(e.into()),
-        Ok(()) => {}
-    }
-    let member = state
-        .core
-        .store
-        .member(&id)
-        .await?
-        .ok_or_else(|| ApiError::internal("member vanished"))?;
-    Ok((StatusCode::CREATED, Json(MemberView::from(&member))).into_response())
 }
 
 /// The workspace's API keys (not their secrets).

@@ -16,7 +16,7 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use baton_flow::hours::BusinessHours;
 use baton_flow::sla::ReplyTargets;
-use baton_store::{Conversation, InboxFilter, Team};
+use baton_store::{Conversation, InboxFilter, InboxKey, InboxSort, Team};
 use futures_util::{SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -28,6 +28,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/inbox/conversations", get(list))
         .route("/api/v1/inbox/counts", get(counts))
         .route("/api/v1/inbox/conversations/{id}", get(detail))
+        .route("/api/v1/inbox/conversations/{id}/read", post(mark_read))
         .route("/api/v1/inbox/conversations/{id}/claim", post(claim))
         .route("/api/v1/inbox/conversations/{id}/assign", post(assign))
         .route("/api/v1/inbox/conversations/{id}/transfer", post(transfer))
@@ -75,6 +76,20 @@ pub struct InboxItem {
     /// Why it was handed over (the open hand-over's reason), or `null`.
     #[schema(required = true)]
     pub reason: Option<String>,
+    /// The customer wrote since the signed-in member last read it (`POST …/read`); always
+    /// `false` for an API key.
+    pub unread: bool,
+}
+
+/// A page of the inbox list.
+#[derive(Serialize, ToSchema)]
+pub struct InboxPage {
+    pub items: Vec<InboxItem>,
+    /// How many conversations the filters list, on all pages.
+    pub total: i64,
+    /// Pass it as `cursor` for the next page; `null` on the last page.
+    #[schema(required = true)]
+    pub next_cursor: Option<String>,
 }
 
 /// The customer's name and email as far as known: the contact's `name` and `email`
@@ -139,8 +154,41 @@ pub struct ListQuery {
     assignee: Option<String>,
     #[serde(default)]
     priority: Option<String>,
+    /// Words to find in the transcripts (notes included) and the contacts' attributes.
+    #[serde(default)]
+    q: Option<String>,
+    /// `priority` (default), `waiting` or `newest`.
+    #[serde(default)]
+    sort: Option<String>,
+    /// The `next_cursor` of the page before.
+    #[serde(default)]
+    cursor: Option<String>,
     #[serde(default)]
     limit: Option<i64>,
+}
+
+/// Longest search text of the inbox list.
+const MAX_SEARCH_CHARS: usize = 200;
+
+/// A page cursor: the sort it belongs to and the last row's place in it.
+fn cursor_of(sort: InboxSort, key: &InboxKey) -> String {
+    format!("{}.{}.{}.{}", sort.as_str(), key.rank, key.time, key.id)
+}
+
+fn parse_cursor(sort: InboxSort, cursor: &str) -> ApiResult<InboxKey> {
+    let bad = || ApiError::invalid_field("cursor", "not a cursor of this list: pass `next_cursor` as it came");
+    let mut parts = cursor.splitn(4, '.');
+    if parts.next() != Some(sort.as_str()) {
+        return Err(bad());
+    }
+    let rank = parts.next().and_then(|r| r.parse().ok()).ok_or_else(bad)?;
+    let time = parts.next().and_then(|t| t.parse().ok()).ok_or_else(bad)?;
+    let id = parts.next().filter(|id| !id.is_empty()).ok_or_else(bad)?;
+    Ok(InboxKey {
+        rank,
+        time,
+        id: id.to_string(),
+    })
 }
 
 fn member_of(caller: &Caller) -> ApiResult<&baton_store::Member> {
@@ -160,9 +208,12 @@ async fn workspace_conversation(state: &AppState, caller: &Caller, id: &str) -> 
         .ok_or_else(|| ApiError::not_found("conversation"))
 }
 
-async fn item(state: &AppState, c: &Conversation) -> ApiResult<InboxItem> {
-    // One read: the contact's attributes, the last word, the open hand-over's context.
-    let row = state.core.store.inbox_row(&c.id, &c.contact_id).await?;
+/// A conversation as an inbox row, `unread` for the member `reader` ("" for an API key).
+async fn item(state: &AppState, c: &Conversation, reader: &str) -> ApiResult<InboxItem> {
+    // One read: the contact's attributes, the last word, the open hand-over's context, how far
+    // the reader has read.
+    let row = state.core.store.inbox_row(&c.id, &c.contact_id, reader).await?;
+    let unread = !reader.is_empty() && row.last_customer_seq.unwrap_or(0) > row.read_seq.unwrap_or(0);
     let contact = row
         .attributes
         .as_deref()
@@ -204,23 +255,48 @@ async fn item(state: &AppState, c: &Conversation) -> ApiResult<InboxItem> {
         customer,
         last_message,
         reason,
+        unread,
     })
 }
 
-/// Conversations waiting for or with a person, filtered; urgent and longest waiting first.
+/// Conversations waiting for or with a person, filtered and searched, a page at a time; by
+/// default urgent and longest waiting first.
 #[utoipa::path(get, path = "/api/v1/inbox/conversations", tag = "inbox", security(("session" = []), ("api_key" = [])),
     params(("status" = Option<Vec<crate::api_enums::ConversationStatusName>>, Query, style = Form, explode = false,
                 description = "comma-separated statuses (default queued,assigned)"),
            ("team" = Option<String>, Query, description = "a team's slug"), ("assignee" = Option<String>, Query, description = "me, none or a member id"),
            ("priority" = Option<crate::api_enums::PriorityName>, Query),
+           ("q" = Option<String>, Query, max_length = 200, description = "words to find in the transcripts (notes included) and the contacts' attributes, case-insensitive"),
+           ("sort" = Option<crate::api_enums::InboxSortName>, Query, description = "priority (default): urgent first, then longest waiting; waiting: longest waiting first; newest: most recently active first"),
+           ("cursor" = Option<String>, Query, description = "the next_cursor of the page before"),
            ("limit" = Option<i64>, Query, minimum = 1, maximum = 500, description = "default 100")),
-    responses((status = 200, body = Vec<InboxItem>), (status = 422, body = crate::error::ErrorBody)))]
-async fn list(
-    State(state): State<AppState>,
-    caller: Caller,
-    Query(q): Query<ListQuery>,
-) -> ApiResult<Json<Vec<InboxItem>>> {
+    responses((status = 200, body = InboxPage), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn list(State(state): State<AppState>, caller: Caller, Query(q): Query<ListQuery>) -> ApiResult<Json<InboxPage>> {
     caller.require(Role::Agent)?;
+    let filter = list_filter(&state, &caller, q).await?;
+    let mut rows = state.core.store.inbox(&caller.workspace_id, &filter).await?;
+    // One row more than a page says whether there is another page.
+    let next_cursor = if rows.len() as i64 == filter.limit {
+        rows.pop();
+        rows.last().map(|c| cursor_of(filter.sort, &filter.sort.key(c)))
+    } else {
+        None
+    };
+    let total = state.core.store.inbox_total(&caller.workspace_id, &filter).await?;
+    let reader = caller.member_id().unwrap_or("");
+    let mut items = Vec::with_capacity(rows.len());
+    for c in &rows {
+        items.push(item(&state, c, reader).await?);
+    }
+    Ok(Json(InboxPage {
+        items,
+        total,
+        next_cursor,
+    }))
+}
+
+/// The list's query checked, every filter alike: a value that cannot match is a `422` naming it.
+async fn list_filter(state: &AppState, caller: &Caller, q: ListQuery) -> ApiResult<InboxFilter> {
     let statuses: Vec<String> = q
         .status
         .map(|s| {
@@ -247,25 +323,99 @@ async fn list(
             ));
         }
     }
+    let team = q.team.filter(|t| !t.is_empty());
+    if let Some(t) = &team {
+        let teams = state.core.store.teams(&caller.workspace_id).await?;
+        if !teams.iter().any(|x| &x.slug == t) {
+            return Err(ApiError::invalid_field(
+                "team",
+                format!("the workspace has no team `{t}`"),
+            ));
+        }
+    }
     let assignee = match q.assignee.as_deref() {
         None | Some("") => None,
         Some("none") => Some(None),
-        Some("me") => Some(Some(member_of(&caller)?.id.clone())),
-        Some(id) => Some(Some(id.to_string())),
+        Some("me") => Some(Some(member_of(caller)?.id.clone())),
+        Some(id) => {
+            let known = state.core.store.member(id).await?;
+            if known.is_none_or(|m| m.workspace_id != caller.workspace_id) {
+                return Err(ApiError::invalid_field(
+                    "assignee",
+                    format!("`{id}` is not me, none or a member of the workspace"),
+                ));
+            }
+            Some(Some(id.to_string()))
+        }
     };
-    let filter = InboxFilter {
+    let search = q.q.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    if search.as_ref().is_some_and(|s| s.chars().count() > MAX_SEARCH_CHARS) {
+        return Err(ApiError::invalid_field(
+            "q",
+            format!("at most {MAX_SEARCH_CHARS} characters"),
+        ));
+    }
+    let sort = match q.sort.as_deref() {
+        None | Some("") => InboxSort::default(),
+        Some(s) => InboxSort::ALL.into_iter().find(|x| x.as_str() == s).ok_or_else(|| {
+            ApiError::invalid_field("sort", format!("`{s}` is not an order: priority, waiting or newest"))
+        })?,
+    };
+    let after = q
+        .cursor
+        .filter(|c| !c.is_empty())
+        .map(|c| parse_cursor(sort, &c))
+        .transpose()?;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::invalid_field("limit", "1 to 500"));
+    }
+    Ok(InboxFilter {
         statuses,
-        team: q.team.filter(|t| !t.is_empty()),
+        team,
         assignee,
         priority,
-        limit: q.limit.unwrap_or(100).clamp(1, 500),
-    };
-    let rows = state.core.store.inbox(&caller.workspace_id, &filter).await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for c in &rows {
-        out.push(item(&state, c).await?);
+        search,
+        sort,
+        after,
+        // One more than asked: whether another page follows.
+        limit: limit + 1,
+    })
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReadRequest {
+    /// Read up to this message (default: all of it).
+    #[serde(default)]
+    pub seq: Option<i64>,
+}
+
+/// The signed-in member has read the conversation (up to `seq`): it is no longer `unread`
+/// for them until the customer writes again.
+#[utoipa::path(post, path = "/api/v1/inbox/conversations/{id}/read", tag = "inbox", params(("id" = String, Path)),
+    security(("session" = [])), request_body = ReadRequest,
+    responses((status = 204, description = "marked read"), (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn mark_read(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<ReadRequest>,
+) -> ApiResult<StatusCode> {
+    caller.require(Role::Agent)?;
+    let member = member_of(&caller)?;
+    let c = workspace_conversation(&state, &caller, &id).await?;
+    let seq = req.seq.unwrap_or(c.last_seq);
+    if seq < 0 {
+        return Err(ApiError::invalid_field("seq", "0 or more"));
     }
-    Ok(Json(out))
+    state
+        .core
+        .store
+        .mark_read(&member.id, &c.id, seq.min(c.last_seq))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Open conversations of one team (`team: null`: the default queue).
@@ -355,7 +505,7 @@ async fn detail(State(state): State<AppState>, caller: Caller, Path(id): Path<St
         .find(|h| h["status"] == "queued" || h["status"] == "assigned")
         .cloned();
     Ok(Json(json!({
-        "conversation": item(&state, &c).await?,
+        "conversation": item(&state, &c, caller.member_id().unwrap_or("")).await?,
         "handover": current,
         "handovers": handovers,
         "timeline": timeline,
@@ -430,7 +580,7 @@ async fn act(state: &AppState, caller: &Caller, id: &str, action: AgentAction) -
         })
         .await?;
     Ok(Json(ActionResponse {
-        conversation: item(state, &outcome.conversation).await?,
+        conversation: item(state, &outcome.conversation, &member.id).await?,
         messages: outcome.messages.iter().map(MessageView::from_message).collect(),
     }))
 }

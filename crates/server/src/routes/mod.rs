@@ -9,6 +9,8 @@ pub mod flows;
 pub mod inbox;
 pub mod kb;
 pub mod limits;
+pub mod members;
+pub mod reply_aids;
 pub mod routing;
 pub mod system;
 pub mod web;
@@ -37,6 +39,8 @@ pub fn app(state: AppState) -> Router {
         .merge(flows::routes())
         .merge(routing::routes())
         .merge(accounts::routes())
+        .merge(members::routes())
+        .merge(reply_aids::routes())
         .merge(conversations::member_routes())
         .merge(inbox::routes())
         .merge(kb::routes())
