@@ -810,9 +810,16 @@ pub struct HandoverNode {
     /// Why the hand-over happens, shown to the agent (a template).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    /// Variables that go with the conversation in the context package.
+    /// Variables that go with the conversation in the context package. Validation checks that
+    /// every path to the hand-over collects them (`missing_information`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub context: Vec<String>,
+    /// Variables that also go in the context package, but only some paths collect them on
+    /// purpose (the customer gives a name *or* an account id; a customer who cannot give an
+    /// email is still handed over): the agent sees them when they were given, and validation
+    /// only reports them when no path to the hand-over collects them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub optional_context: Vec<String>,
     /// Told to the customer when queued (default: the workspace's confirmation message).
     /// An empty string says nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -836,6 +843,15 @@ pub struct HandoverNode {
     /// Words that cancel the wait while queued (default: "cancel").
     #[serde(default = "default_cancel_keywords")]
     pub cancel_keywords: Vec<String>,
+}
+
+impl HandoverNode {
+    /// Every variable of the context package, in order: `context`, then the `optional_context`
+    /// variables not already in it.
+    pub fn context_variables(&self) -> impl Iterator<Item = &str> {
+        let optional = self.optional_context.iter().filter(|name| !self.context.contains(name));
+        self.context.iter().chain(optional).map(String::as_str)
+    }
 }
 
 fn default_cancel_keywords() -> Vec<String> {

@@ -995,6 +995,9 @@ fn check_node_settings(node: &Node, i: usize, diags: &mut Vec<Diagnostic>) {
             for (k, v) in h.context.iter().enumerate() {
                 check_var(&format!("context[{k}]"), v, diags);
             }
+            for (k, v) in h.optional_context.iter().enumerate() {
+                check_var(&format!("optional_context[{k}]"), v, diags);
+            }
         }
         NodeKind::End(_) => {}
     }

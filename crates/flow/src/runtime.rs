@@ -1528,10 +1528,9 @@ impl Machine<'_> {
         self.send_plain(i, confirmation);
         let declared = self.flow.declared_variables();
         let variables = h
-            .context
-            .iter()
+            .context_variables()
             .map(|name| ContextVariable {
-                name: name.clone(),
+                name: name.to_string(),
                 var_type: declared.get(name).copied().unwrap_or_default(),
                 value: self.state.vars.get(name).cloned(),
             })

@@ -990,7 +990,7 @@ fn data_flow(g: &Graph, out: &mut Vec<Diagnostic>) {
         }
         if let NodeKind::Handover(h) = &g.node(i).kind {
             if g.reach[i] {
-                wanted.extend(h.context.iter().map(String::as_str));
+                wanted.extend(h.context_variables());
             }
         }
     }
@@ -1071,11 +1071,22 @@ fn data_flow(g: &Graph, out: &mut Vec<Diagnostic>) {
         };
         let id = tick(g.id(i));
         let mut seen = HashSet::new();
-        for (k, var) in h.context.iter().enumerate() {
+        // An optional variable is only reported when no path collects it, so it is looked at
+        // before the same name in `context`.
+        let optional = h
+            .optional_context
+            .iter()
+            .enumerate()
+            .map(|(k, var)| (format!("optional_context[{k}]"), var, true));
+        let required = h
+            .context
+            .iter()
+            .enumerate()
+            .map(|(k, var)| (format!("context[{k}]"), var, false));
+        for (field, var, optional) in optional.chain(required) {
             if always_defined(var) || !seen.insert(var.as_str()) {
                 continue;
             }
-            let field = format!("context[{k}]");
             let v = match df.ids.get(var) {
                 Some(&v) => Some(v),
                 // Declared and set by no step: it comes from outside (the API).
@@ -1086,6 +1097,7 @@ fn data_flow(g: &Graph, out: &mut Vec<Diagnostic>) {
                 continue;
             }
             match v {
+                Some(v) if df.may_have(i, v) && optional => {}
                 Some(v) if df.may_have(i, v) => {
                     let how = df
                         .explain(g, trigger, v, i)
@@ -1115,8 +1127,8 @@ fn data_flow(g: &Graph, out: &mut Vec<Diagnostic>) {
                             &field,
                         )
                         .hint(format!(
-                            "{fix} before the hand-over on that path, or remove it from the \
-                             context."
+                            "{fix} before the hand-over on that path, mark it optional if the \
+                             agent can do without it, or remove it from the context."
                         )),
                     );
                 }

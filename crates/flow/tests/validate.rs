@@ -803,6 +803,51 @@ fn handover_missing_information_on_every_path_is_an_error() {
 }
 
 #[test]
+fn optional_context_is_only_missing_when_no_path_collects_it() {
+    // The customer gives a name *or* an account id: each is collected on some paths only, on
+    // purpose. Marked optional, neither is missing information.
+    let mut alternatives = base();
+    node(&mut alternatives, "topic")["variable"] = json!("id_method");
+    add_node(
+        &mut alternatives,
+        json!({"id": "ask_name", "type": "collect_input", "text": "Name?", "variable": "customer_name"}),
+    );
+    add_node(
+        &mut alternatives,
+        json!({"id": "ask_account", "type": "collect_input", "text": "Account?", "variable": "account_id"}),
+    );
+    unwire(&mut alternatives, "topic", "refund");
+    unwire(&mut alternatives, "topic", "other");
+    wire(&mut alternatives, "topic", "refund", "ask_name");
+    wire(&mut alternatives, "topic", "other", "ask_account");
+    for asked in ["ask_name", "ask_account"] {
+        wire(&mut alternatives, asked, "next", "ask_email");
+        wire(&mut alternatives, asked, "invalid", "ask_email");
+    }
+    node(&mut alternatives, "human")["context"] = json!(["email", "customer_name", "account_id"]);
+    let d = run(&alternatives);
+    assert_eq!(with_code(&d, "missing_information").len(), 2, "{d:#?}");
+    let hint = with_code(&d, "missing_information")[0].hint.clone().unwrap_or_default();
+    assert!(hint.contains("mark it optional"), "{hint}");
+
+    let mut optional = alternatives.clone();
+    node(&mut optional, "human")["context"] = json!(["email"]);
+    node(&mut optional, "human")["optional_context"] = json!(["customer_name", "account_id"]);
+    absent(&run(&optional), "missing_information");
+    // Named in both lists, a variable counts as optional.
+    node(&mut optional, "human")["context"] = json!(["email", "customer_name", "account_id"]);
+    absent(&run(&optional), "missing_information");
+
+    // Optional, but no path to the hand-over collects it: the agent never gets it.
+    node(&mut optional, "human")["context"] = json!(["email"]);
+    node(&mut optional, "human")["optional_context"] = json!(["customer_name", "order_id"]);
+    let d = run(&optional);
+    let f = expect(&d, "missing_information", Severity::Error, "human", None);
+    assert!(f.message.contains("`order_id`"), "{f:#?}");
+    assert_eq!(f.location.as_deref(), Some("nodes[4].optional_context[1]"));
+}
+
+#[test]
 fn declared_variables_no_step_sets_come_from_outside() {
     // A second hand-over names `refund_amount`, which the flow declares and no step sets: it
     // is expected from outside (the API or an agent's hand-back), so it is not reported.

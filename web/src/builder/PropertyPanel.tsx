@@ -945,14 +945,25 @@ function WebhookForm({ node, set, variables }: TypeProps) {
   );
 }
 
-function HandoverForm({ node, set, variables }: TypeProps) {
-  const context = strList(node.context);
+/** The hand-over node with its context lists replaced (an empty list is left out). */
+export function withContext(node: FlowNode, required: string[], optional: string[]): FlowNode {
+  return withSetting(withSetting(node, 'context', required.length ? required : undefined), 'optional_context', optional.length ? optional : undefined);
+}
+
+function HandoverForm({ node, set, onChange, variables }: TypeProps) {
+  const optional = strList(node.optional_context);
+  const required = strList(node.context).filter((name) => !optional.includes(name));
+  const context = [...required, ...optional];
   const [extra, setExtra] = useState('');
+  const writeContext = (nextRequired: string[], nextOptional: string[]) => onChange(withContext(node, nextRequired, nextOptional), { group: `${node.id}.context` });
   const addContext = (name: string) => {
     const n = name.trim();
     if (!n || context.includes(n)) return;
-    set('context', [...context, n]);
+    writeContext([...required, n], optional);
   };
+  const removeContext = (name: string) => writeContext(required.filter((x) => x !== name), optional.filter((x) => x !== name));
+  const toggleOptional = (name: string) =>
+    optional.includes(name) ? writeContext([...required, name], optional.filter((x) => x !== name)) : writeContext(required.filter((x) => x !== name), [...optional, name]);
   const msg = (key: string, label: string, placeholder: string) => (
     <TemplateField label={label} value={str(node[key])} onChange={(v) => set(key, opt(v))} variables={variables} placeholder={placeholder} />
   );
@@ -973,12 +984,19 @@ function HandoverForm({ node, set, variables }: TypeProps) {
         onChange={(v) => set('priority', v === 'normal' && node.priority === undefined ? undefined : v)}
       />
       {msg('reason', 'Reason (shown to the agent)', 'The flow reached this node.')}
-      <Field label="Context for the agent" hint="Variables that go with the conversation, with their values.">
+      <Field
+        label="Context for the agent"
+        hint="Variables that go with the conversation, with their values. Mark one “if given” when some paths leave it out on purpose (a name or an account id; a customer who could not give an email): validation then only warns when no path collects it."
+      >
         <div className="chips">
           {context.map((c) => (
-            <span className="chip" key={c}>
+            <span className={optional.includes(c) ? 'chip chip-optional' : 'chip'} key={c}>
               {c}
-              <button type="button" aria-label={`Remove ${c}`} onClick={() => set('context', context.filter((x) => x !== c).length ? context.filter((x) => x !== c) : undefined)}>
+              <label className="chip-toggle">
+                <input type="checkbox" aria-label={`${c} only if given`} checked={optional.includes(c)} onChange={() => toggleOptional(c)} />
+                if given
+              </label>
+              <button type="button" aria-label={`Remove ${c}`} onClick={() => removeContext(c)}>
                 ×
               </button>
             </span>

@@ -200,7 +200,11 @@ export function summaryLines(node: FlowNode): Array<[string, string]> {
       add('Team', str(node.team) ?? 'default queue');
       if (str(node.agent)) add('Agent', str(node.agent));
       if (str(node.priority) && node.priority !== 'normal') add('Priority', String(node.priority));
-      add('Context', list(node.context).map(String).join(', ') || undefined);
+      {
+        const optional = list(node.optional_context).map(String);
+        const required = list(node.context).map(String).filter((name) => !optional.includes(name));
+        add('Context', [...required, ...optional.map((name) => `${name} (if given)`)].join(', ') || undefined);
+      }
       add('Says', typeof node.message === 'string' ? node.message || '(nothing)' : undefined);
       break;
     case 'end':
