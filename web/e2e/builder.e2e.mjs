@@ -141,6 +141,14 @@ async function main() {
     await node('end_1').waitFor();
     await saved();
     await problem('dead_end', 'message_2').waitFor({ state: 'detached' });
+    // Undo then Redo within the autosave delay: back at the saved document, nothing is left
+    // unsaved (it used to say "Unsaved changes" for good).
+    await page.keyboard.press('Control+z');
+    await node('end_1').waitFor({ state: 'detached' });
+    await page.locator('[data-testid=save-state][data-state=pending]').waitFor();
+    await page.keyboard.press('Control+Shift+z');
+    await node('end_1').waitFor();
+    await page.locator('[data-testid=save-state][data-state=saved]').waitFor({ timeout: 3000 });
 
     // A node dragged from the palette; copy and paste; delete with the keyboard.
     await page.locator('.palette-item[data-type="end"]').dragTo(page.locator('.react-flow__pane'), { targetPosition: { x: 120, y: 80 } });

@@ -44,6 +44,7 @@ import { navigate } from '../router';
 import { TopBar } from '../pages/TopBar';
 import { dropOffBadges, type DropOffBadge } from '../pages/analytics';
 import { AddNodeMenu, DRAG_TYPE, Palette } from './AddNodeMenu';
+import { saveLabel, saveStateFor, type SaveState } from './autosave';
 import { FlowNodeCard, type CardData, type CardNode } from './FlowNodeCard';
 import { ProblemsPanel } from './ProblemsPanel';
 import { FlowPanel, PropertyPanel, type NodeChangeOptions } from './PropertyPanel';
@@ -60,8 +61,6 @@ const AUTOSAVE_MS = 700;
 
 /** The builder's clipboard, shared by every flow opened in this tab. */
 let clipboard: Clipboard | null = null;
-
-type SaveState = { state: 'saved' } | { state: 'pending' } | { state: 'saving' } | { state: 'error'; message: string };
 
 interface Menu {
   x: number;
@@ -151,7 +150,8 @@ export function Editor({
   latest.current = doc;
   const saved = useRef<FlowDocument>(initial.draft);
   const inflight = useRef<Promise<void> | null>(null);
-  const lastSaveOk = useRef(true);
+  /** What went wrong with the last save, null when it was saved. */
+  const lastSaveError = useRef<string | null>(null);
 
   const flush = useCallback(async (): Promise<boolean> => {
     for (;;) {
@@ -160,18 +160,18 @@ export function Editor({
         continue;
       }
       const d = latest.current;
-      if (d === saved.current) return lastSaveOk.current;
+      if (d === saved.current) return lastSaveError.current === null;
       const run = (async () => {
         setSave({ state: 'saving' });
         try {
           const res = await api.saveDraft(flowId, d);
-          lastSaveOk.current = true;
+          lastSaveError.current = null;
           setDiagnostics(res.diagnostics);
           setSummary(res);
           setSave(latest.current === d ? { state: 'saved' } : { state: 'pending' });
         } catch (e) {
-          lastSaveOk.current = false;
-          setSave({ state: 'error', message: errorText(e) });
+          lastSaveError.current = errorText(e);
+          setSave({ state: 'error', message: lastSaveError.current });
         } finally {
           saved.current = d;
         }
@@ -184,8 +184,9 @@ export function Editor({
   }, [flowId]);
 
   useEffect(() => {
-    if (doc === saved.current || !canEdit) return;
-    setSave((s) => (s.state === 'saving' ? s : { state: 'pending' }));
+    if (!canEdit) return;
+    setSave((s) => saveStateFor(s, doc, saved.current, lastSaveError.current));
+    if (doc === saved.current) return;
     const t = window.setTimeout(() => void flush(), AUTOSAVE_MS);
     return () => window.clearTimeout(t);
   }, [doc, flush, canEdit]);
@@ -673,8 +674,6 @@ export function Editor({
 
   const errors = diagnostics.filter((d) => d.severity === 'error').length;
   const warnings = diagnostics.length - errors;
-  const saveLabel =
-    save.state === 'saved' ? 'All changes saved' : save.state === 'saving' ? 'Saving…' : save.state === 'pending' ? 'Unsaved changes' : `Not saved: ${save.message}`;
 
   return (
     <div className="builder">
@@ -693,7 +692,7 @@ export function Editor({
           onKeyDown={(e) => e.key === 'Enter' && (e.target as HTMLInputElement).blur()}
         />
         <span className={`save-state save-${save.state}`} data-testid="save-state" data-state={save.state} role="status">
-          {saveLabel}
+          {saveLabel(save)}
         </span>
       </TopBar>
       <div className="toolbar" role="toolbar" aria-label="Builder">
