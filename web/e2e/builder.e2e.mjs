@@ -201,11 +201,14 @@ async function main() {
     await page.getByRole('button', { name: 'Publish…' }).click();
     await page.getByTestId('publish-changes').getByText(/^First version: \d+ nodes/).waitFor();
     await page.getByRole('dialog').locator('textarea[name=note]').fill('First version: email, then a person');
+    // The first publish of a flow that was never live asks to go live, ticked.
+    check(await page.getByRole('dialog').getByLabel('Go live now?').isChecked(), 'the first publish goes live unless unticked');
     await page.getByTestId('publish-confirm').click();
     await page.getByTestId('publish-result').getByText('Published version 1.').waitFor();
+    await page.getByTestId('publish-live').waitFor();
     await page.screenshot({ path: join(screenshots, 'published.png') });
     await page.getByRole('button', { name: 'Done' }).click();
-    await page.getByText('Off · v1').waitFor();
+    await page.getByText('Live · v1').waitFor();
 
     // ---- the published version, through the API --------------------------------------------
     const api = (path) => page.evaluate((p) => fetch(p).then((r) => r.json()), path);
@@ -240,6 +243,8 @@ async function main() {
 
     // ---- live switch, versions, the list ---------------------------------------------------
     await page.getByRole('switch', { name: 'Live' }).click({ force: true });
+    await page.getByText('Off · v1').waitFor();
+    await page.getByRole('switch', { name: 'Live' }).click({ force: true });
     await page.getByText('Live · v1').waitFor();
     const detail = await api(`/api/v1/flows/${encodeURIComponent(flowId)}`);
     check(detail.live === true && detail.live_version === 1, 'the flow is live on version 1');
@@ -253,6 +258,7 @@ async function main() {
     // The dialog says what the new version changes: only message_1's text.
     const changes = page.getByTestId('publish-changes');
     await changes.getByText('Changes since version 1').waitFor();
+    check((await page.getByRole('dialog').getByLabel('Go live now?').count()) === 0, 'a live flow is not asked to go live');
     await changes.locator('li', { hasText: 'message_1' }).filter({ hasText: 'text' }).waitFor();
     check((await changes.locator('li', { hasText: /Added|Removed|Connected|Disconnected/ }).count()) === 0, `nothing added or removed: ${await changes.innerText()}`);
     await page.getByTestId('publish-confirm').click();

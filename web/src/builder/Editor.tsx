@@ -862,6 +862,7 @@ export function Editor({
           flowId={flowId}
           draft={doc}
           lastVersion={summary.live_version}
+          live={summary.live}
           errors={errors}
           warnings={warnings}
           beforePublish={flush}

@@ -4,6 +4,7 @@ import { nodeInfo } from '../flow/nodeTypes';
 import type { Diagnostic, FlowDocument } from '../flow/types';
 import { changeLines, flowChanges, type ChangeLine } from './changes';
 import { Dialog } from './Dialog';
+import { CheckField } from './fields';
 
 /** How many change lines the dialog shows before "and N more". */
 const MAX_CHANGE_LINES = 12;
@@ -90,6 +91,7 @@ export function PublishDialog({
   flowId,
   draft,
   lastVersion,
+  live,
   errors,
   warnings,
   beforePublish,
@@ -102,6 +104,8 @@ export function PublishDialog({
   draft: FlowDocument;
   /** The last published version; null when the flow was never published. */
   lastVersion: number | null;
+  /** Whether the flow is switched on. */
+  live: boolean;
   errors: number;
   warnings: number;
   /** Saves pending edits first; false when the draft could not be saved. */
@@ -116,6 +120,11 @@ export function PublishDialog({
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<PublishResponse | null>(null);
   const [failure, setFailure] = useState<{ code: string; message: string; details: unknown } | null>(null);
+  // A flow that is off can be switched on with its publishing: asked, and ticked on the first
+  // version (publishing a flow nobody can reach is rarely what a lead means).
+  const [offerLive] = useState(!live);
+  const [goLive, setGoLive] = useState(lastVersion === null);
+  const [liveOutcome, setLiveOutcome] = useState<{ state: 'live' } | { state: 'failed'; message: string } | null>(null);
 
   const publish = async () => {
     setBusy(true);
@@ -126,6 +135,14 @@ export function PublishDialog({
         return;
       }
       const r = await api.publish(flowId, note);
+      if (offerLive && goLive) {
+        try {
+          await api.setLive(flowId, true);
+          setLiveOutcome({ state: 'live' });
+        } catch (e) {
+          setLiveOutcome({ state: 'failed', message: errorText(e) });
+        }
+      }
       setResult(r);
       onPublished(r);
     } catch (e) {
@@ -162,7 +179,15 @@ export function PublishDialog({
         <div data-testid="publish-result">
           <p className="success-text">Published version {result.version}.</p>
           {result.tests_passed > 0 && <p>{result.tests_passed} scripted tests passed.</p>}
-          <p className="muted">New conversations start on the live version when the flow is switched on. Conversations already running stay on their version.</p>
+          {liveOutcome?.state === 'live' ? (
+            <p data-testid="publish-live">It is live: new conversations can start on it. Conversations already running stay on their version.</p>
+          ) : liveOutcome?.state === 'failed' ? (
+            <p className="error-text" role="alert" data-testid="publish-live-failed">
+              It could not be switched on: {liveOutcome.message}. Use the Live switch to try again.
+            </p>
+          ) : (
+            <p className="muted">New conversations start on the live version when the flow is switched on. Conversations already running stay on their version.</p>
+          )}
         </div>
       ) : (
         <>
@@ -180,6 +205,14 @@ export function PublishDialog({
             <span className="field-label">What changed (for the version history)</span>
             <textarea rows={3} value={note} maxLength={500} onChange={(e) => setNote(e.target.value)} name="note" placeholder="e.g. Ask for the order number before the hand-over" />
           </label>
+          {offerLive && (
+            <CheckField
+              label="Go live now?"
+              checked={goLive}
+              onChange={setGoLive}
+              hint={lastVersion === null ? 'The flow has never been live. Switched on, new conversations can start on it.' : 'The flow is off. Switched on, new conversations can start on this version.'}
+            />
+          )}
         </>
       )}
       {failure && (
