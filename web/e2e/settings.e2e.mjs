@@ -222,6 +222,7 @@ async function main() {
     // Added in the Members page, with a first password.
     await openSection(page, 'Members');
     const adder = page.getByTestId('add-member');
+    await adder.getByText('Or add a teammate with a first password').click();
     await adder.getByLabel('Name').fill(AGENT.name);
     await adder.getByLabel('Email').fill(AGENT.email);
     await adder.getByLabel('Role').selectOption('agent');

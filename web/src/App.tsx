@@ -3,6 +3,7 @@ import { api, onSignedOut, type Member } from './api';
 import { Builder } from './pages/Builder';
 import { FlowsList } from './pages/FlowsList';
 import { Login } from './pages/Login';
+import { AcceptInvite } from './pages/AcceptInvite';
 import { Inbox } from './inbox/Inbox';
 import { Settings } from './settings/Settings';
 import { Analytics } from './pages/Analytics';
@@ -36,7 +37,7 @@ export function App() {
   useEffect(() => onSignedOut(() => setSession({ state: 'signed_out' })), []);
 
   useEffect(() => {
-    if (session.state === 'signed_out' && route.page !== 'login') {
+    if (session.state === 'signed_out' && route.page !== 'login' && route.page !== 'invite') {
       setAfter(route);
       navigate({ page: 'login' }, true);
     }
@@ -51,6 +52,8 @@ export function App() {
   }, []);
 
   if (session.state === 'checking') return <div className="loading">Loading…</div>;
+  // An invitation is opened by someone who is not a member yet (or by a member on this browser).
+  if (route.page === 'invite') return <AcceptInvite token={route.token} />;
   if (session.state === 'signed_out' || route.page === 'login') return <Login onSignedIn={signedIn} />;
   const member = session.member;
   switch (route.page) {

@@ -96,6 +96,29 @@ export interface Member {
   name: string;
   role: string;
   workspace_id: string;
+  /** `online`, `away` or `offline`. */
+  presence?: string;
+  /** False once an admin deactivated the member. */
+  active?: boolean;
+}
+
+/** A pending invitation (GET /api/v1/members/invites). */
+export interface Invite {
+  id: string;
+  email: string;
+  role: string;
+  invited_by: string;
+  created_at: number;
+  expires_at: number;
+}
+
+/** What an invitation link shows before it is accepted (GET /api/v1/invites/{token}). */
+export interface InviteLookup {
+  workspace_name: string;
+  email: string;
+  role: string;
+  invited_by_name: string;
+  expires_at: number;
 }
 
 export interface FlowSummary {
@@ -295,7 +318,25 @@ export interface InboxItem extends ConversationView {
   last_message?: { role: string; text: string; at: number } | null;
   /** Why it was handed over. */
   reason?: string | null;
+  /** The customer wrote since this member last read it. */
+  unread?: boolean;
   [k: string]: unknown;
+}
+
+/** A page of the inbox list. */
+export interface InboxPage {
+  items: InboxItem[];
+  total: number;
+  next_cursor: string | null;
+}
+
+/** A reply drafted by the AI from the knowledge base (nothing is sent). */
+export interface DraftReply {
+  answered: boolean;
+  text: string | null;
+  sources: { title: string; url?: string }[];
+  reason: string | null;
+  question: string;
 }
 
 export interface ContextVariable {
@@ -374,7 +415,10 @@ export interface BusinessHours {
 const conv = (id: string, action: string) => `/api/v1/inbox/conversations/${encodeURIComponent(id)}/${action}`;
 
 export const inboxApi = {
-  list: (query: string) => request<InboxItem[] | { conversations: InboxItem[] }>('GET', `/api/v1/inbox/conversations${query ? `?${query}` : ''}`),
+  list: (query: string) => request<InboxPage>('GET', `/api/v1/inbox/conversations${query ? `?${query}` : ''}`),
+  markRead: (id: string) => request<unknown>('POST', conv(id, 'read'), {}),
+  cannedReplies: (id: string) => request<{ title: string; text: string }[]>('GET', conv(id, 'canned-replies')),
+  draftReply: (id: string) => request<DraftReply>('POST', conv(id, 'draft-reply'), {}),
   counts: () => request<{ teams: { team: string | null; queued: number; assigned: number }[] }>('GET', '/api/v1/inbox/counts'),
   detail: (id: string) => request<InboxDetail>('GET', `/api/v1/inbox/conversations/${encodeURIComponent(id)}`),
   claim: (id: string) => request<unknown>('POST', conv(id, 'claim'), {}),
@@ -388,6 +432,15 @@ export const inboxApi = {
   presence: (status: 'online' | 'away') => request<unknown>('PUT', '/api/v1/me/presence', { status }),
   members: () => request<Member[] | { members: Member[] }>('GET', '/api/v1/members'),
   addMember: (m: { name: string; email: string; role: string; password: string }) => request<Member>('POST', '/api/v1/members', m),
+  updateMember: (id: string, change: { role?: string; active?: boolean }) =>
+    request<Member>('PATCH', `/api/v1/members/${encodeURIComponent(id)}`, change),
+  invites: () => request<Invite[]>('GET', '/api/v1/members/invites'),
+  invite: (email: string, role: string) =>
+    request<{ invite: Invite; path: string }>('POST', '/api/v1/members/invites', { email, role }),
+  revokeInvite: (id: string) => request<unknown>('DELETE', `/api/v1/members/invites/${encodeURIComponent(id)}`),
+  lookUpInvite: (token: string) => request<InviteLookup>('GET', `/api/v1/invites/${encodeURIComponent(token)}`),
+  acceptInvite: (token: string, name: string, password: string) =>
+    request<Member>('POST', `/api/v1/invites/${encodeURIComponent(token)}/accept`, { name, password }),
   teams: () => request<Team[] | { teams: Team[] }>('GET', '/api/v1/teams'),
   createTeam: (t: TeamBody) => request<Team>('POST', '/api/v1/teams', t),
   updateTeam: (id: string, t: TeamBody) =>

@@ -7,6 +7,7 @@ export const BASE = '/app';
 
 export type Route =
   | { page: 'login' }
+  | { page: 'invite'; token: string }
   | { page: 'flows' }
   | { page: 'builder'; flowId: string }
   | { page: 'analytics'; flowId: string }
@@ -19,6 +20,8 @@ export function parseRoute(pathname: string): Route {
   if (!path.startsWith('/')) path = `/${path}`;
   if (path === '/' || path === '/flows' || path === '/flows/') return { page: 'flows' };
   if (path === '/login') return { page: 'login' };
+  const inv = /^\/invite\/([^/]+)\/?$/.exec(path);
+  if (inv) return { page: 'invite', token: decodeURIComponent(inv[1] as string) };
   const m = /^\/flows\/([^/]+)\/?$/.exec(path);
   if (m) return { page: 'builder', flowId: decodeURIComponent(m[1] as string) };
   const a = /^\/flows\/([^/]+)\/analytics\/?$/.exec(path);
@@ -36,6 +39,8 @@ export function href(route: Route): string {
   switch (route.page) {
     case 'login':
       return `${BASE}/login`;
+    case 'invite':
+      return `${BASE}/invite/${encodeURIComponent(route.token)}`;
     case 'flows':
       return `${BASE}/`;
     case 'builder':

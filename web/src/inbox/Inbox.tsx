@@ -2,18 +2,32 @@
 // first. Live through the inbox WebSocket. Customer and agent text is always rendered as text.
 
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { errorText, inboxApi, listOf, type InboxDetail, type InboxItem, type Member, type Team } from '../api';
+import { errorText, inboxApi, listOf, type DraftReply, type InboxDetail, type InboxItem, type Member, type Team } from '../api';
 import { navigate } from '../router';
 import { TopBar } from '../pages/TopBar';
 import { displayValue } from '../testpanel/session';
 import { withCode } from './richText';
-import { DEFAULT_FILTERS, eventEffect, filtersToQuery, lastMessageLine, lineKind, parseEvent, replyDue, rowsToVariables, titleWithBadge, waitingFor, type Filters } from './inbox';
+import { ALL_STATUSES, DEFAULT_FILTERS, eventEffect, filtersToQuery, lastMessageLine, lineKind, neighbour, parseEvent, replyDue, rowsToVariables, shortcutFor, SHORTCUTS, titleWithBadge, waitingFor, type Filters } from './inbox';
+
+/** What the open conversation does on a keyboard shortcut. */
+interface ConversationActions {
+  reply: () => void;
+  note: () => void;
+  claim: () => void;
+  resolve: () => void;
+}
 
 const TITLE = 'Inbox · Baton';
 
 export function Inbox({ member, conversationId, onSignOut }: { member: Member; conversationId?: string; onSignOut: () => void }) {
   const [filters, setFilters] = useState<Filters>(DEFAULT_FILTERS);
   const [items, setItems] = useState<InboxItem[]>([]);
+  const [total, setTotal] = useState(0);
+  const [nextCursor, setNextCursor] = useState<string | null>(null);
+  const [search, setSearch] = useState('');
+  const [showHelp, setShowHelp] = useState(false);
+  const searchRef = useRef<HTMLInputElement>(null);
+  const actionsRef = useRef<ConversationActions | null>(null);
   const [counts, setCounts] = useState<{ team: string | null; queued: number; assigned: number }[]>([]);
   const [teams, setTeams] = useState<Team[]>([]);
   const [members, setMembers] = useState<Member[]>([]);
@@ -30,8 +44,10 @@ export function Inbox({ member, conversationId, onSignOut }: { member: Member; c
 
   const loadList = useCallback(async () => {
     try {
-      const [list, c] = await Promise.all([inboxApi.list(filtersToQuery(filters)), inboxApi.counts()]);
-      setItems(listOf<InboxItem>(list, 'conversations'));
+      const [page, c] = await Promise.all([inboxApi.list(filtersToQuery(filters)), inboxApi.counts()]);
+      setItems(page.items);
+      setTotal(page.total);
+      setNextCursor(page.next_cursor);
       setCounts(c.teams ?? []);
     } catch (e) {
       setError(errorText(e));
@@ -48,6 +64,24 @@ export function Inbox({ member, conversationId, onSignOut }: { member: Member; c
     return () => window.clearInterval(t);
   }, [loadList]);
 
+  const loadMore = async () => {
+    if (!nextCursor) return;
+    try {
+      const page = await inboxApi.list(filtersToQuery(filters, nextCursor));
+      setItems((old) => [...old, ...page.items.filter((i) => !old.some((o) => o.id === i.id))]);
+      setTotal(page.total);
+      setNextCursor(page.next_cursor);
+    } catch (e) {
+      setError(errorText(e));
+    }
+  };
+
+  // The search box updates the list once typing pauses.
+  useEffect(() => {
+    const t = window.setTimeout(() => setFilters((f) => (f.q === search ? f : { ...f, q: search })), 300);
+    return () => window.clearTimeout(t);
+  }, [search]);
+
   const loadDetail = useCallback(async (id: string | undefined) => {
     if (!id) {
       setDetail(null);
@@ -55,6 +89,9 @@ export function Inbox({ member, conversationId, onSignOut }: { member: Member; c
     }
     try {
       setDetail(await inboxApi.detail(id));
+      // Opened (or updated while open): read.
+      setItems((rows) => rows.map((r) => (r.id === id && r.unread ? { ...r, unread: false } : r)));
+      void inboxApi.markRead(id).catch(() => undefined);
     } catch (e) {
       setError(errorText(e));
     }
@@ -158,6 +195,30 @@ export function Inbox({ member, conversationId, onSignOut }: { member: Member; c
 
   const set = (patch: Partial<Filters>) => setFilters((f) => ({ ...f, ...patch }));
 
+  // Keyboard shortcuts (never while typing in a field).
+  const ids = useMemo(() => items.map((i) => i.id), [items]);
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const el = e.target as HTMLElement | null;
+      const typing = !!el && (el.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(el.tagName));
+      const action = shortcutFor(e.key, { ctrl: e.ctrlKey, meta: e.metaKey, alt: e.altKey }, typing);
+      if (!action) return;
+      if (action === 'close') {
+        setShowHelp(false);
+        return;
+      }
+      e.preventDefault();
+      if (action === 'next' || action === 'previous') {
+        const id = neighbour(ids, openRef.current, action === 'next' ? 1 : -1);
+        if (id && id !== openRef.current) navigate({ page: 'inbox', conversationId: id });
+      } else if (action === 'search') searchRef.current?.focus();
+      else if (action === 'help') setShowHelp((v) => !v);
+      else actionsRef.current?.[action]();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [ids]);
+
   return (
     <div className="app-page inbox-page">
       <TopBar member={member} onSignOut={onSignOut}>
@@ -205,6 +266,7 @@ export function Inbox({ member, conversationId, onSignOut }: { member: Member; c
               <option value="assigned">Assigned</option>
               <option value="follow_up">To follow up</option>
               <option value="resolved">Resolved</option>
+              <option value={ALL_STATUSES}>All</option>
             </select>
           </label>
           <label>
@@ -235,6 +297,47 @@ export function Inbox({ member, conversationId, onSignOut }: { member: Member; c
           </label>
         </aside>
         <section className="inbox-list" aria-label="Conversations" data-testid="inbox-list">
+          <div className="list-tools">
+            <input
+              ref={searchRef}
+              type="search"
+              aria-label="Search conversations"
+              placeholder="Search messages, names, emails  ( / )"
+              value={search}
+              onChange={(e) => setSearch(e.target.value)}
+            />
+            <div className="row small">
+              <span className="muted" data-testid="inbox-total">
+                {total === 1 ? '1 conversation' : `${total} conversations`}
+              </span>
+              <span className="spacer" />
+              <label>
+                Sort{' '}
+                <select aria-label="Sort" value={filters.sort} onChange={(e) => set({ sort: e.target.value })}>
+                  <option value="">Urgent first</option>
+                  <option value="waiting">Longest waiting</option>
+                  <option value="newest">Newest</option>
+                </select>
+              </label>
+              <button className="link" aria-label="Keyboard shortcuts" title="Keyboard shortcuts ( ? )" onClick={() => setShowHelp((v) => !v)}>
+                ⌨
+              </button>
+            </div>
+          </div>
+          {showHelp && (
+            <div className="card-box shortcuts" role="dialog" aria-label="Keyboard shortcuts" data-testid="shortcuts">
+              <table className="kv">
+                <tbody>
+                  {SHORTCUTS.map((k) => (
+                    <tr key={k.key}>
+                      <th><kbd>{k.key}</kbd></th>
+                      <td>{k.what}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
           {/* In the list's flow, above the rows: a notification never covers a control. */}
           <div className="toasts" aria-live="polite">
             {toasts.map((t) => (
@@ -248,19 +351,21 @@ export function Inbox({ member, conversationId, onSignOut }: { member: Member; c
               </div>
             ))}
           </div>
-          {items.length === 0 && <p className="muted empty">No conversations here.</p>}
+          {items.length === 0 && <p className="muted empty">{filters.q ? 'Nothing matches this search.' : 'No conversations here.'}</p>}
           {items.map((c) => (
             <a
               key={c.id}
               href={`/app/inbox/${encodeURIComponent(c.id)}`}
-              className={`inbox-item ${c.id === openId ? 'active' : ''}`}
+              className={`inbox-item ${c.id === openId ? 'active' : ''} ${c.unread ? 'unread' : ''}`}
               data-conversation={c.id}
+              data-unread={c.unread ? 'true' : 'false'}
               onClick={(e) => {
                 e.preventDefault();
                 navigate({ page: 'inbox', conversationId: c.id });
               }}
             >
               <div className="row">
+                {c.unread && <span className="unread-dot" role="img" aria-label="unread" />}
                 <strong data-testid="row-name">{customerName(c)}</strong>
                 {c.customer?.name && c.customer.email && <span className="small muted row-email">{c.customer.email}</span>}
                 <span className="spacer" />
@@ -282,6 +387,11 @@ export function Inbox({ member, conversationId, onSignOut }: { member: Member; c
               </div>
             </a>
           ))}
+          {nextCursor && (
+            <button className="load-more" onClick={() => void loadMore()}>
+              Show more ({total - items.length} left)
+            </button>
+          )}
         </section>
         <section className="inbox-conv" aria-label="Conversation">
           {detail && detail.conversation.id === openId ? (
@@ -293,6 +403,7 @@ export function Inbox({ member, conversationId, onSignOut }: { member: Member; c
               teams={teamOptions}
               memberName={memberName}
               now={now}
+              actionsRef={actionsRef}
               onChanged={() => {
                 void loadDetail(openId);
                 void loadList();
@@ -331,6 +442,7 @@ function ConversationView({
   teams,
   memberName,
   now,
+  actionsRef,
   onChanged,
   onError,
 }: {
@@ -340,6 +452,7 @@ function ConversationView({
   teams: string[];
   memberName: Map<string, string>;
   now: number;
+  actionsRef: React.MutableRefObject<ConversationActions | null>;
   onChanged: () => void;
   onError: (e: string) => void;
 }) {
@@ -358,6 +471,14 @@ function ConversationView({
   const [rows, setRows] = useState<{ name: string; value: string }[]>([{ name: '', value: '' }]);
   const [resumeAt, setResumeAt] = useState('');
   const logRef = useRef<HTMLDivElement>(null);
+  const textRef = useRef<HTMLTextAreaElement>(null);
+  const [canned, setCanned] = useState<{ title: string; text: string }[]>([]);
+  const [drafting, setDrafting] = useState(false);
+  const [draftNote, setDraftNote] = useState<string | null>(null);
+
+  useEffect(() => {
+    inboxApi.cannedReplies(c.id).then(setCanned).catch(() => setCanned([]));
+  }, [c.id]);
 
   useEffect(() => {
     logRef.current?.scrollTo({ top: logRef.current.scrollHeight });
@@ -381,11 +502,54 @@ function ConversationView({
     const t = text.trim();
     if (!t) return;
     const ok = await run(() => (mode === 'reply' ? inboxApi.reply(c.id, t, `web_${Date.now()}_${Math.random().toString(36).slice(2)}`) : inboxApi.note(c.id, t)));
-    if (ok) setText('');
+    if (ok) {
+      setText('');
+      setDraftNote(null);
+    }
   };
 
   const open = status === 'queued' || status === 'assigned';
   const contextVars = ctx.variables ?? [];
+
+  const insert = (t: string) => {
+    setMode('reply');
+    setText((old) => (old.trim() ? `${old.trimEnd()}\n${t}` : t));
+    textRef.current?.focus();
+  };
+  const draft = async () => {
+    setDrafting(true);
+    setDraftNote(null);
+    try {
+      const d: DraftReply = await inboxApi.draftReply(c.id);
+      if (d.answered && d.text) {
+        insert(d.text);
+        const from = d.sources.map((x) => x.title).join(', ');
+        setDraftNote(`Drafted by the AI${from ? ` from ${from}` : ''}. Check it before sending.`);
+      } else {
+        setDraftNote(`No draft: ${d.reason ?? 'the AI could not answer'}.`);
+      }
+    } catch (e) {
+      setDraftNote(errorText(e));
+    } finally {
+      setDrafting(false);
+    }
+  };
+  actionsRef.current = {
+    reply: () => {
+      setMode('reply');
+      window.setTimeout(() => textRef.current?.focus(), 0);
+    },
+    note: () => {
+      setMode('note');
+      window.setTimeout(() => textRef.current?.focus(), 0);
+    },
+    claim: () => {
+      if (status === 'queued') void run(() => inboxApi.claim(c.id));
+    },
+    resolve: () => {
+      if (open) void run(() => inboxApi.resolve(c.id));
+    },
+  };
 
   return (
     <div className="conv" data-testid="conversation" data-status={status}>
@@ -535,8 +699,28 @@ function ConversationView({
             Note
           </button>
           {mode === 'reply' && !mine && status === 'queued' && <span className="small muted">Replying claims the conversation.</span>}
+          <span className="spacer" />
+          {canned.length > 0 && (
+            <select
+              className="canned-select"
+              aria-label="Insert a canned reply"
+              value=""
+              onChange={(e) => {
+                const pick = canned[Number(e.target.value)];
+                if (pick) insert(pick.text);
+              }}
+            >
+              <option value="">Canned replies…</option>
+              {canned.map((r, i) => <option key={r.title} value={i}>{r.title}</option>)}
+            </select>
+          )}
+          <button type="button" disabled={drafting} onClick={() => void draft()} title="Draft a reply from the knowledge base; you edit it before sending">
+            {drafting ? 'Drafting…' : 'Draft with AI'}
+          </button>
         </div>
+        {draftNote && <div className="small muted draft-note" role="status" data-testid="draft-note">{draftNote}</div>}
         <textarea
+          ref={textRef}
           aria-label={mode === 'reply' ? 'Reply to the customer' : 'Internal note'}
           placeholder={mode === 'reply' ? 'Write to the customer…' : 'Only your team sees notes…'}
           rows={3}

@@ -1,11 +1,30 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_FILTERS, eventEffect, filtersToQuery, lastMessageLine, lineKind, parseEvent, replyDue, rowsToVariables, titleWithBadge, waitingFor } from './inbox';
+import { DEFAULT_FILTERS, eventEffect, neighbour, shortcutFor, filtersToQuery, lastMessageLine, lineKind, parseEvent, replyDue, rowsToVariables, titleWithBadge, waitingFor } from './inbox';
 import { parseRoute, href } from '../router';
 
 describe('inbox helpers', () => {
   it('builds the list query from filters', () => {
     expect(filtersToQuery(DEFAULT_FILTERS)).toBe('status=queued%2Cassigned');
-    expect(filtersToQuery({ status: 'queued', team: 'billing', assignee: 'me', priority: 'high' })).toBe('status=queued&team=billing&assignee=me&priority=high');
+    expect(filtersToQuery({ status: 'queued', team: 'billing', assignee: 'me', priority: 'high', q: '', sort: '' })).toBe('status=queued&team=billing&assignee=me&priority=high');
+    expect(filtersToQuery({ ...DEFAULT_FILTERS, q: '  refund 100% ', sort: 'newest' }, 'priority.1.2.conv_x')).toBe(
+      'status=queued%2Cassigned&q=refund+100%25&sort=newest&cursor=priority.1.2.conv_x',
+    );
+  });
+  it('reads shortcuts only outside text fields and without modifiers', () => {
+    const none = { ctrl: false, meta: false, alt: false };
+    expect(shortcutFor('j', none, false)).toBe('next');
+    expect(shortcutFor('/', none, false)).toBe('search');
+    expect(shortcutFor('j', none, true)).toBeNull();
+    expect(shortcutFor('r', { ...none, ctrl: true }, false)).toBeNull();
+    expect(shortcutFor('x', none, false)).toBeNull();
+  });
+  it('moves to the next and previous rows, staying inside the list', () => {
+    expect(neighbour(['a', 'b', 'c'], undefined, 1)).toBe('a');
+    expect(neighbour(['a', 'b', 'c'], 'a', 1)).toBe('b');
+    expect(neighbour(['a', 'b', 'c'], 'c', 1)).toBe('c');
+    expect(neighbour(['a', 'b', 'c'], 'a', -1)).toBe('a');
+    expect(neighbour(['a', 'b'], 'gone', -1)).toBe('a');
+    expect(neighbour([], 'a', 1)).toBeUndefined();
   });
   it('badges the title', () => {
     expect(titleWithBadge('Inbox · Baton', 0)).toBe('Inbox · Baton');

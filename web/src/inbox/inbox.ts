@@ -2,21 +2,58 @@
 // look, and which inbox events concern the open list.
 
 export interface Filters {
-  status: string; // "queued,assigned" | "queued" | "assigned" | "follow_up" | "resolved"
+  status: string; // "queued,assigned" | "queued" | "assigned" | "follow_up" | "resolved" | every status
   team: string; // "" = all
   assignee: string; // "" | "me" | "none" | member id
   priority: string; // "" | low | normal | high | urgent
+  q: string; // words to find in transcripts and contacts
+  sort: string; // "" (priority) | "waiting" | "newest"
 }
 
-export const DEFAULT_FILTERS: Filters = { status: 'queued,assigned', team: '', assignee: '', priority: '' };
+export const DEFAULT_FILTERS: Filters = { status: 'queued,assigned', team: '', assignee: '', priority: '', q: '', sort: '' };
 
-export function filtersToQuery(f: Filters): string {
+/** Every status, for a search through old conversations too. */
+export const ALL_STATUSES = 'bot,queued,assigned,follow_up,resolved';
+
+export function filtersToQuery(f: Filters, cursor?: string | null): string {
   const q = new URLSearchParams();
   if (f.status) q.set('status', f.status);
   if (f.team) q.set('team', f.team);
   if (f.assignee) q.set('assignee', f.assignee);
   if (f.priority) q.set('priority', f.priority);
+  if (f.q.trim()) q.set('q', f.q.trim());
+  if (f.sort) q.set('sort', f.sort);
+  if (cursor) q.set('cursor', cursor);
   return q.toString();
+}
+
+/** What a key pressed outside a text field does in the inbox. */
+export type Shortcut = 'next' | 'previous' | 'search' | 'reply' | 'note' | 'claim' | 'resolve' | 'help' | 'close';
+
+export const SHORTCUTS: { key: string; action: Shortcut; what: string }[] = [
+  { key: 'j', action: 'next', what: 'Next conversation' },
+  { key: 'k', action: 'previous', what: 'Previous conversation' },
+  { key: '/', action: 'search', what: 'Search' },
+  { key: 'r', action: 'reply', what: 'Write a reply' },
+  { key: 'n', action: 'note', what: 'Write a note' },
+  { key: 'c', action: 'claim', what: 'Claim the conversation' },
+  { key: 'e', action: 'resolve', what: 'Resolve the conversation' },
+  { key: '?', action: 'help', what: 'Show these shortcuts' },
+  { key: 'Escape', action: 'close', what: 'Close this help' },
+];
+
+/** The shortcut a key press means, or null: never while typing or with a modifier held. */
+export function shortcutFor(key: string, modifiers: { ctrl: boolean; meta: boolean; alt: boolean }, typing: boolean): Shortcut | null {
+  if (typing || modifiers.ctrl || modifiers.meta || modifiers.alt) return null;
+  return SHORTCUTS.find((s) => s.key === key)?.action ?? null;
+}
+
+/** The id of the row `step` away from the open one (the first row when none is open). */
+export function neighbour(ids: string[], openId: string | undefined, step: 1 | -1): string | undefined {
+  if (ids.length === 0) return undefined;
+  const at = openId ? ids.indexOf(openId) : -1;
+  if (at < 0) return ids[0];
+  return ids[Math.min(ids.length - 1, Math.max(0, at + step))];
 }
 
 /** "(3) Inbox · Baton" while conversations wait, else "Inbox · Baton". */
