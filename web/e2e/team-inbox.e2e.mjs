@@ -4,6 +4,7 @@
 // unread, moves with the keyboard, inserts a canned reply filled in for the customer and an
 // AI-drafted reply from the knowledge base, and sends; the owner makes them admin, then
 // deactivates them: their conversation goes back to the queue and their browser is signed out.
+// The lead writes the canned reply in Settings → Canned replies.
 //
 // Same requirements as builder.e2e.mjs: Debian's chromium, a built baton; fails in CI without
 // chromium.
@@ -90,12 +91,15 @@ async function main() {
     await owner.getByTestId('invites').getByRole('cell', { name: NOOR.email }).waitFor();
 
     // The workspace: knowledge, a canned reply, Noor's team and a live flow that hands over.
+    await owner.goto(`${server.url}/app/settings/canned`);
+    const cannedPage = owner.getByTestId('canned-replies');
+    await cannedPage.getByRole('button', { name: '+ Canned reply' }).click();
+    await cannedPage.getByLabel('Title').fill('Greeting');
+    await cannedPage.getByLabel('Text').fill('Hi {{ name | first_word }}, {{ agent.name | first_word }} here. Looking into it now.');
+    await cannedPage.getByRole('button', { name: 'Save' }).click();
+    await owner.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
     const ws = (await call(owner, 'GET', '/api/v1/workspace')).body;
-    const settings = {
-      ...ws.settings,
-      canned_replies: [{ title: 'Greeting', text: 'Hi {{ name | first_word }}, {{ agent.name | first_word }} here. Looking into it now.' }],
-    };
-    check((await call(owner, 'PUT', '/api/v1/workspace/settings', settings)).status === 200, 'canned replies saved');
+    check(ws.settings.canned_replies.length === 1, `the canned reply is saved: ${JSON.stringify(ws.settings.canned_replies)}`);
     const article = await call(owner, 'PUT', '/api/v1/kb/articles/refund-timing', {
       collection: 'help',
       title: 'Refund timing',
@@ -125,7 +129,7 @@ async function main() {
     check(again.status === 410, `a used link answers 410: ${again.status}`);
 
     // The owner sees her, puts her in billing, and she is online.
-    await owner.reload();
+    await owner.goto(`${server.url}/app/settings/members`);
     const row = owner.getByTestId('members').getByRole('row').filter({ hasText: NOOR.email });
     await row.waitFor();
     const members = (await call(owner, 'GET', '/api/v1/members')).body;
