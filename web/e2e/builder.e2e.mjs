@@ -169,7 +169,11 @@ async function main() {
     // undo brings it back.
     const edge = page.locator('.react-flow__edge[data-id="message_2:next->end_1"]');
     await edge.waitFor();
+    // Fit keeps cards readable, so this flow is wider than the canvas: zoomed out, it is all on
+    // screen.
     await page.getByRole('button', { name: 'Fit', exact: true }).click();
+    await page.waitForTimeout(400);
+    for (let i = 0; i < 3; i++) await page.getByRole('button', { name: 'Zoom Out' }).click();
     await page.waitForTimeout(400);
     const inHandle = await node('end_1').locator('.handle-in').boundingBox();
     await page.mouse.move(inHandle.x - 3, inHandle.y + inHandle.height / 2);
@@ -292,6 +296,27 @@ async function main() {
     const exported = await page.evaluate((p) => fetch(p).then(async (r) => ({ disposition: r.headers.get('content-disposition'), doc: await r.json() })), `/api/v1/flows/${encodeURIComponent(importedId)}/export`);
     check(/attachment; filename=".*\.flow\.json"/.test(exported.disposition ?? ''), `export is a download: ${exported.disposition}`);
     check(isDeepStrictEqual(exported.doc, billing), 'the exported document is the imported one (fields in any order)');
+
+    // ---- the demo flow: no warnings, readable at fit --------------------------------------
+    await page.getByRole('button', { name: '← Flows' }).click();
+    const demo = JSON.parse(readFileSync(join(repo, 'examples', 'refund.flow.json'), 'utf8'));
+    await page.getByRole('link', { name: demo.name }).first().click();
+    await page.locator('.react-flow__node').nth(demo.nodes.length - 1).waitFor();
+    await page.getByTestId('problems-toggle').filter({ hasText: /^0 errors · 0 warnings$/ }).waitFor();
+    const readable = async (when) => {
+      await page.waitForTimeout(500);
+      const zoom = await page.locator('.react-flow__viewport').evaluate((el) => new DOMMatrix(getComputedStyle(el).transform).a);
+      const titlePx = await page.locator('.react-flow__node .card-type').first().evaluate((el) => parseFloat(getComputedStyle(el).fontSize));
+      check(titlePx * zoom >= 9, `${when}: card titles are drawn at ${(titlePx * zoom).toFixed(1)}px (zoom ${zoom.toFixed(2)}), at least 9px`);
+      // The flow's start is on screen.
+      const trigger = await node('start').boundingBox();
+      const pane = await page.locator('.react-flow__pane').boundingBox();
+      check(trigger && pane && trigger.x >= pane.x && trigger.y >= pane.y && trigger.y + trigger.height <= pane.y + pane.height, `${when}: the trigger is on screen`);
+    };
+    await readable('opened');
+    await page.getByRole('button', { name: 'Fit', exact: true }).click();
+    await readable('at fit');
+    await page.screenshot({ path: join(screenshots, 'demo-fit.png') });
 
     if (problems.length) throw new Error(`the page reported problems:\n${problems.join('\n')}`);
     console.log('e2e: passed (screenshots in web/e2e/screenshots/)');

@@ -7,6 +7,7 @@ import {
   MarkerType,
   MiniMap,
   ReactFlow,
+  useNodesInitialized,
   useReactFlow,
   type Connection,
   type Edge as RfEdge,
@@ -50,6 +51,7 @@ import { ProblemsPanel } from './ProblemsPanel';
 import { FlowPanel, PropertyPanel, type NodeChangeOptions } from './PropertyPanel';
 import { PublishDialog } from './PublishDialog';
 import { VersionsDialog } from './VersionsDialog';
+import { readableViewport } from './viewport';
 import { TestPanel } from '../testpanel/TestPanel';
 import { routeKeys, visitedNodes, type ScriptedTest } from '../testpanel/session';
 import type { SimResult, TestRunResult } from '../api';
@@ -567,13 +569,41 @@ export function Editor({
     selectOnly(result.ids);
   }, [canEdit, selectOnly]);
 
+  /** Fit to view, never below a readable zoom: a large flow is shown from its trigger. */
+  const fit = useCallback(
+    (duration = 300) => {
+      const rect = canvasRef.current?.getBoundingClientRect();
+      if (!rect) return;
+      const cards = flow.getNodes().map((n) => ({
+        box: { x: n.position.x, y: n.position.y, width: n.measured?.width ?? DEFAULT_SIZE.width, height: n.measured?.height ?? DEFAULT_SIZE.height },
+        isTrigger: n.data.node.type === 'trigger',
+      }));
+      const start = cards.find((c) => c.isTrigger)?.box ?? null;
+      void flow.setViewport(
+        readableViewport(
+          cards.map((c) => c.box),
+          start,
+          { width: rect.width, height: rect.height },
+        ),
+        { duration },
+      );
+    },
+    [flow],
+  );
+  // Opened, the flow is fitted once its cards have their sizes.
+  const cardsMeasured = useNodesInitialized();
+  const fittedOnOpen = useRef(false);
+  useEffect(() => {
+    if (!cardsMeasured || fittedOnOpen.current) return;
+    fittedOnOpen.current = true;
+    fit(0);
+  }, [cardsMeasured, fit]);
+
   const autoLayout = useCallback(() => {
     const positions = layeredLayout(latest.current, { sizes: measured });
     apply((d) => moveNodes(d, positions));
-    window.setTimeout(() => void flow.fitView({ padding: 0.2, duration: 300, maxZoom: 1 }), 50);
-  }, [apply, measured, flow]);
-
-  const fit = useCallback(() => void flow.fitView({ padding: 0.2, duration: 300, maxZoom: 1 }), [flow]);
+    window.setTimeout(() => fit(), 50);
+  }, [apply, measured, fit]);
 
   // Keyboard: undo/redo, copy/paste, select all (not while typing in a field).
   useEffect(() => {
@@ -719,7 +749,7 @@ export function Editor({
         <button onClick={autoLayout} disabled={!canEdit} title="Arrange the nodes left to right">
           Auto-layout
         </button>
-        <button onClick={fit} title="Zoom to fit">
+        <button onClick={() => fit()} title="Zoom to fit, as far as cards stay readable">
           Fit
         </button>
         <span className="spacer" />
@@ -784,14 +814,12 @@ export function Editor({
               deleteKeyCode={canEdit ? ['Delete', 'Backspace'] : null}
               connectionLineType={ConnectionLineType.Bezier}
               defaultEdgeOptions={{ type: 'default' }}
-              fitView
-              fitViewOptions={{ padding: 0.2, maxZoom: 1 }}
               onlyRenderVisibleElements={doc.nodes.length > 300}
               minZoom={0.1}
               maxZoom={2}
             >
               <Background gap={20} size={1} />
-              <Controls showInteractive={false} />
+              <Controls showInteractive={false} showFitView={false} />
               <MiniMap pannable zoomable style={{ width: 160, height: 110 }} nodeColor={(n) => nodeInfo((n.data as CardNode['data']).node.type)?.color ?? '#94a3b8'} />
             </ReactFlow>
             {doc.nodes.length === 0 && (
