@@ -1,7 +1,9 @@
 //! Real-time fan-out inside one instance: committed messages go to the WebSockets that follow
-//! their conversation; inbox events go to the agents of the workspace.
+//! their conversation; inbox events go to the agents of the workspace; a conversation's status
+//! changes and its agent typing go to the customer's sockets.
 
-use baton_store::Message;
+use crate::memo::Memo;
+use baton_store::{ConversationStatus, Message};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -13,6 +15,11 @@ use tokio::sync::broadcast;
 const CONVERSATION_CAPACITY: usize = 32;
 const DRAFT_CAPACITY: usize = 8;
 const INBOX_CAPACITY: usize = 256;
+const SIGNAL_CAPACITY: usize = 8;
+/// An agent's typing is passed on to the customer at most this often per conversation.
+pub const TYPING_INTERVAL_MS: i64 = 1_000;
+/// Agent and conversation pairs whose last typing is remembered (then it starts over).
+const TYPING_KEYS: usize = 10_000;
 
 type Channels<T> = Arc<Mutex<HashMap<String, broadcast::Sender<Arc<T>>>>>;
 
@@ -40,13 +47,52 @@ impl InboxEvent {
     }
 }
 
-#[derive(Clone, Default)]
+/// What a customer's socket hears besides messages and drafts.
+pub enum Signal {
+    /// The conversation's status or its agent changed: the socket reads the conversation and
+    /// sends its status frame.
+    StatusChanged,
+    /// An agent is typing to the customer.
+    Typing { agent_name: String },
+}
+
+/// Who has a conversation, as far as its customer can tell.
+#[derive(Clone, PartialEq)]
+struct Holder {
+    status: ConversationStatus,
+    assignee: Option<String>,
+}
+
+/// A conversation's signal channel and who had it when last told.
+struct SignalChannel {
+    tx: broadcast::Sender<Arc<Signal>>,
+    told: Option<Holder>,
+}
+
+#[derive(Clone)]
 pub struct Hub {
     conversations: Channels<Message>,
     inboxes: Channels<InboxEvent>,
     /// The text of an answer while a model writes it, by conversation: shown, never stored
     /// (the whole message follows when its turn commits).
     drafts: Channels<String>,
+    /// Status changes and typing, by conversation: only conversations with a customer's socket
+    /// open have a channel, so a turn of any other costs a lookup.
+    signals: Arc<Mutex<HashMap<String, SignalChannel>>>,
+    /// When each agent's typing in each conversation was last passed on (clock ms).
+    typing_passed_on: Arc<Memo<i64>>,
+}
+
+impl Default for Hub {
+    fn default() -> Hub {
+        Hub {
+            conversations: Channels::default(),
+            inboxes: Channels::default(),
+            drafts: Channels::default(),
+            signals: Arc::default(),
+            typing_passed_on: Arc::new(Memo::new(TYPING_KEYS)),
+        }
+    }
 }
 
 fn subscribe<T>(channels: &Channels<T>, key: &str, capacity: usize) -> broadcast::Receiver<Arc<T>> {
@@ -94,6 +140,80 @@ impl Hub {
 
     pub fn publish_inbox(&self, workspace_id: &str, event: Value) {
         publish(&self.inboxes, workspace_id, InboxEvent::new(&event));
+    }
+
+    /// Status changes and agent typing of a conversation (for its customer's sockets).
+    pub fn subscribe_signals(&self, conversation_id: &str) -> broadcast::Receiver<Arc<Signal>> {
+        let mut map = self.signals.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(conversation_id.to_string())
+            .or_insert_with(|| SignalChannel {
+                tx: broadcast::channel(SIGNAL_CAPACITY).0,
+                told: None,
+            })
+            .tx
+            .subscribe()
+    }
+
+    /// A socket that just sent the status it read: later turns signal only a change from it
+    /// (unless one was signalled meanwhile).
+    pub fn status_seen(&self, conversation_id: &str, status: ConversationStatus, assignee: Option<&str>) {
+        let mut map = self.signals.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(channel) = map.get_mut(conversation_id) {
+            channel.told.get_or_insert_with(|| Holder {
+                status,
+                assignee: assignee.map(str::to_string),
+            });
+        }
+    }
+
+    /// A turn committed with the conversation in `status`, held by `assignee`: its sockets are
+    /// signalled when that differs from what they were last told. A lookup, and no allocation
+    /// unless it changed.
+    pub fn publish_status(&self, conversation_id: &str, status: ConversationStatus, assignee: Option<&str>) {
+        let mut map = self.signals.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(channel) = map.get_mut(conversation_id) else {
+            return;
+        };
+        if channel.tx.receiver_count() == 0 {
+            map.remove(conversation_id);
+            return;
+        }
+        let unchanged = channel
+            .told
+            .as_ref()
+            .is_some_and(|t| t.status == status && t.assignee.as_deref() == assignee);
+        if unchanged {
+            return;
+        }
+        channel.told = Some(Holder {
+            status,
+            assignee: assignee.map(str::to_string),
+        });
+        let _ = channel.tx.send(Arc::new(Signal::StatusChanged));
+    }
+
+    /// An agent typing in a conversation: passed on to its customer's sockets at most once per
+    /// [`TYPING_INTERVAL_MS`] per agent and conversation.
+    pub fn publish_typing(&self, conversation_id: &str, member_id: &str, agent_name: &str, now_ms: i64) {
+        let key = format!("{member_id} {conversation_id}");
+        let recent = self
+            .typing_passed_on
+            .with(&key, |at| now_ms >= *at && now_ms - *at < TYPING_INTERVAL_MS)
+            .unwrap_or(false);
+        if recent {
+            return;
+        }
+        self.typing_passed_on.insert(key, now_ms);
+        let mut map = self.signals.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(channel) = map.get(conversation_id) {
+            if channel.tx.receiver_count() == 0 {
+                map.remove(conversation_id);
+            } else {
+                let _ = channel.tx.send(Arc::new(Signal::Typing {
+                    agent_name: agent_name.to_string(),
+                }));
+            }
+        }
     }
 }
 

@@ -1,10 +1,11 @@
-//! After the commit: what a turn did is told to the customer's sockets, the workspace's inbox
-//! and, on PostgreSQL, the other instances (sent inside the transaction, heard on commit).
+//! After the commit: what a turn did is told to the customer's sockets (its messages, and its
+//! status when it changed), the workspace's inbox and, on PostgreSQL, the other instances (sent
+//! inside the transaction, heard on commit).
 
 use super::{Core, Job, TurnError, TurnOutcome};
 use crate::metrics::METRICS;
 use crate::views::MessageView;
-use baton_store::Message;
+use baton_store::{ConversationStatus, Message};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -58,7 +59,21 @@ pub(super) fn notifications_of(core: &Core, applied: &Applied) -> Vec<String> {
             },
         )
     });
-    messages.chain(inbox).collect()
+    // Who has the conversation now, for the customer's sockets on other instances: when a
+    // conversation event says it may have changed hands, or the conversation ended (their hubs
+    // pass it on only if it differs from what those sockets were last told).
+    let conversation = &applied.outcome.conversation;
+    let may_have_changed = applied.inbox.iter().any(|item| matches!(item, InboxItem::Event(_)))
+        || matches!(
+            conversation.status,
+            ConversationStatus::Resolved | ConversationStatus::FollowUp
+        );
+    let status = may_have_changed.then(|| {
+        json!({ "origin": origin, "kind": "status", "conversation_id": conversation.id,
+                "status": conversation.status, "assignee": conversation.assignee })
+        .to_string()
+    });
+    messages.chain(inbox).chain(status).collect()
 }
 
 /// What the workspace's agents hear of a turn, in order. A message becomes its JSON event
@@ -116,6 +131,9 @@ pub(super) fn finish(core: &Core, done: Done) {
                     core.hub
                         .publish_inbox(&applied.outcome.conversation.workspace_id, item.into_value());
                 }
+                let conversation = &applied.outcome.conversation;
+                core.hub
+                    .publish_status(&conversation.id, conversation.status, conversation.assignee.as_deref());
                 Ok(applied.outcome)
             }
             Err(e) => Err(e),
@@ -176,6 +194,13 @@ pub async fn listen_to_other_instances(core: Arc<Core>) {
                 Some("inbox") => {
                     if let Some(ws) = v["workspace_id"].as_str() {
                         core.hub.publish_inbox(ws, v["event"].clone());
+                    }
+                }
+                Some("status") => {
+                    let conversation = v["conversation_id"].as_str();
+                    let status = v["status"].as_str().and_then(|s| s.parse::<ConversationStatus>().ok());
+                    if let (Some(conversation), Some(status)) = (conversation, status) {
+                        core.hub.publish_status(conversation, status, v["assignee"].as_str());
                     }
                 }
                 _ => {}

@@ -4,6 +4,7 @@
 use crate::auth::{customer_conversation, customer_conversation_id, Caller, Role};
 use crate::engine::{CustomerContent, Routed, StartConversation, TurnInput, TurnOutcome};
 use crate::error::{ApiError, ApiResult};
+use crate::hub::Signal;
 use crate::ids::{hash_token, new_id, random_token};
 use crate::json::ApiJson;
 use crate::metrics::METRICS;
@@ -17,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use baton_flow::matching::MAX_INPUT_CHARS;
-use baton_store::{Message, WebhookDelivery};
+use baton_store::{Conversation, ConversationStatus, Message, WebhookDelivery};
 use futures_util::{SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -525,20 +526,23 @@ async fn get_conversation(
     headers: HeaderMap,
 ) -> ApiResult<Json<CustomerConversation>> {
     let conv = customer_conversation(&state, &id, &headers, None).await?;
-    let queue = if conv.status == baton_store::ConversationStatus::Queued {
-        let store = &state.core.store;
-        Some(QueuePlace {
-            position: store.queued_ahead(&conv).await? + 1,
-            typical_wait_ms: store
-                .typical_pickup_ms(&conv.workspace_id, conv.team.as_deref())
-                .await?,
-        })
-    } else {
-        None
-    };
     Ok(Json(CustomerConversation {
         conversation: ConversationView::from(&conv),
-        queue,
+        queue: queue_place(&state, &conv).await?,
+    }))
+}
+
+/// While the conversation is queued: its place in the queue (two reads).
+async fn queue_place(state: &AppState, conv: &Conversation) -> ApiResult<Option<QueuePlace>> {
+    if conv.status != ConversationStatus::Queued {
+        return Ok(None);
+    }
+    let store = &state.core.store;
+    Ok(Some(QueuePlace {
+        position: store.queued_ahead(conv).await? + 1,
+        typical_wait_ms: store
+            .typical_pickup_ms(&conv.workspace_id, conv.team.as_deref())
+            .await?,
     }))
 }
 
@@ -670,8 +674,10 @@ async fn list_messages(
     }))
 }
 
-/// A WebSocket that receives every new message of the conversation as
-/// `{"type": "message", "message": {…}}` (first those after `?after=`), and accepts the
+/// A WebSocket that receives the conversation's status as `{"type": "status", "status": …,
+/// "queue": {…} or null, "agent": {"name": …} or null}` (at once, then whenever it changes),
+/// every new message as `{"type": "message", "message": {…}}` (first those after `?after=`),
+/// and `{"type": "typing", "agent": {"name": …}}` while an agent types; it accepts the
 /// customer's messages as `{"type": "message", "client_id": …, "text": …}` or `"button"`.
 #[utoipa::path(get, path = "/api/v1/conversations/{id}/ws", tag = "customer",
     params(("id" = String, Path), ("token" = Option<String>, Query, description = "the conversation token (browsers cannot send a header on a WebSocket)"),
@@ -724,12 +730,67 @@ fn parse_frame(text: &str) -> ApiResult<WsIncoming> {
     }
 }
 
+/// The conversation's status frame: who has it, the place in the queue while queued, the
+/// agent's name while assigned. Read when a socket opens and when the status changes, never on
+/// an ordinary turn.
+async fn status_frame(state: &AppState, conv: &Conversation) -> Value {
+    // Without the extras (a failed read) the status itself still goes out.
+    let queue = queue_place(state, conv).await.ok().flatten();
+    let agent = match (conv.status, conv.assignee.as_deref()) {
+        (ConversationStatus::Assigned, Some(member_id)) => {
+            state.core.store.member(member_id).await.ok().flatten().map(|m| m.name)
+        }
+        _ => None,
+    };
+    serde_json::json!({
+        "type": "status",
+        "status": conv.status,
+        "queue": queue,
+        "agent": agent.map(|name| serde_json::json!({ "name": name })),
+    })
+}
+
+/// The conversation's status frame as the store has it now, unless it is the one sent last.
+async fn changed_status(state: &AppState, conversation_id: &str, last: &mut Option<Value>) -> Option<Value> {
+    let conv = state.core.store.conversation(conversation_id).await.ok().flatten()?;
+    let frame = status_frame(state, &conv).await;
+    if last.as_ref() == Some(&frame) {
+        return None;
+    }
+    *last = Some(frame.clone());
+    Some(frame)
+}
+
+async fn send_frame<S>(sink: &mut S, frame: &Value) -> Result<(), ()>
+where
+    S: futures_util::Sink<WsMessage> + Unpin,
+{
+    sink.send(WsMessage::Text(frame.to_string().into()))
+        .await
+        .map_err(|_| ())
+}
+
 async fn follow(state: AppState, conversation_id: String, after: i64, socket: WebSocket) {
     METRICS.ws_connections.fetch_add(1, Ordering::Relaxed);
     let mut updates = state.core.hub.subscribe(&conversation_id);
     let mut drafts = state.core.hub.subscribe_drafts(&conversation_id);
+    let mut signals = state.core.hub.subscribe_signals(&conversation_id);
     let (mut sink, mut stream) = socket.split();
     let mut sent = after;
+    // The status first (subscribed before reading it: a change in between is signalled).
+    let mut last_status = None;
+    if let Ok(Some(conv)) = state.core.store.conversation(&conversation_id).await {
+        let frame = status_frame(&state, &conv).await;
+        state
+            .core
+            .hub
+            .status_seen(&conv.id, conv.status, conv.assignee.as_deref());
+        if send_frame(&mut sink, &frame).await.is_err() {
+            METRICS.ws_connections.fetch_sub(1, Ordering::Relaxed);
+            return;
+        }
+        last_status = Some(frame);
+    }
     // Subscribed first, then the backlog page by page: nothing committed in between is missed.
     while let Ok(backlog) = state.core.store.messages_after(&conversation_id, sent, MAX_PAGE).await {
         for m in backlog.iter().filter(|m| customer_visible(m)) {
@@ -773,6 +834,26 @@ async fn follow(state: AppState, conversation_id: String, after: i64, socket: We
                     }
                 }
                 Err(_) => break,
+            },
+            signal = signals.recv() => {
+                let frame = match signal {
+                    Ok(signal) => match &*signal {
+                        Signal::StatusChanged => changed_status(&state, &conversation_id, &mut last_status).await,
+                        Signal::Typing { agent_name } => {
+                            Some(serde_json::json!({"type": "typing", "agent": {"name": agent_name}}))
+                        }
+                    },
+                    // Signals were skipped: the status may have changed among them.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        changed_status(&state, &conversation_id, &mut last_status).await
+                    }
+                    Err(_) => break,
+                };
+                if let Some(frame) = frame {
+                    if send_frame(&mut sink, &frame).await.is_err() {
+                        break;
+                    }
+                }
             },
             draft = drafts.recv() => match draft {
                 Ok(text) => {

@@ -13,6 +13,7 @@ pub mod members;
 pub mod reply_aids;
 pub mod routing;
 pub mod system;
+pub mod typing;
 pub mod web;
 
 use crate::engine::TurnError;
@@ -43,6 +44,7 @@ pub fn app(state: AppState) -> Router {
         .merge(reply_aids::routes())
         .merge(conversations::member_routes())
         .merge(inbox::routes())
+        .merge(typing::routes())
         .merge(kb::routes())
         .merge(ai::routes())
         .merge(events::routes())
