@@ -1,5 +1,5 @@
 // Settings: hand-off, teams (members, business hours), members, event subscriptions, the
-// knowledge base, the AI provider and API keys.
+// knowledge base, the AI provider, API keys and the widget (its install tag).
 
 import { useCallback, useEffect, useState } from 'react';
 import { errorText, eventsApi, inboxApi, listOf, type Delivery, type Member, type ReplyTargets, type Subscription, type Team } from '../api';
@@ -13,6 +13,7 @@ import { ApiKeys } from './ApiKeys';
 import { EscapesSettings } from './Escapes';
 import { Knowledge } from './Knowledge';
 import { useStatus } from './useStatus';
+import { WidgetInstall } from './WidgetInstall';
 
 const SECTIONS: [string, string][] = [
   ['handoff', 'Hand-off'],
@@ -23,6 +24,7 @@ const SECTIONS: [string, string][] = [
   ['knowledge', 'Knowledge base'],
   ['ai', 'AI provider'],
   ['api-keys', 'API keys'],
+  ['widget', 'Widget'],
 ];
 
 export function Settings({ member, section, onSignOut }: { member: Member; section: string; onSignOut: () => void }) {
@@ -46,6 +48,7 @@ export function Settings({ member, section, onSignOut }: { member: Member; secti
           {section === 'knowledge' && <Knowledge member={member} />}
           {section === 'ai' && <AiProvider member={member} />}
           {section === 'api-keys' && <ApiKeys member={member} />}
+          {section === 'widget' && <WidgetInstall />}
           {!SECTIONS.some(([id]) => id === section) && <p>Unknown settings page.</p>}
         </main>
       </div>
@@ -65,10 +68,9 @@ const MESSAGES: [string, string][] = [
 
 function HandoffSettings() {
   const [settings, setSettings] = useState<Settings | null>(null);
-  const [widgetKey, setWidgetKey] = useState('');
   const s = useStatus();
   useEffect(() => {
-    inboxApi.workspace().then((w) => { setSettings((w.settings ?? {}) as Settings); setWidgetKey(w.widget_key ?? ''); }).catch(s.fail);
+    inboxApi.workspace().then((w) => setSettings((w.settings ?? {}) as Settings)).catch(s.fail);
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
   if (!settings) return <p className="muted">Loading…</p>;
@@ -127,9 +129,6 @@ function HandoffSettings() {
         <button className="primary" onClick={() => void save()}>Save</button>
       </div>
       {s.view}
-      <h2>Chat widget</h2>
-      <p className="small">Add this tag to any page of your site:</p>
-      <pre className="code" data-testid="widget-snippet">{`<script src="${location.origin}/widget.js" data-widget-key="${widgetKey}" async></script>`}</pre>
     </section>
   );
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { activeButtons, apiBase, lastSeq, mergeMessages, modeOf, parseStored, safeUrl, storageKey, wsUrl, queueText } from './core';
+import { AVATAR_COLORS, activeButtons, apiBase, avatarOf, lastSeq, mergeMessages, modeOf, parseStatusFrame, parseStored, safeUrl, storageKey, wsUrl, queueText } from './core';
 
 describe('widget core', () => {
   it('derives the API base from its own script src', () => {
@@ -27,12 +27,45 @@ describe('widget core', () => {
     const pending = [...merged, { seq: 3.5, role: 'customer', text: 'x', client_id: 'w_1' }];
     expect(mergeMessages(pending, [{ seq: 4, role: 'customer', text: 'x', client_id: 'w_1' }]).map((m) => m.seq)).toEqual([1, 2, 3, 4]);
   });
-  it('knows who the customer talks to', () => {
-    expect(modeOf('queued', [{ seq: 1, role: 'bot' }])).toEqual({ kind: 'connecting' });
-    expect(modeOf('assigned', [{ seq: 1, role: 'system', author: 'Dana', text: 'Dana joined' }])).toEqual({ kind: 'agent', name: 'Dana' });
-    expect(modeOf(null, [{ seq: 1, role: 'agent', author: 'Dana' }, { seq: 2, role: 'customer' }])).toEqual({ kind: 'agent', name: 'Dana' });
-    expect(modeOf(null, [{ seq: 1, role: 'agent', author: 'Dana' }, { seq: 2, role: 'bot' }])).toEqual({ kind: 'bot' });
-    expect(modeOf('resolved', [])).toEqual({ kind: 'closed' });
+  it('knows who the customer talks to from the status', () => {
+    expect(modeOf('queued', null, [{ seq: 1, role: 'bot' }])).toEqual({ kind: 'connecting' });
+    expect(modeOf('assigned', 'Sam', [{ seq: 1, role: 'agent', author: 'Dana' }])).toEqual({ kind: 'agent', name: 'Sam' });
+    // Without the status frame's name: the agent who joined or spoke last.
+    expect(modeOf('assigned', null, [{ seq: 1, role: 'system', author: 'Dana', text: 'Dana joined' }])).toEqual({ kind: 'agent', name: 'Dana' });
+    expect(modeOf('assigned', null, [])).toEqual({ kind: 'agent', name: 'Agent' });
+    // A system message alone decides nothing: the bot has it until the status says otherwise.
+    expect(modeOf('bot', null, [{ seq: 1, role: 'agent', author: 'Dana' }, { seq: 2, role: 'customer' }])).toEqual({ kind: 'bot' });
+    expect(modeOf(null, null, [])).toEqual({ kind: 'bot' });
+    expect(modeOf('resolved', null, [])).toEqual({ kind: 'closed' });
+    expect(modeOf('follow_up', 'Sam', [])).toEqual({ kind: 'closed' });
+  });
+  it('reads status frames', () => {
+    expect(parseStatusFrame({ type: 'status', status: 'queued', queue: { position: 2, typical_wait_ms: 60000 }, agent: null })).toEqual({
+      status: 'queued',
+      queue: { position: 2, typical_wait_ms: 60000 },
+      agentName: null,
+    });
+    expect(parseStatusFrame({ type: 'status', status: 'assigned', queue: null, agent: { name: 'Sam' } })).toEqual({ status: 'assigned', queue: null, agentName: 'Sam' });
+    expect(parseStatusFrame({ type: 'status', status: 'queued', queue: { position: 1 } })?.queue).toEqual({ position: 1, typical_wait_ms: null });
+    expect(parseStatusFrame({ type: 'message' })).toBeNull();
+    expect(parseStatusFrame({ type: 'status' })).toBeNull();
+    expect(parseStatusFrame(null)).toBeNull();
+  });
+  it('draws an avatar from the name: initials on a colour of its own', () => {
+    expect(avatarOf('Sam').initials).toBe('S');
+    expect(avatarOf('sam lee').initials).toBe('SL');
+    expect(avatarOf('  Ana María López ').initials).toBe('AL');
+    expect(avatarOf('').initials).toBe('?');
+    expect(avatarOf('😀 Bo').initials).toBe('😀B');
+    expect(avatarOf('Sam').color).toBe(avatarOf('Sam').color);
+    expect(new Set(['Sam', 'Kim', 'Dana', 'Owner', 'Jo', 'Ana López'].map((n) => avatarOf(n).color)).size).toBeGreaterThan(2);
+  });
+  it('keeps white initials readable on every avatar colour (WCAG AA, 4.5:1)', () => {
+    const luminance = (hex: string) => {
+      const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16) / 255).map((c) => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4)) as [number, number, number];
+      return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    };
+    for (const c of AVATAR_COLORS) expect(1.05 / (luminance(c) + 0.05), c).toBeGreaterThanOrEqual(4.5);
   });
   it('offers the last bot message buttons and only safe links', () => {
     const b = [{ id: 'y', label: 'Yes' }];

@@ -78,23 +78,62 @@ export function lastSeq(messages: WidgetMessage[]): number {
   return messages.reduce((n, m) => Math.max(n, m.seq), 0);
 }
 
-/** Who the customer is talking to, from the conversation status and the messages so far. */
+/** Who the customer is talking to, from the conversation status (the socket's status frames). */
 export type Mode = { kind: 'bot' } | { kind: 'connecting' } | { kind: 'agent'; name: string } | { kind: 'closed' };
 
-export function modeOf(status: string | null, messages: WidgetMessage[]): Mode {
-  if (status === 'resolved' || status === 'follow_up' || status === 'ended') return { kind: 'closed' };
-  // The latest speaker that is not the customer decides, unless the server said otherwise.
+export function modeOf(status: string | null, agentName: string | null, messages: WidgetMessage[]): Mode {
+  if (status === 'resolved' || status === 'follow_up') return { kind: 'closed' };
+  if (status === 'queued') return { kind: 'connecting' };
+  if (status === 'assigned') return { kind: 'agent', name: agentName || lastAgentName(messages) || 'Agent' };
+  return { kind: 'bot' };
+}
+
+/** The name of the agent who spoke last (or joined last), if any. */
+export function lastAgentName(messages: WidgetMessage[]): string | null {
   for (let i = messages.length - 1; i >= 0; i--) {
     const m = messages[i] as WidgetMessage;
-    if (m.role === 'agent' || (m.role === 'system' && m.author)) {
-      if (status === 'bot') return { kind: 'bot' };
-      return { kind: 'agent', name: m.author || 'Agent' };
-    }
-    if (m.role === 'bot') break;
+    if ((m.role === 'agent' || m.role === 'system') && m.author) return m.author;
   }
-  if (status === 'queued') return { kind: 'connecting' };
-  if (status === 'assigned') return { kind: 'agent', name: 'Agent' };
-  return { kind: 'bot' };
+  return null;
+}
+
+/** The socket's `{"type": "status", …}` frame: who has the conversation now. */
+export interface StatusUpdate {
+  status: string;
+  queue: QueuePlace | null;
+  agentName: string | null;
+}
+
+export function parseStatusFrame(frame: unknown): StatusUpdate | null {
+  if (!frame || typeof frame !== 'object') return null;
+  const f = frame as { type?: unknown; status?: unknown; queue?: unknown; agent?: unknown };
+  if (f.type !== 'status' || typeof f.status !== 'string') return null;
+  const q = f.queue as Partial<QueuePlace> | null | undefined;
+  const queue = q && typeof q.position === 'number' ? { position: q.position, typical_wait_ms: typeof q.typical_wait_ms === 'number' ? q.typical_wait_ms : null } : null;
+  const name = (f.agent as { name?: unknown } | null | undefined)?.name;
+  return { status: f.status, queue, agentName: typeof name === 'string' && name.trim() ? name : null };
+}
+
+/** How long "… is typing" stays after the agent's last typing frame. */
+export const TYPING_SHOWN_MS = 5_000;
+
+export function typingText(name: string): string {
+  return `${name} is typing…`;
+}
+
+/**
+ * Avatar colours: white initials on each are at least 4.5:1 (WCAG AA for small text).
+ */
+export const AVATAR_COLORS = ['#1f5fbf', '#7a3db8', '#b03a2e', '#1e7a4d', '#a13a75', '#0f6a7a', '#8a5a00', '#4b5563'];
+
+/** An agent's avatar: their initials, on a colour that always comes out the same for a name. */
+export function avatarOf(name: string): { initials: string; color: string } {
+  const words = name.trim().split(/\s+/).filter(Boolean);
+  const first = (w: string | undefined) => (w ? (Array.from(w)[0] ?? '') : '');
+  const initials = (words.length > 1 ? first(words[0]) + first(words[words.length - 1]) : first(words[0])).toUpperCase() || '?';
+  let hash = 0;
+  for (const ch of name.trim()) hash = (hash * 31 + (ch.codePointAt(0) ?? 0)) >>> 0;
+  return { initials, color: AVATAR_COLORS[hash % AVATAR_COLORS.length] as string };
 }
 
 /** The buttons the customer can press now: the last message's, if it is the bot's latest. */
