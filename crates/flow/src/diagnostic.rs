@@ -1,6 +1,7 @@
 //! Findings about a flow: every problem has a code, a severity, a place and a sentence a support
 //! lead understands. Codes are documented in `docs/validation.md`.
 
+use crate::document::AcceptedWarning;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -40,6 +41,13 @@ pub struct Diagnostic {
     /// How to fix it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// A warning the document's `accepted` list marks as intended: reported, not counted.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub accepted: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 impl Diagnostic {
@@ -60,6 +68,7 @@ impl Diagnostic {
             location: None,
             message: message.into(),
             hint: None,
+            accepted: false,
         }
     }
 
@@ -85,6 +94,39 @@ impl Diagnostic {
 
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
+    }
+}
+
+/// How many findings of each kind a list has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Counts {
+    pub errors: usize,
+    /// Warnings not accepted.
+    pub warnings: usize,
+    pub accepted: usize,
+}
+
+/// Counts errors, warnings still to look at, and accepted warnings.
+pub fn counts(diagnostics: &[Diagnostic]) -> Counts {
+    let mut out = Counts::default();
+    for d in diagnostics {
+        match (d.severity, d.accepted) {
+            (Severity::Error, _) => out.errors += 1,
+            (Severity::Warning, true) => out.accepted += 1,
+            (Severity::Warning, false) => out.warnings += 1,
+        }
+    }
+    out
+}
+
+/// Marks the warnings that an entry of the document's `accepted` list names: same code, same
+/// node (or both about the whole flow) and, when the entry names a port, the same port. Errors
+/// stay errors.
+pub fn mark_accepted(diagnostics: &mut [Diagnostic], accepted: &[AcceptedWarning]) {
+    for d in diagnostics.iter_mut().filter(|d| d.severity == Severity::Warning) {
+        d.accepted = accepted
+            .iter()
+            .any(|a| a.code == d.code && a.node == d.node && (a.port.is_none() || a.port == d.port));
     }
 }
 

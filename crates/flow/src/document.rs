@@ -43,6 +43,28 @@ pub struct FlowDocument {
     /// Scripted tests saved with the flow (see `docs/scripted-tests.md`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tests: Vec<crate::test_case::TestCase>,
+    /// Warnings the flow's authors looked at and marked as intended (see
+    /// `docs/validation.md`): still reported, with `accepted: true`, but not counted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accepted: Vec<AcceptedWarning>,
+}
+
+/// A warning marked as intended: every warning with this code at this node (and port, when
+/// given) is accepted. Errors cannot be accepted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptedWarning {
+    /// The finding's code, e.g. `port_unwired`.
+    pub code: String,
+    /// The node the finding is about; none for findings about the whole flow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// The port the finding is about, for findings about a port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<String>,
+    /// Why it is intended, for whoever reads the flow next.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// A declared variable.
@@ -964,6 +986,7 @@ pub struct RawDocument {
     pub nodes: Vec<Value>,
     pub edges: Vec<Value>,
     pub tests: Vec<Value>,
+    pub accepted: Vec<AcceptedWarning>,
 }
 
 /// Reads a flow document's top level. Fails only when the document as a whole is unusable.
@@ -1007,6 +1030,10 @@ pub fn raw_from_value(value: Value) -> Result<RawDocument, DocumentError> {
         None | Some(Value::Null) => Vec::new(),
         Some(v) => serde_json::from_value(v).map_err(|e| shape("variables", &e.to_string()))?,
     };
+    let accepted = match top.remove("accepted") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(v) => serde_json::from_value(v).map_err(|e| shape("accepted", &e.to_string()))?,
+    };
     let mut list = |key: &str, required: bool| -> Result<Vec<Value>, DocumentError> {
         match top.remove(key) {
             Some(Value::Array(items)) => Ok(items),
@@ -1028,7 +1055,7 @@ pub fn raw_from_value(value: Value) -> Result<RawDocument, DocumentError> {
     if let Some(key) = top.keys().next() {
         return Err(shape(
             key,
-            "unknown field; a flow has format, name, description, variables, nodes, edges and tests",
+            "unknown field; a flow has format, name, description, variables, nodes, edges, tests and accepted",
         ));
     }
     Ok(RawDocument {
@@ -1038,6 +1065,7 @@ pub fn raw_from_value(value: Value) -> Result<RawDocument, DocumentError> {
         nodes,
         edges,
         tests,
+        accepted,
     })
 }
 

@@ -5,7 +5,7 @@
 //! structure (nodes, ids, edges) holds, even when settings inside nodes are wrong, so that the
 //! graph rules of [`crate::validate`] can still run and report everything at once.
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{mark_accepted, Diagnostic};
 use crate::document::*;
 use crate::template::{is_valid_path, Template};
 use crate::test_case::TestCase;
@@ -451,6 +451,7 @@ fn load_raw(raw: RawDocument) -> Loaded {
     }
 
     if !structure_ok {
+        mark_accepted(&mut diags, &raw.accepted);
         return Loaded {
             flow: None,
             diagnostics: diags,
@@ -513,7 +514,9 @@ fn load_raw(raw: RawDocument) -> Loaded {
         nodes,
         edges,
         tests,
+        accepted: raw.accepted,
     };
+    mark_accepted(&mut diags, &document.accepted);
     Loaded {
         flow: Some(Flow {
             document,

@@ -5,7 +5,7 @@
 //! The rules never panic and run in time roughly linear in the size of the flow: the graph is
 //! walked a bounded number of times, and the data-flow analysis works on bit sets.
 
-use crate::diagnostic::{Diagnostic, Severity};
+use crate::diagnostic::{mark_accepted, Diagnostic, Severity};
 use crate::document::{ConditionOp, DocumentError, Node, NodeKind, TypedTextMode, ESCAPE_PORTS, MAX_OPTIONS};
 use crate::flow::{node_templates, stored_variables, Flow};
 use crate::template::Template;
@@ -1648,5 +1648,6 @@ fn finish(flow: &Flow, mut out: Vec<Diagnostic>) -> Vec<Diagnostic> {
             .then_with(|| a.hint.cmp(&b.hint))
     });
     out.dedup();
+    mark_accepted(&mut out, &flow.document().accepted);
     out
 }

@@ -1402,3 +1402,63 @@ fn validation_is_fast_with_many_variables() {
     assert!(took < Duration::from_secs(10), "validation took {took:?}");
     println!("took {took:?} for {} findings", d.len());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Accepted warnings
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn accepted_warnings_are_reported_as_accepted_and_not_counted() {
+    use baton_flow::diagnostic::counts;
+    let mut flow = base();
+    unwire(&mut flow, "human", "cancelled");
+    unwire(&mut flow, "human", "timeout");
+    let d = check(&flow.to_string()).expect("loads").diagnostics;
+    assert_eq!(counts(&d).warnings, 2, "{d:#?}");
+
+    // One port accepted: that warning is marked, the other is not.
+    flow["accepted"] = json!([{"code": "port_unwired", "node": "human", "port": "cancelled",
+                               "note": "Cancelling ends the chat; nothing more to say."}]);
+    let d = check(&flow.to_string()).expect("loads").diagnostics;
+    let unwired = with_code(&d, "port_unwired");
+    assert_eq!(unwired.len(), 2, "{d:#?}");
+    for f in unwired {
+        assert_eq!(f.accepted, f.port.as_deref() == Some("cancelled"), "{f:#?}");
+        assert_eq!(f.severity, Severity::Warning);
+    }
+    let c = counts(&d);
+    assert_eq!((c.errors, c.warnings, c.accepted), (0, 1, 1), "{d:#?}");
+    // Shown to API clients only when true.
+    let json = serde_json::to_value(&d).expect("serialises");
+    assert_eq!(
+        json.as_array()
+            .map(|a| a.iter().filter(|f| f.get("accepted").is_some()).count()),
+        Some(1)
+    );
+
+    // Without a port, the entry accepts the code at every port of the node.
+    flow["accepted"] = json!([{"code": "port_unwired", "node": "human"}]);
+    let d = check(&flow.to_string()).expect("loads").diagnostics;
+    assert_eq!(counts(&d).accepted, 2, "{d:#?}");
+}
+
+#[test]
+fn errors_cannot_be_accepted() {
+    let mut flow = base();
+    unwire(&mut flow, "thanks", "next");
+    flow["accepted"] = json!([{"code": "dead_end", "node": "thanks", "port": "next"}]);
+    let d = check(&flow.to_string()).expect("loads").diagnostics;
+    let f = expect(&d, "dead_end", Severity::Error, "thanks", Some("next"));
+    assert!(!f.accepted, "{f:#?}");
+    assert_eq!(baton_flow::diagnostic::counts(&d).errors, 1);
+}
+
+#[test]
+fn an_accepted_list_that_is_not_a_list_of_findings_is_reported() {
+    let mut flow = base();
+    flow["accepted"] = json!([{"node": "human"}]);
+    let Err(e) = check(&flow.to_string()) else {
+        panic!("an entry without a code is refused");
+    };
+    assert!(e.to_string().contains("accepted"), "{e}");
+}
