@@ -201,6 +201,24 @@ async function main() {
     await page.waitForTimeout(400);
     await page.screenshot({ path: join(screenshots, 'builder-focused.png') });
 
+    // A warning accepted as intended: kept in the draft, listed apart, not counted; then undone.
+    const toggle = page.getByTestId('problems-toggle');
+    const openWarnings = Number((await toggle.innerText()).match(/(\d+) warnings?/)?.[1]);
+    const cancelledRow = page.locator('[data-testid=problems] .problem-row', { has: page.locator('.problem[data-code="port_unwired"][data-node="handover_1"][data-port="cancelled"]') });
+    await cancelledRow.getByRole('button', { name: /^Accept/ }).click();
+    const acceptedList = page.getByTestId('problems-accepted');
+    await acceptedList.locator('.problem[data-port="cancelled"]').waitFor();
+    await toggle.filter({ hasText: `· ${openWarnings - 1} warning` }).waitFor();
+    await saved();
+    await page.screenshot({ path: join(screenshots, 'builder-accepted.png') });
+    const withAccepted = await page.evaluate((p) => fetch(p).then((r) => r.json()), `/api/v1/flows/${encodeURIComponent(flowId)}`);
+    check(isDeepStrictEqual(withAccepted.draft.accepted, [{ code: 'port_unwired', node: 'handover_1', port: 'cancelled' }]), `the draft keeps the accepted warning: ${JSON.stringify(withAccepted.draft.accepted)}`);
+    check(withAccepted.diagnostics.some((d) => d.port === 'cancelled' && d.accepted === true), 'the server reports the warning as accepted');
+    await acceptedList.getByRole('button', { name: /^Undo accept/ }).click();
+    await acceptedList.waitFor({ state: 'detached' });
+    await toggle.filter({ hasText: `· ${openWarnings} warning` }).waitFor();
+    await saved();
+
     // ---- publish --------------------------------------------------------------------------
     await page.getByRole('button', { name: 'Publish…' }).click();
     await page.getByTestId('publish-changes').getByText(/^First version: \d+ nodes/).waitFor();
@@ -216,7 +234,9 @@ async function main() {
 
     // ---- the published version, through the API --------------------------------------------
     const api = (path) => page.evaluate((p) => fetch(p).then((r) => r.json()), path);
-    const versions = await api(`/api/v1/flows/${encodeURIComponent(flowId)}/versions`);
+    // A list answers a page ({items, total, next_cursor}); older servers answered the bare list.
+    const items = (page) => (Array.isArray(page) ? page : page.items);
+    const versions = items(await api(`/api/v1/flows/${encodeURIComponent(flowId)}/versions`));
     check(Array.isArray(versions) && versions.length === 1 && versions[0].version === 1, `one version: ${JSON.stringify(versions)}`);
     check(versions[0].note === 'First version: email, then a person', 'the note is kept');
     const v1 = await api(`/api/v1/flows/${encodeURIComponent(flowId)}/versions/1`);
@@ -275,7 +295,7 @@ async function main() {
     await versionList.getByRole('button', { name: 'Roll back', exact: true }).click();
     await page.getByText('Rolled back: version 3 publishes version 1').waitFor();
     await node('message_1').getByText('Hi! I can help with your order.').waitFor();
-    const after = await api(`/api/v1/flows/${encodeURIComponent(flowId)}/versions`);
+    const after = items(await api(`/api/v1/flows/${encodeURIComponent(flowId)}/versions`));
     check(after.map((v) => v.version).join(',') === '3,2,1', `versions after the rollback: ${JSON.stringify(after)}`);
     await page.getByRole('button', { name: '← Flows' }).click();
     await page.getByRole('link', { name: 'Order help (e2e)' }).waitFor();

@@ -36,6 +36,7 @@ import {
   type Clipboard,
 } from '../flow/document';
 import { canRedo, canUndo, historyReducer, initHistory, type History, type HistoryAction } from '../flow/history';
+import { acceptWarning, problemCounts, undoAccept, withAccepted } from '../flow/accepted';
 import { DEFAULT_SIZE, layeredLayout } from '../flow/layout';
 import { nodeInfo } from '../flow/nodeTypes';
 import { portsOf } from '../flow/ports';
@@ -204,16 +205,21 @@ export function Editor({
   }, []);
 
   // ---- derived canvas state ------------------------------------------------------------------
+  // The findings with the document's accepted warnings marked at once (the server marks them
+  // too, once the draft is saved).
+  const acceptedList = doc.accepted;
+  const findings = useMemo(() => withAccepted(acceptedList, diagnostics), [acceptedList, diagnostics]);
+  // Cards and the property panel show the findings still to look at.
   const diagsByNode = useMemo(() => {
     const m = new Map<string, Diagnostic[]>();
-    for (const d of diagnostics) {
-      if (!d.node) continue;
+    for (const d of findings) {
+      if (!d.node || d.accepted) continue;
       const list = m.get(d.node) ?? [];
       list.push(d);
       m.set(d.node, list);
     }
     return m;
-  }, [diagnostics]);
+  }, [findings]);
 
   // Derived from the edges alone, so moving nodes does not recompute them.
   const docEdges = doc.edges;
@@ -702,8 +708,7 @@ export function Editor({
     [apply, flush],
   );
 
-  const errors = diagnostics.filter((d) => d.severity === 'error').length;
-  const warnings = diagnostics.length - errors;
+  const { errors, warnings } = problemCounts(findings);
 
   return (
     <div className="builder">
@@ -829,7 +834,16 @@ export function Editor({
               </div>
             )}
           </div>
-          {showProblems && <ProblemsPanel diagnostics={diagnostics} onFocus={(d) => d.node && focusNode(d.node)} onClose={() => setShowProblems(false)} />}
+          {showProblems && (
+            <ProblemsPanel
+              diagnostics={findings}
+              canEdit={canEdit}
+              onFocus={(d) => d.node && focusNode(d.node)}
+              onAccept={(d) => apply((current) => acceptWarning(current, d))}
+              onUndoAccept={(d) => apply((current) => undoAccept(current, d))}
+              onClose={() => setShowProblems(false)}
+            />
+          )}
         </div>
         <aside className={`side-panel${testOpen ? ' side-panel-test' : ''}`} aria-label={testOpen ? 'Test conversation' : 'Properties'}>
           {testMounted && (

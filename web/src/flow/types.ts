@@ -96,6 +96,16 @@ export interface FlowDocument {
   nodes: FlowNode[];
   edges?: Edge[];
   tests?: unknown[];
+  /** Warnings marked as intended (docs/validation.md#accepted-warnings). */
+  accepted?: AcceptedWarning[];
+}
+
+/** A warning marked as intended: every warning with this code at this node (and port). */
+export interface AcceptedWarning {
+  code: string;
+  node?: string;
+  port?: string;
+  note?: string;
 }
 
 /** A validation finding, as the server returns it (crates/flow/src/diagnostic.rs). */
@@ -107,4 +117,6 @@ export interface Diagnostic {
   location?: string;
   message: string;
   hint?: string;
+  /** A warning the document's `accepted` list marks as intended. */
+  accepted?: boolean;
 }
