@@ -46,7 +46,7 @@ async function main() {
 
     // ---- knowledge base: a new article ------------------------------------------------------
     // Counts are relative to what a new server already holds in the collection.
-    const inHelp = async () => (await call(page, 'GET', '/api/v1/kb/articles')).body.articles.filter((a) => a.collection === 'help');
+    const inHelp = async () => (await call(page, 'GET', '/api/v1/kb/articles')).body.items.filter((a) => a.collection === 'help');
     const helpBefore = (await inHelp()).length;
     await page.goto(`${server.url}/app/settings/knowledge`);
     await page.getByRole('heading', { name: 'Knowledge base' }).waitFor();

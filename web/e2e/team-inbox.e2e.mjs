@@ -132,9 +132,9 @@ async function main() {
     await owner.goto(`${server.url}/app/settings/members`);
     const row = owner.getByTestId('members').getByRole('row').filter({ hasText: NOOR.email });
     await row.waitFor();
-    const members = (await call(owner, 'GET', '/api/v1/members')).body;
+    const members = (await call(owner, 'GET', '/api/v1/members')).body.items;
     const noorId = members.find((m) => m.email === NOOR.email).id;
-    const teams = (await call(owner, 'GET', '/api/v1/teams')).body;
+    const teams = (await call(owner, 'GET', '/api/v1/teams')).body.items;
     const billing = teams.find((t) => t.slug === 'billing');
     const put = await call(owner, 'PUT', `/api/v1/teams/${billing.id}`, { name: billing.name, slug: 'billing', members: [...billing.members, noorId] });
     check(put.status === 200, `Noor joins billing: ${JSON.stringify(put.body)}`);

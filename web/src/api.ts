@@ -177,7 +177,7 @@ export const api = {
     return s.signed_in;
   },
   me: () => request<{ workspace_id: string; member: Member | null }>('GET', '/api/v1/me'),
-  flows: () => request<FlowSummary[]>('GET', '/api/v1/flows'),
+  flows: () => everything<FlowSummary>('/api/v1/flows'),
   routing: () => request<Routing>('GET', '/api/v1/flows/routing'),
   setRouting: (order: string[], fallbackFlowId: string | null) =>
     request<Routing>('PUT', '/api/v1/flows/routing', { order, fallback_flow_id: fallbackFlowId }),
@@ -188,7 +188,7 @@ export const api = {
     request<FlowDetail>('PUT', `/api/v1/flows/${encodeURIComponent(id)}/draft`, { document }),
   publish: (id: string, note: string) =>
     request<PublishResponse>('POST', `/api/v1/flows/${encodeURIComponent(id)}/publish`, note.trim() ? { note: note.trim() } : {}),
-  versions: (id: string) => request<VersionView[]>('GET', `/api/v1/flows/${encodeURIComponent(id)}/versions`),
+  versions: (id: string) => everything<VersionView>(`/api/v1/flows/${encodeURIComponent(id)}/versions`),
   /** One published version's document; `document` is null when the stored document cannot be read. */
   version: (id: string, version: number) =>
     request<{ version: VersionView; document: FlowDocument | null }>(
@@ -430,24 +430,49 @@ export const inboxApi = {
     request<unknown>('POST', conv(id, 'hand-back'), resume_at ? { variables, resume_at } : { variables }),
   resolve: (id: string) => request<unknown>('POST', conv(id, 'resolve'), {}),
   presence: (status: 'online' | 'away') => request<unknown>('PUT', '/api/v1/me/presence', { status }),
-  members: () => request<Member[] | { members: Member[] }>('GET', '/api/v1/members'),
+  members: () => everything<Member>('/api/v1/members'),
   addMember: (m: { name: string; email: string; role: string; password: string }) => request<Member>('POST', '/api/v1/members', m),
   updateMember: (id: string, change: { role?: string; active?: boolean }) =>
     request<Member>('PATCH', `/api/v1/members/${encodeURIComponent(id)}`, change),
-  invites: () => request<Invite[]>('GET', '/api/v1/members/invites'),
+  invites: () => everything<Invite>('/api/v1/members/invites'),
   invite: (email: string, role: string) =>
     request<{ invite: Invite; path: string }>('POST', '/api/v1/members/invites', { email, role }),
   revokeInvite: (id: string) => request<unknown>('DELETE', `/api/v1/members/invites/${encodeURIComponent(id)}`),
   lookUpInvite: (token: string) => request<InviteLookup>('GET', `/api/v1/invites/${encodeURIComponent(token)}`),
   acceptInvite: (token: string, name: string, password: string) =>
     request<Member>('POST', `/api/v1/invites/${encodeURIComponent(token)}/accept`, { name, password }),
-  teams: () => request<Team[] | { teams: Team[] }>('GET', '/api/v1/teams'),
+  teams: () => everything<Team>('/api/v1/teams'),
   createTeam: (t: TeamBody) => request<Team>('POST', '/api/v1/teams', t),
   updateTeam: (id: string, t: TeamBody) =>
     request<Team>('PUT', `/api/v1/teams/${encodeURIComponent(id)}`, t),
   workspace: () => request<{ widget_key?: string; settings?: Record<string, unknown>; [k: string]: unknown }>('GET', '/api/v1/workspace'),
   saveSettings: (settings: Record<string, unknown>) => request<unknown>('PUT', '/api/v1/workspace/settings', settings),
 };
+
+/** A page of a list: every list the API answers comes in pages (`?limit=&cursor=`). */
+export interface Page<T> {
+  items: T[];
+  total: number;
+  next_cursor: string | null;
+}
+
+/** Most pages read for one list: 50 pages of 500. */
+const MAX_PAGES = 50;
+
+/** Every item of a list, page after page. */
+export async function everything<T>(path: string): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | null = null;
+  for (let i = 0; i < MAX_PAGES; i++) {
+    const sep = path.includes('?') ? '&' : '?';
+    const query = `${sep}limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+    const page: Page<T> = await request<Page<T>>('GET', `${path}${query}`);
+    items.push(...page.items);
+    cursor = page.next_cursor;
+    if (!cursor) break;
+  }
+  return items;
+}
 
 /** Lists come back either bare or wrapped in an object; returns the array either way. */
 export function listOf<T>(v: unknown, key: string): T[] {
@@ -481,10 +506,12 @@ export interface Delivery {
 }
 
 export const eventsApi = {
-  list: () => request<Subscription[] | { subscriptions: Subscription[] }>('GET', '/api/v1/event-subscriptions'),
+  list: () => everything<Subscription>('/api/v1/event-subscriptions'),
   create: (url: string, event_types: string[]) => request<Subscription>('POST', '/api/v1/event-subscriptions', { url, event_types }),
   remove: (id: string) => request<unknown>('DELETE', `/api/v1/event-subscriptions/${encodeURIComponent(id)}`),
-  deliveries: (id: string) => request<Delivery[] | { deliveries: Delivery[] }>('GET', `/api/v1/event-subscriptions/${encodeURIComponent(id)}/deliveries`),
+  /** The newest page of the delivery log. */
+  deliveries: async (id: string) =>
+    (await request<Page<Delivery>>('GET', `/api/v1/event-subscriptions/${encodeURIComponent(id)}/deliveries`)).items,
   replay: (id: string, eventId: string) =>
     request<unknown>('POST', `/api/v1/event-subscriptions/${encodeURIComponent(id)}/deliveries/${encodeURIComponent(eventId)}/replay`, {}),
 };
@@ -521,7 +548,7 @@ export interface KbArticle {
 const article = (id: string) => `/api/v1/kb/articles/${encodeURIComponent(id)}`;
 
 export const kbApi = {
-  list: () => request<{ articles: KbArticleSummary[] }>('GET', '/api/v1/kb/articles'),
+  list: () => everything<KbArticleSummary>('/api/v1/kb/articles'),
   get: (id: string) => request<KbArticle>('GET', article(id)),
   save: (id: string, input: KbArticleInput) => request<{ id: string }>('PUT', article(id), input),
   remove: (id: string) => request<void>('DELETE', article(id)),
@@ -581,7 +608,7 @@ export interface ApiKey {
 }
 
 export const apiKeysApi = {
-  list: () => request<ApiKey[]>('GET', '/api/v1/api-keys'),
+  list: () => everything<ApiKey>('/api/v1/api-keys'),
   /** The secret is in this answer only. */
   create: (name: string, role: Role) => request<{ key: ApiKey; secret: string }>('POST', '/api/v1/api-keys', { name, role }),
   revoke: (id: string) => request<void>('DELETE', `/api/v1/api-keys/${encodeURIComponent(id)}`),

@@ -223,7 +223,7 @@ async fn load(args: LoadArgs) -> Result<ExitCode> {
         agents.push(email);
     }
     let teams = api(&http, "GET", &format!("{base}/api/v1/teams"), &admin, None).await?;
-    let billing = teams
+    let billing = teams["items"]
         .as_array()
         .and_then(|t| t.iter().find(|t| t["slug"] == "billing"))
         .cloned()

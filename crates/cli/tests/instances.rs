@@ -243,7 +243,7 @@ async fn two_instances_share_customers_agents_and_work() {
         None,
     )
     .await;
-    let owner_id = me[0]["id"].as_str().unwrap().to_string();
+    let owner_id = me["items"][0]["id"].as_str().unwrap().to_string();
     let mut ids = vec![owner_id];
     for (email, name) in [("sam@example.com", "Sam"), ("kim@example.com", "Kim")] {
         let body = json!({"email": email, "name": name, "role": "agent", "password": "agent password 1"});
@@ -266,7 +266,7 @@ async fn two_instances_share_customers_agents_and_work() {
         None,
     )
     .await;
-    let team = teams[0]["id"].as_str().unwrap();
+    let team = teams["items"][0]["id"].as_str().unwrap();
     let (status, _) = call(
         &http,
         reqwest::Method::PUT,

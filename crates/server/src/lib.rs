@@ -20,6 +20,7 @@ pub mod listener;
 pub mod locks;
 pub mod memo;
 pub mod metrics;
+pub mod pages;
 pub mod passwords;
 pub mod ratelimit;
 pub mod routes;

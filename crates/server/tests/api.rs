@@ -24,7 +24,83 @@ on_both_databases!(
     websocket_follows_the_conversation,
     stalling_timer_fires_when_the_clock_moves,
     contact_attributes_are_kept_across_conversations,
+    every_list_comes_in_pages_with_a_total,
 );
+
+/// Every list answers `{"items", "total", "next_cursor"}`; pages cover the list once; bad
+/// `limit` and `cursor` are `422` naming them.
+async fn every_list_comes_in_pages_with_a_total(db: Db) {
+    let Some(s) = TestServer::start(db).await else {
+        return;
+    };
+    for name in ["One", "Two", "Three"] {
+        let (status, body) = s
+            .api(
+                Method::POST,
+                "/api/v1/flows",
+                Some(json!({"document": greeting_flow(name)})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let (_, whole) = s.api(Method::GET, "/api/v1/flows", None).await;
+    assert_eq!(
+        (whole["total"].as_i64(), whole["next_cursor"].clone()),
+        (Some(4), Value::Null),
+        "{whole}"
+    );
+    let mut seen = Vec::new();
+    let mut path = "/api/v1/flows?limit=3".to_string();
+    loop {
+        let (status, page) = s.api(Method::GET, &path, None).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert_eq!(page["total"], 4);
+        seen.extend(page["items"].as_array().unwrap().iter().map(|f| f["id"].clone()));
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/api/v1/flows?limit=3&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(
+        Value::Array(seen),
+        Value::Array(
+            whole["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["id"].clone())
+                .collect()
+        )
+    );
+    for path in [
+        "/api/v1/flows",
+        "/api/v1/teams",
+        "/api/v1/members",
+        "/api/v1/members/invites",
+        "/api/v1/api-keys",
+        "/api/v1/kb/articles",
+        "/api/v1/event-subscriptions",
+    ] {
+        let (status, page) = s.api(Method::GET, &format!("{path}?limit=1"), None).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {page}");
+        assert!(
+            page["items"].as_array().unwrap().len() <= 1 && page["total"].is_i64(),
+            "{path}: {page}"
+        );
+        let (status, body) = s.api(Method::GET, &format!("{path}?limit=0"), None).await;
+        assert_eq!(
+            (status, body["error"]["field"].clone()),
+            (StatusCode::UNPROCESSABLE_ENTITY, json!("limit")),
+            "{path}"
+        );
+        let (status, body) = s.api(Method::GET, &format!("{path}?cursor=nonsense"), None).await;
+        assert_eq!(
+            (status, body["error"]["field"].clone()),
+            (StatusCode::UNPROCESSABLE_ENTITY, json!("cursor")),
+            "{path}"
+        );
+    }
+}
 
 async fn demo_flow_conversation_to_hand_over(db: Db) {
     let Some(s) = TestServer::start(db).await else {
@@ -308,9 +384,11 @@ async fn workspaces_cannot_see_each_other(db: Db) {
         .await
         .unwrap();
     let (_, flows) = s.api(Method::GET, "/api/v1/flows", None).await;
+    let flows = flows["items"].clone();
     let demo_flow = flows[0]["id"].as_str().unwrap().to_string();
     let c = s.customer().await;
     let (_, teams) = s.api(Method::GET, "/api/v1/teams", None).await;
+    let teams = teams["items"].clone();
     let demo_team = teams[0]["id"].as_str().unwrap().to_string();
     let k = &other.api_key;
     for (method, path, body) in [
@@ -362,6 +440,7 @@ async fn workspaces_cannot_see_each_other(db: Db) {
         assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}: {body}");
     }
     let (_, mine) = s.api_as(k, Method::GET, "/api/v1/flows", None).await;
+    let mine = mine["items"].clone();
     assert_eq!(mine, json!([]));
     let (_, theirs) = s
         .api_as(
@@ -408,11 +487,13 @@ async fn workspaces_cannot_see_each_other(db: Db) {
         assert_eq!(res.status(), StatusCode::NOT_FOUND, "{action}");
     }
     let (_, members) = s.api_as(k, Method::GET, "/api/v1/members", None).await;
+    let members = members["items"].clone();
     assert_eq!(members.as_array().unwrap().len(), 1);
     assert_eq!(members[0]["email"], "other@example.com");
     assert_eq!(members[0]["presence"], "offline", "presence is shown: {members}");
     // The other workspace's API key cannot be revoked from here.
     let (_, keys) = s.api(Method::GET, "/api/v1/api-keys", None).await;
+    let keys = keys["items"].clone();
     let my_key = keys[0]["id"].as_str().unwrap().to_string();
     let (status, _) = s
         .api_as(k, Method::DELETE, &format!("/api/v1/api-keys/{my_key}"), None)
@@ -689,6 +770,7 @@ async fn publishing_versions_rollback_and_live_switch(db: Db) {
         .await;
     assert_eq!((status, v3["version"].clone()), (StatusCode::CREATED, json!(3)));
     let (_, versions) = s.api(Method::GET, &format!("/api/v1/flows/{id}/versions"), None).await;
+    let versions = versions["items"].clone();
     let numbers: Vec<i64> = versions
         .as_array()
         .unwrap()
@@ -1083,6 +1165,7 @@ async fn builder_test_conversation_and_scripted_tests_run_on_the_draft() {
         return;
     };
     let (_, flows) = s.api(Method::GET, "/api/v1/flows", None).await;
+    let flows = flows["items"].clone();
     let id = flows[0]["id"].as_str().unwrap().to_string();
     let conversation = json!({"steps": [{"press": "name"}, {"say": "Ana López"}, {"take_over": "Sam"}]});
     let (status, sim) = s
@@ -1136,6 +1219,7 @@ async fn the_test_conversation_plays_in_the_workspace_settings() {
         return;
     };
     let (_, flows) = s.api(Method::GET, "/api/v1/flows", None).await;
+    let flows = flows["items"].clone();
     let id = flows[0]["id"].as_str().unwrap().to_string();
     let (_, ws) = s.api(Method::GET, "/api/v1/workspace", None).await;
     let mut settings = ws["settings"].clone();

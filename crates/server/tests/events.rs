@@ -182,7 +182,13 @@ impl TestServer {
             )
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        body.as_array().unwrap().clone()
+        let items = body["items"].as_array().unwrap().clone();
+        assert_eq!(
+            body["total"],
+            json!(items.len()),
+            "one page holds the whole log: {body}"
+        );
+        items
     }
 
     /// Polls the delivery log until it has `n` attempts.
@@ -328,6 +334,7 @@ async fn events_reach_a_receiver_signed_and_replay(db: Db) {
     // A subscription to another event type gets none of these.
     s.subscribe(&other_url, json!(["conversation.resolved"])).await;
     let (status, list) = s.api(Method::GET, "/api/v1/event-subscriptions", None).await;
+    let list = list["items"].clone();
     assert_eq!(status, StatusCode::OK);
     assert_eq!(list.as_array().unwrap().len(), 2);
 
@@ -425,8 +432,19 @@ async fn events_reach_a_receiver_signed_and_replay(db: Db) {
             None,
         )
         .await;
-    assert_eq!(limited.as_array().unwrap().len(), 1);
-    assert_eq!(limited[0]["id"], log[0]["id"]);
+    assert_eq!(limited["items"].as_array().unwrap().len(), 1);
+    assert_eq!(limited["items"][0]["id"], log[0]["id"]);
+    assert_eq!(limited["total"], json!(log.len()));
+    // The next page starts after it, newest first.
+    let cursor = limited["next_cursor"].as_str().expect("more than one attempt").to_string();
+    let (_, next) = s
+        .api(
+            Method::GET,
+            &format!("/api/v1/event-subscriptions/{sub_id}/deliveries?limit=1&cursor={cursor}"),
+            None,
+        )
+        .await;
+    assert_eq!(next["items"][0]["id"], log[1]["id"], "{next}");
 
     // A replay sends the same event again: same id, same body.
     let event_id = queued.header("webhook-id");
@@ -581,6 +599,7 @@ async fn subscriptions_are_validated_and_stay_in_their_workspace(db: Db) {
     assert_eq!(created["url"], "https://example.com/hook");
     assert_eq!(created["active"], false);
     let (_, list) = s.api(Method::GET, "/api/v1/event-subscriptions", None).await;
+    let list = list["items"].clone();
     assert_eq!(list.as_array().unwrap().len(), 1, "nothing refused was stored: {list}");
     let sub_id = created["id"].as_str().unwrap().to_string();
 
@@ -606,6 +625,7 @@ async fn subscriptions_are_validated_and_stay_in_their_workspace(db: Db) {
     online(&s.running, &other.owner_email).await;
     let k = &other.api_key;
     let (status, list) = s.api_as(k, Method::GET, "/api/v1/event-subscriptions", None).await;
+    let list = list["items"].clone();
     assert_eq!((status, list), (StatusCode::OK, json!([])));
     for (method, path) in [
         (Method::GET, format!("/api/v1/event-subscriptions/{sub_id}")),
@@ -663,6 +683,7 @@ async fn subscriptions_are_validated_and_stay_in_their_workspace(db: Db) {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (_, list) = s.api(Method::GET, "/api/v1/event-subscriptions", None).await;
+    let list = list["items"].clone();
     let ids: Vec<&str> = list
         .as_array()
         .unwrap()

@@ -101,6 +101,7 @@ async fn agent(s: &TestServer, email: &str, name: &str) -> Agent {
     assert_eq!(status, StatusCode::CREATED, "{member}");
     let id = member["id"].as_str().unwrap().to_string();
     let (_, teams) = s.api(Method::GET, "/api/v1/teams", None).await;
+    let teams = teams["items"].clone();
     let billing = teams
         .as_array()
         .unwrap()
@@ -437,6 +438,7 @@ async fn off_hours_no_agent_and_handoff_off(db: Db) {
     let sam = agent(&s, "sam@example.com", "Sam").await;
     only_online(&s, &[&sam.id]).await;
     let (_, teams) = s.api(Method::GET, "/api/v1/teams", None).await;
+    let teams = teams["items"].clone();
     let billing = teams[0].clone();
     let team_path = format!("/api/v1/teams/{}", billing["id"].as_str().unwrap());
     // Open only on Sundays 00:00–01:00 in Madrid: closed at the test clock's time.
@@ -762,6 +764,7 @@ async fn transfer_to_a_team_or_a_member(db: Db) {
         (StatusCode::UNPROCESSABLE_ENTITY, json!("members[1]"))
     );
     let (_, teams) = s.api(Method::GET, "/api/v1/teams", None).await;
+    let teams = teams["items"].clone();
     assert!(
         !teams.as_array().unwrap().iter().any(|t| t["slug"] == "twice"),
         "{teams}"
@@ -1172,6 +1175,7 @@ async fn claimed_by(s: &TestServer, flow_id: &str, agent: &Agent) -> (Customer, 
 /// The billing team's reply targets set over the API; the answer shows them.
 async fn set_reply_targets(s: &TestServer, members: &[&str], targets: Value) {
     let (_, teams) = s.api(Method::GET, "/api/v1/teams", None).await;
+    let teams = teams["items"].clone();
     let billing = teams
         .as_array()
         .unwrap()
@@ -1200,6 +1204,7 @@ async fn an_agent_who_misses_a_reply_target_loses_the_conversation(db: Db) {
 
     // Targets are checked, per team and for the workspace.
     let (_, teams) = s.api(Method::GET, "/api/v1/teams", None).await;
+    let teams = teams["items"].clone();
     let billing_id = teams
         .as_array()
         .unwrap()
@@ -1424,6 +1429,7 @@ async fn invites_roles_and_deactivation(db: Db) {
         .to_string();
     assert_eq!(created["invite"]["email"], "new@example.com");
     let (_, pending) = s.api(Method::GET, "/api/v1/members/invites", None).await;
+    let pending = pending["items"].clone();
     assert_eq!(pending.as_array().unwrap().len(), 1, "{pending}");
     let (status, seen) = anon(Method::GET, format!("/api/v1/invites/{token}"), None).await;
     assert_eq!(status, StatusCode::OK, "{seen}");
@@ -1478,6 +1484,7 @@ async fn invites_roles_and_deactivation(db: Db) {
     );
     let noor_session = sign_in(&s, "new@example.com", "a long passphrase 9").await;
     let (_, pending) = s.api(Method::GET, "/api/v1/members/invites", None).await;
+    let pending = pending["items"].clone();
     assert_eq!(pending, json!([]));
     let (status, body) = s
         .api(
@@ -1555,6 +1562,7 @@ async fn invites_roles_and_deactivation(db: Db) {
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "only owners make owners");
     let (_, members) = s.api(Method::GET, "/api/v1/members", None).await;
+    let members = members["items"].clone();
     let owner_id = members
         .as_array()
         .unwrap()
@@ -1659,6 +1667,7 @@ async fn invites_roles_and_deactivation(db: Db) {
         (StatusCode::UNPROCESSABLE_ENTITY, json!("member_id"))
     );
     let (_, members) = s.api(Method::GET, "/api/v1/members", None).await;
+    let members = members["items"].clone();
     let listed = members
         .as_array()
         .unwrap()

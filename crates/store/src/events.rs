@@ -175,10 +175,24 @@ impl Store {
     }
 
     /// The delivery attempts of a subscription, newest first.
-    pub async fn event_deliveries(&self, subscription_id: &str, limit: i64) -> Result<Vec<EventDelivery>> {
-        let sql = "SELECT id, workspace_id, subscription_id, outbox_id, event_id, event_type, url, attempt, status_code, error, duration_ms, created_at FROM event_deliveries WHERE subscription_id = $1 ORDER BY id DESC LIMIT $2";
+    /// A subscription's delivery log, newest first, before the attempt `before` (a page after
+    /// the one that ended with it).
+    pub async fn event_deliveries(
+        &self,
+        subscription_id: &str,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<EventDelivery>> {
+        let sql = "SELECT id, workspace_id, subscription_id, outbox_id, event_id, event_type, url, attempt, status_code, error, duration_ms, created_at FROM event_deliveries WHERE subscription_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3";
         Ok(on_pool!(self, pool => sqlx::query_as(sql)
-            .bind(subscription_id).bind(limit).fetch_all(pool).await?))
+            .bind(subscription_id).bind(before.unwrap_or(i64::MAX)).bind(limit).fetch_all(pool).await?))
+    }
+
+    /// How many attempts a subscription's delivery log holds.
+    pub async fn event_delivery_count(&self, subscription_id: &str) -> Result<i64> {
+        let (n,): (i64,) = on_read!(self, pool => sqlx::query_as("SELECT COUNT(*) FROM event_deliveries WHERE subscription_id = $1")
+            .bind(subscription_id).fetch_one(pool).await?);
+        Ok(n)
     }
 
     /// The event `event_id` as delivered (or attempted) to a subscription, for a replay.

@@ -2269,7 +2269,7 @@ async fn case_events(store: &Store) {
             .await
             .expect("insert event delivery");
     }
-    let deliveries = store.event_deliveries("sub_1", 10).await.expect("deliveries");
+    let deliveries = store.event_deliveries("sub_1", None, 10).await.expect("deliveries");
     let summary: Vec<_> = deliveries
         .iter()
         .map(|d| {
@@ -2294,7 +2294,24 @@ async fn case_events(store: &Store) {
         && d.event_id == "evt_1"
         && d.subscription_id == "sub_1"
         && d.workspace_id == "ws"));
-    assert_eq!(store.event_deliveries("sub_1", 1).await.expect("deliveries").len(), 1);
+    assert_eq!(
+        store
+            .event_deliveries("sub_1", None, 1)
+            .await
+            .expect("deliveries")
+            .len(),
+        1
+    );
+    let older = store
+        .event_deliveries("sub_1", Some(deliveries[0].id), 10)
+        .await
+        .expect("the page after the newest");
+    assert_eq!(
+        older.iter().map(|d| d.attempt).collect::<Vec<_>>(),
+        [1],
+        "older than the cursor"
+    );
+    assert_eq!(store.event_delivery_count("sub_1").await.expect("count"), 2);
     assert_eq!(
         store.logged_event("sub_1", "evt_1").await.expect("logged event"),
         Some(LoggedEvent {
@@ -2315,7 +2332,7 @@ async fn case_events(store: &Store) {
         .expect("delete again"));
     assert_eq!(store.event_subscription("sub_1").await.expect("subscription"), None);
     assert!(store
-        .event_deliveries("sub_1", 10)
+        .event_deliveries("sub_1", None, 10)
         .await
         .expect("deliveries")
         .is_empty());

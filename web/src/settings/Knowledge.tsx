@@ -35,7 +35,7 @@ export function Knowledge({ member }: { member: Member }) {
   const [importing, setImporting] = useState(false);
   const s = useStatus();
   const load = useCallback(() => {
-    kbApi.list().then((r) => setArticles(r.articles)).catch(s.fail);
+    kbApi.list().then(setArticles).catch(s.fail);
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
   useEffect(load, [load]);

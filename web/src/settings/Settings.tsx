@@ -11,6 +11,8 @@ import { ReplyTargetsFields } from './ReplyTargetsFields';
 import { AiProvider } from './AiProvider';
 import { ApiKeys } from './ApiKeys';
 import { EscapesSettings } from './Escapes';
+import { MembersSettings } from './Members';
+import { CannedRepliesSettings } from './CannedReplies';
 import { Knowledge } from './Knowledge';
 import { useStatus } from './useStatus';
 import { WidgetInstall } from './WidgetInstall';
@@ -20,6 +22,7 @@ const SECTIONS: [string, string][] = [
   ['escapes', 'Escapes'],
   ['teams', 'Teams'],
   ['members', 'Members'],
+  ['canned', 'Canned replies'],
   ['events', 'Event subscriptions'],
   ['knowledge', 'Knowledge base'],
   ['ai', 'AI provider'],
@@ -43,7 +46,8 @@ export function Settings({ member, section, onSignOut }: { member: Member; secti
           {section === 'handoff' && <HandoffSettings />}
           {section === 'escapes' && <EscapesSettings />}
           {section === 'teams' && <TeamsSettings />}
-          {section === 'members' && <MembersSettings />}
+          {section === 'members' && <MembersSettings me={member} />}
+          {section === 'canned' && <CannedRepliesSettings canEdit={member.role !== 'agent'} />}
           {section === 'events' && <EventsSettings />}
           {section === 'knowledge' && <Knowledge member={member} />}
           {section === 'ai' && <AiProvider member={member} />}
@@ -270,66 +274,6 @@ function TeamEditor({ team, members, onDone }: { team: Team | null; members: Mem
         <button onClick={() => onDone()}>Cancel</button>
       </div>
     </div>
-  );
-}
-
-function MembersSettings() {
-  const [members, setMembers] = useState<Member[]>([]);
-  const [adding, setAdding] = useState({ name: '', email: '', role: 'agent', password: '' });
-  const [error, setError] = useState<string | null>(null);
-  const s = useStatus();
-  const load = useCallback(() => {
-    inboxApi.members().then((m) => setMembers(listOf<Member>(m, 'members'))).catch(s.fail);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, []);
-  useEffect(load, [load]);
-  const add = async () => {
-    try {
-      await inboxApi.addMember({ ...adding, name: adding.name.trim(), email: adding.email.trim() });
-      s.ok(`Added ${adding.name.trim() || adding.email.trim()}. They sign in with their email and the password you set.`);
-      setAdding({ name: '', email: '', role: 'agent', password: '' });
-      setError(null);
-      load();
-    } catch (e) {
-      setError(errorText(e));
-    }
-  };
-  return (
-    <section>
-      <h1>Members</h1>
-      {s.view}
-      <div className="card-box form" data-testid="add-member">
-        <h2>Add a teammate</h2>
-        <div className="row">
-          <label>Name <input value={adding.name} onChange={(e) => setAdding({ ...adding, name: e.target.value })} /></label>
-          <label>Email <input type="email" value={adding.email} onChange={(e) => setAdding({ ...adding, email: e.target.value })} /></label>
-          <label>
-            Role
-            <select value={adding.role} onChange={(e) => setAdding({ ...adding, role: e.target.value })}>
-              <option value="agent">Agent (works the inbox)</option>
-              <option value="admin">Admin (also flows and settings)</option>
-            </select>
-          </label>
-          <label>First password <input type="password" autoComplete="new-password" value={adding.password} onChange={(e) => setAdding({ ...adding, password: e.target.value })} /></label>
-        </div>
-        {error && <div className="banner banner-error" role="alert">{error}</div>}
-        <div className="row">
-          <button className="primary" disabled={!adding.email.trim() || !adding.password} onClick={() => void add()}>Add teammate</button>
-          <span className="small muted">Give them the password; they sign in at this page's address.</span>
-        </div>
-      </div>
-      <table className="table" data-testid="members">
-        <thead><tr><th>Name</th><th>Email</th><th>Role</th><th>Presence</th></tr></thead>
-        <tbody>
-          {members.map((m) => {
-            const presence = (m as Member & { presence?: string }).presence;
-            return (
-              <tr key={m.id}><td>{m.name}</td><td>{m.email}</td><td>{m.role}</td><td>{presence ?? '—'}</td></tr>
-            );
-          })}
-        </tbody>
-      </table>
-    </section>
   );
 }
 

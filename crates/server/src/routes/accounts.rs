@@ -4,10 +4,11 @@ use crate::auth::{verify_password, Caller, Role, API_KEY_PREFIX, CSRF_HEADER, SE
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{hash_token, new_id, random_token};
 use crate::json::ApiJson;
+use crate::pages::{page_of, Page, PageQuery};
 use crate::settings::WorkspaceSettings;
 use crate::signin::SignInRefusal;
 use crate::state::AppState;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
@@ -345,10 +346,16 @@ async fn update_settings(
 
 /// The workspace's API keys (not their secrets).
 #[utoipa::path(get, path = "/api/v1/api-keys", tag = "members", security(("session" = []), ("api_key" = [])),
-    responses((status = 200, body = Vec<ApiKeyShape>)))]
-async fn list_keys(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<ApiKey>>> {
+    params(crate::pages::PageParams),
+    responses((status = 200, body = Page<ApiKeyShape>), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn list_keys(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(page): Query<PageQuery>,
+) -> ApiResult<Json<Page<ApiKey>>> {
     caller.require(Role::Admin)?;
-    Ok(Json(state.core.store.api_keys(&caller.workspace_id).await?))
+    let keys = state.core.store.api_keys(&caller.workspace_id).await?;
+    Ok(Json(page_of(keys, |k| k.id.clone(), &page)?))
 }
 
 /// Creates an API key; its secret is in the answer once.

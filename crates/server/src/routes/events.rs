@@ -5,6 +5,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::events::{EventPayload, EVENT_TYPES, OUTBOX_KIND};
 use crate::ids::new_id;
 use crate::json::ApiJson;
+use crate::pages::{page_of, Page, PageQuery};
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -16,9 +17,6 @@ use utoipa::ToSchema;
 
 /// Longest subscription URL.
 const MAX_URL_CHARS: usize = 2048;
-/// Most delivery attempts listed at once.
-const MAX_DELIVERIES: i64 = 500;
-
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route(
@@ -117,12 +115,6 @@ pub struct ReplayResponse {
     pub queued: bool,
 }
 
-#[derive(Deserialize)]
-pub struct DeliveriesQuery {
-    #[serde(default)]
-    limit: Option<i64>,
-}
-
 /// The URL, trimmed, when it is an absolute http(s) URL with a host.
 fn valid_url(url: &str) -> ApiResult<String> {
     let url = url.trim();
@@ -184,14 +176,17 @@ async fn workspace_subscription(state: &AppState, caller: &Caller, id: &str) -> 
 
 /// The workspace's event subscriptions.
 #[utoipa::path(get, path = "/api/v1/event-subscriptions", tag = "events", security(("session" = []), ("api_key" = [])),
-    responses((status = 200, body = Vec<SubscriptionView>), (status = 403, body = crate::error::ErrorBody)))]
+    params(crate::pages::PageParams),
+    responses((status = 200, body = Page<SubscriptionView>), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn list_subscriptions(
     State(state): State<AppState>,
     caller: Caller,
-) -> ApiResult<Json<Vec<SubscriptionView>>> {
+    Query(page): Query<PageQuery>,
+) -> ApiResult<Json<Page<SubscriptionView>>> {
     caller.require(Role::Admin)?;
     let all = state.core.store.event_subscriptions(&caller.workspace_id).await?;
-    Ok(Json(all.iter().map(SubscriptionView::from).collect()))
+    let views = all.iter().map(SubscriptionView::from).collect();
+    Ok(Json(page_of(views, |v: &SubscriptionView| v.id.clone(), &page)?))
 }
 
 /// Subscribes a URL to event types. Events are POSTed as `{"id", "type", "timestamp", "data"}`,
@@ -272,20 +267,37 @@ pub async fn delete_subscription(
 
 /// The delivery log of a subscription: every attempt, newest first.
 #[utoipa::path(get, path = "/api/v1/event-subscriptions/{id}/deliveries", tag = "events",
-    params(("id" = String, Path), ("limit" = Option<i64>, Query, minimum = 1, maximum = 500, description = "at most this many (default 100)")),
+    params(("id" = String, Path), crate::pages::PageParams),
     security(("session" = []), ("api_key" = [])),
-    responses((status = 200, body = Vec<DeliveryView>), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Page<DeliveryView>), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn list_deliveries(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Query(q): Query<DeliveriesQuery>,
-) -> ApiResult<Json<Vec<DeliveryView>>> {
+    Query(page): Query<PageQuery>,
+) -> ApiResult<Json<Page<DeliveryView>>> {
     caller.require(Role::Admin)?;
     let s = workspace_subscription(&state, &caller, &id).await?;
-    let limit = q.limit.unwrap_or(100).clamp(1, MAX_DELIVERIES);
-    let log = state.core.store.event_deliveries(&s.id, limit).await?;
-    Ok(Json(log.into_iter().map(DeliveryView::from).collect()))
+    let limit = page.limit()?;
+    let before = crate::pages::before_id(&page)?;
+    // One more than a page says whether another follows.
+    let mut log = state
+        .core
+        .store
+        .event_deliveries(&s.id, before, limit as i64 + 1)
+        .await?;
+    let next_cursor = if log.len() > limit {
+        log.truncate(limit);
+        log.last().map(|d| d.id.to_string())
+    } else {
+        None
+    };
+    let total = state.core.store.event_delivery_count(&s.id).await?;
+    Ok(Json(Page {
+        items: log.into_iter().map(DeliveryView::from).collect(),
+        total,
+        next_cursor,
+    }))
 }
 
 /// Sends a logged event to the subscription again, with the same event id (and so the same

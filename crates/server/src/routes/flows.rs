@@ -5,6 +5,7 @@ use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::new_id;
 use crate::json::{ApiJson, OptionalJson};
+use crate::pages::{page_of, Page, PageQuery};
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
@@ -185,12 +186,20 @@ async fn owned_flow(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Fl
 }
 
 /// Every flow of the workspace.
-#[utoipa::path(get, path = "/api/v1/flows", tag = "flows", security(("session" = []), ("api_key" = [])),
-    responses((status = 200, body = Vec<FlowSummary>), (status = 401, body = crate::error::ErrorBody)))]
-async fn list_flows(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<FlowSummary>>> {
+#[utoipa::path(get, path = "/api/v1/flows", tag = "flows", security(("session" = []), ("api_key" = [])), params(crate::pages::PageParams),
+    responses((status = 200, body = Page<FlowSummary>), (status = 401, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn list_flows(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(page): Query<PageQuery>,
+) -> ApiResult<Json<Page<FlowSummary>>> {
     caller.require(Role::Agent)?;
     let flows = state.core.store.flows(&caller.workspace_id).await?;
-    Ok(Json(flows.iter().map(summary).collect()))
+    Ok(Json(page_of(
+        flows.iter().map(summary).collect(),
+        |f| f.id.clone(),
+        &page,
+    )?))
 }
 
 /// Creates a flow from a document (also `POST /api/v1/flows/import`).
@@ -340,18 +349,20 @@ async fn publish_document(
 }
 
 /// The published versions, newest first.
-#[utoipa::path(get, path = "/api/v1/flows/{id}/versions", tag = "flows", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/flows/{id}/versions", tag = "flows", params(("id" = String, Path), crate::pages::PageParams),
     security(("session" = []), ("api_key" = [])),
-    responses((status = 200, body = Vec<VersionView>), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Page<VersionView>), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn versions(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Vec<VersionView>>> {
+    Query(page): Query<PageQuery>,
+) -> ApiResult<Json<Page<VersionView>>> {
     caller.require(Role::Agent)?;
     let flow = owned_flow(&state, &caller, &id).await?;
     let versions = state.core.store.flow_versions(&flow.id).await?;
-    Ok(Json(versions.iter().map(version_view).collect()))
+    let views = versions.iter().map(version_view).collect();
+    Ok(Json(page_of(views, |v| v.version.to_string(), &page)?))
 }
 
 fn version_view(v: &FlowVersion) -> VersionView {

@@ -6,6 +6,7 @@ use crate::engine::{AgentAction, TurnInput};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::new_id;
 use crate::json::ApiJson;
+use crate::pages::{page_of, Page, PageQuery};
 use crate::routes::conversations::{ConversationView, MessageView};
 use crate::state::AppState;
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
@@ -982,11 +983,16 @@ async fn team_views(state: &AppState, workspace_id: &str) -> ApiResult<Vec<TeamV
 }
 
 /// The workspace's teams with members and hours.
-#[utoipa::path(get, path = "/api/v1/teams", tag = "inbox", security(("session" = []), ("api_key" = [])),
-    responses((status = 200, body = Vec<TeamView>)))]
-async fn list_teams(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<TeamView>>> {
+#[utoipa::path(get, path = "/api/v1/teams", tag = "inbox", security(("session" = []), ("api_key" = [])), params(crate::pages::PageParams),
+    responses((status = 200, body = Page<TeamView>), (status = 422, body = crate::error::ErrorBody)))]
+async fn list_teams(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(page): Query<PageQuery>,
+) -> ApiResult<Json<Page<TeamView>>> {
     caller.require(Role::Agent)?;
-    Ok(Json(team_views(&state, &caller.workspace_id).await?))
+    let teams = team_views(&state, &caller.workspace_id).await?;
+    Ok(Json(page_of(teams, |t| t.id.clone(), &page)?))
 }
 
 /// A team request checked: its hours and reply targets as stored (JSON).

@@ -6,8 +6,9 @@ use crate::auth::{Caller, Role};
 use crate::engine::KnowledgeChange;
 use crate::error::{ApiError, ApiResult};
 use crate::json::ApiJson;
+use crate::pages::{page_of, Page, PageQuery};
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -136,11 +137,6 @@ pub struct ArticleSummary {
     pub updated_at: i64,
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct ArticleList {
-    pub articles: Vec<ArticleSummary>,
-}
-
 /// An article with its Markdown.
 #[derive(Serialize, ToSchema)]
 pub struct ArticleView {
@@ -166,8 +162,13 @@ pub struct Imported {
 
 /// The articles (without their text).
 #[utoipa::path(get, path = "/api/v1/kb/articles", tag = "knowledge", security(("session" = []), ("api_key" = [])),
-    responses((status = 200, body = ArticleList)))]
-async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<ArticleList>> {
+    params(crate::pages::PageParams),
+    responses((status = 200, body = Page<ArticleSummary>), (status = 422, body = crate::error::ErrorBody)))]
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(page): Query<PageQuery>,
+) -> ApiResult<Json<Page<ArticleSummary>>> {
     caller.require(Role::Agent)?;
     let articles = state
         .core
@@ -184,7 +185,7 @@ async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<A
             updated_at: a.updated_at,
         })
         .collect();
-    Ok(Json(ArticleList { articles }))
+    Ok(Json(page_of(articles, |a: &ArticleSummary| a.id.clone(), &page)?))
 }
 
 /// One article with its Markdown.

@@ -6,9 +6,10 @@ use crate::engine::{AgentAction, TurnInput};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{hash_token, new_id, random_token};
 use crate::json::ApiJson;
+use crate::pages::{page_of, Page, PageQuery};
 use crate::routes::accounts::MemberView;
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -127,12 +128,20 @@ pub struct AcceptInviteRequest {
 }
 
 /// The workspace's members, deactivated ones included (`active: false`).
-#[utoipa::path(get, path = "/api/v1/members", tag = "members", security(("session" = []), ("api_key" = [])),
-    responses((status = 200, body = Vec<MemberView>)))]
-pub(crate) async fn list_members(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<MemberView>>> {
+#[utoipa::path(get, path = "/api/v1/members", tag = "members", security(("session" = []), ("api_key" = [])), params(crate::pages::PageParams),
+    responses((status = 200, body = Page<MemberView>), (status = 422, body = crate::error::ErrorBody)))]
+pub(crate) async fn list_members(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(page): Query<PageQuery>,
+) -> ApiResult<Json<Page<MemberView>>> {
     caller.require(Role::Agent)?;
     let members = state.core.store.members(&caller.workspace_id).await?;
-    Ok(Json(members.iter().map(MemberView::from).collect()))
+    Ok(Json(page_of(
+        members.iter().map(MemberView::from).collect(),
+        |m| m.id.clone(),
+        &page,
+    )?))
 }
 
 /// Adds a member with a first password. Admins add agents and admins; only owners add owners.
@@ -272,13 +281,21 @@ async fn release_conversations(state: &AppState, caller: &Caller, member: &Membe
 }
 
 /// Invitations not yet accepted, revoked or expired.
-#[utoipa::path(get, path = "/api/v1/members/invites", tag = "members", security(("session" = []), ("api_key" = [])),
-    responses((status = 200, body = Vec<InviteView>), (status = 403, body = crate::error::ErrorBody)))]
-pub(crate) async fn list_invites(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<InviteView>>> {
+#[utoipa::path(get, path = "/api/v1/members/invites", tag = "members", security(("session" = []), ("api_key" = [])), params(crate::pages::PageParams),
+    responses((status = 200, body = Page<InviteView>), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub(crate) async fn list_invites(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(page): Query<PageQuery>,
+) -> ApiResult<Json<Page<InviteView>>> {
     caller.require(Role::Admin)?;
     let now = state.core.clock.now_ms();
     let invites = state.core.store.pending_invites(&caller.workspace_id, now).await?;
-    Ok(Json(invites.iter().map(InviteView::from).collect()))
+    Ok(Json(page_of(
+        invites.iter().map(InviteView::from).collect(),
+        |i| i.id.clone(),
+        &page,
+    )?))
 }
 
 /// Invites someone by a link that works for 7 days. Admins invite agents and admins; only
