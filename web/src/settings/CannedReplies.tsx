@@ -1,34 +1,18 @@
 // Settings → Canned replies: saved replies agents insert in the inbox and edit before sending.
 // Their text is a template: {{ name }}, {{ contact.email }}, {{ agent.name }}…
 
-import { useEffect, useState } from 'react';
-import { inboxApi } from '../api';
 import { useStatus } from './useStatus';
+import { useWorkspaceSettings } from './useWorkspaceSettings';
 
 type Canned = { title: string; text: string };
 
 export function CannedRepliesSettings({ canEdit }: { canEdit: boolean }) {
-  const [settings, setSettings] = useState<Record<string, unknown> | null>(null);
   const s = useStatus();
-  useEffect(() => {
-    inboxApi
-      .workspace()
-      .then((w) => setSettings((w.settings ?? {}) as Record<string, unknown>))
-      .catch(s.fail);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, []);
+  const { settings, setSettings, save } = useWorkspaceSettings(s);
   if (!settings) return <p className="muted">Loading…</p>;
   const replies = (settings.canned_replies ?? []) as Canned[];
   const setReplies = (next: Canned[]) => setSettings({ ...settings, canned_replies: next });
   const edit = (i: number, patch: Partial<Canned>) => setReplies(replies.map((r, j) => (j === i ? { ...r, ...patch } : r)));
-  const save = async () => {
-    try {
-      setSettings((await inboxApi.saveSettings(settings)) as Record<string, unknown>);
-      s.ok('Saved.');
-    } catch (e) {
-      s.fail(e);
-    }
-  };
   return (
     <section className="form" data-testid="canned-replies">
       <h1>Canned replies</h1>

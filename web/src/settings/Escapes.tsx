@@ -1,9 +1,8 @@
 // Escapes: what a customer can type at any question instead of answering (ask for a person,
 // start over, cancel, correct an earlier answer), configured once for the workspace.
 
-import { useEffect, useState } from 'react';
-import { inboxApi } from '../api';
 import { useStatus } from './useStatus';
+import { useWorkspaceSettings } from './useWorkspaceSettings';
 
 type Escapes = {
   human?: string[];
@@ -35,26 +34,11 @@ const lines = (text: string): string[] =>
     .filter((l) => l !== '');
 
 export function EscapesSettings() {
-  const [settings, setSettings] = useState<Record<string, unknown> | null>(null);
   const s = useStatus();
-  useEffect(() => {
-    inboxApi
-      .workspace()
-      .then((w) => setSettings((w.settings ?? {}) as Record<string, unknown>))
-      .catch(s.fail);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, []);
+  const { settings, setSettings, save } = useWorkspaceSettings(s);
   if (!settings) return <p className="muted">Loading…</p>;
   const escapes = (settings.escapes ?? {}) as Escapes;
   const set = (key: keyof Escapes, value: unknown) => setSettings({ ...settings, escapes: { ...escapes, [key]: value } });
-  const save = async () => {
-    try {
-      setSettings((await inboxApi.saveSettings(settings)) as Record<string, unknown>);
-      s.ok('Saved.');
-    } catch (e) {
-      s.fail(e);
-    }
-  };
   return (
     <section className="form" data-testid="escape-settings">
       <h1>Escapes</h1>

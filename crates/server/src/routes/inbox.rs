@@ -199,7 +199,8 @@ fn member_of(caller: &Caller) -> ApiResult<&baton_store::Member> {
         .ok_or_else(|| ApiError::forbidden("agent actions need a signed-in member, not an API key"))
 }
 
-async fn workspace_conversation(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Conversation> {
+/// The conversation `id` of the caller's workspace (`404` for another's).
+pub(crate) async fn workspace_conversation(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Conversation> {
     state
         .core
         .store

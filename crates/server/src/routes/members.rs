@@ -178,13 +178,7 @@ pub(crate) async fn create_member(
         Err(e) => return Err(e.into()),
         Ok(()) => {}
     }
-    let member = state
-        .core
-        .store
-        .member(&id)
-        .await?
-        .ok_or_else(|| ApiError::internal("member vanished"))?;
-    Ok((StatusCode::CREATED, Json(MemberView::from(&member))).into_response())
+    created(&state, &id).await
 }
 
 /// Changes a member's role, or deactivates (or reactivates) them.
@@ -420,10 +414,15 @@ pub(crate) async fn accept_invite(
         Ok(false) => return Err(invite_used()),
         Ok(true) => {}
     }
+    created(&state, &id).await
+}
+
+/// `201` with the member just created.
+async fn created(state: &AppState, id: &str) -> ApiResult<Response> {
     let member = state
         .core
         .store
-        .member(&id)
+        .member(id)
         .await?
         .ok_or_else(|| ApiError::internal("member vanished"))?;
     Ok((StatusCode::CREATED, Json(MemberView::from(&member))).into_response())

@@ -4,6 +4,7 @@
 
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ApiResult};
+use crate::routes::inbox::workspace_conversation;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
@@ -62,7 +63,7 @@ pub(crate) async fn canned_replies(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<FilledCannedReply>>> {
     caller.require(Role::Agent)?;
-    let c = conversation(&state, &caller, &id).await?;
+    let c = workspace_conversation(&state, &caller, &id).await?;
     let settings = state.core.settings.get(&caller.workspace_id).await?;
     if settings.canned_replies.is_empty() {
         return Ok(Json(Vec::new()));
@@ -92,7 +93,7 @@ pub(crate) async fn draft_reply(
     Path(id): Path<String>,
 ) -> ApiResult<Json<DraftReply>> {
     caller.require(Role::Agent)?;
-    let c = conversation(&state, &caller, &id).await?;
+    let c = workspace_conversation(&state, &caller, &id).await?;
     let core = &state.core;
     let messages = core.store.messages_after(&c.id, 0, 500).await?;
     let question = latest_question(&messages);
@@ -164,16 +165,6 @@ pub(crate) async fn draft_reply(
         reason,
         question,
     }))
-}
-
-async fn conversation(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Conversation> {
-    state
-        .core
-        .store
-        .conversation(id)
-        .await?
-        .filter(|c| c.workspace_id == caller.workspace_id)
-        .ok_or_else(|| ApiError::not_found("conversation"))
 }
 
 /// What a canned reply's template may name.
