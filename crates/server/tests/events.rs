@@ -436,7 +436,10 @@ async fn events_reach_a_receiver_signed_and_replay(db: Db) {
     assert_eq!(limited["items"][0]["id"], log[0]["id"]);
     assert_eq!(limited["total"], json!(log.len()));
     // The next page starts after it, newest first.
-    let cursor = limited["next_cursor"].as_str().expect("more than one attempt").to_string();
+    let cursor = limited["next_cursor"]
+        .as_str()
+        .expect("more than one attempt")
+        .to_string();
     let (_, next) = s
         .api(
             Method::GET,

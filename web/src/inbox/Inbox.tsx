@@ -7,6 +7,7 @@ import { navigate } from '../router';
 import { TopBar } from '../pages/TopBar';
 import { displayValue } from '../testpanel/session';
 import { withCode } from './richText';
+import { sendTyping } from './typing';
 import { ALL_STATUSES, DEFAULT_FILTERS, eventEffect, filtersToQuery, lastMessageLine, lineKind, neighbour, parseEvent, replyDue, rowsToVariables, shortcutFor, SHORTCUTS, titleWithBadge, waitingFor, type Filters } from './inbox';
 
 /** What the open conversation does on a keyboard shortcut. */
@@ -725,7 +726,11 @@ function ConversationView({
           placeholder={mode === 'reply' ? 'Write to the customer…' : 'Only your team sees notes…'}
           rows={3}
           value={text}
-          onChange={(e) => setText(e.target.value)}
+          onChange={(e) => {
+            setText(e.target.value);
+            // The customer sees "… is typing" while the agent writes a reply they own or can claim.
+            if (mode === 'reply' && e.target.value.trim() && (mine || status === 'queued')) sendTyping(c.id);
+          }}
           onKeyDown={(e) => {
             if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
               e.preventDefault();
