@@ -102,7 +102,8 @@ async function main() {
     await page.mouse.move(drop.x, drop.y, { steps: 12 });
     await page.mouse.up();
     const menu = page.getByTestId('add-node-menu');
-    await menu.getByText('handover_1 · handed_back').waitFor();
+    // Ports are named in words, as findings name their paths.
+    await menu.getByText('handover_1 · handed back').waitFor();
     await menu.getByRole('menuitem', { name: /^Message/ }).click();
     await node('message_2').waitFor();
     // The variable picker inserts a variable where the caret is.
@@ -194,6 +195,9 @@ async function main() {
     await saved();
     await page.waitForTimeout(500);
     await page.screenshot({ path: join(screenshots, 'builder.png') });
+    // Problems name paths in words, never by port ids.
+    const problemTexts = await page.locator('[data-testid=problems] .problem').allInnerTexts();
+    check(problemTexts.length > 0 && problemTexts.every((t) => !/handed_back|off_hours|no_agent|no_match|\(invalid\)|\(cancelled\)|\(timeout\)/.test(t.replace(/port_unwired|handover_silent/g, ''))), `problems in words: ${problemTexts.join(' | ')}`);
     // A problem, clicked, focuses its node.
     await problem('port_unwired', 'handover_1').first().click();
     await page.locator('.react-flow__node.selected[data-id="handover_1"]').waitFor();

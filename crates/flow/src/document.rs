@@ -171,6 +171,36 @@ impl NodeKind {
         }
     }
 
+    /// The words the builder shows for a port, and findings use for the path through it: an
+    /// option's or a branch's label, else words for the fixed ports (`invalid` is "no valid
+    /// answer", `handed_back` "handed back"). `web/src/flow/ports.ts` (`portLabel`) mirrors it.
+    pub fn port_label(&self, port: &str) -> String {
+        let named = match self {
+            NodeKind::Options(o) => o.options.iter().find(|c| c.id == port).map(|c| c.label.clone()),
+            NodeKind::Branch(b) => b.branches.iter().find(|c| c.id == port).and_then(|c| c.label.clone()),
+            _ => None,
+        };
+        if let Some(label) = named.filter(|l| !l.trim().is_empty()) {
+            return label;
+        }
+        match port {
+            "invalid" => "no valid answer",
+            "no_match" => "no match",
+            "else" => "otherwise",
+            "human" | "escape_human" => "asks for a person",
+            "escape_start_over" => "starts over",
+            "escape_cancel" => "cancels",
+            "no_reply" => "no reply",
+            "handed_back" => "handed back",
+            "off_hours" => "off hours",
+            "no_agent" => "no agent online",
+            "timeout" => "wait timed out",
+            "cancelled" => "wait cancelled",
+            other => other,
+        }
+        .to_string()
+    }
+
     /// The ports an edge may leave this node through, in display order.
     pub fn ports(&self) -> Vec<String> {
         let fixed = |names: &[&str]| names.iter().map(|s| s.to_string()).collect();

@@ -186,6 +186,11 @@ fn tick(s: &str) -> String {
     format!("`{s}`")
 }
 
+/// A port's path in words, quoted: “no valid answer”, “Full name” (see `NodeKind::port_label`).
+fn path_name(node: &Node, port: &str) -> String {
+    format!("“{}”", node.kind.port_label(port))
+}
+
 /// `a`, `b` and `c` (elided after [`LIST_LIMIT`]).
 fn and_list(ids: &[&str]) -> String {
     let shown: Vec<String> = ids.iter().take(LIST_LIMIT).map(|s| tick(s)).collect();
@@ -264,10 +269,14 @@ fn triggers(g: &Graph, out: &mut Vec<Diagnostic>) {
             Diagnostic::warning(
                 "trigger_has_incoming",
                 format!(
-                    "{} → {} leads back into the trigger {}; a trigger only marks where \
-                     conversations start, so going back to it restarts the flow from the top.",
+                    "The {} path of {} leads back into the trigger {}; a trigger only marks \
+                     where conversations start, so going back to it restarts the flow from the \
+                     top.",
+                    g.flow
+                        .index_of(&edge.from)
+                        .filter(|&from| from < g.n)
+                        .map_or_else(|| tick(&edge.port), |from| path_name(g.node(from), &edge.port)),
                     tick(&edge.from),
-                    edge.port,
                     tick(&edge.to)
                 ),
             )
@@ -324,8 +333,9 @@ fn unwired_ports(g: &Graph, out: &mut Vec<Diagnostic>) {
                     g.at(Diagnostic::error("dead_end", message), i, "")
                         .at_port(port.clone())
                         .hint(format!(
-                            "Connect `{port}` to the next step, or to an End node if the \
-                             conversation should end there."
+                            "Connect its {} path to the next step, or to an End node if the \
+                             conversation should end there.",
+                            path_name(node, port)
                         )),
                 );
             } else if let Some((message, hint)) = open_port_message(node, port) {
@@ -342,11 +352,14 @@ fn unwired_ports(g: &Graph, out: &mut Vec<Diagnostic>) {
 /// The sentence for a node's only way on being unwired, if `port` is that way.
 fn dead_end_message(node: &Node, port: &str) -> Option<String> {
     let id = tick(&node.id);
-    let tail = format!("(`{port}` is not connected), so the conversation silently stops there.");
+    let tail = format!(
+        "(nothing is connected to its {} path), so the conversation silently stops there.",
+        path_name(node, port)
+    );
     match (&node.kind, port) {
         (NodeKind::Trigger(_), "next") => Some(format!(
-            "The trigger {id} leads nowhere (`next` is not connected), so every conversation \
-             stops before it starts."
+            "The trigger {id} leads nowhere (nothing is connected to it), so every \
+             conversation stops before it starts."
         )),
         (NodeKind::Message(_), "next") => Some(format!(
             "After {id} sends its message the flow has nowhere to go {tail}"
@@ -369,9 +382,10 @@ fn dead_end_message(node: &Node, port: &str) -> Option<String> {
 fn open_port_message(node: &Node, port: &str) -> Option<(String, String)> {
     let id = tick(&node.id);
     let ends = "the flow has nowhere to go and the conversation ends there";
+    let path = path_name(node, port);
     let generic_hint = format!(
-        "Connect `{port}` to the step that should handle this, or to an End node if ending \
-         there is intended."
+        "Connect the {path} path to the step that should handle this, or to an End node if \
+         ending there is intended."
     );
     // An escape port left open does the escape's default (docs/flow-format.md#escapes).
     if ESCAPE_PORTS.contains(&port) {
@@ -379,7 +393,7 @@ fn open_port_message(node: &Node, port: &str) -> Option<(String, String)> {
     }
     if port == "no_reply" {
         return Some((
-            format!("If the customer stops answering at {id} (no_reply), {ends}."),
+            format!("If the customer stops answering at {id}, {ends}."),
             generic_hint,
         ));
     }
@@ -389,29 +403,20 @@ fn open_port_message(node: &Node, port: &str) -> Option<(String, String)> {
                 if o.typed_text == TypedTextMode::Strict {
                     return None;
                 }
-                format!(
-                    "If the customer's answer to {id} matches none of the options (no_match), \
-                     {ends}."
-                )
+                format!("If the customer's answer to {id} matches none of the options, {ends}.")
             } else {
-                let label = o
-                    .options
-                    .iter()
-                    .find(|c| c.id == port)
-                    .map(|c| c.label.as_str())
-                    .unwrap_or(port);
-                format!("If the customer picks “{label}” at {id} (`{port}`), {ends}.")
+                format!("If the customer picks {path} at {id}, {ends}.")
             }
         }
         NodeKind::Branch(_) => {
             if port == "else" {
-                format!("When none of the branches of {id} match (else), {ends}.")
+                format!("When none of the branches of {id} match, {ends}.")
             } else {
-                format!("When the branch `{port}` of {id} matches, {ends}.")
+                format!("When the branch {path} of {id} matches, {ends}.")
             }
         }
         NodeKind::CollectInput(c) if port == "invalid" => format!(
-            "If the customer gives no valid answer to {id} in {} attempts (invalid), {ends}.",
+            "If the customer gives no valid answer to {id} in {} attempts, {ends}.",
             c.max_attempts
         ),
         NodeKind::Handover(h) => match port {
@@ -420,55 +425,54 @@ fn open_port_message(node: &Node, port: &str) -> Option<(String, String)> {
                 return Some((
                     format!(
                         "When an agent hands the conversation at {id} back to the bot, the flow \
-                         has nowhere to continue (`handed_back` is not connected) and the \
-                         conversation ends."
+                         has nowhere to continue (nothing is connected to its {path} path) and \
+                         the conversation ends."
                     ),
-                    "Connect `handed_back` to where the bot should pick up, e.g. a message \
-                     asking whether there is anything else."
-                        .to_string(),
+                    format!(
+                        "Connect the {path} path to where the bot should pick up, e.g. a \
+                         message asking whether there is anything else."
+                    ),
                 ))
             }
             "off_hours" => format!(
                 "When {id} is reached outside business hours or with hand-off turned off, the \
                  customer gets the off-hours message and the conversation ends there \
-                 (`off_hours` is not connected)."
+                 (nothing is connected to its {path} path)."
             ),
             "no_agent" => format!(
                 "When {id} is reached and no agent is online, the customer gets the no-agent \
-                 message and the conversation ends there (`no_agent` is not connected)."
+                 message and the conversation ends there (nothing is connected to its {path} \
+                 path)."
             ),
             "timeout" => {
                 if h.max_wait_seconds == Some(0) {
                     return None;
                 }
                 format!(
-                    "When nobody takes the conversation at {id} within the maximum wait \
-                     (timeout), {ends}."
+                    "When nobody takes the conversation at {id} within the maximum wait, \
+                     {ends}."
                 )
             }
             "cancelled" => {
-                format!("If the customer cancels the wait at {id} (cancelled), {ends}.")
+                format!("If the customer cancels the wait at {id}, {ends}.")
             }
-            _ => format!("When {id} leaves through `{port}`, {ends}."),
+            _ => format!("When {id} leaves through its {path} path, {ends}."),
         },
         NodeKind::AiAction(_) => match port {
-            "error" => format!("If the AI step {id} fails or times out (error), {ends}."),
+            "error" => format!("If the AI step {id} fails or times out, {ends}."),
             "unknown" => {
-                format!("When {id} cannot tell which category fits the message (unknown), {ends}.")
+                format!("When {id} cannot tell which category fits the message, {ends}.")
             }
             "next" => return None,
-            _ => format!("When {id} classifies the message as `{port}`, {ends}."),
+            _ => format!("When {id} classifies the message as {path}, {ends}."),
         },
         NodeKind::AiAnswer(_) => match port {
             "resolved" => format!(
-                "When Let AI Answer at {id} finishes with the customer's question answered \
-                 (resolved), {ends}."
+                "When Let AI Answer at {id} finishes with the customer's question answered, \
+                 {ends}."
             ),
-            "unanswered" => format!("When the AI at {id} cannot answer from the knowledge base (unanswered), {ends}."),
-            "human" => format!(
-                "When the customer asks {id} for a person (human), {ends} instead of reaching \
-                 one."
-            ),
+            "unanswered" => format!("When the AI at {id} cannot answer from the knowledge base, {ends}."),
+            "human" => format!("When the customer asks {id} for a person, {ends} instead of reaching one."),
             _ => return None,
         },
         NodeKind::Webhook(_) if port == "failure" => {
@@ -881,8 +885,11 @@ impl DataFlow {
             .collect();
         // The last such choice before the hand-over is the one to act on.
         let (i, k) = relevant.last().or(choices.last()).copied()?;
-        let shown = format!("{} → {}", tick(g.id(i)), g.port(i, k));
-        Some(format!("through {shown}"))
+        Some(format!(
+            "through {} ({})",
+            tick(g.id(i)),
+            path_name(g.node(i), g.port(i, k))
+        ))
     }
 
     fn sets(&self, i: usize, k: usize, v: usize) -> bool {
@@ -1434,25 +1441,28 @@ fn handover_silent(g: &Graph, out: &mut Vec<Diagnostic>) {
                     "message",
                 )
                 .hint(
-                    "Write a short confirmation, or remove `message` to use the workspace's \
+                    "Write a short confirmation, or leave the message out to use the workspace's \
                      confirmation message.",
                 ),
             );
         }
-        for (port, field, text, when) in [
+        for (port, field, words, text, when) in [
             (
                 "off_hours",
                 "off_hours_message",
+                "off-hours message",
                 &h.off_hours_message,
                 "outside business hours",
             ),
             (
                 "no_agent",
                 "no_agent_message",
+                "no-agent message",
                 &h.no_agent_message,
                 "when no agent is online",
             ),
         ] {
+            let path = path_name(g.node(i), port);
             if !g.considered(i) || !is_blank(text) || !silent_from(g, g.flow.target(i, port)) {
                 continue;
             }
@@ -1461,8 +1471,8 @@ fn handover_silent(g: &Graph, out: &mut Vec<Diagnostic>) {
                     Diagnostic::warning(
                         "handover_silent",
                         format!(
-                            "{} {when}, the customer is told nothing: `{field}` is empty and \
-                             the `{port}` path says nothing before it waits or ends.",
+                            "{} {when}, the customer is told nothing: its {words} is empty and \
+                             the {path} path says nothing before it waits or ends.",
                             capitalise(&format!("at the hand-over {id}"))
                         ),
                     ),
@@ -1471,8 +1481,8 @@ fn handover_silent(g: &Graph, out: &mut Vec<Diagnostic>) {
                 )
                 .at_port(port)
                 .hint(format!(
-                    "Write the `{field}`, remove it to use the workspace's message, or send a \
-                     message first on the `{port}` path."
+                    "Write the {words}, leave it out to use the workspace's message, or send a \
+                     message first on the {path} path."
                 )),
             );
         }
@@ -1610,14 +1620,14 @@ fn double_handover(g: &Graph, out: &mut Vec<Diagnostic>) {
         };
         let message = if h1 == i {
             format!(
-                "A customer can be handed over twice at {}: after {after} ({port}), the flow can \
-                 come back to the same hand-over.",
+                "A customer can be handed over twice at {}: after {after}, the flow can come \
+                 back to the same hand-over.",
                 tick(g.id(i))
             )
         } else {
             format!(
-                "A customer can be handed over twice: after {after} at {} ({port}), the flow \
-                 can go on to the hand-over {}.",
+                "A customer can be handed over twice: after {after} at {}, the flow can go on \
+                 to the hand-over {}.",
                 tick(g.id(h1)),
                 tick(g.id(i))
             )

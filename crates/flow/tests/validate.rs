@@ -625,7 +625,10 @@ fn variable_maybe_unset_on_some_paths() {
     let d = run(&maybe_flow("Your tier: {{ tier }}"));
     let f = expect(&d, "variable_maybe_unset", Severity::Warning, "show", None);
     assert!(f.message.contains("`tier`"), "{f:#?}");
-    assert!(f.message.contains("`ask` → silver"), "names the path: {f:#?}");
+    assert!(
+        f.message.contains("`ask` (“Silver”)"),
+        "names the path in words: {f:#?}"
+    );
     absent(&d, "variable_never_set");
     // With a fallback it is fine.
     absent(
@@ -716,10 +719,10 @@ fn ports_set_only_what_they_set() {
     let d = run(&flow);
     // One finding per node and variable, each naming the port that leaves it unset.
     for (var, path) in [
-        ("plan_id", "`pick` → no_match"),
-        ("status_code", "`hook` → failure"),
-        ("mood", "`ai` → error"),
-        ("angry", "`ai` → error"),
+        ("plan_id", "`pick` (“no match”)"),
+        ("status_code", "`hook` (“failure”)"),
+        ("mood", "`ai` (“error”)"),
+        ("angry", "`ai` (“error”)"),
     ] {
         let f = expect_where(&d, "variable_maybe_unset", Severity::Warning, "show", None, |x| {
             x.message.starts_with(&format!("`{var}`"))
@@ -748,7 +751,7 @@ fn ports_set_only_what_they_set() {
 
 #[test]
 fn handover_missing_email_on_one_path_names_the_path() {
-    // The headline rule: `topic` → no_match reaches the hand-over without an email.
+    // The headline rule: `topic`'s "no match" path reaches the hand-over without an email.
     let mut bad = base();
     node(&mut bad, "topic")["typed_text"] = json!("bail");
     wire(&mut bad, "topic", "no_match", "human");
@@ -759,7 +762,7 @@ fn handover_missing_email_on_one_path_names_the_path() {
     assert_eq!(
         f.message,
         "The hand-over `human` promises the agent `email`, but a customer coming through \
-         `topic` → no_match reaches it without giving one."
+         `topic` (“no match”) reaches it without giving one."
     );
     assert_eq!(f.location.as_deref(), Some("nodes[4].context[0]"));
     assert!(f.hint.as_deref().unwrap().contains("before the hand-over"), "{f:#?}");
@@ -1139,7 +1142,9 @@ fn handed_back_leading_to_the_same_handover() {
     let d = run(&bad);
     let f = expect(&d, "double_handover", Severity::Warning, "human", None);
     assert!(
-        f.message.contains("twice") && f.message.contains("handed_back"),
+        f.message.contains("twice")
+            && f.message.contains("an agent hands it back")
+            && !f.message.contains("handed_back"),
         "{f:#?}"
     );
     absent(&run(&base()), "double_handover");
@@ -1156,7 +1161,7 @@ fn resolved_leading_to_another_handover() {
     let d = run(&bad);
     let f = expect(&d, "double_handover", Severity::Warning, "human2", None);
     assert!(
-        f.message.contains("`human`") && f.message.contains("resolved"),
+        f.message.contains("`human`") && f.message.contains("an agent resolves it"),
         "{f:#?}"
     );
 }
@@ -1461,4 +1466,69 @@ fn an_accepted_list_that_is_not_a_list_of_findings_is_reported() {
         panic!("an entry without a code is refused");
     };
     assert!(e.to_string().contains("accepted"), "{e}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Words, not ids
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn messages_name_paths_in_words_not_port_ids() {
+    // Every open port of a hand-over, a question that goes on without a match, a branch.
+    let mut flow = base();
+    for port in ["handed_back", "off_hours", "no_agent", "timeout", "cancelled"] {
+        unwire(&mut flow, "human", port);
+    }
+    node(&mut flow, "topic")["typed_text"] = json!("bail");
+    node(&mut flow, "human")["off_hours_message"] = json!("");
+    node(&mut flow, "human")["no_agent_message"] = json!("");
+    wire(&mut flow, "topic", "no_match", "human");
+    unwire(&mut flow, "ask_email", "invalid");
+    let d = run(&flow);
+    assert!(with_code(&d, "port_unwired").len() >= 5, "{d:#?}");
+    let ids = [
+        "handed_back",
+        "off_hours",
+        "no_agent",
+        "no_match",
+        "`invalid`",
+        "(invalid)",
+        "(timeout)",
+        "(cancelled)",
+        " → ",
+    ];
+    for f in &d {
+        for id in ids {
+            assert!(!f.message.contains(id), "`{id}` in the message of {f:#?}");
+            assert!(
+                !f.hint.as_deref().unwrap_or("").contains(id),
+                "`{id}` in the hint of {f:#?}"
+            );
+        }
+    }
+    let handed_back = expect(&d, "port_unwired", Severity::Warning, "human", Some("handed_back"));
+    assert!(handed_back.message.contains("“handed back”"), "{handed_back:#?}");
+    // The same words as the builder's port labels (web/src/flow/ports.test.ts checks them too).
+    let loaded = load(&flow);
+    let kind = &loaded.node(4).kind;
+    let words: Vec<String> = baton_flow::document::HANDOVER_PORTS
+        .iter()
+        .map(|p| kind.port_label(p))
+        .collect();
+    assert_eq!(
+        words,
+        [
+            "handed back",
+            "resolved",
+            "off hours",
+            "no agent online",
+            "wait timed out",
+            "wait cancelled"
+        ]
+    );
+    let silent = expect(&d, "handover_silent", Severity::Warning, "human", Some("off_hours"));
+    assert!(
+        silent.message.contains("off-hours message") && silent.message.contains("“off hours”"),
+        "{silent:#?}"
+    );
 }

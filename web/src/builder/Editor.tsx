@@ -39,7 +39,7 @@ import { canRedo, canUndo, historyReducer, initHistory, type History, type Histo
 import { acceptWarning, problemCounts, undoAccept, withAccepted } from '../flow/accepted';
 import { DEFAULT_SIZE, layeredLayout } from '../flow/layout';
 import { nodeInfo } from '../flow/nodeTypes';
-import { portsOf } from '../flow/ports';
+import { portLabel, portsOf } from '../flow/ports';
 import type { Diagnostic, FlowDocument, FlowNode, NodeType, Position } from '../flow/types';
 import { knownVariables } from '../flow/variables';
 import { navigate } from '../router';
@@ -709,6 +709,11 @@ export function Editor({
   );
 
   const { errors, warnings } = problemCounts(findings);
+  /** A port of a node in the words the cards show. */
+  const pathLabel = (nodeId: string, port: string) => {
+    const n = nodeById(doc, nodeId);
+    return n ? portLabel(n, port) : port;
+  };
 
   return (
     <div className="builder">
@@ -837,6 +842,7 @@ export function Editor({
           {showProblems && (
             <ProblemsPanel
               diagnostics={findings}
+              pathLabel={pathLabel}
               canEdit={canEdit}
               onFocus={(d) => d.node && focusNode(d.node)}
               onAccept={(d) => apply((current) => acceptWarning(current, d))}
@@ -894,7 +900,7 @@ export function Editor({
         <AddNodeMenu
           x={menu.x}
           y={menu.y}
-          title={menu.from ? `Add after ${menu.from.node} · ${menu.from.port}` : selNodes.length === 1 ? `Add after ${selNodes[0]}` : 'Add a node'}
+          title={menu.from ? `Add after ${menu.from.node} · ${pathLabel(menu.from.node, menu.from.port)}` : selNodes.length === 1 ? `Add after ${selNodes[0]}` : 'Add a node'}
           onPick={(t) => addNodeOfType(t, menu.at, menu.from)}
           onClose={() => setMenu(null)}
         />

@@ -1,7 +1,17 @@
 import { problemCounts } from '../flow/accepted';
 import type { Diagnostic } from '../flow/types';
 
-function ProblemRow({ d, onFocus, action }: { d: Diagnostic; onFocus: (d: Diagnostic) => void; action?: { label: string; run: () => void } }) {
+function ProblemRow({
+  d,
+  pathLabel,
+  onFocus,
+  action,
+}: {
+  d: Diagnostic;
+  pathLabel: (node: string, port: string) => string;
+  onFocus: (d: Diagnostic) => void;
+  action?: { label: string; run: () => void };
+}) {
   return (
     <li className="problem-row">
       <button
@@ -16,7 +26,7 @@ function ProblemRow({ d, onFocus, action }: { d: Diagnostic; onFocus: (d: Diagno
         <span className={`sev-dot sev-dot-${d.accepted ? 'accepted' : d.severity}`} aria-label={d.accepted ? 'accepted warning' : d.severity} />
         <span className="problem-where">
           {d.node ?? 'flow'}
-          {d.port ? ` · ${d.port}` : ''}
+          {d.port ? ` · ${d.node ? pathLabel(d.node, d.port) : d.port}` : ''}
         </span>
         <span className="problem-message">{d.message}</span>
         {d.hint && !d.accepted && <span className="problem-hint">{d.hint}</span>}
@@ -37,6 +47,7 @@ function ProblemRow({ d, onFocus, action }: { d: Diagnostic; onFocus: (d: Diagno
  */
 export function ProblemsPanel({
   diagnostics,
+  pathLabel,
   canEdit,
   onFocus,
   onAccept,
@@ -45,6 +56,8 @@ export function ProblemsPanel({
 }: {
   /** The findings, with `accepted` marked. */
   diagnostics: Diagnostic[];
+  /** A port of a node in the words the cards show. */
+  pathLabel: (node: string, port: string) => string;
   canEdit: boolean;
   onFocus: (d: Diagnostic) => void;
   onAccept: (d: Diagnostic) => void;
@@ -79,6 +92,7 @@ export function ProblemsPanel({
             <ProblemRow
               key={`${d.code}-${d.node ?? ''}-${d.port ?? ''}-${i}`}
               d={d}
+              pathLabel={pathLabel}
               onFocus={onFocus}
               action={canEdit && d.severity === 'warning' ? { label: 'Accept', run: () => onAccept(d) } : undefined}
             />
@@ -92,6 +106,7 @@ export function ProblemsPanel({
                   <ProblemRow
                     key={`${d.code}-${d.node ?? ''}-${d.port ?? ''}-${i}`}
                     d={d}
+                    pathLabel={pathLabel}
                     onFocus={onFocus}
                     action={canEdit ? { label: 'Undo accept', run: () => onUndoAccept(d) } : undefined}
                   />

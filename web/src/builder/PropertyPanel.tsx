@@ -403,7 +403,7 @@ function OptionsForm({ node, set, onChange, variables }: TypeProps) {
           ['reprompt', 'Match labels and synonyms, ask again (default)'],
           ['strict', 'Only buttons count'],
           ['ai_classify', 'The AI picks the closest option'],
-          ['bail', 'Leave through no_match at once'],
+          ['bail', 'Take the “no match” path at once'],
         ]}
         onChange={(v) => set('typed_text', v === 'reprompt' && node.typed_text === undefined ? undefined : v)}
       />
@@ -445,7 +445,7 @@ function NoReplyField({ node, set }: { node: FlowNode; set: (key: string, value:
     <fieldset className="no-reply" aria-label="When the customer stops answering">
       <legend>When the customer stops answering</legend>
       <CheckField
-        label="Leave through no_reply after a while"
+        label="Take the “no reply” path after a while"
         checked={current !== null}
         onChange={(v) => set('no_reply', v ? { after_minutes: 30 } : undefined)}
       />
@@ -458,7 +458,7 @@ function NoReplyField({ node, set }: { node: FlowNode; set: (key: string, value:
             min={1}
             max={43199}
             onChange={(v) => update('nudge_after_minutes', v)}
-            hint="Said once before no_reply; must be less than the time above."
+            hint="Said once before the “no reply” path is taken; must be less than the time above."
           />
           <TextField label="Nudge" value={str(current.nudge)} onChange={(v) => update('nudge', v)} placeholder="Are you still there?" />
         </>
@@ -542,7 +542,7 @@ function CollectForm({ node, set, variables }: TypeProps) {
         variables={variables}
         placeholder="(the default text for this kind of answer)"
       />
-      <NumberField label="Attempts" value={num(node.max_attempts)} placeholder="3" min={1} max={10} onChange={(v) => set('max_attempts', v)} hint="1 to 10; after this many failures the node leaves through invalid." />
+      <NumberField label="Attempts" value={num(node.max_attempts)} placeholder="3" min={1} max={10} onChange={(v) => set('max_attempts', v)} hint="1 to 10; after this many failures the node takes the “no valid answer” path." />
       <EscapesField node={node} set={set} />
       <NoReplyField node={node} set={set} />
     </>

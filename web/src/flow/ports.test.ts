@@ -69,10 +69,18 @@ describe('portsOf mirrors NodeKind::ports()', () => {
   it('labels ports with option and branch labels', () => {
     const o = node('options', { options: [{ id: 'card', label: 'Back to my card' }] });
     expect(portLabel(o, 'card')).toBe('Back to my card');
-    expect(portLabel(o, 'no_match')).toBe('no_match');
+    expect(portLabel(o, 'no_match')).toBe('no match');
     const b = node('branch', { branches: [{ id: 'paid', label: 'Nothing to pay', conditions: [] }, { id: 'x', conditions: [] }] });
     expect(portLabel(b, 'paid')).toBe('Nothing to pay');
     expect(portLabel(b, 'x')).toBe('x');
+  });
+
+  it('labels the fixed ports in words, as validation names their paths', () => {
+    const h = node('handover', {});
+    expect(HANDOVER_PORTS.map((p) => portLabel(h, p))).toEqual(['handed back', 'resolved', 'off hours', 'no agent online', 'wait timed out', 'wait cancelled']);
+    expect(portLabel(node('collect_input', { text: 'Email?', variable: 'email' }), 'invalid')).toBe('no valid answer');
+    expect(portLabel(node('branch', { branches: [] }), 'else')).toBe('otherwise');
+    expect(portLabel(node('message', { text: 'Hi' }), 'next')).toBe('next');
   });
 
   it('every edge of every example flow leaves through a port the builder shows', () => {

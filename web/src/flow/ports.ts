@@ -82,9 +82,27 @@ export function isNamedPort(node: FlowNode, port: string): boolean {
   }
 }
 
-/** A label for a port on the canvas: the option/branch label when there is one. */
+/** Words for the fixed ports, as findings name their paths (crates/flow `NodeKind::port_label`). */
+const PORT_WORDS: Record<string, string> = {
+  ...ESCAPE_LABELS,
+  invalid: 'no valid answer',
+  no_match: 'no match',
+  else: 'otherwise',
+  human: 'asks for a person',
+  no_reply: 'no reply',
+  handed_back: 'handed back',
+  off_hours: 'off hours',
+  no_agent: 'no agent online',
+  timeout: 'wait timed out',
+  cancelled: 'wait cancelled',
+};
+
+/**
+ * A label for a port on the canvas, in the words validation uses for its path: the option or
+ * branch label when there is one, else words for the fixed ports (`handed_back` is "handed
+ * back"); other ids (next, success, a category) as they are.
+ */
 export function portLabel(node: FlowNode, port: string): string {
-  if (isEscapePort(port) && (node.type === 'options' || node.type === 'collect_input')) return ESCAPE_LABELS[port] ?? port;
   const find = (list: unknown, key: string): string | undefined => {
     if (!Array.isArray(list)) return undefined;
     const item = list.find(
@@ -93,12 +111,6 @@ export function portLabel(node: FlowNode, port: string): string {
     const v = item?.[key];
     return typeof v === 'string' && v.trim() !== '' ? v : undefined;
   };
-  switch (node.type) {
-    case 'options':
-      return find(node.options, 'label') ?? port;
-    case 'branch':
-      return find(node.branches, 'label') ?? port;
-    default:
-      return port;
-  }
+  const named = node.type === 'options' ? find(node.options, 'label') : node.type === 'branch' ? find(node.branches, 'label') : undefined;
+  return named ?? PORT_WORDS[port] ?? port;
 }
