@@ -341,6 +341,13 @@ async function main() {
     await page.getByRole('button', { name: 'Fit', exact: true }).click();
     await readable('at fit');
     await page.screenshot({ path: join(screenshots, 'demo-fit.png') });
+    // Auto-layout: layered, every edge but a loop-back left to right (unit tested on every
+    // example); undone, the demo is as it shipped.
+    await page.getByRole('button', { name: 'Auto-layout' }).click();
+    await page.waitForTimeout(600);
+    await page.screenshot({ path: join(screenshots, 'demo-auto-layout.png') });
+    await page.getByRole('button', { name: 'Undo' }).click();
+    await saved();
 
     if (problems.length) throw new Error(`the page reported problems:\n${problems.join('\n')}`);
     console.log('e2e: passed (screenshots in web/e2e/screenshots/)');

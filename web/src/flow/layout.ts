@@ -264,8 +264,37 @@ function placeHeights(
     for (let l = 1; l < layers.length; l++) place(layers[l] as string[], (id) => (preds.get(id) ?? []).map((link) => link.from));
     for (let l = layers.length - 2; l >= 0; l--) place(layers[l] as string[], (id) => (succs.get(id) ?? []).map((link) => link.to));
   }
-  // Then cards only make room for the curves as they now run.
-  for (let sweep = 0; sweep < 4 * SWEEPS; sweep++) for (const members of layers) place(members, () => []);
+  // Then cards only make room for the curves as they now run: a card a curve runs through
+  // moves past it, to the nearer side, and the layer is placed again.
+  for (let sweep = 0; sweep < 4 * SWEEPS; sweep++) {
+    for (const members of layers) {
+      // The curves' ends are in other layers, so their bands hold while this layer moves.
+      const bands = new Map(members.filter((id) => passages.has(id)).map((id) => [id, band(id)] as const));
+      for (const card of members.filter((id) => !passages.has(id))) {
+        const c = centre.get(card) ?? 0;
+        const h = (height.get(card) ?? 0) / 2;
+        // The curves it is in the way of, and those overlapping them: it goes past them all.
+        let [top, bottom] = [c - h, c + h];
+        let through: string[] = [];
+        for (let grown = true; grown; ) {
+          grown = false;
+          for (const [id, [t, b]] of bands) {
+            if (through.includes(id)) continue;
+            if (t < bottom && b > top) {
+              through = [...through, id];
+              [top, bottom] = [Math.min(top, t), Math.max(bottom, b)];
+              grown = true;
+            }
+          }
+        }
+        if (through.length === 0) continue;
+        members.splice(members.indexOf(card), 1);
+        const places = through.map((id) => members.indexOf(id));
+        members.splice(c - top < bottom - c ? Math.min(...places) : Math.max(...places) + 1, 0, card);
+      }
+      place(members, () => []);
+    }
+  }
   return centre;
 }
 
