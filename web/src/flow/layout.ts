@@ -12,7 +12,8 @@
 //    overlapping (isotonic regression per layer), swept both ways, so chains are straight lines
 //    and a long edge runs through the room left for it.
 // 6. Last, a card that a long edge's curve (as the canvas draws it) still runs through moves
-//    past the curve to the nearer side, until no edge passes through a card it does not connect.
+//    past the curve to the nearer side (a bounded number of rounds; on every example flow no
+//    edge then passes through a card it does not connect).
 
 import { edgesOf } from './document';
 import { portsOf } from './ports';
