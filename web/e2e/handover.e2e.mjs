@@ -198,7 +198,7 @@ async function main() {
     await page.getByTestId('publish-confirm').click();
     await page.getByTestId('publish-result').getByText('Published version 1.').waitFor();
     await page.getByRole('button', { name: 'Done' }).click();
-    await page.getByRole('switch', { name: 'Live' }).click({ force: true });
+    // The first publish went live (the dialog's "Go live now?" is ticked the first time).
     await page.getByText('Live · v1').waitFor();
     const ws = await page.evaluate(() => fetch('/api/v1/workspace').then((r) => r.json()));
     check(typeof ws.widget_key === 'string' && ws.widget_key.startsWith('wk_'), 'the workspace has a widget key');
@@ -338,8 +338,10 @@ async function main() {
     await agent.getByTestId('by-agent').getByText('No ratings or missed reply targets yet.').waitFor();
     await agent.screenshot({ path: join(screenshots, 'analytics.png') });
     await agent.getByRole('navigation', { name: 'Main' }).getByText('Settings').click();
-    await agent.getByTestId('widget-snippet').getByText(/widget\.js/).waitFor();
     const settingsNav = agent.getByRole('navigation', { name: 'Settings' });
+    await settingsNav.getByText('Widget').click();
+    await agent.getByTestId('widget-snippet').getByText(/widget\.js/).waitFor();
+    await settingsNav.getByText('Hand-off').click();
     // Hand-off settings: round-robin assignment and a shorter stalling time, saved.
     await agent.getByLabel('Stalling time (seconds)').fill('90');
     await agent.getByLabel('Assignment').selectOption('round_robin');

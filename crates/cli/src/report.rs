@@ -32,7 +32,12 @@ pub fn format_diagnostic(file: &str, d: &Diagnostic) -> String {
             place.push_str(&format!(" {loc}"));
         }
     }
-    let mut out = format!("{file}: {}[{}]{place}: {}", d.severity.as_str(), d.code, d.message);
+    let severity = if d.accepted {
+        "accepted warning"
+    } else {
+        d.severity.as_str()
+    };
+    let mut out = format!("{file}: {severity}[{}]{place}: {}", d.code, d.message);
     if let Some(h) = &d.hint {
         out.push_str(&format!("\n    hint: {h}"));
     }

@@ -37,10 +37,16 @@ pub fn run(files: &[PathBuf], format: OutputFormat) -> Result<ExitCode> {
                 for d in diagnostics {
                     println!("{}", format_diagnostic(file, d));
                 }
-                let errors = diagnostics.iter().filter(|d| d.is_error()).count();
-                let warnings = diagnostics.len() - errors;
-                let verdict = if errors > 0 { "FAIL" } else { "ok" };
-                println!("{file}: {verdict} ({errors} errors, {warnings} warnings)");
+                let counts = baton_flow::diagnostic::counts(diagnostics);
+                let verdict = if counts.errors > 0 { "FAIL" } else { "ok" };
+                let accepted = match counts.accepted {
+                    0 => String::new(),
+                    n => format!(", {n} accepted"),
+                };
+                println!(
+                    "{file}: {verdict} ({} errors, {} warnings{accepted})",
+                    counts.errors, counts.warnings
+                );
             }
         }
     }

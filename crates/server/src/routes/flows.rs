@@ -71,7 +71,10 @@ pub struct FlowDetail {
     pub diagnostics: Vec<Diagnostic>,
     /// Errors block publishing.
     pub errors: usize,
+    /// Warnings not accepted as intended.
     pub warnings: usize,
+    /// Warnings the document's `accepted` list marks as intended.
+    pub accepted: usize,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -166,12 +169,13 @@ fn detail(f: &FlowRow) -> FlowDetail {
         Ok(c) => c.diagnostics,
         Err(e) => vec![Diagnostic::error(e.code(), e.to_string())],
     };
-    let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+    let counts = baton_flow::diagnostic::counts(&diagnostics);
     FlowDetail {
         summary: summary(f),
         draft: serde_json::from_str(&f.draft).unwrap_or(Value::Null),
-        warnings: diagnostics.len() - errors,
-        errors,
+        errors: counts.errors,
+        warnings: counts.warnings,
+        accepted: counts.accepted,
         diagnostics,
     }
 }
@@ -655,4 +659,7 @@ pub struct DiagnosticShape {
     pub location: Option<String>,
     pub message: String,
     pub hint: Option<String>,
+    /// `true` for a warning the document's `accepted` list marks as intended (not counted);
+    /// absent otherwise.
+    pub accepted: Option<bool>,
 }
