@@ -106,7 +106,7 @@ async fn agent(s: &TestServer, email: &str, name: &str) -> Agent {
     assert_eq!(status, StatusCode::CREATED, "{member}");
     let id = member["id"].as_str().unwrap().to_string();
     let (_, teams) = s.api(Method::GET, "/api/v1/teams", None).await;
-    let teams = teams.get("teams").unwrap_or(&teams).clone();
+    let teams = teams["items"].clone();
     let billing = teams
         .as_array()
         .unwrap()
