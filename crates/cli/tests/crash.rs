@@ -1038,7 +1038,7 @@ async fn scenario(label: &str, postgres: Option<String>) {
             .await
             .expect("deliveries json");
         assert!(
-            deliveries
+            deliveries["items"]
                 .as_array()
                 .expect("deliveries list")
                 .iter()

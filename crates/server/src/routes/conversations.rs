@@ -928,13 +928,15 @@ where
 
 /// The webhook delivery log of a conversation (every attempt, with status or error).
 #[utoipa::path(get, path = "/api/v1/conversations/{id}/deliveries", tag = "members",
-    params(("id" = String, Path)), security(("session" = []), ("api_key" = [])),
-    responses((status = 200, body = Vec<WebhookDeliveryShape>), (status = 404, body = crate::error::ErrorBody)))]
+    params(("id" = String, Path), crate::pages::PageParams), security(("session" = []), ("api_key" = [])),
+    responses((status = 200, body = crate::pages::Page<WebhookDeliveryShape>), (status = 404, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)))]
 async fn deliveries(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Vec<WebhookDelivery>>> {
+    Query(page): Query<crate::pages::PageQuery>,
+) -> ApiResult<Json<crate::pages::Page<WebhookDelivery>>> {
     caller.require(Role::Agent)?;
     let conv = state
         .core
@@ -943,7 +945,8 @@ async fn deliveries(
         .await?
         .filter(|c| c.workspace_id == caller.workspace_id)
         .ok_or_else(|| ApiError::not_found("conversation"))?;
-    Ok(Json(state.core.store.deliveries(&conv.id).await?))
+    let log = state.core.store.deliveries(&conv.id).await?;
+    Ok(Json(crate::pages::page_of(log, |d| d.id.to_string(), &page)?))
 }
 
 /// One attempt of a webhook node's call (`baton_store::WebhookDelivery`).

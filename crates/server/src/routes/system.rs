@@ -156,6 +156,9 @@ impl Modify for Security {
 /// lifecycle refuses (409, 422), rate limits (429), turns (503) and server faults (500).
 struct CommonErrors;
 
+/// The inbox's agent actions (`POST /api/v1/inbox/conversations/{id}/<action>`).
+const INBOX_ACTIONS: [&str; 7] = ["claim", "assign", "transfer", "reply", "note", "hand-back", "resolve"];
+
 impl Modify for CommonErrors {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         for (path, item) in openapi.paths.paths.iter_mut() {
@@ -182,11 +185,13 @@ impl Modify for CommonErrors {
                 });
                 let customer = path.starts_with("/api/v1/conversations/");
                 let names_a_thing = path.contains('{');
-                let inbox_action = method == "post" && path.starts_with("/api/v1/inbox/conversations/{id}/");
-                let turn = method == "post"
-                    && (customer
-                        || path.starts_with("/api/v1/widget/")
-                        || path.starts_with("/api/v1/inbox/conversations/"));
+                // Agent actions are turns the hand-over lifecycle may refuse; the inbox's other
+                // posts (read, draft-reply, typing) are not.
+                let inbox_action = method == "post"
+                    && path
+                        .strip_prefix("/api/v1/inbox/conversations/{id}/")
+                        .is_some_and(|action| INBOX_ACTIONS.contains(&action));
+                let turn = method == "post" && (customer || path.starts_with("/api/v1/widget/") || inbox_action);
                 let rate_limited = method == "post"
                     && (path == "/api/v1/widget/conversations" || path == "/api/v1/conversations/{id}/messages");
                 let mut errors: Vec<(&str, &str)> = Vec::new();
