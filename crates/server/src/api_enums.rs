@@ -308,11 +308,13 @@ mod tests {
 
     #[test]
     fn a_diagnostic_has_the_documented_fields() {
-        let finding = baton_flow::Diagnostic::error("dead_end", "nowhere to go")
+        // A warning accepted as intended shows every field (`accepted` is left out otherwise).
+        let mut finding = baton_flow::Diagnostic::warning("port_unwired", "nothing after this")
             .at_node("hi")
             .at_port("next")
             .at("nodes[1]")
             .hint("connect it");
+        finding.accepted = true;
         assert_eq!(
             properties_of(crate::routes::flows::DiagnosticShape::schema()),
             fields_of(&finding)
