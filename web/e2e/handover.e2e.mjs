@@ -378,7 +378,7 @@ async function main() {
     await agent.screenshot({ path: join(screenshots, 'settings-team-editor.png') });
     await editor.getByRole('button', { name: 'Save team' }).click();
     await agent.getByRole('cell', { name: 'support', exact: true }).waitFor();
-    const teams = await agent.evaluate(() => fetch('/api/v1/teams').then((r) => r.json()));
+    const teams = await agent.evaluate(() => fetch('/api/v1/teams').then((r) => r.json()).then((page) => page.items));
     const support = teams.find((t) => t.slug === 'support');
     check(
       support?.business_hours?.timezone === 'Europe/Paris' &&
