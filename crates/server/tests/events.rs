@@ -183,11 +183,9 @@ impl TestServer {
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         let items = body["items"].as_array().unwrap().clone();
-        assert_eq!(
-            body["total"],
-            json!(items.len()),
-            "one page holds the whole log: {body}"
-        );
+        // Counted after the page is read: attempts logged meanwhile are counted, not listed.
+        assert!(body["total"].as_u64().unwrap() >= items.len() as u64, "{body}");
+        assert_eq!(body["next_cursor"], Value::Null, "one page holds the whole log: {body}");
         items
     }
 
