@@ -414,27 +414,40 @@ impl Store {
             Some("normal") | None => 2,
             Some(_) => 3,
         };
-        let (ahead,): (i64,) = on_read!(self, pool => sqlx::query_as(
-            "SELECT COUNT(*) FROM conversations \
-             WHERE workspace_id = $1 AND status = 'queued' AND COALESCE(team, '') = $2 AND id <> $3 \
-               AND ((CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'low' THEN 3 ELSE 2 END) < $4 \
-                 OR ((CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'low' THEN 3 ELSE 2 END) = $4 \
-                     AND (queued_at < $5 OR (queued_at = $5 AND id < $3))))")
-            .bind(&c.workspace_id).bind(c.team.as_deref().unwrap_or("")).bind(&c.id)
-            .bind(rank(c.priority.as_deref())).bind(c.queued_at.unwrap_or(0))
-            .fetch_one(pool).await?);
+        // On the hot read path: a customer's socket asks each time its conversation is queued.
+        let (ahead,): (i64,) = self
+            .read_optional(
+                "SELECT COUNT(*) FROM conversations \
+                 WHERE workspace_id = $1 AND status = 'queued' AND COALESCE(team, '') = $2 AND id <> $3 \
+                   AND ((CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'low' THEN 3 ELSE 2 END) < $4 \
+                     OR ((CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'low' THEN 3 ELSE 2 END) = $4 \
+                         AND (queued_at < $5 OR (queued_at = $5 AND id < $3))))",
+                args![
+                    c.workspace_id.as_str(),
+                    c.team.as_deref().unwrap_or(""),
+                    c.id.as_str(),
+                    rank(c.priority.as_deref()),
+                    c.queued_at.unwrap_or(0)
+                ],
+            )
+            .await?
+            .unwrap_or((0,));
         Ok(ahead)
     }
 
     /// The average time from queued to taken of the queue's last 20 hand-overs an agent took, if
     /// any.
     pub async fn typical_pickup_ms(&self, workspace_id: &str, team: Option<&str>) -> Result<Option<i64>> {
-        let (avg,): (Option<i64>,) = on_read!(self, pool => sqlx::query_as(
-            "SELECT CAST(AVG(x.waited) AS BIGINT) FROM (SELECT assigned_at - queued_at AS waited FROM handovers \
-               WHERE workspace_id = $1 AND COALESCE(team, '') = $2 AND assigned_at IS NOT NULL \
-               ORDER BY assigned_at DESC LIMIT 20) x")
-            .bind(workspace_id).bind(team.unwrap_or(""))
-            .fetch_one(pool).await?);
+        // The newest pickups first, by `handovers_pickups`; on the hot read path.
+        let (avg,): (Option<i64>,) = self
+            .read_optional(
+                "SELECT CAST(AVG(x.waited) AS BIGINT) FROM (SELECT assigned_at - queued_at AS waited FROM handovers \
+                   WHERE workspace_id = $1 AND assigned_at IS NOT NULL AND COALESCE(team, '') = $2 \
+                   ORDER BY assigned_at DESC LIMIT 20) x",
+                args![workspace_id, team.unwrap_or("")],
+            )
+            .await?
+            .unwrap_or((None,));
         Ok(avg)
     }
 

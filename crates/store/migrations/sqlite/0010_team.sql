@@ -1,5 +1,6 @@
 -- Teams: a member can be deactivated (kept for the record, cannot sign in), invited by a link
--- (only the token's hash is stored), and the inbox remembers what each member has read.
+-- (only the token's hash is stored), and the inbox remembers what each member has read. A
+-- queue's typical wait reads its latest pickups by this index (the widget's status frames).
 ALTER TABLE members ADD COLUMN deactivated_at BIGINT;
 CREATE TABLE invites (
   id TEXT PRIMARY KEY,
@@ -20,3 +21,4 @@ CREATE TABLE conversation_reads (
   seq BIGINT NOT NULL,
   PRIMARY KEY (member_id, conversation_id)
 );
+CREATE INDEX handovers_pickups ON handovers(workspace_id, assigned_at);
