@@ -90,60 +90,17 @@ async fn next_event(ws: &mut Socket, wanted: impl Fn(&Value) -> bool) -> Value {
 
 /// Adds an agent to the workspace and the `billing` team, and signs them in.
 async fn agent(s: &TestServer, email: &str, name: &str) -> Agent {
-    let password = "agent password 1";
-    let (status, member) = s
-        .api(
-            Method::POST,
-            "/api/v1/members",
-            Some(json!({"email": email, "name": name, "role": "agent", "password": password})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{member}");
-    let id = member["id"].as_str().unwrap().to_string();
-    let (_, teams) = s.api(Method::GET, "/api/v1/teams", None).await;
-    let teams = teams["items"].clone();
-    let billing = teams
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["slug"] == "billing")
-        .unwrap()
-        .clone();
-    let mut members: Vec<Value> = billing["members"].as_array().unwrap().clone();
-    members.push(json!(id));
-    let (status, body) = s
-        .api(
-            Method::PUT,
-            &format!("/api/v1/teams/{}", billing["id"].as_str().unwrap()),
-            Some(json!({"name": "Billing", "slug": "billing", "members": members})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    sign_in(s, email, password).await
+    add_billing_agent(s, email, name).await;
+    sign_in(s, email, AGENT_PASSWORD).await
 }
 
 /// Signs a member in with their password.
 async fn sign_in(s: &TestServer, email: &str, password: &str) -> Agent {
-    let res = s
-        .http
-        .post(format!("{}/api/v1/auth/login", s.base))
-        .json(&json!({"email": email, "password": password}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    let cookie = res.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let body = res.json::<Value>().await.unwrap();
+    let session = sign_in_session(s, email, password).await;
     Agent {
-        id: body["member"]["id"].as_str().unwrap().to_string(),
-        cookie,
-        csrf: body["csrf_token"].as_str().unwrap().to_string(),
+        id: session.member_id,
+        cookie: session.cookie,
+        csrf: session.csrf,
         http: s.http.clone(),
         base: s.base.clone(),
     }

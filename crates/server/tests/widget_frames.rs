@@ -71,66 +71,20 @@ impl Agent {
 }
 
 async fn sign_in(s: &TestServer, email: &str, password: &str) -> (String, String) {
-    let res = s
-        .http
-        .post(format!("{}/api/v1/auth/login", s.base))
-        .json(&json!({"email": email, "password": password}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    let cookie = res.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let csrf = res.json::<Value>().await.unwrap()["csrf_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    (cookie, csrf)
+    let session = sign_in_session(s, email, password).await;
+    (session.cookie, session.csrf)
 }
 
 /// Adds an agent to the workspace and the `billing` team, online, and signs them in.
 async fn agent(s: &TestServer, email: &str, name: &str) -> Agent {
-    let password = "agent password 1";
-    let (status, member) = s
-        .api(
-            Method::POST,
-            "/api/v1/members",
-            Some(json!({"email": email, "name": name, "role": "agent", "password": password})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{member}");
-    let id = member["id"].as_str().unwrap().to_string();
-    let (_, teams) = s.api(Method::GET, "/api/v1/teams", None).await;
-    let teams = teams["items"].clone();
-    let billing = teams
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["slug"] == "billing")
-        .unwrap()
-        .clone();
-    let mut members: Vec<Value> = billing["members"].as_array().unwrap().clone();
-    members.push(json!(id));
-    let (status, body) = s
-        .api(
-            Method::PUT,
-            &format!("/api/v1/teams/{}", billing["id"].as_str().unwrap()),
-            Some(json!({"name": "Billing", "slug": "billing", "members": members})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    add_billing_agent(s, email, name).await;
+    let session = sign_in_session(s, email, AGENT_PASSWORD).await;
     let store = &s.running.state.core.store;
-    store.set_presence(&id, "online").await.unwrap();
+    store.set_presence(&session.member_id, "online").await.unwrap();
     s.running.state.core.availability.forget(&s.owner.workspace_id);
-    let (cookie, csrf) = sign_in(s, email, password).await;
     Agent {
-        cookie,
-        csrf,
+        cookie: session.cookie,
+        csrf: session.csrf,
         http: s.http.clone(),
         base: s.base.clone(),
     }

@@ -352,3 +352,68 @@ macro_rules! on_both_databases {
         )*
     };
 }
+
+/// The password of the agents [`add_billing_agent`] adds.
+pub const AGENT_PASSWORD: &str = "agent password 1";
+
+/// A session: the member's id, the session cookie and the CSRF token.
+pub struct Session {
+    pub member_id: String,
+    pub cookie: String,
+    pub csrf: String,
+}
+
+/// Signs a member in with their password.
+pub async fn sign_in_session(s: &TestServer, email: &str, password: &str) -> Session {
+    let res = s
+        .http
+        .post(format!("{}/api/v1/auth/login", s.base))
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let cookie = res.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let body = res.json::<Value>().await.unwrap();
+    Session {
+        member_id: body["member"]["id"].as_str().unwrap().to_string(),
+        cookie,
+        csrf: body["csrf_token"].as_str().unwrap().to_string(),
+    }
+}
+
+/// Adds an agent (password [`AGENT_PASSWORD`]) to the workspace and its `billing` team.
+pub async fn add_billing_agent(s: &TestServer, email: &str, name: &str) {
+    let (status, member) = s
+        .api(
+            Method::POST,
+            "/api/v1/members",
+            Some(json!({"email": email, "name": name, "role": "agent", "password": AGENT_PASSWORD})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{member}");
+    let (_, teams) = s.api(Method::GET, "/api/v1/teams", None).await;
+    let billing = teams["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["slug"] == "billing")
+        .unwrap()
+        .clone();
+    let mut members: Vec<Value> = billing["members"].as_array().unwrap().clone();
+    members.push(member["id"].clone());
+    let (status, body) = s
+        .api(
+            Method::PUT,
+            &format!("/api/v1/teams/{}", billing["id"].as_str().unwrap()),
+            Some(json!({"name": "Billing", "slug": "billing", "members": members})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
