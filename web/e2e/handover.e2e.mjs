@@ -9,45 +9,20 @@
 // Same requirements as builder.e2e.mjs: Debian's chromium, a built baton; fails in CI without
 // chromium.
 
-import { createServer } from 'node:http';
 import { join } from 'node:path';
-import { call, check, fail, freePort, launch, screenshotAll, screenshots, shutDown, watch } from './lib.mjs';
+import { call, check, fail, launch, serveOtherOrigin, signIn, screenshotAll, screenshots, shutDown, watch } from './lib.mjs';
 
 const XSS = '<img src=x onerror=alert(1)>';
 const BACK_TEMPLATE = 'Welcome back! {{ email }} is on file. Anything else?';
 const BACK = 'Welcome back! jane@example.com is on file. Anything else?';
 
 /** A tiny static site on another origin: one page with the widget's one script tag. */
-async function startSite(batonUrl, widgetKey, flowId) {
-  const port = await freePort();
-  const page = `<!doctype html><html><head><meta charset="utf-8"><title>Shop</title>
+function startSite(batonUrl, widgetKey, flowId) {
+  return serveOtherOrigin(`<!doctype html><html><head><meta charset="utf-8"><title>Shop</title>
 <style>body{font:16px system-ui;margin:2rem;background:#fafafa} h1{color:#333}</style></head>
 <body><h1>A shop somewhere else</h1><p>Questions? Use the chat in the corner.</p>
 <script src="${batonUrl}/widget.js" data-widget-key="${widgetKey}" data-flow-id="${flowId}" async></script>
-</body></html>`;
-  const srv = createServer((req, res) => {
-    if (req.url === '/' || req.url?.startsWith('/?')) {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end(page);
-    } else if (req.url === '/favicon.ico') {
-      res.writeHead(204);
-      res.end();
-    } else {
-      res.writeHead(404);
-      res.end();
-    }
-  });
-  await new Promise((ok) => srv.listen(port, '127.0.0.1', ok));
-  // "localhost" vs the API's "127.0.0.1": a different origin for the browser.
-  return { srv, url: `http://localhost:${port}/` };
-}
-
-async function signIn(page, server) {
-  await page.goto(`${server.url}/app/login`);
-  await page.getByLabel('Email').fill(server.owner.email);
-  await page.getByLabel('Password').fill(server.owner.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Flows' }).waitFor();
+</body></html>`);
 }
 
 async function main() {
@@ -64,7 +39,7 @@ async function main() {
     const builderCtx = await browser.newContext({ viewport: { width: 1440, height: 900 } });
     const page = await builderCtx.newPage();
     watch(page, problems, 'builder');
-    await signIn(page, server);
+    await signIn(page, server.url, server.owner.email, server.owner.password);
     await page.getByRole('button', { name: '+ New flow' }).click();
     await page.getByLabel('New flow name').fill('Billing hand-over (e2e)');
     await page.getByRole('button', { name: 'Create' }).click();
@@ -207,7 +182,7 @@ async function main() {
     const agentCtx = await browser.newContext({ viewport: { width: 1440, height: 900 } });
     const agent = await agentCtx.newPage();
     watch(agent, problems, 'inbox');
-    await signIn(agent, server);
+    await signIn(agent, server.url, server.owner.email, server.owner.password);
     await agent.getByRole('navigation', { name: 'Main' }).getByText('Inbox').click();
     await agent.waitForURL(/\/app\/inbox$/);
     await agent.locator('[data-testid=inbox-live][data-live=true]').waitFor();

@@ -2,6 +2,7 @@
 // the browser, and stopping them.
 
 import { spawn } from 'node:child_process';
+import { createServer as createHttpServer } from 'node:http';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -96,6 +97,34 @@ export function call(page, method, path, body) {
     },
     [method, path, body],
   );
+}
+
+/** Signs in through the login page and waits for the flows list. */
+export async function signIn(page, url, email, password) {
+  await page.goto(`${url}/app/login`);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Flows' }).waitFor();
+}
+
+/** A one-page site on another origin ("localhost" vs the API's "127.0.0.1"): `html` at `/`. */
+export async function serveOtherOrigin(html) {
+  const port = await freePort();
+  const srv = createHttpServer((req, res) => {
+    if (req.url === '/' || req.url?.startsWith('/?')) {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(html);
+    } else if (req.url === '/favicon.ico') {
+      res.writeHead(204);
+      res.end();
+    } else {
+      res.writeHead(404);
+      res.end();
+    }
+  });
+  await new Promise((ok) => srv.listen(port, '127.0.0.1', ok));
+  return { srv, url: `http://localhost:${port}/` };
 }
 
 export function check(condition, message) {

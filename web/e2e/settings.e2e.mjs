@@ -10,21 +10,13 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { call, check, fail, launch, screenshotAll, screenshots, shutDown, watch } from './lib.mjs';
+import { call, check, fail, launch, screenshotAll, screenshots, shutDown, signIn, watch } from './lib.mjs';
 
 const AGENT = { email: 'agent.e2e@example.com', name: 'Agent E2E', password: 'agent-password-1' };
 
 /** The browser logs a refused request (422) as a console error; it is expected there. */
 function forgetRefusals(problems) {
   for (let i = problems.length - 1; i >= 0; i--) if (/status of 422/.test(problems[i])) problems.splice(i, 1);
-}
-
-async function signIn(page, url, email, password) {
-  await page.goto(`${url}/app/login`);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Flows' }).waitFor();
 }
 
 async function openSection(page, label) {

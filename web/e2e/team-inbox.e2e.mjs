@@ -10,7 +10,7 @@
 // chromium.
 
 import { join } from 'node:path';
-import { call, check, fail, launch, screenshotAll, screenshots, shutDown, watch } from './lib.mjs';
+import { call, check, fail, launch, screenshotAll, screenshots, shutDown, signIn, watch } from './lib.mjs';
 
 const NOOR = { name: 'Noor Haddad', email: 'noor@example.com', password: 'correct horse battery 7' };
 
@@ -39,14 +39,6 @@ const HANDOVER_FLOW = {
     { from: 'human', port: 'cancelled', to: 'bye' },
   ],
 };
-
-async function signIn(page, url, email, password) {
-  await page.goto(`${url}/app/login`);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Flows' }).waitFor();
-}
 
 /** A customer over the API: starts on the flow, gives a name and an email, then says `text`. */
 async function customer(url, widgetKey, flowId, name, email, text) {

@@ -9,37 +9,16 @@
 // Same requirements as builder.e2e.mjs: Debian's chromium, a built baton; fails in CI without
 // chromium.
 
-import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { checkAccessibility } from './axe.mjs';
-import { call, check, fail, freePort, launch, screenshotAll, screenshots, shutDown, watch } from './lib.mjs';
+import { call, check, fail, launch, serveOtherOrigin, signIn, screenshotAll, screenshots, shutDown, watch } from './lib.mjs';
 
-/** A site on another origin ("localhost" vs the API's "127.0.0.1") with the pasted tag. */
-async function startSite(snippet) {
-  const port = await freePort();
-  const page = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shop</title><link rel="icon" href="data:,"></head>
+/** A site on another origin with the pasted tag. */
+function startSite(snippet) {
+  return serveOtherOrigin(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shop</title><link rel="icon" href="data:,"></head>
 <body><main><h1>A shop somewhere else</h1><p>Questions? <a href="/">Our help pages</a>, or the chat in the corner.</p></main>
 ${snippet}
-</body></html>`;
-  const srv = createServer((req, res) => {
-    if (req.url === '/' || req.url?.startsWith('/?')) {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end(page);
-    } else {
-      res.writeHead(404);
-      res.end();
-    }
-  });
-  await new Promise((ok) => srv.listen(port, '127.0.0.1', ok));
-  return { srv, url: `http://localhost:${port}/` };
-}
-
-async function signIn(page, server) {
-  await page.goto(`${server.url}/app/login`);
-  await page.getByLabel('Email').fill(server.owner.email);
-  await page.getByLabel('Password').fill(server.owner.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Flows' }).waitFor();
+</body></html>`);
 }
 
 /** What has the keyboard focus inside the widget (its shadow root): a short description. */
@@ -77,7 +56,7 @@ async function main() {
     await ownerCtx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
     const owner = await ownerCtx.newPage();
     watch(owner, problems, 'owner');
-    await signIn(owner, server);
+    await signIn(owner, server.url, server.owner.email, server.owner.password);
     const workspace = await call(owner, 'GET', '/api/v1/workspace');
     const widgetKey = workspace.body.widget_key;
     check(typeof widgetKey === 'string' && widgetKey.startsWith('wk_'), `the workspace has a widget key: ${JSON.stringify(workspace.body)}`);

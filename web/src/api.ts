@@ -474,13 +474,6 @@ export async function everything<T>(path: string): Promise<T[]> {
   return items;
 }
 
-/** Lists come back either bare or wrapped in an object; returns the array either way. */
-export function listOf<T>(v: unknown, key: string): T[] {
-  if (Array.isArray(v)) return v as T[];
-  if (v && typeof v === 'object' && Array.isArray((v as Record<string, unknown>)[key])) return (v as Record<string, T[]>)[key] as T[];
-  return [];
-}
-
 // ---- event subscriptions ----------------------------------------------------------------------
 
 export interface Subscription {

@@ -2,7 +2,7 @@
 // first. Live through the inbox WebSocket. Customer and agent text is always rendered as text.
 
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { errorText, inboxApi, listOf, type DraftReply, type InboxDetail, type InboxItem, type Member, type Team } from '../api';
+import { errorText, inboxApi, type DraftReply, type InboxDetail, type InboxItem, type Member, type Team } from '../api';
 import { navigate } from '../router';
 import { TopBar } from '../pages/TopBar';
 import { displayValue } from '../testpanel/session';
@@ -101,8 +101,8 @@ export function Inbox({ member, conversationId, onSignOut }: { member: Member; c
   useEffect(() => void loadList(), [loadList]);
   useEffect(() => void loadDetail(openId), [openId, loadDetail]);
   useEffect(() => {
-    void inboxApi.teams().then((t) => setTeams(listOf<Team>(t, 'teams'))).catch(() => undefined);
-    void inboxApi.members().then((m) => setMembers(listOf<Member>(m, 'members'))).catch(() => undefined);
+    void inboxApi.teams().then(setTeams).catch(() => undefined);
+    void inboxApi.members().then(setMembers).catch(() => undefined);
   }, []);
 
   // Title badge: conversations waiting in the queues.

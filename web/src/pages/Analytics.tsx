@@ -3,7 +3,7 @@
 // Plain SVG/CSS bars.
 
 import { useEffect, useMemo, useState } from 'react';
-import { api, errorText, flowApi, inboxApi, listOf, type FlowAnalytics, type FlowDetail, type Member } from '../api';
+import { api, errorText, flowApi, inboxApi, type FlowAnalytics, type FlowDetail, type Member } from '../api';
 import { navigate } from '../router';
 import { TopBar } from './TopBar';
 import { agentRows, dropOffExplanation, dropOffRows, duration, handoverRate, nodeNames, outcomeSegments, percent } from './analytics';
@@ -26,7 +26,7 @@ export function Analytics({ flowId, member, onSignOut }: { flowId: string; membe
   useEffect(() => {
     flowApi.analytics(flowId).then(setData).catch((e) => setError(errorText(e)));
     api.flow(flowId).then(setFlow).catch(() => undefined);
-    inboxApi.members().then((m) => setMembers(listOf<Member>(m, 'members'))).catch(() => undefined);
+    inboxApi.members().then(setMembers).catch(() => undefined);
   }, [flowId]);
   const people = useMemo(() => agentRows(data, (id) => members.find((m) => m.id === id)?.name), [data, members]);
   const name = flow?.name ?? '';

@@ -2,7 +2,7 @@
 // and reactivate; presence as the API reports it.
 
 import { useCallback, useEffect, useState } from 'react';
-import { errorText, inboxApi, listOf, type Invite, type Member } from '../api';
+import { errorText, inboxApi, type Invite, type Member } from '../api';
 import { useStatus } from './useStatus';
 import { roleChoices, roleLabel } from './members';
 
@@ -17,8 +17,8 @@ export function MembersSettings({ me }: { me: Member }) {
   const s = useStatus();
   const canManage = me.role === 'owner' || me.role === 'admin';
   const load = useCallback(() => {
-    inboxApi.members().then((m) => setMembers(listOf<Member>(m, 'members'))).catch(s.fail);
-    if (canManage) inboxApi.invites().then((i) => setInvites(listOf<Invite>(i, 'invites'))).catch(s.fail);
+    inboxApi.members().then(setMembers).catch(s.fail);
+    if (canManage) inboxApi.invites().then(setInvites).catch(s.fail);
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [canManage]);
   useEffect(load, [load]);

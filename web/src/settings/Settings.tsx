@@ -2,7 +2,7 @@
 // knowledge base, the AI provider, API keys and the widget (its install tag).
 
 import { useCallback, useEffect, useState } from 'react';
-import { errorText, eventsApi, inboxApi, listOf, type Delivery, type Member, type ReplyTargets, type Subscription, type Team } from '../api';
+import { errorText, eventsApi, inboxApi, type Delivery, type Member, type ReplyTargets, type Subscription, type Team } from '../api';
 import { navigate } from '../router';
 import { TopBar } from '../pages/TopBar';
 import { fromRows, rowsProblem, toRows, type DayRow } from './hours';
@@ -143,8 +143,8 @@ function TeamsSettings() {
   const [editing, setEditing] = useState<Team | 'new' | null>(null);
   const s = useStatus();
   const load = useCallback(() => {
-    inboxApi.teams().then((t) => setTeams(listOf<Team>(t, 'teams'))).catch(s.fail);
-    inboxApi.members().then((m) => setMembers(listOf<Member>(m, 'members'))).catch(s.fail);
+    inboxApi.teams().then(setTeams).catch(s.fail);
+    inboxApi.members().then(setMembers).catch(s.fail);
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
   useEffect(load, [load]);
@@ -303,14 +303,14 @@ function EventsSettings() {
   const [secret, setSecret] = useState<string | null>(null);
   const s = useStatus();
   const load = useCallback(() => {
-    eventsApi.list().then((l) => setSubs(listOf<Subscription>(l, 'subscriptions'))).catch(s.fail);
+    eventsApi.list().then(setSubs).catch(s.fail);
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
   useEffect(load, [load]);
   const showDeliveries = async (id: string) => {
     setOpen(id);
     try {
-      setDeliveries(listOf<Delivery>(await eventsApi.deliveries(id), 'deliveries'));
+      setDeliveries(await eventsApi.deliveries(id));
     } catch (e) {
       s.fail(e);
     }

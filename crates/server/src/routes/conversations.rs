@@ -938,13 +938,7 @@ async fn deliveries(
     Query(page): Query<crate::pages::PageQuery>,
 ) -> ApiResult<Json<crate::pages::Page<WebhookDelivery>>> {
     caller.require(Role::Agent)?;
-    let conv = state
-        .core
-        .store
-        .conversation(&id)
-        .await?
-        .filter(|c| c.workspace_id == caller.workspace_id)
-        .ok_or_else(|| ApiError::not_found("conversation"))?;
+    let conv = crate::routes::inbox::workspace_conversation(&state, &caller, &id).await?;
     let log = state.core.store.deliveries(&conv.id).await?;
     Ok(Json(crate::pages::page_of(log, |d| d.id.to_string(), &page)?))
 }

@@ -4,6 +4,7 @@
 
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ApiResult};
+use crate::routes::inbox::workspace_conversation;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -30,13 +31,7 @@ async fn typing(State(state): State<AppState>, caller: Caller, Path(id): Path<St
     let member = caller.member.as_ref().ok_or_else(|| {
         ApiError::forbidden("typing is shown with a member's name: sign in as the member, not with an API key")
     })?;
-    let conversation = state
-        .core
-        .store
-        .conversation(&id)
-        .await?
-        .filter(|c| c.workspace_id == caller.workspace_id)
-        .ok_or_else(|| ApiError::not_found("conversation"))?;
+    let conversation = workspace_conversation(&state, &caller, &id).await?;
     match (conversation.status, conversation.assignee.as_deref()) {
         (ConversationStatus::Queued, _) => {}
         (ConversationStatus::Assigned, Some(assignee)) if assignee == member.id => {}
