@@ -2,13 +2,15 @@
 //!
 //! The question (with the previous customer turn when it reads as a follow-up) retrieves
 //! passages; within the best passages every sentence is scored by how much of the question it
-//! covers (its own words count most, the article title and heading help). Questions in the
+//! covers (its own words count most, the article title and heading help) and, with
+//! embeddings, by how close its meaning is to the question's. Questions in the
 //! articles are never used as answers. The answer is the best sentence with the lines it
 //! introduces (a sentence ending in ':' brings its list), and a close second sentence — all
 //! copied from the article, never written. Below the confidence threshold the node is
 //! `unanswered`; "I want a person" is `human` and "that solved it" is `resolved`.
 
-use crate::kb::{Knowledge, Passage, Query};
+use crate::embed::dot;
+use crate::kb::{semantic_confidence, Knowledge, Passage, Query};
 use crate::{intent, text, Role, Turn};
 use baton_flow::runtime::{AiOutcome, AnswerIntent, Source};
 use std::collections::BTreeSet;
@@ -17,6 +19,11 @@ use std::collections::BTreeSet;
 pub const DEFAULT_THRESHOLD: f64 = 0.6;
 /// Words of an answer at most (whole sentences; the first is always kept).
 const MAX_ANSWER_WORDS: usize = 90;
+
+/// With embeddings, the share of a sentence's score that is its closeness in meaning to the
+/// question (the rest is the question's words it covers). Chosen on the dev halves of
+/// `evals/` with `examples/answer_sweep.rs` (docs/ai.md).
+const SEMANTIC_SHARE: f64 = 0.4;
 
 /// Pronouns and openings that make a question lean on the one before.
 const FOLLOW_UP: &[&str] = &[
@@ -203,12 +210,7 @@ fn compose(p: &Passage, weights: &[(String, f64)], total: f64, said: Option<&str
         .chain(text::terms(&p.heading))
         .collect();
     // Sentences with the line they come from, to keep lists together.
-    let mut sentences: Vec<(usize, String)> = Vec::new();
-    for (line_no, line) in p.text.lines().enumerate() {
-        for s in text::sentences(line) {
-            sentences.push((line_no, s));
-        }
-    }
+    let sentences: Vec<(usize, String)> = p.sentences.iter().map(|s| (s.line, s.text.clone())).collect();
     let usable: Vec<bool> = sentences
         .iter()
         .map(|(_, s)| {
@@ -219,6 +221,24 @@ fn compose(p: &Passage, weights: &[(String, f64)], total: f64, said: Option<&str
         .iter()
         .map(|(_, s)| text::terms(s).into_iter().collect())
         .collect();
+    // How close each sentence's meaning is to the question's (0..1), with embeddings.
+    let closeness: Vec<Option<f64>> = p
+        .sentences
+        .iter()
+        .map(|s| {
+            let (q, v) = (p.query_vector.as_deref()?, s.vector.as_deref()?);
+            Some(semantic_confidence(f64::from(dot(q, v))))
+        })
+        .collect();
+    let mix = |lexical: f64, first: usize, last: usize| -> f64 {
+        let close = (first..=last)
+            .filter_map(|j| closeness[j])
+            .fold(None, |m: Option<f64>, c| Some(m.map_or(c, |m| m.max(c))));
+        match close {
+            Some(c) => SEMANTIC_SHARE * c + (1.0 - SEMANTIC_SHARE) * lexical,
+            None => lexical,
+        }
+    };
     let score_of = |own: &BTreeSet<String>, digits: bool| -> f64 {
         let mut own_cov = 0.0;
         let mut ctx_cov = 0.0;
@@ -243,10 +263,11 @@ fn compose(p: &Passage, weights: &[(String, f64)], total: f64, said: Option<&str
             continue;
         }
         let digits = |j: usize| sentences[j].1.chars().any(|c| c.is_ascii_digit());
-        windows.push((score_of(&terms[i], digits(i)), i, i));
+        windows.push((mix(score_of(&terms[i], digits(i)), i, i), i, i));
         if i + 1 < sentences.len() && usable[i + 1] && sentences[i + 1].0 == sentences[i].0 {
             let both: BTreeSet<String> = terms[i].union(&terms[i + 1]).cloned().collect();
-            windows.push((0.92 * score_of(&both, digits(i) || digits(i + 1)), i, i + 1));
+            let lexical = score_of(&both, digits(i) || digits(i + 1));
+            windows.push((0.92 * mix(lexical, i, i + 1), i, i + 1));
         }
     }
     let &(best_score, first, last) = windows
@@ -386,6 +407,61 @@ mod tests {
     fn intents() {
         assert_eq!(text_of(&ask("can I talk to someone", &[])).1, AnswerIntent::Human);
         assert_eq!(text_of(&ask("thanks, that's all", &[])).1, AnswerIntent::Resolved);
+    }
+
+    /// Vectors by meaning for a handful of words: money coming back, and a parcel.
+    struct Concepts;
+
+    impl crate::embed::Embedder for Concepts {
+        fn id(&self) -> &str {
+            "concepts"
+        }
+
+        fn dim(&self) -> usize {
+            3
+        }
+
+        fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, crate::AiError> {
+            Ok(texts
+                .iter()
+                .map(|t| {
+                    let t = t.to_lowercase();
+                    let has = |words: &[&str]| f32::from(u8::from(words.iter().any(|w| t.contains(w))));
+                    let mut v = vec![has(&["refund", "money back"]), has(&["parcel", "package"]), 0.1];
+                    crate::embed::normalize(&mut v);
+                    v
+                })
+                .collect())
+        }
+    }
+
+    #[test]
+    fn with_embeddings_the_sentence_closest_in_meaning_wins() {
+        let md =
+            "# Orders\n\nYour order is sent as one parcel within 5 days.\n\nRefunds reach your card within 5 days.";
+        let ask_with = |kb: KnowledgeBase| {
+            let mut kb = kb;
+            kb.upsert(Article {
+                id: "orders".into(),
+                collection: "help".into(),
+                title: "Orders".into(),
+                url: None,
+                markdown: md.into(),
+            })
+            .ok();
+            let a = answer(
+                "within how many days do I get my money back?",
+                &[],
+                Some(&Knowledge::new(kb)),
+                &[],
+                0.0,
+            );
+            text_of(&a).0.to_string()
+        };
+        // Words alone tie ("within", "days"), and the first sentence is taken.
+        assert!(ask_with(KnowledgeBase::new()).starts_with("Your order"));
+        let with_meaning = ask_with(KnowledgeBase::with_embedder(std::sync::Arc::new(Concepts)));
+        assert!(with_meaning.starts_with("Refunds reach your card"), "{with_meaning}");
     }
 
     #[test]

@@ -335,7 +335,7 @@ pub enum Fact {
 
 impl Fact {
     /// Whether the (normalised) answer contains this fact.
-    fn found_in(&self, normalized_answer: &str) -> bool {
+    pub fn found_in(&self, normalized_answer: &str) -> bool {
         match self {
             Fact::One(f) => normalized_answer.contains(&normalize_fact(f)),
             Fact::AnyOf(v) => v.iter().any(|f| normalized_answer.contains(&normalize_fact(f))),
@@ -541,7 +541,7 @@ fn ratio(a: usize, b: usize) -> f64 {
     }
 }
 
-fn normalize_fact(s: &str) -> String {
+pub fn normalize_fact(s: &str) -> String {
     s.to_lowercase().split_whitespace().collect::<Vec<_>>().join(" ")
 }
 

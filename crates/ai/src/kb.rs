@@ -66,6 +66,33 @@ pub struct Passage {
     /// Cosine similarity with the query (embeddings only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub similarity: Option<f64>,
+    /// The text's sentences (list items are sentences too), with their vectors when
+    /// embeddings are on, for composing an answer.
+    #[serde(skip)]
+    pub sentences: Arc<[Sentence]>,
+    /// The query's vector (embeddings only), to compare with the sentences'.
+    #[serde(skip)]
+    pub query_vector: Option<Arc<[f32]>>,
+}
+
+/// A sentence of a chunk: the line of the chunk's text it is on, its text, and its vector
+/// (embedded with the article title and heading, when embeddings are on).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sentence {
+    pub line: usize,
+    pub text: String,
+    pub vector: Option<Vec<f32>>,
+}
+
+/// The sentences of a chunk's text with their line numbers.
+fn split_sentences(text: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    for (line_no, line) in text.lines().enumerate() {
+        for s in text::sentences(line) {
+            out.push((line_no, s));
+        }
+    }
+    out
 }
 
 /// What to look for.
@@ -87,7 +114,33 @@ pub struct Query {
 pub struct PreparedArticle {
     article: Article,
     chunks: Vec<markdown::TextChunk>,
-    vectors: Option<Vec<Vec<f32>>>,
+    vectors: Option<Embedded>,
+}
+
+/// An article's vectors: one per chunk, and one per sentence of each chunk.
+#[derive(Debug, Clone)]
+struct Embedded {
+    chunks: Vec<Vec<f32>>,
+    sentences: Vec<Vec<Vec<f32>>>,
+}
+
+/// Embeds an article's chunks and their sentences in one pass.
+fn embed_article(e: &dyn Embedder, title: &str, chunks: &[markdown::TextChunk]) -> Result<Embedded, AiError> {
+    let mut texts: Vec<String> = chunks.iter().map(|c| embed_text(title, c)).collect();
+    let mut counts = Vec::with_capacity(chunks.len());
+    for c in chunks {
+        let sentences = split_sentences(&c.text);
+        counts.push(sentences.len());
+        texts.extend(sentences.iter().map(|(_, s)| sentence_embed_text(title, &c.heading, s)));
+    }
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let mut vectors = e.embed(&refs)?.into_iter();
+    let chunk_vectors: Vec<Vec<f32>> = vectors.by_ref().take(chunks.len()).collect();
+    let sentences = counts.iter().map(|&n| vectors.by_ref().take(n).collect()).collect();
+    Ok(Embedded {
+        chunks: chunk_vectors,
+        sentences,
+    })
 }
 
 impl PreparedArticle {
@@ -95,11 +148,7 @@ impl PreparedArticle {
         article.check()?;
         let chunks = markdown::chunk(&article.markdown);
         let vectors = match embedder {
-            Some(e) if !chunks.is_empty() => {
-                let texts: Vec<String> = chunks.iter().map(|c| embed_text(&article.title, c)).collect();
-                let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-                Some(e.embed(&refs)?)
-            }
+            Some(e) if !chunks.is_empty() => Some(embed_article(e, &article.title, &chunks)?),
             _ => None,
         };
         Ok(PreparedArticle {
@@ -115,6 +164,17 @@ impl PreparedArticle {
 
     pub fn chunks(&self) -> &[markdown::TextChunk] {
         &self.chunks
+    }
+}
+
+/// A sentence is embedded under its article's title and heading, so that a short list item
+/// ("- Waterproof?") keeps what it is about.
+fn sentence_embed_text(title: &str, heading: &str, sentence: &str) -> String {
+    let sentence = sentence.trim_start_matches("- ");
+    if heading.is_empty() || heading == title {
+        format!("{title}: {sentence}")
+    } else {
+        format!("{title} › {heading}: {sentence}")
     }
 }
 
@@ -134,6 +194,7 @@ struct IndexedChunk {
     len: u32,
     terms: Vec<(u32, u32)>,
     vector: Option<Vec<f32>>,
+    sentences: Arc<[Sentence]>,
 }
 
 #[derive(Debug)]
@@ -203,9 +264,7 @@ impl KnowledgeBase {
         match (&self.embedder, &vectors) {
             (None, _) => vectors = None,
             (Some(e), None) if !chunks.is_empty() => {
-                let texts: Vec<String> = chunks.iter().map(|c| embed_text(&article.title, c)).collect();
-                let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-                vectors = e.embed(&refs).ok();
+                vectors = embed_article(e.as_ref(), &article.title, &chunks).ok();
             }
             _ => {}
         }
@@ -237,13 +296,24 @@ impl KnowledgeBase {
             }
             self.docs += 1;
             self.total_len += u64::from(len);
+            let sentence_vectors = vectors.as_ref().and_then(|v| v.sentences.get(i));
+            let sentences: Arc<[Sentence]> = split_sentences(&c.text)
+                .into_iter()
+                .enumerate()
+                .map(|(j, (line, text))| Sentence {
+                    line,
+                    text,
+                    vector: sentence_vectors.and_then(|v| v.get(j).cloned()),
+                })
+                .collect();
             self.chunks[slot] = Some(IndexedChunk {
                 article: article.id.clone(),
                 heading: c.heading,
                 text: c.text,
                 len,
                 terms: counts.into_iter().collect(),
-                vector: vectors.as_ref().and_then(|v| v.get(i).cloned()),
+                vector: vectors.as_ref().and_then(|v| v.chunks.get(i).cloned()),
+                sentences,
             });
             slots.push(slot);
         }
@@ -361,19 +431,19 @@ impl KnowledgeBase {
         };
         // Embedding similarity, for every chunk when an embedder is configured.
         let mut similarity: HashMap<usize, f64> = HashMap::new();
-        if let Some(e) = &self.embedder {
-            let text = if query.context.is_empty() || weights.values().filter(|w| **w >= 1.0).count() >= 4 {
+        let query_vector: Option<Arc<[f32]>> = self.embedder.as_ref().and_then(|e| {
+            let own_terms = weights.values().filter(|w| **w >= 1.0).count();
+            let text = if query.context.is_empty() || own_terms >= 4 {
                 query.text.clone()
             } else {
                 format!("{} {}", query.context.join(" "), query.text)
             };
-            if let Ok(mut v) = e.embed(&[&text]) {
-                if let Some(q) = v.pop() {
-                    for (slot, chunk) in self.chunks.iter().enumerate() {
-                        if let Some(cv) = chunk.as_ref().and_then(|c| c.vector.as_ref()) {
-                            similarity.insert(slot, f64::from(dot(&q, cv)));
-                        }
-                    }
+            e.embed(&[&text]).ok()?.pop().map(Arc::from)
+        });
+        if let Some(q) = &query_vector {
+            for (slot, chunk) in self.chunks.iter().enumerate() {
+                if let Some(cv) = chunk.as_ref().and_then(|c| c.vector.as_ref()) {
+                    similarity.insert(slot, f64::from(dot(q, cv)));
                 }
             }
         }
@@ -415,6 +485,8 @@ impl KnowledgeBase {
                     score,
                     confidence: confidence.clamp(0.0, 1.0),
                     similarity: sim,
+                    sentences: c.sentences.clone(),
+                    query_vector: query_vector.clone(),
                 })
             })
             .collect()

@@ -1,12 +1,13 @@
 //! What the offline provider does with an embedded model ([`LocalModel`]): Let AI Answer writes
-//! a short answer from the passages retrieval found (or refuses), instructions run, and the
-//! hand-over summary is written by the model. Whether a question is answerable at all is
-//! decided before the model runs, by retrieval (small models do not refuse reliably); the
-//! model may still refuse ("I don't know"). An answer whose numbers are not in the passages or
-//! the question, or one the time limit cut, is replaced by the extractive answer (or a
-//! refusal when there is none).
+//! a short answer from the passages retrieval found, instructions run, and the hand-over
+//! summary is written by the model. Whether a question is answerable at all is decided before
+//! the model runs, by the extractive answer's confidence (small models do not refuse
+//! reliably): below the node's threshold the question is refused without the model. The
+//! model then rewrites the answer from the passages; when it says "I don't know", states a
+//! number that is not in the passages or the conversation, or runs out of time, the extractive
+//! answer is given instead.
 
-use crate::answer::{self, Answer};
+use crate::answer;
 use crate::generate::{Limits, LocalModel, Stop};
 use crate::prompt::{self, cited_sources, is_dont_know, strip_citations, AnswerFilter, ChatMessage};
 use crate::{summary, text, AiContext};
@@ -24,9 +25,9 @@ pub struct LocalOptions {
     pub max_tokens: usize,
     /// Passages given to the model.
     pub passages: usize,
-    /// The best passage's retrieval confidence from which the model is asked at all (below it
-    /// the question is refused without the model; the model itself refuses the rest).
-    pub min_retrieval: f64,
+    /// The extractive answer's confidence from which the model is asked to write the answer
+    /// (below it, the extractive outcome stands: a refusal under the node's threshold).
+    pub min_confidence: f64,
 }
 
 impl Default for LocalOptions {
@@ -35,7 +36,7 @@ impl Default for LocalOptions {
             time_limit: Duration::from_secs(8),
             max_tokens: 160,
             passages: 3,
-            min_retrieval: 0.2,
+            min_confidence: crate::answer::DEFAULT_THRESHOLD,
         }
     }
 }
@@ -45,23 +46,6 @@ impl Default for LocalOptions {
 pub struct Local {
     pub model: Arc<LocalModel>,
     pub options: LocalOptions,
-}
-
-fn refusal() -> AiOutcome {
-    AiOutcome::Answer {
-        text: String::new(),
-        sources: Vec::new(),
-        intent: AnswerIntent::Unanswered,
-    }
-}
-
-/// The extractive answer when it clears the node's threshold, else a refusal.
-fn extractive(base: &Answer, threshold: f64) -> AiOutcome {
-    if base.confidence >= threshold {
-        base.outcome.clone()
-    } else {
-        refusal()
-    }
 }
 
 /// The numbers a text states ("$1,299.50" → 1299.5, "8.00" → 8), for the grounding check.
@@ -135,23 +119,22 @@ impl Local {
             collections,
             threshold,
         );
-        // "I want a person" and "that solved it" need no model.
-        if let AiOutcome::Answer {
-            intent: AnswerIntent::Human | AnswerIntent::Resolved,
-            ..
-        } = &base.outcome
+        // "I want a person" and "that solved it" need no model; nor does a question the
+        // knowledge base does not answer well enough for an extractive answer (small models do
+        // not refuse reliably, so they never decide that a question is answerable).
+        if matches!(
+            base.outcome,
+            AiOutcome::Answer {
+                intent: AnswerIntent::Human | AnswerIntent::Resolved,
+                ..
+            }
+        ) || base.confidence < self.options.min_confidence
         {
             return base.outcome;
         }
-        let passages: Vec<_> = base
-            .passages
-            .iter()
-            .take(self.options.passages)
-            .filter(|p| p.confidence >= self.options.min_retrieval)
-            .cloned()
-            .collect();
+        let passages: Vec<_> = base.passages.iter().take(self.options.passages).cloned().collect();
         if passages.is_empty() {
-            return refusal();
+            return base.outcome;
         }
         let messages = prompt::answer_messages(question, &context.transcript, &passages, 4);
         let mut filter = AnswerFilter::new(on_text);
@@ -160,15 +143,15 @@ impl Local {
             .generate(&messages, self.limits(), &mut |d: &str| filter.push(d));
         let generation = match generation {
             Ok(g) => g,
-            Err(_) => return extractive(&base, threshold),
+            Err(_) => return base.outcome,
         };
         if generation.stop == Stop::Deadline {
-            return extractive(&base, threshold);
+            return base.outcome;
         }
         filter.finish();
         let raw = generation.text;
         if is_dont_know(&raw) || raw.trim().is_empty() {
-            return refusal();
+            return base.outcome;
         }
         let known: String = passages
             .iter()
@@ -179,7 +162,7 @@ impl Local {
             .join("\n");
         let text = strip_citations(&raw);
         if !grounded(&text, &known) {
-            return extractive(&base, threshold);
+            return base.outcome;
         }
         AiOutcome::Answer {
             text,

@@ -79,10 +79,10 @@ pub struct AnswerArgs {
     /// is used.
     #[arg(long, value_name = "SECONDS")]
     time_limit: Option<f64>,
-    /// With the embedded model: the best passage's retrieval confidence from which the model
-    /// is asked (default 0.2).
+    /// With the embedded model: the extractive answer's confidence from which the model is
+    /// asked to write the answer (default: the default threshold, 0.6).
     #[arg(long, value_name = "CONFIDENCE")]
-    min_retrieval: Option<f64>,
+    min_confidence: Option<f64>,
     /// The endpoint's base URL, up to the API version (e.g. http://localhost:8080/v1).
     #[arg(long, value_name = "URL")]
     base_url: Option<String>,
@@ -208,7 +208,7 @@ pub fn load_knowledge(path: &Path, embedder: Option<Arc<dyn Embedder>>) -> Resul
 #[derive(Default, Clone, Copy)]
 pub struct LocalSettings {
     pub time_limit: Option<f64>,
-    pub min_retrieval: Option<f64>,
+    pub min_confidence: Option<f64>,
 }
 
 pub fn offline_provider(
@@ -238,11 +238,11 @@ fn with_local_model(provider: OfflineProvider, path: &Path, settings: LocalSetti
         started.elapsed().as_millis()
     );
     let mut options = LocalOptions::default();
-    if let Some(min) = settings.min_retrieval {
+    if let Some(min) = settings.min_confidence {
         if !(0.0..=1.0).contains(&min) {
-            bail!("--min-retrieval must be between 0 and 1");
+            bail!("--min-confidence must be between 0 and 1");
         }
-        options.min_retrieval = min;
+        options.min_confidence = min;
     }
     if let Some(seconds) = settings.time_limit {
         if !(seconds > 0.0 && seconds <= 600.0) {
@@ -284,7 +284,7 @@ fn answer(args: AnswerArgs) -> Result<ExitCode> {
             args.model.as_deref(),
             LocalSettings {
                 time_limit: args.time_limit,
-                min_retrieval: args.min_retrieval,
+                min_confidence: args.min_confidence,
             },
         )?),
         ProviderChoice::Openai => {
