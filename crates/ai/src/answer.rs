@@ -10,7 +10,7 @@
 //! `unanswered`; "I want a person" is `human` and "that solved it" is `resolved`.
 
 use crate::embed::dot;
-use crate::kb::{semantic_confidence, Knowledge, Passage, Query};
+use crate::kb::{answerable_sentence, semantic_confidence, Knowledge, Passage, Query};
 use crate::{intent, text, Role, Turn};
 use baton_flow::runtime::{AiOutcome, AnswerIntent, Source};
 use std::collections::BTreeSet;
@@ -213,9 +213,7 @@ fn compose(p: &Passage, weights: &[(String, f64)], total: f64, said: Option<&str
     let sentences: Vec<(usize, String)> = p.sentences.iter().map(|s| (s.line, s.text.clone())).collect();
     let usable: Vec<bool> = sentences
         .iter()
-        .map(|(_, s)| {
-            !(s.trim_end().ends_with('?') || text::word_count(s) < 3 || said.is_some_and(|p| p.contains(s.as_str())))
-        })
+        .map(|(_, s)| answerable_sentence(s) && !said.is_some_and(|p| p.contains(s.as_str())))
         .collect();
     let terms: Vec<BTreeSet<String>> = sentences
         .iter()

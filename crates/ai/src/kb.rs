@@ -121,26 +121,43 @@ pub struct PreparedArticle {
 #[derive(Debug, Clone)]
 struct Embedded {
     chunks: Vec<Vec<f32>>,
-    sentences: Vec<Vec<Vec<f32>>>,
+    sentences: Vec<Vec<Option<Vec<f32>>>>,
 }
 
-/// Embeds an article's chunks and their sentences in one pass.
+/// Embeds an article's chunks, and the sentences of each chunk that can be part of an answer
+/// (questions and sentences under three words never are). Two calls: a batch of short
+/// sentences padded to a chunk's length would cost several times as much.
 fn embed_article(e: &dyn Embedder, title: &str, chunks: &[markdown::TextChunk]) -> Result<Embedded, AiError> {
-    let mut texts: Vec<String> = chunks.iter().map(|c| embed_text(title, c)).collect();
-    let mut counts = Vec::with_capacity(chunks.len());
-    for c in chunks {
-        let sentences = split_sentences(&c.text);
-        counts.push(sentences.len());
-        texts.extend(sentences.iter().map(|(_, s)| sentence_embed_text(title, &c.heading, s)));
+    let texts: Vec<String> = chunks.iter().map(|c| embed_text(title, c)).collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let chunk_vectors = e.embed(&refs)?;
+    let mut wanted: Vec<(usize, usize)> = Vec::new();
+    let mut texts: Vec<String> = Vec::new();
+    let mut sentences: Vec<Vec<Option<Vec<f32>>>> = Vec::with_capacity(chunks.len());
+    for (i, c) in chunks.iter().enumerate() {
+        let split = split_sentences(&c.text);
+        for (j, (_, s)) in split.iter().enumerate() {
+            if answerable_sentence(s) {
+                wanted.push((i, j));
+                texts.push(sentence_embed_text(title, &c.heading, s));
+            }
+        }
+        sentences.push(vec![None; split.len()]);
     }
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let mut vectors = e.embed(&refs)?.into_iter();
-    let chunk_vectors: Vec<Vec<f32>> = vectors.by_ref().take(chunks.len()).collect();
-    let sentences = counts.iter().map(|&n| vectors.by_ref().take(n).collect()).collect();
+    let vectors = if refs.is_empty() { Vec::new() } else { e.embed(&refs)? };
+    for ((i, j), v) in wanted.into_iter().zip(vectors) {
+        sentences[i][j] = Some(v);
+    }
     Ok(Embedded {
         chunks: chunk_vectors,
         sentences,
     })
+}
+
+/// Whether a sentence may be (part of) an answer: not a question, three words at least.
+pub fn answerable_sentence(s: &str) -> bool {
+    !s.trim_end().ends_with('?') && text::word_count(s) >= 3
 }
 
 impl PreparedArticle {
@@ -303,7 +320,7 @@ impl KnowledgeBase {
                 .map(|(j, (line, text))| Sentence {
                     line,
                     text,
-                    vector: sentence_vectors.and_then(|v| v.get(j).cloned()),
+                    vector: sentence_vectors.and_then(|v| v.get(j).cloned().flatten()),
                 })
                 .collect();
             self.chunks[slot] = Some(IndexedChunk {
