@@ -210,14 +210,14 @@ fn compose(p: &Passage, weights: &[(String, f64)], total: f64, said: Option<&str
         .chain(text::terms(&p.heading))
         .collect();
     // Sentences with the line they come from, to keep lists together.
-    let sentences: Vec<(usize, String)> = p.sentences.iter().map(|s| (s.line, s.text.clone())).collect();
+    let sentences = &p.sentences;
     let usable: Vec<bool> = sentences
         .iter()
-        .map(|(_, s)| answerable_sentence(s) && !said.is_some_and(|p| p.contains(s.as_str())))
+        .map(|s| answerable_sentence(&s.text) && !said.is_some_and(|p| p.contains(s.text.as_str())))
         .collect();
     let terms: Vec<BTreeSet<String>> = sentences
         .iter()
-        .map(|(_, s)| text::terms(s).into_iter().collect())
+        .map(|s| text::terms(&s.text).into_iter().collect())
         .collect();
     // How close each sentence's meaning is to the question's (0..1), with embeddings.
     let closeness: Vec<Option<f64>> = p
@@ -229,9 +229,7 @@ fn compose(p: &Passage, weights: &[(String, f64)], total: f64, said: Option<&str
         })
         .collect();
     let mix = |lexical: f64, first: usize, last: usize| -> f64 {
-        let close = (first..=last)
-            .filter_map(|j| closeness[j])
-            .fold(None, |m: Option<f64>, c| Some(m.map_or(c, |m| m.max(c))));
+        let close = (first..=last).filter_map(|j| closeness[j]).reduce(f64::max);
         match close {
             Some(c) => SEMANTIC_SHARE * c + (1.0 - SEMANTIC_SHARE) * lexical,
             None => lexical,
@@ -260,9 +258,9 @@ fn compose(p: &Passage, weights: &[(String, f64)], total: f64, said: Option<&str
         if !usable[i] {
             continue;
         }
-        let digits = |j: usize| sentences[j].1.chars().any(|c| c.is_ascii_digit());
+        let digits = |j: usize| sentences[j].text.chars().any(|c| c.is_ascii_digit());
         windows.push((mix(score_of(&terms[i], digits(i)), i, i), i, i));
-        if i + 1 < sentences.len() && usable[i + 1] && sentences[i + 1].0 == sentences[i].0 {
+        if i + 1 < sentences.len() && usable[i + 1] && sentences[i + 1].line == sentences[i].line {
             let both: BTreeSet<String> = terms[i].union(&terms[i + 1]).cloned().collect();
             let lexical = score_of(&both, digits(i) || digits(i + 1));
             windows.push((0.92 * mix(lexical, i, i + 1), i, i + 1));
@@ -276,16 +274,16 @@ fn compose(p: &Passage, weights: &[(String, f64)], total: f64, said: Option<&str
     }
     let mut keep: BTreeSet<usize> = (first..=last).collect();
     // A sentence that introduces a list brings the list (the first sentence of each item).
-    if sentences[last].1.trim_end().ends_with(':') {
-        let mut line = sentences[last].0;
-        for (j, (l, s)) in sentences.iter().enumerate().skip(last + 1) {
-            if *l == line {
+    if sentences[last].text.trim_end().ends_with(':') {
+        let mut line = sentences[last].line;
+        for (j, s) in sentences.iter().enumerate().skip(last + 1) {
+            if s.line == line {
                 continue;
             }
-            if !s.starts_with("- ") || keep.len() >= 8 {
+            if !s.text.starts_with("- ") || keep.len() >= 8 {
                 break;
             }
-            line = *l;
+            line = s.line;
             keep.insert(j);
         }
     }
@@ -302,7 +300,7 @@ fn compose(p: &Passage, weights: &[(String, f64)], total: f64, said: Option<&str
     let mut out: Vec<&str> = Vec::new();
     let mut words = 0;
     for &j in &keep {
-        let s = sentences[j].1.as_str();
+        let s = sentences[j].text.as_str();
         let w = text::word_count(s);
         if !out.is_empty() && words + w > MAX_ANSWER_WORDS {
             continue;

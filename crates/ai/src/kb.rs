@@ -84,12 +84,16 @@ pub struct Sentence {
     pub vector: Option<Vec<f32>>,
 }
 
-/// The sentences of a chunk's text with their line numbers.
-fn split_sentences(text: &str) -> Vec<(usize, String)> {
+/// The sentences of a chunk's text with their line numbers (no vectors yet).
+fn split_sentences(text: &str) -> Vec<Sentence> {
     let mut out = Vec::new();
-    for (line_no, line) in text.lines().enumerate() {
-        for s in text::sentences(line) {
-            out.push((line_no, s));
+    for (line, l) in text.lines().enumerate() {
+        for text in text::sentences(l) {
+            out.push(Sentence {
+                line,
+                text,
+                vector: None,
+            });
         }
     }
     out
@@ -114,45 +118,39 @@ pub struct Query {
 pub struct PreparedArticle {
     article: Article,
     chunks: Vec<markdown::TextChunk>,
-    vectors: Option<Embedded>,
-}
-
-/// An article's vectors: one per chunk, and one per sentence of each chunk.
-#[derive(Debug, Clone)]
-struct Embedded {
-    chunks: Vec<Vec<f32>>,
-    sentences: Vec<Vec<Option<Vec<f32>>>>,
+    /// Each chunk's sentences (with their vectors once embedded).
+    sentences: Vec<Vec<Sentence>>,
+    /// One vector per chunk, once embedded.
+    vectors: Option<Vec<Vec<f32>>>,
 }
 
 /// Embeds an article's chunks, and the sentences of each chunk that can be part of an answer
-/// (questions and sentences under three words never are). Two calls: a batch of short
-/// sentences padded to a chunk's length would cost several times as much.
-fn embed_article(e: &dyn Embedder, title: &str, chunks: &[markdown::TextChunk]) -> Result<Embedded, AiError> {
+/// (questions and sentences under three words never are), filling in the sentences' vectors.
+/// Two calls: a batch of short sentences padded to a chunk's length would cost several times
+/// as much.
+fn embed_article(
+    e: &dyn Embedder,
+    title: &str,
+    chunks: &[markdown::TextChunk],
+    sentences: &mut [Vec<Sentence>],
+) -> Result<Vec<Vec<f32>>, AiError> {
     let texts: Vec<String> = chunks.iter().map(|c| embed_text(title, c)).collect();
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let chunk_vectors = e.embed(&refs)?;
-    let mut wanted: Vec<(usize, usize)> = Vec::new();
+    let mut wanted: Vec<&mut Sentence> = Vec::new();
     let mut texts: Vec<String> = Vec::new();
-    let mut sentences: Vec<Vec<Option<Vec<f32>>>> = Vec::with_capacity(chunks.len());
-    for (i, c) in chunks.iter().enumerate() {
-        let split = split_sentences(&c.text);
-        for (j, (_, s)) in split.iter().enumerate() {
-            if answerable_sentence(s) {
-                wanted.push((i, j));
-                texts.push(sentence_embed_text(title, &c.heading, s));
-            }
+    for (c, chunk_sentences) in chunks.iter().zip(sentences.iter_mut()) {
+        for s in chunk_sentences.iter_mut().filter(|s| answerable_sentence(&s.text)) {
+            texts.push(sentence_embed_text(title, &c.heading, &s.text));
+            wanted.push(s);
         }
-        sentences.push(vec![None; split.len()]);
     }
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let vectors = if refs.is_empty() { Vec::new() } else { e.embed(&refs)? };
-    for ((i, j), v) in wanted.into_iter().zip(vectors) {
-        sentences[i][j] = Some(v);
+    for (s, v) in wanted.into_iter().zip(vectors) {
+        s.vector = Some(v);
     }
-    Ok(Embedded {
-        chunks: chunk_vectors,
-        sentences,
-    })
+    Ok(chunk_vectors)
 }
 
 /// Whether a sentence may be (part of) an answer: not a question, three words at least.
@@ -164,13 +162,15 @@ impl PreparedArticle {
     pub fn new(article: Article, embedder: Option<&dyn Embedder>) -> Result<PreparedArticle, AiError> {
         article.check()?;
         let chunks = markdown::chunk(&article.markdown);
+        let mut sentences: Vec<Vec<Sentence>> = chunks.iter().map(|c| split_sentences(&c.text)).collect();
         let vectors = match embedder {
-            Some(e) if !chunks.is_empty() => Some(embed_article(e, &article.title, &chunks)?),
+            Some(e) if !chunks.is_empty() => Some(embed_article(e, &article.title, &chunks, &mut sentences)?),
             _ => None,
         };
         Ok(PreparedArticle {
             article,
             chunks,
+            sentences,
             vectors,
         })
     }
@@ -275,19 +275,23 @@ impl KnowledgeBase {
         let PreparedArticle {
             article,
             chunks,
+            mut sentences,
             mut vectors,
         } = prepared;
         self.remove(&article.id);
         match (&self.embedder, &vectors) {
-            (None, _) => vectors = None,
+            (None, _) => {
+                vectors = None;
+                sentences.iter_mut().flatten().for_each(|s| s.vector = None);
+            }
             (Some(e), None) if !chunks.is_empty() => {
-                vectors = embed_article(e.as_ref(), &article.title, &chunks).ok();
+                vectors = embed_article(e.as_ref(), &article.title, &chunks, &mut sentences).ok();
             }
             _ => {}
         }
         let title_terms = text::terms(&article.title);
         let mut slots = Vec::with_capacity(chunks.len());
-        for (i, c) in chunks.into_iter().enumerate() {
+        for ((i, c), chunk_sentences) in chunks.into_iter().enumerate().zip(sentences) {
             let mut counts: BTreeMap<u32, u32> = BTreeMap::new();
             let mut len = 0u32;
             let all = title_terms
@@ -313,24 +317,14 @@ impl KnowledgeBase {
             }
             self.docs += 1;
             self.total_len += u64::from(len);
-            let sentence_vectors = vectors.as_ref().and_then(|v| v.sentences.get(i));
-            let sentences: Arc<[Sentence]> = split_sentences(&c.text)
-                .into_iter()
-                .enumerate()
-                .map(|(j, (line, text))| Sentence {
-                    line,
-                    text,
-                    vector: sentence_vectors.and_then(|v| v.get(j).cloned().flatten()),
-                })
-                .collect();
             self.chunks[slot] = Some(IndexedChunk {
                 article: article.id.clone(),
                 heading: c.heading,
                 text: c.text,
                 len,
                 terms: counts.into_iter().collect(),
-                vector: vectors.as_ref().and_then(|v| v.chunks.get(i).cloned()),
-                sentences,
+                vector: vectors.as_ref().and_then(|v| v.get(i).cloned()),
+                sentences: chunk_sentences.into(),
             });
             slots.push(slot);
         }

@@ -2,7 +2,8 @@
 //! a short answer from the passages retrieval found, instructions run, and the hand-over
 //! summary is written by the model. Whether a question is answerable at all is decided before
 //! the model runs, by the extractive answer's confidence (small models do not refuse
-//! reliably): below the node's threshold the question is refused without the model. The
+//! reliably): below `min_confidence` (by default the threshold) the extractive outcome stands
+//! without the model. The
 //! model then rewrites the answer from the passages; when it says "I don't know", states a
 //! number that is not in the passages or the conversation, or runs out of time, the extractive
 //! answer is given instead.

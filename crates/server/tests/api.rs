@@ -457,24 +457,7 @@ async fn workspaces_cannot_see_each_other(db: Db) {
         "the other workspace's inbox is empty"
     );
     // The other workspace's owner, signed in, cannot act on this workspace's conversation.
-    let res = s
-        .http
-        .post(format!("{}/api/v1/auth/login", s.base))
-        .json(&json!({"email": "other@example.com", "password": "a long password"}))
-        .send()
-        .await
-        .unwrap();
-    let cookie = res.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let csrf = res.json::<Value>().await.unwrap()["csrf_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let Session { cookie, csrf, .. } = sign_in_session(&s, "other@example.com", "a long password").await;
     for action in ["claim", "resolve", "note"] {
         let res = s
             .http
