@@ -5,7 +5,6 @@ mod chat;
 mod eval;
 mod eval_escapes;
 mod kb_cmd;
-mod loadtest;
 mod report;
 mod serve;
 mod test_cmd;
@@ -72,9 +71,6 @@ enum Command {
     },
     /// Run the server: customers chat over HTTP and WebSocket; flows, members and API keys.
     Serve(serve::ServeArgs),
-    /// Simulated customers and agents run the reference flow against a server and report
-    /// turns per second, latency, hand-over latency, CPU per turn and memory.
-    Loadtest(loadtest::LoadArgs),
     /// Print the OpenAPI document of the server's API.
     Openapi,
     /// Print the JSON Schema of the flow document (or of a scripted tests file).
@@ -118,7 +114,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
             settings,
         } => chat::run(&flow, mock_webhooks, &vars, kb.as_deref(), settings.as_deref()),
         Command::Serve(args) => serve::run(args),
-        Command::Loadtest(args) => loadtest::run(args),
         Command::Eval(command) => eval::run(command),
         Command::Kb(command) => kb_cmd::run(command),
         Command::Openapi => {

@@ -1,65 +1,64 @@
 //! Contacts, conversations and messages; the writes of a turn happen inside a [`Tx`].
 
-use crate::sql::{args, sqlite_row};
+use crate::sql::{args, stored_row};
 use crate::{ConversationStatus, Dialect, MessagePayload, Result, Role, Store, Tx, TxInner};
 use serde::Serialize;
 
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
-pub struct Contact {
-    pub id: String,
-    pub workspace_id: String,
-    pub external_id: Option<String>,
-    /// JSON object of attributes.
-    pub attributes: String,
-    pub created_at: i64,
-    pub updated_at: i64,
+stored_row! {
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    pub struct Contact, columns contact_columns {
+        pub id: String,
+        pub workspace_id: String,
+        pub external_id: Option<String>,
+        /// JSON object of attributes.
+        pub attributes: String,
+        pub created_at: i64,
+        pub updated_at: i64,
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
-pub struct Conversation {
-    pub id: String,
-    pub workspace_id: String,
-    pub contact_id: String,
-    pub flow_id: String,
-    pub flow_version: i64,
-    #[serde(skip)]
-    pub token_hash: String,
-    pub channel: String,
-    pub status: ConversationStatus,
-    /// The flow runtime's state (JSON text).
-    #[serde(skip)]
-    pub state: String,
-    pub last_seq: i64,
-    pub created_at: i64,
-    pub updated_at: i64,
-    /// The team it is queued for or assigned in (slug).
-    pub team: Option<String>,
-    /// The member in charge.
-    pub assignee: Option<String>,
-    pub priority: Option<String>,
-    /// When it was last queued for a person.
-    pub queued_at: Option<i64>,
-    /// When the agent who owns it must reply by (their team's reply target), if a target runs.
-    pub reply_due_at: Option<i64>,
+stored_row! {
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    pub struct Conversation, columns conversation_columns {
+        pub id: String,
+        pub workspace_id: String,
+        pub contact_id: String,
+        pub flow_id: String,
+        pub flow_version: i64,
+        #[serde(skip)]
+        pub token_hash: String,
+        pub channel: String,
+        pub status: ConversationStatus,
+        /// The flow runtime's state (JSON text).
+        #[serde(skip)]
+        pub state: String,
+        pub last_seq: i64,
+        pub created_at: i64,
+        pub updated_at: i64,
+        /// The team it is queued for or assigned in (slug).
+        pub team: Option<String>,
+        /// The member in charge.
+        pub assignee: Option<String>,
+        pub priority: Option<String>,
+        /// When it was last queued for a person.
+        pub queued_at: Option<i64>,
+        /// When the agent who owns it must reply by (their team's reply target), if a target runs.
+        pub reply_due_at: Option<i64>,
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, sqlx::FromRow)]
-pub struct Message {
-    pub conversation_id: String,
-    pub seq: i64,
-    pub role: Role,
-    pub text: String,
-    pub payload: Option<MessagePayload>,
-    pub client_id: Option<String>,
-    pub author: Option<String>,
-    pub created_at: i64,
-}
-
-/// The columns of [`Conversation`], in its field order (SQLite reads rows by position).
-macro_rules! conversation_columns {
-    () => {
-        "id, workspace_id, contact_id, flow_id, flow_version, token_hash, channel, status, state, last_seq, created_at, updated_at, team, assignee, priority, queued_at, reply_due_at"
-    };
+stored_row! {
+    #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+    pub struct Message, columns message_columns {
+        pub conversation_id: String,
+        pub seq: i64,
+        pub role: Role,
+        pub text: String,
+        pub payload: Option<MessagePayload>,
+        pub client_id: Option<String>,
+        pub author: Option<String>,
+        pub created_at: i64,
+    }
 }
 
 /// A turn's update of its conversation; on PostgreSQL the turn's messages go in the same
@@ -83,7 +82,11 @@ macro_rules! lock_conversation {
 }
 
 const CONVERSATION_BY_ID: &str = concat!("SELECT ", conversation_columns!(), " FROM conversations WHERE id = $1");
-const INSERT_MESSAGE: &str = "INSERT INTO messages (conversation_id, seq, role, text, payload, client_id, author, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+const INSERT_MESSAGE: &str = concat!(
+    "INSERT INTO messages (",
+    message_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+);
 
 /// A conversation read for writing.
 pub struct Locked {
@@ -115,14 +118,22 @@ impl crate::sql::Row for Locked {
 impl Store {
     pub async fn contact(&self, id: &str) -> Result<Option<Contact>> {
         self.read_optional(
-            "SELECT id, workspace_id, external_id, attributes, created_at, updated_at FROM contacts WHERE id = $1",
+            concat!("SELECT ", contact_columns!(), " FROM contacts WHERE id = $1"),
             args![id],
         )
         .await
     }
 
     pub async fn contact_by_external_id(&self, workspace_id: &str, external_id: &str) -> Result<Option<Contact>> {
-        self.read_optional("SELECT id, workspace_id, external_id, attributes, created_at, updated_at FROM contacts WHERE workspace_id = $1 AND external_id = $2", args![workspace_id, external_id]).await
+        self.read_optional(
+            concat!(
+                "SELECT ",
+                contact_columns!(),
+                " FROM contacts WHERE workspace_id = $1 AND external_id = $2"
+            ),
+            args![workspace_id, external_id],
+        )
+        .await
     }
 
     pub async fn conversation(&self, id: &str) -> Result<Option<Conversation>> {
@@ -131,15 +142,34 @@ impl Store {
 
     /// Messages with `seq` greater than `after`, oldest first.
     pub async fn messages_after(&self, conversation_id: &str, after: i64, limit: i64) -> Result<Vec<Message>> {
-        self.read_all("SELECT conversation_id, seq, role, text, payload, client_id, author, created_at FROM messages WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3", args![conversation_id, after, limit]).await
+        self.read_all(
+            concat!(
+                "SELECT ",
+                message_columns!(),
+                " FROM messages WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+            ),
+            args![conversation_id, after, limit],
+        )
+        .await
     }
 }
 
 impl Tx {
     pub async fn insert_contact(&mut self, c: &Contact) -> Result<()> {
         self.execute(
-            "INSERT INTO contacts (id, workspace_id, external_id, attributes, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)",
-            args![&c.id, &c.workspace_id, &c.external_id, &c.attributes, c.created_at, c.updated_at],
+            concat!(
+                "INSERT INTO contacts (",
+                contact_columns!(),
+                ") VALUES ($1, $2, $3, $4, $5, $6)"
+            ),
+            args![
+                &c.id,
+                &c.workspace_id,
+                &c.external_id,
+                &c.attributes,
+                c.created_at,
+                c.updated_at
+            ],
         )
         .await?;
         Ok(())
@@ -147,7 +177,7 @@ impl Tx {
 
     pub async fn contact(&mut self, id: &str) -> Result<Option<Contact>> {
         self.optional(
-            "SELECT id, workspace_id, external_id, attributes, created_at, updated_at FROM contacts WHERE id = $1",
+            concat!("SELECT ", contact_columns!(), " FROM contacts WHERE id = $1"),
             args![id],
         )
         .await
@@ -164,10 +194,28 @@ impl Tx {
 
     pub async fn insert_conversation(&mut self, c: &Conversation) -> Result<()> {
         self.execute(
-            "INSERT INTO conversations (id, workspace_id, contact_id, flow_id, flow_version, token_hash, channel, status, state, last_seq, created_at, updated_at, team, assignee, priority, queued_at, reply_due_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+            concat!(
+                "INSERT INTO conversations (",
+                conversation_columns!(),
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+            ),
             args![
-                &c.id, &c.workspace_id, &c.contact_id, &c.flow_id, c.flow_version, &c.token_hash, &c.channel, &c.status,
-                &c.state, c.last_seq, c.created_at, c.updated_at, &c.team, &c.assignee, &c.priority, c.queued_at,
+                &c.id,
+                &c.workspace_id,
+                &c.contact_id,
+                &c.flow_id,
+                c.flow_version,
+                &c.token_hash,
+                &c.channel,
+                &c.status,
+                &c.state,
+                c.last_seq,
+                c.created_at,
+                c.updated_at,
+                &c.team,
+                &c.assignee,
+                &c.priority,
+                c.queued_at,
                 c.reply_due_at
             ],
         )
@@ -242,7 +290,7 @@ impl Tx {
             TxInner::Postgres(t) => {
                 // A data-modifying WITH runs to completion whether or not the UPDATE reads it.
                 const WRITE_TURN: &str = concat!(
-                    "WITH written AS (INSERT INTO messages (conversation_id, seq, role, text, payload, client_id, author, created_at) SELECT * FROM unnest($11::text[], $12::bigint[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::bigint[])) ",
+                    concat!("WITH written AS (INSERT INTO messages (", message_columns!(), ") SELECT * FROM unnest($11::text[], $12::bigint[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::bigint[])) "),
                     update_conversation!()
                 );
                 sqlx::query(WRITE_TURN)
@@ -273,7 +321,11 @@ impl Tx {
 
     pub async fn message_by_client_id(&mut self, conversation_id: &str, client_id: &str) -> Result<Option<Message>> {
         self.optional(
-            "SELECT conversation_id, seq, role, text, payload, client_id, author, created_at FROM messages WHERE conversation_id = $1 AND client_id = $2",
+            concat!(
+                "SELECT ",
+                message_columns!(),
+                " FROM messages WHERE conversation_id = $1 AND client_id = $2"
+            ),
             args![conversation_id, client_id],
         )
         .await
@@ -281,7 +333,11 @@ impl Tx {
 
     pub async fn messages_after(&mut self, conversation_id: &str, after: i64, limit: i64) -> Result<Vec<Message>> {
         self.all(
-            "SELECT conversation_id, seq, role, text, payload, client_id, author, created_at FROM messages WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+            concat!(
+                "SELECT ",
+                message_columns!(),
+                " FROM messages WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+            ),
             args![conversation_id, after, limit],
         )
         .await
@@ -292,41 +348,3 @@ impl Tx {
 fn column<T>(messages: &[Message], field: impl Fn(&Message) -> T) -> Vec<T> {
     messages.iter().map(field).collect()
 }
-
-sqlite_row!(Contact {
-    id,
-    workspace_id,
-    external_id,
-    attributes,
-    created_at,
-    updated_at
-});
-sqlite_row!(Conversation {
-    id,
-    workspace_id,
-    contact_id,
-    flow_id,
-    flow_version,
-    token_hash,
-    channel,
-    status,
-    state,
-    last_seq,
-    created_at,
-    updated_at,
-    team,
-    assignee,
-    priority,
-    queued_at,
-    reply_due_at,
-});
-sqlite_row!(Message {
-    conversation_id,
-    seq,
-    role,
-    text,
-    payload,
-    client_id,
-    author,
-    created_at
-});

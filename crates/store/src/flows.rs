@@ -1,77 +1,101 @@
 //! Flows: an editable draft and immutable, numbered published versions.
 
-use crate::sql::{args, sqlite_row};
-use crate::{on_pool, on_read, Result, Store, StoreError};
+use crate::sql::{args, stored_row};
+use crate::{Result, Store, StoreError};
 use serde::Serialize;
 
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
-pub struct FlowRow {
-    pub id: String,
-    pub workspace_id: String,
-    pub name: String,
-    /// The draft flow document (JSON text).
-    #[serde(skip)]
-    pub draft: String,
-    pub live: bool,
-    pub live_version: Option<i64>,
-    pub require_tests: bool,
-    pub created_at: i64,
-    pub updated_at: i64,
-    /// Where the flow comes in the workspace's entry routing (lower first).
-    pub entry_order: i64,
+stored_row! {
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    pub struct FlowRow, columns flow_columns {
+        pub id: String,
+        pub workspace_id: String,
+        pub name: String,
+        /// The draft flow document (JSON text).
+        #[serde(skip)]
+        pub draft: String,
+        pub live: bool,
+        pub live_version: Option<i64>,
+        pub require_tests: bool,
+        pub created_at: i64,
+        pub updated_at: i64,
+        /// Where the flow comes in the workspace's entry routing (lower first).
+        pub entry_order: i64,
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
-pub struct FlowVersion {
-    pub flow_id: String,
-    pub version: i64,
-    /// The published flow document (JSON text).
-    #[serde(skip)]
-    pub document: String,
-    pub note: Option<String>,
-    pub published_by: Option<String>,
-    pub published_at: i64,
+stored_row! {
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    pub struct FlowVersion, columns version_columns {
+        pub flow_id: String,
+        pub version: i64,
+        /// The published flow document (JSON text).
+        #[serde(skip)]
+        pub document: String,
+        pub note: Option<String>,
+        pub published_by: Option<String>,
+        pub published_at: i64,
+    }
 }
 
 impl Store {
     pub async fn create_flow(&self, id: &str, workspace_id: &str, name: &str, draft: &str, now: i64) -> Result<()> {
-        on_pool!(self, pool => sqlx::query(
-            "INSERT INTO flows (id, workspace_id, name, draft, live, require_tests, created_at, updated_at, entry_order) VALUES ($1, $2, $3, $4, FALSE, FALSE, $5, $5, (SELECT COALESCE(MAX(entry_order), -1) + 1 FROM flows WHERE workspace_id = $2))")
-            .bind(id).bind(workspace_id).bind(name).bind(draft).bind(now)
-            .execute(pool).await?.rows_affected());
+        self.write("INSERT INTO flows (id, workspace_id, name, draft, live, require_tests, created_at, updated_at, entry_order) VALUES ($1, $2, $3, $4, FALSE, FALSE, $5, $5, (SELECT COALESCE(MAX(entry_order), -1) + 1 FROM flows WHERE workspace_id = $2))", args![id, workspace_id, name, draft, now]).await?;
         Ok(())
     }
 
     /// A flow of the workspace (None for another workspace's flow).
     pub async fn flow(&self, workspace_id: &str, id: &str) -> Result<Option<FlowRow>> {
-        self.read_optional("SELECT id, workspace_id, name, draft, live, live_version, require_tests, created_at, updated_at, entry_order FROM flows WHERE id = $1 AND workspace_id = $2", args![id, workspace_id]).await
+        self.read_optional(
+            concat!(
+                "SELECT ",
+                flow_columns!(),
+                " FROM flows WHERE id = $1 AND workspace_id = $2"
+            ),
+            args![id, workspace_id],
+        )
+        .await
     }
 
     pub async fn flows(&self, workspace_id: &str) -> Result<Vec<FlowRow>> {
-        Ok(on_read!(self, pool => sqlx::query_as(
-            "SELECT id, workspace_id, name, draft, live, live_version, require_tests, created_at, updated_at, entry_order FROM flows WHERE workspace_id = $1 ORDER BY created_at, id")
-            .bind(workspace_id).fetch_all(pool).await?))
+        self.read_all(
+            concat!(
+                "SELECT ",
+                flow_columns!(),
+                " FROM flows WHERE workspace_id = $1 ORDER BY created_at, id"
+            ),
+            args![workspace_id],
+        )
+        .await
     }
 
     /// Replaces the draft; false when the flow is not the workspace's.
     pub async fn update_draft(&self, workspace_id: &str, id: &str, name: &str, draft: &str, now: i64) -> Result<bool> {
-        let n = on_pool!(self, pool => sqlx::query(
-            "UPDATE flows SET name = $1, draft = $2, updated_at = $3 WHERE id = $4 AND workspace_id = $5")
-            .bind(name).bind(draft).bind(now).bind(id).bind(workspace_id).execute(pool).await?.rows_affected());
+        let n = self
+            .write(
+                "UPDATE flows SET name = $1, draft = $2, updated_at = $3 WHERE id = $4 AND workspace_id = $5",
+                args![name, draft, now, id, workspace_id],
+            )
+            .await?;
         Ok(n > 0)
     }
 
     pub async fn set_flow_live(&self, workspace_id: &str, id: &str, live: bool, now: i64) -> Result<bool> {
-        let n = on_pool!(self, pool => sqlx::query(
-            "UPDATE flows SET live = $1, updated_at = $2 WHERE id = $3 AND workspace_id = $4")
-            .bind(live).bind(now).bind(id).bind(workspace_id).execute(pool).await?.rows_affected());
+        let n = self
+            .write(
+                "UPDATE flows SET live = $1, updated_at = $2 WHERE id = $3 AND workspace_id = $4",
+                args![live, now, id, workspace_id],
+            )
+            .await?;
         Ok(n > 0)
     }
 
     pub async fn set_require_tests(&self, workspace_id: &str, id: &str, require: bool, now: i64) -> Result<bool> {
-        let n = on_pool!(self, pool => sqlx::query(
-            "UPDATE flows SET require_tests = $1, updated_at = $2 WHERE id = $3 AND workspace_id = $4")
-            .bind(require).bind(now).bind(id).bind(workspace_id).execute(pool).await?.rows_affected());
+        let n = self
+            .write(
+                "UPDATE flows SET require_tests = $1, updated_at = $2 WHERE id = $3 AND workspace_id = $4",
+                args![require, now, id, workspace_id],
+            )
+            .await?;
         Ok(n > 0)
     }
 
@@ -102,7 +126,11 @@ impl Store {
             .await?;
         let version = max.unwrap_or(0) + 1;
         tx.execute(
-            "INSERT INTO flow_versions (flow_id, version, document, note, published_by, published_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            concat!(
+                "INSERT INTO flow_versions (",
+                version_columns!(),
+                ") VALUES ($1, $2, $3, $4, $5, $6)"
+            ),
             args![id, version, document, note, published_by, now],
         )
         .await?;
@@ -113,13 +141,27 @@ impl Store {
     }
 
     pub async fn flow_versions(&self, flow_id: &str) -> Result<Vec<FlowVersion>> {
-        Ok(on_read!(self, pool => sqlx::query_as(
-            "SELECT flow_id, version, document, note, published_by, published_at FROM flow_versions WHERE flow_id = $1 ORDER BY version DESC")
-            .bind(flow_id).fetch_all(pool).await?))
+        self.read_all(
+            concat!(
+                "SELECT ",
+                version_columns!(),
+                " FROM flow_versions WHERE flow_id = $1 ORDER BY version DESC"
+            ),
+            args![flow_id],
+        )
+        .await
     }
 
     pub async fn flow_version(&self, flow_id: &str, version: i64) -> Result<Option<FlowVersion>> {
-        self.read_optional("SELECT flow_id, version, document, note, published_by, published_at FROM flow_versions WHERE flow_id = $1 AND version = $2", args![flow_id, version]).await
+        self.read_optional(
+            concat!(
+                "SELECT ",
+                version_columns!(),
+                " FROM flow_versions WHERE flow_id = $1 AND version = $2"
+            ),
+            args![flow_id, version],
+        )
+        .await
     }
 
     /// Sets the entry routing: the flows in `order` come first, in that order (the others keep
@@ -167,35 +209,12 @@ impl Store {
 
     /// The ids of the workspace's live flows with a published version (no documents read).
     pub async fn live_flow_ids(&self, workspace_id: &str) -> Result<Vec<String>> {
-        let rows: Vec<(String,)> = on_read!(self, pool => sqlx::query_as(
-            "SELECT id FROM flows WHERE workspace_id = $1 AND live = TRUE AND live_version IS NOT NULL ORDER BY entry_order, created_at, id")
-            .bind(workspace_id).fetch_all(pool).await?);
+        let rows: Vec<(String,)> = self.read_all("SELECT id FROM flows WHERE workspace_id = $1 AND live = TRUE AND live_version IS NOT NULL ORDER BY entry_order, created_at, id", args![workspace_id]).await?;
         Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
     /// The live flows of a workspace that have a published version, in entry-routing order.
     pub async fn live_flows(&self, workspace_id: &str) -> Result<Vec<FlowRow>> {
-        self.read_all("SELECT id, workspace_id, name, draft, live, live_version, require_tests, created_at, updated_at, entry_order FROM flows WHERE workspace_id = $1 AND live = TRUE AND live_version IS NOT NULL ORDER BY entry_order, created_at, id", args![workspace_id]).await
+        self.read_all(concat!("SELECT ", flow_columns!(), " FROM flows WHERE workspace_id = $1 AND live = TRUE AND live_version IS NOT NULL ORDER BY entry_order, created_at, id"), args![workspace_id]).await
     }
 }
-
-sqlite_row!(FlowRow {
-    id,
-    workspace_id,
-    name,
-    draft,
-    live,
-    live_version,
-    require_tests,
-    created_at,
-    updated_at,
-    entry_order
-});
-sqlite_row!(FlowVersion {
-    flow_id,
-    version,
-    document,
-    note,
-    published_by,
-    published_at
-});

@@ -1,51 +1,57 @@
 //! Teams, agent presence, hand-overs, the timeline and the inbox's queries.
 
-use crate::sql::{args, sqlite_row};
-use crate::{on_pool, on_read, Conversation, HandoverStatus, Member, Result, Store, Tx};
+use crate::sql::{args, sqlite_row, stored_row};
+use crate::{Conversation, HandoverStatus, Member, Result, Store, Tx};
 use serde::Serialize;
 
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
-pub struct Team {
-    pub id: String,
-    pub workspace_id: String,
-    pub name: String,
-    /// What Handover nodes name in `team`.
-    pub slug: String,
-    /// JSON business hours; None: always open.
-    pub business_hours: Option<String>,
-    pub created_at: i64,
-    /// JSON reply targets of its agents; None: the workspace's.
-    pub reply_targets: Option<String>,
+stored_row! {
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    pub struct Team, columns team_columns {
+        pub id: String,
+        pub workspace_id: String,
+        pub name: String,
+        /// What Handover nodes name in `team`.
+        pub slug: String,
+        /// JSON business hours; None: always open.
+        pub business_hours: Option<String>,
+        pub created_at: i64,
+        /// JSON reply targets of its agents; None: the workspace's.
+        pub reply_targets: Option<String>,
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
-pub struct Handover {
-    pub id: String,
-    pub workspace_id: String,
-    pub conversation_id: String,
-    pub flow_id: String,
-    pub flow_version: i64,
-    pub node: String,
-    pub team: Option<String>,
-    pub assignee: Option<String>,
-    pub priority: String,
-    pub status: HandoverStatus,
-    /// The context package (JSON).
-    pub context: String,
-    pub queued_at: i64,
-    pub assigned_at: Option<i64>,
-    pub ended_at: Option<i64>,
+stored_row! {
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    pub struct Handover, columns handover_columns {
+        pub id: String,
+        pub workspace_id: String,
+        pub conversation_id: String,
+        pub flow_id: String,
+        pub flow_version: i64,
+        pub node: String,
+        pub team: Option<String>,
+        pub assignee: Option<String>,
+        pub priority: String,
+        pub status: HandoverStatus,
+        /// The context package (JSON).
+        pub context: String,
+        pub queued_at: i64,
+        pub assigned_at: Option<i64>,
+        pub ended_at: Option<i64>,
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
-pub struct TimelineEntry {
-    pub id: i64,
-    pub workspace_id: String,
-    pub conversation_id: String,
-    pub kind: String,
-    pub actor: Option<String>,
-    pub data: Option<String>,
-    pub at: i64,
+stored_row! {
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    pub struct TimelineEntry, columns timeline_columns {
+        pub id: i64,
+        pub workspace_id: String,
+        pub conversation_id: String,
+        pub kind: String,
+        pub actor: Option<String>,
+        pub data: Option<String>,
+        pub at: i64,
+    }
 }
 
 /// One row of a team's membership with the member's presence.
@@ -245,24 +251,41 @@ fn like_escaped(text: &str) -> String {
 
 impl Store {
     pub async fn create_team(&self, t: &Team) -> Result<()> {
-        on_pool!(self, pool => sqlx::query("INSERT INTO teams (id, workspace_id, name, slug, business_hours, created_at, reply_targets) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-            .bind(&t.id).bind(&t.workspace_id).bind(&t.name).bind(&t.slug).bind(&t.business_hours).bind(t.created_at).bind(&t.reply_targets)
-            .execute(pool).await?.rows_affected());
+        self.write(
+            concat!(
+                "INSERT INTO teams (",
+                team_columns!(),
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            ),
+            args![
+                &t.id,
+                &t.workspace_id,
+                &t.name,
+                &t.slug,
+                &t.business_hours,
+                t.created_at,
+                &t.reply_targets
+            ],
+        )
+        .await?;
         Ok(())
     }
 
     pub async fn update_team(&self, t: &Team) -> Result<bool> {
-        let n = on_pool!(self, pool => sqlx::query("UPDATE teams SET name = $1, slug = $2, business_hours = $3, reply_targets = $4 WHERE id = $5 AND workspace_id = $6")
-            .bind(&t.name).bind(&t.slug).bind(&t.business_hours).bind(&t.reply_targets).bind(&t.id).bind(&t.workspace_id)
-            .execute(pool).await?.rows_affected());
+        let n = self.write("UPDATE teams SET name = $1, slug = $2, business_hours = $3, reply_targets = $4 WHERE id = $5 AND workspace_id = $6", args![&t.name, &t.slug, &t.business_hours, &t.reply_targets, &t.id, &t.workspace_id]).await?;
         Ok(n > 0)
     }
 
     pub async fn teams(&self, workspace_id: &str) -> Result<Vec<Team>> {
-        Ok(
-            on_read!(self, pool => sqlx::query_as("SELECT id, workspace_id, name, slug, business_hours, created_at, reply_targets FROM teams WHERE workspace_id = $1 ORDER BY name, id")
-            .bind(workspace_id).fetch_all(pool).await?),
+        self.read_all(
+            concat!(
+                "SELECT ",
+                team_columns!(),
+                " FROM teams WHERE workspace_id = $1 ORDER BY name, id"
+            ),
+            args![workspace_id],
         )
+        .await
     }
 
     /// Replaces a team's members (all must be of the workspace; checked by the caller).
@@ -282,14 +305,15 @@ impl Store {
 
     /// Every team membership of the workspace, with presence.
     pub async fn team_members(&self, workspace_id: &str) -> Result<Vec<TeamMember>> {
-        Ok(on_read!(self, pool => sqlx::query_as(
-            "SELECT tm.team_id, tm.member_id, m.presence, m.last_assigned_at FROM team_members tm JOIN members m ON m.id = tm.member_id WHERE m.workspace_id = $1 ORDER BY tm.team_id, m.last_assigned_at, m.id")
-            .bind(workspace_id).fetch_all(pool).await?))
+        self.read_all("SELECT tm.team_id, tm.member_id, m.presence, m.last_assigned_at FROM team_members tm JOIN members m ON m.id = tm.member_id WHERE m.workspace_id = $1 ORDER BY tm.team_id, m.last_assigned_at, m.id", args![workspace_id]).await
     }
 
     pub async fn set_presence(&self, member_id: &str, presence: &str) -> Result<()> {
-        on_pool!(self, pool => sqlx::query("UPDATE members SET presence = $1 WHERE id = $2")
-            .bind(presence).bind(member_id).execute(pool).await?.rows_affected());
+        self.write(
+            "UPDATE members SET presence = $1 WHERE id = $2",
+            args![presence, member_id],
+        )
+        .await?;
         Ok(())
     }
 
@@ -321,15 +345,27 @@ impl Store {
     }
 
     pub async fn handovers_of(&self, conversation_id: &str) -> Result<Vec<Handover>> {
-        Ok(on_read!(self, pool => sqlx::query_as(
-            "SELECT id, workspace_id, conversation_id, flow_id, flow_version, node, team, assignee, priority, status, context, queued_at, assigned_at, ended_at FROM handovers WHERE conversation_id = $1 ORDER BY queued_at, id")
-            .bind(conversation_id).fetch_all(pool).await?))
+        self.read_all(
+            concat!(
+                "SELECT ",
+                handover_columns!(),
+                " FROM handovers WHERE conversation_id = $1 ORDER BY queued_at, id"
+            ),
+            args![conversation_id],
+        )
+        .await
     }
 
     pub async fn timeline(&self, conversation_id: &str) -> Result<Vec<TimelineEntry>> {
-        Ok(on_read!(self, pool => sqlx::query_as(
-            "SELECT id, workspace_id, conversation_id, kind, actor, data, at FROM timeline WHERE conversation_id = $1 ORDER BY id")
-            .bind(conversation_id).fetch_all(pool).await?))
+        self.read_all(
+            concat!(
+                "SELECT ",
+                timeline_columns!(),
+                " FROM timeline WHERE conversation_id = $1 ORDER BY id"
+            ),
+            args![conversation_id],
+        )
+        .await
     }
 
     /// Conversations of the workspace for the inbox, in the filter's order, after its cursor.
@@ -345,64 +381,83 @@ impl Store {
         const SQL: &str = concat!(
             "WITH listed AS (SELECT * FROM conversations c WHERE ", inbox_filters!(), "), ",
             "sorted AS (SELECT c.*, ", inbox_rank!(), " AS sort_rank, ", inbox_time!(), " AS sort_time FROM listed c) ",
-            "SELECT id, workspace_id, contact_id, flow_id, flow_version, token_hash, channel, status, state, last_seq, created_at, updated_at, team, assignee, priority, queued_at, reply_due_at FROM sorted ",
+            "SELECT ", conversation_columns!(), " FROM sorted ",
             "WHERE sort_rank > $10 OR (sort_rank = $10 AND sort_time > $11) OR (sort_rank = $10 AND sort_time = $11 AND id > $12) ",
             "ORDER BY sort_rank, sort_time, id LIMIT $13"
         );
         let p = InboxParams::of(workspace_id, f);
-        Ok(on_read!(self, pool => sqlx::query_as(SQL)
-            .bind(p.workspace_id).bind(&p.statuses).bind(&p.team)
-            .bind(p.assignee_any).bind(p.assignee_none).bind(&p.assignee)
-            .bind(&p.priority).bind(&p.pattern).bind(f.sort.as_str())
-            .bind(after.rank).bind(after.time).bind(&after.id).bind(f.limit)
-            .fetch_all(pool).await?))
+        self.read_all(
+            SQL,
+            args![
+                p.workspace_id,
+                &p.statuses,
+                &p.team,
+                p.assignee_any,
+                p.assignee_none,
+                &p.assignee,
+                &p.priority,
+                &p.pattern,
+                f.sort.as_str(),
+                after.rank,
+                after.time,
+                &after.id,
+                f.limit
+            ],
+        )
+        .await
     }
 
     /// How many conversations the filter lists on all its pages.
     pub async fn inbox_total(&self, workspace_id: &str, f: &InboxFilter) -> Result<i64> {
         const SQL: &str = concat!("SELECT COUNT(*) FROM conversations c WHERE ", inbox_filters!());
         let p = InboxParams::of(workspace_id, f);
-        let (n,): (i64,) = on_read!(self, pool => sqlx::query_as(SQL)
-            .bind(p.workspace_id).bind(&p.statuses).bind(&p.team)
-            .bind(p.assignee_any).bind(p.assignee_none).bind(&p.assignee)
-            .bind(&p.priority).bind(&p.pattern)
-            .fetch_one(pool).await?);
+        let (n,): (i64,) = self
+            .read_one(
+                SQL,
+                args![
+                    p.workspace_id,
+                    &p.statuses,
+                    &p.team,
+                    p.assignee_any,
+                    p.assignee_none,
+                    &p.assignee,
+                    &p.priority,
+                    &p.pattern
+                ],
+            )
+            .await?;
         Ok(n)
     }
 
     /// Remembers that `member_id` has read the conversation up to `seq` (never backwards).
     pub async fn mark_read(&self, member_id: &str, conversation_id: &str, seq: i64) -> Result<()> {
-        on_pool!(self, pool => sqlx::query(
-            "INSERT INTO conversation_reads (member_id, conversation_id, seq) VALUES ($1, $2, $3)
-             ON CONFLICT (member_id, conversation_id) DO UPDATE SET seq = excluded.seq WHERE excluded.seq > conversation_reads.seq")
-            .bind(member_id).bind(conversation_id).bind(seq).execute(pool).await?.rows_affected());
+        self.write("INSERT INTO conversation_reads (member_id, conversation_id, seq) VALUES ($1, $2, $3)
+             ON CONFLICT (member_id, conversation_id) DO UPDATE SET seq = excluded.seq WHERE excluded.seq > conversation_reads.seq", args![member_id, conversation_id, seq]).await?;
         Ok(())
     }
 
     /// Open conversations per team and status: (team, status, count).
     pub async fn inbox_counts(&self, workspace_id: &str) -> Result<Vec<(Option<String>, String, i64)>> {
-        Ok(on_read!(self, pool => sqlx::query_as(
-            "SELECT team, status, COUNT(*) FROM conversations WHERE workspace_id = $1 AND status IN ('queued', 'assigned') GROUP BY team, status ORDER BY team, status")
-            .bind(workspace_id).fetch_all(pool).await?))
+        self.read_all("SELECT team, status, COUNT(*) FROM conversations WHERE workspace_id = $1 AND status IN ('queued', 'assigned') GROUP BY team, status ORDER BY team, status", args![workspace_id]).await
     }
 
     pub async fn handover_stats(&self, flow_id: &str) -> Result<Vec<HandoverStat>> {
-        Ok(on_read!(self, pool => sqlx::query_as(
+        self.read_all(
             "SELECT node, status, COUNT(*) AS count,
                     COUNT(assigned_at) AS picked_up,
                     CAST(COALESCE(SUM(assigned_at - queued_at), 0) AS BIGINT) AS pickup_ms_total,
                     CAST(COALESCE(MAX(assigned_at - queued_at), 0) AS BIGINT) AS pickup_ms_max
-             FROM handovers WHERE flow_id = $1 GROUP BY node, status ORDER BY node, status")
-            .bind(flow_id).fetch_all(pool).await?))
+             FROM handovers WHERE flow_id = $1 GROUP BY node, status ORDER BY node, status",
+            args![flow_id],
+        )
+        .await
     }
 
     /// Conversations started on a flow: (total, resolved by the bot alone).
     /// Conversations of a flow that the bot still has (state JSON, last activity), the most
     /// recently active first, at most `limit`: where customers wait or dropped off.
     pub async fn flow_bot_conversations(&self, flow_id: &str, limit: i64) -> Result<Vec<(String, i64)>> {
-        Ok(on_read!(self, pool => sqlx::query_as(
-            "SELECT state, updated_at FROM conversations WHERE flow_id = $1 AND status = 'bot' ORDER BY updated_at DESC LIMIT $2")
-            .bind(flow_id).bind(limit).fetch_all(pool).await?))
+        self.read_all("SELECT state, updated_at FROM conversations WHERE flow_id = $1 AND status = 'bot' ORDER BY updated_at DESC LIMIT $2", args![flow_id, limit]).await
     }
 
     /// How many queued conversations of the same queue (workspace and team) come before `c`:
@@ -454,10 +509,13 @@ impl Store {
     /// What each `reply_missed` timeline entry of the flow's conversations holds (JSON), oldest
     /// first.
     pub async fn reply_misses(&self, flow_id: &str) -> Result<Vec<Option<String>>> {
-        let rows: Vec<(Option<String>,)> = on_read!(self, pool => sqlx::query_as(
-            "SELECT t.data FROM timeline t JOIN conversations c ON c.id = t.conversation_id \
-             WHERE c.flow_id = $1 AND t.kind = 'reply_missed' ORDER BY t.at, t.id")
-            .bind(flow_id).fetch_all(pool).await?);
+        let rows: Vec<(Option<String>,)> = self
+            .read_all(
+                "SELECT t.data FROM timeline t JOIN conversations c ON c.id = t.conversation_id \
+             WHERE c.flow_id = $1 AND t.kind = 'reply_missed' ORDER BY t.at, t.id",
+                args![flow_id],
+            )
+            .await?;
         Ok(rows.into_iter().map(|(data,)| data).collect())
     }
 
@@ -466,16 +524,14 @@ impl Store {
     /// (contained), those closed because the customer stopped answering (abandoned) and those
     /// the customer cancelled at a question (an escape); neither of the last two is contained.
     pub async fn flow_conversation_counts(&self, flow_id: &str) -> Result<FlowCounts> {
-        let (conversations, contained, abandoned, cancelled): (i64, i64, i64, i64) = on_read!(self, pool => sqlx::query_as(
-            "SELECT COUNT(*), \
+        let (conversations, contained, abandoned, cancelled): (i64, i64, i64, i64) = self.read_one("SELECT COUNT(*), \
                COALESCE(SUM(CASE WHEN x.status = 'resolved' AND x.abandoned = 0 AND x.cancelled = 0 AND NOT EXISTS (SELECT 1 FROM handovers h WHERE h.conversation_id = x.id AND h.status NOT IN ('off_hours', 'no_agent')) THEN 1 ELSE 0 END), 0), \
                COALESCE(SUM(x.abandoned), 0), \
                COALESCE(SUM(x.cancelled), 0) \
              FROM (SELECT c.id, c.status, \
                      CASE WHEN EXISTS (SELECT 1 FROM timeline t WHERE t.conversation_id = c.id AND t.kind = 'abandoned') THEN 1 ELSE 0 END AS abandoned, \
                      CASE WHEN EXISTS (SELECT 1 FROM timeline t WHERE t.conversation_id = c.id AND t.kind = 'escape_cancel') THEN 1 ELSE 0 END AS cancelled \
-                   FROM conversations c WHERE c.flow_id = $1 AND c.last_seq > 0) x")
-            .bind(flow_id).fetch_one(pool).await?);
+                   FROM conversations c WHERE c.flow_id = $1 AND c.last_seq > 0) x", args![flow_id]).await?;
         Ok(FlowCounts {
             conversations,
             contained,
@@ -501,7 +557,7 @@ impl Tx {
     /// The conversation's hand-over still waiting or in progress.
     pub async fn open_handover(&mut self, conversation_id: &str) -> Result<Option<Handover>> {
         self.optional(
-            "SELECT id, workspace_id, conversation_id, flow_id, flow_version, node, team, assignee, priority, status, context, queued_at, assigned_at, ended_at FROM handovers WHERE conversation_id = $1 AND status IN ('queued', 'assigned') ORDER BY queued_at DESC, id LIMIT 1",
+            concat!("SELECT ", handover_columns!(), " FROM handovers WHERE conversation_id = $1 AND status IN ('queued', 'assigned') ORDER BY queued_at DESC, id LIMIT 1"),
             args![conversation_id],
         )
         .await
@@ -542,7 +598,7 @@ impl Tx {
 
     pub async fn member(&mut self, id: &str) -> Result<Option<Member>> {
         self.optional(
-            "SELECT id, workspace_id, email, name, role, password_hash, created_at, presence, last_assigned_at, deactivated_at FROM members WHERE id = $1",
+            concat!("SELECT ", member_columns!(), " FROM members WHERE id = $1"),
             args![id],
         )
         .await
@@ -551,10 +607,14 @@ impl Tx {
     /// Online members of a team, longest without a conversation first (round-robin order).
     pub async fn online_team_members(&mut self, workspace_id: &str, team_slug: Option<&str>) -> Result<Vec<Member>> {
         self.all(
-            "SELECT m.id, m.workspace_id, m.email, m.name, m.role, m.password_hash, m.created_at, m.presence, m.last_assigned_at, m.deactivated_at FROM members m
+            concat!(
+                "SELECT ",
+                member_columns!(),
+                " FROM members m
              WHERE m.workspace_id = $1 AND m.presence = 'online' AND m.deactivated_at IS NULL
                AND ($2 = '' OR EXISTS (SELECT 1 FROM team_members tm JOIN teams t ON t.id = tm.team_id WHERE tm.member_id = m.id AND t.slug = $2 AND t.workspace_id = $1))
-             ORDER BY m.last_assigned_at, m.id",
+             ORDER BY m.last_assigned_at, m.id"
+            ),
             args![workspace_id, team_slug.unwrap_or("")],
         )
         .await
@@ -580,34 +640,6 @@ impl Tx {
     }
 }
 
-sqlite_row!(Handover {
-    id,
-    workspace_id,
-    conversation_id,
-    flow_id,
-    flow_version,
-    node,
-    team,
-    assignee,
-    priority,
-    status,
-    context,
-    queued_at,
-    assigned_at,
-    ended_at,
-});
-sqlite_row!(Member {
-    id,
-    workspace_id,
-    email,
-    name,
-    role,
-    password_hash,
-    created_at,
-    presence,
-    last_assigned_at,
-    deactivated_at
-});
 sqlite_row!(InboxRow {
     last_role,
     last_text,
@@ -616,4 +648,18 @@ sqlite_row!(InboxRow {
     attributes,
     last_customer_seq,
     read_seq,
+});
+sqlite_row!(TeamMember {
+    team_id,
+    member_id,
+    presence,
+    last_assigned_at
+});
+sqlite_row!(HandoverStat {
+    node,
+    status,
+    count,
+    picked_up,
+    pickup_ms_total,
+    pickup_ms_max
 });

@@ -1,12 +1,17 @@
 //! Baton's storage: SQLite (the embedded default) and PostgreSQL behind one API.
 //!
-//! Queries are written once in SQL both dialects read (`$1` parameters, `RETURNING`), with
-//! runtime `query_as` + `FromRow`; the few statements that differ (row locks) are chosen per
-//! dialect. Migrations are per dialect, embedded in the binary and applied at start.
+//! Queries are written once in SQL both dialects read (`$1` parameters, `RETURNING`) and run
+//! one way: [`Tx`]'s statements inside a transaction, the store's `read_*` and `write*`
+//! outside one (`sql.rs`); the few statements that differ (row locks, PostgreSQL's arrays) are
+//! chosen per dialect here and nowhere else. Migrations are per dialect, embedded in the binary
+//! and applied at start.
 //! Timestamps are milliseconds since the Unix epoch, given by the caller (whose clock tests
 //! control); ids are chosen by the caller.
 
+// `#[macro_use]`: the modules after these read their tables' column lists (`member_columns!`…).
+#[macro_use]
 mod accounts;
+#[macro_use]
 mod conversations;
 mod events;
 mod flows;
@@ -30,7 +35,6 @@ pub use types::*;
 pub use work::*;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -77,17 +81,13 @@ enum Db {
     Postgres(PgPool),
 }
 
-/// The connections to a SQLite database.
+/// The connections to a SQLite database (see `sql.rs`).
 #[derive(Clone)]
 struct SqliteDb {
-    /// Writes outside a transaction.
-    pool: SqlitePool,
-    /// Read-only connections for reads, so a read never waits for a connection that is itself
-    /// waiting for the write lock (the writer reads while it holds that lock).
-    read_pool: SqlitePool,
-    /// The connection transactions write on (see `sql.rs`).
+    /// The one connection every write goes through (transactions and single statements).
     writer: sql::SqliteWriter,
-    /// Read connections used on the calling thread, for the reads of every request.
+    /// Read-only connections used on the calling thread: in WAL mode a read never waits for
+    /// the writer, which reads while it holds the write lock.
     readers: std::sync::Arc<sql::SqliteReaders>,
 }
 
@@ -98,34 +98,6 @@ pub struct Store {
     /// PostgreSQL: the connection holding this instance's outbox locks.
     lock_conn: std::sync::Arc<tokio::sync::Mutex<Option<sqlx::PgConnection>>>,
 }
-
-/// Runs `$body` with `$pool` bound to the pool of whichever database this is.
-macro_rules! on_pool {
-    ($store:expr, $pool:ident => $body:expr) => {
-        match &$store.db {
-            $crate::Db::Sqlite(sqlite) => {
-                let $pool = &sqlite.pool;
-                $body
-            }
-            $crate::Db::Postgres($pool) => $body,
-        }
-    };
-}
-pub(crate) use on_pool;
-
-/// Like [`on_pool!`] for queries that only read: on SQLite they use the read-only pool.
-macro_rules! on_read {
-    ($store:expr, $pool:ident => $body:expr) => {
-        match &$store.db {
-            $crate::Db::Sqlite(sqlite) => {
-                let $pool = &sqlite.read_pool;
-                $body
-            }
-            $crate::Db::Postgres($pool) => $body,
-        }
-    };
-}
-pub(crate) use on_read;
 
 /// A database transaction; dropped without `commit`, it rolls back.
 pub struct Tx {
@@ -147,6 +119,7 @@ macro_rules! bind_pg {
                 sql::Arg::OptText(s) => q.bind(s.map(str::to_string)),
                 sql::Arg::Int(i) => q.bind(i),
                 sql::Arg::OptInt(i) => q.bind(i),
+                sql::Arg::Bool(b) => q.bind(b),
             };
         }
         q
@@ -246,42 +219,21 @@ const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
 ];
 
 impl Store {
-    /// Connects to `sqlite://PATH` (created when missing) or `postgres://…`.
+    /// Connects to `sqlite://PATH` (created when missing; `?…` options are ignored) or
+    /// `postgres://…`.
     pub async fn connect(url: &str) -> Result<Store> {
-        if url.starts_with("sqlite:") {
-            let options = SqliteConnectOptions::from_str(url)?;
-            let path = options.get_filename().to_string_lossy().into_owned();
+        if let Some(rest) = url.strip_prefix("sqlite:") {
+            let path = sqlite_path(rest);
             if path.is_empty() || path.starts_with(':') {
                 // A memory database would be a different one on each connection.
                 return Err(StoreError::UnsupportedUrl(url.to_string()));
             }
-            let options = options
-                .create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal)
-                // FULL: a commit is on disk before the turn is acknowledged, even across a
-                // power loss. Batched commits (one writer) amortise the sync.
-                .synchronous(SqliteSynchronous::Full)
-                .busy_timeout(Duration::from_secs(10))
-                .foreign_keys(true);
-            let pool = SqlitePoolOptions::new()
-                .max_connections(8)
-                .connect_with(options)
-                .await?;
-            let read_options = SqliteConnectOptions::from_str(url)?
-                .read_only(true)
-                .busy_timeout(Duration::from_secs(10));
-            let read_pool = SqlitePoolOptions::new()
-                .max_connections(8)
-                .connect_with(read_options)
-                .await?;
-            // Opened after the pool, which creates the file and switches it to WAL.
-            let writer = sql::open_writer(&path)?;
+            // The writer creates the file and switches it to WAL before any reader opens it.
+            let writer = sql::open_writer(path)?;
             Ok(Store {
                 db: Db::Sqlite(SqliteDb {
-                    pool,
-                    read_pool,
                     writer,
-                    readers: std::sync::Arc::new(sql::SqliteReaders::new(&path)),
+                    readers: std::sync::Arc::new(sql::SqliteReaders::new(path)),
                 }),
                 lock_conn: Default::default(),
             })
@@ -300,6 +252,30 @@ impl Store {
         } else {
             Err(StoreError::UnsupportedUrl(url.to_string()))
         }
+    }
+
+    /// One statement outside a transaction (it commits alone); returns the rows it changed.
+    pub(crate) async fn write(&self, sql: &'static str, args: &[sql::Arg<'_>]) -> Result<u64> {
+        match &self.db {
+            Db::Sqlite(sqlite) => sql::write(&sqlite.writer, sql, args).await,
+            Db::Postgres(pool) => Ok(bind_pg!(sqlx::query(sql), args).execute(pool).await?.rows_affected()),
+        }
+    }
+
+    /// One statement outside a transaction that returns exactly one row (`… RETURNING`).
+    pub(crate) async fn write_one<T: sql::Row>(&self, sql: &'static str, args: &[sql::Arg<'_>]) -> Result<T> {
+        let row = match &self.db {
+            Db::Sqlite(sqlite) => sql::write_optional(&sqlite.writer, sql, args).await?,
+            Db::Postgres(pool) => bind_pg!(sqlx::query_as::<_, T>(sql), args).fetch_optional(pool).await?,
+        };
+        row.ok_or(StoreError::Database(sqlx::Error::RowNotFound))
+    }
+
+    /// The one row of a read outside a transaction (an aggregate).
+    pub(crate) async fn read_one<T: sql::Row>(&self, sql: &'static str, args: &[sql::Arg<'_>]) -> Result<T> {
+        self.read_optional(sql, args)
+            .await?
+            .ok_or(StoreError::Database(sqlx::Error::RowNotFound))
     }
 
     /// Rows of a read outside a transaction.
@@ -335,12 +311,11 @@ impl Store {
             Dialect::Sqlite => SQLITE_MIGRATIONS,
             Dialect::Postgres => POSTGRES_MIGRATIONS,
         };
-        on_pool!(self, pool => {
-            sqlx::query("CREATE TABLE IF NOT EXISTS baton_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)")
-                .execute(pool)
-                .await?
-                .rows_affected();
-        });
+        self.write(
+            "CREATE TABLE IF NOT EXISTS baton_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+            sql::args![],
+        )
+        .await?;
         for (name, script) in migrations {
             let mut tx = self.begin().await?;
             let done: Option<(String,)> = tx
@@ -383,8 +358,40 @@ impl Store {
         Ok(Tx { inner })
     }
 
-    /// Closes the pool (waits for connections to be returned).
+    /// Closes the connections (PostgreSQL: waits for them to be returned to the pool; SQLite's
+    /// close when the last handle to the store is dropped).
     pub async fn close(&self) {
-        on_pool!(self, pool => pool.close().await)
+        if let Db::Postgres(pool) = &self.db {
+            pool.close().await
+        }
+    }
+}
+
+/// The file of a `sqlite:` URL: `sqlite://PATH`, `sqlite:PATH`, with any `?options` left off.
+fn sqlite_path(rest: &str) -> &str {
+    let path = rest.strip_prefix("//").unwrap_or(rest);
+    path.split_once('?').map_or(path, |(path, _)| path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sqlite_url_names_its_file_with_or_without_slashes_and_options() {
+        assert_eq!(sqlite_path("///var/lib/baton/baton.db"), "/var/lib/baton/baton.db");
+        assert_eq!(sqlite_path("//baton.db"), "baton.db");
+        assert_eq!(sqlite_path("baton.db?mode=rwc"), "baton.db");
+        assert_eq!(sqlite_path("//:memory:"), ":memory:");
+    }
+
+    #[tokio::test]
+    async fn a_memory_or_empty_sqlite_url_is_refused() {
+        for url in ["sqlite::memory:", "sqlite://", "sqlite://?mode=memory", "mysql://x"] {
+            assert!(
+                matches!(Store::connect(url).await, Err(StoreError::UnsupportedUrl(_))),
+                "{url}"
+            );
+        }
     }
 }

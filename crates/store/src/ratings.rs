@@ -1,7 +1,7 @@
 //! CSAT ratings: one per conversation, with the agent who had it last.
 
-use crate::sql::args;
-use crate::{on_read, Result, Store, Tx};
+use crate::sql::{args, sqlite_row};
+use crate::{Result, Store, Tx};
 use serde::Serialize;
 
 /// A customer's rating of a conversation.
@@ -69,11 +69,17 @@ impl Tx {
 impl Store {
     /// A flow's ratings per agent and scale.
     pub async fn rating_stats(&self, flow_id: &str) -> Result<Vec<RatingStat>> {
-        Ok(on_read!(self, pool => sqlx::query_as(
-            "SELECT agent_id, CAST(scale AS BIGINT) AS scale, COUNT(*) AS count, \
+        self.read_all("SELECT agent_id, CAST(scale AS BIGINT) AS scale, COUNT(*) AS count, \
                     CAST(COALESCE(SUM(score), 0) AS BIGINT) AS score_sum, \
                     CAST(COALESCE(SUM(CASE WHEN score = scale OR (scale = 5 AND score = 4) THEN 1 ELSE 0 END), 0) AS BIGINT) AS satisfied \
-             FROM ratings WHERE flow_id = $1 GROUP BY agent_id, scale ORDER BY agent_id, scale")
-            .bind(flow_id).fetch_all(pool).await?))
+             FROM ratings WHERE flow_id = $1 GROUP BY agent_id, scale ORDER BY agent_id, scale", args![flow_id]).await
     }
 }
+
+sqlite_row!(RatingStat {
+    agent_id,
+    scale,
+    count,
+    score_sum,
+    satisfied
+});

@@ -1,11 +1,12 @@
-//! Statements inside a transaction, written once for both databases.
+//! Statements written once for both databases: `$n` parameters ([`Arg`], `args![]`), rows read
+//! by [`Row`], stored row types and their column lists declared once ([`stored_row!`]).
 //!
-//! PostgreSQL transactions run on sqlx. SQLite transactions run on one `rusqlite` connection
-//! owned by whoever holds the transaction, with its prepared statements cached: sqlx's SQLite
-//! driver hands every statement to a worker thread and back (two thread wake-ups a statement),
-//! which was a quarter of a turn's CPU (docs/performance.md). The caller of a SQLite
-//! transaction therefore blocks while a statement runs; the turn engine runs its writer on a
-//! thread of its own for that reason.
+//! PostgreSQL runs on sqlx. SQLite runs on `rusqlite` connections used in place, with their
+//! prepared statements cached: one write connection (transactions, and single statements
+//! outside them) and read-only connections for reads. sqlx's SQLite driver hands every
+//! statement to a worker thread and back (two thread wake-ups a statement), which was a quarter
+//! of a turn's CPU (docs/performance.md). The caller of a SQLite statement therefore blocks
+//! while it runs; the turn engine runs its writer on a thread of its own for that reason.
 
 use crate::{Result, StoreError};
 use sqlx::postgres::PgRow;
@@ -19,6 +20,7 @@ pub(crate) enum Arg<'a> {
     OptText(Option<&'a str>),
     Int(i64),
     OptInt(Option<i64>),
+    Bool(bool),
 }
 
 impl<'a> From<&'a str> for Arg<'a> {
@@ -57,6 +59,12 @@ impl From<Option<i64>> for Arg<'_> {
     }
 }
 
+impl From<bool> for Arg<'_> {
+    fn from(v: bool) -> Self {
+        Arg::Bool(v)
+    }
+}
+
 /// `args![a, b, …]`: statement parameters.
 macro_rules! args {
     ($($a:expr),* $(,)?) => { &[$($crate::sql::Arg::from($a)),*] };
@@ -70,6 +78,7 @@ impl rusqlite::ToSql for Arg<'_> {
             Arg::Text(s) | Arg::OptText(Some(s)) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
             Arg::Int(i) | Arg::OptInt(Some(i)) => ToSqlOutput::Owned(Value::Integer(i)),
             Arg::OptText(None) | Arg::OptInt(None) => ToSqlOutput::Owned(Value::Null),
+            Arg::Bool(b) => ToSqlOutput::Owned(Value::Integer(i64::from(b))),
         })
     }
 }
@@ -80,31 +89,30 @@ pub(crate) trait Row: for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin + Sized {
     fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self>;
 }
 
-impl Row for (i64,) {
-    fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
-        Ok((row.get(0)?,))
-    }
+/// Implements [`Row`] for tuples of plain columns (counts, single values, small aggregates).
+macro_rules! tuple_row {
+    ($($t:ident $i:tt),+) => {
+        impl<$($t),+> Row for ($($t,)+)
+        where
+            $($t: rusqlite::types::FromSql
+                + for<'r> sqlx::Decode<'r, sqlx::Postgres>
+                + sqlx::Type<sqlx::Postgres>
+                + Send
+                + Unpin,)+
+        {
+            fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+                Ok(($(row.get::<_, $t>($i)?,)+))
+            }
+        }
+    };
 }
+tuple_row!(A 0);
+tuple_row!(A 0, B 1);
+tuple_row!(A 0, B 1, C 2);
+tuple_row!(A 0, B 1, C 2, D 3);
 
-impl Row for (i64, i64, i64) {
-    fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
-        Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-    }
-}
-
-impl Row for (Option<i64>,) {
-    fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
-        Ok((row.get(0)?,))
-    }
-}
-
-impl Row for (String,) {
-    fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
-        Ok((row.get(0)?,))
-    }
-}
-
-/// Implements [`Row`] for a struct whose fields are the `SELECT`'s columns, in order.
+/// Implements [`Row`] for a struct whose fields are the `SELECT`'s columns, in order (rows that
+/// are not one table's, such as the inbox's; a table's row type is a [`stored_row!`]).
 macro_rules! sqlite_row {
     ($t:ty { $($field:ident),* $(,)? }) => {
         impl $crate::sql::Row for $t {
@@ -116,6 +124,34 @@ macro_rules! sqlite_row {
     };
 }
 pub(crate) use sqlite_row;
+
+/// Declares a table's row type once: the struct (read by sqlx on PostgreSQL), its reading by
+/// position on SQLite, and `$columns!()`, its columns in field order for `SELECT`s
+/// (`concat!("SELECT ", $columns!(), " FROM …")`), so the list is never written by hand.
+macro_rules! stored_row {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident, columns $columns:ident {
+            $(#[$fmeta0:meta])* $fvis0:vis $field0:ident : $ty0:ty
+            $(, $(#[$fmeta:meta])* $fvis:vis $field:ident : $ty:ty)* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(sqlx::FromRow)]
+        $vis struct $name {
+            $(#[$fmeta0])* $fvis0 $field0: $ty0,
+            $($(#[$fmeta])* $fvis $field: $ty,)*
+        }
+
+        $crate::sql::sqlite_row!($name { $field0 $(, $field)* });
+
+        #[allow(unused_macros)]
+        macro_rules! $columns {
+            () => { concat!(stringify!($field0) $(, ", ", stringify!($field))*) };
+        }
+    };
+}
+pub(crate) use stored_row;
 
 /// The SQLite connection transactions use (one writer at a time).
 pub(crate) type SqliteWriter = Arc<Mutex<rusqlite::Connection>>;
@@ -139,6 +175,21 @@ pub(crate) fn open_writer(path: &str) -> Result<SqliteWriter> {
 fn keep_plans(conn: &rusqlite::Connection) -> Result<()> {
     conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     Ok(())
+}
+
+/// One statement on the write connection outside a transaction (it commits alone); returns
+/// the rows it changed.
+pub(crate) async fn write(writer: &SqliteWriter, sql: &str, args: &[Arg<'_>]) -> Result<u64> {
+    let conn = writer.lock().await;
+    let mut statement = conn.prepare_cached(sql)?;
+    Ok(statement.execute(rusqlite::params_from_iter(args))? as u64)
+}
+
+/// One statement that returns a row (`… RETURNING`) on the write connection, outside a
+/// transaction.
+pub(crate) async fn write_optional<T: Row>(writer: &SqliteWriter, sql: &str, args: &[Arg<'_>]) -> Result<Option<T>> {
+    let conn = writer.lock().await;
+    query_optional(&conn, sql, args)
 }
 
 /// A SQLite transaction on the write connection; rolled back when dropped uncommitted.

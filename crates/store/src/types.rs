@@ -30,8 +30,8 @@ macro_rules! stored_as_text {
 }
 
 /// An enum stored as TEXT: its names, `FromStr`, serde as the same names, and the conversions
-/// both drivers need (sqlx for PostgreSQL and the SQLite pool, rusqlite for SQLite
-/// transactions, [`Arg`] for statement parameters).
+/// both drivers need (sqlx for PostgreSQL, rusqlite for SQLite, [`Arg`] for statement
+/// parameters).
 macro_rules! text_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal,)* }) => {
         $(#[$meta])*

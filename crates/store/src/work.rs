@@ -1,44 +1,50 @@
 //! Work that outlives a request: the outbox of effects, persisted timers, webhook deliveries.
 
-use crate::sql::{args, sqlite_row};
-use crate::{on_pool, on_read, Result, Store, Tx};
+use crate::sql::{args, stored_row};
+use crate::{Result, Store, Tx};
 use serde::Serialize;
 
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
-pub struct OutboxItem {
-    pub id: i64,
-    pub workspace_id: String,
-    pub conversation_id: String,
-    /// `webhook` or `ai`.
-    pub kind: String,
-    /// The effect (JSON text).
-    pub payload: String,
-    pub attempts: i64,
-    pub next_attempt_at: i64,
-    pub done_at: Option<i64>,
-    pub last_error: Option<String>,
-    pub created_at: i64,
+stored_row! {
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    pub struct OutboxItem, columns outbox_columns {
+        pub id: i64,
+        pub workspace_id: String,
+        pub conversation_id: String,
+        /// `webhook` or `ai`.
+        pub kind: String,
+        /// The effect (JSON text).
+        pub payload: String,
+        pub attempts: i64,
+        pub next_attempt_at: i64,
+        pub done_at: Option<i64>,
+        pub last_error: Option<String>,
+        pub created_at: i64,
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
-pub struct Timer {
-    pub conversation_id: String,
-    pub timer_id: i64,
-    pub due_at: i64,
+stored_row! {
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    pub struct Timer, columns timer_columns {
+        pub conversation_id: String,
+        pub timer_id: i64,
+        pub due_at: i64,
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
-pub struct WebhookDelivery {
-    pub id: i64,
-    pub workspace_id: String,
-    pub conversation_id: String,
-    pub node: String,
-    pub url: String,
-    pub attempt: i64,
-    pub status_code: Option<i64>,
-    pub error: Option<String>,
-    pub duration_ms: i64,
-    pub created_at: i64,
+stored_row! {
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    pub struct WebhookDelivery, columns webhook_delivery_columns {
+        pub id: i64,
+        pub workspace_id: String,
+        pub conversation_id: String,
+        pub node: String,
+        pub url: String,
+        pub attempt: i64,
+        pub status_code: Option<i64>,
+        pub error: Option<String>,
+        pub duration_ms: i64,
+        pub created_at: i64,
+    }
 }
 
 /// One attempt at a webhook call, for the delivery log.
@@ -98,7 +104,7 @@ impl Tx {
 
     pub async fn insert_timer(&mut self, conversation_id: &str, timer_id: i64, due_at: i64) -> Result<()> {
         self.execute(
-            "INSERT INTO timers (conversation_id, timer_id, due_at) VALUES ($1, $2, $3)",
+            concat!("INSERT INTO timers (", timer_columns!(), ") VALUES ($1, $2, $3)"),
             args![conversation_id, timer_id, due_at],
         )
         .await?;
@@ -120,29 +126,49 @@ impl Tx {
 impl Store {
     /// Outbox items due at `now`, oldest first.
     pub async fn due_outbox(&self, now: i64, limit: i64) -> Result<Vec<OutboxItem>> {
-        self.read_all("SELECT id, workspace_id, conversation_id, kind, payload, attempts, next_attempt_at, done_at, last_error, created_at FROM outbox WHERE done_at IS NULL AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2", args![now, limit]).await
+        self.read_all(
+            concat!(
+                "SELECT ",
+                outbox_columns!(),
+                " FROM outbox WHERE done_at IS NULL AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2"
+            ),
+            args![now, limit],
+        )
+        .await
     }
 
     pub async fn outbox_item(&self, id: i64) -> Result<Option<OutboxItem>> {
-        self.read_optional("SELECT id, workspace_id, conversation_id, kind, payload, attempts, next_attempt_at, done_at, last_error, created_at FROM outbox WHERE id = $1", args![id]).await
+        self.read_optional(
+            concat!("SELECT ", outbox_columns!(), " FROM outbox WHERE id = $1"),
+            args![id],
+        )
+        .await
     }
 
     pub async fn pending_outbox_count(&self) -> Result<i64> {
-        let (n,): (i64,) = on_read!(self, pool => sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE done_at IS NULL")
-            .fetch_one(pool).await?);
+        let (n,): (i64,) = self
+            .read_one("SELECT COUNT(*) FROM outbox WHERE done_at IS NULL", args![])
+            .await?;
         Ok(n)
     }
 
     pub async fn reschedule_outbox(&self, id: i64, attempts: i64, next_attempt_at: i64, error: &str) -> Result<()> {
-        on_pool!(self, pool => sqlx::query("UPDATE outbox SET attempts = $1, next_attempt_at = $2, last_error = $3 WHERE id = $4")
-            .bind(attempts).bind(next_attempt_at).bind(error).bind(id).execute(pool).await?.rows_affected());
+        self.write(
+            "UPDATE outbox SET attempts = $1, next_attempt_at = $2, last_error = $3 WHERE id = $4",
+            args![attempts, next_attempt_at, error, id],
+        )
+        .await?;
         Ok(())
     }
 
     /// Timers due at `now`, earliest first.
     pub async fn due_timers(&self, now: i64, limit: i64) -> Result<Vec<Timer>> {
         self.read_all(
-            "SELECT conversation_id, timer_id, due_at FROM timers WHERE due_at <= $1 ORDER BY due_at LIMIT $2",
+            concat!(
+                "SELECT ",
+                timer_columns!(),
+                " FROM timers WHERE due_at <= $1 ORDER BY due_at LIMIT $2"
+            ),
             args![now, limit],
         )
         .await
@@ -154,26 +180,14 @@ impl Store {
     }
 
     pub async fn deliveries(&self, conversation_id: &str) -> Result<Vec<WebhookDelivery>> {
-        Ok(on_read!(self, pool => sqlx::query_as(
-            "SELECT id, workspace_id, conversation_id, node, url, attempt, status_code, error, duration_ms, created_at FROM webhook_deliveries WHERE conversation_id = $1 ORDER BY id")
-            .bind(conversation_id).fetch_all(pool).await?))
+        self.read_all(
+            concat!(
+                "SELECT ",
+                webhook_delivery_columns!(),
+                " FROM webhook_deliveries WHERE conversation_id = $1 ORDER BY id"
+            ),
+            args![conversation_id],
+        )
+        .await
     }
 }
-
-sqlite_row!(OutboxItem {
-    id,
-    workspace_id,
-    conversation_id,
-    kind,
-    payload,
-    attempts,
-    next_attempt_at,
-    done_at,
-    last_error,
-    created_at
-});
-sqlite_row!(Timer {
-    conversation_id,
-    timer_id,
-    due_at
-});

@@ -1,22 +1,29 @@
-//! `baton loadtest` end to end on a small load: it starts its own server, runs the reference
-//! flow and reports every conversation completed with no wrong reply, for both ways customers
-//! send. Speed is not asserted here (figures and how to measure them: docs/performance.md).
+//! `baton-loadtest` end to end on a small load: it starts its own server (the `baton` built
+//! beside it), runs the reference flow and reports every conversation completed with no wrong
+//! reply, for both ways customers send. Speed is not asserted here (figures and how to measure
+//! them: docs/performance.md).
 
 use serde_json::Value;
+use std::path::PathBuf;
 use std::process::Command;
 
+/// The `baton` binary in the same target directory (`cargo test --workspace` builds it with
+/// the CLI's tests; alone: `cargo build -p baton` first).
+fn server_bin() -> PathBuf {
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_baton-loadtest"))
+        .with_file_name(format!("baton{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.is_file(),
+        "no server binary at {}: run `cargo build -p baton` first",
+        bin.display()
+    );
+    bin
+}
+
 fn small_load(extra: &[&str]) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_baton"))
-        .args([
-            "loadtest",
-            "--customers",
-            "4",
-            "--agents",
-            "1",
-            "--duration",
-            "3",
-            "--json",
-        ])
+    let out = Command::new(env!("CARGO_BIN_EXE_baton-loadtest"))
+        .args(["--server-bin".as_ref(), server_bin().as_os_str()])
+        .args(["--customers", "4", "--agents", "1", "--duration", "3", "--json"])
         .args(extra)
         .env("RUST_LOG", "warn")
         .output()

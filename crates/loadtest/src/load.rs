@@ -1,12 +1,13 @@
-//! `baton loadtest`: simulated customers run the reference flow (examples/bench-support.flow.json)
+//! The load tool: simulated customers run the reference flow (examples/bench-support.flow.json)
 //! the way the web widget does — messages sent over HTTP, the conversation followed on its
 //! WebSocket — checking every reply; simulated agents claim the hand-overs from the inbox
 //! WebSocket and hand them back. Reports turns per second (counted by the server), latency
 //! percentiles, hand-over-to-inbox latency, lost or stuck conversations, server CPU per turn
 //! and memory. Without `--base-url` it starts `baton serve` itself on a temporary database.
+//! Scaffolding: it is not part of the `baton` binary that serves.
 
 use anyhow::{anyhow, bail, Context, Result};
-use clap::Args;
+use clap::Parser;
 use futures_util::StreamExt;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -19,7 +20,10 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 const FLOW: &str = include_str!("../../../examples/bench-support.flow.json");
 
-#[derive(Args)]
+/// Simulated customers and agents run the reference flow against a server and report turns
+/// per second, latency, hand-over latency, CPU per turn and memory.
+#[derive(Parser)]
+#[command(name = "baton-loadtest", version)]
 pub struct LoadArgs {
     /// Simulated customers, each running conversations one after another.
     #[arg(long, default_value_t = 50)]
@@ -62,8 +66,8 @@ pub struct LoadArgs {
     /// tool on CPU 0 (with `taskset`), so neither takes the other's core.
     #[arg(long)]
     pin: bool,
-    /// Start this `baton` binary as the server instead of this one (to compare two builds
-    /// with the same load tool).
+    /// The `baton` binary to start as the server (to compare two builds with the same load
+    /// tool). Default: the `baton` beside this program (the same target directory).
     #[arg(long)]
     server_bin: Option<std::path::PathBuf>,
 }
@@ -139,8 +143,14 @@ async fn load(args: LoadArgs) -> Result<ExitCode> {
             }
             let server_bin = match &args.server_bin {
                 Some(bin) => bin.clone(),
-                None => std::env::current_exe()?,
+                None => std::env::current_exe()?.with_file_name(format!("baton{}", std::env::consts::EXE_SUFFIX)),
             };
+            if !server_bin.is_file() {
+                bail!(
+                    "no server binary at {}: build it (cargo build --release -p baton) or name one with --server-bin",
+                    server_bin.display()
+                );
+            }
             let (spawned, base, api_key, widget_key) =
                 spawn_server(&server_bin, args.pin, args.database_url.as_deref()).await?;
             let pid = spawned.child.id();
@@ -211,7 +221,7 @@ async fn load(args: LoadArgs) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let run_id = &baton_server::ids::random_token(4).to_lowercase();
+    let run_id = &unique_suffix();
     let mut agent_ids = Vec::new();
     let mut agents = Vec::new();
     for i in 0..args.agents {
@@ -679,6 +689,15 @@ fn pin_self_to_cpu0() -> Result<()> {
     Ok(())
 }
 
+/// A suffix no other run on this machine uses at the same time (names of this run's agents,
+/// its temporary directory).
+fn unique_suffix() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("{:x}{:x}", std::process::id(), nanos)
+}
+
 /// Starts `bin serve` (on CPU 1 when `pin`) on a free port and a temporary database; returns
 /// its URL and keys.
 async fn spawn_server(
@@ -711,7 +730,7 @@ async fn spawn_server(
             None
         }
         None => {
-            let dir = std::env::temp_dir().join(format!("baton-load-{}", baton_server::ids::random_token(6)));
+            let dir = std::env::temp_dir().join(format!("baton-load-{}", unique_suffix()));
             cmd.args(["--data-dir".as_ref(), dir.as_os_str()]);
             Some(dir)
         }
