@@ -290,42 +290,44 @@ pub fn detect(text: &str, settings: &EscapeSettings, offered: &[EscapeKind]) -> 
     if t.is_empty() {
         return None;
     }
+    let words: Vec<&str> = t.split(' ').collect();
     [EscapeKind::Human, EscapeKind::Cancel, EscapeKind::StartOver]
         .into_iter()
         .filter(|k| offered.contains(k))
-        .find(|k| settings.phrases(*k).iter().any(|p| says(&t, p, extra_words(*k))))
+        .find(|k| {
+            settings
+                .phrases(*k)
+                .iter()
+                .any(|p| says(&t, &words, p, extra_words(*k)))
+        })
 }
 
-/// The words of `t` left after taking out the phrase `p` once (both normalised).
-fn rest_after(t: &str, p: &str) -> Option<Vec<String>> {
-    let padded = format!(" {t} ");
-    let at = padded.find(&format!(" {p} "))?;
-    let before = &padded[..at];
-    let after = &padded[at + p.len() + 1..];
-    Some(
-        before
-            .split_whitespace()
-            .chain(after.split_whitespace())
-            .map(str::to_string)
-            .collect(),
-    )
-}
-
-/// `t` (normalised) is the phrase, the phrase with a small typo, or a short message with the
-/// phrase in it as whole words.
-fn says(t: &str, phrase: &str, extra_words: usize) -> bool {
-    let p = normalize(phrase);
+/// `t` (normalised, and its `words`) is the phrase, the phrase with a small typo, or a short
+/// message with the phrase in it as whole words. Runs at every question's answer, so it
+/// allocates only for a phrase written un-normalised.
+fn says(t: &str, words: &[&str], phrase: &str, extra_words: usize) -> bool {
+    let p = if is_normalized(phrase) {
+        std::borrow::Cow::Borrowed(phrase)
+    } else {
+        std::borrow::Cow::Owned(normalize(phrase))
+    };
     if p.is_empty() {
         return false;
     }
     if t == p {
         return true;
     }
-    let words = t.split(' ').count();
     let phrase_words = p.split(' ').count();
-    if words <= phrase_words + extra_words {
-        if let Some(rest) = rest_after(t, &p) {
-            if rest.iter().all(|w| FILLER.contains(&w.as_str())) {
+    if words.len() <= phrase_words + extra_words {
+        // The phrase's first place as whole words; every other word must be filler.
+        let at = (0..=words.len().saturating_sub(phrase_words)).find(|&at| {
+            words
+                .get(at..at + phrase_words)
+                .is_some_and(|w| w.iter().copied().eq(p.split(' ')))
+        });
+        if let Some(at) = at {
+            let rest = words[..at].iter().chain(&words[at + phrase_words..]);
+            if rest.into_iter().all(|w| FILLER.contains(w)) {
                 return true;
             }
         }
@@ -337,7 +339,26 @@ fn says(t: &str, phrase: &str, extra_words: usize) -> bool {
         6..=9 => 1,
         _ => 2,
     };
-    allowed > 0 && words == phrase_words && edit_distance(t, &p) <= allowed
+    allowed > 0 && words.len() == phrase_words && edit_distance(t, &p) <= allowed
+}
+
+/// Already what [`normalize`] makes of it: lower-case letters and digits, single spaces
+/// between words.
+fn is_normalized(phrase: &str) -> bool {
+    let mut space = true;
+    for c in phrase.chars() {
+        if c == ' ' {
+            if space {
+                return false;
+            }
+            space = true;
+        } else if c.is_alphanumeric() && !c.is_uppercase() && c.to_lowercase().eq(std::iter::once(c)) {
+            space = false;
+        } else {
+            return false;
+        }
+    }
+    !space || phrase.is_empty()
 }
 
 /// An earlier question a correction may change.
@@ -445,6 +466,34 @@ mod tests {
 
     fn detect_all(text: &str) -> Option<EscapeKind> {
         detect(text, &EscapeSettings::default(), &EscapeKind::ALL)
+    }
+
+    #[test]
+    fn a_phrase_is_taken_as_it_is_only_when_normalising_would_not_change_it() {
+        for phrase in [
+            "talk to a human",
+            "Talk to a human",
+            "talk  to",
+            " talk",
+            "talk ",
+            "start-over",
+            "ça va",
+            "ÇA VA",
+            "agent 2",
+            "",
+            "İstanbul",
+        ] {
+            assert_eq!(is_normalized(phrase), normalize(phrase) == phrase, "{phrase:?}");
+        }
+        // Settings written with capitals and punctuation still match.
+        let settings = EscapeSettings {
+            human: vec!["Talk to a HUMAN!".into()],
+            ..EscapeSettings::default()
+        };
+        assert_eq!(
+            detect("please talk to a human", &settings, &EscapeKind::ALL),
+            Some(EscapeKind::Human)
+        );
     }
 
     #[test]

@@ -25,6 +25,7 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use utoipa::ToSchema;
 
 /// Shortest client id of a start: it gives back the conversation's token, so it must not be
@@ -697,7 +698,8 @@ async fn websocket(
         .max_message_size(CUSTOMER_WS_READ_MAX)
         .max_frame_size(CUSTOMER_WS_READ_MAX)
         .read_buffer_size(WS_BUFFER)
-        .write_buffer_size(0)
+        // Frames written together (a turn's replies) wait here for one flush: one system call.
+        .write_buffer_size(WS_BUFFER)
         .on_upgrade(move |socket| follow(state, conversation_id, after, socket)))
 }
 
@@ -705,9 +707,10 @@ async fn websocket(
 const CUSTOMER_WS_FRAME: usize = 64 * 1024;
 /// The largest frame read at all; a larger one closes the socket with 1009 (message too big).
 const CUSTOMER_WS_READ_MAX: usize = 256 * 1024;
-/// A socket's read buffer. The library's default (128 KiB, allocated per socket) would make
-/// 10,000 idle customers cost over a gigabyte; frames here are small chat messages. Writes go
-/// out at once (no write buffer to fill).
+/// A socket's read buffer, and how much a customer socket's writes gather before they go out
+/// (frames written together wait for one flush). The library's default (128 KiB, allocated
+/// per socket) would make 10,000 idle customers cost over a gigabyte; frames here are small
+/// chat messages.
 pub const WS_BUFFER: usize = 4 * 1024;
 
 /// What a customer's WebSocket frame asks for.
@@ -809,31 +812,46 @@ async fn follow(state: AppState, conversation_id: String, after: i64, socket: We
     }
     loop {
         tokio::select! {
-            update = updates.recv() => match update {
-                Ok(m) => {
-                    if m.seq <= sent || !customer_visible(&m) {
-                        continue;
-                    }
-                    sent = m.seq;
-                    if send_ws(&mut sink, &m).await.is_err() {
-                        break;
-                    }
+            update = updates.recv() => {
+                // This message and those published with it (a turn's replies): written
+                // together, then one flush, so a turn's frames leave in one system call.
+                let mut ready = Vec::new();
+                let mut lagged = false;
+                match update {
+                    Ok(m) => ready.push(m),
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => lagged = true,
+                    Err(_) => break,
                 }
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                    // Too far behind: catch up from the store.
-                    match state.core.store.messages_after(&conversation_id, sent, MAX_PAGE).await {
-                        Ok(missed) => {
-                            for m in missed.iter().filter(|m| customer_visible(m)) {
-                                if send_ws(&mut sink, m).await.is_err() {
-                                    break;
-                                }
-                                sent = m.seq;
-                            }
-                        }
+                while !lagged {
+                    match updates.try_recv() {
+                        Ok(m) => ready.push(m),
+                        Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) => lagged = true,
                         Err(_) => break,
                     }
                 }
-                Err(_) => break,
+                if lagged {
+                    // Too far behind: catch up from the store.
+                    match state.core.store.messages_after(&conversation_id, sent, MAX_PAGE).await {
+                        Ok(missed) => ready.extend(missed.into_iter().map(Arc::new)),
+                        Err(_) => break,
+                    }
+                }
+                let mut wrote = false;
+                let mut failed = false;
+                for m in &ready {
+                    if m.seq <= sent || !customer_visible(m) {
+                        continue;
+                    }
+                    if feed_ws(&mut sink, m).await.is_err() {
+                        failed = true;
+                        break;
+                    }
+                    sent = m.seq;
+                    wrote = true;
+                }
+                if failed || (wrote && sink.flush().await.is_err()) {
+                    break;
+                }
             },
             signal = signals.recv() => {
                 let frame = match signal {
@@ -916,14 +934,25 @@ async fn follow(state: AppState, conversation_id: String, after: i64, socket: We
     METRICS.ws_connections.fetch_sub(1, Ordering::Relaxed);
 }
 
+/// A message frame, sent at once.
 async fn send_ws<S>(sink: &mut S, m: &Message) -> Result<(), ()>
 where
     S: futures_util::Sink<WsMessage> + Unpin,
 {
+    sink.send(message_frame(m)).await.map_err(|_| ())
+}
+
+/// A message frame, written without a flush (the caller flushes after the last).
+async fn feed_ws<S>(sink: &mut S, m: &Message) -> Result<(), ()>
+where
+    S: futures_util::Sink<WsMessage> + Unpin,
+{
+    sink.feed(message_frame(m)).await.map_err(|_| ())
+}
+
+fn message_frame(m: &Message) -> WsMessage {
     let frame = serde_json::json!({"type": "message", "message": MessageView::from_message(m)});
-    sink.send(WsMessage::Text(frame.to_string().into()))
-        .await
-        .map_err(|_| ())
+    WsMessage::Text(frame.to_string().into())
 }
 
 /// The webhook delivery log of a conversation (every attempt, with status or error).
