@@ -811,7 +811,8 @@ async fn inbox_socket(State(state): State<AppState>, caller: Caller, ws: WebSock
     caller.require(Role::Agent)?;
     Ok(ws
         .read_buffer_size(crate::routes::conversations::WS_BUFFER)
-        .write_buffer_size(0)
+        // Events written together wait here for one flush.
+        .write_buffer_size(crate::routes::conversations::WS_BUFFER)
         .on_upgrade(move |socket| follow_inbox(state, caller, socket)))
 }
 
@@ -829,16 +830,41 @@ async fn follow_inbox(state: AppState, caller: Caller, socket: WebSocket) {
     let mut watched: Option<String> = None;
     while open {
         tokio::select! {
-            event = events.recv() => match event {
-                Ok(e) if e.for_socket(watched.as_deref()) => {
-                    open = sink.send(WsMessage::Text(e.json.as_str().into())).await.is_ok();
+            event = events.recv() => {
+                // This event and those that came with it are written together, then flushed
+                // once: one system call for a commit's events.
+                let mut next = Some(event);
+                let mut wrote = false;
+                while let Some(event) = next.take() {
+                    let frame = match event {
+                        Ok(e) if e.for_socket(watched.as_deref()) => Some(e.json.as_str().into()),
+                        Ok(_) => None,
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                            Some(json!({ "type": "lagged", "missed": n }).to_string().into())
+                        }
+                        Err(_) => {
+                            open = false;
+                            None
+                        }
+                    };
+                    if let Some(frame) = frame {
+                        open = open && sink.feed(WsMessage::Text(frame)).await.is_ok();
+                        wrote = true;
+                    }
+                    if !open {
+                        break;
+                    }
+                    next = match events.try_recv() {
+                        Ok(e) => Some(Ok(e)),
+                        Err(tokio::sync::broadcast::error::TryRecvError::Lagged(n)) => {
+                            Some(Err(tokio::sync::broadcast::error::RecvError::Lagged(n)))
+                        }
+                        Err(_) => None,
+                    };
                 }
-                Ok(_) => {}
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                    let note = json!({ "type": "lagged", "missed": n });
-                    open = sink.send(WsMessage::Text(note.to_string().into())).await.is_ok();
+                if open && wrote {
+                    open = sink.flush().await.is_ok();
                 }
-                Err(_) => open = false,
             },
             incoming = stream.next() => match incoming {
                 Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => open = false,
