@@ -1,6 +1,6 @@
 //! Teams, agent presence, hand-overs, the timeline and the inbox's queries.
 
-use crate::sql::{args, sqlite_row, stored_row};
+use crate::sql::{args, sqlite_row, stored_row, Arg};
 use crate::{Conversation, HandoverStatus, Member, Result, Store, Tx};
 use serde::Serialize;
 
@@ -235,6 +235,20 @@ impl<'a> InboxParams<'a> {
             pattern,
         }
     }
+
+    /// `$1`–`$8` of [`inbox_filters!`].
+    fn filter_args(&self) -> [Arg<'_>; 8] {
+        [
+            Arg::from(self.workspace_id),
+            Arg::from(&self.statuses),
+            Arg::from(&self.team),
+            Arg::from(self.assignee_any),
+            Arg::from(self.assignee_none),
+            Arg::from(&self.assignee),
+            Arg::from(&self.priority),
+            Arg::from(&self.pattern),
+        ]
+    }
 }
 
 /// `text` matched literally by LIKE … ESCAPE '\'.
@@ -386,46 +400,15 @@ impl Store {
             "ORDER BY sort_rank, sort_time, id LIMIT $13"
         );
         let p = InboxParams::of(workspace_id, f);
-        self.read_all(
-            SQL,
-            args![
-                p.workspace_id,
-                &p.statuses,
-                &p.team,
-                p.assignee_any,
-                p.assignee_none,
-                &p.assignee,
-                &p.priority,
-                &p.pattern,
-                f.sort.as_str(),
-                after.rank,
-                after.time,
-                &after.id,
-                f.limit
-            ],
-        )
-        .await
+        let page = args![f.sort.as_str(), after.rank, after.time, &after.id, f.limit];
+        self.read_all(SQL, &[p.filter_args().as_slice(), page].concat()).await
     }
 
     /// How many conversations the filter lists on all its pages.
     pub async fn inbox_total(&self, workspace_id: &str, f: &InboxFilter) -> Result<i64> {
         const SQL: &str = concat!("SELECT COUNT(*) FROM conversations c WHERE ", inbox_filters!());
         let p = InboxParams::of(workspace_id, f);
-        let (n,): (i64,) = self
-            .read_one(
-                SQL,
-                args![
-                    p.workspace_id,
-                    &p.statuses,
-                    &p.team,
-                    p.assignee_any,
-                    p.assignee_none,
-                    &p.assignee,
-                    &p.priority,
-                    &p.pattern
-                ],
-            )
-            .await?;
+        let (n,): (i64,) = self.read_one(SQL, &p.filter_args()).await?;
         Ok(n)
     }
 
