@@ -27,7 +27,7 @@ fn small_load(extra: &[&str]) -> Value {
         .args(extra)
         .env("RUST_LOG", "warn")
         .output()
-        .expect("baton loadtest runs");
+        .expect("baton-loadtest runs");
     let printed = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),

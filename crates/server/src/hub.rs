@@ -23,6 +23,44 @@ const TYPING_KEYS: usize = 10_000;
 
 type Channels<T> = Arc<Mutex<HashMap<String, broadcast::Sender<Arc<T>>>>>;
 
+/// What a follower's channel holds after a wake-up: the item it woke for and every one already
+/// waiting behind it, so a socket writes them together and flushes once (one system call for
+/// a commit's frames).
+pub struct Ready<T> {
+    pub items: Vec<Arc<T>>,
+    /// Items were skipped after `items` (the follower fell behind by this many).
+    pub lagged: Option<u64>,
+    /// The channel is gone: nothing more will come.
+    pub closed: bool,
+}
+
+/// Reads `first` (what `recv` gave) and what is waiting after it, up to a lag or the end.
+pub fn ready<T>(
+    first: Result<Arc<T>, broadcast::error::RecvError>,
+    receiver: &mut broadcast::Receiver<Arc<T>>,
+) -> Ready<T> {
+    use broadcast::error::{RecvError, TryRecvError};
+    let mut ready = Ready {
+        items: Vec::new(),
+        lagged: None,
+        closed: false,
+    };
+    match first {
+        Ok(item) => ready.items.push(item),
+        Err(RecvError::Lagged(n)) => ready.lagged = Some(n),
+        Err(RecvError::Closed) => ready.closed = true,
+    }
+    while ready.lagged.is_none() && !ready.closed {
+        match receiver.try_recv() {
+            Ok(item) => ready.items.push(item),
+            Err(TryRecvError::Lagged(n)) => ready.lagged = Some(n),
+            Err(TryRecvError::Closed) => ready.closed = true,
+            Err(TryRecvError::Empty) => break,
+        }
+    }
+    ready
+}
+
 /// An inbox event, serialised once for all the sockets that get it.
 pub struct InboxEvent {
     /// The conversation it is about, if any.

@@ -175,9 +175,7 @@ impl Tx {
 
     /// A statement that returns exactly one row.
     pub(crate) async fn one<T: sql::Row>(&mut self, sql: &'static str, args: &[sql::Arg<'_>]) -> Result<T> {
-        self.optional(sql, args)
-            .await?
-            .ok_or(StoreError::Database(sqlx::Error::RowNotFound))
+        exactly_one(self.optional(sql, args).await?)
     }
 }
 
@@ -268,14 +266,12 @@ impl Store {
             Db::Sqlite(sqlite) => sql::write_optional(&sqlite.writer, sql, args).await?,
             Db::Postgres(pool) => bind_pg!(sqlx::query_as::<_, T>(sql), args).fetch_optional(pool).await?,
         };
-        row.ok_or(StoreError::Database(sqlx::Error::RowNotFound))
+        exactly_one(row)
     }
 
     /// The one row of a read outside a transaction (an aggregate).
     pub(crate) async fn read_one<T: sql::Row>(&self, sql: &'static str, args: &[sql::Arg<'_>]) -> Result<T> {
-        self.read_optional(sql, args)
-            .await?
-            .ok_or(StoreError::Database(sqlx::Error::RowNotFound))
+        exactly_one(self.read_optional(sql, args).await?)
     }
 
     /// Rows of a read outside a transaction.
@@ -365,6 +361,11 @@ impl Store {
             pool.close().await
         }
     }
+}
+
+/// The row a statement that returns exactly one gave, or the error for none.
+fn exactly_one<T>(row: Option<T>) -> Result<T> {
+    row.ok_or(StoreError::Database(sqlx::Error::RowNotFound))
 }
 
 /// The file of a `sqlite:` URL: `sqlite://PATH`, `sqlite:PATH`, with any `?options` left off.

@@ -180,9 +180,7 @@ fn keep_plans(conn: &rusqlite::Connection) -> Result<()> {
 /// One statement on the write connection outside a transaction (it commits alone); returns
 /// the rows it changed.
 pub(crate) async fn write(writer: &SqliteWriter, sql: &str, args: &[Arg<'_>]) -> Result<u64> {
-    let conn = writer.lock().await;
-    let mut statement = conn.prepare_cached(sql)?;
-    Ok(statement.execute(rusqlite::params_from_iter(args))? as u64)
+    execute(&*writer.lock().await, sql, args)
 }
 
 /// One statement that returns a row (`… RETURNING`) on the write connection, outside a
@@ -213,8 +211,7 @@ impl SqliteTx {
     }
 
     pub(crate) fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64> {
-        let mut statement = self.conn.prepare_cached(sql)?;
-        Ok(statement.execute(rusqlite::params_from_iter(args))? as u64)
+        execute(&self.conn, sql, args)
     }
 
     pub(crate) fn execute_raw(&mut self, sql: &str) -> Result<()> {
@@ -228,6 +225,12 @@ impl SqliteTx {
     pub(crate) fn optional<T: Row>(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Option<T>> {
         query_optional(&self.conn, sql, args)
     }
+}
+
+/// Runs a statement on a connection's cached statement; returns the rows it changed.
+fn execute(conn: &rusqlite::Connection, sql: &str, args: &[Arg<'_>]) -> Result<u64> {
+    let mut statement = conn.prepare_cached(sql)?;
+    Ok(statement.execute(rusqlite::params_from_iter(args))? as u64)
 }
 
 /// Every row of a query, on a connection's cached statement.

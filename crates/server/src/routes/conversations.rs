@@ -813,32 +813,18 @@ async fn follow(state: AppState, conversation_id: String, after: i64, socket: We
     loop {
         tokio::select! {
             update = updates.recv() => {
-                // This message and those published with it (a turn's replies): written
-                // together, then one flush, so a turn's frames leave in one system call.
-                let mut ready = Vec::new();
-                let mut lagged = false;
-                match update {
-                    Ok(m) => ready.push(m),
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => lagged = true,
-                    Err(_) => break,
-                }
-                while !lagged {
-                    match updates.try_recv() {
-                        Ok(m) => ready.push(m),
-                        Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) => lagged = true,
-                        Err(_) => break,
-                    }
-                }
-                if lagged {
+                // This message and those published with it (a turn's replies) go out together.
+                let mut ready = crate::hub::ready(update, &mut updates);
+                if ready.lagged.is_some() {
                     // Too far behind: catch up from the store.
                     match state.core.store.messages_after(&conversation_id, sent, MAX_PAGE).await {
-                        Ok(missed) => ready.extend(missed.into_iter().map(Arc::new)),
+                        Ok(missed) => ready.items.extend(missed.into_iter().map(Arc::new)),
                         Err(_) => break,
                     }
                 }
                 let mut wrote = false;
                 let mut failed = false;
-                for m in &ready {
+                for m in &ready.items {
                     if m.seq <= sent || !customer_visible(m) {
                         continue;
                     }
@@ -849,7 +835,7 @@ async fn follow(state: AppState, conversation_id: String, after: i64, socket: We
                     sent = m.seq;
                     wrote = true;
                 }
-                if failed || (wrote && sink.flush().await.is_err()) {
+                if failed || (wrote && sink.flush().await.is_err()) || ready.closed {
                     break;
                 }
             },

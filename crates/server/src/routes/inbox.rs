@@ -831,40 +831,27 @@ async fn follow_inbox(state: AppState, caller: Caller, socket: WebSocket) {
     while open {
         tokio::select! {
             event = events.recv() => {
-                // This event and those that came with it are written together, then flushed
-                // once: one system call for a commit's events.
-                let mut next = Some(event);
+                // This event and those that came with it go out together, then one flush.
+                let ready = crate::hub::ready(event, &mut events);
+                let lagged = ready.lagged.map(|n| json!({ "type": "lagged", "missed": n }).to_string());
+                let frames = ready
+                    .items
+                    .iter()
+                    .filter(|e| e.for_socket(watched.as_deref()))
+                    .map(|e| e.json.as_str().into())
+                    .chain(lagged.map(Into::into));
                 let mut wrote = false;
-                while let Some(event) = next.take() {
-                    let frame = match event {
-                        Ok(e) if e.for_socket(watched.as_deref()) => Some(e.json.as_str().into()),
-                        Ok(_) => None,
-                        Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                            Some(json!({ "type": "lagged", "missed": n }).to_string().into())
-                        }
-                        Err(_) => {
-                            open = false;
-                            None
-                        }
-                    };
-                    if let Some(frame) = frame {
-                        open = open && sink.feed(WsMessage::Text(frame)).await.is_ok();
-                        wrote = true;
-                    }
+                for frame in frames {
+                    open = sink.feed(WsMessage::Text(frame)).await.is_ok();
+                    wrote = true;
                     if !open {
                         break;
                     }
-                    next = match events.try_recv() {
-                        Ok(e) => Some(Ok(e)),
-                        Err(tokio::sync::broadcast::error::TryRecvError::Lagged(n)) => {
-                            Some(Err(tokio::sync::broadcast::error::RecvError::Lagged(n)))
-                        }
-                        Err(_) => None,
-                    };
                 }
                 if open && wrote {
                     open = sink.flush().await.is_ok();
                 }
+                open = open && !ready.closed;
             },
             incoming = stream.next() => match incoming {
                 Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => open = false,
