@@ -9,7 +9,8 @@ use argon2::Argon2;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method};
-use baton_store::{Conversation, Member};
+use baton_store::{Conversation, Member, Session};
+use std::time::{Duration, Instant};
 
 pub const SESSION_COOKIE: &str = "baton_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
@@ -129,11 +130,26 @@ impl FromRequestParts<AppState> for Caller {
                 "sign in first (POST /api/v1/auth/login) or send an API key",
             ));
         };
-        let session = store
-            .session(&hash_token(token))
-            .await?
-            .filter(|s| s.expires_at > state.core.clock.now_ms())
-            .ok_or_else(|| ApiError::unauthorized("the session has expired; sign in again"))?;
+        let token_hash = hash_token(token);
+        let (session, member) = match state.signed_in.recall(&token_hash, store.accounts_generation()) {
+            Some(known) => known,
+            None => {
+                let generation = store.accounts_generation();
+                let Some(session) = store.session(&token_hash).await? else {
+                    return Err(ApiError::unauthorized("the session has expired; sign in again"));
+                };
+                let Some(member) = store.member(&session.member_id).await? else {
+                    return Err(ApiError::unauthorized("the member no longer exists"));
+                };
+                state
+                    .signed_in
+                    .remember(token_hash, generation, session.clone(), member.clone());
+                (session, member)
+            }
+        };
+        if session.expires_at <= state.core.clock.now_ms() {
+            return Err(ApiError::unauthorized("the session has expired; sign in again"));
+        }
         let unsafe_method = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         if unsafe_method {
             let sent = parts
@@ -147,10 +163,6 @@ impl FromRequestParts<AppState> for Caller {
                 )));
             }
         }
-        let member = store
-            .member(&session.member_id)
-            .await?
-            .ok_or_else(|| ApiError::unauthorized("the member no longer exists"))?;
         if member.deactivated_at.is_some() {
             return Err(ApiError::unauthorized("this account has been deactivated"));
         }
@@ -160,6 +172,62 @@ impl FromRequestParts<AppState> for Caller {
             member: Some(member),
             csrf_token: Some(session.csrf_token),
         })
+    }
+}
+
+/// How long a signed-in caller's session and member are used without reading them again.
+/// Changes made on this instance (a role, a deactivation, presence, signing out) are seen at
+/// once; changes made by another instance sharing the PostgreSQL database, within this time.
+pub const SIGNED_IN_MEMORY: Duration = Duration::from_secs(1);
+
+/// Members remembered at most (about 2 KB each).
+const SIGNED_IN_MAX: usize = 10_000;
+
+/// Signed-in callers as last read, by session token hash: an agent working the inbox sends
+/// several requests a second, and each would otherwise read its session and its member.
+pub struct SignedIn {
+    known: crate::memo::Memo<Remembered>,
+}
+
+struct Remembered {
+    session: Session,
+    member: Member,
+    /// The store's [`baton_store::Store::accounts_generation`] before they were read.
+    generation: u64,
+    read_at: Instant,
+}
+
+impl Default for SignedIn {
+    fn default() -> SignedIn {
+        SignedIn {
+            known: crate::memo::Memo::new(SIGNED_IN_MAX),
+        }
+    }
+}
+
+impl SignedIn {
+    /// The session and member read for `token_hash`, if read recently and nothing about
+    /// accounts changed since (`generation`).
+    fn recall(&self, token_hash: &str, generation: u64) -> Option<(Session, Member)> {
+        self.known
+            .with(token_hash, |r| {
+                (r.generation == generation && r.read_at.elapsed() < SIGNED_IN_MEMORY)
+                    .then(|| (r.session.clone(), r.member.clone()))
+            })
+            .flatten()
+    }
+
+    fn remember(&self, token_hash: String, generation: u64, session: Session, member: Member) {
+        let read_at = Instant::now();
+        self.known.insert(
+            token_hash,
+            Remembered {
+                session,
+                member,
+                generation,
+                read_at,
+            },
+        );
     }
 }
 

@@ -3,7 +3,7 @@
 //! changes and its agent typing go to the customer's sockets.
 
 use crate::memo::Memo;
-use baton_store::{ConversationStatus, Message};
+use baton_store::{Conversation, ConversationStatus, Message};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -87,9 +87,9 @@ impl InboxEvent {
 
 /// What a customer's socket hears besides messages and drafts.
 pub enum Signal {
-    /// The conversation's status or its agent changed: the socket reads the conversation and
-    /// sends its status frame.
-    StatusChanged,
+    /// The conversation's status or its agent changed: the socket sends its status frame, from
+    /// the conversation as the turn committed it (or, told by another instance, as read then).
+    StatusChanged(Option<Conversation>),
     /// An agent is typing to the customer.
     Typing { agent_name: String },
 }
@@ -204,10 +204,16 @@ impl Hub {
         }
     }
 
-    /// A turn committed with the conversation in `status`, held by `assignee`: its sockets are
-    /// signalled when that differs from what they were last told. A lookup, and no allocation
-    /// unless it changed.
-    pub fn publish_status(&self, conversation_id: &str, status: ConversationStatus, assignee: Option<&str>) {
+    /// A turn committed with the conversation in `status`, held by `assignee` (`committed`: the
+    /// conversation it wrote, when this instance wrote it): its sockets are signalled when that
+    /// differs from what they were last told. A lookup, and no allocation unless it changed.
+    pub fn publish_status(
+        &self,
+        conversation_id: &str,
+        status: ConversationStatus,
+        assignee: Option<&str>,
+        committed: Option<&Conversation>,
+    ) {
         let mut map = self.signals.lock().unwrap_or_else(|p| p.into_inner());
         let Some(channel) = map.get_mut(conversation_id) else {
             return;
@@ -227,7 +233,7 @@ impl Hub {
             status,
             assignee: assignee.map(str::to_string),
         });
-        let _ = channel.tx.send(Arc::new(Signal::StatusChanged));
+        let _ = channel.tx.send(Arc::new(Signal::StatusChanged(committed.cloned())));
     }
 
     /// An agent typing in a conversation: passed on to its customer's sockets at most once per

@@ -164,6 +164,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         message_limiter: Arc::new(RateLimiter::new(config.message_limit.0, config.message_limit.1)),
         sign_in: Arc::new(signin::SignInGuard::new(config.sign_in_limit, config.sign_in_failures)),
         connections: Arc::default(),
+        signed_in: Arc::new(auth::SignedIn::default()),
         checked_tokens: Arc::new(auth::CheckedTokens::new(auth::CHECKED_TOKENS_MAX)),
         awaiting_entry: Arc::new(memo::Memo::new(auth::CHECKED_TOKENS_MAX)),
         first_messages: Arc::default(),

@@ -21,6 +21,8 @@ pub struct AppState {
     pub trust_forwarded_for: bool,
     /// Open inbox connections per member (presence).
     pub connections: Arc<Connections>,
+    /// Signed-in callers as last read (`auth::SignedIn`).
+    pub signed_in: Arc<crate::auth::SignedIn>,
     /// Conversation token hashes already checked against the store (`auth::CheckedTokens`).
     pub checked_tokens: Arc<Memo<String>>,
     /// Whether a conversation waits for its first message to choose a flow (entry routing), as

@@ -217,6 +217,7 @@ impl Store {
                 args![role, id, workspace_id],
             )
             .await?;
+        self.accounts_changed();
         Ok(n > 0)
     }
 
@@ -235,6 +236,7 @@ impl Store {
                 .await?;
         }
         tx.commit().await?;
+        self.accounts_changed();
         Ok(n > 0)
     }
 
@@ -331,6 +333,7 @@ impl Store {
     pub async fn delete_session(&self, token_hash: &str) -> Result<()> {
         self.write("DELETE FROM sessions WHERE token_hash = $1", args![token_hash])
             .await?;
+        self.accounts_changed();
         Ok(())
     }
 

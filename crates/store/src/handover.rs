@@ -328,6 +328,7 @@ impl Store {
             args![presence, member_id],
         )
         .await?;
+        self.accounts_changed();
         Ok(())
     }
 

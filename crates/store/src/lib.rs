@@ -97,6 +97,9 @@ pub struct Store {
     db: Db,
     /// PostgreSQL: the connection holding this instance's outbox locks.
     lock_conn: std::sync::Arc<tokio::sync::Mutex<Option<sqlx::PgConnection>>>,
+    /// Counts this store's changes to who may sign in as what (roles, deactivations, sessions
+    /// ended, presence): what a signed-in caller is remembered as is good only while it stands.
+    accounts_changed: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// A database transaction; dropped without `commit`, it rolls back.
@@ -234,6 +237,7 @@ impl Store {
                     readers: std::sync::Arc::new(sql::SqliteReaders::new(path)),
                 }),
                 lock_conn: Default::default(),
+                accounts_changed: Default::default(),
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(url)?;
@@ -246,10 +250,23 @@ impl Store {
             Ok(Store {
                 db: Db::Postgres(pool),
                 lock_conn: Default::default(),
+                accounts_changed: Default::default(),
             })
         } else {
             Err(StoreError::UnsupportedUrl(url.to_string()))
         }
+    }
+
+    /// How many times this store changed a member's role, deactivation or presence, or ended
+    /// sessions: a caller remembered at one count is out of date at another. Changes made by
+    /// other instances (PostgreSQL) are not counted here.
+    pub fn accounts_generation(&self) -> u64 {
+        self.accounts_changed.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Counts a change to members or sessions ([`Store::accounts_generation`]).
+    pub(crate) fn accounts_changed(&self) {
+        self.accounts_changed.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     }
 
     /// One statement outside a transaction (it commits alone); returns the rows it changed.

@@ -132,8 +132,12 @@ pub(super) fn finish(core: &Core, done: Done) {
                         .publish_inbox(&applied.outcome.conversation.workspace_id, item.into_value());
                 }
                 let conversation = &applied.outcome.conversation;
-                core.hub
-                    .publish_status(&conversation.id, conversation.status, conversation.assignee.as_deref());
+                core.hub.publish_status(
+                    &conversation.id,
+                    conversation.status,
+                    conversation.assignee.as_deref(),
+                    Some(conversation),
+                );
                 Ok(applied.outcome)
             }
             Err(e) => Err(e),
@@ -200,7 +204,7 @@ pub async fn listen_to_other_instances(core: Arc<Core>) {
                     let conversation = v["conversation_id"].as_str();
                     let status = v["status"].as_str().and_then(|s| s.parse::<ConversationStatus>().ok());
                     if let (Some(conversation), Some(status)) = (conversation, status) {
-                        core.hub.publish_status(conversation, status, v["assignee"].as_str());
+                        core.hub.publish_status(conversation, status, v["assignee"].as_str(), None);
                     }
                 }
                 _ => {}

@@ -753,10 +753,23 @@ async fn status_frame(state: &AppState, conv: &Conversation) -> Value {
     })
 }
 
-/// The conversation's status frame as the store has it now, unless it is the one sent last.
-async fn changed_status(state: &AppState, conversation_id: &str, last: &mut Option<Value>) -> Option<Value> {
-    let conv = state.core.store.conversation(conversation_id).await.ok().flatten()?;
-    let frame = status_frame(state, &conv).await;
+/// The conversation's status frame, unless it is the one sent last: from the conversation as
+/// a turn of this instance committed it (`committed`), else as the store has it now.
+async fn changed_status(
+    state: &AppState,
+    conversation_id: &str,
+    committed: Option<&Conversation>,
+    last: &mut Option<Value>,
+) -> Option<Value> {
+    let read;
+    let conv = match committed {
+        Some(conv) => conv,
+        None => {
+            read = state.core.store.conversation(conversation_id).await.ok().flatten()?;
+            &read
+        }
+    };
+    let frame = status_frame(state, conv).await;
     if last.as_ref() == Some(&frame) {
         return None;
     }
@@ -842,14 +855,16 @@ async fn follow(state: AppState, conversation_id: String, after: i64, socket: We
             signal = signals.recv() => {
                 let frame = match signal {
                     Ok(signal) => match &*signal {
-                        Signal::StatusChanged => changed_status(&state, &conversation_id, &mut last_status).await,
+                        Signal::StatusChanged(committed) => {
+                            changed_status(&state, &conversation_id, committed.as_ref(), &mut last_status).await
+                        }
                         Signal::Typing { agent_name } => {
                             Some(serde_json::json!({"type": "typing", "agent": {"name": agent_name}}))
                         }
                     },
                     // Signals were skipped: the status may have changed among them.
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                        changed_status(&state, &conversation_id, &mut last_status).await
+                        changed_status(&state, &conversation_id, None, &mut last_status).await
                     }
                     Err(_) => break,
                 };
