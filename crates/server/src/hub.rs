@@ -89,7 +89,7 @@ impl InboxEvent {
 pub enum Signal {
     /// The conversation's status or its agent changed: the socket sends its status frame, from
     /// the conversation as the turn committed it (or, told by another instance, as read then).
-    StatusChanged(Option<Conversation>),
+    StatusChanged(Option<Box<Conversation>>),
     /// An agent is typing to the customer.
     Typing { agent_name: String },
 }
@@ -233,7 +233,9 @@ impl Hub {
             status,
             assignee: assignee.map(str::to_string),
         });
-        let _ = channel.tx.send(Arc::new(Signal::StatusChanged(committed.cloned())));
+        let _ = channel
+            .tx
+            .send(Arc::new(Signal::StatusChanged(committed.map(|c| Box::new(c.clone())))));
     }
 
     /// An agent typing in a conversation: passed on to its customer's sockets at most once per

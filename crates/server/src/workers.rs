@@ -306,20 +306,28 @@ async fn timer_loop(core: Arc<Core>, engine: Engine) {
             }
             Err(e) => tracing::error!(error = %e, "reading timers failed"),
         }
-        let wait = match core.store.next_timer_due().await {
-            Ok(Some(due)) => Duration::from_millis(u64::try_from(due - core.clock.now_ms()).unwrap_or(0).min(1000)),
-            _ => Duration::from_millis(1000),
+        // Awake again at the next timer due, and at least once a second (timers set by other
+        // instances, a clock that jumped).
+        let now = core.clock.now_ms();
+        let wake_at = match core.store.next_timer_due().await {
+            Ok(Some(due)) => due.min(now + 1000),
+            _ => now + 1000,
         };
-        let moved = async {
-            match &core.clock {
-                crate::clock::Clock::Manual(m) => m.moved.notified().await,
-                crate::clock::Clock::System => std::future::pending().await,
+        let sleep = tokio::time::sleep(Duration::from_millis(u64::try_from(wake_at - now).unwrap_or(0).max(5)));
+        tokio::pin!(sleep);
+        loop {
+            let moved = async {
+                match &core.clock {
+                    crate::clock::Clock::Manual(m) => m.moved.notified().await,
+                    crate::clock::Clock::System => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                // A timer set meanwhile matters only if it is due before the planned wake-up.
+                due = core.timer_wake.wait() => if due < wake_at { break },
+                _ = moved => break,
+                _ = &mut sleep => break,
             }
-        };
-        tokio::select! {
-            _ = core.timer_wake.notified() => {}
-            _ = moved => {}
-            _ = tokio::time::sleep(wait.max(Duration::from_millis(5))) => {}
         }
     }
 }

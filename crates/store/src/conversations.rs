@@ -1,7 +1,7 @@
 //! Contacts, conversations and messages; the writes of a turn happen inside a [`Tx`].
 
 use crate::sql::{args, stored_row};
-use crate::{ConversationStatus, Dialect, MessagePayload, Result, Role, Store, Tx, TxInner};
+use crate::{ConversationStatus, Dialect, MessagePayload, Result, Role, Store, TimelineNote, Tx, TxInner};
 use serde::Serialize;
 
 stored_row! {
@@ -61,8 +61,8 @@ stored_row! {
     }
 }
 
-/// A turn's update of its conversation; on PostgreSQL the turn's messages go in the same
-/// statement, `$10` on.
+/// A turn's update of its conversation; on PostgreSQL the turn's messages, timeline notes and
+/// notifications go in the same statement, `$11` on.
 macro_rules! update_conversation {
     () => {
         "UPDATE conversations SET status = $1, state = $2, last_seq = $3, updated_at = $4, team = $5, assignee = $6, priority = $7, queued_at = $8, reply_due_at = $9 WHERE id = $10"
@@ -87,6 +87,8 @@ const INSERT_MESSAGE: &str = concat!(
     message_columns!(),
     ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
 );
+const INSERT_TIMELINE: &str =
+    "INSERT INTO timeline (workspace_id, conversation_id, kind, actor, data, at) VALUES ($1, $2, $3, $4, $5, $6)";
 
 /// A conversation read for writing.
 pub struct Locked {
@@ -239,6 +241,38 @@ impl Tx {
         self.optional(sql, args![id, client_id]).await
     }
 
+    /// Reads the conversations of several turns for writing at once, as
+    /// [`Tx::lock_conversation`] reads one: `turns` are (conversation id, client id), one per
+    /// conversation. Rows come in id order, and on PostgreSQL they are locked in that order, so
+    /// writers and instances locking several never wait on each other in a circle. Missing
+    /// conversations are left out.
+    pub async fn lock_conversations(&mut self, turns: &[(&str, Option<&str>)]) -> Result<Vec<Locked>> {
+        if let TxInner::Postgres(t) = &mut self.inner {
+            const LOCK_CONVERSATIONS: &str = concat!(
+                "SELECT ",
+                conversation_columns!(),
+                ", (SELECT seq FROM messages m WHERE m.conversation_id = conversations.id AND m.client_id = ",
+                "(SELECT t.client_id FROM unnest($1::text[], $2::text[]) AS t(conversation_id, client_id) ",
+                "WHERE t.conversation_id = conversations.id LIMIT 1)) AS retry_of ",
+                "FROM conversations WHERE id = ANY($1) ORDER BY id FOR UPDATE"
+            );
+            let ids: Vec<&str> = turns.iter().map(|(id, _)| *id).collect();
+            let client_ids: Vec<Option<&str>> = turns.iter().map(|(_, c)| *c).collect();
+            return Ok(sqlx::query_as::<_, Locked>(LOCK_CONVERSATIONS)
+                .bind(ids)
+                .bind(client_ids)
+                .fetch_all(&mut **t)
+                .await?);
+        }
+        let mut sorted = turns.to_vec();
+        sorted.sort_unstable();
+        let mut locked = Vec::with_capacity(sorted.len());
+        for (id, client_id) in sorted {
+            locked.extend(self.lock_conversation(id, client_id).await?);
+        }
+        Ok(locked)
+    }
+
     /// Puts a conversation that waited for its first message on the flow entry routing chose
     /// for it.
     pub async fn set_conversation_flow(&mut self, id: &str, flow_id: &str, flow_version: i64) -> Result<()> {
@@ -250,11 +284,25 @@ impl Tx {
         Ok(())
     }
 
-    /// Writes what a turn changed (status, state, routing columns, last message number) and
-    /// the messages it wrote: on PostgreSQL in one statement (one round trip).
-    pub async fn write_turn(&mut self, c: &Conversation, messages: &[Message]) -> Result<()> {
+    /// Writes what a turn changed (status, state, routing columns, last message number), the
+    /// messages it wrote and what it added to the conversation's timeline: on PostgreSQL in one
+    /// statement (one round trip), which also queues `notifications` to every instance, in
+    /// order, sent when the transaction commits (nothing with SQLite: one instance).
+    pub async fn write_turn(
+        &mut self,
+        c: &Conversation,
+        messages: &[Message],
+        timeline: &[TimelineNote],
+        notifications: &[String],
+    ) -> Result<()> {
         match &mut self.inner {
             TxInner::Sqlite(t) => {
+                for note in timeline {
+                    t.execute(
+                        INSERT_TIMELINE,
+                        args![&c.workspace_id, &c.id, &note.kind, &note.actor, &note.data, note.at],
+                    )?;
+                }
                 for m in messages {
                     let payload = m.payload.as_ref().map(MessagePayload::to_json);
                     t.execute(
@@ -290,8 +338,12 @@ impl Tx {
             TxInner::Postgres(t) => {
                 // A data-modifying WITH runs to completion whether or not the UPDATE reads it.
                 const WRITE_TURN: &str = concat!(
-                    concat!("WITH written AS (INSERT INTO messages (", message_columns!(), ") SELECT * FROM unnest($11::text[], $12::bigint[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::bigint[])) "),
-                    update_conversation!()
+                    concat!("WITH written AS (INSERT INTO messages (", message_columns!(), ") SELECT * FROM unnest($11::text[], $12::bigint[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::bigint[])), "),
+                    "noted AS (INSERT INTO timeline (workspace_id, conversation_id, kind, actor, data, at) SELECT $19, $10, kind, actor, data, at FROM unnest($20::text[], $21::text[], $22::text[], $23::bigint[]) WITH ORDINALITY AS n(kind, actor, data, at, i) ORDER BY i), ",
+                    // A plain WITH runs only when read: the UPDATE's condition reads it (always true).
+                    "told AS (SELECT pg_notify($24, p) FROM unnest($25::text[]) WITH ORDINALITY AS n(p, i) ORDER BY i) ",
+                    update_conversation!(),
+                    " AND (SELECT count(*) FROM told) >= 0"
                 );
                 sqlx::query(WRITE_TURN)
                     .bind(c.status)
@@ -312,6 +364,13 @@ impl Tx {
                     .bind(column(messages, |m| m.client_id.clone()))
                     .bind(column(messages, |m| m.author.clone()))
                     .bind(column(messages, |m| m.created_at))
+                    .bind(&c.workspace_id)
+                    .bind(column(timeline, |n| n.kind.clone()))
+                    .bind(column(timeline, |n| n.actor.clone()))
+                    .bind(column(timeline, |n| n.data.clone()))
+                    .bind(column(timeline, |n| n.at))
+                    .bind(crate::NOTIFY_CHANNEL)
+                    .bind(notifications)
                     .execute(&mut **t)
                     .await?;
             }
@@ -345,6 +404,7 @@ impl Tx {
 }
 
 /// One field of every message: a PostgreSQL array parameter.
-fn column<T>(messages: &[Message], field: impl Fn(&Message) -> T) -> Vec<T> {
-    messages.iter().map(field).collect()
+/// One field of every row, as an array parameter (`unnest`).
+fn column<R, T>(rows: &[R], field: impl Fn(&R) -> T) -> Vec<T> {
+    rows.iter().map(field).collect()
 }

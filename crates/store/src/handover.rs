@@ -54,6 +54,18 @@ stored_row! {
     }
 }
 
+/// What a turn adds to its conversation's timeline, written with the turn
+/// ([`Tx::write_turn`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimelineNote {
+    pub kind: String,
+    /// The member who acted, if one did.
+    pub actor: Option<String>,
+    /// JSON object.
+    pub data: Option<String>,
+    pub at: i64,
+}
+
 /// One row of a team's membership with the member's presence.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct TeamMember {
@@ -558,23 +570,6 @@ impl Tx {
         self.execute(
             "UPDATE handovers SET team = $1, assignee = $2, status = $3, assigned_at = $4, ended_at = $5 WHERE id = $6",
             args![&h.team, &h.assignee, &h.status, h.assigned_at, h.ended_at, &h.id],
-        )
-        .await?;
-        Ok(())
-    }
-
-    pub async fn add_timeline(
-        &mut self,
-        workspace_id: &str,
-        conversation_id: &str,
-        kind: &str,
-        actor: Option<&str>,
-        data: Option<&str>,
-        at: i64,
-    ) -> Result<()> {
-        self.execute(
-            "INSERT INTO timeline (workspace_id, conversation_id, kind, actor, data, at) VALUES ($1, $2, $3, $4, $5, $6)",
-            args![workspace_id, conversation_id, kind, actor, data, at],
         )
         .await?;
         Ok(())

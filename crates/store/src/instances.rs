@@ -1,9 +1,10 @@
 //! What several instances on one PostgreSQL need: effects carried out once (a session-level
 //! advisory lock per outbox item, released at once when an instance dies), and notifications
-//! that reach every instance (`pg_notify` inside the turn's transaction, delivered on commit).
+//! that reach every instance (`pg_notify` inside the turn's statement, delivered on commit:
+//! [`crate::Tx::write_turn`]).
 //! With SQLite there is one instance: the lock always succeeds and notifications are local.
 
-use crate::{Db, Dialect, Result, Store, Tx, TxInner};
+use crate::{Db, Dialect, Result, Store};
 use sqlx::Connection;
 
 /// The channel turns notify on.
@@ -63,24 +64,5 @@ impl Store {
         let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
         listener.listen(NOTIFY_CHANNEL).await?;
         Ok(Some(listener))
-    }
-}
-
-impl Tx {
-    /// Queues notifications to every instance, in order, sent when the transaction commits
-    /// (PostgreSQL, one statement for all; nothing with SQLite).
-    pub async fn notify_all(&mut self, payloads: &[String]) -> Result<()> {
-        let TxInner::Postgres(t) = &mut self.inner else {
-            return Ok(());
-        };
-        if payloads.is_empty() {
-            return Ok(());
-        }
-        sqlx::query("SELECT pg_notify($1, p) FROM unnest($2::text[]) WITH ORDINALITY AS n(p, i) ORDER BY i")
-            .bind(NOTIFY_CHANNEL)
-            .bind(payloads)
-            .execute(&mut **t)
-            .await?;
-        Ok(())
     }
 }

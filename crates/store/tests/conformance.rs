@@ -11,7 +11,8 @@
 use baton_store::{
     Contact, Conversation, Dialect, EventSubscription, FlowCounts, FlowRow, FlowVersion, Handover, HandoverStat,
     InboxFilter, Invite, KbArticle, LoggedEvent, Member, Message, MessagePayload, NewApiKey, NewEventDelivery,
-    NewEventSubscription, NewMember, NewWorkspace, OutboxItem, Session, Store, Team, TeamMember, Timer, Workspace,
+    NewEventSubscription, NewMember, NewWorkspace, OutboxItem, Session, Store, Team, TeamMember, TimelineNote, Timer,
+    Workspace,
 };
 use std::path::PathBuf;
 
@@ -226,9 +227,21 @@ async fn seed_conversation(store: &Store, workspace_id: &str, id: &str) -> Conve
 }
 
 /// Writes `conv` (and no messages) as a turn, committed.
+/// A timeline note a turn writes.
+fn note(kind: &str, actor: Option<&str>, data: Option<&str>, at: i64) -> TimelineNote {
+    TimelineNote {
+        kind: kind.to_string(),
+        actor: actor.map(str::to_string),
+        data: data.map(str::to_string),
+        at,
+    }
+}
+
 async fn write_conversation(store: &Store, conv: &Conversation) {
     let mut tx = store.begin().await.expect("begin");
-    tx.write_turn(conv, &[]).await.expect("write turn without messages");
+    tx.write_turn(conv, &[], &[], &[])
+        .await
+        .expect("write turn without messages");
     tx.commit().await.expect("commit turn");
 }
 
@@ -919,9 +932,14 @@ async fn case_conversation_turn(store: &Store) {
         reply_due_at: Some(T0 + 60_003),
         ..conv.clone()
     };
-    tx.write_turn(&after_first, &[customer.clone(), reply.clone(), reply2.clone()])
-        .await
-        .expect("write first turn");
+    tx.write_turn(
+        &after_first,
+        &[customer.clone(), reply.clone(), reply2.clone()],
+        &[],
+        &[],
+    )
+    .await
+    .expect("write first turn");
     tx.commit().await.expect("commit first turn");
 
     assert_eq!(
@@ -997,7 +1015,7 @@ async fn case_conversation_turn(store: &Store) {
         priority: Some("urgent".into()),
         ..after_first.clone()
     };
-    tx.write_turn(&after_second, &[m5.clone(), m4.clone()])
+    tx.write_turn(&after_second, &[m5.clone(), m4.clone()], &[], &[])
         .await
         .expect("write second turn");
     tx.update_contact_attributes("ct_1", r#"{"plan":"enterprise"}"#, T0 + 5)
@@ -1059,6 +1077,8 @@ async fn case_conversation_turn(store: &Store) {
                 message("conv_1", 6, "customer", "again", Some("c-9")),
                 message("conv_1", 7, "customer", "again", Some("c-1")),
             ],
+            &[],
+            &[],
         )
         .await
         .expect_err("a second message with client id c-1");
@@ -1067,7 +1087,7 @@ async fn case_conversation_turn(store: &Store) {
     // The same seq twice is refused too.
     let mut tx = store.begin().await.expect("begin");
     let err = tx
-        .write_turn(&refused, &[message("conv_1", 5, "bot", "dup", None)])
+        .write_turn(&refused, &[message("conv_1", 5, "bot", "dup", None)], &[], &[])
         .await
         .expect_err("a second message with seq 5");
     assert!(err.is_unique_violation(), "duplicate seq: {err:?}");
@@ -1091,12 +1111,48 @@ async fn case_conversation_turn(store: &Store) {
         last_seq: 1,
         ..other.clone()
     };
-    tx.write_turn(&other_turn, &[message("conv_2", 1, "customer", "hello", Some("c-1"))])
-        .await
-        .expect("c-1 in another conversation");
+    tx.write_turn(
+        &other_turn,
+        &[message("conv_2", 1, "customer", "hello", Some("c-1"))],
+        &[],
+        &[],
+    )
+    .await
+    .expect("c-1 in another conversation");
     tx.commit().await.expect("commit");
     assert_eq!(store.messages_after("conv_2", 0, 10).await.expect("messages").len(), 1);
     assert_eq!(store.messages_after("conv_1", 0, 10).await.expect("messages").len(), 5);
+
+    // Several conversations locked at once (a batch of turns): in id order, each with its
+    // own client id's retry, a missing one left out.
+    let mut tx = store.begin().await.expect("begin");
+    let locked = tx
+        .lock_conversations(&[("conv_2", Some("c-1")), ("conv_missing", None), ("conv_1", Some("c-2"))])
+        .await
+        .expect("lock several");
+    let read: Vec<(&str, Option<i64>)> = locked
+        .iter()
+        .map(|l| (l.conversation.id.as_str(), l.retry_of))
+        .collect();
+    assert_eq!(read, [("conv_1", Some(4)), ("conv_2", Some(1))]);
+    assert_eq!(
+        Some(locked[0].conversation.clone()),
+        store.conversation("conv_1").await.expect("conv_1")
+    );
+    assert_eq!(
+        Some(locked[1].conversation.clone()),
+        store.conversation("conv_2").await.expect("conv_2")
+    );
+    let locked = tx
+        .lock_conversations(&[("conv_1", None), ("conv_2", Some("c-9"))])
+        .await
+        .expect("lock several, no retries");
+    assert!(
+        locked.iter().all(|l| l.retry_of.is_none()),
+        "new client ids are not retries"
+    );
+    assert!(tx.lock_conversations(&[]).await.expect("lock none").is_empty());
+    drop(tx);
 }
 
 /// A transaction dropped without commit leaves nothing behind.
@@ -1143,18 +1199,20 @@ async fn case_rolled_back_transaction(store: &Store) {
         let mut tx = store.begin().await.expect("begin");
         tx.insert_contact(ct).await.expect("insert contact");
         tx.insert_conversation(conv).await.expect("insert conversation");
-        tx.write_turn(written, messages).await.expect("write turn");
+        // The notification is sent on PostgreSQL only.
+        tx.write_turn(
+            written,
+            messages,
+            &[note("handover.queued", None, Some("{}"), T0 + 2)],
+            &["{\"event\":\"x\"}".to_string()],
+        )
+        .await
+        .expect("write turn");
         tx.insert_outbox("ws", &conv.id, "webhook", r#"{"url":"https://example.com"}"#, T0)
             .await
             .expect("insert outbox");
         tx.insert_timer(&conv.id, 1, T0 + 1000).await.expect("insert timer");
         tx.insert_handover(handover).await.expect("insert handover");
-        tx.add_timeline("ws", &conv.id, "handover.queued", None, Some("{}"), T0 + 2)
-            .await
-            .expect("add timeline");
-        tx.notify_all(&["{\"event\":\"x\"}".to_string()])
-            .await
-            .expect("notify (PostgreSQL only)");
         // Visible inside the transaction.
         assert_eq!(
             tx.messages_after(&conv.id, 0, 10).await.expect("messages in tx").len(),
@@ -1260,17 +1318,14 @@ async fn case_handover(store: &Store) {
         tx.open_handover("conv_1").await.expect("open handover"),
         Some(queued.clone())
     );
-    tx.write_turn(&conv_queued, &[]).await.expect("queue the conversation");
-    tx.add_timeline(
-        "ws",
-        "conv_1",
-        "handover.queued",
-        None,
-        Some(r#"{"team":"billing"}"#),
-        T0 + 10,
+    tx.write_turn(
+        &conv_queued,
+        &[],
+        &[note("handover.queued", None, Some(r#"{"team":"billing"}"#), T0 + 10)],
+        &[],
     )
     .await
-    .expect("timeline 1");
+    .expect("queue the conversation");
     tx.commit().await.expect("commit");
     assert_eq!(
         store.handovers_of("conv_1").await.expect("handovers"),
@@ -1411,19 +1466,19 @@ async fn case_handover(store: &Store) {
         tx.open_handover("conv_1").await.expect("open handover"),
         Some(assigned.clone())
     );
-    tx.write_turn(&conv_assigned, &[])
-        .await
-        .expect("assign the conversation");
-    tx.add_timeline(
-        "ws",
-        "conv_1",
-        "handover.assigned",
-        Some("mem_1"),
-        Some(r#"{"by":"round_robin"}"#),
-        T0 + 5010,
+    tx.write_turn(
+        &conv_assigned,
+        &[],
+        &[note(
+            "handover.assigned",
+            Some("mem_1"),
+            Some(r#"{"by":"round_robin"}"#),
+            T0 + 5010,
+        )],
+        &[],
     )
     .await
-    .expect("timeline 2");
+    .expect("assign the conversation");
     tx.commit().await.expect("commit");
 
     assert_eq!(
@@ -1510,10 +1565,18 @@ async fn case_handover(store: &Store) {
     tx.set_handover_context("ho_1", r#"{"summary":"Refund approved"}"#)
         .await
         .expect("set context");
-    tx.write_turn(&conv_back, &[]).await.expect("back to the bot");
-    tx.add_timeline("ws", "conv_1", "handover.ended", Some("mem_1"), None, T0 + 9000)
-        .await
-        .expect("timeline 3");
+    // Several notes of one turn keep their order.
+    tx.write_turn(
+        &conv_back,
+        &[],
+        &[
+            note("handover.ended", Some("mem_1"), None, T0 + 9000),
+            note("handed_back", None, Some(r#"{"node":"ask"}"#), T0 + 9000),
+        ],
+        &[],
+    )
+    .await
+    .expect("back to the bot");
     tx.commit().await.expect("commit");
 
     let final_handover = Handover {
@@ -1544,6 +1607,7 @@ async fn case_handover(store: &Store) {
                 T0 + 5010
             ),
             ("handover.ended", Some("mem_1"), None, T0 + 9000),
+            ("handed_back", None, Some(r#"{"node":"ask"}"#), T0 + 9000),
         ]
     );
     assert!(timeline.windows(2).all(|w| w[0].id < w[1].id), "timeline ids increase");
@@ -1618,22 +1682,19 @@ async fn case_handover(store: &Store) {
         .await
         .expect("conversation")
         .expect("conv_bot exists");
-    write_conversation(
-        store,
-        &Conversation {
-            status: "resolved".parse().expect("a known status"),
-            updated_at: T0 + 1,
-            ..bot_conv
-        },
-    )
-    .await;
+    let bot_resolved = Conversation {
+        status: "resolved".parse().expect("a known status"),
+        updated_at: T0 + 1,
+        ..bot_conv
+    };
+    write_conversation(store, &bot_resolved).await;
     assert_eq!(
         store.flow_conversation_counts("flow_1").await.expect("flow counts"),
         counts(5, 1, 0, 0)
     );
     // Closed because the customer stopped answering: abandoned, not contained.
     let mut tx = store.begin().await.expect("begin");
-    tx.add_timeline("ws", "conv_bot", "abandoned", None, Some("{}"), T0 + 2)
+    tx.write_turn(&bot_resolved, &[], &[note("abandoned", None, Some("{}"), T0 + 2)], &[])
         .await
         .expect("timeline");
     tx.commit().await.expect("commit");
@@ -1643,9 +1704,14 @@ async fn case_handover(store: &Store) {
     );
     // Cancelled by the customer at a question: not contained either.
     let mut tx = store.begin().await.expect("begin");
-    tx.add_timeline("ws", "conv_bot", "escape_cancel", None, Some("{}"), T0 + 3)
-        .await
-        .expect("timeline");
+    tx.write_turn(
+        &bot_resolved,
+        &[],
+        &[note("escape_cancel", None, Some("{}"), T0 + 3)],
+        &[],
+    )
+    .await
+    .expect("timeline");
     tx.commit().await.expect("commit");
     assert_eq!(
         store.flow_conversation_counts("flow_1").await.expect("flow counts"),
@@ -2397,7 +2463,7 @@ async fn case_unicode_and_large_text(store: &Store) {
         ..conv
     };
     let mut tx = store.begin().await.expect("begin");
-    tx.write_turn(&written, &[customer.clone(), short.clone()])
+    tx.write_turn(&written, &[customer.clone(), short.clone()], &[], &[])
         .await
         .expect("write unicode turn");
     tx.update_contact_attributes("ct_conv_u", &state, T0 + 2)
@@ -2508,6 +2574,8 @@ async fn case_unicode_and_large_text(store: &Store) {
             ..written.clone()
         },
         &many,
+        &[],
+        &[],
     )
     .await
     .expect("write 200 messages");

@@ -12,13 +12,22 @@ use baton_flow::handover::Action;
 use baton_flow::runtime::{AiOutcome, Event, Status};
 use baton_store::{Contact, Conversation, ConversationStatus, Message, MessagePayload, Role, Tx};
 use serde_json::{json, Map, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Most messages a customer may read back in one retry answer.
 const REPLAY_LIMIT: i64 = 50;
 
-/// Applies one turn inside the batch's transaction.
-pub(super) async fn apply(core: &Core, tx: &mut Tx, input: &TurnInput) -> Result<Applied, JobError> {
+/// Conversations of a batch read (and locked) ahead, by id ([`super::writer`]).
+pub(super) type Locked = HashMap<String, baton_store::Locked>;
+
+/// Applies one turn inside the batch's transaction (`locked`: its conversation may have been
+/// read ahead).
+pub(super) async fn apply(
+    core: &Core,
+    tx: &mut Tx,
+    input: &TurnInput,
+    locked: &mut Locked,
+) -> Result<Applied, JobError> {
     let now = core.clock.now_ms();
     match input {
         TurnInput::Start(start) => apply_start(core, tx, start, now).await,
@@ -28,7 +37,7 @@ pub(super) async fn apply(core: &Core, tx: &mut Tx, input: &TurnInput) -> Result
             content,
             entry,
         } => {
-            let (conv, kept, retry) = lock(core, tx, conversation_id, client_id.as_deref()).await?;
+            let (conv, kept, retry) = lock(core, tx, locked, conversation_id, client_id.as_deref()).await?;
             if let (true, Some(client_id)) = (retry, client_id) {
                 if let Some(first) = tx.message_by_client_id(conversation_id, client_id).await? {
                     METRICS
@@ -83,7 +92,7 @@ pub(super) async fn apply(core: &Core, tx: &mut Tx, input: &TurnInput) -> Result
             event,
             attempts,
         } => {
-            let (conv, kept, _) = lock(core, tx, conversation_id, None).await?;
+            let (conv, kept, _) = lock(core, tx, locked, conversation_id, None).await?;
             for a in attempts {
                 tx.insert_delivery(&conv.workspace_id, conversation_id, a).await?;
             }
@@ -97,8 +106,7 @@ pub(super) async fn apply(core: &Core, tx: &mut Tx, input: &TurnInput) -> Result
             } = event
             {
                 // The flow leaves through `error` / `unanswered`; the timeline says why.
-                turn.timeline(tx, "ai_failed", None, json!({ "reason": reason }))
-                    .await?;
+                turn.timeline("ai_failed", None, json!({ "reason": reason }));
             }
             turn.step(core, tx, event).await?;
             turn.finish(core, tx).await
@@ -107,7 +115,7 @@ pub(super) async fn apply(core: &Core, tx: &mut Tx, input: &TurnInput) -> Result
             conversation_id,
             timer_id,
         } => {
-            let (conv, kept, _) = lock(core, tx, conversation_id, None).await?;
+            let (conv, kept, _) = lock(core, tx, locked, conversation_id, None).await?;
             if !tx.delete_timer(conversation_id, *timer_id).await? {
                 return Ok(unchanged(conv, Vec::new(), false));
             }
@@ -124,7 +132,7 @@ pub(super) async fn apply(core: &Core, tx: &mut Tx, input: &TurnInput) -> Result
             handover_id,
             summary,
         } => {
-            let (conv, kept, _) = lock(core, tx, conversation_id, None).await?;
+            let (conv, kept, _) = lock(core, tx, locked, conversation_id, None).await?;
             if !tx.complete_outbox(*outbox_id, now).await? {
                 return Ok(unchanged(conv, Vec::new(), false));
             }
@@ -135,7 +143,7 @@ pub(super) async fn apply(core: &Core, tx: &mut Tx, input: &TurnInput) -> Result
             turn.finish(core, tx).await
         }
         TurnInput::CustomerCancel { conversation_id } => {
-            let (conv, kept, _) = lock(core, tx, conversation_id, None).await?;
+            let (conv, kept, _) = lock(core, tx, locked, conversation_id, None).await?;
             let mut turn = Turn::begin(core, tx, conv, kept, now).await?;
             turn.check(&Action::CustomerCancel)?;
             turn.step(core, tx, &Event::CustomerCancelled).await?;
@@ -146,7 +154,7 @@ pub(super) async fn apply(core: &Core, tx: &mut Tx, input: &TurnInput) -> Result
             member,
             action,
         } => {
-            let (conv, kept, _) = lock(core, tx, conversation_id, None).await?;
+            let (conv, kept, _) = lock(core, tx, locked, conversation_id, None).await?;
             if member.workspace_id != conv.workspace_id {
                 return Err(TurnError::not_found("conversation").into());
             }
@@ -163,9 +171,13 @@ pub(super) async fn apply(core: &Core, tx: &mut Tx, input: &TurnInput) -> Result
 async fn lock(
     core: &Core,
     tx: &mut Tx,
+    locked: &mut Locked,
     conversation_id: &str,
     client_id: Option<&str>,
 ) -> Result<(Conversation, Option<Kept>, bool), JobError> {
+    if let Some(ahead) = locked.remove(conversation_id) {
+        return Ok((ahead.conversation, None, ahead.retry_of.is_some()));
+    }
     if let Some(Written { conv, kept }) = core.written.take(conversation_id) {
         let retry = match client_id {
             Some(client_id) => tx.message_by_client_id(conversation_id, client_id).await?.is_some(),
@@ -190,7 +202,7 @@ fn unchanged(conv: Conversation, messages: Vec<Message>, duplicate: bool) -> App
         publish: Vec::new(),
         inbox: Vec::new(),
         outbox: false,
-        timers: false,
+        timer_due: None,
     }
 }
 
@@ -260,7 +272,7 @@ async fn apply_start(core: &Core, tx: &mut Tx, start: &StartConversation, now: i
     } else {
         started["routed_by"] = json!(start.routed.by.as_str());
     }
-    turn.timeline(tx, "started", None, started).await?;
+    turn.timeline("started", None, started);
     if let Some(text) = &start.first_message {
         turn.message(tx, Role::Customer, text, None, None, None).await?;
     }
@@ -290,12 +302,10 @@ async fn start_routed(core: &Core, tx: &mut Tx, turn: &mut Turn, routed: &Routed
             .await?;
     }
     turn.timeline(
-        tx,
         "routed",
         None,
         json!({ "flow_id": routed.flow_id, "version": routed.version, "routed_by": routed.by.as_str() }),
-    )
-    .await?;
+    );
     let event = Event::Start {
         variables: std::mem::take(&mut turn.state.vars),
         message: Some(text.to_string()),

@@ -61,7 +61,7 @@ impl Turn {
                         Some(member) => json!({ "to_member": member, "to_team": team }),
                         None => json!({ "to_team": team }),
                     };
-                    self.timeline(tx, "transferred", actor.as_deref(), data.clone()).await?;
+                    self.timeline("transferred", actor.as_deref(), data.clone());
                     self.emit(tx, "conversation.transferred", data).await?;
                 }
                 Change::Requeued { team } => {
@@ -141,12 +141,10 @@ impl Turn {
             self.outbox = true;
         }
         self.timeline(
-            tx,
             "queued",
             None,
             json!({ "handover": handover.id, "node": h.node, "team": h.team, "priority": handover.priority }),
-        )
-        .await?;
+        );
         self.message(
             tx,
             Role::Event,
@@ -208,8 +206,7 @@ impl Turn {
         let mut handover = self.new_handover(node, team, priority, stored(outcome));
         handover.ended_at = Some(self.now);
         tx.insert_handover(&handover).await?;
-        self.timeline(tx, outcome.as_str(), None, json!({ "node": node }))
-            .await?;
+        self.timeline(outcome.as_str(), None, json!({ "node": node }));
         self.emit(
             tx,
             &format!("conversation.{}", outcome.as_str()),
@@ -230,12 +227,10 @@ impl Turn {
         h.ended_at = Some(self.now);
         tx.update_handover(&h).await?;
         self.timeline(
-            tx,
             outcome.as_str(),
             actor.map(|m| m.id.as_str()),
             json!({ "handover": h.id }),
-        )
-        .await?;
+        );
         let mut data = json!({ "handover_id": h.id, "by": actor.map(member_ref) });
         if let (Outcome::HandedBack, Some(node)) = (outcome, self.resume_at.take()) {
             data["resume_at"] = json!(node);
@@ -272,12 +267,10 @@ impl Turn {
             .await?;
         let actor = by.unwrap_or(agent);
         self.timeline(
-            tx,
             "assigned",
             Some(&actor.id),
             json!({ "handover": h.id, "agent": agent.id, "agent_name": agent.name }),
-        )
-        .await?;
+        );
         self.emit(
             tx,
             "conversation.assigned",
@@ -329,7 +322,7 @@ impl Turn {
             None => json!({ "id": owner_id, "name": agent_name }),
         };
         let data = json!({ "agent": agent, "team": phase.team(), "target": target.as_str(), "then": then.as_str() });
-        self.timeline(tx, "reply_missed", None, data.clone()).await?;
+        self.timeline("reply_missed", None, data.clone());
         let name = owner.as_ref().map_or(agent_name, |m| m.name.as_str());
         let what = target.as_str().replace('_', " ");
         let text = format!("{name} missed the {what} target.");
@@ -465,12 +458,10 @@ impl Turn {
                     }
                 }
                 self.timeline(
-                    tx,
                     "hand_back_requested",
                     Some(&member.id),
                     json!({ "variables": variables, "resume_at": resume_at }),
-                )
-                .await?;
+                );
                 if resume_at.is_some() {
                     self.resume_at.clone_from(resume_at);
                     // No edge leaves the Handover node: record the outcome here.
@@ -490,7 +481,7 @@ impl Turn {
                 if self.state.status == Status::Ended && !self.state.resolved {
                     // Ended for someone to follow up: now it is resolved.
                     self.state.resolved = true;
-                    self.timeline(tx, "resolved", Some(&member.id), json!({})).await?;
+                    self.timeline("resolved", Some(&member.id), json!({}));
                     return self
                         .emit(tx, "conversation.resolved", json!({ "by": member_ref(member) }))
                         .await;

@@ -19,6 +19,7 @@ mod error;
 mod handover;
 mod knowledge;
 mod publish;
+mod timer_wake;
 mod turn;
 mod writer;
 
@@ -37,6 +38,7 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
+use timer_wake::TimerWake;
 use tokio::sync::{mpsc, oneshot, Notify};
 
 /// The outbox kind of a hand-over summary written by a language model after the hand-over.
@@ -86,6 +88,26 @@ pub enum TurnInput {
     CustomerCancel {
         conversation_id: String,
     },
+}
+
+impl TurnInput {
+    /// The conversation the turn locks, and the client id of the customer's message (None for
+    /// a new conversation).
+    fn locks(&self) -> Option<(&str, Option<&str>)> {
+        match self {
+            TurnInput::Start(_) => None,
+            TurnInput::Customer {
+                conversation_id,
+                client_id,
+                ..
+            } => Some((conversation_id, client_id.as_deref())),
+            TurnInput::EffectResult { conversation_id, .. }
+            | TurnInput::Timer { conversation_id, .. }
+            | TurnInput::HandoverSummary { conversation_id, .. }
+            | TurnInput::Agent { conversation_id, .. }
+            | TurnInput::CustomerCancel { conversation_id } => Some((conversation_id, None)),
+        }
+    }
 }
 
 /// What an agent does to a conversation.
@@ -186,7 +208,8 @@ pub struct Core {
     /// SQLite: the conversations the one writer wrote last, as it wrote them.
     written: WrittenCache,
     pub outbox_wake: Notify,
-    pub timer_wake: Notify,
+    /// Timers set by committed turns, for the timer worker.
+    pub timer_wake: TimerWake,
     /// This instance's id: notifications from other instances carry theirs.
     pub instance: String,
     /// Knowledge bases by workspace, loaded on first use and updated on edits here.
@@ -220,7 +243,7 @@ impl Core {
             clock,
             hub: Hub::default(),
             outbox_wake: Notify::new(),
-            timer_wake: Notify::new(),
+            timer_wake: TimerWake::default(),
             instance: crate::ids::new_id("inst"),
             intent: baton_ai::OfflineProvider::new(),
         }

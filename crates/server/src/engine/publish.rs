@@ -5,7 +5,7 @@
 use super::{Core, Job, TurnError, TurnOutcome};
 use crate::metrics::METRICS;
 use crate::views::MessageView;
-use baton_store::{ConversationStatus, Message};
+use baton_store::{Conversation, ConversationStatus, Message};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -20,14 +20,21 @@ pub(super) struct Applied {
     pub publish: Vec<Message>,
     /// Inbox events for the workspace's agents.
     pub inbox: Vec<InboxItem>,
-    /// The turn queued outbox items / set timers: wake their workers.
+    /// The turn queued outbox items: wake their worker.
     pub outbox: bool,
-    pub timers: bool,
+    /// The earliest due time (ms) of the timers the turn set, for the timer worker.
+    pub timer_due: Option<i64>,
 }
 
-/// What the other instances (PostgreSQL) must hear of this turn: sent in its transaction, so
-/// on commit.
-pub(super) fn notifications_of(core: &Core, applied: &Applied) -> Vec<String> {
+/// What the other instances (PostgreSQL) must hear of a turn that leaves `conversation` as it
+/// is, having written `publish` and told the inbox `inbox`: sent in its transaction, so on
+/// commit.
+pub(super) fn notifications_of(
+    core: &Core,
+    conversation: &Conversation,
+    publish: &[Message],
+    inbox: &[InboxItem],
+) -> Vec<String> {
     // The whole item when it fits in a notification, else a reference to read it by.
     let fitting = |full: Value, reference: &dyn Fn() -> Value| {
         let full = full.to_string();
@@ -38,14 +45,14 @@ pub(super) fn notifications_of(core: &Core, applied: &Applied) -> Vec<String> {
         }
     };
     let origin = &core.instance;
-    let workspace_id = &applied.outcome.conversation.workspace_id;
-    let messages = applied.publish.iter().map(|m| {
+    let workspace_id = &conversation.workspace_id;
+    let messages = publish.iter().map(|m| {
         fitting(
             json!({ "origin": origin, "kind": "message", "message": m }),
             &|| json!({ "origin": origin, "kind": "message_ref", "conversation_id": m.conversation_id, "seq": m.seq }),
         )
     });
-    let inbox = applied.inbox.iter().map(|item| {
+    let told_inbox = inbox.iter().map(|item| {
         let e = match item {
             InboxItem::Message(m) => message_created(m),
             InboxItem::Event(e) => e.clone(),
@@ -62,8 +69,7 @@ pub(super) fn notifications_of(core: &Core, applied: &Applied) -> Vec<String> {
     // Who has the conversation now, for the customer's sockets on other instances: when a
     // conversation event says it may have changed hands, or the conversation ended (their hubs
     // pass it on only if it differs from what those sockets were last told).
-    let conversation = &applied.outcome.conversation;
-    let may_have_changed = applied.inbox.iter().any(|item| matches!(item, InboxItem::Event(_)))
+    let may_have_changed = inbox.iter().any(|item| matches!(item, InboxItem::Event(_)))
         || matches!(
             conversation.status,
             ConversationStatus::Resolved | ConversationStatus::FollowUp
@@ -73,7 +79,7 @@ pub(super) fn notifications_of(core: &Core, applied: &Applied) -> Vec<String> {
                 "status": conversation.status, "assignee": conversation.assignee })
         .to_string()
     });
-    messages.chain(inbox).chain(status).collect()
+    messages.chain(told_inbox).chain(status).collect()
 }
 
 /// What the workspace's agents hear of a turn, in order. A message becomes its JSON event
@@ -114,7 +120,7 @@ pub(super) async fn publisher(core: Arc<Core>, mut rx: mpsc::UnboundedReceiver<D
 /// Answers each turn of a committed batch and tells who follows its conversation.
 pub(super) fn finish(core: &Core, done: Done) {
     let mut wake_outbox = false;
-    let mut wake_timers = false;
+    let mut timer_due: Option<i64> = None;
     for (job, result) in done {
         let reply = match result {
             Ok(applied) => {
@@ -123,7 +129,9 @@ pub(super) fn finish(core: &Core, done: Done) {
                     .turn_latency
                     .observe_us(job.enqueued.elapsed().as_micros() as u64);
                 wake_outbox |= applied.outbox;
-                wake_timers |= applied.timers;
+                if let Some(due) = applied.timer_due {
+                    timer_due = Some(timer_due.map_or(due, |d| d.min(due)));
+                }
                 for m in applied.publish {
                     core.hub.publish(m);
                 }
@@ -147,8 +155,8 @@ pub(super) fn finish(core: &Core, done: Done) {
     if wake_outbox {
         core.outbox_wake.notify_one();
     }
-    if wake_timers {
-        core.timer_wake.notify_one();
+    if let Some(due) = timer_due {
+        core.timer_wake.set(due);
     }
 }
 
@@ -204,7 +212,8 @@ pub async fn listen_to_other_instances(core: Arc<Core>) {
                     let conversation = v["conversation_id"].as_str();
                     let status = v["status"].as_str().and_then(|s| s.parse::<ConversationStatus>().ok());
                     if let (Some(conversation), Some(status)) = (conversation, status) {
-                        core.hub.publish_status(conversation, status, v["assignee"].as_str(), None);
+                        core.hub
+                            .publish_status(conversation, status, v["assignee"].as_str(), None);
                     }
                 }
                 _ => {}

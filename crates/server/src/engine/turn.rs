@@ -4,14 +4,16 @@
 
 use super::caches::{Kept, Written};
 use super::error::JobError;
-use super::publish::{Applied, InboxItem};
+use super::publish::{notifications_of, Applied, InboxItem};
 use super::{Core, TurnError, TurnOutcome};
 use crate::settings::ServerWorld;
 use crate::views::MessageView;
 use baton_flow::handover::{self, FlowAction, PhaseKind};
 use baton_flow::runtime::{step_in_place, Effect, Event, Handled, State, Status, TimerPurpose};
 use baton_flow::Flow;
-use baton_store::{Conversation, ConversationStatus, Handover, Member, Message, MessagePayload, Role, Tx};
+use baton_store::{
+    Conversation, ConversationStatus, Handover, Member, Message, MessagePayload, Role, TimelineNote, Tx,
+};
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
@@ -28,11 +30,14 @@ pub(super) struct Turn {
     publish: Vec<Message>,
     inbox: Vec<InboxItem>,
     pub outbox: bool,
-    timers: bool,
+    /// The earliest due time of the timers the turn set.
+    timer_due: Option<i64>,
     /// The customer's message this turn answers (its payload records the turn's last seq).
     pub inbound: Option<Message>,
     /// The other messages of the turn, stored with the conversation when it finishes.
     to_store: Vec<Message>,
+    /// What the turn adds to the timeline, stored with the conversation when it finishes.
+    noted: Vec<TimelineNote>,
     /// The member acting in this turn (agent actions).
     pub acting: Option<Member>,
     /// The node an agent's hand-back resumes at, for the hand-over's closing event.
@@ -77,9 +82,10 @@ impl Turn {
             publish: Vec::new(),
             inbox: Vec::new(),
             outbox: false,
-            timers: false,
+            timer_due: None,
             inbound: None,
             to_store: Vec::new(),
+            noted: Vec::new(),
             acting: None,
             resume_at: None,
         })
@@ -140,23 +146,14 @@ impl Turn {
         Ok(m)
     }
 
-    pub(super) async fn timeline(
-        &mut self,
-        tx: &mut Tx,
-        kind: &str,
-        actor: Option<&str>,
-        data: Value,
-    ) -> Result<(), JobError> {
-        tx.add_timeline(
-            &self.conv.workspace_id,
-            &self.conv.id,
-            kind,
-            actor,
-            Some(&data.to_string()),
-            self.now,
-        )
-        .await?;
-        Ok(())
+    /// Adds to the conversation's timeline, written when the turn finishes.
+    pub(super) fn timeline(&mut self, kind: &str, actor: Option<&str>, data: Value) {
+        self.noted.push(TimelineNote {
+            kind: kind.to_string(),
+            actor: actor.map(str::to_string),
+            data: Some(data.to_string()),
+            at: self.now,
+        });
     }
 
     /// Queues an outbound event and tells the inbox.
@@ -237,12 +234,12 @@ impl Turn {
             if let Effect::Route { from, port, .. } = effect {
                 // An escape taken at a question (the person's is also a hand-over).
                 if port.starts_with("escape_") {
-                    self.timeline(tx, port, None, json!({ "node": from })).await?;
+                    self.timeline(port, None, json!({ "node": from }));
                 }
             }
             if let Effect::End { abandoned: true, .. } = effect {
                 let data = json!({ "node": self.state.at });
-                self.timeline(tx, "abandoned", None, data.clone()).await?;
+                self.timeline("abandoned", None, data.clone());
                 self.emit(tx, "conversation.abandoned", data).await?;
             }
             if let Some(matter) = handover::from_flow(&self.flow, event, effect) {
@@ -294,7 +291,7 @@ impl Turn {
                     }
                     tx.insert_timer(&self.conv.id, i64::try_from(*timer).unwrap_or(0), due)
                         .await?;
-                    self.timers = true;
+                    self.timer_due = Some(self.timer_due.map_or(due, |d| d.min(due)));
                 }
                 Effect::CancelTimer { timer } => {
                     tx.delete_timer(&self.conv.id, i64::try_from(*timer).unwrap_or(0))
@@ -369,7 +366,7 @@ impl Turn {
         })
         .await?;
         let data = json!({ "score": score, "scale": scale, "agent_id": agent });
-        self.timeline(tx, "rated", None, data.clone()).await?;
+        self.timeline("rated", None, data.clone());
         self.emit(tx, "conversation.rated", data).await
     }
 
@@ -401,7 +398,13 @@ impl Turn {
         }
         self.conv.state = serde_json::to_string(&self.state).map_err(|e| TurnError::Internal(e.to_string()))?;
         self.conv.updated_at = self.now;
-        tx.write_turn(&self.conv, &self.to_store).await?;
+        // Other instances hear of the turn from the statement that writes it (PostgreSQL).
+        let notifications = match core.store.dialect() {
+            baton_store::Dialect::Postgres => notifications_of(core, &self.conv, &self.publish, &self.inbox),
+            baton_store::Dialect::Sqlite => Vec::new(),
+        };
+        tx.write_turn(&self.conv, &self.to_store, &self.noted, &notifications)
+            .await?;
         core.written.remember(Written {
             conv: self.conv.clone(),
             kept: (self.state, self.open),
@@ -415,7 +418,7 @@ impl Turn {
             publish: self.publish,
             inbox: self.inbox,
             outbox: self.outbox,
-            timers: self.timers,
+            timer_due: self.timer_due,
         })
     }
 }

@@ -4,11 +4,12 @@
 //! sink the others.
 
 use super::apply::apply;
+use super::apply::Locked;
 use super::error::JobError;
-use super::publish::{finish, notifications_of, Applied, Done};
+use super::publish::{finish, Applied, Done};
 use super::{Core, Job, TurnError};
 use crate::metrics::METRICS;
-use baton_store::StoreError;
+use baton_store::{StoreError, Tx};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
@@ -86,23 +87,40 @@ async fn try_batch(core: &Core, batch: &[Job]) -> Result<Vec<Result<Applied, Tur
     applied
 }
 
+/// PostgreSQL: the conversations of a batch's turns locked in one round trip instead of one
+/// each, in id order (writers and instances never wait on each other in a circle). Only the
+/// first turn of each conversation uses what was read here; a later one in the same batch
+/// reads it again after the first wrote. SQLite has one writer and keeps what it wrote
+/// (`caches::WrittenCache`): nothing is read ahead.
+async fn lock_ahead(tx: &mut Tx, batch: &[Job]) -> Result<Locked, StoreError> {
+    if tx.dialect() != baton_store::Dialect::Postgres || batch.len() < 2 {
+        return Ok(Locked::new());
+    }
+    let mut seen = std::collections::HashSet::new();
+    let turns: Vec<(&str, Option<&str>)> = batch
+        .iter()
+        .filter_map(|job| job.input.locks())
+        .filter(|(conversation_id, _)| seen.insert(*conversation_id))
+        .collect();
+    Ok(tx
+        .lock_conversations(&turns)
+        .await?
+        .into_iter()
+        .map(|l| (l.conversation.id.clone(), l))
+        .collect())
+}
+
 async fn apply_batch(core: &Core, batch: &[Job]) -> Result<Vec<Result<Applied, TurnError>>, StoreError> {
     let mut tx = core.store.begin().await?;
+    let mut locked = lock_ahead(&mut tx, batch).await?;
     let mut results = Vec::with_capacity(batch.len());
-    let mut notifications = Vec::new();
     for job in batch {
-        match apply(core, &mut tx, &job.input).await {
-            Ok(applied) => {
-                if core.store.dialect() == baton_store::Dialect::Postgres {
-                    notifications.extend(notifications_of(core, &applied));
-                }
-                results.push(Ok(applied))
-            }
+        match apply(core, &mut tx, &job.input, &mut locked).await {
+            Ok(applied) => results.push(Ok(applied)),
             Err(JobError::Turn(e)) => results.push(Err(e)),
             Err(JobError::Store(e)) => return Err(e),
         }
     }
-    tx.notify_all(&notifications).await?;
     tx.commit().await?;
     Ok(results)
 }

@@ -856,7 +856,7 @@ async fn follow(state: AppState, conversation_id: String, after: i64, socket: We
                 let frame = match signal {
                     Ok(signal) => match &*signal {
                         Signal::StatusChanged(committed) => {
-                            changed_status(&state, &conversation_id, committed.as_ref(), &mut last_status).await
+                            changed_status(&state, &conversation_id, committed.as_deref(), &mut last_status).await
                         }
                         Signal::Typing { agent_name } => {
                             Some(serde_json::json!({"type": "typing", "agent": {"name": agent_name}}))
