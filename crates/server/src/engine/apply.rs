@@ -165,7 +165,7 @@ pub(super) async fn apply(
     }
 }
 
-/// The conversation (locked on PostgreSQL), and its state and open hand-over when the writer
+/// The conversation (locked on PostgreSQL), and its state and open hand-over when the writers
 /// kept them from the turn before (taken: the turn keeps them again when it finishes); and
 /// whether a message with `client_id` is stored already (a customer's retry).
 async fn lock(
@@ -176,7 +176,8 @@ async fn lock(
     client_id: Option<&str>,
 ) -> Result<(Conversation, Option<Kept>, bool), JobError> {
     if let Some(ahead) = locked.remove(conversation_id) {
-        return Ok((ahead.conversation, None, ahead.retry_of.is_some()));
+        let kept = core.written.take_if_current(&ahead.conversation);
+        return Ok((ahead.conversation, kept, ahead.retry_of.is_some()));
     }
     if let Some(Written { conv, kept }) = core.written.take(conversation_id) {
         let retry = match client_id {
@@ -189,7 +190,8 @@ async fn lock(
         .lock_conversation(conversation_id, client_id)
         .await?
         .ok_or_else(|| TurnError::not_found("conversation"))?;
-    Ok((locked.conversation, None, locked.retry_of.is_some()))
+    let kept = core.written.take_if_current(&locked.conversation);
+    Ok((locked.conversation, kept, locked.retry_of.is_some()))
 }
 
 fn unchanged(conv: Conversation, messages: Vec<Message>, duplicate: bool) -> Applied {

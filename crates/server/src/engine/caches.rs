@@ -1,5 +1,5 @@
-//! What turns read often, kept in memory: published flow versions (they never change) and,
-//! on SQLite, the conversations the one writer wrote last.
+//! What turns read often, kept in memory: published flow versions (they never change) and
+//! the conversations the writers wrote last.
 
 use super::TurnError;
 use crate::memo::Memo;
@@ -9,8 +9,9 @@ use baton_store::{Conversation, Dialect, Handover, Store};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-/// Conversations the SQLite writer keeps as it last wrote them (the ones talking now): their
-/// next turn needs no read, no state parsing and no hand-over lookup. About 2 KB each.
+/// Conversations kept as the writers last wrote them (the ones talking now): their next turn
+/// needs no state parsing and no hand-over lookup, and on SQLite no read at all. About 2 KB
+/// each.
 const WRITTEN_MAX: usize = 1024;
 
 /// Published flow versions, loaded once.
@@ -59,35 +60,113 @@ pub(super) struct Written {
 /// A conversation's parsed state and its open hand-over, kept from the turn before.
 pub(super) type Kept = (State, Option<Handover>);
 
-/// SQLite: the conversations the one writer wrote last, as it wrote them. On PostgreSQL other
-/// writers and instances write too, so nothing is kept.
+/// The conversations the writers wrote last, as they wrote them. On SQLite the one writer is
+/// the only one to write, so what it kept is the conversation. On PostgreSQL other instances
+/// write too: what was kept is used only when the row the turn locked is exactly the row kept
+/// ([`WrittenCache::take_if_current`]), since every turn that changes a conversation or its
+/// hand-over rewrites the row (its state and the time of the turn among the columns).
 pub struct WrittenCache {
-    keep: bool,
+    dialect: Dialect,
     written: Memo<Written>,
 }
 
 impl WrittenCache {
     pub fn new(dialect: Dialect) -> WrittenCache {
         WrittenCache {
-            keep: dialect == Dialect::Sqlite,
+            dialect,
             written: Memo::new(WRITTEN_MAX),
         }
     }
 
     /// Keeps what a turn wrote, for the conversation's next turn.
     pub(super) fn remember(&self, written: Written) {
-        if self.keep {
-            self.written.insert(written.conv.id.clone(), written);
+        self.written.insert(written.conv.id.clone(), written);
+    }
+
+    /// SQLite: what the last turn of the conversation wrote, taken (its turn keeps it again);
+    /// the turn needs no read. None on PostgreSQL, where the turn reads and locks the row.
+    pub(super) fn take(&self, conversation_id: &str) -> Option<Written> {
+        match self.dialect {
+            Dialect::Sqlite => self.written.take(conversation_id),
+            Dialect::Postgres => None,
         }
     }
 
-    /// What the last turn of the conversation wrote, taken (its turn keeps it again).
-    pub(super) fn take(&self, conversation_id: &str) -> Option<Written> {
-        self.written.take(conversation_id)
+    /// PostgreSQL: the state and hand-over kept for the conversation a turn just locked, when
+    /// the locked row is the one kept (no other instance wrote since).
+    pub(super) fn take_if_current(&self, locked: &Conversation) -> Option<Kept> {
+        self.written
+            .take(&locked.id)
+            .filter(|w| w.conv == *locked)
+            .map(|w| w.kept)
     }
 
     /// Forgets everything (a batch failed: what its turns remembered never reached the store).
     pub(super) fn clear(&self) {
         self.written.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use baton_store::ConversationStatus;
+
+    fn conversation(updated_at: i64) -> Conversation {
+        Conversation {
+            id: "conv_1".into(),
+            workspace_id: "ws".into(),
+            contact_id: "ct".into(),
+            flow_id: "flow".into(),
+            flow_version: 1,
+            token_hash: "hash".into(),
+            channel: "web".into(),
+            status: ConversationStatus::Bot,
+            state: "{}".into(),
+            last_seq: 3,
+            created_at: 1,
+            updated_at,
+            team: None,
+            assignee: None,
+            priority: None,
+            queued_at: None,
+            reply_due_at: None,
+        }
+    }
+
+    fn written(updated_at: i64) -> Written {
+        Written {
+            conv: conversation(updated_at),
+            kept: (State::default(), None),
+        }
+    }
+
+    #[test]
+    fn postgres_uses_what_it_kept_only_for_the_row_it_wrote() {
+        let cache = WrittenCache::new(Dialect::Postgres);
+        cache.remember(written(10));
+        assert!(cache.take("conv_1").is_none(), "PostgreSQL always reads the row");
+        assert!(cache.take_if_current(&conversation(10)).is_some(), "the row as written");
+        assert!(
+            cache.take_if_current(&conversation(10)).is_none(),
+            "taken: the turn keeps it again"
+        );
+        cache.remember(written(10));
+        assert!(
+            cache.take_if_current(&conversation(11)).is_none(),
+            "another instance wrote the row since"
+        );
+        assert!(
+            cache.take_if_current(&conversation(10)).is_none(),
+            "and what was kept is forgotten"
+        );
+    }
+
+    #[test]
+    fn sqlite_uses_what_its_one_writer_kept() {
+        let cache = WrittenCache::new(Dialect::Sqlite);
+        cache.remember(written(10));
+        assert_eq!(cache.take("conv_1").map(|w| w.conv), Some(conversation(10)));
+        assert!(cache.take("conv_1").is_none());
     }
 }

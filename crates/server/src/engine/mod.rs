@@ -205,7 +205,7 @@ pub struct Core {
     pub availability: AvailabilityCache,
     /// Published flow versions, loaded once.
     pub flows: FlowCache,
-    /// SQLite: the conversations the one writer wrote last, as it wrote them.
+    /// The conversations the writers wrote last, as they wrote them.
     written: WrittenCache,
     pub outbox_wake: Notify,
     /// Timers set by committed turns, for the timer worker.
