@@ -31,16 +31,15 @@ pub struct LiveFlows {
 
 impl LiveFlows {
     pub async fn load(core: &Core, workspace_id: &str, fallback: Option<String>) -> Result<LiveFlows, TurnError> {
-        let rows = core
-            .store
-            .live_flows(workspace_id)
+        let live = core
+            .routing
+            .live_versions(workspace_id)
             .await
             .map_err(|e| TurnError::Store(e.to_string()))?;
-        let mut flows = Vec::with_capacity(rows.len());
-        for row in rows {
-            let Some(version) = row.live_version else { continue };
-            let flow = core.flows.get(&row.id, version).await?;
-            flows.push((row.id, version, flow));
+        let mut flows = Vec::with_capacity(live.len());
+        for (id, version) in live.iter() {
+            let flow = core.flows.get(id, *version).await?;
+            flows.push((id.clone(), *version, flow));
         }
         Ok(LiveFlows { flows, fallback })
     }

@@ -86,6 +86,7 @@ impl Store {
                 args![live, now, id, workspace_id],
             )
             .await?;
+        self.routing_changed();
         Ok(n > 0)
     }
 
@@ -137,6 +138,7 @@ impl Store {
         tx.execute("UPDATE flows SET live_version = $1 WHERE id = $2", args![version, id])
             .await?;
         tx.commit().await?;
+        self.routing_changed();
         Ok(version)
     }
 
@@ -204,17 +206,13 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        self.routing_changed();
         Ok(true)
     }
 
-    /// The ids of the workspace's live flows with a published version (no documents read).
-    pub async fn live_flow_ids(&self, workspace_id: &str) -> Result<Vec<String>> {
-        let rows: Vec<(String,)> = self.read_all("SELECT id FROM flows WHERE workspace_id = $1 AND live = TRUE AND live_version IS NOT NULL ORDER BY entry_order, created_at, id", args![workspace_id]).await?;
-        Ok(rows.into_iter().map(|(id,)| id).collect())
-    }
-
-    /// The live flows of a workspace that have a published version, in entry-routing order.
-    pub async fn live_flows(&self, workspace_id: &str) -> Result<Vec<FlowRow>> {
-        self.read_all(concat!("SELECT ", flow_columns!(), " FROM flows WHERE workspace_id = $1 AND live = TRUE AND live_version IS NOT NULL ORDER BY entry_order, created_at, id"), args![workspace_id]).await
+    /// The live flows of a workspace that have a published version, in entry-routing order:
+    /// each flow's id and live version (no documents read).
+    pub async fn live_versions(&self, workspace_id: &str) -> Result<Vec<(String, i64)>> {
+        self.read_all("SELECT id, live_version FROM flows WHERE workspace_id = $1 AND live = TRUE AND live_version IS NOT NULL ORDER BY entry_order, created_at, id", args![workspace_id]).await
     }
 }

@@ -100,6 +100,9 @@ pub struct Store {
     /// Counts this store's changes to who may sign in as what (roles, deactivations, sessions
     /// ended, presence): what a signed-in caller is remembered as is good only while it stands.
     accounts_changed: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Counts this store's changes to entry routing (a flow published or switched on or off,
+    /// the order of live flows, the fallback).
+    routing_changed: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// A database transaction; dropped without `commit`, it rolls back.
@@ -238,6 +241,7 @@ impl Store {
                 }),
                 lock_conn: Default::default(),
                 accounts_changed: Default::default(),
+                routing_changed: Default::default(),
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(url)?;
@@ -251,6 +255,7 @@ impl Store {
                 db: Db::Postgres(pool),
                 lock_conn: Default::default(),
                 accounts_changed: Default::default(),
+                routing_changed: Default::default(),
             })
         } else {
             Err(StoreError::UnsupportedUrl(url.to_string()))
@@ -267,6 +272,18 @@ impl Store {
     /// Counts a change to members or sessions ([`Store::accounts_generation`]).
     pub(crate) fn accounts_changed(&self) {
         self.accounts_changed.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+
+    /// How many times this store changed which flows are live, their live versions, their
+    /// order or a workspace's fallback flow: what entry routing read at one count is out of
+    /// date at another. Changes made by other instances (PostgreSQL) are not counted here.
+    pub fn routing_generation(&self) -> u64 {
+        self.routing_changed.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Counts a change to entry routing ([`Store::routing_generation`]), after its commit.
+    pub(crate) fn routing_changed(&self) {
+        self.routing_changed.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     }
 
     /// One statement outside a transaction (it commits alone); returns the rows it changed.

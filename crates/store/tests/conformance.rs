@@ -474,7 +474,11 @@ async fn case_workspaces_and_members(store: &Store) {
         })
         .await
         .expect_err("a session of a member that does not exist (foreign key)");
+    // Who may sign in as what is counted as it changes, so callers remembered before are not
+    // trusted after (a sign-out, a role, a deactivation, presence).
+    let before = store.accounts_generation();
     store.delete_session("sess_hash_1").await.expect("delete session");
+    assert!(store.accounts_generation() > before, "a sign-out is counted");
     assert_eq!(store.session("sess_hash_1").await.expect("session"), None);
     store
         .delete_session("sess_hash_1")
@@ -535,7 +539,9 @@ async fn case_roles_deactivation_and_invites(store: &Store) {
     seed_workspace(store, "ws_a").await;
     seed_workspace(store, "ws_b").await;
     seed_member(store, "ws_a", "mem_a", T0).await;
+    let before = store.accounts_generation();
     assert!(store.set_member_role("ws_a", "mem_a", "admin").await.expect("role"));
+    assert!(store.accounts_generation() > before, "a role change is counted");
     assert!(!store
         .set_member_role("ws_b", "mem_a", "owner")
         .await
@@ -545,7 +551,9 @@ async fn case_roles_deactivation_and_invites(store: &Store) {
         Some("admin".to_string())
     );
 
+    let before = store.accounts_generation();
     store.set_presence("mem_a", "online").await.expect("online");
+    assert!(store.accounts_generation() > before, "presence is counted");
     store
         .create_session(&Session {
             token_hash: "sess_a".into(),
@@ -563,10 +571,12 @@ async fn case_roles_deactivation_and_invites(store: &Store) {
         store.session("sess_a").await.expect("session").is_some(),
         "nothing changed"
     );
+    let before = store.accounts_generation();
     assert!(store
         .set_member_deactivated("ws_a", "mem_a", Some(T0 + 1))
         .await
         .expect("deactivate"));
+    assert!(store.accounts_generation() > before, "a deactivation is counted");
     let a = store.member("mem_a").await.expect("member").expect("still there");
     assert_eq!((a.deactivated_at, a.presence.as_str()), (Some(T0 + 1), "offline"));
     assert_eq!(
@@ -1992,14 +2002,16 @@ async fn case_flows(store: &Store) {
         ..row
     };
     assert_eq!(store.flow("ws", "flow_1").await.expect("flow"), Some(row.clone()));
-    assert!(store.live_flows("ws").await.expect("live flows").is_empty());
+    assert!(store.live_versions("ws").await.expect("live flows").is_empty());
 
-    // Publish: versions 1 and 2.
+    // Publish: versions 1 and 2. What entry routing reads is counted as it changes.
+    let before = store.routing_generation();
     let v1 = store
         .publish_flow("ws", "flow_1", draft1, Some("first version"), Some("mem_ana"), T0 + 2)
         .await
         .expect("publish 1");
     assert_eq!(v1, 1);
+    assert!(store.routing_generation() > before, "a publish is counted");
     let row = FlowRow {
         live_version: Some(1),
         updated_at: T0 + 2,
@@ -2019,13 +2031,15 @@ async fn case_flows(store: &Store) {
         Some(version1.clone())
     );
     assert!(
-        store.live_flows("ws").await.expect("live flows").is_empty(),
+        store.live_versions("ws").await.expect("live flows").is_empty(),
         "published but not live"
     );
+    let before = store.routing_generation();
     assert!(store
         .set_flow_live("ws", "flow_1", true, T0 + 3)
         .await
         .expect("set live"));
+    assert!(store.routing_generation() > before, "a live switch is counted");
     assert!(!store
         .set_flow_live("ws_other", "flow_1", true, T0 + 3)
         .await
@@ -2035,10 +2049,11 @@ async fn case_flows(store: &Store) {
         updated_at: T0 + 3,
         ..row
     };
-    assert_eq!(store.live_flows("ws").await.expect("live flows"), vec![row.clone()]);
-    assert!(store.live_flows("ws_other").await.expect("live flows").is_empty());
-    assert_eq!(store.live_flow_ids("ws").await.expect("live flow ids"), ["flow_1"]);
-    assert!(store.live_flow_ids("ws_other").await.expect("live flow ids").is_empty());
+    assert_eq!(
+        store.live_versions("ws").await.expect("live flows"),
+        [("flow_1".to_string(), row.live_version.expect("published"))]
+    );
+    assert!(store.live_versions("ws_other").await.expect("live flows").is_empty());
 
     let v2 = store
         .publish_flow("ws", "flow_1", draft2, None, None, T0 + 4)
@@ -2096,7 +2111,7 @@ async fn case_flows(store: &Store) {
         .set_flow_live("ws", "flow_1", false, T0 + 7)
         .await
         .expect("set not live"));
-    assert!(store.live_flows("ws").await.expect("live flows").is_empty());
+    assert!(store.live_versions("ws").await.expect("live flows").is_empty());
 
     // A second flow: order by created_at.
     store
@@ -2608,10 +2623,10 @@ async fn case_entry_routing(store: &Store) {
         .create_flow("flow_x", "ws_other", "x", "{}", T0)
         .await
         .expect("create other flow");
-    let live_ids = |rows: Vec<FlowRow>| rows.into_iter().map(|f| f.id).collect::<Vec<_>>();
+    let live_ids = |rows: Vec<(String, i64)>| rows.into_iter().map(|(id, _)| id).collect::<Vec<_>>();
     let orders = |rows: Vec<FlowRow>| rows.into_iter().map(|f| f.entry_order).collect::<Vec<_>>();
     assert_eq!(
-        live_ids(store.live_flows("ws").await.expect("live")),
+        live_ids(store.live_versions("ws").await.expect("live")),
         ["flow_a", "flow_b", "flow_c"]
     );
     assert_eq!(
@@ -2620,12 +2635,17 @@ async fn case_entry_routing(store: &Store) {
         "new flows come last"
     );
 
+    let before = store.routing_generation();
     assert!(store
         .set_routing("ws", &["flow_c".to_string(), "flow_a".to_string()], Some("flow_b"))
         .await
         .expect("set routing"));
+    assert!(
+        store.routing_generation() > before,
+        "the order and the fallback are counted"
+    );
     assert_eq!(
-        live_ids(store.live_flows("ws").await.expect("live")),
+        live_ids(store.live_versions("ws").await.expect("live")),
         ["flow_c", "flow_a", "flow_b"]
     );
     let ws = store.workspace("ws").await.expect("workspace").expect("exists");
@@ -2650,7 +2670,7 @@ async fn case_entry_routing(store: &Store) {
         .expect("refused"));
     assert!(!store.set_routing("ws", &[], Some("flow_x")).await.expect("refused"));
     assert_eq!(
-        live_ids(store.live_flows("ws").await.expect("live")),
+        live_ids(store.live_versions("ws").await.expect("live")),
         ["flow_c", "flow_a", "flow_b"]
     );
     let ws = store.workspace("ws").await.expect("workspace").expect("exists");

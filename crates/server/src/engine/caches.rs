@@ -1,13 +1,15 @@
-//! What turns read often, kept in memory: published flow versions (they never change) and
-//! the conversations the writers wrote last.
+//! What turns read often, kept in memory: published flow versions (they never change), the
+//! conversations the writers wrote last, and what entry routing reads for every new
+//! conversation.
 
 use super::TurnError;
 use crate::memo::Memo;
 use baton_flow::runtime::State;
 use baton_flow::Flow;
-use baton_store::{Conversation, Dialect, Handover, Store};
+use baton_store::{Conversation, Dialect, Handover, Store, StoreError, Workspace};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// Conversations kept as the writers last wrote them (the ones talking now): their next turn
 /// needs no state parsing and no hand-over lookup, and on SQLite no read at all. About 2 KB
@@ -107,6 +109,82 @@ impl WrittenCache {
     }
 }
 
+/// How long what entry routing reads is used before it is read again: changes made on this
+/// instance apply at once ([`Store::routing_generation`]), those of other instances sharing
+/// the PostgreSQL database within this time.
+pub const ROUTING_MEMORY: Duration = Duration::from_secs(1);
+
+/// A workspace's live flows with a published version, in routing order: (flow id, version).
+pub type LiveVersions = Arc<[(String, i64)]>;
+
+/// Workspaces and live flows remembered at most.
+const ROUTING_MAX: usize = 10_000;
+
+/// What every new conversation reads to choose its flow, remembered for a moment: the
+/// workspace its widget key names, and the workspace's live flows in routing order.
+pub struct RoutingCache {
+    store: Store,
+    workspaces: Memo<Remembered<Workspace>>,
+    live: Memo<Remembered<LiveVersions>>,
+}
+
+struct Remembered<T> {
+    value: T,
+    /// The store's routing generation before it was read.
+    generation: u64,
+    read_at: Instant,
+}
+
+impl<T: Clone> Remembered<T> {
+    fn current(&self, generation: u64) -> Option<T> {
+        (self.generation == generation && self.read_at.elapsed() < ROUTING_MEMORY).then(|| self.value.clone())
+    }
+}
+
+impl RoutingCache {
+    pub fn new(store: Store) -> RoutingCache {
+        RoutingCache {
+            store,
+            workspaces: Memo::new(ROUTING_MAX),
+            live: Memo::new(ROUTING_MAX),
+        }
+    }
+
+    /// The workspace a widget key names (an unknown key is read every time).
+    pub async fn workspace_by_widget_key(&self, widget_key: &str) -> Result<Option<Workspace>, StoreError> {
+        let generation = self.store.routing_generation();
+        if let Some(w) = self.workspaces.with(widget_key, |r| r.current(generation)).flatten() {
+            return Ok(Some(w));
+        }
+        let found = self.store.workspace_by_widget_key(widget_key).await?;
+        if let Some(w) = &found {
+            let remembered = Remembered {
+                value: w.clone(),
+                generation,
+                read_at: Instant::now(),
+            };
+            self.workspaces.insert(widget_key.to_string(), remembered);
+        }
+        Ok(found)
+    }
+
+    /// The workspace's live flows with a published version, in routing order: (id, version).
+    pub async fn live_versions(&self, workspace_id: &str) -> Result<LiveVersions, StoreError> {
+        let generation = self.store.routing_generation();
+        if let Some(live) = self.live.with(workspace_id, |r| r.current(generation)).flatten() {
+            return Ok(live);
+        }
+        let live: LiveVersions = self.store.live_versions(workspace_id).await?.into();
+        let remembered = Remembered {
+            value: live.clone(),
+            generation,
+            read_at: Instant::now(),
+        };
+        self.live.insert(workspace_id.to_string(), remembered);
+        Ok(live)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,6 +238,59 @@ mod tests {
             cache.take_if_current(&conversation(10)).is_none(),
             "and what was kept is forgotten"
         );
+    }
+
+    #[tokio::test]
+    async fn routing_reads_again_after_a_change_made_here() {
+        let dir = std::env::temp_dir().join(format!("baton-routing-{}", crate::ids::random_token(8)));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let store = Store::connect(&format!("sqlite://{}", dir.join("b.db").display()))
+            .await
+            .expect("store");
+        store.migrate().await.expect("migrate");
+        let workspace = baton_store::NewWorkspace {
+            id: "ws",
+            name: "W",
+            widget_key: "wk",
+            webhook_secret: "s",
+            settings: "{}",
+            now: 0,
+        };
+        store.create_workspace(workspace).await.expect("workspace");
+        store.create_flow("flow_1", "ws", "F", "{}", 0).await.expect("flow");
+        let routing = RoutingCache::new(store.clone());
+        assert!(routing.workspace_by_widget_key("nope").await.expect("read").is_none());
+        let ws = routing
+            .workspace_by_widget_key("wk")
+            .await
+            .expect("read")
+            .expect("found");
+        assert_eq!(ws.id, "ws");
+        assert!(routing.live_versions("ws").await.expect("read").is_empty());
+
+        store
+            .publish_flow("ws", "flow_1", "{}", None, None, 1)
+            .await
+            .expect("publish");
+        store.set_flow_live("ws", "flow_1", true, 1).await.expect("live");
+        assert_eq!(
+            &*routing.live_versions("ws").await.expect("read"),
+            [("flow_1".to_string(), 1)]
+        );
+        store
+            .set_routing("ws", &["flow_1".to_string()], Some("flow_1"))
+            .await
+            .expect("fallback");
+        let ws = routing
+            .workspace_by_widget_key("wk")
+            .await
+            .expect("read")
+            .expect("found");
+        assert_eq!(ws.fallback_flow_id.as_deref(), Some("flow_1"));
+        store.set_flow_live("ws", "flow_1", false, 2).await.expect("off");
+        assert!(routing.live_versions("ws").await.expect("read").is_empty());
+        store.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -32,7 +32,7 @@ use crate::hub::Hub;
 use crate::settings::{AvailabilityCache, SettingsCache};
 use baton_flow::runtime::Event;
 use baton_store::{Conversation, Member, Message, Store};
-use caches::{FlowCache, WrittenCache};
+use caches::{FlowCache, RoutingCache, WrittenCache};
 use knowledge::KnowledgeCache;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -205,6 +205,8 @@ pub struct Core {
     pub availability: AvailabilityCache,
     /// Published flow versions, loaded once.
     pub flows: FlowCache,
+    /// What entry routing reads for a new conversation (workspace by widget key, live flows).
+    pub routing: RoutingCache,
     /// The conversations the writers wrote last, as they wrote them.
     written: WrittenCache,
     pub outbox_wake: Notify,
@@ -237,6 +239,7 @@ impl Core {
             settings: SettingsCache::new(store.clone()),
             availability: AvailabilityCache::new(store.clone()),
             flows: FlowCache::new(store.clone()),
+            routing: RoutingCache::new(store.clone()),
             written: WrittenCache::new(store.dialect()),
             knowledge: KnowledgeCache::new(store.clone(), embedder),
             store,

@@ -218,15 +218,15 @@ async fn availability(
     State(state): State<AppState>,
     Query(q): Query<AvailabilityQuery>,
 ) -> ApiResult<Json<WidgetAvailability>> {
-    let store = &state.core.store;
-    let workspace = store
+    let routing = &state.core.routing;
+    let workspace = routing
         .workspace_by_widget_key(&q.widget_key)
         .await?
         .ok_or_else(|| ApiError::not_found("widget key").field("widget_key"))?;
-    // Every page view with the widget asks: ids only, no flow documents.
-    let live = store.live_flow_ids(&workspace.id).await?;
+    // Every page view with the widget asks: ids only, no flow documents, remembered a moment.
+    let live = routing.live_versions(&workspace.id).await?;
     let available = match q.flow_id.as_deref().filter(|f| !f.is_empty()) {
-        Some(flow_id) => live.iter().any(|id| id == flow_id),
+        Some(flow_id) => live.iter().any(|(id, _)| id == flow_id),
         None => !live.is_empty(),
     };
     Ok(Json(WidgetAvailability { available }))
@@ -256,8 +256,9 @@ async fn start_conversation(
             "too many conversations started; wait a minute",
         ));
     }
-    let store = &state.core.store;
-    let workspace = store
+    let workspace = state
+        .core
+        .routing
         .workspace_by_widget_key(&req.widget_key)
         .await?
         .ok_or_else(|| ApiError::not_found("widget key").field("widget_key"))?;
