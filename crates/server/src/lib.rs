@@ -45,6 +45,9 @@ use std::time::Duration;
 /// Open connections from one client address, by default.
 pub const DEFAULT_CONNECTIONS_PER_ADDRESS: usize = 256;
 
+/// Members' names remembered at most for customers' status frames.
+const AGENT_NAMES_MAX: usize = 10_000;
+
 /// How a server runs.
 pub struct Config {
     /// `sqlite://PATH` or `postgres://…`.
@@ -165,6 +168,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         sign_in: Arc::new(signin::SignInGuard::new(config.sign_in_limit, config.sign_in_failures)),
         connections: Arc::default(),
         signed_in: Arc::new(auth::SignedIn::default()),
+        agent_names: Arc::new(memo::Memo::new(AGENT_NAMES_MAX)),
         checked_tokens: Arc::new(auth::CheckedTokens::new(auth::CHECKED_TOKENS_MAX)),
         awaiting_entry: Arc::new(memo::Memo::new(auth::CHECKED_TOKENS_MAX)),
         first_messages: Arc::default(),

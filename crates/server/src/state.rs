@@ -21,6 +21,8 @@ pub struct AppState {
     pub trust_forwarded_for: bool,
     /// Open inbox connections per member (presence).
     pub connections: Arc<Connections>,
+    /// Members' names by id, as customers' status frames show them (a name never changes).
+    pub agent_names: Arc<Memo<String>>,
     /// Signed-in callers as last read (`auth::SignedIn`).
     pub signed_in: Arc<crate::auth::SignedIn>,
     /// Conversation token hashes already checked against the store (`auth::CheckedTokens`).

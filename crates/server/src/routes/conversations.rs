@@ -352,12 +352,13 @@ async fn start_conversation(
         req.message.as_deref(),
     )
     .await?;
+    let token_hash = hash_token(&token);
     let submitted = state
         .engine
         .submit(TurnInput::Start(StartConversation {
             workspace_id: workspace.id.clone(),
             conversation_id: conversation_id.clone(),
-            token_hash: hash_token(&token),
+            token_hash: token_hash.clone(),
             channel,
             routed,
             awaiting_message,
@@ -376,6 +377,8 @@ async fn start_conversation(
         },
         Err(e) => return Err(e.into()),
     };
+    // The customer's next requests need no read to be let in.
+    state.checked_tokens.insert(conversation_id.clone(), token_hash);
     state.awaiting_entry.insert(conversation_id.clone(), awaiting_message);
     let body = StartResponse {
         conversation: ConversationView::from(&outcome.conversation),
@@ -400,16 +403,14 @@ async fn entry_flow(
 ) -> ApiResult<(Routed, bool)> {
     let store = &state.core.store;
     if let Some(id) = flow_id {
-        let flow = store
-            .flow(&workspace.id, id)
-            .await?
-            .filter(|f| f.live)
-            .ok_or_else(|| ApiError::not_found("live flow").field("flow_id"))?;
-        let version = flow
-            .live_version
+        let live = state.core.routing.live_versions(&workspace.id).await?;
+        let (flow_id, version) = live
+            .iter()
+            .find(|(live_id, _)| live_id == id)
+            .cloned()
             .ok_or_else(|| ApiError::not_found("live flow").field("flow_id"))?;
         let routed = Routed {
-            flow_id: flow.id,
+            flow_id,
             version,
             by: baton_flow::entry::Matched::Named,
         };
@@ -741,9 +742,7 @@ async fn status_frame(state: &AppState, conv: &Conversation) -> Value {
     // Without the extras (a failed read) the status itself still goes out.
     let queue = queue_place(state, conv).await.ok().flatten();
     let agent = match (conv.status, conv.assignee.as_deref()) {
-        (ConversationStatus::Assigned, Some(member_id)) => {
-            state.core.store.member(member_id).await.ok().flatten().map(|m| m.name)
-        }
+        (ConversationStatus::Assigned, Some(member_id)) => agent_name(state, member_id).await,
         _ => None,
     };
     serde_json::json!({
@@ -752,6 +751,17 @@ async fn status_frame(state: &AppState, conv: &Conversation) -> Value {
         "queue": queue,
         "agent": agent.map(|name| serde_json::json!({ "name": name })),
     })
+}
+
+/// The name of the agent who has a conversation, as its customer sees it: read once (a
+/// member's name never changes).
+async fn agent_name(state: &AppState, member_id: &str) -> Option<String> {
+    if let Some(name) = state.agent_names.with(member_id, String::clone) {
+        return Some(name);
+    }
+    let name = state.core.store.member(member_id).await.ok().flatten()?.name;
+    state.agent_names.insert(member_id.to_string(), name.clone());
+    Some(name)
 }
 
 /// The conversation's status frame, unless it is the one sent last: from the conversation as
