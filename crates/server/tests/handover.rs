@@ -386,6 +386,25 @@ async fn two_simultaneous_claims_one_wins(db: Db) {
         assert_eq!(loser["error"]["code"], "already_claimed");
         let joined = c.messages(0).await.iter().filter(|m| m["role"] == "system").count();
         assert_eq!(joined, 1, "one agent joined");
+        // The conversation goes on as the winner's after the refused claim: they reply and
+        // hand it back, the one refused cannot, and the flow continues.
+        let (winner, refused) = if a.0 == StatusCode::OK {
+            (&sam, &kim)
+        } else {
+            (&kim, &sam)
+        };
+        let conversation = |action: &str| format!("/api/v1/inbox/conversations/{}/{action}", c.id);
+        let reply = Some(json!({"text": "On it."}));
+        let (status, body) = refused.act(Method::POST, &conversation("reply"), reply.clone()).await;
+        assert_eq!(status, StatusCode::CONFLICT, "round {round}: {body}");
+        let (status, body) = winner.act(Method::POST, &conversation("reply"), reply).await;
+        assert_eq!(status, StatusCode::OK, "round {round}: {body}");
+        assert_eq!(body["conversation"]["status"], "assigned");
+        let (status, body) = winner
+            .act(Method::POST, &conversation("hand-back"), Some(json!({})))
+            .await;
+        assert_eq!(status, StatusCode::OK, "round {round}: {body}");
+        assert_eq!(c.status().await, "bot", "round {round}");
     }
 }
 

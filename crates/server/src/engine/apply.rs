@@ -5,7 +5,7 @@ use super::caches::{Kept, Written};
 use super::error::JobError;
 use super::publish::Applied;
 use super::turn::Turn;
-use super::{Core, CustomerContent, Routed, StartConversation, TurnError, TurnInput, TurnOutcome};
+use super::{AgentAction, Core, CustomerContent, Routed, StartConversation, TurnError, TurnInput, TurnOutcome};
 use crate::metrics::METRICS;
 use baton_flow::entry::{self, Matched};
 use baton_flow::handover::Action;
@@ -159,6 +159,17 @@ pub(super) async fn apply(
                 return Err(TurnError::not_found("conversation").into());
             }
             let mut turn = Turn::begin(core, tx, conv, kept, now).await?;
+            if let AgentAction::Claim = action {
+                // Several agents claim at once and all but one are refused: a refusal changes
+                // nothing, so what the writer kept stays good for the conversation's next turn.
+                let claim = Action::Claim {
+                    agent: member.id.clone(),
+                };
+                if let Err(refusal) = turn.check(&claim) {
+                    turn.keep_unchanged(core);
+                    return Err(refusal.into());
+                }
+            }
             turn.agent(core, tx, member, action).await?;
             turn.finish(core, tx).await
         }

@@ -91,6 +91,15 @@ impl Turn {
         })
     }
 
+    /// A turn that changed nothing (refused before it did anything): what it began with is kept
+    /// for the conversation's next turn, as [`Turn::finish`] keeps what it wrote.
+    pub(super) fn keep_unchanged(self, core: &Core) {
+        core.written.remember(Written {
+            conv: self.conv,
+            kept: (self.state, self.open),
+        });
+    }
+
     pub(super) fn button_label(&self, option: &str) -> Option<String> {
         let node = self.flow.node(self.flow.index_of(self.state.at.as_deref()?)?);
         match &node.kind {
