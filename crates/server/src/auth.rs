@@ -3,6 +3,7 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{constant_time_eq, hash_token};
+use crate::memo::{Dated, Memo};
 use crate::state::AppState;
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -10,7 +11,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method};
 use baton_store::{Conversation, Member, Session};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub const SESSION_COOKIE: &str = "baton_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
@@ -186,21 +187,13 @@ const SIGNED_IN_MAX: usize = 10_000;
 /// Signed-in callers as last read, by session token hash: an agent working the inbox sends
 /// several requests a second, and each would otherwise read its session and its member.
 pub struct SignedIn {
-    known: crate::memo::Memo<Remembered>,
-}
-
-struct Remembered {
-    session: Session,
-    member: Member,
-    /// The store's [`baton_store::Store::accounts_generation`] before they were read.
-    generation: u64,
-    read_at: Instant,
+    known: Memo<Dated<(Session, Member)>>,
 }
 
 impl Default for SignedIn {
     fn default() -> SignedIn {
         SignedIn {
-            known: crate::memo::Memo::new(SIGNED_IN_MAX),
+            known: Memo::new(SIGNED_IN_MAX),
         }
     }
 }
@@ -210,24 +203,12 @@ impl SignedIn {
     /// accounts changed since (`generation`).
     fn recall(&self, token_hash: &str, generation: u64) -> Option<(Session, Member)> {
         self.known
-            .with(token_hash, |r| {
-                (r.generation == generation && r.read_at.elapsed() < SIGNED_IN_MEMORY)
-                    .then(|| (r.session.clone(), r.member.clone()))
-            })
+            .with(token_hash, |d| d.current(generation, SIGNED_IN_MEMORY))
             .flatten()
     }
 
     fn remember(&self, token_hash: String, generation: u64, session: Session, member: Member) {
-        let read_at = Instant::now();
-        self.known.insert(
-            token_hash,
-            Remembered {
-                session,
-                member,
-                generation,
-                read_at,
-            },
-        );
+        self.known.insert(token_hash, Dated::new((session, member), generation));
     }
 }
 

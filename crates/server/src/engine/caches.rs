@@ -3,13 +3,13 @@
 //! conversation.
 
 use super::TurnError;
-use crate::memo::Memo;
+use crate::memo::{Dated, Memo};
 use baton_flow::runtime::State;
 use baton_flow::Flow;
 use baton_store::{Conversation, Dialect, Handover, Store, StoreError, Workspace};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Conversations kept as the writers last wrote them (the ones talking now): their next turn
 /// needs no state parsing and no hand-over lookup, and on SQLite no read at all. About 2 KB
@@ -124,21 +124,8 @@ const ROUTING_MAX: usize = 10_000;
 /// workspace its widget key names, and the workspace's live flows in routing order.
 pub struct RoutingCache {
     store: Store,
-    workspaces: Memo<Remembered<Workspace>>,
-    live: Memo<Remembered<LiveVersions>>,
-}
-
-struct Remembered<T> {
-    value: T,
-    /// The store's routing generation before it was read.
-    generation: u64,
-    read_at: Instant,
-}
-
-impl<T: Clone> Remembered<T> {
-    fn current(&self, generation: u64) -> Option<T> {
-        (self.generation == generation && self.read_at.elapsed() < ROUTING_MEMORY).then(|| self.value.clone())
-    }
+    workspaces: Memo<Dated<Workspace>>,
+    live: Memo<Dated<LiveVersions>>,
 }
 
 impl RoutingCache {
@@ -153,17 +140,14 @@ impl RoutingCache {
     /// The workspace a widget key names (an unknown key is read every time).
     pub async fn workspace_by_widget_key(&self, widget_key: &str) -> Result<Option<Workspace>, StoreError> {
         let generation = self.store.routing_generation();
-        if let Some(w) = self.workspaces.with(widget_key, |r| r.current(generation)).flatten() {
+        let remembered = |d: &Dated<Workspace>| d.current(generation, ROUTING_MEMORY);
+        if let Some(w) = self.workspaces.with(widget_key, remembered).flatten() {
             return Ok(Some(w));
         }
         let found = self.store.workspace_by_widget_key(widget_key).await?;
         if let Some(w) = &found {
-            let remembered = Remembered {
-                value: w.clone(),
-                generation,
-                read_at: Instant::now(),
-            };
-            self.workspaces.insert(widget_key.to_string(), remembered);
+            self.workspaces
+                .insert(widget_key.to_string(), Dated::new(w.clone(), generation));
         }
         Ok(found)
     }
@@ -171,16 +155,13 @@ impl RoutingCache {
     /// The workspace's live flows with a published version, in routing order: (id, version).
     pub async fn live_versions(&self, workspace_id: &str) -> Result<LiveVersions, StoreError> {
         let generation = self.store.routing_generation();
-        if let Some(live) = self.live.with(workspace_id, |r| r.current(generation)).flatten() {
+        let remembered = |d: &Dated<LiveVersions>| d.current(generation, ROUTING_MEMORY);
+        if let Some(live) = self.live.with(workspace_id, remembered).flatten() {
             return Ok(live);
         }
         let live: LiveVersions = self.store.live_versions(workspace_id).await?.into();
-        let remembered = Remembered {
-            value: live.clone(),
-            generation,
-            read_at: Instant::now(),
-        };
-        self.live.insert(workspace_id.to_string(), remembered);
+        self.live
+            .insert(workspace_id.to_string(), Dated::new(live.clone(), generation));
         Ok(live)
     }
 }
