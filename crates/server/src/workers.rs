@@ -291,6 +291,16 @@ async fn ask_ai(core: &Core, item: &OutboxItem, request: &AiRequest) -> Event {
 
 async fn timer_loop(core: Arc<Core>, engine: Engine) {
     loop {
+        // A test clock moved from here on wakes the loop, even while it reads the store (the
+        // clock tells only those already waiting).
+        let moved = match &core.clock {
+            crate::clock::Clock::Manual(m) => Some(m.moved.notified()),
+            crate::clock::Clock::System => None,
+        };
+        tokio::pin!(moved);
+        if let Some(moved) = moved.as_mut().as_pin_mut() {
+            moved.enable();
+        }
         let now = core.clock.now_ms();
         match core.store.due_timers(now, 256).await {
             Ok(timers) => {
@@ -316,16 +326,16 @@ async fn timer_loop(core: Arc<Core>, engine: Engine) {
         let sleep = tokio::time::sleep(Duration::from_millis(u64::try_from(wake_at - now).unwrap_or(0).max(5)));
         tokio::pin!(sleep);
         loop {
-            let moved = async {
-                match &core.clock {
-                    crate::clock::Clock::Manual(m) => m.moved.notified().await,
-                    crate::clock::Clock::System => std::future::pending().await,
+            let clock_moved = async {
+                match moved.as_mut().as_pin_mut() {
+                    Some(moved) => moved.await,
+                    None => std::future::pending().await,
                 }
             };
             tokio::select! {
                 // A timer set meanwhile matters only if it is due before the planned wake-up.
                 due = core.timer_wake.wait() => if due < wake_at { break },
-                _ = moved => break,
+                _ = clock_moved => break,
                 _ = &mut sleep => break,
             }
         }

@@ -1269,7 +1269,8 @@ async fn an_agent_who_misses_a_reply_target_loses_the_conversation(db: Db) {
         "the next reply is due: {detail}"
     );
     s.advance_clock(300_000).await;
-    c.wait_for("Sam joined the conversation.").await;
+    // Sam joined once already (the first claim): wait for the second time.
+    c.wait_for_times("Sam joined the conversation.", 2).await;
     let (status, _) = sam.act(Method::POST, &format!("{path}/resolve"), None).await;
     assert_eq!(status, StatusCode::OK);
 

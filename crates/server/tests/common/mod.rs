@@ -255,14 +255,26 @@ impl Customer {
 
     /// Polls until a message containing `needle` appears (the flow goes on after an effect).
     pub async fn wait_for(&self, needle: &str) -> Vec<Value> {
+        self.wait_for_times(needle, 1).await
+    }
+
+    /// Waits until `times` messages contain `needle` (a second agent joining, say).
+    pub async fn wait_for_times(&self, needle: &str, times: usize) -> Vec<Value> {
         for _ in 0..200 {
             let all = self.messages(0).await;
-            if all.iter().any(|m| m["text"].as_str().unwrap_or("").contains(needle)) {
+            let found = all
+                .iter()
+                .filter(|m| m["text"].as_str().unwrap_or("").contains(needle))
+                .count();
+            if found >= times {
                 return all;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("no message containing {needle:?}: {:#?}", self.messages(0).await);
+        panic!(
+            "not {times} messages containing {needle:?}: {:#?}",
+            self.messages(0).await
+        );
     }
 }
 
