@@ -132,10 +132,11 @@ impl FromRequestParts<AppState> for Caller {
             ));
         };
         let token_hash = hash_token(token);
-        let (session, member) = match state.signed_in.recall(&token_hash, store.accounts_generation()) {
+        // Taken before any read: a change made meanwhile makes what is read here out of date.
+        let generation = store.accounts_generation();
+        let (session, member) = match state.signed_in.recall(&token_hash, generation) {
             Some(known) => known,
             None => {
-                let generation = store.accounts_generation();
                 let Some(session) = store.session(&token_hash).await? else {
                     return Err(ApiError::unauthorized("the session has expired; sign in again"));
                 };

@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, HashMap};
 const REPLAY_LIMIT: i64 = 50;
 
 /// Conversations of a batch read (and locked) ahead, by id ([`super::writer`]).
-pub(super) type Locked = HashMap<String, baton_store::Locked>;
+pub(super) type LockedAhead = HashMap<String, baton_store::Locked>;
 
 /// Applies one turn inside the batch's transaction (`locked`: its conversation may have been
 /// read ahead).
@@ -26,7 +26,7 @@ pub(super) async fn apply(
     core: &Core,
     tx: &mut Tx,
     input: &TurnInput,
-    locked: &mut Locked,
+    locked: &mut LockedAhead,
 ) -> Result<Applied, JobError> {
     let now = core.clock.now_ms();
     match input {
@@ -182,7 +182,7 @@ pub(super) async fn apply(
 async fn lock(
     core: &Core,
     tx: &mut Tx,
-    locked: &mut Locked,
+    locked: &mut LockedAhead,
     conversation_id: &str,
     client_id: Option<&str>,
 ) -> Result<(Conversation, Option<Kept>, bool), JobError> {

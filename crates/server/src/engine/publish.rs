@@ -120,7 +120,6 @@ pub(super) async fn publisher(core: Arc<Core>, mut rx: mpsc::UnboundedReceiver<D
 /// Answers each turn of a committed batch and tells who follows its conversation.
 pub(super) fn finish(core: &Core, done: Done) {
     let mut wake_outbox = false;
-    let mut timer_due: Option<i64> = None;
     for (job, result) in done {
         let reply = match result {
             Ok(applied) => {
@@ -130,7 +129,7 @@ pub(super) fn finish(core: &Core, done: Done) {
                     .observe_us(job.enqueued.elapsed().as_micros() as u64);
                 wake_outbox |= applied.outbox;
                 if let Some(due) = applied.timer_due {
-                    timer_due = Some(timer_due.map_or(due, |d| d.min(due)));
+                    core.timer_wake.set(due);
                 }
                 for m in applied.publish {
                     core.hub.publish(m);
@@ -154,9 +153,6 @@ pub(super) fn finish(core: &Core, done: Done) {
     }
     if wake_outbox {
         core.outbox_wake.notify_one();
-    }
-    if let Some(due) = timer_due {
-        core.timer_wake.set(due);
     }
 }
 

@@ -4,7 +4,7 @@
 //! sink the others.
 
 use super::apply::apply;
-use super::apply::Locked;
+use super::apply::LockedAhead;
 use super::error::JobError;
 use super::publish::{finish, Applied, Done};
 use super::{Core, Job, TurnError};
@@ -92,9 +92,9 @@ async fn try_batch(core: &Core, batch: &[Job]) -> Result<Vec<Result<Applied, Tur
 /// first turn of each conversation uses what was read here; a later one in the same batch
 /// reads it again after the first wrote. SQLite has one writer and keeps what it wrote
 /// (`caches::WrittenCache`): nothing is read ahead.
-async fn lock_ahead(tx: &mut Tx, batch: &[Job]) -> Result<Locked, StoreError> {
+async fn lock_ahead(tx: &mut Tx, batch: &[Job]) -> Result<LockedAhead, StoreError> {
     if tx.dialect() != baton_store::Dialect::Postgres || batch.len() < 2 {
-        return Ok(Locked::new());
+        return Ok(LockedAhead::new());
     }
     let mut seen = std::collections::HashSet::new();
     let turns: Vec<(&str, Option<&str>)> = batch
