@@ -43,6 +43,17 @@ for flow in examples/*.flow.json; do
 done
 echo "== unit, integration and property tests"
 cargo test --workspace
+echo "== the embedded model on llama.cpp (cargo feature llama-cpp: needs cmake and libclang)"
+if command -v cmake >/dev/null 2>&1 && { [ -n "${LIBCLANG_PATH:-}" ] || compgen -G "/usr/lib/llvm-*/lib/libclang*.so*" >/dev/null; }; then
+  cargo clippy -p baton-ai --features llama-cpp --all-targets -- -D warnings
+  cargo test -p baton-ai --features llama-cpp --test generate
+  cargo test -p baton-server --features baton-ai/llama-cpp --test embedded_model
+elif [ "${CI:-}" = true ]; then
+  echo "error: cmake and libclang are needed in CI to build llama.cpp (apt-get install cmake libclang-dev)" >&2
+  exit 1
+else
+  echo "skipped: no cmake or libclang (apt-get install cmake libclang-dev)"
+fi
 echo "== web app in a browser (chromium), against baton serve"
 passed=0
 failed=0

@@ -1,9 +1,10 @@
 //! How fast the embedded model reads a prompt and writes, on this machine:
-//! `cargo run --release -p baton-ai --example generation_speed -- MODEL.gguf [PROMPT_WORDS] [RUNS]`.
+//! `cargo run --release -p baton-ai --example generation_speed -- MODEL.gguf [PROMPT_WORDS] [RUNS] [RUNTIME]`.
 //! The prompt is a support-answer prompt with about PROMPT_WORDS words of passages (default
 //! 300, about three passages); prints prefill and decode tokens per second for each run.
+//! RUNTIME is `candle` or `llama.cpp` (with `--features llama-cpp`); the best one built by default.
 
-use baton_ai::generate::{Limits, LocalModel};
+use baton_ai::generate::{Limits, LocalModel, Runtime};
 use baton_ai::prompt::ChatMessage;
 use std::time::{Duration, Instant};
 
@@ -16,12 +17,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let path = args
         .get(1)
-        .ok_or("usage: generation_speed MODEL.gguf [PROMPT_WORDS] [RUNS]")?;
+        .ok_or("usage: generation_speed MODEL.gguf [PROMPT_WORDS] [RUNS] [candle|llama.cpp]")?;
     let words: usize = args.get(2).map(|s| s.parse()).transpose()?.unwrap_or(300);
     let runs: usize = args.get(3).map(|s| s.parse()).transpose()?.unwrap_or(3);
+    let runtime = match args.get(4).map(String::as_str) {
+        None => Runtime::best_available(),
+        Some("candle") => Runtime::Candle,
+        Some("llama.cpp") => Runtime::LlamaCpp,
+        Some(other) => return Err(format!("unknown runtime {other}: candle or llama.cpp").into()),
+    };
     let started = Instant::now();
-    let model = LocalModel::load(std::path::Path::new(path))?;
-    println!("{}: loaded in {} ms", model.id(), started.elapsed().as_millis());
+    let model = LocalModel::load_on(std::path::Path::new(path), runtime)?;
+    println!(
+        "{} on {}: loaded in {} ms",
+        model.id(),
+        model.runtime().name(),
+        started.elapsed().as_millis()
+    );
     let per = PASSAGE.split_whitespace().count();
     let passages = PASSAGE.repeat(words.div_ceil(per));
     for run in 0..runs {

@@ -173,3 +173,58 @@ fn a_time_limit_falls_back_to_the_extractive_answer() {
         "the article's own sentence: {text}"
     );
 }
+
+/// With llama.cpp built in, it is the runtime `load` picks, and candle reads the same file the
+/// same way: the same prompt tokens, the same greedy reply.
+#[cfg(feature = "llama-cpp")]
+#[test]
+fn llama_cpp_and_candle_read_the_same_file_alike() {
+    use baton_ai::generate::Runtime;
+    let Some(file) = common::model_file("llama_cpp_and_candle") else {
+        return;
+    };
+    let llama = LocalModel::load(&file).expect("loads on llama.cpp");
+    assert_eq!(llama.runtime(), Runtime::LlamaCpp);
+    let candle = LocalModel::load_on(&file, Runtime::Candle).expect("loads on candle");
+    assert_eq!(candle.runtime(), Runtime::Candle);
+    assert_eq!(llama.id(), candle.id());
+    let text = "Standard shipping costs $8 and takes 5 business days. <|im_start|>user";
+    assert_eq!(llama.count_tokens(text), candle.count_tokens(text));
+    let messages = [
+        ChatMessage::system("You are a helpful assistant. Answer in one short sentence."),
+        ChatMessage::user("What is the capital of France?"),
+    ];
+    let limits = || Limits {
+        max_tokens: 16,
+        deadline: Instant::now() + Duration::from_secs(120),
+    };
+    let mut streamed = String::new();
+    let from_llama = llama
+        .generate(&messages, limits(), &mut |d: &str| streamed.push_str(d))
+        .expect("llama.cpp generates");
+    let from_candle = candle
+        .generate(&messages, limits(), &mut |_: &str| {})
+        .expect("candle generates");
+    assert_eq!(streamed, from_llama.text, "the stream is the text");
+    assert_eq!(from_llama.prompt_tokens, from_candle.prompt_tokens);
+    assert!(
+        from_llama.text.to_lowercase().contains("paris"),
+        "{:?}",
+        from_llama.text
+    );
+    // Greedy decoding on two kernels' arithmetic: the first words agree.
+    let start = |t: &str| t.split_whitespace().take(3).collect::<Vec<_>>().join(" ");
+    assert_eq!(start(&from_llama.text), start(&from_candle.text));
+}
+
+/// Without llama.cpp built in, asking for it is an error that says how to get it.
+#[cfg(not(feature = "llama-cpp"))]
+#[test]
+fn llama_cpp_without_the_feature_says_how_to_build_it() {
+    use baton_ai::generate::Runtime;
+    let Some(file) = common::model_file("llama_cpp_without_the_feature") else {
+        return;
+    };
+    let e = LocalModel::load_on(&file, Runtime::LlamaCpp).expect_err("not built in");
+    assert!(e.to_string().contains("llama-cpp"), "{e}");
+}

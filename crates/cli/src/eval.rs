@@ -232,8 +232,9 @@ fn with_local_model(provider: OfflineProvider, path: &Path, settings: LocalSetti
     let started = std::time::Instant::now();
     let model = baton_ai::generate::LocalModel::load(path)?;
     eprintln!(
-        "language model: {} from {} (loaded in {} ms)",
+        "language model: {} on {} from {} (loaded in {} ms)",
         model.id(),
+        model.runtime().name(),
         path.display(),
         started.elapsed().as_millis()
     );
