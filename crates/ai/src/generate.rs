@@ -48,6 +48,37 @@ pub struct Generation {
     pub total: Duration,
 }
 
+impl Generation {
+    /// Counts one more token; `decoded` is the whole reply so far. Tells `on_text` what is new
+    /// once the text ends on a whole character (a token can end inside one), and says whether
+    /// the limits let the generation go on (setting why it stops when not).
+    fn wrote_token(
+        &mut self,
+        decoded: String,
+        limits: Limits,
+        started: Instant,
+        on_text: &mut dyn FnMut(&str),
+    ) -> bool {
+        self.tokens += 1;
+        self.first_token.get_or_insert_with(|| started.elapsed());
+        if !decoded.ends_with('\u{FFFD}') && decoded.len() > self.text.len() {
+            if let Some(delta) = decoded.get(self.text.len()..) {
+                on_text(delta);
+            }
+            self.text = decoded;
+        }
+        if self.tokens >= limits.max_tokens {
+            self.stop = Stop::MaxTokens;
+            return false;
+        }
+        if Instant::now() >= limits.deadline {
+            self.stop = Stop::Deadline;
+            return false;
+        }
+        true
+    }
+}
+
 /// What runs the model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Runtime {

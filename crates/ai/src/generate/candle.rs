@@ -147,26 +147,12 @@ impl CandleModel {
                 break;
             }
             ids.push(next);
-            generation.tokens += 1;
-            generation.first_token.get_or_insert_with(|| started.elapsed());
-            // Byte-level tokens can split a character: decode the whole reply and tell what is
-            // new once it ends on a whole character.
+            // Byte-level tokens can split a character: the whole reply is decoded each time.
             let decoded = self
                 .tokenizer
                 .decode(&ids, true)
                 .map_err(|e| AiError::Model(format!("decoding: {e}")))?;
-            if !decoded.ends_with('\u{FFFD}') && decoded.len() > generation.text.len() {
-                if let Some(delta) = decoded.get(generation.text.len()..) {
-                    on_text(delta);
-                }
-                generation.text = decoded;
-            }
-            if generation.tokens >= limits.max_tokens {
-                generation.stop = Stop::MaxTokens;
-                break;
-            }
-            if Instant::now() >= limits.deadline {
-                generation.stop = Stop::Deadline;
+            if !generation.wrote_token(decoded, limits, started, on_text) {
                 break;
             }
             let input = Tensor::new(&[next], &self.device)

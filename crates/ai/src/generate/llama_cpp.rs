@@ -146,24 +146,8 @@ impl LlamaCppModel {
                 generation.stop = Stop::End;
                 break;
             }
-            generation.tokens += 1;
-            generation.first_token.get_or_insert_with(|| started.elapsed());
             bytes.extend(vocab.token_to_piece(next, false, None));
-            // A token can end inside a character: tell what is new once the text ends on a
-            // whole one.
-            let decoded = String::from_utf8_lossy(&bytes);
-            if !decoded.ends_with('\u{FFFD}') && decoded.len() > generation.text.len() {
-                if let Some(delta) = decoded.get(generation.text.len()..) {
-                    on_text(delta);
-                }
-                generation.text = decoded.into_owned();
-            }
-            if generation.tokens >= limits.max_tokens {
-                generation.stop = Stop::MaxTokens;
-                break;
-            }
-            if Instant::now() >= limits.deadline {
-                generation.stop = Stop::Deadline;
+            if !generation.wrote_token(String::from_utf8_lossy(&bytes).into_owned(), limits, started, on_text) {
                 break;
             }
             batch.clear();
