@@ -19,6 +19,11 @@ use std::time::Instant;
 /// Tokens of the prompt read in one step: the deadline is checked between steps.
 const PREFILL_CHUNK: usize = 128;
 
+/// One llama.cpp generation at a time in the whole process, whichever model it runs: each uses
+/// every core, and ggml's threads wait for each other by spinning, so two generations at once
+/// (two models, as in tests) ran many times slower than one after the other.
+static RUNNING: Mutex<()> = Mutex::new(());
+
 /// llama.cpp's process-wide state, started once (a second start is an error).
 static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
 
@@ -44,8 +49,6 @@ pub(super) struct LlamaCppModel {
     /// Tokens that end the assistant's message.
     stop_tokens: Vec<LlamaToken>,
     threads: i32,
-    /// Held by the one generation running.
-    busy: Mutex<()>,
 }
 
 impl LlamaCppModel {
@@ -80,7 +83,6 @@ impl LlamaCppModel {
             model,
             stop_tokens,
             threads,
-            busy: Mutex::new(()),
         };
         Ok((loaded, name))
     }
@@ -112,7 +114,7 @@ impl LlamaCppModel {
                 self.model.n_ctx_train()
             )));
         }
-        let Some(_running) = super::lock_until(&self.busy, limits.deadline) else {
+        let Some(_running) = super::lock_until(&RUNNING, limits.deadline) else {
             return Ok(());
         };
         // A context per generation: its attention cache is sized to this prompt and reply.
