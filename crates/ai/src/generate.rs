@@ -5,7 +5,7 @@
 //! cargo feature `llama-cpp`, which needs cmake and libclang to build; two to four times as fast
 //! at reading a prompt with Qwen2.5-0.5B on the development machine, docs/ai.md). Prompts use
 //! the ChatML template that the supported models were trained with. One generation runs at a
-//! time (the model keeps its attention cache); callers queue and give up at their deadline.
+//! time; callers queue and give up at their deadline.
 
 mod candle;
 #[cfg(feature = "llama-cpp")]
@@ -106,17 +106,27 @@ impl Runtime {
     }
 }
 
-enum Engine {
-    Candle(Box<candle::CandleModel>),
-    #[cfg(feature = "llama-cpp")]
-    LlamaCpp(llama_cpp::LlamaCppModel),
+/// What a runtime does with a loaded model; `LocalModel` adds the prompt, the clock and the
+/// runtime's name.
+trait Engine: Send + Sync {
+    fn count_tokens(&self, text: &str) -> usize;
+
+    /// Writes the reply to `prompt` into `generation`, greedily, from `started` on.
+    fn generate(
+        &self,
+        prompt: &str,
+        limits: Limits,
+        started: Instant,
+        generation: &mut Generation,
+        on_text: &mut dyn FnMut(&str),
+    ) -> Result<(), AiError>;
 }
 
 /// A loaded model. Cheap to share behind an `Arc`; generations run one at a time.
 pub struct LocalModel {
     id: String,
     runtime: Runtime,
-    engine: Engine,
+    engine: Box<dyn Engine>,
 }
 
 impl std::fmt::Debug for LocalModel {
@@ -144,15 +154,15 @@ impl LocalModel {
 
     /// Loads the model on the given runtime (an error when this build does not have it).
     pub fn load_on(path: &Path, runtime: Runtime) -> Result<LocalModel, AiError> {
-        let (engine, id) = match runtime {
+        let (engine, id): (Box<dyn Engine>, String) = match runtime {
             Runtime::Candle => {
                 let (model, id) = candle::CandleModel::load(path)?;
-                (Engine::Candle(Box::new(model)), id)
+                (Box::new(model), id)
             }
             #[cfg(feature = "llama-cpp")]
             Runtime::LlamaCpp => {
                 let (model, id) = llama_cpp::LlamaCppModel::load(path)?;
-                (Engine::LlamaCpp(model), id)
+                (Box::new(model), id)
             }
             #[cfg(not(feature = "llama-cpp"))]
             Runtime::LlamaCpp => {
@@ -177,11 +187,7 @@ impl LocalModel {
 
     /// The prompt's length in tokens.
     pub fn count_tokens(&self, text: &str) -> usize {
-        match &self.engine {
-            Engine::Candle(m) => m.count_tokens(text),
-            #[cfg(feature = "llama-cpp")]
-            Engine::LlamaCpp(m) => m.count_tokens(text),
-        }
+        self.engine.count_tokens(text)
     }
 
     /// Writes the assistant's reply to `messages`, greedily, telling each new piece of text to
@@ -202,11 +208,8 @@ impl LocalModel {
             first_token: None,
             total: Duration::ZERO,
         };
-        match &self.engine {
-            Engine::Candle(m) => m.generate(&prompt, limits, started, &mut generation, on_text)?,
-            #[cfg(feature = "llama-cpp")]
-            Engine::LlamaCpp(m) => m.generate(&prompt, limits, started, &mut generation, on_text)?,
-        }
+        self.engine
+            .generate(&prompt, limits, started, &mut generation, on_text)?;
         generation.total = started.elapsed();
         Ok(generation)
     }

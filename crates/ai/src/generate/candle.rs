@@ -2,7 +2,7 @@
 //! needs nothing besides Rust. The tokenizer is built from the GGUF file's own metadata (its
 //! byte-level BPE vocabulary and merges), so the one file is all a model needs.
 
-use super::{model_error, Generation, Limits, Stop};
+use super::{model_error, Engine, Generation, Limits, Stop};
 use crate::qwen2::Qwen2;
 use crate::AiError;
 use candle_core::quantized::{gguf_file, GgmlDType, QTensor};
@@ -92,16 +92,17 @@ impl CandleModel {
         };
         Ok((model, name))
     }
+}
 
-    pub(super) fn count_tokens(&self, text: &str) -> usize {
+impl Engine for CandleModel {
+    fn count_tokens(&self, text: &str) -> usize {
         self.tokenizer
             .encode(text, false)
             .map(|e| e.get_ids().len())
             .unwrap_or(0)
     }
 
-    /// Writes the reply to `prompt` into `generation`, greedily.
-    pub(super) fn generate(
+    fn generate(
         &self,
         prompt: &str,
         limits: Limits,

@@ -2,7 +2,7 @@
 //! `llama-cpp`). llama.cpp reads the GGUF file's own tokenizer and maps the weights from the
 //! file instead of copying them.
 
-use super::{model_error, Generation, Limits, Stop, NOT_CHATML};
+use super::{model_error, Engine, Generation, Limits, Stop, NOT_CHATML};
 use crate::AiError;
 use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::llama_backend::LlamaBackend;
@@ -86,13 +86,14 @@ impl LlamaCppModel {
         };
         Ok((loaded, name))
     }
+}
 
-    pub(super) fn count_tokens(&self, text: &str) -> usize {
+impl Engine for LlamaCppModel {
+    fn count_tokens(&self, text: &str) -> usize {
         self.model.vocab().tokenize(text.as_bytes(), false, true).len()
     }
 
-    /// Writes the reply to `prompt` into `generation`, greedily.
-    pub(super) fn generate(
+    fn generate(
         &self,
         prompt: &str,
         limits: Limits,
