@@ -86,31 +86,12 @@ pub fn answer(
     let query = retrieval_query(question, transcript, collections, 4);
     let passages = knowledge.search(&query);
     let previous = last_bot_text(transcript);
-    let weights = knowledge.read(|kb| {
-        let mut w: Vec<(String, f64)> = Vec::new();
-        let mut seen = BTreeSet::new();
-        for t in text::terms(question) {
-            if seen.insert(t.clone()) {
-                let idf = kb.idf(&t);
-                w.push((t, idf));
-            }
-        }
-        for c in &query.context {
-            for t in text::terms(c) {
-                if seen.insert(t.clone()) {
-                    let idf = kb.idf(&t) * 0.35;
-                    w.push((t, idf));
-                }
-            }
-        }
-        w
-    });
-    let total: f64 = weights.iter().map(|(_, w)| w).sum::<f64>().max(1e-9);
+    let weights = QueryWeights::new(knowledge, question, &query.context);
     let mut best: Option<(f64, String, usize)> = None;
     // In a multi-turn conversation, say something new if something new is good enough.
     for avoid in [previous.as_deref(), None] {
         for (p_index, p) in passages.iter().enumerate().take(3) {
-            let Some((score, text)) = compose(p, &weights, total, avoid) else {
+            let Some((score, text)) = compose(p, &weights, avoid) else {
                 continue;
             };
             // The passage must match, and so must the sentences taken from it.
@@ -202,68 +183,132 @@ fn last_bot_text(transcript: &[Turn]) -> Option<String> {
         .map(|t| t.text.clone())
 }
 
+/// The question's terms weighted by how rare they are in the knowledge base (an earlier
+/// customer turn's terms count for less), to score sentences with.
+struct QueryWeights {
+    terms: Vec<(String, f64)>,
+    total: f64,
+}
+
+impl QueryWeights {
+    fn new(knowledge: &Knowledge, question: &str, context: &[String]) -> QueryWeights {
+        let terms = knowledge.read(|kb| {
+            let mut w: Vec<(String, f64)> = Vec::new();
+            let mut seen = BTreeSet::new();
+            for t in text::terms(question) {
+                if seen.insert(t.clone()) {
+                    let idf = kb.idf(&t);
+                    w.push((t, idf));
+                }
+            }
+            for c in context {
+                for t in text::terms(c) {
+                    if seen.insert(t.clone()) {
+                        let idf = kb.idf(&t) * 0.35;
+                        w.push((t, idf));
+                    }
+                }
+            }
+            w
+        });
+        let total = terms.iter().map(|(_, w)| w).sum::<f64>().max(1e-9);
+        QueryWeights { terms, total }
+    }
+}
+
+/// Scores a passage's sentences against the question: the question's words a sentence covers
+/// (its own words count most, the article title and heading help) and, with embeddings, how
+/// close its meaning is.
+struct SentenceScorer<'a> {
+    weights: &'a QueryWeights,
+    /// The title's and heading's terms.
+    context: BTreeSet<String>,
+    /// Each sentence's closeness in meaning to the question (0..1), with embeddings.
+    closeness: Vec<Option<f64>>,
+    /// Each sentence's terms.
+    terms: Vec<BTreeSet<String>>,
+}
+
+impl<'a> SentenceScorer<'a> {
+    fn new(p: &Passage, weights: &'a QueryWeights) -> SentenceScorer<'a> {
+        SentenceScorer {
+            weights,
+            context: text::terms(&p.title)
+                .into_iter()
+                .chain(text::terms(&p.heading))
+                .collect(),
+            closeness: p
+                .sentences
+                .iter()
+                .map(|s| {
+                    let (q, v) = (p.query_vector.as_deref()?, s.vector.as_deref()?);
+                    Some(semantic_confidence(f64::from(dot(q, v))))
+                })
+                .collect(),
+            terms: p
+                .sentences
+                .iter()
+                .map(|s| text::terms(&s.text).into_iter().collect())
+                .collect(),
+        }
+    }
+
+    /// The words score of a set of terms (a sentence's, or two sentences' together).
+    fn lexical(&self, own: &BTreeSet<String>, digits: bool) -> f64 {
+        let mut own_cov = 0.0;
+        let mut ctx_cov = 0.0;
+        for (t, w) in &self.weights.terms {
+            if own.contains(t) {
+                own_cov += w;
+                ctx_cov += w;
+            } else if self.context.contains(t) {
+                ctx_cov += w;
+            }
+        }
+        let mut score = 0.65 * own_cov / self.weights.total + 0.35 * ctx_cov / self.weights.total;
+        if digits {
+            score += 0.03;
+        }
+        score.min(1.0)
+    }
+
+    /// The words score mixed with the closest meaning among sentences `first..=last`.
+    fn mix(&self, lexical: f64, first: usize, last: usize) -> f64 {
+        match (first..=last).filter_map(|j| self.closeness[j]).reduce(f64::max) {
+            Some(c) => SEMANTIC_SHARE * c + (1.0 - SEMANTIC_SHARE) * lexical,
+            None => lexical,
+        }
+    }
+
+    /// One sentence's score.
+    fn sentence(&self, p: &Passage, i: usize) -> f64 {
+        let digits = p.sentences[i].text.chars().any(|c| c.is_ascii_digit());
+        self.mix(self.lexical(&self.terms[i], digits), i, i)
+    }
+}
+
 /// The best sentences of a passage for the query terms: (score 0..1, text). A window of two
 /// sentences of one paragraph may win over one ("We trust our gold members. Thus, they …").
-fn compose(p: &Passage, weights: &[(String, f64)], total: f64, said: Option<&str>) -> Option<(f64, String)> {
-    let context: BTreeSet<String> = text::terms(&p.title)
-        .into_iter()
-        .chain(text::terms(&p.heading))
-        .collect();
+fn compose(p: &Passage, weights: &QueryWeights, said: Option<&str>) -> Option<(f64, String)> {
+    let scorer = SentenceScorer::new(p, weights);
     // Sentences with the line they come from, to keep lists together.
     let sentences = &p.sentences;
     let usable: Vec<bool> = sentences
         .iter()
         .map(|s| answerable_sentence(&s.text) && !said.is_some_and(|p| p.contains(s.text.as_str())))
         .collect();
-    let terms: Vec<BTreeSet<String>> = sentences
-        .iter()
-        .map(|s| text::terms(&s.text).into_iter().collect())
-        .collect();
-    // How close each sentence's meaning is to the question's (0..1), with embeddings.
-    let closeness: Vec<Option<f64>> = p
-        .sentences
-        .iter()
-        .map(|s| {
-            let (q, v) = (p.query_vector.as_deref()?, s.vector.as_deref()?);
-            Some(semantic_confidence(f64::from(dot(q, v))))
-        })
-        .collect();
-    let mix = |lexical: f64, first: usize, last: usize| -> f64 {
-        let close = (first..=last).filter_map(|j| closeness[j]).reduce(f64::max);
-        match close {
-            Some(c) => SEMANTIC_SHARE * c + (1.0 - SEMANTIC_SHARE) * lexical,
-            None => lexical,
-        }
-    };
-    let score_of = |own: &BTreeSet<String>, digits: bool| -> f64 {
-        let mut own_cov = 0.0;
-        let mut ctx_cov = 0.0;
-        for (t, w) in weights {
-            if own.contains(t) {
-                own_cov += w;
-                ctx_cov += w;
-            } else if context.contains(t) {
-                ctx_cov += w;
-            }
-        }
-        let mut score = 0.65 * own_cov / total + 0.35 * ctx_cov / total;
-        if digits {
-            score += 0.03;
-        }
-        score.min(1.0)
-    };
     // (score, first, last) over single sentences and pairs on one line.
     let mut windows: Vec<(f64, usize, usize)> = Vec::new();
     for i in 0..sentences.len() {
         if !usable[i] {
             continue;
         }
-        let digits = |j: usize| sentences[j].text.chars().any(|c| c.is_ascii_digit());
-        windows.push((mix(score_of(&terms[i], digits(i)), i, i), i, i));
+        windows.push((scorer.sentence(p, i), i, i));
         if i + 1 < sentences.len() && usable[i + 1] && sentences[i + 1].line == sentences[i].line {
-            let both: BTreeSet<String> = terms[i].union(&terms[i + 1]).cloned().collect();
-            let lexical = score_of(&both, digits(i) || digits(i + 1));
-            windows.push((0.92 * mix(lexical, i, i + 1), i, i + 1));
+            let digits = |j: usize| sentences[j].text.chars().any(|c| c.is_ascii_digit());
+            let both: BTreeSet<String> = scorer.terms[i].union(&scorer.terms[i + 1]).cloned().collect();
+            let lexical = scorer.lexical(&both, digits(i) || digits(i + 1));
+            windows.push((0.92 * scorer.mix(lexical, i, i + 1), i, i + 1));
         }
     }
     let &(best_score, first, last) = windows
@@ -308,10 +353,16 @@ fn compose(p: &Passage, weights: &[(String, f64)], total: f64, said: Option<&str
         words += w;
         out.push(s);
     }
+    Some((best_score, join_sentences(&out)))
+}
+
+/// Sentences put back together: a list item, or what follows a line ending in ':', on a line of
+/// its own.
+fn join_sentences(sentences: &[&str]) -> String {
     let mut text = String::new();
-    for (i, s) in out.iter().enumerate() {
+    for (i, s) in sentences.iter().enumerate() {
         if i > 0 {
-            let prev = out[i - 1];
+            let prev = sentences[i - 1];
             text.push(if prev.ends_with(':') || s.starts_with("- ") {
                 '\n'
             } else {
@@ -320,7 +371,62 @@ fn compose(p: &Passage, weights: &[(String, f64)], total: f64, said: Option<&str
         }
         text.push_str(s);
     }
-    Some((best_score, text))
+    text
+}
+
+/// Words of each passage an embedded model reads at most ([`focus`]).
+pub const FOCUS_WORDS: usize = 80;
+
+/// The passages cut to their run of sentences closest to the question, at most `max_words`
+/// words each (a shorter passage is kept whole, a longer first sentence alone): what an
+/// embedded model reads, since on a CPU every word of its prompt delays the answer's first one.
+pub fn focus(
+    passages: &[Passage],
+    question: &str,
+    transcript: &[Turn],
+    knowledge: &Knowledge,
+    max_words: usize,
+) -> Vec<Passage> {
+    let weights = QueryWeights::new(knowledge, question, &follow_up_context(question, transcript));
+    passages
+        .iter()
+        .map(|p| {
+            let words: Vec<usize> = p.sentences.iter().map(|s| text::word_count(&s.text)).collect();
+            if words.iter().sum::<usize>() <= max_words {
+                return p.clone();
+            }
+            let scorer = SentenceScorer::new(p, &weights);
+            let scores: Vec<f64> = (0..p.sentences.len()).map(|i| scorer.sentence(p, i)).collect();
+            // The run of whole sentences within the budget whose scores add up the most (the
+            // first and shortest of equals: what adds nothing to the score only adds reading).
+            let mut best: Option<(f64, usize, usize)> = None;
+            for first in 0..p.sentences.len() {
+                let (mut total, mut used) = (0.0, 0);
+                for last in first..p.sentences.len() {
+                    used += words[last];
+                    if used > max_words && last > first {
+                        break;
+                    }
+                    total += scores[last];
+                    if best.is_none_or(|b| total > b.0 + 1e-9) {
+                        best = Some((total, first, last));
+                    }
+                    if used > max_words {
+                        break;
+                    }
+                }
+            }
+            let Some((_, first, last)) = best else {
+                return p.clone();
+            };
+            let kept: Vec<&str> = p.sentences[first..=last].iter().map(|s| s.text.as_str()).collect();
+            Passage {
+                text: join_sentences(&kept),
+                sentences: p.sentences[first..=last].into(),
+                ..p.clone()
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -363,6 +469,34 @@ mod tests {
             AiOutcome::Answer { text, intent, .. } => (text.as_str(), *intent),
             _ => ("", AnswerIntent::Unanswered),
         }
+    }
+
+    #[test]
+    fn the_model_reads_the_run_of_sentences_closest_to_the_question() {
+        let mut kb = KnowledgeBase::new();
+        let filler = "Our team reviews every request with care and patience. ".repeat(6);
+        let markdown =
+            format!("# Returns\n\n{filler}Gold members may return items within 90 days. Others have 30 days. {filler}");
+        kb.upsert(Article {
+            id: "returns".into(),
+            collection: "help".into(),
+            title: "Returns".into(),
+            url: None,
+            markdown,
+        })
+        .ok();
+        let knowledge = Knowledge::new(kb);
+        let q = "how long do gold members have to return stuff";
+        let a = answer(q, &[], Some(&knowledge), &[], 0.0);
+        let whole = &a.passages[0];
+        assert!(text::word_count(&whole.text) > 40, "{whole:?}");
+        let focused = focus(&a.passages, q, &[], &knowledge, 20);
+        let text = &focused[0].text;
+        assert!(text.contains("Gold members may return items within 90 days."), "{text}");
+        assert!(text::word_count(text) <= 20, "{text}");
+        assert_eq!(focused[0].sentences.len(), text::sentences(text).len(), "{focused:?}");
+        // A passage within the budget is kept whole.
+        assert_eq!(focus(&a.passages, q, &[], &knowledge, 1000)[0].text, whole.text);
     }
 
     #[test]

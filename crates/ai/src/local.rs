@@ -26,6 +26,9 @@ pub struct LocalOptions {
     pub max_tokens: usize,
     /// Passages given to the model.
     pub passages: usize,
+    /// Words of each passage the model reads at most: the sentences closest to the question
+    /// ([`answer::focus`]).
+    pub passage_words: usize,
     /// The extractive answer's confidence from which the model is asked to write the answer
     /// (below it, the extractive outcome stands: a refusal under the node's threshold).
     pub min_confidence: f64,
@@ -37,6 +40,7 @@ impl Default for LocalOptions {
             time_limit: Duration::from_secs(8),
             max_tokens: 160,
             passages: 3,
+            passage_words: answer::FOCUS_WORDS,
             min_confidence: crate::answer::DEFAULT_THRESHOLD,
         }
     }
@@ -133,10 +137,17 @@ impl Local {
         {
             return base.outcome;
         }
-        let passages: Vec<_> = base.passages.iter().take(self.options.passages).cloned().collect();
-        if passages.is_empty() {
+        let (Some(knowledge), false) = (context.knowledge.as_ref(), base.passages.is_empty()) else {
             return base.outcome;
-        }
+        };
+        let best = &base.passages[..base.passages.len().min(self.options.passages)];
+        let passages = answer::focus(
+            best,
+            question,
+            &context.transcript,
+            knowledge,
+            self.options.passage_words,
+        );
         let messages = prompt::answer_messages(question, &context.transcript, &passages, 4);
         let mut filter = AnswerFilter::new(on_text);
         let generation = self

@@ -83,6 +83,10 @@ pub struct AnswerArgs {
     /// asked to write the answer (default: the default threshold, 0.6).
     #[arg(long, value_name = "CONFIDENCE")]
     min_confidence: Option<f64>,
+    /// With the embedded model: words of each passage the model reads at most, the sentences
+    /// closest to the question (default 80).
+    #[arg(long, value_name = "WORDS")]
+    passage_words: Option<usize>,
     /// The endpoint's base URL, up to the API version (e.g. http://localhost:8080/v1).
     #[arg(long, value_name = "URL")]
     base_url: Option<String>,
@@ -209,6 +213,7 @@ pub fn load_knowledge(path: &Path, embedder: Option<Arc<dyn Embedder>>) -> Resul
 pub struct LocalSettings {
     pub time_limit: Option<f64>,
     pub min_confidence: Option<f64>,
+    pub passage_words: Option<usize>,
 }
 
 pub fn offline_provider(
@@ -251,6 +256,12 @@ fn with_local_model(provider: OfflineProvider, path: &Path, settings: LocalSetti
         }
         options.time_limit = std::time::Duration::from_secs_f64(seconds);
     }
+    if let Some(words) = settings.passage_words {
+        if words == 0 {
+            bail!("--passage-words must be at least 1");
+        }
+        options.passage_words = words;
+    }
     Ok(provider.with_local(Local {
         model: Arc::new(model),
         options,
@@ -286,6 +297,7 @@ fn answer(args: AnswerArgs) -> Result<ExitCode> {
             LocalSettings {
                 time_limit: args.time_limit,
                 min_confidence: args.min_confidence,
+                passage_words: args.passage_words,
             },
         )?),
         ProviderChoice::Openai => {
