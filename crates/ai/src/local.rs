@@ -5,14 +5,15 @@
 //! reliably): below `min_confidence` (by default the threshold) the extractive outcome stands
 //! without the model. The
 //! model then rewrites the answer from the passages; when it says "I don't know", states a
-//! number that is not in the passages or the conversation, or runs out of time, the extractive
-//! answer is given instead.
+//! number that is not in the passages or the conversation, says nothing the passages say
+//! beyond the question, or runs out of time, the extractive answer is given instead.
 
 use crate::answer;
 use crate::generate::{Limits, LocalModel, Stop};
 use crate::prompt::{self, cited_sources, is_dont_know, strip_citations, AnswerFilter, ChatMessage};
 use crate::{summary, text, AiContext};
 use baton_flow::runtime::{AiOutcome, AnswerIntent};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -99,6 +100,26 @@ fn grounded(answer: &str, sources: &str) -> bool {
     })
 }
 
+/// The share of an answer's terms that may be in neither the passages nor the conversation
+/// (the model's own "make sure", "you can").
+const UNSUPPORTED_SHARE: f64 = 0.2;
+
+/// The answer says something the passages say: at least one of its terms is in the passages
+/// and not in the conversation, and few of its terms are in neither. Small models answer by
+/// turning the question around ("No, the token does not expire") or fill in what the passages
+/// lack ("a built-in Slack integration").
+fn supported(answer: &str, passages: &str, conversation: &str) -> bool {
+    let read: HashSet<String> = text::terms(passages).into_iter().collect();
+    let said: HashSet<String> = text::terms(conversation).into_iter().collect();
+    let terms = text::terms(answer);
+    let new_from_passages = terms.iter().filter(|t| read.contains(*t) && !said.contains(*t)).count();
+    let unsupported = terms
+        .iter()
+        .filter(|t| !read.contains(*t) && !said.contains(*t))
+        .count();
+    new_from_passages > 0 && unsupported as f64 <= UNSUPPORTED_SHARE * terms.len() as f64
+}
+
 impl Local {
     fn limits(&self) -> Limits {
         Limits {
@@ -165,15 +186,16 @@ impl Local {
         if is_dont_know(&raw) || raw.trim().is_empty() {
             return base.outcome;
         }
-        let known: String = passages
+        let read: String = passages.iter().map(|p| p.text.as_str()).collect::<Vec<_>>().join("\n");
+        let said: String = context
+            .transcript
             .iter()
-            .map(|p| p.text.as_str())
-            .chain(context.transcript.iter().map(|t| t.text.as_str()))
+            .map(|t| t.text.as_str())
             .chain([question])
             .collect::<Vec<_>>()
             .join("\n");
         let text = strip_citations(&raw);
-        if !grounded(&text, &known) {
+        if !grounded(&text, &format!("{read}\n{said}")) || !supported(&text, &read, &said) {
             return base.outcome;
         }
         AiOutcome::Answer {
@@ -232,5 +254,27 @@ mod tests {
         assert!(!grounded("It takes 5 days.", "It takes 3 days."));
         assert!(grounded("That comes to $28.", "Shipping is $8; the jacket costs $20."));
         assert!(grounded("No numbers here.", "3 days"));
+    }
+
+    #[test]
+    fn an_answer_must_say_what_the_passages_say() {
+        let passages = "The conversation token is sent once, when the conversation starts. Keep it with the chat.";
+        let question = "does the conversation token ever expire?";
+        assert!(supported(
+            "It is sent once, when the conversation starts.",
+            passages,
+            question
+        ));
+        // The question turned around, and what the passages do not say.
+        assert!(!supported(
+            "No, the conversation token does not expire.",
+            passages,
+            question
+        ));
+        assert!(!supported(
+            "Yes, there is a built-in Slack integration that posts to your channel.",
+            passages,
+            question
+        ));
     }
 }
