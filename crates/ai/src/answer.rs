@@ -227,6 +227,8 @@ struct SentenceScorer<'a> {
     closeness: Vec<Option<f64>>,
     /// Each sentence's terms.
     terms: Vec<BTreeSet<String>>,
+    /// Whether each sentence has a digit (a figure helps an answer a little).
+    digits: Vec<bool>,
 }
 
 impl<'a> SentenceScorer<'a> {
@@ -249,6 +251,11 @@ impl<'a> SentenceScorer<'a> {
                 .sentences
                 .iter()
                 .map(|s| text::terms(&s.text).into_iter().collect())
+                .collect(),
+            digits: p
+                .sentences
+                .iter()
+                .map(|s| s.text.chars().any(|c| c.is_ascii_digit()))
                 .collect(),
         }
     }
@@ -281,9 +288,14 @@ impl<'a> SentenceScorer<'a> {
     }
 
     /// One sentence's score.
-    fn sentence(&self, p: &Passage, i: usize) -> f64 {
-        let digits = p.sentences[i].text.chars().any(|c| c.is_ascii_digit());
-        self.mix(self.lexical(&self.terms[i], digits), i, i)
+    fn sentence(&self, i: usize) -> f64 {
+        self.mix(self.lexical(&self.terms[i], self.digits[i]), i, i)
+    }
+
+    /// Two neighbouring sentences' score together.
+    fn pair(&self, i: usize) -> f64 {
+        let both: BTreeSet<String> = self.terms[i].union(&self.terms[i + 1]).cloned().collect();
+        self.mix(self.lexical(&both, self.digits[i] || self.digits[i + 1]), i, i + 1)
     }
 }
 
@@ -303,12 +315,9 @@ fn compose(p: &Passage, weights: &QueryWeights, said: Option<&str>) -> Option<(f
         if !usable[i] {
             continue;
         }
-        windows.push((scorer.sentence(p, i), i, i));
+        windows.push((scorer.sentence(i), i, i));
         if i + 1 < sentences.len() && usable[i + 1] && sentences[i + 1].line == sentences[i].line {
-            let digits = |j: usize| sentences[j].text.chars().any(|c| c.is_ascii_digit());
-            let both: BTreeSet<String> = scorer.terms[i].union(&scorer.terms[i + 1]).cloned().collect();
-            let lexical = scorer.lexical(&both, digits(i) || digits(i + 1));
-            windows.push((0.92 * scorer.mix(lexical, i, i + 1), i, i + 1));
+            windows.push((0.92 * scorer.pair(i), i, i + 1));
         }
     }
     let &(best_score, first, last) = windows
@@ -396,7 +405,7 @@ pub fn focus(
                 return p.clone();
             }
             let scorer = SentenceScorer::new(p, &weights);
-            let scores: Vec<f64> = (0..p.sentences.len()).map(|i| scorer.sentence(p, i)).collect();
+            let scores: Vec<f64> = (0..p.sentences.len()).map(|i| scorer.sentence(i)).collect();
             // The run of whole sentences within the budget whose scores add up the most (the
             // first and shortest of equals: what adds nothing to the score only adds reading).
             let mut best: Option<(f64, usize, usize)> = None;

@@ -158,9 +158,12 @@ impl Local {
         {
             return base.outcome;
         }
-        let (Some(knowledge), false) = (context.knowledge.as_ref(), base.passages.is_empty()) else {
+        let Some(knowledge) = context.knowledge.as_ref() else {
             return base.outcome;
         };
+        if base.passages.is_empty() {
+            return base.outcome;
+        }
         let best = &base.passages[..base.passages.len().min(self.options.passages)];
         let passages = answer::focus(
             best,
