@@ -420,9 +420,6 @@ pub fn focus(
                     if best.is_none_or(|b| total > b.0 + 1e-9) {
                         best = Some((total, first, last));
                     }
-                    if used > max_words {
-                        break;
-                    }
                 }
             }
             let Some((_, first, last)) = best else {
