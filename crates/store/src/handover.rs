@@ -66,6 +66,15 @@ pub struct TimelineNote {
     pub at: i64,
 }
 
+/// Where a queued conversation stands in its queue ([`Store::queue_standing`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueStanding {
+    /// Queued conversations taken before it.
+    pub ahead: i64,
+    /// The average time from queued to taken of the queue's last 20 pickups (ms), if any.
+    pub typical_pickup_ms: Option<i64>,
+}
+
 /// One row of a team's membership with the member's presence.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct TeamMember {
@@ -456,9 +465,11 @@ impl Store {
         self.read_all("SELECT state, updated_at FROM conversations WHERE flow_id = $1 AND status = 'bot' ORDER BY updated_at DESC LIMIT $2", args![flow_id, limit]).await
     }
 
-    /// How many queued conversations of the same queue (workspace and team) come before `c`:
-    /// higher priority, or the same priority queued earlier (the inbox's order).
-    pub async fn queued_ahead(&self, c: &Conversation) -> Result<i64> {
+    /// Where `c` stands in its queue (workspace and team), in one read: how many queued
+    /// conversations come before it (higher priority, or the same priority queued earlier: the
+    /// inbox's order), and the average time from queued to taken of the queue's last 20
+    /// hand-overs an agent took, if any.
+    pub async fn queue_standing(&self, c: &Conversation) -> Result<QueueStanding> {
         let rank = |p: Option<&str>| match p {
             Some("urgent") => 0i64,
             Some("high") => 1,
@@ -466,13 +477,17 @@ impl Store {
             Some(_) => 3,
         };
         // On the hot read path: a customer's socket asks each time its conversation is queued.
-        let (ahead,): (i64,) = self
-            .read_optional(
-                "SELECT COUNT(*) FROM conversations \
+        // The pickups are read newest first, by `handovers_pickups`.
+        let (ahead, typical_pickup_ms): (i64, Option<i64>) = self
+            .read_one(
+                "SELECT (SELECT COUNT(*) FROM conversations \
                  WHERE workspace_id = $1 AND status = 'queued' AND COALESCE(team, '') = $2 AND id <> $3 \
                    AND ((CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'low' THEN 3 ELSE 2 END) < $4 \
                      OR ((CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'low' THEN 3 ELSE 2 END) = $4 \
-                         AND (queued_at < $5 OR (queued_at = $5 AND id < $3))))",
+                         AND (queued_at < $5 OR (queued_at = $5 AND id < $3))))), \
+                 (SELECT CAST(AVG(x.waited) AS BIGINT) FROM (SELECT assigned_at - queued_at AS waited FROM handovers \
+                   WHERE workspace_id = $1 AND assigned_at IS NOT NULL AND COALESCE(team, '') = $2 \
+                   ORDER BY assigned_at DESC LIMIT 20) x)",
                 args![
                     c.workspace_id.as_str(),
                     c.team.as_deref().unwrap_or(""),
@@ -481,25 +496,11 @@ impl Store {
                     c.queued_at.unwrap_or(0)
                 ],
             )
-            .await?
-            .unwrap_or((0,));
-        Ok(ahead)
-    }
-
-    /// The average time from queued to taken of the queue's last 20 hand-overs an agent took, if
-    /// any.
-    pub async fn typical_pickup_ms(&self, workspace_id: &str, team: Option<&str>) -> Result<Option<i64>> {
-        // The newest pickups first, by `handovers_pickups`; on the hot read path.
-        let (avg,): (Option<i64>,) = self
-            .read_optional(
-                "SELECT CAST(AVG(x.waited) AS BIGINT) FROM (SELECT assigned_at - queued_at AS waited FROM handovers \
-                   WHERE workspace_id = $1 AND assigned_at IS NOT NULL AND COALESCE(team, '') = $2 \
-                   ORDER BY assigned_at DESC LIMIT 20) x",
-                args![workspace_id, team.unwrap_or("")],
-            )
-            .await?
-            .unwrap_or((None,));
-        Ok(avg)
+            .await?;
+        Ok(QueueStanding {
+            ahead,
+            typical_pickup_ms,
+        })
     }
 
     /// What each `reply_missed` timeline entry of the flow's conversations holds (JSON), oldest
@@ -599,22 +600,20 @@ impl Tx {
         .await
     }
 
+    /// Records that `member_id` was given a conversation at `now` (the round-robin order).
     pub async fn touch_assigned(&mut self, member_id: &str, now: i64) -> Result<()> {
-        if self.dialect() == crate::Dialect::Postgres {
-            // Transactions that assign lock all the workspace's members, always in id order:
-            // two of them assigning the same agents in opposite orders would deadlock.
-            let _: Vec<(String,)> = self
-                .all(
-                    "SELECT id FROM members WHERE workspace_id = (SELECT workspace_id FROM members WHERE id = $1) ORDER BY id FOR UPDATE",
-                    args![member_id],
-                )
-                .await?;
-        }
-        self.execute(
-            "UPDATE members SET last_assigned_at = $1 WHERE id = $2",
-            args![now, member_id],
-        )
-        .await?;
+        let sql = match self.dialect() {
+            crate::Dialect::Sqlite => "UPDATE members SET last_assigned_at = $1 WHERE id = $2",
+            // A member row another transaction holds is left as that one writes it: it is
+            // almost always the same agent given a conversation at the same moment, and the
+            // time only orders the round-robin. Waiting instead queued every assigning
+            // transaction of the workspace behind the others' commits (and two that touch the
+            // same agents in opposite orders would deadlock).
+            crate::Dialect::Postgres => {
+                "UPDATE members SET last_assigned_at = $1 WHERE id = (SELECT id FROM members WHERE id = $2 FOR UPDATE SKIP LOCKED)"
+            }
+        };
+        self.execute(sql, args![now, member_id]).await?;
         Ok(())
     }
 }

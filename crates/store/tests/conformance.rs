@@ -11,8 +11,8 @@
 use baton_store::{
     Contact, Conversation, Dialect, EventSubscription, FlowCounts, FlowRow, FlowVersion, Handover, HandoverStat,
     InboxFilter, Invite, KbArticle, LoggedEvent, Member, Message, MessagePayload, NewApiKey, NewEventDelivery,
-    NewEventSubscription, NewMember, NewWorkspace, OutboxItem, Session, Store, Team, TeamMember, TimelineNote, Timer,
-    Workspace,
+    NewEventSubscription, NewMember, NewWorkspace, OutboxItem, QueueStanding, Session, Store, StoreError, Team,
+    TeamMember, TimelineNote, Timer, Workspace,
 };
 use std::path::PathBuf;
 
@@ -54,7 +54,9 @@ conformance! {
     case_roles_deactivation_and_invites => sqlite_roles_deactivation_and_invites, postgres_roles_deactivation_and_invites;
     case_conversation_turn => sqlite_conversation_turn, postgres_conversation_turn;
     case_rolled_back_transaction => sqlite_rolled_back_transaction, postgres_rolled_back_transaction;
+    case_turns_in_one_transaction => sqlite_turns_in_one_transaction, postgres_turns_in_one_transaction;
     case_handover => sqlite_handover, postgres_handover;
+    case_queue_standing => sqlite_queue_standing, postgres_queue_standing;
     case_outbox_and_timers => sqlite_outbox_and_timers, postgres_outbox_and_timers;
     case_flows => sqlite_flows, postgres_flows;
     case_entry_routing => sqlite_entry_routing, postgres_entry_routing;
@@ -226,7 +228,6 @@ async fn seed_conversation(store: &Store, workspace_id: &str, id: &str) -> Conve
     conv
 }
 
-/// Writes `conv` (and no messages) as a turn, committed.
 /// A timeline note a turn writes.
 fn note(kind: &str, actor: Option<&str>, data: Option<&str>, at: i64) -> TimelineNote {
     TimelineNote {
@@ -237,6 +238,7 @@ fn note(kind: &str, actor: Option<&str>, data: Option<&str>, at: i64) -> Timelin
     }
 }
 
+/// Writes `conv` (and no messages) as a turn, committed.
 async fn write_conversation(store: &Store, conv: &Conversation) {
     let mut tx = store.begin().await.expect("begin");
     tx.write_turn(conv, &[], &[], &[])
@@ -858,6 +860,38 @@ async fn case_teams_and_presence(store: &Store) {
         ],
         "team members are ordered by last assignment"
     );
+
+    // PostgreSQL: assigning never waits for another transaction assigning the same member; the
+    // one holding the row writes the time.
+    if store.dialect() == Dialect::Postgres {
+        let mut first = store.begin().await.expect("begin first");
+        first.touch_assigned("mem_b", T0 + 200).await.expect("first touches b");
+        let mut second = store.begin().await.expect("begin second");
+        tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            second.touch_assigned("mem_b", T0 + 201),
+        )
+        .await
+        .expect("the second does not wait for the first")
+        .expect("second touches b");
+        second
+            .touch_assigned("mem_a", T0 + 202)
+            .await
+            .expect("second touches a");
+        second.commit().await.expect("commit second");
+        first.commit().await.expect("commit first");
+        let last = |m: Option<Member>| m.map(|m| m.last_assigned_at);
+        assert_eq!(last(store.member("mem_b").await.expect("b")), Some(T0 + 200));
+        assert_eq!(last(store.member("mem_a").await.expect("a")), Some(T0 + 202));
+    }
+}
+
+/// The error of a turn the store refuses (the transaction is then dropped: nothing is kept).
+async fn refused_turn(store: &Store, c: &Conversation, messages: &[Message]) -> StoreError {
+    let mut tx = store.begin().await.expect("begin");
+    tx.write_turn(c, messages, &[], &[])
+        .await
+        .expect_err("the store refuses the turn")
 }
 
 /// A conversation's turns: lock, retry detection, messages and the conversation row.
@@ -1074,34 +1108,24 @@ async fn case_conversation_turn(store: &Store) {
     );
 
     // Storing client id c-1 a second time is refused, and the whole turn rolls back.
-    let mut tx = store.begin().await.expect("begin");
     let refused = Conversation {
         last_seq: 7,
         status: "resolved".parse().expect("a known status"),
         ..after_third.clone()
     };
-    let err = tx
-        .write_turn(
-            &refused,
-            &[
-                message("conv_1", 6, "customer", "again", Some("c-9")),
-                message("conv_1", 7, "customer", "again", Some("c-1")),
-            ],
-            &[],
-            &[],
-        )
-        .await
-        .expect_err("a second message with client id c-1");
+    let err = refused_turn(
+        store,
+        &refused,
+        &[
+            message("conv_1", 6, "customer", "again", Some("c-9")),
+            message("conv_1", 7, "customer", "again", Some("c-1")),
+        ],
+    )
+    .await;
     assert!(err.is_unique_violation(), "duplicate client id: {err:?}");
-    drop(tx);
     // The same seq twice is refused too.
-    let mut tx = store.begin().await.expect("begin");
-    let err = tx
-        .write_turn(&refused, &[message("conv_1", 5, "bot", "dup", None)], &[], &[])
-        .await
-        .expect_err("a second message with seq 5");
+    let err = refused_turn(store, &refused, &[message("conv_1", 5, "bot", "dup", None)]).await;
     assert!(err.is_unique_violation(), "duplicate seq: {err:?}");
-    drop(tx);
     assert_eq!(
         store.conversation("conv_1").await.expect("conversation"),
         Some(after_third.clone())
@@ -1163,6 +1187,215 @@ async fn case_conversation_turn(store: &Store) {
     );
     assert!(tx.lock_conversations(&[]).await.expect("lock none").is_empty());
     drop(tx);
+}
+
+/// Where a queued conversation stands: the queued conversations of its workspace and team
+/// before it in the inbox's order (priority, then queued time, then id), and the average
+/// pickup of the queue's last 20 hand-overs taken.
+async fn case_queue_standing(store: &Store) {
+    seed_workspace(store, "ws").await;
+    let queued = |id: &str, team: Option<&str>, priority: Option<&str>, queued_at: i64| Conversation {
+        status: "queued".parse().expect("a known status"),
+        team: team.map(str::to_string),
+        priority: priority.map(str::to_string),
+        queued_at: Some(queued_at),
+        ..conversation("ws", id, &format!("ct_{id}"))
+    };
+    let me = queued("conv_me", Some("billing"), Some("normal"), T0 + 50);
+    let others = [
+        queued("conv_urgent_later", Some("billing"), Some("urgent"), T0 + 90), // ahead: priority
+        queued("conv_normal_earlier", Some("billing"), None, T0 + 10),         // ahead: earlier
+        queued("conv_a_same_time", Some("billing"), Some("normal"), T0 + 50),  // ahead: same time, smaller id
+        queued("conv_z_same_time", Some("billing"), Some("normal"), T0 + 50),  // behind: larger id
+        queued("conv_low_earlier", Some("billing"), Some("low"), T0 + 1),      // behind: priority
+        queued("conv_other_team", Some("sales"), Some("urgent"), T0 + 1),      // another queue
+        queued("conv_no_team", None, Some("urgent"), T0 + 1),                  // another queue
+    ];
+    let mut tx = store.begin().await.expect("begin");
+    for c in others.iter().chain([&me]) {
+        tx.insert_contact(&contact("ws", &c.contact_id))
+            .await
+            .expect("insert contact");
+        tx.insert_conversation(c).await.expect("insert conversation");
+    }
+    tx.commit().await.expect("commit the queue");
+
+    assert_eq!(
+        store.queue_standing(&me).await.expect("standing"),
+        QueueStanding {
+            ahead: 3,
+            typical_pickup_ms: None
+        }
+    );
+
+    // Pickups: the billing queue's last 20 taken count, not older ones nor another team's.
+    let mut tx = store.begin().await.expect("begin");
+    for i in 0..23i64 {
+        let (team, waited) = match i {
+            0 | 1 => ("billing", 1_000_000), // the two oldest: past the last 20
+            22 => ("sales", 5_000_000),
+            _ => ("billing", 1_000 * i),
+        };
+        // Taken in the order of `i`.
+        let assigned_at = T0 + 10_000_000 * (i + 1);
+        tx.insert_handover(&Handover {
+            id: format!("ho_{i:02}"),
+            workspace_id: "ws".into(),
+            conversation_id: "conv_z_same_time".into(),
+            flow_id: "flow_1".into(),
+            flow_version: 1,
+            node: "agent".into(),
+            team: Some(team.into()),
+            assignee: Some("mem_1".into()),
+            priority: "normal".into(),
+            status: "resolved".parse().expect("a known status"),
+            context: "{}".into(),
+            queued_at: assigned_at - waited,
+            assigned_at: Some(assigned_at),
+            ended_at: Some(assigned_at),
+        })
+        .await
+        .expect("insert handover");
+    }
+    tx.commit().await.expect("commit the pickups");
+    // The last 20 billing pickups waited 2,000..21,000 ms: 11,500 on average.
+    let standing = store.queue_standing(&me).await.expect("standing");
+    assert_eq!(
+        standing,
+        QueueStanding {
+            ahead: 3,
+            typical_pickup_ms: Some(11_500)
+        }
+    );
+    let other_team = store.queue_standing(&others[5]).await.expect("standing in sales");
+    assert_eq!(
+        other_team,
+        QueueStanding {
+            ahead: 0,
+            typical_pickup_ms: Some(5_000_000)
+        }
+    );
+}
+
+/// A batch's turns in one transaction, as the writer applies them: two conversations, each
+/// written twice, with a read between. Every statement sees the writes before it, and the
+/// commit keeps every turn's messages, last state and timeline notes in order.
+async fn case_turns_in_one_transaction(store: &Store) {
+    seed_workspace(store, "ws").await;
+    let a = seed_conversation(store, "ws", "conv_a").await;
+    let b = seed_conversation(store, "ws", "conv_b").await;
+    let turn = |c: &Conversation, seq: i64, status: &str| Conversation {
+        last_seq: seq,
+        updated_at: T0 + seq,
+        status: status.parse().expect("a known status"),
+        state: format!("{{\"step\":{seq}}}"),
+        ..c.clone()
+    };
+
+    let mut tx = store.begin().await.expect("begin");
+    tx.write_turn(
+        &turn(&a, 1, "bot"),
+        &[message("conv_a", 1, "customer", "a one", Some("a-1"))],
+        &[note("a.first", None, None, T0 + 1)],
+        &[],
+    )
+    .await
+    .expect("turn a1");
+    tx.write_turn(
+        &turn(&b, 2, "bot"),
+        &[
+            message("conv_b", 1, "customer", "b one", Some("b-1")),
+            message("conv_b", 2, "bot", "b two", None),
+        ],
+        &[note("b.first", None, None, T0 + 2)],
+        &[],
+    )
+    .await
+    .expect("turn b1");
+    // A read in the transaction sees both turns.
+    let seen = tx.messages_after("conv_a", 0, 10).await.expect("messages of a");
+    assert_eq!(seen, vec![message("conv_a", 1, "customer", "a one", Some("a-1"))]);
+    let retry = tx
+        .lock_conversation("conv_b", Some("b-1"))
+        .await
+        .expect("lock b")
+        .expect("conv_b exists");
+    assert_eq!(retry.retry_of, Some(1), "b-1 is stored: a retry of it is seen");
+    assert_eq!(retry.conversation, turn(&b, 2, "bot"));
+    // The same conversation again, with no statement between.
+    tx.write_turn(
+        &turn(&a, 2, "queued"),
+        &[message("conv_a", 2, "bot", "a two", None)],
+        &[note("a.second", Some("mem_1"), Some("{}"), T0 + 3)],
+        &[],
+    )
+    .await
+    .expect("turn a2");
+    tx.write_turn(
+        &turn(&a, 3, "assigned"),
+        &[message("conv_a", 3, "agent", "a three", None)],
+        &[
+            note("a.third", None, None, T0 + 4),
+            note("a.fourth", None, None, T0 + 5),
+        ],
+        &[],
+    )
+    .await
+    .expect("turn a3");
+    tx.write_turn(
+        &turn(&b, 3, "resolved"),
+        &[message("conv_b", 3, "bot", "b three", None)],
+        &[],
+        &[],
+    )
+    .await
+    .expect("turn b2");
+    tx.commit().await.expect("commit the batch");
+
+    assert_eq!(
+        store.conversation("conv_a").await.expect("a"),
+        Some(turn(&a, 3, "assigned"))
+    );
+    assert_eq!(
+        store.conversation("conv_b").await.expect("b"),
+        Some(turn(&b, 3, "resolved"))
+    );
+    let texts = |messages: Vec<Message>| messages.into_iter().map(|m| (m.seq, m.text)).collect::<Vec<_>>();
+    assert_eq!(
+        texts(store.messages_after("conv_a", 0, 10).await.expect("messages of a")),
+        [
+            (1, "a one".to_string()),
+            (2, "a two".to_string()),
+            (3, "a three".to_string())
+        ]
+    );
+    assert_eq!(
+        texts(store.messages_after("conv_b", 0, 10).await.expect("messages of b")),
+        [
+            (1, "b one".to_string()),
+            (2, "b two".to_string()),
+            (3, "b three".to_string())
+        ]
+    );
+    let kinds = |entries: Vec<baton_store::TimelineEntry>| entries.into_iter().map(|e| e.kind).collect::<Vec<_>>();
+    assert_eq!(
+        kinds(store.timeline("conv_a").await.expect("timeline of a")),
+        ["a.first", "a.second", "a.third", "a.fourth"]
+    );
+    assert_eq!(
+        kinds(store.timeline("conv_b").await.expect("timeline of b")),
+        ["b.first"]
+    );
+    let a_second = store.timeline("conv_a").await.expect("timeline of a").remove(1);
+    assert_eq!(
+        (
+            a_second.workspace_id.as_str(),
+            a_second.actor.as_deref(),
+            a_second.data.as_deref(),
+            a_second.at
+        ),
+        ("ws", Some("mem_1"), Some("{}"), T0 + 3)
+    );
 }
 
 /// A transaction dropped without commit leaves nothing behind.

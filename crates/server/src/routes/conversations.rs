@@ -535,17 +535,15 @@ async fn get_conversation(
     }))
 }
 
-/// While the conversation is queued: its place in the queue (two reads).
+/// While the conversation is queued: its place in the queue (one read).
 async fn queue_place(state: &AppState, conv: &Conversation) -> ApiResult<Option<QueuePlace>> {
     if conv.status != ConversationStatus::Queued {
         return Ok(None);
     }
-    let store = &state.core.store;
+    let standing = state.core.store.queue_standing(conv).await?;
     Ok(Some(QueuePlace {
-        position: store.queued_ahead(conv).await? + 1,
-        typical_wait_ms: store
-            .typical_pickup_ms(&conv.workspace_id, conv.team.as_deref())
-            .await?,
+        position: standing.ahead + 1,
+        typical_wait_ms: standing.typical_pickup_ms,
     }))
 }
 
