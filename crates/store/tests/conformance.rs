@@ -1322,7 +1322,7 @@ async fn case_turns_in_one_transaction(store: &Store) {
         .expect("conv_b exists");
     assert_eq!(retry.retry_of, Some(1), "b-1 is stored: a retry of it is seen");
     assert_eq!(retry.conversation, turn(&b, 2, "bot"));
-    // The same conversation again, with no statement between.
+    // The same conversation twice in a row.
     tx.write_turn(
         &turn(&a, 2, "queued"),
         &[message("conv_a", 2, "bot", "a two", None)],
@@ -1377,16 +1377,14 @@ async fn case_turns_in_one_transaction(store: &Store) {
             (3, "b three".to_string())
         ]
     );
-    let kinds = |entries: Vec<baton_store::TimelineEntry>| entries.into_iter().map(|e| e.kind).collect::<Vec<_>>();
+    let kinds = |entries: &[baton_store::TimelineEntry]| entries.iter().map(|e| e.kind.clone()).collect::<Vec<_>>();
+    let timeline_a = store.timeline("conv_a").await.expect("timeline of a");
+    assert_eq!(kinds(&timeline_a), ["a.first", "a.second", "a.third", "a.fourth"]);
     assert_eq!(
-        kinds(store.timeline("conv_a").await.expect("timeline of a")),
-        ["a.first", "a.second", "a.third", "a.fourth"]
-    );
-    assert_eq!(
-        kinds(store.timeline("conv_b").await.expect("timeline of b")),
+        kinds(&store.timeline("conv_b").await.expect("timeline of b")),
         ["b.first"]
     );
-    let a_second = store.timeline("conv_a").await.expect("timeline of a").remove(1);
+    let a_second = &timeline_a[1];
     assert_eq!(
         (
             a_second.workspace_id.as_str(),
