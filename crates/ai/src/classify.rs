@@ -76,7 +76,33 @@ pub struct Classifier {
     embedder: Option<Arc<dyn Embedder>>,
     options: ClassifierOptions,
     /// Training examples per class, for the closeness part of the confidence.
-    examples: Vec<Vec<(Sparse, Option<Vec<f32>>)>>,
+    examples: Vec<Vec<Example>>,
+}
+
+/// A training example as the closeness part of the confidence compares with it; its squared
+/// lengths are computed once, not at every prediction.
+struct Example {
+    features: Sparse,
+    embedding: Option<Vec<f32>>,
+    features_sq: f32,
+    embedding_sq: f32,
+}
+
+/// The dot product of two sparse vectors sorted by feature.
+fn sparse_dot(a: &Sparse, b: &Sparse) -> f32 {
+    let (mut i, mut j, mut sum) = (0, 0, 0.0f32);
+    while let (Some(&(fa, va)), Some(&(fb, vb))) = (a.get(i), b.get(j)) {
+        match fa.cmp(&fb) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                sum += va * vb;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    sum
 }
 
 impl std::fmt::Debug for Classifier {
@@ -221,9 +247,14 @@ impl Classifier {
         let nfeat = vocab.len();
         let labels: Vec<usize> = texts.iter().map(|(k, _)| *k).collect();
         let (weights, dense_w, bias) = train_ovr(&sparse, &dense, &labels, classes, nfeat, dim, &options);
-        let mut examples: Vec<Vec<(Sparse, Option<Vec<f32>>)>> = vec![Vec::new(); classes];
+        let mut examples: Vec<Vec<Example>> = (0..classes).map(|_| Vec::new()).collect();
         for ((k, s), d) in labels.iter().zip(sparse).zip(dense) {
-            examples[*k].push((s, d));
+            examples[*k].push(Example {
+                features_sq: s.iter().map(|(_, v)| v * v).sum(),
+                embedding_sq: d.as_ref().map_or(0.0, |d| d.iter().map(|v| v * v).sum()),
+                features: s,
+                embedding: d,
+            });
         }
         Classifier {
             ids,
@@ -247,11 +278,13 @@ impl Classifier {
         self.embedder.is_some()
     }
 
-    fn vector(&self, text: &str) -> (HashMap<u32, f32>, Option<Vec<f32>>) {
+    fn vector(&self, text: &str) -> (Sparse, Option<Vec<f32>>) {
         let (w, c) = features(text);
         let mut m = HashMap::new();
         vectorize(&w, &self.vocab, &self.idf, self.options.word_weight, &mut m);
         vectorize(&c, &self.vocab, &self.idf, self.options.char_weight, &mut m);
+        let mut m: Sparse = m.into_iter().collect();
+        m.sort_unstable_by_key(|x| x.0);
         let d = self.embedder.as_ref().and_then(|e| {
             let mut v = e.embed(&[text]).ok()?.pop()?;
             v.iter_mut().for_each(|x| *x *= self.options.embedding_weight);
@@ -266,10 +299,10 @@ impl Classifier {
         self.scores_of(&x, d.as_deref())
     }
 
-    fn scores_of(&self, x: &HashMap<u32, f32>, d: Option<&[f32]>) -> Vec<f64> {
+    fn scores_of(&self, x: &Sparse, d: Option<&[f32]>) -> Vec<f64> {
         let classes = self.ids.len();
         let mut s: Vec<f32> = self.bias.clone();
-        for (&f, &v) in x {
+        for &(f, v) in x {
             let row = &self.weights[f as usize * classes..(f as usize + 1) * classes];
             for (acc, w) in s.iter_mut().zip(row) {
                 *acc += v * w;
@@ -300,17 +333,17 @@ impl Classifier {
         let z: f64 = scores.iter().map(|s| ((s - top) * t).exp()).sum();
         let p = 1.0 / z;
         // Closeness to the nearest example of the chosen class (cosine of the full vectors).
-        let xnorm = (x.values().map(|v| v * v).sum::<f32>()
+        let xnorm = (x.iter().map(|(_, v)| v * v).sum::<f32>()
             + d.as_ref().map_or(0.0, |d| d.iter().map(|v| v * v).sum::<f32>()))
         .sqrt()
         .max(1e-9);
         let mut near = 0.0f32;
-        for (s, e) in &self.examples[best] {
-            let mut dp: f32 = s.iter().map(|(f, v)| x.get(f).map_or(0.0, |xv| xv * v)).sum();
-            let mut en: f32 = s.iter().map(|(_, v)| v * v).sum();
-            if let (Some(a), Some(b)) = (d.as_deref(), e.as_deref()) {
+        for example in &self.examples[best] {
+            let mut dp = sparse_dot(&x, &example.features);
+            let mut en = example.features_sq;
+            if let (Some(a), Some(b)) = (d.as_deref(), example.embedding.as_deref()) {
                 dp += dot(a, b);
-                en += b.iter().map(|v| v * v).sum::<f32>();
+                en += example.embedding_sq;
             }
             near = near.max(dp / (xnorm * en.sqrt().max(1e-9)));
         }

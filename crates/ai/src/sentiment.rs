@@ -3,6 +3,7 @@
 //! waiting", "third time", "ridiculous").
 
 use crate::text;
+use std::sync::LazyLock;
 
 /// Negative words and their strength.
 const NEGATIVE: &[(&str, f64)] = &[
@@ -163,6 +164,30 @@ impl SentimentScore {
     }
 }
 
+/// The lexicon's words stemmed once (negative, positive), in the lexicon's order: scoring
+/// stems every word of a transcript, and stemming the lexicon for each of them was most of
+/// the hand-over card's cost.
+static LEXICON_STEMS: LazyLock<(Vec<String>, Vec<String>)> = LazyLock::new(|| {
+    let stems = |lexicon: &[(&str, f64)]| lexicon.iter().map(|(w, _)| text::stem(w)).collect();
+    (stems(NEGATIVE), stems(POSITIVE))
+});
+
+/// A word's value: the first negative lexicon word that is it or shares its stem (negated),
+/// else the first such positive one.
+fn lexicon_value(word: &str, stemmed: &str) -> Option<f64> {
+    let (negative_stems, positive_stems) = &*LEXICON_STEMS;
+    let find = |lexicon: &[(&str, f64)], stems: &[String]| {
+        lexicon
+            .iter()
+            .zip(stems)
+            .find(|((x, _), stem)| *x == word || stem.as_str() == stemmed)
+            .map(|((_, v), _)| *v)
+    };
+    find(NEGATIVE, negative_stems)
+        .map(|v| -v)
+        .or_else(|| find(POSITIVE, positive_stems))
+}
+
 /// Scores a text.
 pub fn analyze(input: &str) -> SentimentScore {
     let input: String = input.chars().take(text::MAX_TEXT_CHARS).collect();
@@ -187,18 +212,9 @@ pub fn analyze(input: &str) -> SentimentScore {
     for clause in input.split(['.', ',', ';', '!', '?', '\n']) {
         let words = text::words(clause);
         for (i, w) in words.iter().enumerate() {
-            let stemmed = text::stem(w);
-            let value = NEGATIVE
-                .iter()
-                .find(|(x, _)| x == w || text::stem(x) == stemmed)
-                .map(|(_, v)| -v)
-                .or_else(|| {
-                    POSITIVE
-                        .iter()
-                        .find(|(x, _)| x == w || text::stem(x) == stemmed)
-                        .map(|(_, v)| *v)
-                });
-            let Some(mut v) = value else { continue };
+            let Some(mut v) = lexicon_value(w, &text::stem(w)) else {
+                continue;
+            };
             let window = &words[i.saturating_sub(3)..i];
             if window.iter().any(|p| INTENSIFIERS.contains(&p.as_str())) {
                 v *= 1.5;

@@ -339,12 +339,27 @@ fn says(t: &str, words: &[&str], phrase: &str, extra_words: usize) -> bool {
         6..=9 => 1,
         _ => 2,
     };
-    allowed > 0 && words.len() == phrase_words && edit_distance(t, &p) <= allowed
+    // The distance is at least the difference in length (of the 64 characters it compares):
+    // most phrases are ruled out without computing it.
+    let compared = |s: &str| s.chars().take(64).count();
+    allowed > 0
+        && words.len() == phrase_words
+        && compared(t).abs_diff(compared(&p)) <= allowed
+        && edit_distance(t, &p) <= allowed
 }
 
 /// Already what [`normalize`] makes of it: lower-case letters and digits, single spaces
 /// between words.
 fn is_normalized(phrase: &str) -> bool {
+    if phrase.is_ascii() {
+        let bytes = phrase.as_bytes();
+        return bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b' ')
+            && !phrase.starts_with(' ')
+            && !phrase.ends_with(' ')
+            && !phrase.contains("  ");
+    }
     let mut space = true;
     for c in phrase.chars() {
         if c == ' ' {
@@ -466,6 +481,22 @@ mod tests {
 
     fn detect_all(text: &str) -> Option<EscapeKind> {
         detect(text, &EscapeSettings::default(), &EscapeKind::ALL)
+    }
+
+    proptest::proptest! {
+        /// The quick ASCII check and the general one agree with `normalize` itself.
+        #[test]
+        fn a_phrase_is_normalized_exactly_when_normalize_leaves_it_as_it_is(s in "[a-zA-Z0-9 .,!éÉß-]{0,24}") {
+            proptest::prop_assert_eq!(is_normalized(&s), normalize(&s) == s);
+        }
+    }
+
+    #[test]
+    fn a_typo_is_forgiven_only_within_the_length_a_phrase_allows() {
+        let human = |text: &str| detect(text, &EscapeSettings::default(), &[EscapeKind::Human]);
+        assert_eq!(human("representativ"), Some(EscapeKind::Human));
+        assert_eq!(human("reppresentativee"), Some(EscapeKind::Human));
+        assert_eq!(human("representativeeee"), None);
     }
 
     #[test]

@@ -75,7 +75,8 @@ impl InboxEvent {
         InboxEvent {
             conversation_id: event["conversation_id"].as_str().map(str::to_string),
             about_message: event["type"].as_str().is_some_and(|t| t.starts_with("message.")),
-            json: event.to_string(),
+            // Faster than `to_string()` (`Display` writes through a formatter); the same text.
+            json: serde_json::to_string(event).unwrap_or_default(),
         }
     }
 

@@ -790,7 +790,7 @@ async fn send_frame<S>(sink: &mut S, frame: &Value) -> Result<(), ()>
 where
     S: futures_util::Sink<WsMessage> + Unpin,
 {
-    sink.send(WsMessage::Text(frame.to_string().into()))
+    sink.send(WsMessage::Text(serde_json::to_string(frame).unwrap_or_default().into()))
         .await
         .map_err(|_| ())
 }
@@ -961,8 +961,18 @@ where
 }
 
 fn message_frame(m: &Message) -> WsMessage {
-    let frame = serde_json::json!({"type": "message", "message": MessageView::from_message(m)});
-    WsMessage::Text(frame.to_string().into())
+    /// `{"type": "message", "message": …}`, serialised without building a JSON value first.
+    #[derive(serde::Serialize)]
+    struct MessageFrame {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        message: MessageView,
+    }
+    let frame = MessageFrame {
+        kind: "message",
+        message: MessageView::from_message(m),
+    };
+    WsMessage::Text(serde_json::to_string(&frame).unwrap_or_default().into())
 }
 
 /// The webhook delivery log of a conversation (every attempt, with status or error).
