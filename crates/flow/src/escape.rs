@@ -291,6 +291,7 @@ pub fn detect(text: &str, settings: &EscapeSettings, offered: &[EscapeKind]) -> 
         return None;
     }
     let words: Vec<&str> = t.split(' ').collect();
+    let t_chars = compared_chars(&t);
     [EscapeKind::Human, EscapeKind::Cancel, EscapeKind::StartOver]
         .into_iter()
         .filter(|k| offered.contains(k))
@@ -298,14 +299,14 @@ pub fn detect(text: &str, settings: &EscapeSettings, offered: &[EscapeKind]) -> 
             settings
                 .phrases(*k)
                 .iter()
-                .any(|p| says(&t, &words, p, extra_words(*k)))
+                .any(|p| says(&t, t_chars, &words, p, extra_words(*k)))
         })
 }
 
 /// `t` (normalised, and its `words`) is the phrase, the phrase with a small typo, or a short
 /// message with the phrase in it as whole words. Runs at every question's answer, so it
 /// allocates only for a phrase written un-normalised.
-fn says(t: &str, words: &[&str], phrase: &str, extra_words: usize) -> bool {
+fn says(t: &str, t_chars: usize, words: &[&str], phrase: &str, extra_words: usize) -> bool {
     let p = if is_normalized(phrase) {
         std::borrow::Cow::Borrowed(phrase)
     } else {
@@ -339,26 +340,33 @@ fn says(t: &str, words: &[&str], phrase: &str, extra_words: usize) -> bool {
         6..=9 => 1,
         _ => 2,
     };
-    // The distance is at least the difference in length (of the 64 characters it compares):
+    // The distance is at least the difference in length (of the characters it compares):
     // most phrases are ruled out without computing it.
-    let compared = |s: &str| s.chars().take(64).count();
     allowed > 0
         && words.len() == phrase_words
-        && compared(t).abs_diff(compared(&p)) <= allowed
+        && t_chars.abs_diff(compared_chars(&p)) <= allowed
         && edit_distance(t, &p) <= allowed
+}
+
+/// How many characters [`edit_distance`] compares of a text (it compares the first 64).
+fn compared_chars(text: &str) -> usize {
+    text.chars().take(64).count()
 }
 
 /// Already what [`normalize`] makes of it: lower-case letters and digits, single spaces
 /// between words.
 fn is_normalized(phrase: &str) -> bool {
     if phrase.is_ascii() {
-        let bytes = phrase.as_bytes();
-        return bytes
-            .iter()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b' ')
-            && !phrase.starts_with(' ')
-            && !phrase.ends_with(' ')
-            && !phrase.contains("  ");
+        let mut space = true;
+        for &b in phrase.as_bytes() {
+            match b {
+                b' ' if space => return false,
+                b' ' => space = true,
+                b'a'..=b'z' | b'0'..=b'9' => space = false,
+                _ => return false,
+            }
+        }
+        return !space || phrase.is_empty();
     }
     let mut space = true;
     for c in phrase.chars() {

@@ -360,15 +360,17 @@ impl Store {
         /// The newest message of the customer, the bot or an agent, after the column asked.
         macro_rules! last_said {
             ($column:literal) => {
-                concat!("(SELECT ", $column, " FROM messages WHERE conversation_id = $1 AND role IN ('customer', 'bot', 'agent') ORDER BY seq DESC LIMIT 1)")
+                concat!("(SELECT ", $column, " FROM messages WHERE conversation_id = $1 AND (role = 'customer' OR role = 'bot' OR role = 'agent') ORDER BY seq DESC LIMIT 1)")
             };
         }
-        // `$1` before `$2`: SQLite numbers parameters in the order they first appear.
+        // `$1` before `$2`: SQLite numbers parameters in the order they first appear. Roles
+        // are compared one by one: SQLite builds a temporary table for an `IN (…)` list at
+        // every call.
         const SQL: &str = concat!(
             "SELECT ",
             last_said!("role"), " AS last_role, ", last_said!("text"), " AS last_text, ",
             last_said!("created_at"), " AS last_at, ",
-            "(SELECT context FROM handovers WHERE conversation_id = $1 AND status IN ('queued', 'assigned') ORDER BY queued_at DESC, id LIMIT 1) AS open_context, ",
+            "(SELECT context FROM handovers WHERE conversation_id = $1 AND (status = 'queued' OR status = 'assigned') ORDER BY queued_at DESC, id LIMIT 1) AS open_context, ",
             "(SELECT attributes FROM contacts WHERE id = $2) AS attributes, ",
             "(SELECT MAX(seq) FROM messages WHERE conversation_id = $1 AND role = 'customer') AS last_customer_seq, ",
             "(SELECT seq FROM conversation_reads WHERE conversation_id = $1 AND member_id = $3) AS read_seq"
@@ -554,7 +556,7 @@ impl Tx {
     /// The conversation's hand-over still waiting or in progress.
     pub async fn open_handover(&mut self, conversation_id: &str) -> Result<Option<Handover>> {
         self.optional(
-            concat!("SELECT ", handover_columns!(), " FROM handovers WHERE conversation_id = $1 AND status IN ('queued', 'assigned') ORDER BY queued_at DESC, id LIMIT 1"),
+            concat!("SELECT ", handover_columns!(), " FROM handovers WHERE conversation_id = $1 AND (status = 'queued' OR status = 'assigned') ORDER BY queued_at DESC, id LIMIT 1"),
             args![conversation_id],
         )
         .await
