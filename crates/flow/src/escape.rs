@@ -291,7 +291,7 @@ pub fn detect(text: &str, settings: &EscapeSettings, offered: &[EscapeKind]) -> 
         return None;
     }
     let words: Vec<&str> = t.split(' ').collect();
-    let t_chars = compared_chars(&t);
+    let t_chars = t.chars().count();
     [EscapeKind::Human, EscapeKind::Cancel, EscapeKind::StartOver]
         .into_iter()
         .filter(|k| offered.contains(k))
@@ -335,22 +335,18 @@ fn says(t: &str, t_chars: usize, words: &[&str], phrase: &str, extra_words: usiz
     }
     // A slip of a letter or two in a long phrase ("representitive"); short words are left
     // alone ("rest" is not "reset").
-    let allowed = match p.chars().count() {
+    let p_chars = p.chars().count();
+    let allowed = match p_chars {
         0..=5 => 0,
         6..=9 => 1,
         _ => 2,
     };
-    // The distance is at least the difference in length (of the characters it compares):
-    // most phrases are ruled out without computing it.
+    // The distance is at least the difference in length of what it compares (the first 64
+    // characters): most phrases are ruled out without computing it.
     allowed > 0
         && words.len() == phrase_words
-        && t_chars.abs_diff(compared_chars(&p)) <= allowed
+        && t_chars.min(64).abs_diff(p_chars.min(64)) <= allowed
         && edit_distance(t, &p) <= allowed
-}
-
-/// How many characters [`edit_distance`] compares of a text (it compares the first 64).
-fn compared_chars(text: &str) -> usize {
-    text.chars().take(64).count()
 }
 
 /// Already what [`normalize`] makes of it: lower-case letters and digits, single spaces
