@@ -177,6 +177,12 @@ impl Hub {
         subscribe(&self.inboxes, workspace_id, INBOX_CAPACITY)
     }
 
+    /// Whether any socket follows the workspace's inbox: events nobody hears are not built.
+    pub fn inbox_followed(&self, workspace_id: &str) -> bool {
+        let map = self.inboxes.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(workspace_id).is_some_and(|tx| tx.receiver_count() > 0)
+    }
+
     pub fn publish_inbox(&self, workspace_id: &str, event: Value) {
         publish(&self.inboxes, workspace_id, InboxEvent::new(&event));
     }

@@ -401,9 +401,19 @@ impl Tx {
         )
         .await
     }
+
+    /// What the customer wrote, oldest first, without the rest of the messages.
+    pub async fn customer_texts(&mut self, conversation_id: &str, limit: i64) -> Result<Vec<String>> {
+        let rows: Vec<(String,)> = self
+            .all(
+                "SELECT text FROM messages WHERE conversation_id = $1 AND role = 'customer' ORDER BY seq LIMIT $2",
+                args![conversation_id, limit],
+            )
+            .await?;
+        Ok(rows.into_iter().map(|(text,)| text).collect())
+    }
 }
 
-/// One field of every message: a PostgreSQL array parameter.
 /// One field of every row, as an array parameter (`unnest`).
 fn column<R, T>(rows: &[R], field: impl Fn(&R) -> T) -> Vec<T> {
     rows.iter().map(field).collect()

@@ -284,6 +284,26 @@ fn like_escaped(text: &str) -> String {
     out
 }
 
+/// The newest message of the customer, the bot or an agent, after the column asked.
+macro_rules! last_said {
+    ($column:literal) => {
+        concat!("(SELECT ", $column, " FROM messages WHERE conversation_id = $1 AND (role = 'customer' OR role = 'bot' OR role = 'agent') ORDER BY seq DESC LIMIT 1)")
+    };
+}
+
+/// An inbox row's reads in one statement (`$1` the conversation, `$2` its contact, `$3` the
+/// reader). `$1` before `$2`: SQLite numbers parameters in the order they first appear. Roles
+/// are compared one by one: SQLite builds a temporary table for an `IN (…)` list at every call.
+const INBOX_ROW: &str = concat!(
+    "SELECT ",
+    last_said!("role"), " AS last_role, ", last_said!("text"), " AS last_text, ",
+    last_said!("created_at"), " AS last_at, ",
+    "(SELECT context FROM handovers WHERE conversation_id = $1 AND (status = 'queued' OR status = 'assigned') ORDER BY queued_at DESC, id DESC LIMIT 1) AS open_context, ",
+    "(SELECT attributes FROM contacts WHERE id = $2) AS attributes, ",
+    "(SELECT MAX(seq) FROM messages WHERE conversation_id = $1 AND role = 'customer') AS last_customer_seq, ",
+    "(SELECT seq FROM conversation_reads WHERE conversation_id = $1 AND member_id = $3) AS read_seq"
+);
+
 impl Store {
     pub async fn create_team(&self, t: &Team) -> Result<()> {
         self.write(
@@ -357,27 +377,9 @@ impl Store {
     /// (JSON), the newest message of the customer, the bot or an agent, the open hand-over's
     /// context package (JSON), and how far `reader` (a member id, or "") has read.
     pub async fn inbox_row(&self, conversation_id: &str, contact_id: &str, reader: &str) -> Result<InboxRow> {
-        /// The newest message of the customer, the bot or an agent, after the column asked.
-        macro_rules! last_said {
-            ($column:literal) => {
-                concat!("(SELECT ", $column, " FROM messages WHERE conversation_id = $1 AND (role = 'customer' OR role = 'bot' OR role = 'agent') ORDER BY seq DESC LIMIT 1)")
-            };
-        }
-        // `$1` before `$2`: SQLite numbers parameters in the order they first appear. Roles
-        // are compared one by one: SQLite builds a temporary table for an `IN (…)` list at
-        // every call.
-        const SQL: &str = concat!(
-            "SELECT ",
-            last_said!("role"), " AS last_role, ", last_said!("text"), " AS last_text, ",
-            last_said!("created_at"), " AS last_at, ",
-            "(SELECT context FROM handovers WHERE conversation_id = $1 AND (status = 'queued' OR status = 'assigned') ORDER BY queued_at DESC, id LIMIT 1) AS open_context, ",
-            "(SELECT attributes FROM contacts WHERE id = $2) AS attributes, ",
-            "(SELECT MAX(seq) FROM messages WHERE conversation_id = $1 AND role = 'customer') AS last_customer_seq, ",
-            "(SELECT seq FROM conversation_reads WHERE conversation_id = $1 AND member_id = $3) AS read_seq"
-        );
         // On the hot read path (SQLite: a reader connection used in place).
         let row: Option<InboxRow> = self
-            .read_optional(SQL, args![conversation_id, contact_id, reader])
+            .read_optional(INBOX_ROW, args![conversation_id, contact_id, reader])
             .await?;
         Ok(row.unwrap_or_default())
     }
@@ -541,6 +543,16 @@ impl Store {
 }
 
 impl Tx {
+    /// The inbox row as this transaction sees it (an agent's action answers with the row it
+    /// leaves; on SQLite the writer's warm page cache reads it for a fraction of what a reader
+    /// connection, whose cache every commit empties, would).
+    pub async fn inbox_row(&mut self, conversation_id: &str, contact_id: &str, reader: &str) -> Result<InboxRow> {
+        let row: Option<InboxRow> = self
+            .optional(INBOX_ROW, args![conversation_id, contact_id, reader])
+            .await?;
+        Ok(row.unwrap_or_default())
+    }
+
     pub async fn insert_handover(&mut self, h: &Handover) -> Result<()> {
         self.execute(
             "INSERT INTO handovers (id, workspace_id, conversation_id, flow_id, flow_version, node, team, assignee, priority, status, context, queued_at, assigned_at, ended_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
@@ -556,7 +568,7 @@ impl Tx {
     /// The conversation's hand-over still waiting or in progress.
     pub async fn open_handover(&mut self, conversation_id: &str) -> Result<Option<Handover>> {
         self.optional(
-            concat!("SELECT ", handover_columns!(), " FROM handovers WHERE conversation_id = $1 AND (status = 'queued' OR status = 'assigned') ORDER BY queued_at DESC, id LIMIT 1"),
+            concat!("SELECT ", handover_columns!(), " FROM handovers WHERE conversation_id = $1 AND (status = 'queued' OR status = 'assigned') ORDER BY queued_at DESC, id DESC LIMIT 1"),
             args![conversation_id],
         )
         .await

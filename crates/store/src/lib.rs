@@ -199,6 +199,10 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../migrations/sqlite/0009_reply_targets.sql"),
     ),
     ("0010_team", include_str!("../migrations/sqlite/0010_team.sql")),
+    (
+        "0011_open_handover",
+        include_str!("../migrations/sqlite/0011_open_handover.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     ("0001_init", include_str!("../migrations/postgres/0001_init.sql")),
@@ -220,6 +224,10 @@ const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../migrations/postgres/0009_reply_targets.sql"),
     ),
     ("0010_team", include_str!("../migrations/postgres/0010_team.sql")),
+    (
+        "0011_open_handover",
+        include_str!("../migrations/postgres/0011_open_handover.sql"),
+    ),
 ];
 
 impl Store {

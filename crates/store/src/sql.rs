@@ -200,12 +200,13 @@ impl SqliteTx {
     /// `BEGIN IMMEDIATE`: takes the write lock up front, so writers queue instead of failing.
     pub(crate) async fn begin(writer: &SqliteWriter) -> Result<SqliteTx> {
         let conn = writer.clone().lock_owned().await;
-        conn.execute_batch("BEGIN IMMEDIATE")?;
+        // Cached statements, like every other: `execute_batch` would parse them at every batch.
+        execute(&conn, "BEGIN IMMEDIATE", &[])?;
         Ok(SqliteTx { conn, open: true })
     }
 
     pub(crate) fn commit(mut self) -> Result<()> {
-        self.conn.execute_batch("COMMIT")?;
+        execute(&self.conn, "COMMIT", &[])?;
         self.open = false;
         Ok(())
     }

@@ -1030,6 +1030,10 @@ async fn case_conversation_turn(store: &Store) {
         None
     );
     assert_eq!(tx.messages_after("conv_1", 0, 100).await.expect("messages in tx"), all);
+    assert_eq!(
+        tx.customer_texts("conv_1", 100).await.expect("customer texts"),
+        vec![customer.text.clone()]
+    );
     let locked = tx
         .lock_conversation("conv_1", Some("c-1"))
         .await
@@ -1577,7 +1581,23 @@ async fn case_handover(store: &Store) {
         tx.open_handover("conv_1").await.expect("open handover"),
         Some(queued.clone())
     );
+    // The inbox row, read after the commit and inside a transaction alike: the open
+    // hand-over's context and the contact's attributes, no message yet, never read.
+    let row = tx
+        .inbox_row("conv_1", &conv.contact_id, "member_1")
+        .await
+        .expect("inbox row in tx");
     drop(tx);
+    assert_eq!(
+        store
+            .inbox_row("conv_1", &conv.contact_id, "member_1")
+            .await
+            .expect("inbox row"),
+        row
+    );
+    assert_eq!(row.open_context.as_deref(), Some(queued.context.as_str()));
+    assert_eq!(row.attributes.as_deref(), Some(r#"{"plan":"pro","tier":2}"#));
+    assert_eq!((row.last_role, row.last_at, row.read_seq), (None, None, None));
 
     // Two more queued conversations, to check the inbox's order and filters.
     let conv2 = seed_conversation(store, "ws", "conv_2").await;

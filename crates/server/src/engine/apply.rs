@@ -171,7 +171,10 @@ pub(super) async fn apply(
                 }
             }
             turn.agent(core, tx, member, action).await?;
-            turn.finish(core, tx).await
+            let mut applied = turn.finish(core, tx).await?;
+            let c = &applied.outcome.conversation;
+            applied.outcome.inbox_row = Some(tx.inbox_row(&c.id, &c.contact_id, &member.id).await?);
+            Ok(applied)
         }
     }
 }
@@ -211,6 +214,7 @@ fn unchanged(conv: Conversation, messages: Vec<Message>, duplicate: bool) -> App
             conversation: conv,
             messages,
             duplicate,
+            inbox_row: None,
         },
         publish: Vec::new(),
         inbox: Vec::new(),

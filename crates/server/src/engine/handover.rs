@@ -104,13 +104,17 @@ impl Turn {
             tracing::error!(conversation = %self.conv.id, %refusal, "the flow handed over again");
             return Ok(None);
         }
-        let transcript = tx.messages_after(&self.conv.id, 0, 500).await?;
+        let earlier = tx.customer_texts(&self.conv.id, 500).await?;
         // The message this turn answers is written when the turn finishes: count it too.
-        let said: Vec<&str> = transcript
+        let said: Vec<&str> = earlier
             .iter()
-            .chain(self.inbound.iter())
-            .filter(|m| m.role == Role::Customer)
-            .map(|m| m.text.as_str())
+            .map(String::as_str)
+            .chain(
+                self.inbound
+                    .iter()
+                    .filter(|m| m.role == Role::Customer)
+                    .map(|m| m.text.as_str()),
+            )
             .collect();
         let summary = crate::context::summary(&said);
         let sentiment = crate::context::sentiment(&said);

@@ -187,6 +187,9 @@ pub struct TurnOutcome {
     pub messages: Vec<Message>,
     /// The customer's message was a retry of one already handled.
     pub duplicate: bool,
+    /// An agent's action: the conversation's inbox row for that agent, read in the turn's
+    /// transaction after its writes.
+    pub inbox_row: Option<baton_store::InboxRow>,
 }
 
 /// A turn waiting for the writer, with whom to answer.

@@ -134,9 +134,11 @@ pub(super) fn finish(core: &Core, done: Done) {
                 for m in applied.publish {
                     core.hub.publish(m);
                 }
-                for item in applied.inbox {
-                    core.hub
-                        .publish_inbox(&applied.outcome.conversation.workspace_id, item.into_value());
+                let workspace_id = &applied.outcome.conversation.workspace_id;
+                if !applied.inbox.is_empty() && core.hub.inbox_followed(workspace_id) {
+                    for item in applied.inbox {
+                        core.hub.publish_inbox(workspace_id, item.into_value());
+                    }
                 }
                 let conversation = &applied.outcome.conversation;
                 core.hub.publish_status(

@@ -423,6 +423,7 @@ impl Turn {
                 conversation: self.conv,
                 messages: self.outbound,
                 duplicate: false,
+                inbox_row: None,
             },
             publish: self.publish,
             inbox: self.inbox,

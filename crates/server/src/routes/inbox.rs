@@ -17,7 +17,7 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use baton_flow::hours::BusinessHours;
 use baton_flow::sla::ReplyTargets;
-use baton_store::{Conversation, InboxFilter, InboxKey, InboxSort, Team};
+use baton_store::{Conversation, InboxFilter, InboxKey, InboxRow, InboxSort, Team};
 use futures_util::{SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -215,6 +215,11 @@ async fn item(state: &AppState, c: &Conversation, reader: &str) -> ApiResult<Inb
     // One read: the contact's attributes, the last word, the open hand-over's context, how far
     // the reader has read.
     let row = state.core.store.inbox_row(&c.id, &c.contact_id, reader).await?;
+    Ok(item_of(c, row, reader))
+}
+
+/// The inbox item of a conversation and its row as `reader` sees it.
+fn item_of(c: &Conversation, row: InboxRow, reader: &str) -> InboxItem {
     let unread = !reader.is_empty() && row.last_customer_seq.unwrap_or(0) > row.read_seq.unwrap_or(0);
     let contact = row
         .attributes
@@ -246,7 +251,7 @@ async fn item(state: &AppState, c: &Conversation, reader: &str) -> ApiResult<Inb
         .open_context
         .and_then(|context| serde_json::from_str::<JustReason>(&context).ok())
         .and_then(|ctx| ctx.reason);
-    Ok(InboxItem {
+    InboxItem {
         conversation: ConversationView::from(c),
         team: c.team.clone(),
         assignee: c.assignee.clone(),
@@ -258,7 +263,7 @@ async fn item(state: &AppState, c: &Conversation, reader: &str) -> ApiResult<Inb
         last_message,
         reason,
         unread,
-    })
+    }
 }
 
 /// Conversations waiting for or with a person, filtered and searched, a page at a time; by
@@ -581,8 +586,13 @@ async fn act(state: &AppState, caller: &Caller, id: &str, action: AgentAction) -
             action,
         })
         .await?;
+    // The turn read the row in its transaction.
+    let conversation = match outcome.inbox_row {
+        Some(row) => item_of(&outcome.conversation, row, &member.id),
+        None => item(state, &outcome.conversation, &member.id).await?,
+    };
     Ok(Json(ActionResponse {
-        conversation: item(state, &outcome.conversation, &member.id).await?,
+        conversation,
         messages: outcome.messages.iter().map(MessageView::from_message).collect(),
     }))
 }
