@@ -141,14 +141,15 @@ fn subscribe<T>(channels: &Channels<T>, key: &str, capacity: usize) -> broadcast
         .subscribe()
 }
 
-/// Sends to the key's followers; forgets channels nobody follows any more.
-fn publish<T>(channels: &Channels<T>, key: &str, item: T) {
+/// Sends to the key's followers, building the item only when there are some; forgets channels
+/// nobody follows any more.
+fn publish<T>(channels: &Channels<T>, key: &str, item: impl FnOnce() -> T) {
     let mut map = channels.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(tx) = map.get(key) {
         if tx.receiver_count() == 0 {
             map.remove(key);
         } else {
-            let _ = tx.send(Arc::new(item));
+            let _ = tx.send(Arc::new(item()));
         }
     }
 }
@@ -160,7 +161,7 @@ impl Hub {
 
     pub fn publish(&self, message: Message) {
         let key = message.conversation_id.clone();
-        publish(&self.conversations, &key, message);
+        publish(&self.conversations, &key, || message);
     }
 
     /// Drafts of the conversation's next bot message: the whole text so far, each time.
@@ -169,7 +170,7 @@ impl Hub {
     }
 
     pub fn publish_draft(&self, conversation_id: &str, text_so_far: String) {
-        publish(&self.drafts, conversation_id, text_so_far);
+        publish(&self.drafts, conversation_id, || text_so_far);
     }
 
     /// Inbox events of a workspace: `{"type": "conversation.queued", "conversation": …}`.
@@ -177,14 +178,9 @@ impl Hub {
         subscribe(&self.inboxes, workspace_id, INBOX_CAPACITY)
     }
 
-    /// Whether any socket follows the workspace's inbox: events nobody hears are not built.
-    pub fn inbox_followed(&self, workspace_id: &str) -> bool {
-        let map = self.inboxes.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(workspace_id).is_some_and(|tx| tx.receiver_count() > 0)
-    }
-
-    pub fn publish_inbox(&self, workspace_id: &str, event: Value) {
-        publish(&self.inboxes, workspace_id, InboxEvent::new(&event));
+    /// An inbox event, built only when a socket follows the workspace's inbox.
+    pub fn publish_inbox(&self, workspace_id: &str, event: impl FnOnce() -> Value) {
+        publish(&self.inboxes, workspace_id, || InboxEvent::new(&event()));
     }
 
     /// Status changes and agent typing of a conversation (for its customer's sockets).

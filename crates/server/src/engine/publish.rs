@@ -134,11 +134,9 @@ pub(super) fn finish(core: &Core, done: Done) {
                 for m in applied.publish {
                     core.hub.publish(m);
                 }
-                let workspace_id = &applied.outcome.conversation.workspace_id;
-                if !applied.inbox.is_empty() && core.hub.inbox_followed(workspace_id) {
-                    for item in applied.inbox {
-                        core.hub.publish_inbox(workspace_id, item.into_value());
-                    }
+                for item in applied.inbox {
+                    core.hub
+                        .publish_inbox(&applied.outcome.conversation.workspace_id, || item.into_value());
                 }
                 let conversation = &applied.outcome.conversation;
                 core.hub.publish_status(
@@ -203,7 +201,7 @@ pub async fn listen_to_other_instances(core: Arc<Core>) {
                 }
                 Some("inbox") => {
                     if let Some(ws) = v["workspace_id"].as_str() {
-                        core.hub.publish_inbox(ws, v["event"].clone());
+                        core.hub.publish_inbox(ws, || v["event"].clone());
                     }
                 }
                 Some("status") => {

@@ -804,7 +804,7 @@ async fn set_presence(
     state.core.availability.forget(&caller.workspace_id);
     state.core.hub.publish_inbox(
         &caller.workspace_id,
-        json!({ "type": "presence", "member_id": member.id, "status": req.status }),
+        || json!({ "type": "presence", "member_id": member.id, "status": req.status }),
     );
     Ok(Json(json!({ "status": req.status })))
 }
@@ -906,7 +906,7 @@ pub async fn settle_presence_after_start(state: AppState, grace: std::time::Dura
                 state.core.availability.forget(&workspace.id);
                 state.core.hub.publish_inbox(
                     &workspace.id,
-                    json!({ "type": "presence", "member_id": member.id, "status": "offline" }),
+                    || json!({ "type": "presence", "member_id": member.id, "status": "offline" }),
                 );
             }
         }
@@ -938,7 +938,7 @@ async fn presence_connected(state: &AppState, workspace_id: &str, member_id: &st
         state.core.availability.forget(workspace_id);
         state.core.hub.publish_inbox(
             workspace_id,
-            json!({ "type": "presence", "member_id": member_id, "status": status }),
+            || json!({ "type": "presence", "member_id": member_id, "status": status }),
         );
     }
 }

@@ -236,7 +236,7 @@ pub(crate) async fn update_member(
             state.core.availability.forget(&caller.workspace_id);
             state.core.hub.publish_inbox(
                 &caller.workspace_id,
-                json!({ "type": "presence", "member_id": id, "status": "offline" }),
+                || json!({ "type": "presence", "member_id": id, "status": "offline" }),
             );
             release_conversations(&state, &caller, target).await?;
         }
