@@ -69,6 +69,12 @@ macro_rules! update_conversation {
     };
 }
 
+/// [`update_conversation`] for a turn that left the status as it was (SQLite): SQLite moves
+/// the entry of every index that has a column the statement sets, whether its value changed or
+/// not, so setting `status` would move the conversation in `conversations_workspace` at every
+/// turn.
+const UPDATE_CONVERSATION_KEEPING_STATUS: &str = "UPDATE conversations SET state = $1, last_seq = $2, updated_at = $3, team = $4, assignee = $5, priority = $6, queued_at = $7, reply_due_at = $8 WHERE id = $9";
+
 /// The conversation, and the seq of its message with client id `$2` (a customer's retry).
 macro_rules! lock_conversation {
     ($lock:literal) => {
@@ -288,9 +294,12 @@ impl Tx {
     /// messages it wrote and what it added to the conversation's timeline: on PostgreSQL in one
     /// statement (one round trip), which also queues `notifications` to every instance, in
     /// order, sent when the transaction commits (nothing with SQLite: one instance).
+    /// `status_before` is the status the turn read (`None`: not known); when it equals
+    /// `c.status`, SQLite leaves the status column and its index alone.
     pub async fn write_turn(
         &mut self,
         c: &Conversation,
+        status_before: Option<ConversationStatus>,
         messages: &[Message],
         timeline: &[TimelineNote],
         notifications: &[String],
@@ -319,21 +328,38 @@ impl Tx {
                         ],
                     )?;
                 }
-                t.execute(
-                    update_conversation!(),
-                    args![
-                        &c.status,
-                        &c.state,
-                        c.last_seq,
-                        c.updated_at,
-                        &c.team,
-                        &c.assignee,
-                        &c.priority,
-                        c.queued_at,
-                        c.reply_due_at,
-                        &c.id
-                    ],
-                )?;
+                if status_before == Some(c.status) {
+                    t.execute(
+                        UPDATE_CONVERSATION_KEEPING_STATUS,
+                        args![
+                            &c.state,
+                            c.last_seq,
+                            c.updated_at,
+                            &c.team,
+                            &c.assignee,
+                            &c.priority,
+                            c.queued_at,
+                            c.reply_due_at,
+                            &c.id
+                        ],
+                    )?;
+                } else {
+                    t.execute(
+                        update_conversation!(),
+                        args![
+                            &c.status,
+                            &c.state,
+                            c.last_seq,
+                            c.updated_at,
+                            &c.team,
+                            &c.assignee,
+                            &c.priority,
+                            c.queued_at,
+                            c.reply_due_at,
+                            &c.id
+                        ],
+                    )?;
+                }
             }
             TxInner::Postgres(t) => {
                 // A data-modifying WITH runs to completion whether or not the UPDATE reads it.

@@ -203,6 +203,10 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
         "0011_open_handover",
         include_str!("../migrations/sqlite/0011_open_handover.sql"),
     ),
+    (
+        "0012_message_rows",
+        include_str!("../migrations/sqlite/0012_message_rows.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     ("0001_init", include_str!("../migrations/postgres/0001_init.sql")),
@@ -227,6 +231,10 @@ const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     (
         "0011_open_handover",
         include_str!("../migrations/postgres/0011_open_handover.sql"),
+    ),
+    (
+        "0012_message_rows",
+        include_str!("../migrations/postgres/0012_message_rows.sql"),
     ),
 ];
 

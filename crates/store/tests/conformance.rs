@@ -9,10 +9,10 @@
 //! CI (`CI` set) and are skipped, saying so on stderr, elsewhere.
 
 use baton_store::{
-    Contact, Conversation, Dialect, EventSubscription, FlowCounts, FlowRow, FlowVersion, Handover, HandoverStat,
-    InboxFilter, Invite, KbArticle, LoggedEvent, Member, Message, MessagePayload, NewApiKey, NewEventDelivery,
-    NewEventSubscription, NewMember, NewWorkspace, OutboxItem, QueueStanding, Session, Store, StoreError, Team,
-    TeamMember, TimelineNote, Timer, Workspace,
+    Contact, Conversation, ConversationStatus, Dialect, EventSubscription, FlowCounts, FlowRow, FlowVersion, Handover,
+    HandoverStat, InboxFilter, Invite, KbArticle, LoggedEvent, Member, Message, MessagePayload, NewApiKey,
+    NewEventDelivery, NewEventSubscription, NewMember, NewWorkspace, OutboxItem, QueueStanding, Session, Store,
+    StoreError, Team, TeamMember, TimelineNote, Timer, Workspace,
 };
 use std::path::PathBuf;
 
@@ -241,7 +241,7 @@ fn note(kind: &str, actor: Option<&str>, data: Option<&str>, at: i64) -> Timelin
 /// Writes `conv` (and no messages) as a turn, committed.
 async fn write_conversation(store: &Store, conv: &Conversation) {
     let mut tx = store.begin().await.expect("begin");
-    tx.write_turn(conv, &[], &[], &[])
+    tx.write_turn(conv, None, &[], &[], &[])
         .await
         .expect("write turn without messages");
     tx.commit().await.expect("commit turn");
@@ -889,7 +889,7 @@ async fn case_teams_and_presence(store: &Store) {
 /// The error of a turn the store refuses (the transaction is then dropped: nothing is kept).
 async fn refused_turn(store: &Store, c: &Conversation, messages: &[Message]) -> StoreError {
     let mut tx = store.begin().await.expect("begin");
-    tx.write_turn(c, messages, &[], &[])
+    tx.write_turn(c, None, messages, &[], &[])
         .await
         .expect_err("the store refuses the turn")
 }
@@ -978,6 +978,7 @@ async fn case_conversation_turn(store: &Store) {
     };
     tx.write_turn(
         &after_first,
+        None,
         &[customer.clone(), reply.clone(), reply2.clone()],
         &[],
         &[],
@@ -1063,7 +1064,7 @@ async fn case_conversation_turn(store: &Store) {
         priority: Some("urgent".into()),
         ..after_first.clone()
     };
-    tx.write_turn(&after_second, &[m5.clone(), m4.clone()], &[], &[])
+    tx.write_turn(&after_second, None, &[m5.clone(), m4.clone()], &[], &[])
         .await
         .expect("write second turn");
     tx.update_contact_attributes("ct_1", r#"{"plan":"enterprise"}"#, T0 + 5)
@@ -1151,6 +1152,7 @@ async fn case_conversation_turn(store: &Store) {
     };
     tx.write_turn(
         &other_turn,
+        None,
         &[message("conv_2", 1, "customer", "hello", Some("c-1"))],
         &[],
         &[],
@@ -1297,8 +1299,12 @@ async fn case_turns_in_one_transaction(store: &Store) {
     };
 
     let mut tx = store.begin().await.expect("begin");
+    // Turns that keep the status (`status_before`: SQLite does not write it) and one that
+    // changes it: every other column is written either way.
+    assert_eq!(a.status, ConversationStatus::Bot, "seeded as bot");
     tx.write_turn(
         &turn(&a, 1, "bot"),
+        Some(ConversationStatus::Bot),
         &[message("conv_a", 1, "customer", "a one", Some("a-1"))],
         &[note("a.first", None, None, T0 + 1)],
         &[],
@@ -1307,6 +1313,7 @@ async fn case_turns_in_one_transaction(store: &Store) {
     .expect("turn a1");
     tx.write_turn(
         &turn(&b, 2, "bot"),
+        Some(ConversationStatus::Bot),
         &[
             message("conv_b", 1, "customer", "b one", Some("b-1")),
             message("conv_b", 2, "bot", "b two", None),
@@ -1329,6 +1336,7 @@ async fn case_turns_in_one_transaction(store: &Store) {
     // The same conversation twice in a row.
     tx.write_turn(
         &turn(&a, 2, "queued"),
+        Some(ConversationStatus::Bot),
         &[message("conv_a", 2, "bot", "a two", None)],
         &[note("a.second", Some("mem_1"), Some("{}"), T0 + 3)],
         &[],
@@ -1337,6 +1345,7 @@ async fn case_turns_in_one_transaction(store: &Store) {
     .expect("turn a2");
     tx.write_turn(
         &turn(&a, 3, "assigned"),
+        None,
         &[message("conv_a", 3, "agent", "a three", None)],
         &[
             note("a.third", None, None, T0 + 4),
@@ -1348,6 +1357,7 @@ async fn case_turns_in_one_transaction(store: &Store) {
     .expect("turn a3");
     tx.write_turn(
         &turn(&b, 3, "resolved"),
+        None,
         &[message("conv_b", 3, "bot", "b three", None)],
         &[],
         &[],
@@ -1363,6 +1373,11 @@ async fn case_turns_in_one_transaction(store: &Store) {
     assert_eq!(
         store.conversation("conv_b").await.expect("b"),
         Some(turn(&b, 3, "resolved"))
+    );
+    // The status index agrees (reads by status go through `conversations_workspace`).
+    assert_eq!(
+        store.inbox_counts("ws").await.expect("counts"),
+        [(a.team.clone(), "assigned".to_string(), 1)]
     );
     let texts = |messages: Vec<Message>| messages.into_iter().map(|m| (m.seq, m.text)).collect::<Vec<_>>();
     assert_eq!(
@@ -1447,6 +1462,7 @@ async fn case_rolled_back_transaction(store: &Store) {
         // The notification is sent on PostgreSQL only.
         tx.write_turn(
             written,
+            None,
             messages,
             &[note("handover.queued", None, Some("{}"), T0 + 2)],
             &["{\"event\":\"x\"}".to_string()],
@@ -1565,6 +1581,7 @@ async fn case_handover(store: &Store) {
     );
     tx.write_turn(
         &conv_queued,
+        None,
         &[],
         &[note("handover.queued", None, Some(r#"{"team":"billing"}"#), T0 + 10)],
         &[],
@@ -1729,6 +1746,7 @@ async fn case_handover(store: &Store) {
     );
     tx.write_turn(
         &conv_assigned,
+        None,
         &[],
         &[note(
             "handover.assigned",
@@ -1829,6 +1847,7 @@ async fn case_handover(store: &Store) {
     // Several notes of one turn keep their order.
     tx.write_turn(
         &conv_back,
+        None,
         &[],
         &[
             note("handover.ended", Some("mem_1"), None, T0 + 9000),
@@ -1955,9 +1974,15 @@ async fn case_handover(store: &Store) {
     );
     // Closed because the customer stopped answering: abandoned, not contained.
     let mut tx = store.begin().await.expect("begin");
-    tx.write_turn(&bot_resolved, &[], &[note("abandoned", None, Some("{}"), T0 + 2)], &[])
-        .await
-        .expect("timeline");
+    tx.write_turn(
+        &bot_resolved,
+        None,
+        &[],
+        &[note("abandoned", None, Some("{}"), T0 + 2)],
+        &[],
+    )
+    .await
+    .expect("timeline");
     tx.commit().await.expect("commit");
     assert_eq!(
         store.flow_conversation_counts("flow_1").await.expect("flow counts"),
@@ -1967,6 +1992,7 @@ async fn case_handover(store: &Store) {
     let mut tx = store.begin().await.expect("begin");
     tx.write_turn(
         &bot_resolved,
+        None,
         &[],
         &[note("escape_cancel", None, Some("{}"), T0 + 3)],
         &[],
@@ -2729,7 +2755,7 @@ async fn case_unicode_and_large_text(store: &Store) {
         ..conv
     };
     let mut tx = store.begin().await.expect("begin");
-    tx.write_turn(&written, &[customer.clone(), short.clone()], &[], &[])
+    tx.write_turn(&written, None, &[customer.clone(), short.clone()], &[], &[])
         .await
         .expect("write unicode turn");
     tx.update_contact_attributes("ct_conv_u", &state, T0 + 2)
@@ -2839,6 +2865,7 @@ async fn case_unicode_and_large_text(store: &Store) {
             last_seq: 202,
             ..written.clone()
         },
+        Some(written.status),
         &many,
         &[],
         &[],

@@ -20,6 +20,8 @@ use std::sync::Arc;
 /// One turn of one conversation inside the batch's transaction.
 pub(super) struct Turn {
     pub conv: Conversation,
+    /// The conversation's status when the turn began (an unchanged one is not written again).
+    status_before: ConversationStatus,
     pub flow: Arc<Flow>,
     pub state: State,
     pub settings: Arc<crate::settings::WorkspaceSettings>,
@@ -72,6 +74,7 @@ impl Turn {
             }
         };
         Ok(Turn {
+            status_before: conv.status,
             conv,
             flow,
             state,
@@ -412,8 +415,14 @@ impl Turn {
             baton_store::Dialect::Postgres => notifications_of(core, &self.conv, &self.publish, &self.inbox),
             baton_store::Dialect::Sqlite => Vec::new(),
         };
-        tx.write_turn(&self.conv, &self.to_store, &self.noted, &notifications)
-            .await?;
+        tx.write_turn(
+            &self.conv,
+            Some(self.status_before),
+            &self.to_store,
+            &self.noted,
+            &notifications,
+        )
+        .await?;
         core.written.remember(Written {
             conv: self.conv.clone(),
             kept: (self.state, self.open),
