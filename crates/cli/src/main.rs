@@ -1,6 +1,7 @@
 //! The `baton` binary.
 
 mod abcd;
+mod allocator;
 mod chat;
 mod eval;
 mod eval_escapes;
@@ -15,10 +16,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-// mimalloc: glibc's malloc family was about 15 % of the server's CPU under load; with
-// mimalloc a turn costs about 9 % less CPU (docs/performance.md, 2026-12-07, fourth session).
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: allocator::Mimalloc = allocator::Mimalloc;
 
 #[derive(Parser)]
 #[command(
