@@ -3,6 +3,7 @@
 //! waiting", "third time", "ridiculous").
 
 use crate::text;
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 /// Negative words and their strength.
@@ -164,28 +165,53 @@ impl SentimentScore {
     }
 }
 
-/// The lexicon's words stemmed once (negative, positive), in the lexicon's order: scoring
-/// stems every word of a transcript, and stemming the lexicon for each of them was most of
-/// the hand-over card's cost.
-static LEXICON_STEMS: LazyLock<(Vec<String>, Vec<String>)> = LazyLock::new(|| {
-    let stems = |lexicon: &[(&str, f64)]| lexicon.iter().map(|(w, _)| text::stem(w)).collect();
-    (stems(NEGATIVE), stems(POSITIVE))
-});
+/// A lexicon's entries found by word and by stem (each the first entry that has it), built
+/// once: scoring looks up every word of a transcript.
+struct Lexicon {
+    values: &'static [(&'static str, f64)],
+    by_word: HashMap<&'static str, usize>,
+    by_stem: HashMap<String, usize>,
+}
+
+impl Lexicon {
+    fn new(values: &'static [(&'static str, f64)]) -> Lexicon {
+        let mut by_word = HashMap::new();
+        let mut by_stem = HashMap::new();
+        for (i, (word, _)) in values.iter().enumerate() {
+            by_word.entry(*word).or_insert(i);
+            by_stem.entry(text::stem(word)).or_insert(i);
+        }
+        Lexicon {
+            values,
+            by_word,
+            by_stem,
+        }
+    }
+
+    /// The value of the first entry that is `word` or shares its stem.
+    fn value(&self, word: &str, stemmed: &str) -> Option<f64> {
+        let first = match (self.by_word.get(word), self.by_stem.get(stemmed)) {
+            (Some(a), Some(b)) => (*a).min(*b),
+            (Some(i), None) | (None, Some(i)) => *i,
+            (None, None) => return None,
+        };
+        Some(self.values[first].1)
+    }
+}
+
+static LEXICONS: LazyLock<(Lexicon, Lexicon)> = LazyLock::new(|| (Lexicon::new(NEGATIVE), Lexicon::new(POSITIVE)));
+
+/// The frustration cues with a space either side, as they are looked for in the words.
+static PADDED_CUES: LazyLock<Vec<String>> = LazyLock::new(|| FRUSTRATION.iter().map(|c| format!(" {c} ")).collect());
 
 /// A word's value: the first negative lexicon word that is it or shares its stem (negated),
 /// else the first such positive one.
 fn lexicon_value(word: &str, stemmed: &str) -> Option<f64> {
-    let (negative_stems, positive_stems) = &*LEXICON_STEMS;
-    let find = |lexicon: &[(&str, f64)], stems: &[String]| {
-        lexicon
-            .iter()
-            .zip(stems)
-            .find(|((x, _), stem)| *x == word || stem.as_str() == stemmed)
-            .map(|((_, v), _)| *v)
-    };
-    find(NEGATIVE, negative_stems)
+    let (negative, positive) = &*LEXICONS;
+    negative
+        .value(word, stemmed)
         .map(|v| -v)
-        .or_else(|| find(POSITIVE, positive_stems))
+        .or_else(|| positive.value(word, stemmed))
 }
 
 /// Scores a text.
@@ -235,7 +261,7 @@ pub fn analyze(input: &str) -> SentimentScore {
         score *= 1.2;
     }
     let lower = format!(" {} ", words.join(" "));
-    let cues = FRUSTRATION.iter().filter(|c| lower.contains(&format!(" {c} "))).count();
+    let cues = PADDED_CUES.iter().filter(|c| lower.contains(c.as_str())).count();
     // Complaint language without a sentiment word ("still waiting for weeks!!") counts too.
     if score <= 0.0 && cues > 0 {
         score -= 0.5 * cues as f64;
@@ -259,6 +285,30 @@ mod tests {
         assert_eq!(analyze("The jacket arrived damaged").label(), "negative");
         assert_eq!(analyze("not bad at all").label(), "neutral");
         assert_eq!(analyze("I am not happy with this").label(), "negative");
+    }
+
+    /// Each lexicon entry is found by its word and by another word with its stem, with the value
+    /// of the first entry that matches either way, as a scan of the list in order finds it.
+    #[test]
+    fn lookups_match_a_scan_of_the_lexicon() {
+        let scan = |word: &str, stemmed: &str| {
+            let find = |lexicon: &[(&str, f64)]| {
+                lexicon
+                    .iter()
+                    .find(|(x, _)| *x == word || text::stem(x) == stemmed)
+                    .map(|(_, v)| *v)
+            };
+            find(NEGATIVE).map(|v| -v).or_else(|| find(POSITIVE))
+        };
+        let words = NEGATIVE
+            .iter()
+            .chain(POSITIVE)
+            .flat_map(|(w, _)| [w.to_string(), format!("{w}s"), format!("{w}ed"), format!("{w}ing")])
+            .chain(["order", "the", "works", "worse", "worst", "fail", "failing"].map(String::from));
+        for word in words {
+            let stemmed = text::stem(&word);
+            assert_eq!(lexicon_value(&word, &stemmed), scan(&word, &stemmed), "{word}");
+        }
     }
 
     #[test]

@@ -215,6 +215,11 @@ impl SqliteTx {
         execute(&self.conn, sql, args)
     }
 
+    /// The rowid of the row this connection inserted last.
+    pub(crate) fn last_insert_rowid(&self) -> i64 {
+        self.conn.last_insert_rowid()
+    }
+
     pub(crate) fn execute_raw(&mut self, sql: &str) -> Result<()> {
         Ok(self.conn.execute_batch(sql)?)
     }

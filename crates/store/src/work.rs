@@ -1,7 +1,7 @@
 //! Work that outlives a request: the outbox of effects, persisted timers, webhook deliveries.
 
 use crate::sql::{args, stored_row};
-use crate::{Result, Store, Tx};
+use crate::{Result, Store, Tx, TxInner};
 use serde::Serialize;
 
 stored_row! {
@@ -82,13 +82,23 @@ impl Tx {
         payload: &str,
         now: i64,
     ) -> Result<i64> {
-        let (id,): (i64,) = self
-            .one(
-                "INSERT INTO outbox (workspace_id, conversation_id, kind, payload, attempts, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, 0, $5, $5) RETURNING id",
-                args![workspace_id, conversation_id, kind, payload, now],
-            )
-            .await?;
-        Ok(id)
+        macro_rules! insert {
+            () => {
+                "INSERT INTO outbox (workspace_id, conversation_id, kind, payload, attempts, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, 0, $5, $5)"
+            };
+        }
+        let args = args![workspace_id, conversation_id, kind, payload, now];
+        match &mut self.inner {
+            // SQLite answers `RETURNING` through a temporary table; the new row's id is at hand.
+            TxInner::Sqlite(t) => {
+                t.execute(insert!(), args)?;
+                Ok(t.last_insert_rowid())
+            }
+            TxInner::Postgres(_) => {
+                let (id,): (i64,) = self.one(concat!(insert!(), " RETURNING id"), args).await?;
+                Ok(id)
+            }
+        }
     }
 
     /// Marks an outbox item done; false when it was already done (a replayed result).
