@@ -69,10 +69,10 @@ macro_rules! update_conversation {
     };
 }
 
-/// [`update_conversation`] for a turn that left the status as it was (SQLite): SQLite moves
-/// the entry of every index that has a column the statement sets, whether its value changed or
-/// not, so setting `status` would move the conversation in `conversations_workspace` at every
-/// turn.
+/// [`update_conversation`] for a turn that left the status as it was (SQLite), with the same
+/// arguments but the first: SQLite moves the entry of every index that has a column the
+/// statement sets, whether its value changed or not, so setting `status` would move the
+/// conversation in `conversations_workspace` at every turn.
 const UPDATE_CONVERSATION_KEEPING_STATUS: &str = "UPDATE conversations SET state = $1, last_seq = $2, updated_at = $3, team = $4, assignee = $5, priority = $6, queued_at = $7, reply_due_at = $8 WHERE id = $9";
 
 /// The conversation, and the seq of its message with client id `$2` (a customer's retry).
@@ -328,38 +328,22 @@ impl Tx {
                         ],
                     )?;
                 }
-                if status_before == Some(c.status) {
-                    t.execute(
-                        UPDATE_CONVERSATION_KEEPING_STATUS,
-                        args![
-                            &c.state,
-                            c.last_seq,
-                            c.updated_at,
-                            &c.team,
-                            &c.assignee,
-                            &c.priority,
-                            c.queued_at,
-                            c.reply_due_at,
-                            &c.id
-                        ],
-                    )?;
-                } else {
-                    t.execute(
-                        update_conversation!(),
-                        args![
-                            &c.status,
-                            &c.state,
-                            c.last_seq,
-                            c.updated_at,
-                            &c.team,
-                            &c.assignee,
-                            &c.priority,
-                            c.queued_at,
-                            c.reply_due_at,
-                            &c.id
-                        ],
-                    )?;
-                }
+                let columns = args![
+                    &c.status,
+                    &c.state,
+                    c.last_seq,
+                    c.updated_at,
+                    &c.team,
+                    &c.assignee,
+                    &c.priority,
+                    c.queued_at,
+                    c.reply_due_at,
+                    &c.id
+                ];
+                match status_before == Some(c.status) {
+                    true => t.execute(UPDATE_CONVERSATION_KEEPING_STATUS, &columns[1..])?,
+                    false => t.execute(update_conversation!(), columns)?,
+                };
             }
             TxInner::Postgres(t) => {
                 // A data-modifying WITH runs to completion whether or not the UPDATE reads it.
