@@ -190,12 +190,11 @@ impl Lexicon {
 
     /// The value of the first entry that is `word` or shares its stem.
     fn value(&self, word: &str, stemmed: &str) -> Option<f64> {
-        let first = match (self.by_word.get(word), self.by_stem.get(stemmed)) {
-            (Some(a), Some(b)) => (*a).min(*b),
-            (Some(i), None) | (None, Some(i)) => *i,
-            (None, None) => return None,
-        };
-        Some(self.values[first].1)
+        let first = [self.by_word.get(word), self.by_stem.get(stemmed)]
+            .into_iter()
+            .flatten()
+            .min()?;
+        Some(self.values[*first].1)
     }
 }
 
